@@ -1,0 +1,13 @@
+//! The quantization engine: pure Rust, no web imports (enforced by `tests/architecture.rs`).
+//!
+//! Semantics follow PyTorch's `torch.ao.quantization` (observers, `_calculate_qparams`,
+//! `fake_quantize_per_tensor_affine`) and Jacob et al. 2018 (arXiv 1712.05877).
+
+pub mod analysis;
+pub mod histogram;
+pub mod jobs;
+pub mod metrics;
+pub mod qparams;
+pub mod quantize;
+pub mod stats;
+pub mod synth;

@@ -1,0 +1,175 @@
+//! The app shell: header, tabs, URL-state notice, the current view and the About panel.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::about::About;
+use super::explorer::Explorer;
+use super::lab::Lab;
+use super::learn::Learn;
+use super::state::{Problem, UrlState, View, VIEWS};
+
+/// The shell's state: the URL state plus the notice about the last hash that was read.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Shell {
+    pub url: UrlState,
+    /// Shown when a hash had parts that could not be used.
+    pub notice: Option<String>,
+}
+
+/// What can happen to the shell.
+pub enum Action {
+    /// The location hash changed (load, reload, back/forward, a pasted link).
+    Navigate(String),
+    /// A control changed a setting.
+    Update(UrlState),
+    DismissNotice,
+}
+
+impl Shell {
+    pub fn from_hash(hash: &str) -> Shell {
+        let (url, problems) = UrlState::from_hash(hash);
+        Shell { url, notice: notice_text(&problems) }
+    }
+}
+
+fn notice_text(problems: &[Problem]) -> Option<String> {
+    if problems.is_empty() {
+        return None;
+    }
+    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
+    Some(format!("Some settings in the link could not be used and were reset to defaults: {}.", list.join("; ")))
+}
+
+impl Reducible for Shell {
+    type Action = Action;
+
+    fn reduce(self: Rc<Self>, action: Action) -> Rc<Self> {
+        match action {
+            Action::Navigate(hash) => {
+                let next = Shell::from_hash(&hash);
+                // A hash we wrote ourselves parses to the state we have: keep it as is.
+                if next.url == self.url && next.notice.is_none() {
+                    return self;
+                }
+                Rc::new(next)
+            }
+            Action::Update(url) => Rc::new(Shell { url, notice: self.notice.clone() }),
+            Action::DismissNotice => Rc::new(Shell { url: self.url.clone(), notice: None }),
+        }
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct AppProps {
+    /// The location hash at start-up (`#…`), read by the entry point.
+    #[prop_or_default]
+    pub initial_hash: AttrValue,
+}
+
+#[function_component(App)]
+pub fn app(props: &AppProps) -> Html {
+    let initial = props.initial_hash.clone();
+    let shell = use_reducer(move || Shell::from_hash(&initial));
+    let about_open = use_state(|| false);
+    use_hash_sync(&shell);
+
+    let url = &shell.url;
+    let update = {
+        let shell = shell.dispatcher();
+        Callback::from(move |url: UrlState| shell.dispatch(Action::Update(url)))
+    };
+    let tabs = VIEWS.iter().map(|&(view, _, label)| {
+        let href = format!("#{}", UrlState { view, ..url.clone() }.to_hash());
+        let selected = url.view == view;
+        html! {
+            <a role="tab" class={classes!("tab", selected.then_some("selected"))} href={href}
+               aria-selected={selected.to_string()} data-testid={format!("tab-{}", label.to_lowercase())}>
+                {label}
+            </a>
+        }
+    });
+    let notice = shell.notice.as_ref().map(|text| {
+        let dismiss = {
+            let shell = shell.dispatcher();
+            Callback::from(move |_| shell.dispatch(Action::DismissNotice))
+        };
+        html! {
+            <div class="notice" role="status" data-testid="url-notice">
+                <span>{text}</span>
+                <button class="link" onclick={dismiss} aria-label="Dismiss notice">{"Dismiss"}</button>
+            </div>
+        }
+    });
+    let toggle_about = {
+        let about_open = about_open.clone();
+        Callback::from(move |_| about_open.set(!*about_open))
+    };
+    let view = match url.view {
+        View::Explorer => html! { <Explorer url={url.clone()} on_change={update} /> },
+        View::Lab => html! { <Lab /> },
+        View::Learn => html! { <Learn /> },
+    };
+
+    html! {
+        <div class="shell">
+            <header class="topbar">
+                <div class="brand">
+                    <span class="logo" aria-hidden="true">{"▦"}</span>
+                    <h1>{"QuantScope"}</h1>
+                    <span class="tagline">{"see what quantization does to a tensor"}</span>
+                </div>
+                <nav class="tabs" role="tablist" aria-label="Views">{ for tabs }</nav>
+                <button class="about-toggle" onclick={toggle_about.clone()} aria-expanded={about_open.to_string()}
+                        data-testid="about-toggle">{"About"}</button>
+            </header>
+            { for notice }
+            if *about_open { <About on_close={toggle_about} /> }
+            <main id="view" data-view={super::state::choice_key(VIEWS, &url.view)}>{view}</main>
+        </div>
+    }
+}
+
+/// Keeps the shell and `location.hash` in step: reads the hash on `hashchange` and writes the
+/// canonical hash of the state with `history.replaceState` (no extra history entry per slider move).
+#[hook]
+fn use_hash_sync(shell: &UseReducerHandle<Shell>) {
+    #[cfg(target_arch = "wasm32")]
+    {
+        let dispatcher = shell.dispatcher();
+        use_effect_with((), move |_| {
+            let listener = gloo::events::EventListener::new(&gloo::utils::window(), "hashchange", move |_| {
+                let hash = gloo::utils::window().location().hash().unwrap_or_default();
+                dispatcher.dispatch(Action::Navigate(hash));
+            });
+            move || drop(listener)
+        });
+        use_effect_with(shell.url.clone(), |url| {
+            let want = format!("#{}", url.to_hash());
+            let window = gloo::utils::window();
+            if window.location().hash().ok().as_deref() != Some(want.as_str()) {
+                if let Ok(history) = window.history() {
+                    let _ = history.replace_state_with_url(&wasm_bindgen::JsValue::NULL, "", Some(&want));
+                }
+            }
+        });
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = shell;
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn navigate_to_malformed_hash_sets_notice_and_defaults() {
+        let shell = Rc::new(Shell::from_hash("#view=lab"));
+        let next = shell.reduce(Action::Navigate("#view=nowhere".into()));
+        assert_eq!(next.url, UrlState::default());
+        assert!(next.notice.as_deref().unwrap().contains("view=nowhere"));
+        let cleared = next.reduce(Action::DismissNotice);
+        assert_eq!(cleared.notice, None);
+    }
+}

@@ -1,0 +1,191 @@
+//! The value histogram with its quantization grid, the clipping range and the clipped mass.
+
+use plotters::coord::Shift;
+use plotters::prelude::*;
+
+use super::palette::{BLUE as C_BLUE, GRID, INK, ORANGE, SKY, VERMILLION};
+use super::{Chart, DrawResult};
+use crate::engine::histogram::Histogram;
+use crate::engine::qparams::{QParams, QRange};
+use crate::engine::quantize::dequantize_one;
+use crate::engine::stats::Summary;
+
+/// Grid lines closer than this many pixels are drawn as a band instead.
+const MIN_GRID_SPACING_PX: f64 = 4.0;
+
+/// The model of the value histogram.
+#[derive(Clone, Debug, PartialEq)]
+pub struct HistogramChart {
+    pub hist: Histogram,
+    /// The representable range `[a, b] = [(qmin − z)·s, (qmax − z)·s]`: values outside are clipped.
+    pub clip: (f32, f32),
+    /// Scale and zero point, for the grid and the caption.
+    pub qparams: QParams,
+    pub range: QRange,
+    /// Log-scaled counts.
+    pub log: bool,
+}
+
+impl HistogramChart {
+    /// Bins `xs` over the union of the data range and the clip range, so both are in view.
+    pub fn new(xs: &[f32], summary: &Summary, qparams: QParams, range: QRange, bins: usize, log: bool) -> Self {
+        let clip = qparams.representable_range(range);
+        let (lo, hi) = if summary.count > 0 {
+            (summary.min.min(clip.0), summary.max.max(clip.1))
+        } else {
+            clip
+        };
+        let pad = ((hi - lo) * 0.02).max(f32::EPSILON);
+        HistogramChart { hist: Histogram::new(xs, lo - pad, hi + pad, bins), clip, qparams, range, log }
+    }
+
+    fn height(&self, count: u64) -> f64 {
+        if self.log {
+            (1.0 + count as f64).log10()
+        } else {
+            count as f64
+        }
+    }
+}
+
+impl Chart for HistogramChart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        root.fill(&WHITE)?;
+        let (lo, hi) = (self.hist.lo as f64, self.hist.hi as f64);
+        let top = self.height(self.hist.max_count()).max(1.0) * 1.08;
+        let levels = self.range.levels();
+        let caption = format!(
+            "{} levels, scale {:.4e}, zero point {}",
+            levels, self.qparams.scale, self.qparams.zero_point
+        );
+        let mut chart = ChartBuilder::on(root)
+            .caption(caption, ("sans-serif", 16).into_font().color(&INK))
+            .margin(10)
+            .x_label_area_size(36)
+            .y_label_area_size(56)
+            .build_cartesian_2d(lo..hi, 0.0..top)?;
+        chart
+            .configure_mesh()
+            .disable_x_mesh()
+            .x_desc("value")
+            .y_desc(if self.log { "log10(1 + count)" } else { "count" })
+            .axis_desc_style(("sans-serif", 13).into_font().color(&INK))
+            .label_style(("sans-serif", 12).into_font().color(&INK))
+            .draw()?;
+
+        // Clipped regions, shaded.
+        let (a, b) = (self.clip.0 as f64, self.clip.1 as f64);
+        let shade = VERMILLION.mix(0.12).filled();
+        chart.draw_series(
+            [(lo, a.min(hi)), (b.max(lo), hi)]
+                .into_iter()
+                .filter(|(x0, x1)| x1 > x0)
+                .map(|(x0, x1)| Rectangle::new([(x0, 0.0), (x1, top)], shade)),
+        )?;
+
+        // The grid: every level if they can be told apart, else a band over [a, b].
+        let plot_px = root.dim_in_pixel().0.saturating_sub(76).max(1) as f64;
+        let spacing_px = self.qparams.scale as f64 / (hi - lo) * plot_px;
+        if spacing_px >= MIN_GRID_SPACING_PX {
+            let grid = GRID.mix(0.7).stroke_width(1);
+            chart
+                .draw_series(
+                    (self.range.qmin..=self.range.qmax)
+                        .map(|q| dequantize_one(q, self.qparams) as f64)
+                        .filter(|x| (lo..=hi).contains(x))
+                        .map(|x| PathElement::new(vec![(x, 0.0), (x, top)], grid)),
+                )?
+                .label(format!("grid: {levels} levels"))
+                .legend(move |(x, y)| PathElement::new(vec![(x, y - 6), (x, y + 6)], grid));
+        } else {
+            let band = SKY.mix(0.15).filled();
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(a.max(lo), 0.0), (b.min(hi), top)], band)))?
+                .label(format!("grid: {levels} levels (too dense to draw)"))
+                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], band));
+        }
+
+        // Bars: inside the range in blue, clipped mass in vermillion.
+        let w = self.hist.bin_width() as f64;
+        let bar = |i: usize, c: u64| {
+            let x0 = self.hist.bin_lo(i) as f64;
+            let clipped = x0 + w <= a || x0 >= b;
+            let color = if clipped { VERMILLION } else { C_BLUE };
+            Rectangle::new([(x0, 0.0), (x0 + w, self.height(c))], color.filled())
+        };
+        chart
+            .draw_series(self.hist.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| bar(i, c)))?
+            .label("values")
+            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], C_BLUE.filled()));
+
+        // The clip range ends.
+        let edge = ORANGE.stroke_width(2);
+        chart
+            .draw_series([a, b].into_iter().filter(|x| (lo..=hi).contains(x)).map(|x| PathElement::new(vec![(x, 0.0), (x, top)], edge)))?
+            .label(format!("clip range [{:.3}, {:.3}]", a, b))
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 12, y)], edge));
+
+        chart
+            .configure_series_labels()
+            .position(SeriesLabelPosition::UpperRight)
+            .background_style(WHITE.mix(0.85))
+            .border_style(GRID)
+            .label_font(("sans-serif", 12).into_font().color(&INK))
+            .draw()?;
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::qparams::{calculate_qparams, QScheme};
+    use crate::engine::stats::summarize;
+    use crate::ui::charts::to_svg;
+
+    fn chart(bits: u32, xs: &[f32]) -> HistogramChart {
+        let range = QRange::with_bits(bits, true).unwrap();
+        let s = summarize(xs);
+        let p = calculate_qparams(s.min, s.max, QScheme::Affine, range);
+        HistogramChart::new(xs, &s, p, range, 64, false)
+    }
+
+    #[test]
+    fn coarse_grid_draws_every_level() {
+        let xs: Vec<f32> = (0..1000).map(|i| (i as f32 / 999.0) * 2.0 - 1.0).collect();
+        let c = chart(3, &xs);
+        // 8 levels over [−1, 1]: s = 2/7 and, in f32, −1/s = −3.4999998, so z = 3 (not the 4 that
+        // exact arithmetic would round 3.5 to). NumPy agrees:
+        // >>> s = np.float32(2)/np.float32(7); np.float32(-1)/s, np.round(np.float32(-1)/s)
+        // (np.float32(-3.4999998), np.float32(-3.0))
+        let s = 2.0f32 / 7.0;
+        assert_eq!((c.qparams.scale, c.qparams.zero_point), (s, 3));
+        assert_eq!(c.clip, (-3.0 * s, 4.0 * s));
+        let svg = to_svg(&c, 800, 360).unwrap();
+        assert!(svg.contains("grid: 8 levels"), "legend names the levels");
+        assert!(!svg.contains("too dense"));
+        assert!(svg.contains("clip range [-0.857, 1.143]"), "{}", &svg[..svg.len().min(400)]);
+        // One bar per non-empty bin: blue (#0072B2) inside [a, b], vermillion (#D55E00) for the
+        // values below a = −0.857 that the range clips (the clipped regions are shaded in the same
+        // colour at opacity 0.12). The legend adds one blue swatch.
+        let bars = c.hist.counts.iter().filter(|n| **n > 0).count();
+        let blue = svg.matches(r##"opacity="1" fill="#0072B2""##).count() - 1;
+        let clipped = svg.matches(r##"opacity="1" fill="#D55E00""##).count();
+        assert_eq!(blue + clipped, bars);
+        let below: u64 = (0..c.hist.counts.len()).filter(|&i| c.hist.bin_lo(i) + c.hist.bin_width() <= c.clip.0).map(|i| c.hist.counts[i]).sum();
+        assert!(clipped > 0 && below > 0);
+    }
+
+    #[test]
+    fn dense_grid_becomes_a_band() {
+        let xs: Vec<f32> = (0..1000).map(|i| i as f32).collect();
+        let svg = to_svg(&chart(12, &xs), 800, 360).unwrap();
+        assert!(svg.contains("grid: 4096 levels (too dense to draw)"));
+    }
+
+    #[test]
+    fn empty_and_constant_tensors_draw() {
+        assert!(to_svg(&chart(8, &[]), 400, 200).is_ok());
+        assert!(to_svg(&chart(8, &[2.5; 10]), 400, 200).is_ok());
+    }
+}

@@ -1,0 +1,38 @@
+//! Number formatting for readouts.
+
+/// A readout value: four significant digits, scientific notation for very small or large values,
+/// "—" for a value that does not exist and "∞" for infinity.
+pub fn sig4(v: Option<f64>) -> String {
+    match v {
+        None => "—".into(),
+        Some(v) if v.is_nan() => "NaN".into(),
+        Some(v) if v.is_infinite() => if v > 0.0 { "∞".into() } else { "−∞".into() },
+        Some(v) if v == 0.0 => "0".into(),
+        Some(v) if v.abs() < 1e-3 || v.abs() >= 1e5 => format!("{v:.4e}"),
+        Some(v) => {
+            let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+            format!("{v:.decimals$}")
+        }
+    }
+}
+
+/// A percentage with two decimals.
+pub fn percent(fraction: f64) -> String {
+    format!("{:.2}%", fraction * 100.0)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn readouts() {
+        assert_eq!(sig4(Some(0.011764706)), "0.01176");
+        assert_eq!(sig4(Some(48.13)), "48.13");
+        assert_eq!(sig4(Some(1.5e-5)), "1.5000e-5");
+        assert_eq!(sig4(Some(f64::INFINITY)), "∞");
+        assert_eq!(sig4(None), "—");
+        assert_eq!(sig4(Some(0.0)), "0");
+        assert_eq!(percent(0.0123), "1.23%");
+    }
+}

@@ -1,0 +1,16 @@
+//! The single-page app: Yew components, plotters charts and the URL state.
+//!
+//! Numbers come from [`crate::engine`]; nothing numeric is computed here beyond layout.
+
+pub mod about;
+pub mod app;
+pub mod charts;
+pub mod explorer;
+pub mod format;
+pub mod lab;
+pub mod learn;
+pub mod panic;
+pub mod state;
+pub mod sweep;
+
+pub use app::App;

@@ -1,0 +1,164 @@
+//! A bit-width sweep run in the worker, with a progress bar and a cancel button: the proof that
+//! long jobs leave the page responsive.
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use super::format::sig4;
+use super::state::DistKind;
+use crate::engine::jobs::{JobResult, JobSpec, SweepPoint};
+use crate::engine::qparams::QScheme;
+use crate::worker::{WorkerInput, WorkerOutput};
+
+#[derive(Properties, PartialEq)]
+pub struct SweepProps {
+    pub dist: DistKind,
+    pub n: usize,
+    pub seed: u64,
+    pub scheme: QScheme,
+}
+
+/// Where the current sweep is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Status {
+    Idle,
+    Running { done: usize, total: usize },
+    Done(Vec<SweepPoint>),
+    Failed(String),
+    Cancelled,
+}
+
+/// The panel's state: the id of the latest job, so stale outputs are ignored.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Sweep {
+    pub id: u64,
+    pub status: Status,
+}
+
+pub enum SweepAction {
+    Started(u64),
+    Output(WorkerOutput),
+}
+
+impl Reducible for Sweep {
+    type Action = SweepAction;
+
+    fn reduce(self: Rc<Self>, action: SweepAction) -> Rc<Self> {
+        let (id, status) = match action {
+            SweepAction::Started(id) => (id, Status::Running { done: 0, total: 1 }),
+            SweepAction::Output(out) => {
+                let (id, status) = match out {
+                    WorkerOutput::Progress { id, done, total } => (id, Status::Running { done, total }),
+                    WorkerOutput::Done { id, result: JobResult::BitSweep(points) } => (id, Status::Done(points)),
+                    WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
+                    WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
+                };
+                if id != self.id {
+                    return self;
+                }
+                (id, status)
+            }
+        };
+        Rc::new(Sweep { id, status })
+    }
+}
+
+#[function_component(SweepPanel)]
+pub fn sweep_panel(props: &SweepProps) -> Html {
+    let sweep = use_reducer(|| Sweep { id: 0, status: Status::Idle });
+    let client = use_worker_client(sweep.dispatcher());
+
+    let start = {
+        let (client, sweep) = (client.clone(), sweep.clone());
+        let spec = JobSpec::BitSweep {
+            dist: props.dist.dist(),
+            n: props.n,
+            seed: props.seed,
+            scheme: props.scheme,
+            bits: (2, 16),
+        };
+        Callback::from(move |_| {
+            let id = sweep.id + 1;
+            sweep.dispatch(SweepAction::Started(id));
+            client.emit(WorkerInput::Start { id, spec: spec.clone() });
+        })
+    };
+    let cancel = {
+        let (client, id) = (client, sweep.id);
+        Callback::from(move |_| client.emit(WorkerInput::Cancel { id }))
+    };
+
+    let running = matches!(sweep.status, Status::Running { .. });
+    let body = match &sweep.status {
+        Status::Idle => html! { <p class="hint">{"Fake-quantize the tensor at every width from 2 to 16 bits, in the background."}</p> },
+        Status::Running { done, total } => html! {
+            <div class="progress-row">
+                <progress data-testid="sweep-progress" max={total.to_string()} value={done.to_string()} />
+                <span>{format!("{done} / {total}")}</span>
+            </div>
+        },
+        Status::Cancelled => html! { <p class="hint" data-testid="sweep-cancelled">{"Cancelled."}</p> },
+        Status::Failed(message) => html! { <p class="error" role="alert">{format!("The sweep failed: {message}")}</p> },
+        Status::Done(points) => html! {
+            <table class="sweep" data-testid="sweep-result">
+                <thead><tr><th scope="col">{"bits"}</th>{ for points.iter().map(|p| html! { <td>{p.bits}</td> }) }</tr></thead>
+                <tbody><tr><th scope="row">{"SQNR dB"}</th>{ for points.iter().map(|p| html! { <td>{sig4(p.sqnr_db)}</td> }) }</tr></tbody>
+            </table>
+        },
+    };
+    html! {
+        <section class="panel sweep-panel" aria-label="Bit-width sweep">
+            <div class="panel-head">
+                <h2>{"SQNR against bit width (worker)"}</h2>
+                <button onclick={start} disabled={running} data-testid="sweep-start">{"Run sweep"}</button>
+                <button onclick={cancel} disabled={!running} data-testid="sweep-cancel">{"Cancel"}</button>
+            </div>
+            {body}
+        </section>
+    }
+}
+
+/// A callback that sends inputs to the worker, spawning it on first use, and feeds its outputs
+/// to the reducer. Off the browser (SSR) it does nothing.
+#[hook]
+fn use_worker_client(dispatch: UseReducerDispatcher<Sweep>) -> Callback<WorkerInput> {
+    #[cfg(target_arch = "wasm32")]
+    {
+        use std::cell::RefCell;
+        use std::pin::Pin;
+
+        use futures::StreamExt;
+        use yew_agent::reactor::{ReactorBridge, ReactorSpawner};
+
+        use crate::worker::{JobReactor, WORKER_PATH};
+
+        type Bridge = Rc<RefCell<Option<Pin<Box<ReactorBridge<JobReactor>>>>>>;
+        let bridge: Bridge = use_mut_ref(|| None);
+        use_callback(dispatch, move |input: WorkerInput, dispatch| {
+            if bridge.borrow().is_none() {
+                let spawned = Box::pin(ReactorSpawner::<JobReactor>::new().with_loader(true).spawn(WORKER_PATH));
+                *bridge.borrow_mut() = Some(spawned);
+                let (bridge, dispatch) = (bridge.clone(), dispatch.clone());
+                yew::platform::spawn_local(async move {
+                    // Borrow only inside each poll, so sending stays possible between outputs.
+                    let next = || futures::future::poll_fn(|cx| match bridge.borrow_mut().as_mut() {
+                        Some(b) => b.poll_next_unpin(cx),
+                        None => std::task::Poll::Ready(None),
+                    });
+                    while let Some(out) = next().await {
+                        dispatch.dispatch(SweepAction::Output(out));
+                    }
+                });
+            }
+            if let Some(b) = bridge.borrow().as_ref() {
+                b.send_input(input);
+            }
+        })
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        let _ = dispatch;
+        Callback::noop()
+    }
+}
