@@ -1,0 +1,60 @@
+//! The engine is pure Rust: no web crate may appear anywhere under src/engine/, so the same code
+//! runs natively (CLI, tests, benchmarks) and in the browser.
+
+use std::fs;
+use std::path::{Path, PathBuf};
+
+/// Crates that tie code to the browser or the UI.
+const FORBIDDEN: &[&str] = &["yew", "web_sys", "wasm_bindgen", "js_sys", "gloo", "plotters_canvas", "plotters"];
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in fs::read_dir(dir).expect("src/engine exists") {
+        let path = entry.expect("readable entry").path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Where `text` names crate `name` as a path root (`name::`, `use name`, `extern crate name`),
+/// outside comments.
+fn mentions(text: &str, name: &str) -> Vec<usize> {
+    text.lines()
+        .enumerate()
+        .filter(|(_, line)| {
+            let code = line.split("//").next().unwrap_or("");
+            code.split(|c: char| !(c.is_alphanumeric() || c == '_' || c == ':')).any(|tok| {
+                tok == name || tok.starts_with(&format!("{name}::")) || tok.starts_with(&format!("::{name}::"))
+            })
+        })
+        .map(|(i, _)| i + 1)
+        .collect()
+}
+
+#[test]
+fn engine_has_no_web_imports() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine"), &mut files);
+    assert!(files.len() >= 5, "expected the engine's modules, found {files:?}");
+    let mut offences = Vec::new();
+    for file in &files {
+        let text = fs::read_to_string(file).unwrap();
+        for name in FORBIDDEN {
+            for line in mentions(&text, name) {
+                offences.push(format!("{}:{line} uses `{name}`", file.display()));
+            }
+        }
+    }
+    assert!(offences.is_empty(), "src/engine must stay pure Rust:\n{}", offences.join("\n"));
+}
+
+#[test]
+fn the_scanner_catches_imports() {
+    assert_eq!(mentions("use web_sys::Window;", "web_sys"), [1]);
+    assert_eq!(mentions("fn f() {}\nlet x = ::yew::html!{};", "yew"), [2]);
+    assert_eq!(mentions("use plotters::prelude::*;", "plotters"), [1]);
+    assert!(mentions("// yew is not used here", "yew").is_empty());
+    assert!(mentions("let yewtree = 1;", "yew").is_empty());
+}
