@@ -93,7 +93,9 @@ pub fn main() -> i32 {
     };
     match run(cli) {
         Ok(out) => {
-            println!("{out}");
+            use std::io::Write;
+            // A closed pipe (`quantscope … | head`) is not an error worth a panic.
+            let _ = writeln!(std::io::stdout(), "{out}");
             0
         }
         Err(message) => {

@@ -9,10 +9,11 @@ pub fn banner_text(message: &str) -> String {
     format!("QuantScope stopped after an internal error: {message}. Reload the page to start again; your settings are kept in the link.")
 }
 
-/// Installs the panic hook (browser only; native code keeps Rust's default hook).
+/// Installs the panic hook (browser only; native code keeps Rust's default hook). It goes through
+/// `yew::set_custom_panic_hook`, since Yew's renderer replaces any hook set with `std::panic`.
 pub fn install_panic_hook() {
     #[cfg(target_arch = "wasm32")]
-    std::panic::set_hook(Box::new(|info| {
+    yew::set_custom_panic_hook(Box::new(|info| {
         console_error_panic_hook::hook(info);
         let message = match info.payload().downcast_ref::<&str>() {
             Some(s) => s.to_string(),

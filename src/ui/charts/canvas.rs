@@ -45,9 +45,8 @@ pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
 #[cfg(target_arch = "wasm32")]
 fn paint<C: Chart>(node: &NodeRef, chart: &C) {
     use plotters::prelude::IntoDrawingArea;
-    use plotters_canvas::CanvasBackend;
     let Some(canvas) = node.cast::<web_sys::HtmlCanvasElement>() else { return };
-    let Some(backend) = CanvasBackend::with_canvas_object(canvas) else {
+    let Some(backend) = measured::MeasuredCanvas::new(canvas) else {
         gloo::console::error!("QuantScope: this browser gave no 2D canvas context");
         return;
     };
@@ -59,3 +58,75 @@ fn paint<C: Chart>(node: &NodeRef, chart: &C) {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn paint<C: Chart>(_node: &NodeRef, _chart: &C) {}
+
+/// plotters-canvas measures text by styling a `<span>` with an inline `style` attribute, which the
+/// app's Content-Security-Policy (`style-src 'self'`) blocks, leaving wrong sizes and console
+/// errors. This backend delegates all drawing to plotters-canvas and measures text with the
+/// canvas's own `measureText` instead.
+#[cfg(target_arch = "wasm32")]
+mod measured {
+    use plotters_backend::{
+        BackendColor, BackendCoord, BackendStyle, BackendTextStyle, DrawingBackend, DrawingErrorKind,
+    };
+    use plotters_canvas::CanvasBackend;
+    use wasm_bindgen::JsCast;
+    use web_sys::{CanvasRenderingContext2d, HtmlCanvasElement};
+
+    pub struct MeasuredCanvas {
+        inner: CanvasBackend,
+        context: CanvasRenderingContext2d,
+    }
+
+    impl MeasuredCanvas {
+        pub fn new(canvas: HtmlCanvasElement) -> Option<Self> {
+            let context = canvas.get_context("2d").ok()??.dyn_into().ok()?;
+            Some(MeasuredCanvas { inner: CanvasBackend::with_canvas_object(canvas)?, context })
+        }
+    }
+
+    type Result<E = <CanvasBackend as DrawingBackend>::ErrorType> = std::result::Result<(), DrawingErrorKind<E>>;
+
+    impl DrawingBackend for MeasuredCanvas {
+        type ErrorType = <CanvasBackend as DrawingBackend>::ErrorType;
+
+        fn get_size(&self) -> (u32, u32) {
+            self.inner.get_size()
+        }
+        fn ensure_prepared(&mut self) -> Result {
+            self.inner.ensure_prepared()
+        }
+        fn present(&mut self) -> Result {
+            self.inner.present()
+        }
+        fn draw_pixel(&mut self, point: BackendCoord, color: BackendColor) -> Result {
+            self.inner.draw_pixel(point, color)
+        }
+        fn draw_line<S: BackendStyle>(&mut self, from: BackendCoord, to: BackendCoord, style: &S) -> Result {
+            self.inner.draw_line(from, to, style)
+        }
+        fn draw_rect<S: BackendStyle>(&mut self, ul: BackendCoord, br: BackendCoord, style: &S, fill: bool) -> Result {
+            self.inner.draw_rect(ul, br, style, fill)
+        }
+        fn draw_path<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(&mut self, path: I, style: &S) -> Result {
+            self.inner.draw_path(path, style)
+        }
+        fn draw_circle<S: BackendStyle>(&mut self, c: BackendCoord, r: u32, style: &S, fill: bool) -> Result {
+            self.inner.draw_circle(c, r, style, fill)
+        }
+        fn fill_polygon<S: BackendStyle, I: IntoIterator<Item = BackendCoord>>(&mut self, vert: I, style: &S) -> Result {
+            self.inner.fill_polygon(vert, style)
+        }
+        fn draw_text<S: BackendTextStyle>(&mut self, text: &str, style: &S, pos: BackendCoord) -> Result {
+            self.inner.draw_text(text, style, pos)
+        }
+        fn estimate_text_size<S: BackendTextStyle>(
+            &self,
+            text: &str,
+            style: &S,
+        ) -> std::result::Result<(u32, u32), DrawingErrorKind<Self::ErrorType>> {
+            self.context.set_font(&format!("{} {}px {}", style.style().as_str(), style.size(), style.family().as_str()));
+            let width = self.context.measure_text(text).map(|m| m.width()).unwrap_or(style.size() * 0.6 * text.len() as f64);
+            Ok((width.ceil() as u32, style.size().ceil() as u32))
+        }
+    }
+}

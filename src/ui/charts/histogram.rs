@@ -4,7 +4,8 @@ use plotters::coord::Shift;
 use plotters::prelude::*;
 
 use super::palette::{BLUE as C_BLUE, GRID, INK, ORANGE, SKY, VERMILLION};
-use super::{Chart, DrawResult};
+use super::{draw_legend, Chart, DrawResult, Swatch};
+use crate::ui::format::sig4;
 use crate::engine::histogram::Histogram;
 use crate::engine::qparams::{QParams, QRange};
 use crate::engine::quantize::dequantize_one;
@@ -55,8 +56,10 @@ impl Chart for HistogramChart {
         let top = self.height(self.hist.max_count()).max(1.0) * 1.08;
         let levels = self.range.levels();
         let caption = format!(
-            "{} levels, scale {:.4e}, zero point {}",
-            levels, self.qparams.scale, self.qparams.zero_point
+            "{} levels · scale {} · zero point {}",
+            levels,
+            sig4(Some(self.qparams.scale as f64)),
+            self.qparams.zero_point
         );
         let mut chart = ChartBuilder::on(root)
             .caption(caption, ("sans-serif", 16).into_font().color(&INK))
@@ -67,6 +70,10 @@ impl Chart for HistogramChart {
         chart
             .configure_mesh()
             .disable_x_mesh()
+            .y_labels(6)
+            .y_label_formatter(&|v| if self.log { format!("{v:.1}") } else { format!("{v:.0}") })
+            .light_line_style(WHITE.mix(0.0))
+            .bold_line_style(GRID.mix(0.25))
             .x_desc("value")
             .y_desc(if self.log { "log10(1 + count)" } else { "count" })
             .axis_desc_style(("sans-serif", 13).into_font().color(&INK))
@@ -86,24 +93,20 @@ impl Chart for HistogramChart {
         // The grid: every level if they can be told apart, else a band over [a, b].
         let plot_px = root.dim_in_pixel().0.saturating_sub(76).max(1) as f64;
         let spacing_px = self.qparams.scale as f64 / (hi - lo) * plot_px;
-        if spacing_px >= MIN_GRID_SPACING_PX {
-            let grid = GRID.mix(0.7).stroke_width(1);
-            chart
-                .draw_series(
-                    (self.range.qmin..=self.range.qmax)
-                        .map(|q| dequantize_one(q, self.qparams) as f64)
-                        .filter(|x| (lo..=hi).contains(x))
-                        .map(|x| PathElement::new(vec![(x, 0.0), (x, top)], grid)),
-                )?
-                .label(format!("grid: {levels} levels"))
-                .legend(move |(x, y)| PathElement::new(vec![(x, y - 6), (x, y + 6)], grid));
+        let grid_entry = if spacing_px >= MIN_GRID_SPACING_PX {
+            let grid = SKY.mix(0.8);
+            chart.draw_series(
+                (self.range.qmin..=self.range.qmax)
+                    .map(|q| dequantize_one(q, self.qparams) as f64)
+                    .filter(|x| (lo..=hi).contains(x))
+                    .map(|x| PathElement::new(vec![(x, 0.0), (x, top)], grid.stroke_width(1))),
+            )?;
+            (format!("grid: {levels} levels"), Swatch::Tick(grid))
         } else {
-            let band = SKY.mix(0.15).filled();
-            chart
-                .draw_series(std::iter::once(Rectangle::new([(a.max(lo), 0.0), (b.min(hi), top)], band)))?
-                .label(format!("grid: {levels} levels (too dense to draw)"))
-                .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], band));
-        }
+            let band = SKY.mix(0.15);
+            chart.draw_series(std::iter::once(Rectangle::new([(a.max(lo), 0.0), (b.min(hi), top)], band.filled())))?;
+            (format!("grid: {levels} levels (too dense to draw)"), Swatch::Fill(band))
+        };
 
         // Bars: inside the range in blue, clipped mass in vermillion.
         let w = self.hist.bin_width() as f64;
@@ -113,26 +116,21 @@ impl Chart for HistogramChart {
             let color = if clipped { VERMILLION } else { C_BLUE };
             Rectangle::new([(x0, 0.0), (x0 + w, self.height(c))], color.filled())
         };
-        chart
-            .draw_series(self.hist.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| bar(i, c)))?
-            .label("values")
-            .legend(|(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], C_BLUE.filled()));
+        chart.draw_series(self.hist.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| bar(i, c)))?;
 
         // The clip range ends.
         let edge = ORANGE.stroke_width(2);
-        chart
-            .draw_series([a, b].into_iter().filter(|x| (lo..=hi).contains(x)).map(|x| PathElement::new(vec![(x, 0.0), (x, top)], edge)))?
-            .label(format!("clip range [{:.3}, {:.3}]", a, b))
-            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 12, y)], edge));
+        chart.draw_series(
+            [a, b].into_iter().filter(|x| (lo..=hi).contains(x)).map(|x| PathElement::new(vec![(x, 0.0), (x, top)], edge)),
+        )?;
 
-        chart
-            .configure_series_labels()
-            .position(SeriesLabelPosition::UpperRight)
-            .background_style(WHITE.mix(0.85))
-            .border_style(GRID)
-            .label_font(("sans-serif", 12).into_font().color(&INK))
-            .draw()?;
-        Ok(())
+        let entries = [
+            ("values".to_string(), Swatch::Fill(C_BLUE.to_rgba())),
+            ("clipped values".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
+            (format!("clip range [{:.3}, {:.3}]", a, b), Swatch::Line(ORANGE.to_rgba())),
+            grid_entry,
+        ];
+        draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
 }
 
@@ -167,10 +165,10 @@ mod tests {
         assert!(svg.contains("clip range [-0.857, 1.143]"), "{}", &svg[..svg.len().min(400)]);
         // One bar per non-empty bin: blue (#0072B2) inside [a, b], vermillion (#D55E00) for the
         // values below a = −0.857 that the range clips (the clipped regions are shaded in the same
-        // colour at opacity 0.12). The legend adds one blue swatch.
+        // colour at opacity 0.12). The legend adds one swatch of each.
         let bars = c.hist.counts.iter().filter(|n| **n > 0).count();
         let blue = svg.matches(r##"opacity="1" fill="#0072B2""##).count() - 1;
-        let clipped = svg.matches(r##"opacity="1" fill="#D55E00""##).count();
+        let clipped = svg.matches(r##"opacity="1" fill="#D55E00""##).count() - 1;
         assert_eq!(blue + clipped, bars);
         let below: u64 = (0..c.hist.counts.len()).filter(|&i| c.hist.bin_lo(i) + c.hist.bin_width() <= c.clip.0).map(|i| c.hist.counts[i]).sum();
         assert!(clipped > 0 && below > 0);

@@ -29,6 +29,49 @@ pub trait Chart: PartialEq + 'static {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
 }
 
+/// How a legend entry is drawn.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Swatch {
+    /// A filled box, for bars and bands.
+    Fill(RGBAColor),
+    /// A short horizontal line, for lines.
+    Line(RGBAColor),
+    /// A short vertical tick, for grid lines.
+    Tick(RGBAColor),
+}
+
+/// Draws a legend box in the upper-right corner of `area`.
+///
+/// (Not plotters' `configure_series_labels`: it sizes text through the font, which in the browser
+/// styles a `<span>` with an inline style that the app's CSP blocks. This sizes text through the
+/// backend.)
+pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, Swatch)]) -> DrawResult<DB> {
+    let font = ("sans-serif", 12).into_font().color(&palette::INK);
+    let (pad, swatch, gap, line_h) = (8i32, 14i32, 6i32, 18i32);
+    let mut text_w = 0i32;
+    for (label, _) in entries {
+        text_w = text_w.max(area.estimate_text_size(label, &font)?.0 as i32);
+    }
+    let (w, _) = area.dim_in_pixel();
+    let box_w = pad * 2 + swatch + gap + text_w;
+    let box_h = pad * 2 + line_h * entries.len() as i32 - (line_h - 12);
+    let x0 = w as i32 - box_w - 8;
+    let y0 = 8;
+    area.draw(&Rectangle::new([(x0, y0), (x0 + box_w, y0 + box_h)], WHITE.mix(0.9).filled()))?;
+    area.draw(&Rectangle::new([(x0, y0), (x0 + box_w, y0 + box_h)], palette::GRID.stroke_width(1)))?;
+    for (i, (label, kind)) in entries.iter().enumerate() {
+        let y = y0 + pad + line_h * i as i32 + 6;
+        let x = x0 + pad;
+        match *kind {
+            Swatch::Fill(c) => area.draw(&Rectangle::new([(x, y - 5), (x + swatch, y + 5)], c.filled()))?,
+            Swatch::Line(c) => area.draw(&PathElement::new(vec![(x, y), (x + swatch, y)], c.stroke_width(2)))?,
+            Swatch::Tick(c) => area.draw(&PathElement::new(vec![(x + swatch / 2, y - 6), (x + swatch / 2, y + 6)], c.stroke_width(2)))?,
+        }
+        area.draw(&Text::new(label.clone(), (x + swatch + gap, y - 7), font.clone()))?;
+    }
+    Ok(())
+}
+
 /// Renders `chart` into an SVG document of `width`×`height` pixels.
 pub fn to_svg<C: Chart>(chart: &C, width: u32, height: u32) -> Result<String, String> {
     let mut svg = String::new();

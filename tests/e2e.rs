@@ -1,0 +1,102 @@
+//! End-to-end: the release build (trunk, in dist/) served on an ephemeral 127.0.0.1 port and
+//! driven in headless Chromium through chromedriver. Screenshots go to
+//! `target/tmp/e2e-screenshots/` (look at them).
+//!
+//! Needs the built app and a browser, so it is `#[ignore]`d in plain `cargo test`;
+//! `scripts/test e2e` builds the app and runs it with `--ignored`.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod support;
+
+use std::time::Duration;
+
+use fantoccini::Locator;
+use quantscope::ui::format::sig4;
+use serde_json::Value;
+use support::{Browser, Level};
+
+/// Runs the `quantscope` CLI with `--json` and parses what it prints.
+fn cli_json(args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope")).args(args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "quantscope {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn shell_tabs_chart_worker_and_url_state() {
+    let b = Browser::start().await;
+    b.goto("").await;
+
+    // Explorer: the histogram is drawn and the readouts are there.
+    b.wait_for("[data-testid=chart-histogram]").await;
+    let painted = b.wait_painted("[data-testid=chart-histogram]").await;
+    assert!(painted > 5_000, "canvas should be drawn, {painted} painted pixels");
+    // The readouts agree with the CLI on the same input (the URL's defaults).
+    let cli = cli_json(&["synth", "--dist", "normal", "--n", "100000", "--seed", "42", "--bits", "8", "--scheme", "affine"]);
+    assert_eq!(b.text("[data-testid=metric-zero-point]").await, cli["qparams"]["zero_point"].to_string());
+    assert_eq!(b.text("[data-testid=metric-scale]").await, sig4(cli["qparams"]["scale"].as_f64()));
+    assert_eq!(b.text("[data-testid=metric-sqnr-db]").await, sig4(cli["metrics"]["sqnr_db"].as_f64()));
+    let levels = format!("{} / 256", cli["metrics"]["levels_used"]);
+    assert_eq!(b.text("[data-testid=metric-levels-used]").await, levels);
+    b.screenshot("explorer").await;
+
+    // Changing a control redraws and lands in the URL.
+    b.set_range("[data-testid=ctl-bits]", 4).await;
+    b.wait_text("[data-testid=metric-levels-used]", |t| t.ends_with("/ 16")).await;
+    assert!(b.hash().await.contains("bits=4"), "{}", b.hash().await);
+
+    // The worker: a bit-width sweep runs off the main thread and reports back.
+    b.click("[data-testid=sweep-start]").await;
+    let table = b.wait_for_timeout("[data-testid=sweep-result]", Duration::from_secs(30)).await;
+    let cells = table.find_all(Locator::Css("tbody td")).await.unwrap();
+    assert_eq!(cells.len(), 15, "one SQNR per bit width 2..=16");
+    b.screenshot("explorer-sweep").await;
+
+    // Every tab renders and is reachable by URL.
+    for (tab, marker) in [("lab", "lab-empty"), ("learn", "learn-empty"), ("explorer", "chart-histogram")] {
+        b.click(&format!("[data-testid=tab-{tab}]")).await;
+        b.wait_for(&format!("[data-testid={marker}]")).await;
+        assert!(b.hash().await.starts_with(&format!("#view={tab}")));
+        b.screenshot(&format!("tab-{tab}")).await;
+    }
+    b.click("[data-testid=about-toggle]").await;
+    let about = b.wait_for("[data-testid=about-versions]").await.text().await.unwrap();
+    assert!(about.contains("yew 0.23"), "{about}");
+    b.screenshot("about").await;
+
+    // Reloading a URL restores the view and its settings.
+    b.goto("#view=explorer&dist=laplace&n=10000&seed=3&bits=6&scheme=symmetric&log=1").await;
+    b.wait_text("[data-testid=metric-levels-used]", |t| t.ends_with("/ 64")).await;
+    assert_eq!(b.text("[data-testid=metric-zero-point]").await, "0", "symmetric signed codes");
+
+    // A malformed hash, typed in place (hashchange) and on a fresh load: notice, defaults, still working.
+    b.set_hash("view=nowhere&bits=99").await;
+    let notice = b.wait_for("[data-testid=url-notice]").await.text().await.unwrap();
+    assert!(notice.contains("view=nowhere") && notice.contains("bits=99"), "{notice}");
+    b.goto("#view=lab&bits=zz").await;
+    b.wait_for("[data-testid=lab-empty]").await;
+    assert!(b.text("[data-testid=url-notice]").await.contains("bits=zz"));
+    b.screenshot("malformed-hash").await;
+    b.click("[data-testid=tab-explorer]").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+
+    let severe = b.logs(Level::Severe).await;
+    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
+    b.assert_same_origin_only();
+    b.stop().await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn a_panic_shows_the_error_banner() {
+    let b = Browser::start().await;
+    b.goto("").await;
+    b.wait_for("[data-testid=chart-histogram]").await;
+    let _ = b.exec("window.wasmBindings.quantscope_test_panic()").await;
+    let banner = b.wait_for("#error-banner").await.text().await.unwrap();
+    assert!(banner.contains("test panic requested"), "{banner}");
+    assert!(banner.contains("Reload the page"), "{banner}");
+    b.screenshot("panic-banner").await;
+    b.stop().await;
+}

@@ -1,0 +1,286 @@
+//! Test support for the end-to-end suite: a static file server for dist/ on an ephemeral
+//! 127.0.0.1 port, chromedriver, and a thin fantoccini wrapper with waits that poll.
+
+use std::net::TcpListener;
+use std::path::{Path, PathBuf};
+use std::process::{Child, Command, Stdio};
+use std::sync::{Arc, Mutex};
+use std::time::{Duration, Instant};
+
+use fantoccini::elements::Element;
+use fantoccini::wd::WebDriverCompatibleCommand;
+use fantoccini::{Client, ClientBuilder, Locator};
+use serde_json::{json, Value};
+
+/// How long a wait polls before failing.
+pub const WAIT: Duration = Duration::from_secs(10);
+const POLL: Duration = Duration::from_millis(50);
+
+/// Serves `dir` on 127.0.0.1 at an ephemeral port and is also the browser's HTTP proxy for every
+/// URL, loopback included: so it sees each request the page *and its workers* make, records the
+/// absolute URL and status, and answers only for its own origin (403 for anything else).
+pub struct StaticServer {
+    pub base: String,
+    pub requests: Arc<Mutex<Vec<(String, u16)>>>,
+}
+
+fn content_type(path: &Path) -> &'static str {
+    match path.extension().and_then(|e| e.to_str()) {
+        Some("html") => "text/html; charset=utf-8",
+        Some("js") => "text/javascript",
+        Some("wasm") => "application/wasm",
+        Some("css") => "text/css",
+        Some("svg") => "image/svg+xml",
+        Some("png") => "image/png",
+        Some("json") => "application/json",
+        Some("gz") => "application/gzip",
+        _ => "application/octet-stream",
+    }
+}
+
+impl StaticServer {
+    pub fn start(dir: PathBuf) -> StaticServer {
+        let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0");
+        let port = server.server_addr().to_ip().expect("an IP address").port();
+        let base = format!("http://127.0.0.1:{port}/");
+        let requests = Arc::new(Mutex::new(Vec::new()));
+        let (log, origin) = (requests.clone(), base.clone());
+        std::thread::spawn(move || {
+            for req in server.incoming_requests() {
+                // Proxied requests carry an absolute URL (or CONNECT host:port); direct ones a path.
+                let url = match req.url() {
+                    u if u.starts_with('/') => format!("{}{}", origin.trim_end_matches('/'), u),
+                    u if *req.method() == tiny_http::Method::Connect => format!("connect://{u}"),
+                    u => u.to_string(),
+                };
+                let (status, response) = match url.strip_prefix(&origin) {
+                    None => (403, tiny_http::Response::from_data(b"outside the app".to_vec()).with_status_code(403)),
+                    Some(rest) => {
+                        let path = rest.split(['?', '#']).next().unwrap_or("");
+                        let rel = if path.is_empty() { "index.html" } else { path };
+                        let file = dir.join(rel);
+                        match std::fs::read(&file) {
+                            Ok(bytes) if !rel.split('/').any(|part| part == "..") => {
+                                let header = tiny_http::Header::from_bytes("Content-Type", content_type(&file)).unwrap();
+                                (200, tiny_http::Response::from_data(bytes).with_header(header))
+                            }
+                            _ => (404, tiny_http::Response::from_data(b"not found".to_vec()).with_status_code(404)),
+                        }
+                    }
+                };
+                log.lock().unwrap().push((url, status));
+                let _ = req.respond(response);
+            }
+        });
+        StaticServer { base, requests }
+    }
+}
+
+fn free_port() -> u16 {
+    TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port()
+}
+
+/// Console log levels chromedriver reports.
+#[derive(Clone, Copy, PartialEq, Eq)]
+pub enum Level {
+    Severe,
+    All,
+}
+
+/// Chromedriver's `POST /session/{id}/se/log`: the browser's console or performance log.
+#[derive(Debug)]
+struct GetLog(&'static str);
+
+impl WebDriverCompatibleCommand for GetLog {
+    fn endpoint(&self, base: &url::Url, session: Option<&str>) -> Result<url::Url, url::ParseError> {
+        base.join(&format!("session/{}/se/log", session.unwrap_or_default()))
+    }
+    fn method_and_body(&self, _: &url::Url) -> (http::Method, Option<String>) {
+        (http::Method::POST, Some(json!({ "type": self.0 }).to_string()))
+    }
+}
+
+/// A chromedriver process, a browser session and the server it browses.
+pub struct Browser {
+    pub client: Client,
+    pub server: StaticServer,
+    driver: Child,
+    shots: PathBuf,
+}
+
+impl Browser {
+    /// Serves `$QUANTSCOPE_DIST` (default: dist/) and opens a headless Chromium session.
+    pub async fn start() -> Browser {
+        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+        let dist = std::env::var_os("QUANTSCOPE_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
+        assert!(dist.join("index.html").exists(), "no app build in {}: run scripts/test e2e", dist.display());
+        let server = StaticServer::start(dist);
+
+        let port = free_port();
+        let chromedriver = std::env::var("CHROMEDRIVER").ok().filter(|s| !s.is_empty()).unwrap_or("chromedriver".into());
+        let driver = Command::new(&chromedriver)
+            .arg(format!("--port={port}"))
+            .stdout(Stdio::null())
+            .stderr(Stdio::null())
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {chromedriver}: {e} (run scripts/setup --browser)"));
+        let webdriver = format!("http://127.0.0.1:{port}");
+        let deadline = Instant::now() + WAIT;
+        while std::net::TcpStream::connect(("127.0.0.1", port)).is_err() {
+            assert!(Instant::now() < deadline, "chromedriver did not start on port {port}");
+            tokio::time::sleep(POLL).await;
+        }
+
+        let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
+        let profile = tmp.join(format!("chromium-profile-{port}"));
+        let caps = json!({
+            "goog:chromeOptions": {
+                "args": [
+                    "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
+                    "--disable-background-networking", "--disable-component-update", "--disable-sync",
+                    "--disable-dev-shm-usage", "--window-size=1280,1000",
+                    format!("--user-data-dir={}", profile.display()),
+                    // Every request, loopback included, goes through the test server, which sees
+                    // all of them and lets none leave.
+                    format!("--proxy-server={}", server.base.trim_end_matches('/')),
+                    "--proxy-bypass-list=<-loopback>",
+                ]
+            },
+            "goog:loggingPrefs": { "browser": "ALL" }
+        });
+        let caps = caps.as_object().unwrap().clone();
+        let connector = hyper_util::client::legacy::connect::HttpConnector::new();
+        let client = ClientBuilder::new(connector)
+            .capabilities(caps)
+            .connect(&webdriver)
+            .await
+            .expect("a chromedriver session");
+        let shots = tmp.join("e2e-screenshots");
+        std::fs::create_dir_all(&shots).unwrap();
+        Browser { client, server, driver, shots }
+    }
+
+    /// Loads `base + rest` (rest: "" or "#hash") afresh, as opening a shared link does. (Going
+    /// to a new hash of the same document would only fire `hashchange`.)
+    pub async fn goto(&self, rest: &str) {
+        self.client.goto("about:blank").await.unwrap();
+        self.client.goto(&format!("{}{rest}", self.server.base)).await.unwrap();
+    }
+
+    pub async fn exec(&self, script: &str) -> Value {
+        self.client.execute(script, vec![]).await.unwrap_or(Value::Null)
+    }
+
+    pub async fn hash(&self) -> String {
+        self.exec("return location.hash").await.as_str().unwrap_or_default().to_string()
+    }
+
+    /// Changes the hash in place, as a user editing the address bar would (fires hashchange).
+    pub async fn set_hash(&self, hash: &str) {
+        self.client.execute("location.hash = arguments[0]", vec![json!(hash)]).await.unwrap();
+    }
+
+    pub async fn wait_for(&self, css: &str) -> Element {
+        self.wait_for_timeout(css, WAIT).await
+    }
+
+    pub async fn wait_for_timeout(&self, css: &str, timeout: Duration) -> Element {
+        self.client
+            .wait()
+            .at_most(timeout)
+            .every(POLL)
+            .for_element(Locator::Css(css))
+            .await
+            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+    }
+
+    pub async fn text(&self, css: &str) -> String {
+        self.wait_for(css).await.text().await.unwrap()
+    }
+
+    /// Waits until the text of `css` satisfies `ok`.
+    pub async fn wait_text(&self, css: &str, ok: impl Fn(&str) -> bool) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let t = self.text(css).await;
+            if ok(&t) {
+                return t;
+            }
+            assert!(Instant::now() < deadline, "{css} stayed at {t:?}");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    pub async fn click(&self, css: &str) {
+        self.wait_for(css).await.click().await.unwrap_or_else(|e| panic!("click {css}: {e}"));
+    }
+
+    /// Sets an `<input type=range>` as a user dragging it would (input event).
+    pub async fn set_range(&self, css: &str, value: i64) {
+        let el = self.wait_for(css).await;
+        let script = "const el = arguments[0]; el.value = arguments[1]; \
+                      el.dispatchEvent(new Event('input', {bubbles: true}));";
+        self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), json!(value.to_string())]).await.unwrap();
+    }
+
+    /// Counts non-white pixels of a canvas, waiting until some are painted.
+    pub async fn wait_painted(&self, css: &str) -> u64 {
+        let script = "const c = document.querySelector(arguments[0]); if (!c) return 0; \
+                      const d = c.getContext('2d').getImageData(0, 0, c.width, c.height).data; let n = 0; \
+                      for (let i = 0; i < d.length; i += 4) if (d[i] < 250 || d[i+1] < 250 || d[i+2] < 250) n++; \
+                      return n;";
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let n = self.client.execute(script, vec![json!(css)]).await.unwrap().as_u64().unwrap_or(0);
+            if n > 0 {
+                return n;
+            }
+            assert!(Instant::now() < deadline, "{css} was never painted");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
+    /// Saves a PNG of the page as target/tmp/e2e-screenshots/{name}.png.
+    pub async fn screenshot(&self, name: &str) {
+        let png = self.client.screenshot().await.unwrap();
+        std::fs::write(self.shots.join(format!("{name}.png")), png).unwrap();
+    }
+
+    /// Console messages at `level` since the last call.
+    pub async fn logs(&self, level: Level) -> Vec<String> {
+        let entries = self.client.issue_cmd(GetLog("browser")).await.unwrap();
+        entries
+            .as_array()
+            .into_iter()
+            .flatten()
+            .filter(|e| level == Level::All || e["level"] == "SEVERE")
+            .map(|e| format!("{}: {}", e["level"], e["message"]))
+            .collect()
+    }
+
+    /// Every request the page and its worker made was for the app's own origin, and each was
+    /// answered (the proxy saw them all).
+    pub fn assert_same_origin_only(&self) {
+        let requests = self.server.requests.lock().unwrap().clone();
+        let outside: Vec<_> = requests.iter().filter(|(u, _)| !u.starts_with(&self.server.base)).collect();
+        assert!(outside.is_empty(), "requests outside the app's origin: {outside:?}");
+        for needed in ["", "boot.js", "worker_loader.js", "worker.js", "worker_bg.wasm"] {
+            let url = format!("{}{needed}", self.server.base);
+            assert!(requests.iter().any(|(u, _)| *u == url), "the app never fetched {url}: {requests:?}");
+        }
+        let failed: Vec<_> = requests.iter().filter(|(_, s)| *s != 200).collect();
+        assert!(failed.is_empty(), "requests the server could not answer: {failed:?}");
+    }
+
+    pub async fn stop(mut self) {
+        let _ = self.client.clone().close().await;
+        let _ = self.driver.kill();
+        let _ = self.driver.wait();
+    }
+}
+
+impl Drop for Browser {
+    fn drop(&mut self) {
+        let _ = self.driver.kill();
+    }
+}
