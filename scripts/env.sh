@@ -3,7 +3,7 @@
 # environment that rebuilds std for wasm32 with that compiler. Native builds are unaffected.
 
 ROOT="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
-export PATH="$HOME/.cargo/bin:$ROOT/node_modules/.bin:$PATH"
+export PATH="$HOME/.cargo/bin:$ROOT/scripts/tools/node_modules/.bin:$PATH"
 
 # Which route gives the wasm32 standard library: "rustup" or "debian".
 wasm_route() {

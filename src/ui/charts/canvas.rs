@@ -46,6 +46,13 @@ pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
 fn paint<C: Chart>(node: &NodeRef, chart: &C) {
     use plotters::prelude::IntoDrawingArea;
     let Some(canvas) = node.cast::<web_sys::HtmlCanvasElement>() else { return };
+    // Draw at the size the canvas is shown (one canvas pixel per CSS pixel), keeping its aspect.
+    let shown = canvas.client_width();
+    if shown > 0 && shown as u32 != canvas.width() {
+        let height = (shown as f64 * canvas.height() as f64 / canvas.width().max(1) as f64).round() as u32;
+        canvas.set_width(shown as u32);
+        canvas.set_height(height);
+    }
     let Some(backend) = measured::MeasuredCanvas::new(canvas) else {
         gloo::console::error!("QuantScope: this browser gave no 2D canvas context");
         return;
