@@ -1,12 +1,18 @@
 //! The native command-line interface. Output is a human table, or JSON with `--json`; errors are
-//! one line on stderr with a non-zero exit code.
+//! one line on stderr (`quantscope: …`) with exit code 1 (bad input) or 2 (bad flags).
 
-use clap::{Parser, Subcommand, ValueEnum};
-use serde::Serialize;
+mod report;
 
-use crate::engine::analysis::{analyze, default_range, Analysis};
-use crate::engine::qparams::QScheme;
+use std::path::PathBuf;
+
+use clap::{Args, Parser, Subcommand, ValueEnum};
+
+use crate::engine::analysis::{analyze, default_range};
+use crate::engine::io::{load, LoadOptions};
+use crate::engine::observer::{Granularity, ObserverKind, Tails};
+use crate::engine::qparams::{DType, QRange, QScheme};
 use crate::engine::synth::{sample, Dist};
+use crate::engine::tensor::Tensor;
 
 #[derive(Parser, Debug)]
 #[command(name = "quantscope", version, about = "See and understand neural-network quantization.")]
@@ -17,12 +23,99 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// Draw a seeded synthetic tensor and report its min/max quantization (scale, zero point,
-    /// SQNR, MSE, clipping, levels used).
+    /// List every tensor of a file (.npy, .npz, .safetensors, .onnx) with its statistics.
+    Inspect(InspectArgs),
+    /// Calibrate a tensor with an observer and report its quantization parameters and error.
+    Qparams(QparamsArgs),
+    /// Draw a seeded synthetic tensor and report its min/max quantization.
     Synth(SynthArgs),
 }
 
-#[derive(clap::Args, Debug)]
+#[derive(Args, Debug)]
+pub struct InspectArgs {
+    pub file: PathBuf,
+    /// ONNX: fold BatchNormalization into the preceding Conv's weight.
+    #[arg(long)]
+    pub fold_bn: bool,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObserverArg {
+    Minmax,
+    MovingAverage,
+    Percentile,
+    Histogram,
+    Entropy,
+    Mse,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum QSchemeArg {
+    PerTensorAffine,
+    PerTensorSymmetric,
+    PerChannelAffine,
+    PerChannelSymmetric,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum DTypeArg {
+    Quint8,
+    Qint8,
+}
+
+#[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum TailsArg {
+    Abs,
+    Both,
+}
+
+#[derive(Args, Debug)]
+pub struct QparamsArgs {
+    pub file: PathBuf,
+    /// The tensor to calibrate (default: every float tensor of the file).
+    #[arg(long)]
+    pub tensor: Option<String>,
+    #[arg(long)]
+    pub fold_bn: bool,
+    #[arg(long, value_enum)]
+    pub observer: ObserverArg,
+    #[arg(long, value_enum, default_value_t = QSchemeArg::PerTensorAffine)]
+    pub qscheme: QSchemeArg,
+    #[arg(long, value_enum, default_value_t = DTypeArg::Quint8)]
+    pub dtype: DTypeArg,
+    /// A custom integer range (both or neither), e.g. --quant-min 0 --quant-max 15 for 4 bits.
+    #[arg(long, requires = "quant_max", allow_hyphen_values = true)]
+    pub quant_min: Option<i64>,
+    #[arg(long, requires = "quant_min", allow_hyphen_values = true)]
+    pub quant_max: Option<i64>,
+    #[arg(long)]
+    pub reduce_range: bool,
+    /// The channel axis of per-channel schemes.
+    #[arg(long, default_value_t = 0)]
+    pub ch_axis: usize,
+    /// Moving average: c in (0, 1].
+    #[arg(long, default_value_t = ObserverKind::DEFAULT_AVERAGING_CONSTANT)]
+    pub averaging_constant: f32,
+    /// Percentile observer: p in (0, 100].
+    #[arg(long, default_value_t = 99.99)]
+    pub percentile: f64,
+    /// Percentile observer: of |x|, or of each tail.
+    #[arg(long, value_enum, default_value_t = TailsArg::Abs)]
+    pub tails: TailsArg,
+    /// Histogram and entropy observers: number of bins.
+    #[arg(long, default_value_t = 2048)]
+    pub bins: usize,
+    /// Feed the slices along this axis to the observer one at a time (otherwise the tensor is
+    /// one batch).
+    #[arg(long)]
+    pub batch_axis: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
 pub struct SynthArgs {
     /// The distribution to draw from.
     #[arg(long, value_enum, default_value_t = DistArg::Normal)]
@@ -37,7 +130,6 @@ pub struct SynthArgs {
     pub bits: u32,
     #[arg(long, value_enum, default_value_t = SchemeArg::Affine)]
     pub scheme: SchemeArg,
-    /// Print JSON instead of a table.
     #[arg(long)]
     pub json: bool,
 }
@@ -73,22 +165,19 @@ impl DistArg {
     }
 }
 
-#[derive(Serialize)]
-struct SynthReport<'a> {
-    dist: Dist,
-    n: usize,
-    seed: u64,
-    #[serde(flatten)]
-    analysis: &'a Analysis,
-}
-
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
+        Err(e) if !e.use_stderr() => {
+            let _ = e.print(); // --help, --version
+            return 0;
+        }
         Err(e) => {
-            let _ = e.print();
-            return if e.use_stderr() { 2 } else { 0 };
+            let text = e.render().to_string();
+            let line = text.lines().next().unwrap_or("invalid arguments").trim_start_matches("error: ");
+            eprintln!("quantscope: {line} (see quantscope --help)");
+            return 2;
         }
     };
     match run(cli) {
@@ -105,44 +194,82 @@ pub fn main() -> i32 {
     }
 }
 
+fn read_file(path: &PathBuf, fold_bn: bool) -> Result<Vec<Tensor>, String> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    load(&shown, &bytes, LoadOptions { fold_bn }).map_err(|e| e.to_string())
+}
+
 /// Runs a parsed command and returns what it prints.
 pub fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
+        Command::Inspect(a) => {
+            let tensors = read_file(&a.file, a.fold_bn)?;
+            let rows: Vec<_> = tensors.iter().map(crate::engine::inspect::inspect).collect();
+            if a.json {
+                serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())
+            } else {
+                Ok(report::inspect_table(&rows))
+            }
+        }
+        Command::Qparams(a) => {
+            let tensors = read_file(&a.file, a.fold_bn)?;
+            let chosen: Vec<&Tensor> = match &a.tensor {
+                Some(name) => vec![tensors.iter().find(|t| &t.name == name).ok_or_else(|| {
+                    let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).take(20).collect();
+                    format!("{}: no tensor “{name}” (it has: {})", a.file.display(), names.join(", "))
+                })?],
+                None => tensors.iter().collect(),
+            };
+            let dtype = match a.dtype {
+                DTypeArg::Quint8 => DType::QUInt8,
+                DTypeArg::Qint8 => DType::QInt8,
+            };
+            let range = QRange::for_dtype(dtype, a.quant_min.zip(a.quant_max), a.reduce_range).map_err(|e| e.to_string())?;
+            let (granularity, scheme) = match a.qscheme {
+                QSchemeArg::PerTensorAffine => (Granularity::PerTensor, QScheme::Affine),
+                QSchemeArg::PerTensorSymmetric => (Granularity::PerTensor, QScheme::Symmetric),
+                QSchemeArg::PerChannelAffine => (Granularity::PerChannel { axis: a.ch_axis }, QScheme::Affine),
+                QSchemeArg::PerChannelSymmetric => (Granularity::PerChannel { axis: a.ch_axis }, QScheme::Symmetric),
+            };
+            let kind = match a.observer {
+                ObserverArg::Minmax => ObserverKind::MinMax,
+                ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: a.averaging_constant },
+                ObserverArg::Percentile => ObserverKind::Percentile {
+                    percentile: a.percentile,
+                    tails: if a.tails == TailsArg::Abs { Tails::Abs } else { Tails::Both },
+                },
+                ObserverArg::Histogram => ObserverKind::Histogram { bins: a.bins },
+                ObserverArg::Entropy => ObserverKind::Entropy { bins: a.bins, start_bin: 128 },
+                ObserverArg::Mse => ObserverKind::Mse,
+            };
+            let file = a.file.display().to_string();
+            let reports = chosen
+                .iter()
+                .map(|t| report::calibrate(&file, t, &kind, scheme, range, granularity, a.batch_axis))
+                .collect::<Result<Vec<_>, _>>()?;
+            if a.json {
+                let value = if reports.len() == 1 { serde_json::to_value(&reports[0]) } else { serde_json::to_value(&reports) };
+                value.and_then(|v| serde_json::to_string_pretty(&v)).map_err(|e| e.to_string())
+            } else {
+                Ok(report::qparams_table(&reports))
+            }
+        }
         Command::Synth(a) => {
             let scheme = match a.scheme {
                 SchemeArg::Affine => QScheme::Affine,
                 SchemeArg::Symmetric => QScheme::Symmetric,
             };
-            let range = default_range(scheme, a.bits).ok_or_else(|| format!("bit width {} is not in 2..=16", a.bits))?;
+            let range = default_range(scheme, a.bits).map_err(|e| e.to_string())?;
             let dist = a.dist.dist();
             let xs = sample(dist, a.n, a.seed, None).map_err(|e| e.to_string())?;
             let analysis = analyze(&xs, scheme, range);
             if a.json {
-                let report = SynthReport { dist, n: a.n, seed: a.seed, analysis: &analysis };
+                let report = report::SynthReport { dist, n: a.n, seed: a.seed, analysis: &analysis };
                 serde_json::to_string_pretty(&report).map_err(|e| e.to_string())
             } else {
-                Ok(table(&analysis))
+                Ok(report::synth_table(&analysis))
             }
         }
     }
-}
-
-fn table(a: &Analysis) -> String {
-    use crate::ui::format::{percent, sig4};
-    let (lo, hi) = a.qparams.representable_range(a.range);
-    let m = &a.metrics;
-    let rows = [
-        ("values", a.summary.count.to_string()),
-        ("min / max", format!("{} / {}", a.summary.min, a.summary.max)),
-        ("codes", format!("[{}, {}]", a.range.qmin, a.range.qmax)),
-        ("scale", format!("{:e}", a.qparams.scale)),
-        ("zero point", a.qparams.zero_point.to_string()),
-        ("clip range", format!("[{lo}, {hi}]")),
-        ("SQNR dB", sig4(m.sqnr_db)),
-        ("MSE", sig4(Some(m.mse))),
-        ("max |error|", sig4(Some(m.max_abs_err))),
-        ("clipped", percent(m.clipped_fraction())),
-        ("levels used", format!("{} / {}", m.levels_used, a.range.levels())),
-    ];
-    rows.iter().map(|(k, v)| format!("{k:<12} {v}")).collect::<Vec<_>>().join("\n")
 }

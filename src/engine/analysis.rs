@@ -17,7 +17,7 @@ pub struct Analysis {
 
 /// The integer range conventionally paired with a scheme: unsigned codes for affine, signed for
 /// symmetric (PyTorch's quint8 / qint8 defaults), at `bits` bits (2..=16).
-pub fn default_range(scheme: QScheme, bits: u32) -> Option<QRange> {
+pub fn default_range(scheme: QScheme, bits: u32) -> Result<QRange, super::qparams::RangeError> {
     QRange::with_bits(bits, scheme == QScheme::Affine)
 }
 

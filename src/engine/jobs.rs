@@ -68,7 +68,7 @@ impl Job {
     pub fn step(&mut self) -> JobStep {
         match self {
             Job::BitSweep { xs, scheme, next, last, first, out } => {
-                if let Some(range) = default_range(*scheme, *next).filter(|_| *next <= *last) {
+                if let Some(range) = default_range(*scheme, *next).ok().filter(|_| *next <= *last) {
                     out.push(SweepPoint { bits: *next, sqnr_db: analyze(xs, *scheme, range).metrics.sqnr_db });
                     *next += 1;
                 }

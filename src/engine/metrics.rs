@@ -3,11 +3,12 @@
 use serde::{Deserialize, Serialize};
 
 use super::qparams::{QParams, QRange};
-use super::quantize::{dequantize_one, quantize_one};
+use super::quantize::{dequantize_one, quantize_into};
+use super::rounding::Rounding;
 use super::stats::sqnr_from_energies;
 
-/// How well a per-tensor quantization represents a tensor. Non-finite inputs are skipped and
-/// counted in `non_finite`.
+/// How well a quantization represents a tensor. Non-finite inputs are skipped and counted in
+/// `non_finite`; every other field describes the finite values only.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct QuantMetrics {
     /// Finite values measured.
@@ -15,10 +16,15 @@ pub struct QuantMetrics {
     pub non_finite: usize,
     /// Mean of `(x − x̂)²`; 0 for no values.
     pub mse: f64,
+    /// The part of `mse` from clipped values (outside the representable range by more than half a
+    /// step) and the part from rounding the rest: `mse = clip_mse + round_mse`.
+    pub clip_mse: f64,
+    pub round_mse: f64,
     /// `10·log10(Σx²/Σ(x − x̂)²)`: `+∞` without error, `None` without signal.
     pub sqnr_db: Option<f64>,
     pub max_abs_err: f64,
-    /// Values below the lowest and above the highest representable value.
+    /// Values below the lowest and above the highest representable value (by more than half a
+    /// step, so that they do not just round onto the last level).
     pub clipped_below: usize,
     pub clipped_above: usize,
     /// Distinct integer codes used, out of `range.levels()`.
@@ -36,53 +42,99 @@ impl QuantMetrics {
     }
 }
 
-/// Measures the fake-quantization of `xs` with `p` over `range`.
+/// Running sums behind [`QuantMetrics`], so per-channel measurements can be merged.
+#[derive(Clone, Debug, Default)]
+struct Sums {
+    count: usize,
+    non_finite: usize,
+    signal: f64,
+    clip_noise: f64,
+    round_noise: f64,
+    max_err: f64,
+    below: usize,
+    above: usize,
+}
+
+const CHUNK: usize = 4096;
+
+impl Sums {
+    fn add(&mut self, xs: &[f32], p: QParams, range: QRange, used: &mut [bool]) {
+        let (lo, hi) = p.representable_range(range);
+        let (lo, hi) = (lo - p.scale / 2.0, hi + p.scale / 2.0);
+        let mut codes = [0i32; CHUNK];
+        for chunk in xs.chunks(CHUNK) {
+            quantize_into(chunk, p, range, Rounding::HalfEven, &mut codes[..chunk.len()]);
+            for (&x, &q) in chunk.iter().zip(&codes) {
+                if !x.is_finite() {
+                    self.non_finite += 1;
+                    continue;
+                }
+                self.count += 1;
+                used[(q - range.qmin) as usize] = true;
+                let e = x as f64 - dequantize_one(q, p) as f64;
+                self.signal += x as f64 * x as f64;
+                self.max_err = self.max_err.max(e.abs());
+                if x < lo {
+                    self.below += 1;
+                    self.clip_noise += e * e;
+                } else if x > hi {
+                    self.above += 1;
+                    self.clip_noise += e * e;
+                } else {
+                    self.round_noise += e * e;
+                }
+            }
+        }
+    }
+
+    fn finish(&self, used: &[bool]) -> QuantMetrics {
+        let n = self.count.max(1) as f64;
+        let noise = self.clip_noise + self.round_noise;
+        QuantMetrics {
+            count: self.count,
+            non_finite: self.non_finite,
+            mse: noise / n,
+            clip_mse: self.clip_noise / n,
+            round_mse: self.round_noise / n,
+            sqnr_db: if self.count == 0 { None } else { sqnr_from_energies(self.signal, noise) },
+            max_abs_err: self.max_err,
+            clipped_below: self.below,
+            clipped_above: self.above,
+            levels_used: used.iter().filter(|u| **u).count() as u32,
+        }
+    }
+}
+
+/// Measures the fake-quantization of `xs` with `p` over `range` (round half to even).
 pub fn measure(xs: &[f32], p: QParams, range: QRange) -> QuantMetrics {
-    let inv_scale = 1.0 / p.scale;
-    let (lo, hi) = p.representable_range(range);
     let mut used = vec![false; range.levels() as usize];
-    let (mut signal, mut noise, mut max_err) = (0.0f64, 0.0f64, 0.0f64);
-    let mut m = QuantMetrics {
-        count: 0,
-        non_finite: 0,
-        mse: 0.0,
-        sqnr_db: None,
-        max_abs_err: 0.0,
-        clipped_below: 0,
-        clipped_above: 0,
-        levels_used: 0,
-    };
-    for &x in xs {
-        if !x.is_finite() {
-            m.non_finite += 1;
-            continue;
-        }
-        m.count += 1;
-        let q = quantize_one(x, inv_scale, p.zero_point, range);
-        used[(q - range.qmin) as usize] = true;
-        let e = x as f64 - dequantize_one(q, p) as f64;
-        signal += x as f64 * x as f64;
-        noise += e * e;
-        max_err = max_err.max(e.abs());
-        // Half a step beyond the last level still rounds onto it; further out is clipped.
-        if x < lo - p.scale / 2.0 {
-            m.clipped_below += 1;
-        } else if x > hi + p.scale / 2.0 {
-            m.clipped_above += 1;
-        }
-    }
-    if m.count > 0 {
-        m.mse = noise / m.count as f64;
-        m.max_abs_err = max_err;
-        m.sqnr_db = sqnr_from_energies(signal, noise);
-    }
-    m.levels_used = used.iter().filter(|u| **u).count() as u32;
-    m
+    let mut sums = Sums::default();
+    sums.add(xs, p, range, &mut used);
+    sums.finish(&used)
+}
+
+/// Measures a per-channel quantization: channel `c` of `layout` uses `params[c]`. Levels used
+/// counts the distinct codes over all channels.
+pub fn measure_per_channel(
+    xs: &[f32],
+    layout: super::tensor::ChannelLayout,
+    params: &[QParams],
+    range: QRange,
+) -> Result<QuantMetrics, super::tensor::ShapeError> {
+    layout.check_channels("scale/zero point", params.len())?;
+    let mut used = vec![false; range.levels() as usize];
+    let mut sums = Sums::default();
+    layout.for_each_block(xs, |c, _, block| sums.add(block, params[c], range, &mut used));
+    Ok(sums.finish(&used))
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::tensor::ChannelLayout;
+
+    /// Tolerance for sums of a handful of exact f32 values in f64.
+    const SUM_TOL: f64 = 1e-6;
 
     #[test]
     fn counts_clipping_levels_and_error() {
@@ -93,14 +145,16 @@ mod tests {
         assert_eq!((m.count, m.non_finite), (5, 1));
         assert_eq!((m.clipped_below, m.clipped_above), (1, 1));
         assert_eq!(m.levels_used, 3); // codes 0, 1, 3
-        // errors: 2, 0, 0.2, 0.4, 2  → mse = (4 + 0.04 + 0.16 + 4)/5
-        assert!((m.mse - 8.2 / 5.0).abs() < 1e-6, "{}", m.mse);
-        assert!((m.max_abs_err - 2.0).abs() < 1e-12);
+        // errors: 2, 0, 0.2, 0.4, 2 → mse = (4 + 0.04 + 0.16 + 4)/5, of which 8/5 from clipping.
+        assert!((m.mse - 8.2 / 5.0).abs() < SUM_TOL, "{}", m.mse);
+        assert!((m.clip_mse - 8.0 / 5.0).abs() < SUM_TOL);
+        assert!((m.round_mse - 0.2 / 5.0).abs() < SUM_TOL);
+        assert!((m.max_abs_err - 2.0).abs() < SUM_TOL);
         assert!((m.clipped_fraction() - 0.4).abs() < 1e-12);
     }
 
     #[test]
-    fn empty_and_zero_inputs() {
+    fn empty_zero_and_exact_inputs() {
         let p = QParams { scale: 0.5, zero_point: 0 };
         let m = measure(&[], p, QRange::QINT8);
         assert_eq!((m.count, m.levels_used, m.sqnr_db, m.mse), (0, 0, None, 0.0));
@@ -108,5 +162,20 @@ mod tests {
         assert_eq!((m.levels_used, m.sqnr_db), (1, None));
         let m = measure(&[0.5, 1.0], p, QRange::QINT8);
         assert_eq!(m.sqnr_db, Some(f64::INFINITY));
+        let m = measure(&[f32::INFINITY, f32::NAN], p, QRange::QINT8);
+        assert_eq!((m.count, m.non_finite, m.sqnr_db), (0, 2, None));
+    }
+
+    #[test]
+    fn per_channel_beats_per_tensor_on_mismatched_channels() {
+        let xs = [0.01f32, -0.02, 0.03, 10.0, -20.0, 30.0];
+        let layout = ChannelLayout::new(&[2, 3], 0, 6).unwrap();
+        let r = QRange::QINT8;
+        use crate::engine::qparams::{calculate_qparams, QScheme};
+        let per_tensor = measure(&xs, calculate_qparams(-20.0, 30.0, QScheme::Symmetric, r), r);
+        let params = [calculate_qparams(-0.02, 0.03, QScheme::Symmetric, r), calculate_qparams(-20.0, 30.0, QScheme::Symmetric, r)];
+        let per_channel = measure_per_channel(&xs, layout, &params, r).unwrap();
+        assert!(per_channel.mse < per_tensor.mse);
+        assert!(measure_per_channel(&xs, layout, &params[..1], r).is_err());
     }
 }

@@ -5,9 +5,14 @@
 
 pub mod analysis;
 pub mod histogram;
+pub mod inspect;
+pub mod io;
 pub mod jobs;
 pub mod metrics;
+pub mod observer;
 pub mod qparams;
 pub mod quantize;
+pub mod rounding;
 pub mod stats;
 pub mod synth;
+pub mod tensor;

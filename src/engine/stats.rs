@@ -22,39 +22,39 @@ pub struct Summary {
     pub absmax: f32,
 }
 
-/// One pass over `xs` (Welford's update for the variance, so huge values do not overflow).
+/// Two vectorizable passes over `xs`: the finite min/max, then f64 sums of `x − K` and `(x − K)²`
+/// with the shift `K` at the middle of the range, which keeps the variance accurate for data far
+/// from zero and cannot overflow for huge values.
 pub fn summarize(xs: &[f32]) -> Summary {
-    let mut s = Summary {
-        count: 0,
-        nan: 0,
-        inf: 0,
-        min: f32::INFINITY,
-        max: f32::NEG_INFINITY,
-        mean: 0.0,
-        std: 0.0,
-        absmax: 0.0,
-    };
-    let mut m2 = 0.0f64;
-    for &x in xs {
-        if x.is_nan() {
-            s.nan += 1;
-            continue;
-        }
-        if x.is_infinite() {
-            s.inf += 1;
-            continue;
-        }
-        s.count += 1;
-        s.min = s.min.min(x);
-        s.max = s.max.max(x);
-        let d = x as f64 - s.mean;
-        s.mean += d / s.count as f64;
-        m2 += d * (x as f64 - s.mean);
+    let (min, max, non_finite) = super::observer::finite_min_max(xs);
+    let nan = xs.iter().filter(|x| x.is_nan()).count();
+    let count = xs.len() - non_finite;
+    let mut s = Summary { count, nan, inf: non_finite - nan, min, max, mean: 0.0, std: 0.0, absmax: 0.0 };
+    if count == 0 {
+        return s;
     }
-    if s.count > 0 {
-        s.std = (m2 / s.count as f64).sqrt();
-        s.absmax = s.min.abs().max(s.max.abs());
+    let k = (min as f64 + max as f64) / 2.0;
+    const LANES: usize = 4;
+    let (mut s1, mut s2) = ([0f64; LANES], [0f64; LANES]);
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    for c in chunks {
+        for i in 0..LANES {
+            let d = if c[i].is_finite() { c[i] as f64 - k } else { 0.0 };
+            s1[i] += d;
+            s2[i] += d * d;
+        }
     }
+    let (mut t1, mut t2): (f64, f64) = (s1.iter().sum(), s2.iter().sum());
+    for &x in rest.iter().filter(|x| x.is_finite()) {
+        let d = x as f64 - k;
+        t1 += d;
+        t2 += d * d;
+    }
+    let n = count as f64;
+    s.mean = k + t1 / n;
+    s.std = ((t2 - t1 * t1 / n) / n).max(0.0).sqrt();
+    s.absmax = min.abs().max(max.abs());
     s
 }
 
@@ -115,6 +115,12 @@ mod tests {
         let huge = summarize(&[f32::MAX, f32::MAX]);
         assert_eq!(huge.mean, f32::MAX as f64);
         assert_eq!(huge.std, 0.0);
+        let wide = summarize(&[-f32::MAX, f32::MAX]);
+        assert_eq!(wide.mean, 0.0);
+        assert_eq!(wide.std, f32::MAX as f64);
+        // Far from zero: numpy.std([1e6 + 1, 1e6 + 2, 1e6 + 3]) = 0.816496580927726
+        let far = summarize(&[1e6 + 1.0, 1e6 + 2.0, 1e6 + 3.0]);
+        assert!((far.std - 0.816496580927726).abs() < MOMENT_TOL);
     }
 
     #[test]

@@ -1,0 +1,63 @@
+//! What `quantscope inspect` and the layer browser show for each tensor.
+
+use serde::Serialize;
+
+use super::observer::channel_min_max;
+use super::stats::{summarize, Summary};
+use super::tensor::Tensor;
+
+/// One row of the layer table.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct TensorReport {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    #[serde(flatten)]
+    pub summary: Summary,
+    /// For rank >= 2: the largest range `max − min` of a channel along axis 0 divided by the
+    /// smallest. `None` for rank < 2, and when a channel has zero range (the ratio is unbounded).
+    pub channel_range_ratio: Option<f64>,
+}
+
+/// Per-channel ranges `max − min` along `axis` (NaN for channels without finite values).
+pub fn channel_ranges(t: &Tensor, axis: usize) -> Option<Vec<f32>> {
+    let (mins, maxs, _) = channel_min_max(&t.data, &t.shape, axis).ok()?;
+    Some(mins.iter().zip(&maxs).map(|(lo, hi)| if lo.is_finite() { hi - lo } else { f32::NAN }).collect())
+}
+
+/// Largest over smallest of the finite channel ranges; `None` without two or more such channels
+/// or when the smallest is zero.
+pub fn range_ratio(ranges: &[f32]) -> Option<f64> {
+    let finite: Vec<f64> = ranges.iter().filter(|r| r.is_finite()).map(|&r| r as f64).collect();
+    if finite.len() < 2 {
+        return None;
+    }
+    let (lo, hi) = finite.iter().fold((f64::INFINITY, 0f64), |(lo, hi), &r| (lo.min(r), hi.max(r)));
+    (lo > 0.0).then(|| hi / lo)
+}
+
+pub fn inspect(t: &Tensor) -> TensorReport {
+    let channel_range_ratio = if t.shape.len() >= 2 { channel_ranges(t, 0).and_then(|r| range_ratio(&r)) } else { None };
+    TensorReport { name: t.name.clone(), shape: t.shape.clone(), dtype: t.stored_as.clone(), summary: summarize(&t.data), channel_range_ratio }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn t(shape: &[usize], data: &[f32]) -> Tensor {
+        Tensor { name: "w".into(), shape: shape.to_vec(), data: data.to_vec(), stored_as: "f32".into() }
+    }
+
+    #[test]
+    fn depthwise_like_ratio() {
+        // Channel 0 spans 0.02, channel 1 spans 2: ratio 100.
+        let r = inspect(&t(&[2, 2], &[-0.01, 0.01, -1.0, 1.0]));
+        assert!((r.channel_range_ratio.unwrap() - 100.0).abs() < 1e-4);
+        assert_eq!(inspect(&t(&[4], &[1.0, 2.0, 3.0, 4.0])).channel_range_ratio, None);
+        assert_eq!(inspect(&t(&[2, 1], &[1.0, 2.0])).channel_range_ratio, None, "zero-range channels");
+        assert_eq!(range_ratio(&[f32::NAN, 2.0]), None);
+        let empty = inspect(&t(&[0, 3], &[]));
+        assert_eq!((empty.summary.count, empty.channel_range_ratio), (0, None));
+    }
+}

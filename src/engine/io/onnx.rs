@@ -1,0 +1,278 @@
+//! ONNX models: the float tensors among the graph's initializers and `Constant` nodes, with
+//! optional batch-norm folding (`--fold-bn`): each Conv whose output feeds only a
+//! BatchNormalization gets the folded weight `w·γ/√(var + ε)` (per output channel) under the conv
+//! weight's name, and its bias `(b − mean)·γ/√(var + ε) + β` under the bias's name.
+//!
+//! The protobuf messages are declared here with prost, only the fields that are read (the field
+//! numbers are those of onnx.proto).
+
+use std::collections::HashMap;
+
+use prost::Message;
+
+use super::{checked_count, Elem, LoadError};
+use crate::engine::tensor::Tensor;
+
+#[derive(Clone, PartialEq, Message)]
+pub struct ModelProto {
+    #[prost(int64, tag = "1")]
+    pub ir_version: i64,
+    #[prost(string, tag = "2")]
+    pub producer_name: String,
+    #[prost(message, optional, tag = "7")]
+    pub graph: Option<GraphProto>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct GraphProto {
+    #[prost(message, repeated, tag = "1")]
+    pub node: Vec<NodeProto>,
+    #[prost(string, tag = "2")]
+    pub name: String,
+    #[prost(message, repeated, tag = "5")]
+    pub initializer: Vec<TensorProto>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct NodeProto {
+    #[prost(string, repeated, tag = "1")]
+    pub input: Vec<String>,
+    #[prost(string, repeated, tag = "2")]
+    pub output: Vec<String>,
+    #[prost(string, tag = "3")]
+    pub name: String,
+    #[prost(string, tag = "4")]
+    pub op_type: String,
+    #[prost(message, repeated, tag = "5")]
+    pub attribute: Vec<AttributeProto>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct AttributeProto {
+    #[prost(string, tag = "1")]
+    pub name: String,
+    #[prost(float, tag = "2")]
+    pub f: f32,
+    #[prost(int64, tag = "3")]
+    pub i: i64,
+    #[prost(message, optional, tag = "5")]
+    pub t: Option<TensorProto>,
+}
+
+#[derive(Clone, PartialEq, Message)]
+pub struct TensorProto {
+    #[prost(int64, repeated, tag = "1")]
+    pub dims: Vec<i64>,
+    #[prost(int32, tag = "2")]
+    pub data_type: i32,
+    #[prost(float, repeated, tag = "4")]
+    pub float_data: Vec<f32>,
+    #[prost(int32, repeated, tag = "5")]
+    pub int32_data: Vec<i32>,
+    #[prost(string, tag = "8")]
+    pub name: String,
+    #[prost(bytes = "vec", tag = "9")]
+    pub raw_data: Vec<u8>,
+    #[prost(double, repeated, tag = "10")]
+    pub double_data: Vec<f64>,
+    /// 1 = EXTERNAL: the data lives in another file.
+    #[prost(int32, tag = "14")]
+    pub data_location: i32,
+}
+
+/// TensorProto.DataType values that are read.
+const FLOAT: i32 = 1;
+const FLOAT16: i32 = 10;
+const DOUBLE: i32 = 11;
+const BFLOAT16: i32 = 16;
+
+fn is_float(data_type: i32) -> bool {
+    matches!(data_type, FLOAT | FLOAT16 | DOUBLE | BFLOAT16)
+}
+
+/// Decodes a float TensorProto.
+fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, LoadError> {
+    let err = |p: String| LoadError::new(file, Some(name), p);
+    if t.data_location == 1 {
+        return Err(err("its data is stored in an external file, which is not supported".into()));
+    }
+    let shape = t
+        .dims
+        .iter()
+        .map(|&d| usize::try_from(d).map_err(|_| err(format!("negative dimension {d}"))))
+        .collect::<Result<Vec<_>, _>>()?;
+    let elem = match t.data_type {
+        FLOAT => Elem::F32,
+        FLOAT16 => Elem::F16,
+        DOUBLE => Elem::F64,
+        BFLOAT16 => Elem::BF16,
+        other => return Err(err(format!("data type {other} is not a float type"))),
+    };
+    let data = if !t.raw_data.is_empty() {
+        let count = checked_count(file, name, &shape, elem.size(), t.raw_data.len())?;
+        if count * elem.size() != t.raw_data.len() {
+            return Err(err(format!("raw data has {} bytes, shape {shape:?} needs {}", t.raw_data.len(), count * elem.size())));
+        }
+        elem.decode(&t.raw_data, true)
+    } else {
+        let values: Vec<f32> = match elem {
+            Elem::F32 => t.float_data.clone(),
+            Elem::F64 => t.double_data.iter().map(|&v| v as f32).collect(),
+            // Half types without raw data keep their bits in int32_data.
+            Elem::F16 => t.int32_data.iter().map(|&b| half::f16::from_bits(b as u16).to_f32()).collect(),
+            Elem::BF16 => t.int32_data.iter().map(|&b| half::bf16::from_bits(b as u16).to_f32()).collect(),
+        };
+        let count = checked_count(file, name, &shape, 1, values.len())?;
+        if count != values.len() {
+            return Err(err(format!("{} values for shape {shape:?}, which holds {count}", values.len())));
+        }
+        values
+    };
+    Ok(Tensor { name: name.to_string(), shape, data, stored_as: elem.name().into() })
+}
+
+/// Folds BatchNormalization into the preceding Conv, in place in `by_name`.
+fn fold_batch_norms(file: &str, graph: &GraphProto, by_name: &mut HashMap<String, Tensor>) -> Result<(), LoadError> {
+    // How many nodes read each value: a conv output feeding anything else must stay unfolded.
+    let mut readers: HashMap<&str, usize> = HashMap::new();
+    for n in &graph.node {
+        for i in &n.input {
+            *readers.entry(i.as_str()).or_default() += 1;
+        }
+    }
+    let producer: HashMap<&str, &NodeProto> =
+        graph.node.iter().filter(|n| n.op_type == "Conv").filter_map(|n| n.output.first().map(|o| (o.as_str(), n))).collect();
+    for bn in graph.node.iter().filter(|n| n.op_type == "BatchNormalization") {
+        let Some(conv) = bn.input.first().and_then(|x| producer.get(x.as_str())) else { continue };
+        if readers.get(bn.input[0].as_str()) != Some(&1) || bn.input.len() < 5 || conv.input.len() < 2 {
+            continue;
+        }
+        let eps = bn.attribute.iter().find(|a| a.name == "epsilon").map_or(1e-5, |a| a.f);
+        let get = |k: usize| by_name.get(&bn.input[k]).map(|t| t.data.clone());
+        let (Some(gamma), Some(beta), Some(mean), Some(var)) = (get(1), get(2), get(3), get(4)) else { continue };
+        let wname = conv.input[1].clone();
+        let Some(w) = by_name.get(&wname) else { continue };
+        let out_channels = w.shape.first().copied().unwrap_or(0);
+        if [&gamma, &beta, &mean, &var].iter().any(|v| v.len() != out_channels) {
+            return Err(LoadError::new(file, Some(&wname), format!("batch norm “{}” has parameters that do not match the conv's {out_channels} output channels", bn.name)));
+        }
+        let factor: Vec<f32> = gamma.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
+        let per = w.data.len().checked_div(out_channels).unwrap_or(0);
+        let mut folded = w.clone();
+        for (i, v) in folded.data.iter_mut().enumerate() {
+            *v *= factor[i / per.max(1)];
+        }
+        by_name.insert(wname, folded);
+        let bias_name = conv.input.get(2).filter(|b| !b.is_empty()).cloned();
+        let old_bias = bias_name.as_ref().and_then(|b| by_name.get(b)).map(|t| t.data.clone()).unwrap_or_else(|| vec![0.0; out_channels]);
+        if let Some(b) = bias_name {
+            let data: Vec<f32> = (0..out_channels).map(|c| (old_bias.get(c).copied().unwrap_or(0.0) - mean[c]) * factor[c] + beta[c]).collect();
+            by_name.insert(b.clone(), Tensor { name: b, shape: vec![out_channels], data, stored_as: "f32".into() });
+        }
+    }
+    Ok(())
+}
+
+/// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order.
+pub fn read(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Vec<Tensor>, LoadError> {
+    let model = ModelProto::decode(bytes).map_err(|e| LoadError::new(file, None, format!("not a valid ONNX model: {e}")))?;
+    let graph = model.graph.ok_or_else(|| LoadError::new(file, None, "the model has no graph"))?;
+    let mut order = Vec::new();
+    let mut by_name = HashMap::new();
+    for init in graph.initializer.iter().filter(|t| is_float(t.data_type)) {
+        let t = decode(file, &init.name, init)?;
+        order.push(t.name.clone());
+        by_name.insert(t.name.clone(), t);
+    }
+    for node in graph.node.iter().filter(|n| n.op_type == "Constant") {
+        let (Some(out), Some(value)) = (node.output.first(), node.attribute.iter().find(|a| a.name == "value").and_then(|a| a.t.as_ref())) else {
+            continue;
+        };
+        if is_float(value.data_type) {
+            let t = decode(file, out, value)?;
+            order.push(out.clone());
+            by_name.insert(out.clone(), t);
+        }
+    }
+    if fold_bn {
+        fold_batch_norms(file, &graph, &mut by_name)?;
+    }
+    Ok(order.into_iter().filter_map(|n| by_name.remove(&n)).collect())
+}
+
+#[cfg(test)]
+pub(crate) mod tests {
+    use super::*;
+
+    pub fn tensor(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
+        TensorProto { dims: dims.to_vec(), data_type: FLOAT, float_data: data.to_vec(), name: name.into(), ..Default::default() }
+    }
+
+    fn node(op: &str, inputs: &[&str], outputs: &[&str]) -> NodeProto {
+        NodeProto {
+            input: inputs.iter().map(|s| s.to_string()).collect(),
+            output: outputs.iter().map(|s| s.to_string()).collect(),
+            name: format!("{op}_0"),
+            op_type: op.into(),
+            attribute: vec![],
+        }
+    }
+
+    /// Conv (2 output channels) → BatchNormalization, plus a Constant node.
+    pub fn conv_bn_model() -> Vec<u8> {
+        let mut bn = node("BatchNormalization", &["y", "gamma", "beta", "mean", "var"], &["z"]);
+        bn.attribute.push(AttributeProto { name: "epsilon".into(), f: 0.0, ..Default::default() });
+        let mut constant = node("Constant", &[], &["c"]);
+        constant.attribute.push(AttributeProto { name: "value".into(), t: Some(tensor("", &[2], &[7.0, 8.0])), ..Default::default() });
+        let mut raw = tensor("raw", &[2], &[]);
+        raw.raw_data = [0.5f32, 1.5].iter().flat_map(|v| v.to_le_bytes()).collect();
+        let graph = GraphProto {
+            node: vec![node("Conv", &["x", "w", "b"], &["y"]), bn, constant],
+            name: "g".into(),
+            initializer: vec![
+                tensor("w", &[2, 1, 1, 2], &[1.0, 2.0, 3.0, 4.0]),
+                tensor("b", &[2], &[1.0, 1.0]),
+                tensor("gamma", &[2], &[2.0, 0.5]),
+                tensor("beta", &[2], &[0.0, 1.0]),
+                tensor("mean", &[2], &[1.0, 0.0]),
+                tensor("var", &[2], &[4.0, 1.0]),
+                raw,
+                TensorProto { dims: vec![1], data_type: 7, name: "shape_i64".into(), ..Default::default() },
+            ],
+        };
+        ModelProto { ir_version: 8, producer_name: "quantscope-test".into(), graph: Some(graph) }.encode_to_vec()
+    }
+
+    #[test]
+    fn reads_initializers_constants_and_folds_bn() {
+        let bytes = conv_bn_model();
+        let ts = read("m.onnx", &bytes, false).unwrap();
+        let names: Vec<&str> = ts.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["w", "b", "gamma", "beta", "mean", "var", "raw", "c"]);
+        assert_eq!(ts[6].data, vec![0.5, 1.5]);
+        assert_eq!(ts[7].data, vec![7.0, 8.0]);
+        let folded = read("m.onnx", &bytes, true).unwrap();
+        // γ/√var = [2/2, 0.5/1] = [1, 0.5]
+        assert_eq!(folded[0].data, vec![1.0, 2.0, 1.5, 2.0]);
+        // (b − mean)·factor + β = [(1 − 1)·1 + 0, (1 − 0)·0.5 + 1]
+        assert_eq!(folded[1].data, vec![0.0, 1.5]);
+    }
+
+    #[test]
+    fn bad_models_are_described() {
+        assert!(read("m.onnx", b"\xff\xff\xff", false).unwrap_err().problem.contains("not a valid ONNX"));
+        let empty = ModelProto::default().encode_to_vec();
+        assert!(read("m.onnx", &empty, false).unwrap_err().problem.contains("no graph"));
+        let bad = ModelProto {
+            graph: Some(GraphProto { initializer: vec![tensor("w", &[3], &[1.0])], ..Default::default() }),
+            ..Default::default()
+        };
+        let e = read("m.onnx", &bad.encode_to_vec(), false).unwrap_err();
+        assert_eq!(e.tensor.as_deref(), Some("w"));
+        let neg = ModelProto {
+            graph: Some(GraphProto { initializer: vec![tensor("n", &[-1], &[])], ..Default::default() }),
+            ..Default::default()
+        };
+        assert!(read("m.onnx", &neg.encode_to_vec(), false).unwrap_err().problem.contains("negative"));
+    }
+}

@@ -1,0 +1,234 @@
+//! Entropy (KL-divergence) calibration as NVIDIA's `HistogramCalibrator` does it
+//! (pytorch-quantization, `compute_amax("entropy")`): a histogram of |x| over `[0, max|x|]`
+//! (2048 bins, grown by whole bins when a later batch is wider), then for every candidate clip bin
+//! `i` from `start_bin` (128) on, the KL divergence between the clipped reference distribution and
+//! its quantization to `2^(b−1)` levels (`2^b` for unsigned data); the clip is the left edge of
+//! bin `i` with the smallest divergence (the last one on ties).
+//!
+//! The range is `[−amax, amax]`, or `[0, amax]` when no negative value was seen (then the
+//! unsigned level count is used).
+
+use super::histogram_l2::histc;
+use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
+use crate::engine::qparams::{QRange, QScheme};
+
+#[derive(Clone, Debug)]
+pub struct Entropy {
+    common: Common,
+    num_bins: usize,
+    start_bin: usize,
+    /// Counts of |x| per bin, and the bin edges (`num_bins + 1` of them, from 0).
+    hist: Vec<f32>,
+    edges: Vec<f32>,
+    negative_seen: bool,
+    trace: Vec<TraceStep>,
+    non_finite: usize,
+}
+
+/// `scipy.stats.entropy(p, q)`: both normalised, `Σ p·ln(p/q)`, `+∞` where `p > 0 = q`.
+fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
+    let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
+    p.iter()
+        .zip(q)
+        .map(|(&a, &b)| {
+            let (a, b) = (a / sp, b / sq);
+            if a > 0.0 && b > 0.0 {
+                a * (a / b).ln()
+            } else if a == 0.0 && b >= 0.0 {
+                0.0
+            } else {
+                f64::INFINITY
+            }
+        })
+        .sum()
+}
+
+/// `_compute_amax_entropy`: the index of the chosen edge, or `None` when there are fewer bins
+/// than `start_bin`.
+pub fn entropy_clip_bin(hist: &[i64], num_bits: u32, unsigned: bool, start_bin: usize) -> Option<usize> {
+    let n = hist.len();
+    if n < 2 || start_bin > n {
+        return None;
+    }
+    let mut bins: Vec<f64> = hist.iter().map(|&c| c as f64).collect();
+    bins[0] = bins[1];
+    let nbins = 1usize << (num_bits - 1 + u32::from(unsigned));
+    let mut best: Option<(f64, usize)> = None;
+    let mut counts = vec![0f64; nbins];
+    let mut members = vec![0usize; nbins];
+    let mut digitized = Vec::with_capacity(n);
+    for i in start_bin..=n {
+        // np.digitize(range(i), np.linspace(0, i, nbins + 1)) − 1: the level of source bin j.
+        let space: Vec<f64> = (0..=nbins).map(|k| i as f64 * k as f64 / nbins as f64).collect();
+        digitized.clear();
+        let mut level = 0usize;
+        for j in 0..i {
+            while level + 1 <= nbins && space[level + 1] <= j as f64 {
+                level += 1;
+            }
+            digitized.push(if bins[j] == 0.0 { usize::MAX } else { level.min(nbins) });
+        }
+        counts.iter_mut().for_each(|c| *c = 0.0);
+        members.iter_mut().for_each(|m| *m = 0);
+        for (j, &d) in digitized.iter().enumerate() {
+            if d != usize::MAX && d < nbins {
+                counts[d] += bins[j];
+                members[d] += 1;
+            }
+        }
+        let q: Vec<f64> = digitized
+            .iter()
+            .map(|&d| if d != usize::MAX && d < nbins { counts[d] / members[d] as f64 } else { 0.0 })
+            .collect();
+        let mut p: Vec<f64> = bins[..i].to_vec();
+        p[i - 1] += bins[i..].iter().sum::<f64>();
+        let div = kl_divergence(&p, &q);
+        // The last minimum wins (np.argmin over the reversed list).
+        if best.is_none_or(|(b, _)| div <= b) {
+            best = Some((div, i));
+        }
+    }
+    best.map(|(_, i)| i)
+}
+
+impl Entropy {
+    pub fn new(common: Common, num_bins: usize, start_bin: usize) -> Result<Entropy, ObserveError> {
+        if !(2..=1 << 16).contains(&num_bins) {
+            return Err(ObserveError::Param(format!("entropy bins {num_bins} must be in 2..=65536")));
+        }
+        Ok(Entropy {
+            common,
+            num_bins,
+            start_bin,
+            hist: Vec::new(),
+            edges: Vec::new(),
+            negative_seen: false,
+            trace: Vec::new(),
+            non_finite: 0,
+        })
+    }
+
+    fn amax(&self) -> Option<f32> {
+        if self.hist.is_empty() {
+            return None;
+        }
+        let counts: Vec<i64> = self.hist.iter().map(|&c| c as i64).collect();
+        let bits = self.common.range.levels().max(2).ilog2();
+        match entropy_clip_bin(&counts, bits, !self.negative_seen, self.start_bin) {
+            Some(i) => Some(self.edges[i]),
+            // Fewer bins than start_bin (tiny data): keep the whole range, as max does.
+            None => self.edges.last().copied(),
+        }
+    }
+}
+
+impl Observer for Entropy {
+    fn name(&self) -> &'static str {
+        "entropy"
+    }
+    fn scheme(&self) -> QScheme {
+        self.common.scheme
+    }
+    fn qrange(&self) -> QRange {
+        self.common.range
+    }
+
+    fn observe(&mut self, data: &[f32], _shape: &[usize]) -> Result<(), ObserveError> {
+        let (lo, hi, bad) = finite_min_max(data);
+        self.non_finite += bad;
+        if !lo.is_finite() {
+            return Ok(());
+        }
+        self.negative_seen |= lo < 0.0;
+        let abs: Vec<f32> = data.iter().filter(|x| x.is_finite()).map(|x| x.abs()).collect();
+        let x_max = lo.abs().max(hi.abs());
+        if self.hist.is_empty() {
+            self.hist = histc(&abs, self.num_bins, 0.0, x_max);
+            let step = x_max / self.num_bins as f32;
+            let n = self.num_bins;
+            // torch.linspace(0, x_max, n + 1)
+            self.edges = (0..=n).map(|k| if k < (n + 1) / 2 { step * k as f32 } else { x_max - step * (n - k) as f32 }).collect();
+        } else {
+            let top = *self.edges.last().expect("edges exist with a histogram");
+            if x_max > top {
+                // Grow by whole bins of the same width: torch.arange(0, x_max + width, width).
+                let width = self.edges[1] - self.edges[0];
+                let n = ((x_max / width).ceil() as usize).max(self.hist.len());
+                // arange's length is computed in f64 from its f32 end, and may hold one edge more.
+                let end = x_max + width;
+                let count = ((end as f64 / width as f64).ceil() as usize).max(n + 1);
+                self.edges = (0..count).map(|k| (k as f64 * width as f64) as f32).collect();
+                self.num_bins = n;
+            }
+            let top = *self.edges.last().expect("edges exist");
+            let mut hist = histc(&abs, self.num_bins, 0.0, top);
+            for (h, old) in hist.iter_mut().zip(&self.hist) {
+                *h += old;
+            }
+            self.hist = hist;
+        }
+        let ranges = self.ranges();
+        self.trace.push(TraceStep { batch_min: lo, batch_max: hi, ranges });
+        Ok(())
+    }
+
+    fn ranges(&self) -> Ranges {
+        match self.amax() {
+            Some(a) if self.negative_seen => Ranges { min: vec![-a], max: vec![a] },
+            Some(a) => Ranges { min: vec![0.0], max: vec![a] },
+            None => Ranges::unobserved(1),
+        }
+    }
+
+    fn reset(&mut self) {
+        *self = Entropy::new(self.common, self.num_bins, self.start_bin).expect("parameters were checked");
+    }
+
+    fn trace(&self) -> &[TraceStep] {
+        &self.trace
+    }
+
+    fn non_finite(&self) -> usize {
+        self.non_finite
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn kl_matches_scipy() {
+        // >>> scipy.stats.entropy([1, 2, 3], [2, 2, 2])  -> 0.08720802396075801
+        let v = kl_divergence(&[1.0, 2.0, 3.0], &[2.0, 2.0, 2.0]);
+        assert!((v - 0.08720802396075801).abs() < 1e-12, "{v}");
+        assert_eq!(kl_divergence(&[1.0, 1.0], &[1.0, 0.0]), f64::INFINITY);
+        assert_eq!(kl_divergence(&[0.0, 1.0], &[1.0, 1.0]), 2f64.ln());
+    }
+
+    #[test]
+    fn clips_a_long_tail() {
+        // Laplace-like counts over 2048 bins: the clip lands well inside the range.
+        let hist: Vec<i64> = (0..2048).map(|i| (1e6 * (-(i as f64) / 60.0).exp()) as i64).collect();
+        let i = entropy_clip_bin(&hist, 8, true, 128).unwrap();
+        assert!(i > 128 && i < 2048, "{i}");
+        assert_eq!(entropy_clip_bin(&hist[..100], 8, true, 128), None);
+    }
+
+    #[test]
+    fn edges_and_empty() {
+        let common = Common { scheme: QScheme::Symmetric, range: QRange::QINT8 };
+        let mut e = Entropy::new(common, 2048, 128).unwrap();
+        assert_eq!(e.ranges(), Ranges::unobserved(1));
+        e.observe(&[f32::NAN], &[1]).unwrap();
+        assert_eq!(e.ranges(), Ranges::unobserved(1));
+        e.observe(&[0.5; 4], &[4]).unwrap();
+        let r = e.ranges();
+        assert_eq!(r.min[0], 0.0);
+        assert!(r.max[0] > 0.0 && r.max[0] <= 0.5);
+        e.observe(&[-2.0, 1.0], &[2]).unwrap();
+        let r = e.ranges();
+        assert_eq!(r.min[0], -r.max[0]);
+        assert!(Entropy::new(common, 1, 128).is_err());
+    }
+}

@@ -1,0 +1,276 @@
+//! Observers: they watch batches of a tensor and choose the range `[min, max]` (per tensor or per
+//! channel) that the quantization grid will cover. One trait, [`Observer`], for all of them:
+//!
+//! | observer | chooses | reference |
+//! |---|---|---|
+//! | [`MinMax`] | running min and max | `MinMaxObserver`, `PerChannelMinMaxObserver` |
+//! | [`MovingAverage`] | `min += c·(batch_min − min)`, first batch initialises | `MovingAverage(PerChannel)MinMaxObserver` |
+//! | [`Percentile`] | the p-th percentile of \|x\| (or of each tail) | `numpy.percentile` (linear) |
+//! | [`HistogramL2`] | the L2-optimal sub-range of a 2048-bin histogram | PyTorch's `HistogramObserver` |
+//! | [`Entropy`] | the \|x\| clip that minimises KL divergence | NVIDIA's `HistogramCalibrator` (entropy) |
+//! | [`Mse`] | the clip that minimises the fake-quantization MSE | a search over clip ratios |
+//!
+//! Non-finite values are skipped and counted ([`Observer::non_finite`]); they never widen a range.
+
+mod histogram_l2;
+mod kl;
+mod minmax;
+mod mse;
+mod percentile;
+
+pub use histogram_l2::{histc, HistogramL2};
+pub use kl::{entropy_clip_bin, Entropy};
+pub use minmax::{MinMax, MovingAverage};
+pub use mse::{endpoints_mse, fake_quant_mse, fake_quantize_endpoints, search_clip_ratio, Mse};
+pub use percentile::{percentile_of, Percentile, Tails};
+
+use serde::{Deserialize, Serialize};
+
+use super::qparams::{calculate_qparams_per_channel, QParams, QRange, QScheme};
+use super::tensor::{ChannelLayout, ShapeError};
+
+/// The ranges an observer has chosen: one `(min, max)` per channel (one entry per tensor).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Ranges {
+    pub min: Vec<f32>,
+    pub max: Vec<f32>,
+}
+
+impl Ranges {
+    /// The range of an observer that has seen nothing: `(+∞, −∞)` per channel.
+    pub fn unobserved(channels: usize) -> Ranges {
+        Ranges { min: vec![f32::INFINITY; channels], max: vec![f32::NEG_INFINITY; channels] }
+    }
+}
+
+/// What an observer did with one batch: the batch's own finite min/max and the range chosen
+/// after it, so the UI can animate calibration.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TraceStep {
+    pub batch_min: f32,
+    pub batch_max: f32,
+    pub ranges: Ranges,
+}
+
+/// Per-tensor or per-channel statistics.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Granularity {
+    PerTensor,
+    /// One range per index of axis `axis` (PyTorch's `ch_axis`).
+    PerChannel { axis: usize },
+}
+
+/// Why a batch could not be observed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ObserveError {
+    #[error(transparent)]
+    Shape(#[from] ShapeError),
+    #[error("batch has {got} channels along axis {axis}, but the observer has seen {expected}")]
+    ChannelCount { axis: usize, expected: usize, got: usize },
+    #[error("{0} observes per tensor only")]
+    PerTensorOnly(&'static str),
+    #[error("invalid parameter: {0}")]
+    Param(String),
+}
+
+/// An observer: feed it batches, then ask for the range and the quantization parameters.
+pub trait Observer {
+    /// A short name, e.g. `"minmax"`.
+    fn name(&self) -> &'static str;
+    /// The scheme and integer range the chosen range is for.
+    fn scheme(&self) -> QScheme;
+    fn qrange(&self) -> QRange;
+    /// Feeds one batch of a tensor of `shape` (row-major `data`).
+    fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError>;
+    /// The range chosen so far (`(+∞, −∞)` entries before anything finite was seen).
+    fn ranges(&self) -> Ranges;
+    /// Forgets everything seen.
+    fn reset(&mut self);
+    /// The range after each batch since the last reset.
+    fn trace(&self) -> &[TraceStep];
+    /// Non-finite values skipped so far.
+    fn non_finite(&self) -> usize;
+    /// Scale and zero point per channel (one entry per tensor), as `_calculate_qparams`.
+    fn qparams(&self) -> Vec<QParams> {
+        let r = self.ranges();
+        calculate_qparams_per_channel(&r.min, &r.max, self.scheme(), self.qrange())
+    }
+}
+
+/// Settings shared by every observer.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Common {
+    pub scheme: QScheme,
+    pub range: QRange,
+}
+
+/// Which observer, with its parameters; [`ObserverKind::build`] makes one.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ObserverKind {
+    MinMax,
+    /// `averaging_constant` c in (0, 1]: `min += c·(batch_min − min)`. PyTorch's default is 0.01.
+    MovingAverage { averaging_constant: f32 },
+    /// The `percentile` (0 < p <= 100) of |x| or of each tail.
+    Percentile { percentile: f64, tails: Tails },
+    /// PyTorch's HistogramObserver with `bins` bins (default 2048).
+    Histogram { bins: usize },
+    /// NVIDIA's entropy calibration with `bins` bins (default 2048), starting at bin `start_bin`
+    /// (default 128).
+    Entropy { bins: usize, start_bin: usize },
+    /// MSE-optimal clipping.
+    Mse,
+}
+
+impl ObserverKind {
+    /// PyTorch's default averaging constant.
+    pub const DEFAULT_AVERAGING_CONSTANT: f32 = 0.01;
+
+    /// Makes the observer. Histogram-based observers and percentile work per tensor only.
+    pub fn build(&self, common: Common, granularity: Granularity) -> Result<Box<dyn Observer>, ObserveError> {
+        let per_tensor_only = |name| match granularity {
+            Granularity::PerTensor => Ok(()),
+            Granularity::PerChannel { .. } => Err(ObserveError::PerTensorOnly(name)),
+        };
+        Ok(match *self {
+            ObserverKind::MinMax => Box::new(MinMax::new(common, granularity)),
+            ObserverKind::MovingAverage { averaging_constant } => {
+                Box::new(MovingAverage::new(common, granularity, averaging_constant)?)
+            }
+            ObserverKind::Percentile { percentile, tails } => {
+                per_tensor_only("percentile")?;
+                Box::new(Percentile::new(common, percentile, tails)?)
+            }
+            ObserverKind::Histogram { bins } => {
+                per_tensor_only("histogram")?;
+                Box::new(HistogramL2::new(common, bins)?)
+            }
+            ObserverKind::Entropy { bins, start_bin } => {
+                per_tensor_only("entropy")?;
+                Box::new(Entropy::new(common, bins, start_bin)?)
+            }
+            ObserverKind::Mse => {
+                per_tensor_only("mse")?;
+                Box::new(Mse::new(common))
+            }
+        })
+    }
+}
+
+/// Finite min and max of `xs` and how many values were not finite; `(+∞, −∞)` for none.
+pub fn finite_min_max(xs: &[f32]) -> (f32, f32, usize) {
+    // Eight independent lanes so the loop vectorizes; non-finite values become NaN, which
+    // f32::min/max ignore.
+    const LANES: usize = 8;
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    let mut bad = [0u32; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    let mut non_finite = 0usize;
+    for (k, chunk) in chunks.enumerate() {
+        for i in 0..LANES {
+            let x = chunk[i];
+            let finite = x.is_finite();
+            let v = if finite { x } else { f32::NAN };
+            lo[i] = lo[i].min(v);
+            hi[i] = hi[i].max(v);
+            bad[i] += u32::from(!finite);
+        }
+        // Flush the lane counters before they could overflow.
+        if k % (1 << 20) == (1 << 20) - 1 {
+            non_finite += bad.iter().map(|&b| b as usize).sum::<usize>();
+            bad = [0; LANES];
+        }
+    }
+    non_finite += bad.iter().map(|&b| b as usize).sum::<usize>();
+    let (mut min, mut max) = (lo.iter().copied().fold(f32::INFINITY, f32::min), hi.iter().copied().fold(f32::NEG_INFINITY, f32::max));
+    for &x in rest {
+        if x.is_finite() {
+            min = min.min(x);
+            max = max.max(x);
+        } else {
+            non_finite += 1;
+        }
+    }
+    (min, max, non_finite)
+}
+
+/// Per-channel finite min/max of a batch along `axis`.
+pub(crate) fn channel_min_max(data: &[f32], shape: &[usize], axis: usize) -> Result<(Vec<f32>, Vec<f32>, usize), ShapeError> {
+    let layout = ChannelLayout::new(shape, axis, data.len())?;
+    let mut mins = vec![f32::INFINITY; layout.channels];
+    let mut maxs = vec![f32::NEG_INFINITY; layout.channels];
+    let mut non_finite = 0;
+    layout.for_each_block(data, |c, _, block| {
+        let (lo, hi, bad) = finite_min_max(block);
+        mins[c] = mins[c].min(lo);
+        maxs[c] = maxs[c].max(hi);
+        non_finite += bad;
+    });
+    Ok((mins, maxs, non_finite))
+}
+
+/// Observes `data` as consecutive batches of `batch` slices along axis 0 of `shape` (or as one
+/// batch when `batch_axis` is `None`), as the CLI's `--batch-axis` does.
+pub fn observe_batches(
+    observer: &mut dyn Observer,
+    data: &[f32],
+    shape: &[usize],
+    batch_axis: Option<usize>,
+) -> Result<(), ObserveError> {
+    let Some(axis) = batch_axis else {
+        return observer.observe(data, shape);
+    };
+    let layout = ChannelLayout::new(shape, axis, data.len())?;
+    // Slice i along `axis` gathers block i of each outer repetition.
+    let mut sub_shape = shape.to_vec();
+    sub_shape[axis] = 1;
+    let mut slice = Vec::with_capacity(layout.outer * layout.inner);
+    for i in 0..layout.channels {
+        slice.clear();
+        for o in 0..layout.outer {
+            let start = (o * layout.channels + i) * layout.inner;
+            slice.extend_from_slice(&data[start..start + layout.inner]);
+        }
+        observer.observe(&slice, &sub_shape)?;
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn finite_min_max_skips_non_finite() {
+        assert_eq!(finite_min_max(&[]), (f32::INFINITY, f32::NEG_INFINITY, 0));
+        let mut xs: Vec<f32> = (0..37).map(|i| i as f32 - 10.0).collect();
+        xs[3] = f32::NAN;
+        xs[20] = f32::INFINITY;
+        xs[36] = f32::NEG_INFINITY;
+        assert_eq!(finite_min_max(&xs), (-10.0, 25.0, 3));
+        assert_eq!(finite_min_max(&[f32::NAN; 9]), (f32::INFINITY, f32::NEG_INFINITY, 9));
+        assert_eq!(finite_min_max(&[f32::MAX, -f32::MAX]), (-f32::MAX, f32::MAX, 0));
+    }
+
+    #[test]
+    fn batches_along_an_axis() {
+        // Shape (3, 2): batches along axis 0 are the rows.
+        let data = [1.0, 2.0, -5.0, 0.0, 3.0, 9.0];
+        let common = Common { scheme: QScheme::Affine, range: QRange::QUINT8 };
+        let mut ema = ObserverKind::MovingAverage { averaging_constant: 0.5 }.build(common, Granularity::PerTensor).unwrap();
+        observe_batches(ema.as_mut(), &data, &[3, 2], Some(0)).unwrap();
+        let trace: Vec<(f32, f32)> = ema.trace().iter().map(|t| (t.batch_min, t.batch_max)).collect();
+        assert_eq!(trace, [(1.0, 2.0), (-5.0, 0.0), (3.0, 9.0)]);
+        // min: 1 → 1 + 0.5(−5 − 1) = −2 → −2 + 0.5(3 + 2) = 0.5
+        // max: 2 → 2 + 0.5(0 − 2) = 1 → 1 + 0.5(9 − 1) = 5
+        assert_eq!(ema.ranges(), Ranges { min: vec![0.5], max: vec![5.0] });
+        // Batches along axis 1 are the columns.
+        let mut mm = ObserverKind::MinMax.build(common, Granularity::PerTensor).unwrap();
+        observe_batches(mm.as_mut(), &data, &[3, 2], Some(1)).unwrap();
+        assert_eq!(mm.trace()[0].batch_min, -5.0);
+        assert_eq!(mm.trace()[0].batch_max, 3.0);
+        assert!(observe_batches(mm.as_mut(), &data, &[3, 2], Some(2)).is_err());
+        assert!(ObserverKind::Mse.build(common, Granularity::PerChannel { axis: 0 }).is_err());
+    }
+}
