@@ -12,6 +12,11 @@ use super::histogram_l2::histc;
 use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
 use crate::engine::qparams::{QRange, QScheme};
 
+/// NVIDIA's calibrator grows its histogram by whole bins without bound, and the KL search is
+/// quadratic in the bin count; past this many bins, neighbouring bins are merged (a wider bin
+/// width) so a batch 100× wider than the first cannot stall the page.
+pub const MAX_ENTROPY_BINS: usize = 16_384;
+
 #[derive(Clone, Debug)]
 pub struct Entropy {
     common: Common,
@@ -152,8 +157,14 @@ impl Observer for Entropy {
             let top = *self.edges.last().expect("edges exist with a histogram");
             if x_max > top {
                 // Grow by whole bins of the same width: torch.arange(0, x_max + width, width).
-                let width = self.edges[1] - self.edges[0];
-                let n = ((x_max / width).ceil() as usize).max(self.hist.len());
+                let mut width = self.edges[1] - self.edges[0];
+                let mut n = ((x_max / width).ceil() as usize).max(self.hist.len());
+                while n > MAX_ENTROPY_BINS {
+                    // Merge pairs of bins: twice the width, half the bins.
+                    self.hist = self.hist.chunks(2).map(|p| p.iter().sum()).collect();
+                    width *= 2.0;
+                    n = ((x_max / width).ceil() as usize).max(self.hist.len());
+                }
                 // arange's length is computed in f64 from its f32 end, and may hold one edge more.
                 let end = x_max + width;
                 let count = ((end as f64 / width as f64).ceil() as usize).max(n + 1);
@@ -229,6 +240,10 @@ mod tests {
         e.observe(&[-2.0, 1.0], &[2]).unwrap();
         let r = e.ranges();
         assert_eq!(r.min[0], -r.max[0]);
+        // A batch a million times wider than the first merges bins instead of growing without bound.
+        e.observe(&[500_000.0], &[1]).unwrap();
+        assert!(e.hist.len() <= MAX_ENTROPY_BINS && e.edges.len() >= e.hist.len() + 1);
+        assert!((e.hist.iter().sum::<f32>() - 7.0).abs() < 1e-3);
         assert!(Entropy::new(common, 1, 128).is_err());
     }
 }
