@@ -123,6 +123,10 @@ pub fn read_tensor(file: &str, entry: &Entry, bytes: &[u8]) -> Result<Tensor, Lo
 /// Reads every supported tensor of a whole file (others are skipped).
 pub fn read_all(file: &str, bytes: &[u8]) -> Result<Vec<Tensor>, LoadError> {
     let entries = read_index(file, bytes, bytes.len() as u64)?;
+    if !entries.iter().any(Entry::supported) {
+        let kinds: Vec<String> = entries.iter().map(|e| format!("{} ({})", e.name, e.dtype)).take(5).collect();
+        return Err(LoadError::new(file, None, format!("no F16/BF16/F32/F64 tensors (found: {})", if kinds.is_empty() { "none".into() } else { kinds.join(", ") })));
+    }
     entries
         .iter()
         .filter(|e| e.supported())

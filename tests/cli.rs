@@ -1,0 +1,150 @@
+//! The `quantscope` binary end to end: files written by the engine's own writers, JSON fields,
+//! exit codes and one-line errors.
+
+use std::path::PathBuf;
+use std::process::{Command, Output};
+
+use prost::Message;
+use quantscope::engine::io::onnx::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
+use quantscope::engine::io::{npy, safetensors};
+use serde_json::Value;
+
+fn quantscope(args: &[&str]) -> Output {
+    Command::new(env!("CARGO_BIN_EXE_quantscope")).args(args).output().expect("runs")
+}
+
+fn json(args: &[&str]) -> Value {
+    let out = quantscope(args);
+    assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).expect("JSON on stdout")
+}
+
+fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli");
+    std::fs::create_dir_all(&dir).unwrap();
+    let path = dir.join(name);
+    std::fs::write(&path, bytes).unwrap();
+    path
+}
+
+fn float_tensor(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
+    TensorProto { dims: dims.to_vec(), data_type: 1, float_data: data.to_vec(), name: name.into(), ..Default::default() }
+}
+
+#[test]
+fn help_and_version() {
+    let out = quantscope(&["--help"]);
+    assert!(out.status.success());
+    let text = String::from_utf8_lossy(&out.stdout);
+    for cmd in ["inspect", "qparams", "synth"] {
+        assert!(text.contains(cmd), "{text}");
+    }
+    assert!(quantscope(&["--version"]).status.success());
+}
+
+#[test]
+fn inspect_npy_and_safetensors() {
+    // Two channels 100x apart in range.
+    let w = [-0.01f32, 0.01, 0.0, -1.0, 1.0, 0.5];
+    let npy_path = scratch("w.npy", &npy::write_f32(&[2, 3], &w));
+    let rows = json(&["inspect", npy_path.to_str().unwrap(), "--json"]);
+    let row = &rows[0];
+    assert_eq!(row["name"], "w");
+    assert_eq!(row["shape"], serde_json::json!([2, 3]));
+    assert_eq!(row["min"], -1.0);
+    assert_eq!(row["max"], 1.0);
+    assert_eq!(row["absmax"], 1.0);
+    assert_eq!((row["nan"].as_u64(), row["inf"].as_u64()), (Some(0), Some(0)));
+    assert!((row["channel_range_ratio"].as_f64().unwrap() - 100.0).abs() < 1e-3);
+    let st = scratch("m.safetensors", &safetensors::write_f32(&[("a", &[4], &[1.0, f32::NAN, 3.0, f32::INFINITY]), ("b", &[2, 3], &w)]));
+    let rows = json(&["inspect", st.to_str().unwrap(), "--json"]);
+    assert_eq!(rows.as_array().unwrap().len(), 2);
+    assert_eq!((rows[0]["nan"].as_u64(), rows[0]["inf"].as_u64(), rows[0]["count"].as_u64()), (Some(1), Some(1), Some(2)));
+    let table = quantscope(&["inspect", st.to_str().unwrap()]);
+    assert!(String::from_utf8_lossy(&table.stdout).contains("ch-range ratio"));
+}
+
+#[test]
+fn qparams_json_fields_and_public_vectors() {
+    let p = scratch("tiny.npy", &npy::write_f32(&[2], &[-1.0, 2.0]));
+    let v = json(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--json"]);
+    for field in ["tensor", "shape", "observer", "qscheme", "quant_min", "quant_max", "min_val", "max_val", "scale", "zero_point", "mse", "sqnr_db"] {
+        assert!(v.get(field).is_some(), "missing {field}: {v}");
+    }
+    assert_eq!(v["zero_point"], serde_json::json!([85]));
+    assert!((v["scale"][0].as_f64().unwrap() - 0.0117647).abs() < 1e-7);
+    let v = json(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--reduce-range", "--json"]);
+    assert_eq!((v["zero_point"][0].as_i64(), v["quant_max"].as_i64()), (Some(42), Some(127)));
+    let v = json(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--qscheme", "per-tensor-symmetric", "--dtype", "qint8", "--json"]);
+    assert!((v["scale"][0].as_f64().unwrap() - 2.0 / 127.5).abs() < 1e-7);
+    let v = json(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--quant-min", "0", "--quant-max", "15", "--json"]);
+    assert_eq!((v["quant_min"].as_i64(), v["quant_max"].as_i64()), (Some(0), Some(15)));
+}
+
+#[test]
+fn moving_average_differs_from_minmax_with_batches() {
+    let data: Vec<f32> = (0..40).map(|i| if i < 10 { i as f32 / 10.0 } else { (i as f32 - 20.0) * 0.5 }).collect();
+    let p = scratch("acts.npy", &npy::write_f32(&[4, 10], &data));
+    let f = p.to_str().unwrap();
+    let mm = json(&["qparams", f, "--observer", "minmax", "--batch-axis", "0", "--json"]);
+    let ema = json(&["qparams", f, "--observer", "moving-average", "--batch-axis", "0", "--averaging-constant", "0.1", "--json"]);
+    let one_batch = json(&["qparams", f, "--observer", "moving-average", "--json"]);
+    assert_eq!(one_batch["max_val"], mm["max_val"], "one batch: EMA is min/max");
+    assert!(ema["max_val"][0].as_f64() < mm["max_val"][0].as_f64());
+    // Per channel along axis 0: four ranges.
+    let pc = json(&["qparams", f, "--observer", "minmax", "--qscheme", "per-channel-symmetric", "--dtype", "qint8", "--json"]);
+    assert_eq!(pc["scale"].as_array().unwrap().len(), 4);
+    assert!(pc["sqnr_db"].as_f64() > mm["sqnr_db"].as_f64());
+    for observer in ["percentile", "histogram", "entropy", "mse"] {
+        let v = json(&["qparams", f, "--observer", observer, "--json"]);
+        assert_eq!(v["observer"], observer);
+    }
+}
+
+#[test]
+fn onnx_with_batch_norm_folding() {
+    let mut bn = NodeProto { input: ["y", "g", "b", "m", "v"].map(String::from).to_vec(), output: vec!["z".into()], op_type: "BatchNormalization".into(), ..Default::default() };
+    bn.attribute.push(AttributeProto { name: "epsilon".into(), f: 0.0, ..Default::default() });
+    let conv = NodeProto { input: ["x", "conv.weight"].map(String::from).to_vec(), output: vec!["y".into()], op_type: "Conv".into(), ..Default::default() };
+    let graph = GraphProto {
+        node: vec![conv, bn],
+        initializer: vec![
+            float_tensor("conv.weight", &[2, 1, 1, 1], &[1.0, 1.0]),
+            float_tensor("g", &[2], &[0.5, 100.0]),
+            float_tensor("b", &[2], &[0.0, 0.0]),
+            float_tensor("m", &[2], &[0.0, 0.0]),
+            float_tensor("v", &[2], &[1.0, 1.0]),
+        ],
+        ..Default::default()
+    };
+    let model = ModelProto { ir_version: 8, graph: Some(graph), ..Default::default() };
+    let p = scratch("m.onnx", &model.encode_to_vec());
+    let f = p.to_str().unwrap();
+    let plain = json(&["inspect", f, "--json"]);
+    assert_eq!(plain[0]["max"], 1.0);
+    let folded = json(&["inspect", f, "--fold-bn", "--json"]);
+    assert_eq!(folded[0]["name"], "conv.weight");
+    assert_eq!((folded[0]["min"].as_f64(), folded[0]["max"].as_f64()), (Some(0.5), Some(100.0)));
+    let v = json(&["qparams", f, "--tensor", "conv.weight", "--fold-bn", "--observer", "minmax", "--json"]);
+    assert_eq!(v["max_val"], serde_json::json!([100.0]));
+}
+
+#[test]
+fn errors_are_one_line_with_nonzero_exit() {
+    let one_line = |out: &Output, code: i32, needle: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!(out.status.code(), Some(code), "{err}");
+        assert_eq!(err.trim_end().lines().count(), 1, "one line: {err}");
+        assert!(err.contains(needle), "{err} should mention {needle}");
+    };
+    one_line(&quantscope(&["inspect"]), 2, "quantscope:");
+    one_line(&quantscope(&["qparams", "x.npy", "--observer", "nope"]), 2, "nope");
+    one_line(&quantscope(&["inspect", "/nonexistent/w.npy"]), 1, "/nonexistent/w.npy");
+    let bad = scratch("bad.npy", b"\x93NUMPY\x01\x00\x10\x00{'descr': '<i4'}");
+    one_line(&quantscope(&["inspect", bad.to_str().unwrap()]), 1, "bad.npy");
+    let p = scratch("t.npy", &npy::write_f32(&[2], &[0.0, 1.0]));
+    one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--tensor", "nope"]), 1, "no tensor “nope”");
+    one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--quant-min", "1", "--quant-max", "5"]), 1, "include 0");
+    one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "histogram", "--qscheme", "per-channel-affine"]), 1, "per tensor only");
+    one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--qscheme", "per-channel-affine", "--ch-axis", "3"]), 1, "axis 3");
+}
