@@ -2,7 +2,9 @@
 
 use serde::{Deserialize, Serialize};
 
-/// Counts of values in `bins` equal-width bins over `[lo, hi]`. A value equal to `hi` falls in the
+/// Counts of values in `bins` equal-width bins over `[lo, hi]` (the bin index is computed in f32,
+/// so a value within ~1e-7 of a bin edge, relatively, may land one bin off NumPy's f64 choice;
+/// f64 for ranges near f32::MAX). A value equal to `hi` falls in the
 /// last bin (as NumPy's `histogram` does). Values outside the range and non-finite values are
 /// counted apart, never dropped silently.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -28,23 +30,61 @@ impl Histogram {
         } else {
             (-0.5, 0.5)
         };
-        let mut h = Histogram { lo, hi, counts: vec![0; bins], below: 0, above: 0, non_finite: 0 };
-        // In f64 so that a range near f32::MAX does not overflow its width.
+        // Slots 0..bins are the bins; then below, above and non-finite. Four interleaved tables
+        // keep repeated hits on one bin from waiting on each other's stores.
+        let (below, above, bad) = (bins, bins + 1, bins + 2);
+        let slots = bins + 3;
+        let mut tables = vec![0u32; 4 * slots];
         let (lo64, hi64) = (lo as f64, hi as f64);
-        let per_unit = bins as f64 / (hi64 - lo64);
-        for &x in xs {
-            if !x.is_finite() {
-                h.non_finite += 1;
+        // f32 index arithmetic when the width is representable, f64 near f32::MAX.
+        let wide = !((hi - lo).is_finite());
+        let per_unit = (bins as f64 / (hi64 - lo64)) as f32;
+        let slot = |x: f32| -> usize {
+            if !(x - x == 0.0) {
+                bad
             } else if x < lo {
-                h.below += 1;
+                below
             } else if x > hi {
-                h.above += 1;
+                above
+            } else if wide {
+                (((x as f64 - lo64) * (bins as f64 / (hi64 - lo64))) as usize).min(bins - 1)
             } else {
-                let i = (((x as f64 - lo64) * per_unit) as usize).min(bins - 1);
-                h.counts[i] += 1;
+                (((x - lo) * per_unit) as usize).min(bins - 1)
             }
+        };
+        let mut flush = |tables: &mut Vec<u32>, totals: &mut Vec<u64>| {
+            for k in 0..4 {
+                for (t, c) in totals.iter_mut().zip(&mut tables[k * slots..(k + 1) * slots]) {
+                    *t += *c as u64;
+                    *c = 0;
+                }
+            }
+        };
+        let mut totals = vec![0u64; slots];
+        // Flush before a u32 counter could overflow (u32::MAX values per block; on 32-bit
+        // targets that is every value there can be).
+        for block in xs.chunks(u32::MAX as usize) {
+            let chunks = block.chunks_exact(4);
+            let rest = chunks.remainder();
+            for c in chunks {
+                tables[slot(c[0])] += 1;
+                tables[slots + slot(c[1])] += 1;
+                tables[2 * slots + slot(c[2])] += 1;
+                tables[3 * slots + slot(c[3])] += 1;
+            }
+            for &x in rest {
+                tables[slot(x)] += 1;
+            }
+            flush(&mut tables, &mut totals);
         }
-        h
+        Histogram {
+            lo,
+            hi,
+            below: totals[below],
+            above: totals[above],
+            non_finite: totals[bad],
+            counts: totals[..bins].to_vec(),
+        }
     }
 
     /// Width of one bin.

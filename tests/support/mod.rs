@@ -208,13 +208,14 @@ impl Browser {
     }
 
     pub async fn wait_for_timeout(&self, css: &str, timeout: Duration) -> Element {
-        self.client
-            .wait()
-            .at_most(timeout)
-            .every(POLL)
-            .for_element(Locator::Css(css))
-            .await
-            .unwrap_or_else(|e| panic!("{css} did not appear: {e}"))
+        match self.client.wait().at_most(timeout).every(POLL).for_element(Locator::Css(css)).await {
+            Ok(el) => el,
+            Err(e) => {
+                // Say why: the console usually holds the answer (a panic, a failed fetch).
+                let console = self.logs(Level::All).await;
+                panic!("{css} did not appear: {e}\nconsole:\n{}", console.join("\n"))
+            }
+        }
     }
 
     pub async fn text(&self, css: &str) -> String {

@@ -170,10 +170,11 @@ pub fn finite_min_max(xs: &[f32]) -> (f32, f32, usize) {
     for (k, chunk) in chunks.enumerate() {
         for i in 0..LANES {
             let x = chunk[i];
-            let finite = x.is_finite();
-            let v = if finite { x } else { f32::NAN };
-            lo[i] = lo[i].min(v);
-            hi[i] = hi[i].max(v);
+            // x − x is 0 for finite x and NaN for ±∞ and NaN; compare-and-select keeps the loop
+            // to cmpps/blend/minps/maxps.
+            let finite = x - x == 0.0;
+            lo[i] = if finite && x < lo[i] { x } else { lo[i] };
+            hi[i] = if finite && x > hi[i] { x } else { hi[i] };
             bad[i] += u32::from(!finite);
         }
         // Flush the lane counters before they could overflow.

@@ -1,0 +1,60 @@
+//! Native benchmarks of the engine's kernels (one thread): `cargo bench --bench engine`.
+//! The targets are on 16M float32 values (1M for the per-tensor analysis and the
+//! histogram observer's L2 search); README.md lists the figures with NumPy's on the same machine.
+
+use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
+use quantscope::engine::analysis::analyze;
+use quantscope::engine::histogram::Histogram;
+use quantscope::engine::observer::{finite_min_max, Common, HistogramL2, Observer};
+use quantscope::engine::qparams::{calculate_qparams, QRange, QScheme};
+use quantscope::engine::quantize::{fake_quantize_inplace, fake_quantize_into};
+use quantscope::engine::rounding::Rounding;
+use quantscope::engine::synth::{sample, Dist};
+
+const BIG: usize = 16 << 20;
+const ONE_M: usize = 1 << 20;
+
+fn normal(n: usize) -> Vec<f32> {
+    sample(Dist::Normal { mean: 0.0, std: 1.0 }, n, 7, None).unwrap()
+}
+
+fn kernels(c: &mut Criterion) {
+    let xs = normal(BIG);
+    let p = calculate_qparams(-4.0, 4.0, QScheme::Affine, QRange::QUINT8);
+    let mut g = c.benchmark_group("16M");
+    g.sample_size(10).throughput(Throughput::Elements(BIG as u64));
+    let mut out = vec![0f32; BIG];
+    g.bench_function("fake_quantize", |b| b.iter(|| fake_quantize_into(&xs, p, QRange::QUINT8, Rounding::HalfEven, &mut out)));
+    let mut inplace = xs.clone();
+    g.bench_function("fake_quantize_inplace", |b| b.iter(|| fake_quantize_inplace(&mut inplace, p, QRange::QUINT8)));
+    g.bench_function("min_max", |b| b.iter(|| finite_min_max(&xs)));
+    g.bench_function("histogram_2048", |b| b.iter(|| Histogram::new(&xs, -5.0, 5.0, 2048)));
+    g.finish();
+
+    let small = normal(ONE_M);
+    let mut g = c.benchmark_group("1M");
+    g.sample_size(20).throughput(Throughput::Elements(ONE_M as u64));
+    g.bench_function("analysis_per_tensor", |b| {
+        b.iter(|| {
+            let a = analyze(&small, QScheme::Affine, QRange::QUINT8);
+            let h = Histogram::new(&small, a.summary.min, a.summary.max, 256);
+            let codes = Histogram::new(&small, a.summary.min, a.summary.max, a.range.levels() as usize);
+            (a, h, codes)
+        })
+    });
+    let common = Common { scheme: QScheme::Affine, range: QRange::QUINT8 };
+    let mut obs = HistogramL2::new(common, 2048).unwrap();
+    obs.observe(&small, &[ONE_M]).unwrap();
+    g.bench_function(BenchmarkId::new("histogram_observer", "l2_search"), |b| b.iter(|| obs.ranges()));
+    g.bench_function(BenchmarkId::new("histogram_observer", "observe_and_search"), |b| {
+        b.iter(|| {
+            let mut o = HistogramL2::new(common, 2048).unwrap();
+            o.observe(&small, &[ONE_M]).unwrap();
+            o.ranges()
+        })
+    });
+    g.finish();
+}
+
+criterion_group!(benches, kernels);
+criterion_main!(benches);
