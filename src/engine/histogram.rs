@@ -52,7 +52,7 @@ impl Histogram {
                 (((x - lo) * per_unit) as usize).min(bins - 1)
             }
         };
-        let mut flush = |tables: &mut Vec<u32>, totals: &mut Vec<u64>| {
+        let flush = |tables: &mut Vec<u32>, totals: &mut Vec<u64>| {
             for k in 0..4 {
                 for (t, c) in totals.iter_mut().zip(&mut tables[k * slots..(k + 1) * slots]) {
                     *t += *c as u64;

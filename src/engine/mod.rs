@@ -13,6 +13,7 @@ pub mod observer;
 pub mod qparams;
 pub mod quantize;
 pub mod rounding;
+mod simd;
 pub mod stats;
 pub mod synth;
 pub mod tensor;

@@ -73,11 +73,23 @@ pub fn dequantize_one(q: i32, p: QParams) -> f32 {
     (q - p.zero_point) as f32 * p.scale
 }
 
+#[inline(always)]
+fn fake_half_even_block(xs: &[f32], out: &mut [f32], g: Grid) {
+    for (o, &x) in out.iter_mut().zip(xs) {
+        *o = g.fake_half_even(x);
+    }
+}
+
+#[inline(always)]
+fn fake_half_even_inplace(xs: &mut [f32], g: Grid) {
+    for x in xs.iter_mut() {
+        *x = g.fake_half_even(*x);
+    }
+}
+
 fn fake_block(xs: &[f32], out: &mut [f32], g: Grid, rounding: Rounding, offset: usize) {
     if rounding == Rounding::HalfEven {
-        for (o, &x) in out.iter_mut().zip(xs) {
-            *o = g.fake_half_even(x);
-        }
+        crate::engine::simd::dispatch!(fake_half_even_block(xs, out, g))
     } else {
         for (i, (o, &x)) in out.iter_mut().zip(xs).enumerate() {
             *o = if x.is_nan() { x } else { g.steps(x, rounding, offset + i) * g.scale };
@@ -107,9 +119,7 @@ pub fn fake_quantize_into(xs: &[f32], p: QParams, range: QRange, rounding: Round
 /// [`fake_quantize_into`] in place.
 pub fn fake_quantize_inplace(xs: &mut [f32], p: QParams, range: QRange) {
     let g = Grid::new(p, range);
-    for x in xs.iter_mut() {
-        *x = g.fake_half_even(*x);
-    }
+    crate::engine::simd::dispatch!(fake_half_even_inplace(xs, g))
 }
 
 /// [`fake_quantize_into`] returning a new vector, rounding half to even.

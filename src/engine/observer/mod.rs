@@ -158,41 +158,46 @@ impl ObserverKind {
 
 /// Finite min and max of `xs` and how many values were not finite; `(+∞, −∞)` for none.
 pub fn finite_min_max(xs: &[f32]) -> (f32, f32, usize) {
-    // Eight independent lanes so the loop vectorizes; non-finite values become NaN, which
-    // f32::min/max ignore.
-    const LANES: usize = 8;
+    crate::engine::simd::dispatch!(finite_min_max_impl(xs))
+}
+
+#[inline(always)]
+fn finite_min_max_impl(xs: &[f32]) -> (f32, f32, usize) {
+    // 32 independent lanes (four AVX2 registers per accumulator) so the loop vectorizes and
+    // the compare chains overlap. Non-finite values are replaced by the accumulator itself.
+    const LANES: usize = 32;
     let mut lo = [f32::INFINITY; LANES];
     let mut hi = [f32::NEG_INFINITY; LANES];
-    let mut bad = [0u32; LANES];
-    let chunks = xs.chunks_exact(LANES);
-    let rest = chunks.remainder();
     let mut non_finite = 0usize;
-    for (k, chunk) in chunks.enumerate() {
-        for i in 0..LANES {
-            let x = chunk[i];
-            // x − x is 0 for finite x and NaN for ±∞ and NaN; compare-and-select keeps the loop
-            // to cmpps/blend/minps/maxps.
-            let finite = x - x == 0.0;
-            lo[i] = if finite && x < lo[i] { x } else { lo[i] };
-            hi[i] = if finite && x > hi[i] { x } else { hi[i] };
-            bad[i] += u32::from(!finite);
+    // Lane counters are flushed every block, long before a u32 could overflow.
+    for block in xs.chunks(LANES << 20) {
+        let mut bad = [0u32; LANES];
+        let chunks = block.chunks_exact(LANES);
+        let rest = chunks.remainder();
+        for chunk in chunks {
+            for i in 0..LANES {
+                let x = chunk[i];
+                // Finite iff the exponent bits are not all ones (integer compare, blend-friendly).
+                let finite = (x.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
+                let y = if finite { x } else { lo[i] };
+                lo[i] = if y < lo[i] { y } else { lo[i] };
+                let z = if finite { x } else { hi[i] };
+                hi[i] = if z > hi[i] { z } else { hi[i] };
+                bad[i] += u32::from(!finite);
+            }
         }
-        // Flush the lane counters before they could overflow.
-        if k % (1 << 20) == (1 << 20) - 1 {
-            non_finite += bad.iter().map(|&b| b as usize).sum::<usize>();
-            bad = [0; LANES];
+        non_finite += bad.iter().map(|&b| b as usize).sum::<usize>();
+        for &x in rest {
+            if x.is_finite() {
+                lo[0] = lo[0].min(x);
+                hi[0] = hi[0].max(x);
+            } else {
+                non_finite += 1;
+            }
         }
     }
-    non_finite += bad.iter().map(|&b| b as usize).sum::<usize>();
-    let (mut min, mut max) = (lo.iter().copied().fold(f32::INFINITY, f32::min), hi.iter().copied().fold(f32::NEG_INFINITY, f32::max));
-    for &x in rest {
-        if x.is_finite() {
-            min = min.min(x);
-            max = max.max(x);
-        } else {
-            non_finite += 1;
-        }
-    }
+    let min = lo.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
     (min, max, non_finite)
 }
 
