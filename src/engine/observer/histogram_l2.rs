@@ -9,7 +9,6 @@
 //! within a bin.
 
 use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
-use crate::engine::qparams::{QRange, QScheme};
 
 /// PyTorch's `upsample_rate` when an old histogram is re-binned into a wider range.
 const UPSAMPLE_RATE: usize = 16;
@@ -217,12 +216,7 @@ impl Observer for HistogramL2 {
     fn name(&self) -> &'static str {
         "histogram"
     }
-    fn scheme(&self) -> QScheme {
-        self.common.scheme
-    }
-    fn qrange(&self) -> QRange {
-        self.common.range
-    }
+    super::bookkeeping!();
 
     fn observe(&mut self, data: &[f32], _shape: &[usize]) -> Result<(), ObserveError> {
         let (x_min, x_max, bad) = finite_min_max(data);
@@ -274,19 +268,12 @@ impl Observer for HistogramL2 {
     fn reset(&mut self) {
         *self = HistogramL2::new(self.common, self.bins).expect("bins were checked");
     }
-
-    fn trace(&self) -> &[TraceStep] {
-        &self.trace
-    }
-
-    fn non_finite(&self) -> usize {
-        self.non_finite
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::qparams::{QRange, QScheme};
 
     fn common() -> Common {
         Common { scheme: QScheme::Affine, range: QRange::QUINT8 }

@@ -10,7 +10,6 @@
 
 use super::histogram_l2::histc;
 use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
-use crate::engine::qparams::{QRange, QScheme};
 
 /// NVIDIA's calibrator grows its histogram by whole bins without bound, and the KL search is
 /// quadratic in the bin count; past this many bins, neighbouring bins are merged (a wider bin
@@ -131,12 +130,7 @@ impl Observer for Entropy {
     fn name(&self) -> &'static str {
         "entropy"
     }
-    fn scheme(&self) -> QScheme {
-        self.common.scheme
-    }
-    fn qrange(&self) -> QRange {
-        self.common.range
-    }
+    super::bookkeeping!();
 
     fn observe(&mut self, data: &[f32], _shape: &[usize]) -> Result<(), ObserveError> {
         let (lo, hi, bad) = finite_min_max(data);
@@ -194,19 +188,12 @@ impl Observer for Entropy {
     fn reset(&mut self) {
         *self = Entropy::new(self.common, self.num_bins, self.start_bin).expect("parameters were checked");
     }
-
-    fn trace(&self) -> &[TraceStep] {
-        &self.trace
-    }
-
-    fn non_finite(&self) -> usize {
-        self.non_finite
-    }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::qparams::{QRange, QScheme};
 
     #[test]
     fn kl_matches_scipy() {

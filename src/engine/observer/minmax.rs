@@ -1,7 +1,6 @@
 //! Min/max and moving-average min/max observers, per tensor or per channel.
 
 use super::{channel_min_max, finite_min_max, Common, Granularity, ObserveError, Observer, Ranges, TraceStep};
-use crate::engine::qparams::{QRange, QScheme};
 
 /// The running state shared by both observers: one `(min, max)` per channel, the trace, and the
 /// non-finite count.
@@ -54,14 +53,10 @@ impl Running {
     }
 }
 
-macro_rules! delegate_observer_common {
+/// The methods both observers share, beyond [`super::bookkeeping`].
+macro_rules! running_observer {
     () => {
-        fn scheme(&self) -> QScheme {
-            self.state.common.scheme
-        }
-        fn qrange(&self) -> QRange {
-            self.state.common.range
-        }
+        super::bookkeeping!(state);
         fn ranges(&self) -> Ranges {
             if self.state.ranges.min.is_empty() {
                 Ranges::unobserved(1)
@@ -71,12 +66,6 @@ macro_rules! delegate_observer_common {
         }
         fn reset(&mut self) {
             self.state.reset();
-        }
-        fn trace(&self) -> &[TraceStep] {
-            &self.state.trace
-        }
-        fn non_finite(&self) -> usize {
-            self.state.non_finite
         }
     };
 }
@@ -114,7 +103,7 @@ impl Observer for MinMax {
         Ok(())
     }
 
-    delegate_observer_common!();
+    running_observer!();
 }
 
 /// PyTorch's `MovingAverageMinMaxObserver` / `MovingAveragePerChannelMinMaxObserver`: the first
@@ -164,12 +153,13 @@ impl Observer for MovingAverage {
         Ok(())
     }
 
-    delegate_observer_common!();
+    running_observer!();
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::qparams::{QRange, QScheme};
     use crate::engine::observer::ObserverKind;
     use crate::engine::qparams::QParams;
     use proptest::prelude::*;

@@ -97,6 +97,70 @@ pub trait Observer {
     }
 }
 
+/// The trait methods every observer implements alike, from its `common`, `trace` and
+/// `non_finite` fields (or those of a named inner field).
+macro_rules! bookkeeping {
+    () => {
+        fn scheme(&self) -> crate::engine::qparams::QScheme {
+            self.common.scheme
+        }
+        fn qrange(&self) -> crate::engine::qparams::QRange {
+            self.common.range
+        }
+        fn trace(&self) -> &[super::TraceStep] {
+            &self.trace
+        }
+        fn non_finite(&self) -> usize {
+            self.non_finite
+        }
+    };
+    ($inner:ident) => {
+        fn scheme(&self) -> crate::engine::qparams::QScheme {
+            self.$inner.common.scheme
+        }
+        fn qrange(&self) -> crate::engine::qparams::QRange {
+            self.$inner.common.range
+        }
+        fn trace(&self) -> &[super::TraceStep] {
+            &self.$inner.trace
+        }
+        fn non_finite(&self) -> usize {
+            self.$inner.non_finite
+        }
+    };
+}
+pub(crate) use bookkeeping;
+
+/// The range after the last batch, for observers that choose it when a batch arrives.
+pub(crate) fn latest(trace: &[TraceStep]) -> Ranges {
+    trace.last().map(|t| t.ranges.clone()).unwrap_or_else(|| Ranges::unobserved(1))
+}
+
+/// Every finite value seen and the running min/max: the state of observers that choose their
+/// range from all the values (percentile, MSE).
+#[derive(Clone, Debug)]
+pub(crate) struct Retained {
+    pub values: Vec<f32>,
+    pub min: f32,
+    pub max: f32,
+}
+
+impl Retained {
+    pub fn new() -> Retained {
+        Retained { values: Vec::new(), min: f32::INFINITY, max: f32::NEG_INFINITY }
+    }
+
+    /// Keeps the finite values of a batch (through `map`); returns the batch's finite min, max
+    /// and non-finite count.
+    pub fn add(&mut self, data: &[f32], map: impl Fn(f32) -> f32) -> (f32, f32, usize) {
+        let (lo, hi, bad) = finite_min_max(data);
+        self.min = self.min.min(lo);
+        self.max = self.max.max(hi);
+        self.values.extend(data.iter().copied().filter(|x| x.is_finite()).map(map));
+        (lo, hi, bad)
+    }
+}
+
 /// Settings shared by every observer.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Common {

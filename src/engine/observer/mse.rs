@@ -6,7 +6,7 @@
 //! grid (zero exact, the observer's scheme and integer range), so clipping and rounding error are
 //! traded exactly as the quantizer will see them.
 
-use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
+use super::{Common, Retained, ObserveError, Observer, Ranges, TraceStep};
 use crate::engine::qparams::{calculate_qparams, QParams, QRange, QScheme};
 use crate::engine::rounding::round_half_even_small;
 
@@ -72,37 +72,35 @@ pub fn endpoints_mse(xs: &[f32], alpha: f32, levels: u32) -> f64 {
 #[derive(Clone, Debug)]
 pub struct Mse {
     common: Common,
-    values: Vec<f32>,
-    min: f32,
-    max: f32,
+    seen: Retained,
     trace: Vec<TraceStep>,
     non_finite: usize,
 }
 
 impl Mse {
     pub fn new(common: Common) -> Mse {
-        Mse { common, values: Vec::new(), min: f32::INFINITY, max: f32::NEG_INFINITY, trace: Vec::new(), non_finite: 0 }
+        Mse { common, seen: Retained::new(), trace: Vec::new(), non_finite: 0 }
     }
 
     fn candidate(&self, t: f64) -> (f32, f32) {
         let t = t as f32;
         match self.common.scheme {
             QScheme::Symmetric => {
-                let a = self.min.abs().max(self.max.abs()) * t;
-                (self.min.max(-a), self.max.min(a))
+                let a = self.seen.min.abs().max(self.seen.max.abs()) * t;
+                (self.seen.min.max(-a), self.seen.max.min(a))
             }
-            QScheme::Affine => (self.min * t, self.max * t),
+            QScheme::Affine => (self.seen.min * t, self.seen.max * t),
         }
     }
 
     fn chosen(&self) -> Ranges {
-        if self.values.is_empty() {
+        if self.seen.values.is_empty() {
             return Ranges::unobserved(1);
         }
         let (scheme, range) = (self.common.scheme, self.common.range);
         let (t, _) = search_clip_ratio(|t| {
             let (lo, hi) = self.candidate(t);
-            fake_quant_mse(&self.values, calculate_qparams(lo, hi, scheme, range), range)
+            fake_quant_mse(&self.seen.values, calculate_qparams(lo, hi, scheme, range), range)
         });
         let (lo, hi) = self.candidate(t);
         Ranges { min: vec![lo], max: vec![hi] }
@@ -113,38 +111,22 @@ impl Observer for Mse {
     fn name(&self) -> &'static str {
         "mse"
     }
-    fn scheme(&self) -> QScheme {
-        self.common.scheme
-    }
-    fn qrange(&self) -> QRange {
-        self.common.range
-    }
+    super::bookkeeping!();
 
     fn observe(&mut self, data: &[f32], _shape: &[usize]) -> Result<(), ObserveError> {
-        let (lo, hi, bad) = finite_min_max(data);
+        let (lo, hi, bad) = self.seen.add(data, |x| x);
         self.non_finite += bad;
-        self.min = self.min.min(lo);
-        self.max = self.max.max(hi);
-        self.values.extend(data.iter().copied().filter(|x| x.is_finite()));
         let ranges = self.chosen();
         self.trace.push(TraceStep { batch_min: lo, batch_max: hi, ranges });
         Ok(())
     }
 
     fn ranges(&self) -> Ranges {
-        self.trace.last().map(|t| t.ranges.clone()).unwrap_or_else(|| Ranges::unobserved(1))
+        super::latest(&self.trace)
     }
 
     fn reset(&mut self) {
         *self = Mse::new(self.common);
-    }
-
-    fn trace(&self) -> &[TraceStep] {
-        &self.trace
-    }
-
-    fn non_finite(&self) -> usize {
-        self.non_finite
     }
 }
 

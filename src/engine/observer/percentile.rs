@@ -3,8 +3,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
-use crate::engine::qparams::{QRange, QScheme};
+use super::{Common, Retained, ObserveError, Observer, Ranges, TraceStep};
 
 /// Which values the percentile is taken of.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -43,9 +42,7 @@ pub struct Percentile {
     percentile: f64,
     tails: Tails,
     /// Every finite value seen (|x| for `Tails::Abs`).
-    values: Vec<f32>,
-    min: f32,
-    max: f32,
+    seen: Retained,
     trace: Vec<TraceStep>,
     non_finite: usize,
 }
@@ -59,20 +56,18 @@ impl Percentile {
             common,
             percentile,
             tails,
-            values: Vec::new(),
-            min: f32::INFINITY,
-            max: f32::NEG_INFINITY,
+            seen: Retained::new(),
             trace: Vec::new(),
             non_finite: 0,
         })
     }
 
     fn chosen(&self) -> Ranges {
-        let mut scratch = self.values.clone();
+        let mut scratch = self.seen.values.clone();
         let pick = |scratch: &mut [f32], p| percentile_of(scratch, p);
         let (lo, hi) = match self.tails {
             Tails::Abs => match pick(&mut scratch, self.percentile) {
-                Some(a) => (self.min.max(-a), self.max.min(a)),
+                Some(a) => (self.seen.min.max(-a), self.seen.max.min(a)),
                 None => (f32::INFINITY, f32::NEG_INFINITY),
             },
             Tails::Both => match (pick(&mut scratch, 100.0 - self.percentile), pick(&mut scratch, self.percentile)) {
@@ -88,44 +83,29 @@ impl Observer for Percentile {
     fn name(&self) -> &'static str {
         "percentile"
     }
-    fn scheme(&self) -> QScheme {
-        self.common.scheme
-    }
-    fn qrange(&self) -> QRange {
-        self.common.range
-    }
+    super::bookkeeping!();
 
     fn observe(&mut self, data: &[f32], _shape: &[usize]) -> Result<(), ObserveError> {
-        let (lo, hi, bad) = finite_min_max(data);
-        self.non_finite += bad;
-        self.min = self.min.min(lo);
-        self.max = self.max.max(hi);
         let abs = self.tails == Tails::Abs;
-        self.values.extend(data.iter().filter(|x| x.is_finite()).map(|&x| if abs { x.abs() } else { x }));
+        let (lo, hi, bad) = self.seen.add(data, |x| if abs { x.abs() } else { x });
+        self.non_finite += bad;
         self.trace.push(TraceStep { batch_min: lo, batch_max: hi, ranges: self.chosen() });
         Ok(())
     }
 
     fn ranges(&self) -> Ranges {
-        self.trace.last().map(|t| t.ranges.clone()).unwrap_or_else(|| Ranges::unobserved(1))
+        super::latest(&self.trace)
     }
 
     fn reset(&mut self) {
         *self = Percentile::new(self.common, self.percentile, self.tails).expect("parameters were checked");
-    }
-
-    fn trace(&self) -> &[TraceStep] {
-        &self.trace
-    }
-
-    fn non_finite(&self) -> usize {
-        self.non_finite
     }
 }
 
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::qparams::{QRange, QScheme};
 
     // >>> np.percentile(np.array([1, 2, 3, 4], dtype=np.float32), 99.99)  -> 3.9997
     // >>> np.percentile(np.array([5, 1, 4, 2, 3], dtype=np.float32), [0, 25, 50, 62.5, 100])
