@@ -58,7 +58,7 @@ struct Sums {
 const CHUNK: usize = 4096;
 
 impl Sums {
-    fn add(&mut self, xs: &[f32], p: QParams, range: QRange, used: &mut [bool]) {
+    fn add(&mut self, xs: &[f32], p: QParams, range: QRange, codes_seen: &mut [u64]) {
         let (lo, hi) = p.representable_range(range);
         let (lo, hi) = (lo - p.scale / 2.0, hi + p.scale / 2.0);
         let mut codes = [0i32; CHUNK];
@@ -70,7 +70,7 @@ impl Sums {
                     continue;
                 }
                 self.count += 1;
-                used[(q - range.qmin) as usize] = true;
+                codes_seen[(q - range.qmin) as usize] += 1;
                 let e = x as f64 - dequantize_one(q, p) as f64;
                 self.signal += x as f64 * x as f64;
                 self.max_err = self.max_err.max(e.abs());
@@ -87,7 +87,7 @@ impl Sums {
         }
     }
 
-    fn finish(&self, used: &[bool]) -> QuantMetrics {
+    fn finish(&self, codes_seen: &[u64]) -> QuantMetrics {
         let n = self.count.max(1) as f64;
         let noise = self.clip_noise + self.round_noise;
         QuantMetrics {
@@ -100,17 +100,22 @@ impl Sums {
             max_abs_err: self.max_err,
             clipped_below: self.below,
             clipped_above: self.above,
-            levels_used: used.iter().filter(|u| **u).count() as u32,
+            levels_used: codes_seen.iter().filter(|c| **c > 0).count() as u32,
         }
     }
 }
 
 /// Measures the fake-quantization of `xs` with `p` over `range` (round half to even).
 pub fn measure(xs: &[f32], p: QParams, range: QRange) -> QuantMetrics {
-    let mut used = vec![false; range.levels() as usize];
+    measure_with_codes(xs, p, range).0
+}
+
+/// [`measure`], and the histogram of the integer codes: one bin per level, `qmin` first.
+pub fn measure_with_codes(xs: &[f32], p: QParams, range: QRange) -> (QuantMetrics, Vec<u64>) {
+    let mut codes = vec![0u64; range.levels() as usize];
     let mut sums = Sums::default();
-    sums.add(xs, p, range, &mut used);
-    sums.finish(&used)
+    sums.add(xs, p, range, &mut codes);
+    (sums.finish(&codes), codes)
 }
 
 /// Measures a per-channel quantization: channel `c` of `layout` uses `params[c]`. Levels used
@@ -122,10 +127,10 @@ pub fn measure_per_channel(
     range: QRange,
 ) -> Result<QuantMetrics, super::tensor::ShapeError> {
     layout.check_channels("scale/zero point", params.len())?;
-    let mut used = vec![false; range.levels() as usize];
+    let mut codes = vec![0u64; range.levels() as usize];
     let mut sums = Sums::default();
-    layout.for_each_block(xs, |c, _, block| sums.add(block, params[c], range, &mut used));
-    Ok(sums.finish(&used))
+    layout.for_each_block(xs, |c, _, block| sums.add(block, params[c], range, &mut codes));
+    Ok(sums.finish(&codes))
 }
 
 #[cfg(test)]
@@ -151,6 +156,9 @@ mod tests {
         assert!((m.round_mse - 0.2 / 5.0).abs() < SUM_TOL);
         assert!((m.max_abs_err - 2.0).abs() < SUM_TOL);
         assert!((m.clipped_fraction() - 0.4).abs() < 1e-12);
+        // One bin per code: 0 holds −2 and 0.0, 1 holds 1.2, 3 holds 3.4 and 5.0.
+        let (_, codes) = measure_with_codes(&[-2.0, 0.0, 1.2, 3.4, 5.0, f32::NAN], p, r);
+        assert_eq!(codes, vec![2, 1, 0, 2]);
     }
 
     #[test]

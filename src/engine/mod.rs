@@ -12,6 +12,7 @@ pub mod metrics;
 pub mod observer;
 pub mod qparams;
 pub mod quantize;
+pub mod requant;
 pub mod rounding;
 mod simd;
 pub mod stats;

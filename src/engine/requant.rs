@@ -1,0 +1,159 @@
+//! Integer requantization for integer-only inference (Jacob et al. 2018, eq. 5–6; gemmlowp's
+//! fixed-point arithmetic): a real multiplier `M = s_w·s_x/s_y` in (0, 1) is stored as an int32
+//! `M0` in [2³⁰, 2³¹) and a right shift `n`, `M ≈ M0·2⁻³¹·2⁻ⁿ`, and an int32 accumulator `acc` is
+//! scaled as `rounding_right_shift(saturating_rounding_doubling_high_mul(acc, M0), n)`.
+
+use serde::{Deserialize, Serialize};
+
+/// A real multiplier as gemmlowp/TFLite store it.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct FixedMultiplier {
+    /// The significand, in [2³⁰, 2³¹) (0 for a zero multiplier).
+    pub m0: i32,
+    /// Right shift after the high multiply (negative: a left shift, for multipliers >= 1).
+    pub shift: i32,
+}
+
+/// Why a multiplier cannot be represented.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum RequantError {
+    #[error("multiplier {0} must be finite and non-negative")]
+    Invalid(f64),
+    #[error("multiplier {0} is too large for a 31-bit left shift")]
+    TooLarge(f64),
+}
+
+impl FixedMultiplier {
+    /// `QuantizeMultiplier`: `m = frac·2^exp` with frac in [0.5, 1); `M0 = round(frac·2³¹)`
+    /// (a carry to 2³¹ halves it and bumps the exponent); `shift = −exp`.
+    pub fn from_real(m: f64) -> Result<FixedMultiplier, RequantError> {
+        if !m.is_finite() || m < 0.0 {
+            return Err(RequantError::Invalid(m));
+        }
+        if m == 0.0 {
+            return Ok(FixedMultiplier { m0: 0, shift: 0 });
+        }
+        let mut exp = m.log2().floor() as i32 + 1; // m = frac·2^exp, frac in [0.5, 1)
+        let mut frac = m / 2f64.powi(exp);
+        // log2 can round across a power of two: renormalise.
+        if frac < 0.5 {
+            frac *= 2.0;
+            exp -= 1;
+        } else if frac >= 1.0 {
+            frac /= 2.0;
+            exp += 1;
+        }
+        let mut q = (frac * (1u64 << 31) as f64).round() as i64;
+        if q == 1 << 31 {
+            q /= 2;
+            exp += 1;
+        }
+        if exp > 30 {
+            return Err(RequantError::TooLarge(m));
+        }
+        if exp < -62 {
+            return Ok(FixedMultiplier { m0: 0, shift: 0 });
+        }
+        Ok(FixedMultiplier { m0: q as i32, shift: -exp })
+    }
+
+    /// The real value it stands for.
+    pub fn to_real(self) -> f64 {
+        self.m0 as f64 / (1u64 << 31) as f64 * 2f64.powi(-self.shift)
+    }
+
+    /// `acc·M`, rounded, in integer arithmetic only.
+    pub fn apply(self, acc: i32) -> i32 {
+        let (left, right) = if self.shift < 0 { (-self.shift, 0) } else { (0, self.shift) };
+        let x = acc.saturating_mul(1i32.checked_shl(left as u32).unwrap_or(i32::MAX));
+        rounding_divide_by_pot(saturating_rounding_doubling_high_mul(x, self.m0), right)
+    }
+}
+
+/// gemmlowp's `SaturatingRoundingDoublingHighMul`: the high 32 bits of `2·a·b`, rounded to
+/// nearest (ties away from zero), saturating the one overflow case `a = b = i32::MIN`.
+pub fn saturating_rounding_doubling_high_mul(a: i32, b: i32) -> i32 {
+    if a == i32::MIN && b == i32::MIN {
+        return i32::MAX;
+    }
+    let ab = a as i64 * b as i64;
+    let nudge = if ab >= 0 { 1i64 << 30 } else { 1 - (1i64 << 30) };
+    // Division truncating toward zero, as C's.
+    ((ab + nudge) / (1i64 << 31)) as i32
+}
+
+/// gemmlowp's `RoundingDivideByPOT`: `x / 2^exponent` rounded to nearest, ties away from zero.
+pub fn rounding_divide_by_pot(x: i32, exponent: i32) -> i32 {
+    if exponent <= 0 {
+        return x;
+    }
+    if exponent > 62 {
+        return 0;
+    }
+    // In i64 so that shifts of 31 and more are defined too.
+    let x = x as i64;
+    let mask = (1i64 << exponent) - 1;
+    let remainder = x & mask;
+    let threshold = (mask >> 1) + i64::from(x < 0);
+    ((x >> exponent) + i64::from(remainder > threshold)) as i32
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use proptest::prelude::*;
+
+    // gemmlowp's reference behaviour on hand-checked cases.
+    #[test]
+    fn primitives() {
+        assert_eq!(saturating_rounding_doubling_high_mul(i32::MIN, i32::MIN), i32::MAX);
+        assert_eq!(saturating_rounding_doubling_high_mul(1 << 30, 1 << 30), 1 << 29);
+        assert_eq!(saturating_rounding_doubling_high_mul(-(1 << 30), 1 << 30), -(1 << 29));
+        assert_eq!(rounding_divide_by_pot(5, 1), 3); // 2.5 → 3
+        assert_eq!(rounding_divide_by_pot(-5, 1), -3); // −2.5 → −3
+        assert_eq!(rounding_divide_by_pot(7, 2), 2); // 1.75 → 2
+        assert_eq!(rounding_divide_by_pot(-7, 2), -2);
+        assert_eq!(rounding_divide_by_pot(6, 0), 6);
+    }
+
+    /// Table test: for multipliers across (0, 1) and accumulators across the int32 range, the
+    /// integer result is the float result rounded, within one unit.
+    #[test]
+    fn table_against_float() {
+        let multipliers = [1e-6, 0.000_123_4, 0.003_921_568_6, 0.25, 0.333_333, 0.5, 0.75, 0.999_999];
+        let accs = [0, 1, -1, 17, -17, 1000, -1000, 123_456, -123_456, 1 << 24, -(1 << 24), i32::MAX / 2, i32::MIN / 2];
+        for &m in &multipliers {
+            let f = FixedMultiplier::from_real(m).unwrap();
+            assert!((1 << 30..=i32::MAX).contains(&f.m0), "{m}: {f:?}");
+            assert!((f.to_real() - m).abs() <= m * 2f64.powi(-30), "{m}: {}", f.to_real());
+            for &acc in &accs {
+                let exact = acc as f64 * m;
+                let got = f.apply(acc);
+                assert!((got as f64 - exact).abs() <= 1.0, "acc {acc} · {m} = {exact}, got {got}");
+            }
+        }
+    }
+
+    #[test]
+    fn edge_multipliers() {
+        assert_eq!(FixedMultiplier::from_real(0.0), Ok(FixedMultiplier { m0: 0, shift: 0 }));
+        assert!(FixedMultiplier::from_real(-0.5).is_err());
+        assert!(FixedMultiplier::from_real(f64::NAN).is_err());
+        assert!(FixedMultiplier::from_real(1e12).is_err());
+        // Multipliers >= 1 use a left shift.
+        let two = FixedMultiplier::from_real(2.0).unwrap();
+        assert_eq!((two.m0, two.shift), (1 << 30, -2));
+        assert_eq!(two.apply(21), 42);
+        // Just under a power of two rounds up to it (the carry case).
+        let c = FixedMultiplier::from_real(0.5 - 1e-12).unwrap();
+        assert_eq!((c.m0, c.shift), (1 << 30, 0));
+    }
+
+    proptest! {
+        #[test]
+        fn within_one_unit(m in 1e-6f64..1.0, acc in -(1i32 << 28)..(1i32 << 28)) {
+            let f = FixedMultiplier::from_real(m).unwrap();
+            prop_assert!((f.apply(acc) as f64 - acc as f64 * m).abs() <= 1.0);
+        }
+    }
+}
