@@ -3,7 +3,9 @@
 //! histogram observer's L2 search); README.md lists the figures with NumPy's on the same machine.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use quantscope::engine::analysis::analyze;
+use quantscope::engine::analysis::analyze_views;
+use quantscope::engine::metrics::measure_with_codes;
+use quantscope::engine::stats::summarize;
 use quantscope::engine::histogram::Histogram;
 use quantscope::engine::observer::{finite_min_max, Common, HistogramL2, Observer};
 use quantscope::engine::qparams::{calculate_qparams, QRange, QScheme};
@@ -32,16 +34,15 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 
     let small = normal(ONE_M);
+    let mut scratch = Vec::new();
     let mut g = c.benchmark_group("1M");
     g.sample_size(20).throughput(Throughput::Elements(ONE_M as u64));
-    g.bench_function("analysis_per_tensor", |b| {
-        b.iter(|| {
-            let a = analyze(&small, QScheme::Affine, QRange::QUINT8);
-            let h = Histogram::new(&small, a.summary.min, a.summary.max, 256);
-            let codes = Histogram::new(&small, a.summary.min, a.summary.max, a.range.levels() as usize);
-            (a, h, codes)
-        })
-    });
+    // What one Explorer redraw computes: min/max observer, qparams, fake-quantization, metrics
+    // and the histograms of values, codes and errors.
+    g.bench_function("analysis_per_tensor", |b| b.iter(|| analyze_views(&small, QScheme::Affine, QRange::QUINT8, 256, &mut scratch)));
+    g.bench_function("analysis/summary", |b| b.iter(|| summarize(&small)));
+    let p1 = calculate_qparams(-5.0, 5.0, QScheme::Affine, QRange::QUINT8);
+    g.bench_function("analysis/metrics_and_codes", |b| b.iter(|| measure_with_codes(&small, p1, QRange::QUINT8)));
     let common = Common { scheme: QScheme::Affine, range: QRange::QUINT8 };
     let mut obs = HistogramL2::new(common, 2048).unwrap();
     obs.observe(&small, &[ONE_M]).unwrap();

@@ -221,15 +221,56 @@ impl ObserverKind {
 }
 
 /// Finite min and max of `xs` and how many values were not finite; `(+∞, −∞)` for none.
+///
+/// One pass that only compares (bandwidth-bound) finds min, max and the largest magnitude's bit
+/// pattern; only when that shows a NaN or ±∞ (rare in real tensors) does a second, counting
+/// pass run.
 pub fn finite_min_max(xs: &[f32]) -> (f32, f32, usize) {
-    crate::engine::simd::dispatch!(finite_min_max_impl(xs))
+    let (min, max, all_finite) = crate::engine::simd::dispatch!(min_max_fast(xs));
+    if all_finite {
+        (min, max, 0)
+    } else {
+        crate::engine::simd::dispatch!(finite_min_max_counting(xs))
+    }
 }
 
+/// Lanes of the min/max loops: four 128-bit or two 256-bit registers per accumulator, so the
+/// compare chains overlap.
+const MIN_MAX_LANES: usize = 16;
+
+/// Min and max of the non-NaN values and whether every value is finite. `x < lo ? x : lo` is
+/// exactly `minps(x, lo)` (and wasm's `pmin`): a NaN `x` leaves the accumulator as it was.
 #[inline(always)]
-fn finite_min_max_impl(xs: &[f32]) -> (f32, f32, usize) {
-    // 32 independent lanes (four AVX2 registers per accumulator) so the loop vectorizes and
-    // the compare chains overlap. Non-finite values are replaced by the accumulator itself.
-    const LANES: usize = 32;
+fn min_max_fast(xs: &[f32]) -> (f32, f32, bool) {
+    const LANES: usize = MIN_MAX_LANES;
+    let mut lo = [f32::INFINITY; LANES];
+    let mut hi = [f32::NEG_INFINITY; LANES];
+    let mut magnitude = [0u32; LANES];
+    let chunks = xs.chunks_exact(LANES);
+    let rest = chunks.remainder();
+    let mut step = |i: usize, x: f32| {
+        lo[i] = if x < lo[i] { x } else { lo[i] };
+        hi[i] = if x > hi[i] { x } else { hi[i] };
+        magnitude[i] = magnitude[i].max(x.to_bits() & 0x7fff_ffff);
+    };
+    for chunk in chunks {
+        for (i, &x) in chunk.iter().enumerate() {
+            step(i, x);
+        }
+    }
+    for &x in rest {
+        step(0, x);
+    }
+    let min = lo.iter().copied().fold(f32::INFINITY, f32::min);
+    let max = hi.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+    // Finite iff the exponent bits are not all ones.
+    (min, max, magnitude.iter().all(|&m| m < 0x7f80_0000))
+}
+
+/// Finite min/max with non-finite values counted: they are replaced by the accumulator itself.
+#[inline(always)]
+fn finite_min_max_counting(xs: &[f32]) -> (f32, f32, usize) {
+    const LANES: usize = MIN_MAX_LANES;
     let mut lo = [f32::INFINITY; LANES];
     let mut hi = [f32::NEG_INFINITY; LANES];
     let mut non_finite = 0usize;
@@ -241,7 +282,6 @@ fn finite_min_max_impl(xs: &[f32]) -> (f32, f32, usize) {
         for chunk in chunks {
             for i in 0..LANES {
                 let x = chunk[i];
-                // Finite iff the exponent bits are not all ones (integer compare, blend-friendly).
                 let finite = (x.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
                 let y = if finite { x } else { lo[i] };
                 lo[i] = if y < lo[i] { y } else { lo[i] };
@@ -321,6 +361,28 @@ mod tests {
         assert_eq!(finite_min_max(&xs), (-10.0, 25.0, 3));
         assert_eq!(finite_min_max(&[f32::NAN; 9]), (f32::INFINITY, f32::NEG_INFINITY, 9));
         assert_eq!(finite_min_max(&[f32::MAX, -f32::MAX]), (-f32::MAX, f32::MAX, 0));
+    }
+
+    proptest::proptest! {
+        /// Both paths (all finite, and with NaN/±∞ sprinkled in) agree with a plain scan.
+        #[test]
+        fn finite_min_max_matches_a_plain_scan(
+            mut xs in proptest::collection::vec(-1e6f32..1e6, 0..200),
+            specials in proptest::collection::vec((0usize..200, 0u8..3), 0..4),
+        ) {
+            for (at, kind) in specials {
+                if at < xs.len() {
+                    xs[at] = [f32::NAN, f32::INFINITY, f32::NEG_INFINITY][kind as usize];
+                }
+            }
+            let finite: Vec<f32> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+            let want = (
+                finite.iter().copied().fold(f32::INFINITY, f32::min),
+                finite.iter().copied().fold(f32::NEG_INFINITY, f32::max),
+                xs.len() - finite.len(),
+            );
+            proptest::prop_assert_eq!(finite_min_max(&xs), want);
+        }
     }
 
     #[test]
