@@ -20,6 +20,30 @@ fn normal(n: usize) -> Vec<f32> {
     sample(Dist::Normal { mean: 0.0, std: 1.0 }, n, 7, None).unwrap()
 }
 
+/// A plain sum in 32 f32 lanes (AVX2 when the CPU has it): one read of every value, nothing else.
+fn read_floor(xs: &[f32]) -> f32 {
+    #[inline(always)]
+    fn sum(xs: &[f32]) -> f32 {
+        let mut acc = [0f32; 32];
+        for c in xs.chunks_exact(32) {
+            for i in 0..32 {
+                acc[i] += c[i];
+            }
+        }
+        acc.iter().sum()
+    }
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        #[target_feature(enable = "avx2")]
+        fn avx2(xs: &[f32]) -> f32 {
+            sum(xs)
+        }
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { avx2(xs) };
+    }
+    sum(xs)
+}
+
 fn kernels(c: &mut Criterion) {
     let xs = normal(BIG);
     let p = calculate_qparams(-4.0, 4.0, QScheme::Affine, QRange::QUINT8);
@@ -30,6 +54,9 @@ fn kernels(c: &mut Criterion) {
     let mut inplace = xs.clone();
     g.bench_function("fake_quantize_inplace", |b| b.iter(|| fake_quantize_inplace(&mut inplace, p, QRange::QUINT8)));
     g.bench_function("min_max", |b| b.iter(|| finite_min_max(&xs)));
+    // Not an engine kernel: the floor any one-pass kernel over these 64 MB meets on this
+    // machine (a plain vectorized sum), printed beside min/max, which is bound by it.
+    g.bench_function("read_floor_sum", |b| b.iter(|| read_floor(&xs)));
     g.bench_function("histogram_2048", |b| b.iter(|| Histogram::new(&xs, -5.0, 5.0, 2048)));
     g.finish();
 

@@ -83,7 +83,7 @@ async fn shell_tabs_chart_worker_and_url_state() {
 
     let severe = b.logs(Level::Severe).await;
     assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.assert_same_origin_only();
+    b.assert_same_origin_only(&["worker_loader.js", "worker.js", "worker_bg.wasm"]);
     b.stop().await;
 }
 
@@ -98,5 +98,48 @@ async fn a_panic_shows_the_error_banner() {
     assert!(banner.contains("test panic requested"), "{banner}");
     assert!(banner.contains("Reload the page"), "{banner}");
     b.screenshot("panic-banner").await;
+    b.stop().await;
+}
+
+/// The in-browser benchmark page runs every kernel, in wasm and in plain JS, and both give the
+/// same results. Quick size (1M values) here; `scripts/bench` sets QUANTSCOPE_BENCH_SIZE=full
+/// for the issue's sizes and keeps the JSON it prints. Timings are reported, never asserted.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn benchmark_page_runs_every_kernel() {
+    let full = std::env::var("QUANTSCOPE_BENCH_SIZE").as_deref() == Ok("full");
+    let b = Browser::start().await;
+    b.goto("").await;
+    b.click("[data-testid=about-toggle]").await;
+    b.click("[data-testid=about-bench-link]").await;
+    b.wait_for("[data-testid=bench-page]").await;
+    assert!(b.hash().await.starts_with("#view=bench"));
+    if !full {
+        let script = "const s = document.querySelector('[data-testid=bench-size]'); s.value = 'quick'; \
+                      s.dispatchEvent(new Event('change', {bubbles: true}));";
+        b.exec(script).await;
+    }
+    b.click("[data-testid=bench-run]").await;
+    // The page stays responsive while it measures: the status line keeps moving.
+    b.wait_text("[data-testid=bench-status]", |t| t.starts_with("Running")).await;
+    let timeout = Duration::from_secs(if full { 600 } else { 180 });
+    b.wait_for_timeout("[data-testid=bench-json]", timeout).await;
+    let json = b.exec("return document.querySelector('[data-testid=bench-json]').textContent").await;
+    let report: Value = serde_json::from_str(json.as_str().unwrap()).unwrap();
+    println!("BENCH-JSON {report}");
+    let rows = report["rows"].as_array().unwrap();
+    assert_eq!(rows.len(), quantscope::ui::bench::KERNELS.len());
+    for row in rows {
+        let best = row["wasm"]["best_ms"].as_f64().unwrap_or(-1.0);
+        assert!(best >= 0.0, "{row}");
+        if !row["js"].is_null() {
+            assert_eq!(row["agree"], Value::Bool(true), "JS and wasm disagree: {row}");
+        }
+    }
+    assert_eq!(report["simd128"], Value::Bool(true), "the app is built with +simd128");
+    b.screenshot("bench").await;
+    let severe = b.logs(Level::Severe).await;
+    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
+    b.assert_same_origin_only(&["bench.js"]);
     b.stop().await;
 }

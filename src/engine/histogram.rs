@@ -32,35 +32,18 @@ impl Histogram {
         };
         // Slots 0..bins are the bins; then below, above and non-finite.
         let slots = Slots::new(lo, hi, bins);
-        let width = bins + 3;
-        // Four interleaved tables keep repeated hits on one bin from waiting on each other's
-        // stores; u32 counters, flushed into u64 totals before they could overflow.
-        let mut tables = vec![0u32; 4 * width];
-        let mut totals = vec![0u64; width];
+        let mut tables = FourTables::new(bins + 3);
+        let mut totals = vec![0u64; bins + 3];
         let mut index = [0u32; BLOCK];
-        for block in xs.chunks(u32::MAX as usize) {
-            for chunk in block.chunks(BLOCK) {
-                let index = &mut index[..chunk.len()];
-                slots.fill(chunk, index);
-                let quads = index.chunks_exact(4);
-                let rest = quads.remainder();
-                for q in quads {
-                    tables[q[0] as usize] += 1;
-                    tables[width + q[1] as usize] += 1;
-                    tables[2 * width + q[2] as usize] += 1;
-                    tables[3 * width + q[3] as usize] += 1;
-                }
-                for &i in rest {
-                    tables[i as usize] += 1;
-                }
+        for chunk in xs.chunks(BLOCK) {
+            for line in chunk.chunks(16) {
+                crate::engine::simd::prefetch_ahead(line.as_ptr());
             }
-            for k in 0..4 {
-                for (t, c) in totals.iter_mut().zip(&mut tables[k * width..(k + 1) * width]) {
-                    *t += *c as u64;
-                    *c = 0;
-                }
-            }
+            let index = &mut index[..chunk.len()];
+            slots.fill(chunk, index);
+            tables.add(index, &mut totals);
         }
+        tables.drain_into(&mut totals);
         let (below, above, bad) = (slots.below as usize, slots.above as usize, slots.bad as usize);
         Histogram {
             lo,
@@ -85,6 +68,59 @@ impl Histogram {
     /// Largest count of any bin (0 for an empty histogram).
     pub fn max_count(&self) -> u64 {
         self.counts.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// Counts of small integers in four interleaved u32 tables, so that runs of one value do not
+/// wait on each other's stores (the scatter is the histogram's bottleneck), drained into u64
+/// totals before a counter could overflow.
+#[derive(Clone, Debug)]
+pub(crate) struct FourTables {
+    width: usize,
+    counts: Vec<u32>,
+    pending: usize,
+}
+
+impl FourTables {
+    pub(crate) fn new(width: usize) -> FourTables {
+        FourTables { width, counts: vec![0; 4 * width], pending: 0 }
+    }
+
+    /// Counts each of `index` (each below the width; checked once per call, which lets the
+    /// loop go without a bounds check per element), draining into `totals` when due.
+    pub(crate) fn add(&mut self, index: &[u32], totals: &mut [u64]) {
+        let max = index.iter().copied().fold(0, u32::max) as usize;
+        assert!(index.is_empty() || max < self.width, "index {max} outside a table of {}", self.width);
+        if self.pending > u32::MAX as usize - index.len() {
+            self.drain_into(totals);
+        }
+        self.pending += index.len();
+        let (w, counts) = (self.width, self.counts.as_mut_ptr());
+        let quads = index.chunks_exact(4);
+        let rest = quads.remainder();
+        // SAFETY: every index is below `w` (asserted above) and `counts` holds 4·w counters.
+        unsafe {
+            for q in quads {
+                *counts.add(q[0] as usize) += 1;
+                *counts.add(w + q[1] as usize) += 1;
+                *counts.add(2 * w + q[2] as usize) += 1;
+                *counts.add(3 * w + q[3] as usize) += 1;
+            }
+            for &i in rest {
+                *counts.add(i as usize) += 1;
+            }
+        }
+    }
+
+    /// Adds the counts so far to `totals` and clears them.
+    pub(crate) fn drain_into(&mut self, totals: &mut [u64]) {
+        for table in self.counts.chunks_mut(self.width) {
+            for (t, c) in totals.iter_mut().zip(table) {
+                *t += *c as u64;
+                *c = 0;
+            }
+        }
+        self.pending = 0;
     }
 }
 
@@ -162,9 +198,8 @@ fn fill_fast(s: &Slots, xs: &[f32], out: &mut [u32]) {
         let t = (x - lo) * per_unit;
         let t = if t > 0.0 { t } else { 0.0 };
         let t = if t < last { t } else { last };
-        // SAFETY: `t` is in [0, bins − 1] (not NaN, the first select maps NaN to 0), and
-        // bins − 1 < 2^24 fits an i32.
-        let bin = unsafe { t.to_int_unchecked::<i32>() } as u32;
+        // `t` is in [0, bins − 1] (the first select maps NaN to 0), and bins − 1 < 2^24.
+        let bin = crate::engine::simd::trunc_clamped(t) as u32;
         let finite = (x.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
         let slot = select(x > hi, above, bin);
         let slot = select(x < lo, below, slot);

@@ -2,6 +2,7 @@
 
 use serde::{Deserialize, Serialize};
 
+use super::histogram::FourTables;
 use super::qparams::{QParams, QRange};
 use super::quantize::{dequantize_one, quantize_into};
 use super::rounding::Rounding;
@@ -53,69 +54,117 @@ struct Sums {
     max_err: f64,
     below: usize,
     above: usize,
-    /// One count per code, `qmin` first: four interleaved u32 tables (so that runs of one code
-    /// do not wait on each other's stores), flushed into `codes` before they could overflow.
-    tables: Vec<u32>,
-    pending: usize,
+    /// One count per code, `qmin` first, then one slot for the non-finite values.
+    tables: FourTables,
     codes: Vec<u64>,
 }
 
 /// Values quantized at once before their codes and errors are accumulated.
 const CHUNK: usize = 4096;
-/// Lanes of the accumulation loop (two 256-bit registers per f64 sum; four lanes measured
-/// slower: LLVM then leaves the loop scalar).
+/// Lanes of the accumulation loop.
 const LANES: usize = 8;
+/// Values per f32 block: each lane sums at most 64 terms in f32 (relative error below ~4e-6,
+/// typically ~5e-7, as NumPy's pairwise f32 sums) before the block is added in f64. f32 lanes
+/// are what vectorizes on wasm, whose SIMD has only two f64 lanes.
+const BLOCK: usize = 64 * LANES;
 
-/// What one chunk adds to the sums, lane by lane.
+/// What one block adds, lane by lane, in f32.
 #[derive(Default)]
 struct Lanes {
-    signal: [f64; LANES],
-    clip: [f64; LANES],
-    round: [f64; LANES],
-    max_err: [f64; LANES],
+    signal: [f32; LANES],
+    clip: [f32; LANES],
+    round: [f32; LANES],
+    max_err: [f32; LANES],
     below: [u32; LANES],
     above: [u32; LANES],
     non_finite: [u32; LANES],
 }
 
 impl Lanes {
-    /// One value `x` with code `q`. Branch-free, so the loop vectorizes: a non-finite `x`
-    /// contributes zeros and is only counted.
+    /// One value `x` with code `q`, with its masks from [`masks`]. Branch-free, so the loop
+    /// vectorizes: a non-finite `x` contributes zeros and is only counted. `x − x̂` is exact in
+    /// f32 for every value that rounds onto the grid (Sterbenz), and within 2⁻²⁴ relatively for
+    /// clipped ones.
     #[inline(always)]
-    fn add(&mut self, i: usize, x: f32, q: i32, p: QParams, lo: f32, hi: f32) {
-        let finite = (x.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
-        let xd = if finite { x as f64 } else { 0.0 };
-        let xhat = if finite { dequantize_one(q, p) as f64 } else { 0.0 };
-        let e = xd - xhat;
+    fn add(&mut self, i: usize, x: f32, q: i32, p: QParams, [finite, below, above]: [u32; 3]) {
+        let xv = if finite != 0 { x } else { 0.0 };
+        let xhat = if finite != 0 { dequantize_one(q, p) } else { 0.0 };
+        let e = xv - xhat;
         let e2 = e * e;
-        let below = finite & (x < lo);
-        let above = finite & (x > hi);
-        let clipped = below | above;
-        self.signal[i] += xd * xd;
+        let clipped = (below | above) != 0;
+        self.signal[i] += xv * xv;
         self.clip[i] += if clipped { e2 } else { 0.0 };
         self.round[i] += if clipped { 0.0 } else { e2 };
         let a = e.abs();
         self.max_err[i] = if a > self.max_err[i] { a } else { self.max_err[i] };
-        self.below[i] += u32::from(below);
-        self.above[i] += u32::from(above);
-        self.non_finite[i] += u32::from(!finite);
+        self.below[i] += below;
+        self.above[i] += above;
+        self.non_finite[i] += 1 - finite;
+    }
+
+    /// One value per lane. On x86 the masks of all lanes are computed first, stage by stage; on
+    /// wasm lane by lane. Each form is the one LLVM vectorizes on that target (measured: the
+    /// other form leaves the loop 2.5–3× slower there).
+    #[inline(always)]
+    fn add_lanes(&mut self, x: &[f32], q: &[i32], p: QParams, lo: f32, hi: f32) {
+        #[cfg(target_arch = "x86_64")]
+        {
+            let m: [[u32; LANES]; 3] = std::array::from_fn(|k| std::array::from_fn(|i| masks(x[i], lo, hi)[k]));
+            for i in 0..LANES {
+                self.add(i, x[i], q[i], p, [m[0][i], m[1][i], m[2][i]]);
+            }
+        }
+        #[cfg(not(target_arch = "x86_64"))]
+        for i in 0..LANES {
+            self.add(i, x[i], q[i], p, masks(x[i], lo, hi));
+        }
     }
 }
 
+/// `[finite, below, above]` of `x` as 0 or 1 (u32 rather than bool: bools cost packing and
+/// unpacking once vectorized); below/above are 0 for a non-finite `x`.
 #[inline(always)]
-fn accumulate(xs: &[f32], codes: &[i32], p: QParams, lo: f32, hi: f32) -> Lanes {
-    let mut l = Lanes::default();
-    let xs_lanes = xs.chunks_exact(LANES);
-    let (x_rest, q_rest) = (xs_lanes.remainder(), &codes[xs.len() - xs.len() % LANES..]);
-    for (xc, qc) in xs_lanes.zip(codes.chunks_exact(LANES)) {
-        for i in 0..LANES {
-            l.add(i, xc[i], qc[i], p, lo, hi);
+fn masks(x: f32, lo: f32, hi: f32) -> [u32; 3] {
+    let finite = u32::from((x.to_bits() & 0x7fff_ffff) < 0x7f80_0000);
+    [finite, finite & u32::from(x < lo), finite & u32::from(x > hi)]
+}
+
+/// What a run of values adds to [`Sums`].
+#[derive(Default)]
+struct Partial {
+    signal: f64,
+    clip: f64,
+    round: f64,
+    max_err: f64,
+    below: usize,
+    above: usize,
+    non_finite: usize,
+}
+
+#[inline(always)]
+fn accumulate(xs: &[f32], codes: &[i32], p: QParams, lo: f32, hi: f32) -> Partial {
+    let mut t = Partial::default();
+    for (xb, qb) in xs.chunks(BLOCK).zip(codes.chunks(BLOCK)) {
+        let mut l = Lanes::default();
+        let xs_lanes = xb.chunks_exact(LANES);
+        let (x_rest, q_rest) = (xs_lanes.remainder(), &qb[xb.len() - xb.len() % LANES..]);
+        for (xc, qc) in xs_lanes.zip(qb.chunks_exact(LANES)) {
+            l.add_lanes(xc, qc, p, lo, hi);
         }
+        for (&x, &q) in x_rest.iter().zip(q_rest) {
+            l.add(0, x, q, p, masks(x, lo, hi));
+        }
+        let sum = |v: &[f32; LANES]| v.iter().map(|&v| v as f64).sum::<f64>();
+        let count = |v: &[u32; LANES]| v.iter().map(|&v| v as usize).sum::<usize>();
+        t.signal += sum(&l.signal);
+        t.clip += sum(&l.clip);
+        t.round += sum(&l.round);
+        t.max_err = l.max_err.iter().fold(t.max_err, |m, &v| m.max(v as f64));
+        t.below += count(&l.below);
+        t.above += count(&l.above);
+        t.non_finite += count(&l.non_finite);
     }
-    for (&x, &q) in x_rest.iter().zip(q_rest) {
-        l.add(0, x, q, p, lo, hi);
-    }
-    l
+    t
 }
 
 impl Sums {
@@ -130,75 +179,41 @@ impl Sums {
             max_err: 0.0,
             below: 0,
             above: 0,
-            tables: vec![0; 4 * levels],
-            pending: 0,
-            codes: vec![0; levels],
+            tables: FourTables::new(levels + 1),
+            codes: vec![0; levels + 1],
         }
     }
 
     fn add(&mut self, xs: &[f32], p: QParams, range: QRange) {
         let (lo, hi) = p.representable_range(range);
         let (lo, hi) = (lo - p.scale / 2.0, hi + p.scale / 2.0);
-        let levels = self.codes.len();
+        let levels = self.codes.len() - 1;
         let mut codes = [0i32; CHUNK];
+        let mut slots = [0u32; CHUNK];
         for chunk in xs.chunks(CHUNK) {
             let codes = &mut codes[..chunk.len()];
             quantize_into(chunk, p, range, Rounding::HalfEven, codes);
-            let l = crate::engine::simd::dispatch!(accumulate(chunk, codes, p, lo, hi));
-            let non_finite: usize = l.non_finite.iter().map(|&n| n as usize).sum();
-            self.non_finite += non_finite;
-            self.count += chunk.len() - non_finite;
-            self.signal += l.signal.iter().sum::<f64>();
-            self.clip_noise += l.clip.iter().sum::<f64>();
-            self.round_noise += l.round.iter().sum::<f64>();
-            self.max_err = l.max_err.iter().copied().fold(self.max_err, f64::max);
-            self.below += l.below.iter().map(|&n| n as usize).sum::<usize>();
-            self.above += l.above.iter().map(|&n| n as usize).sum::<usize>();
-            // Count every code, then take back those of non-finite values (rare).
-            let (t0, rest) = self.tables.split_at_mut(levels);
-            let (t1, rest) = rest.split_at_mut(levels);
-            let (t2, t3) = rest.split_at_mut(levels);
-            let at = |q: i32| (q - range.qmin) as usize;
-            let quads = codes.chunks_exact(4);
-            for &q in quads.remainder() {
-                t0[at(q)] += 1;
+            let t = crate::engine::simd::dispatch!(accumulate(chunk, codes, p, lo, hi));
+            self.non_finite += t.non_finite;
+            self.count += chunk.len() - t.non_finite;
+            self.signal += t.signal;
+            self.clip_noise += t.clip;
+            self.round_noise += t.round;
+            self.max_err = self.max_err.max(t.max_err);
+            self.below += t.below;
+            self.above += t.above;
+            let slots = &mut slots[..chunk.len()];
+            let none = levels as u32;
+            for ((s, &q), &x) in slots.iter_mut().zip(codes.iter()).zip(chunk) {
+                *s = if x.is_finite() { (q - range.qmin) as u32 } else { none };
             }
-            for q in quads {
-                t0[at(q[0])] += 1;
-                t1[at(q[1])] += 1;
-                t2[at(q[2])] += 1;
-                t3[at(q[3])] += 1;
-            }
-            if non_finite > 0 {
-                let tail = codes.len() - codes.len() % 4;
-                for (k, (&x, &q)) in chunk.iter().zip(codes.iter()).enumerate() {
-                    if !x.is_finite() {
-                        // The table that counted it: k mod 4, or table 0 for the tail.
-                        let table = if k >= tail { 0 } else { k & 3 };
-                        self.tables[table * levels + (q - range.qmin) as usize] -= 1;
-                    }
-                }
-            }
-            self.pending += chunk.len();
-            if self.pending > u32::MAX as usize - CHUNK {
-                self.flush();
-            }
+            self.tables.add(slots, &mut self.codes);
         }
-    }
-
-    fn flush(&mut self) {
-        let levels = self.codes.len();
-        for table in self.tables.chunks_mut(levels) {
-            for (total, n) in self.codes.iter_mut().zip(table) {
-                *total += *n as u64;
-                *n = 0;
-            }
-        }
-        self.pending = 0;
     }
 
     fn finish(mut self) -> (QuantMetrics, Vec<u64>) {
-        self.flush();
+        self.tables.drain_into(&mut self.codes);
+        self.codes.pop(); // the non-finite values' slot
         let n = self.count.max(1) as f64;
         let noise = self.clip_noise + self.round_noise;
         let metrics = QuantMetrics {

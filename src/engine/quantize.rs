@@ -15,18 +15,18 @@ use super::rounding::{round_half_even_small, Rounding};
 use super::tensor::{ChannelLayout, ShapeError};
 
 /// The per-element constants of one (scale, zero point).
-#[derive(Clone, Copy)]
-struct Grid {
-    inv_scale: f32,
-    scale: f32,
-    zero_point: i32,
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Grid {
+    pub inv_scale: f32,
+    pub scale: f32,
+    pub zero_point: i32,
     /// `qmin − z` and `qmax − z`: the clamp bounds of `x·inv_scale`.
-    lo: f32,
-    hi: f32,
+    pub lo: f32,
+    pub hi: f32,
 }
 
 impl Grid {
-    fn new(p: QParams, range: QRange) -> Grid {
+    pub fn new(p: QParams, range: QRange) -> Grid {
         Grid {
             inv_scale: 1.0 / p.scale,
             scale: p.scale,
@@ -82,8 +82,11 @@ fn fake_half_even_block(xs: &[f32], out: &mut [f32], g: Grid) {
 
 #[inline(always)]
 fn fake_half_even_inplace(xs: &mut [f32], g: Grid) {
-    for x in xs.iter_mut() {
-        *x = g.fake_half_even(*x);
+    for chunk in xs.chunks_mut(32) {
+        crate::engine::simd::prefetch_ahead(chunk.as_ptr());
+        for x in chunk.iter_mut() {
+            *x = g.fake_half_even(*x);
+        }
     }
 }
 
@@ -114,8 +117,8 @@ fn quantize_half_even_block(xs: &[f32], out: &mut [i32], g: Grid) {
         let y = if x.is_nan() { 0.0 } else { x * g.inv_scale };
         let c = if y > g.lo { y } else { g.lo };
         let c = if c < g.hi { c } else { g.hi };
-        // SAFETY: `c` is a whole number in [qmin − z, qmax − z] after rounding, far inside i32.
-        *o = unsafe { round_half_even_small(c).to_int_unchecked::<i32>() } + g.zero_point;
+        // `c` is a whole number in [qmin − z, qmax − z] after rounding, far inside i32.
+        *o = crate::engine::simd::trunc_clamped(round_half_even_small(c)) + g.zero_point;
     }
 }
 

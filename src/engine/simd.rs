@@ -32,3 +32,42 @@ macro_rules! dispatch {
 }
 
 pub(crate) use dispatch;
+
+/// `t` truncated to an integer, for a `t` the caller has already clamped into i32's range (NaN
+/// excluded). On x86 the unchecked conversion is one `cvttps2dq` per vector; on wasm the
+/// saturating `as` maps to `i32x4.trunc_sat_f32x4_s`, which LLVM vectorizes, while the unchecked
+/// form is left scalar.
+#[inline(always)]
+pub(crate) fn trunc_clamped(t: f32) -> i32 {
+    debug_assert!(t >= i32::MIN as f32 && t < i32::MAX as f32, "{t} not clamped");
+    #[cfg(target_arch = "x86_64")]
+    {
+        // SAFETY: the caller clamped `t` into i32's range, and a NaN fails the comparisons
+        // every caller clamps with (they map it onto a bound).
+        unsafe { t.to_int_unchecked::<i32>() }
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    {
+        t as i32
+    }
+}
+
+/// Values a streaming loop asks for ahead of where it reads (8 KiB of f32): on this project's
+/// machine kind the hardware prefetcher alone leaves a one-pass kernel over 64 MB at about half
+/// the read bandwidth a prefetched one reaches (measured: min/max 16M, 7.4 → 4.6 ms best).
+pub(crate) const PREFETCH_AHEAD: usize = 2048;
+
+/// Hints that the cache line `PREFETCH_AHEAD` values after `at` will be read soon (x86 only;
+/// a no-op elsewhere: wasm has no prefetch instruction).
+#[inline(always)]
+pub(crate) fn prefetch_ahead(at: *const f32) {
+    #[cfg(target_arch = "x86_64")]
+    {
+        use std::arch::x86_64::{_mm_prefetch, _MM_HINT_T0};
+        // A prefetch never faults, and `wrapping_add` keeps the address computation defined
+        // past the end of the slice.
+        unsafe { _mm_prefetch::<_MM_HINT_T0>(at.wrapping_add(PREFETCH_AHEAD) as *const i8) };
+    }
+    #[cfg(not(target_arch = "x86_64"))]
+    let _ = at;
+}

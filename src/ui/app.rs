@@ -5,6 +5,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::about::About;
+use super::bench::Bench;
 use super::explorer::Explorer;
 use super::lab::Lab;
 use super::learn::Learn;
@@ -80,7 +81,7 @@ pub fn app(props: &AppProps) -> Html {
         let shell = shell.dispatcher();
         Callback::from(move |url: UrlState| shell.dispatch(Action::Update(url)))
     };
-    let tabs = VIEWS.iter().map(|&(view, _, label)| {
+    let tabs = VIEWS.iter().filter(|(view, _, _)| view.is_tab()).map(|&(view, _, label)| {
         let href = format!("#{}", UrlState { view, ..url.clone() }.to_hash());
         let selected = url.view == view;
         html! {
@@ -110,6 +111,7 @@ pub fn app(props: &AppProps) -> Html {
         View::Explorer => html! { <Explorer url={url.clone()} on_change={update} /> },
         View::Lab => html! { <Lab /> },
         View::Learn => html! { <Learn /> },
+        View::Bench => html! { <Bench /> },
     };
 
     html! {

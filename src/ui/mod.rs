@@ -4,6 +4,7 @@
 
 pub mod about;
 pub mod app;
+pub mod bench;
 pub mod charts;
 pub mod explorer;
 pub mod format;

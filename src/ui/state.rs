@@ -12,6 +12,8 @@ pub enum View {
     Explorer,
     Lab,
     Learn,
+    /// The in-browser benchmark page (not a tab; linked from About).
+    Bench,
 }
 
 /// The synthetic distributions the Explorer offers, by name.
@@ -40,8 +42,19 @@ impl DistKind {
 }
 
 /// Names used in URLs and in `<select>` options, for each enumerated setting.
-pub const VIEWS: &[(View, &str, &str)] =
-    &[(View::Explorer, "explorer", "Explorer"), (View::Lab, "lab", "Lab"), (View::Learn, "learn", "Learn")];
+pub const VIEWS: &[(View, &str, &str)] = &[
+    (View::Explorer, "explorer", "Explorer"),
+    (View::Lab, "lab", "Lab"),
+    (View::Learn, "learn", "Learn"),
+    (View::Bench, "bench", "Benchmarks"),
+];
+
+impl View {
+    /// Whether the view has a tab in the header (the benchmark page is reached from About).
+    pub fn is_tab(self) -> bool {
+        self != View::Bench
+    }
+}
 pub const DISTS: &[(DistKind, &str, &str)] = &[
     (DistKind::Normal, "normal", "Normal N(0, 1)"),
     (DistKind::Laplace, "laplace", "Laplace (b = 1)"),

@@ -283,15 +283,16 @@ impl Browser {
     }
 
     /// Every request the page and its worker made was for the app's own origin, and each was
-    /// answered (the proxy saw them all).
-    pub fn assert_same_origin_only(&self) {
+    /// answered (the proxy saw them all, `fetched` among them: pass the worker's files when the
+    /// test used it, to show its requests went through the proxy too).
+    pub fn assert_same_origin_only(&self, fetched: &[&str]) {
         let requests = self.server.requests.lock().unwrap().clone();
         let outside: Vec<_> = requests
             .iter()
             .filter(|(u, _)| !u.starts_with(&self.server.base) && !BROWSER_SERVICE_HOSTS.contains(&host(u)))
             .collect();
         assert!(outside.is_empty(), "requests outside the app's origin: {outside:?}");
-        for needed in ["", "boot.js", "worker_loader.js", "worker.js", "worker_bg.wasm"] {
+        for needed in ["", "boot.js"].iter().chain(fetched) {
             let url = format!("{}{needed}", self.server.base);
             assert!(requests.iter().any(|(u, _)| *u == url), "the app never fetched {url}: {requests:?}");
         }

@@ -234,9 +234,9 @@ pub fn finite_min_max(xs: &[f32]) -> (f32, f32, usize) {
     }
 }
 
-/// Lanes of the min/max loops: four 128-bit or two 256-bit registers per accumulator, so the
+/// Lanes of the min/max loops: eight 128-bit or four 256-bit registers per accumulator, so the
 /// compare chains overlap.
-const MIN_MAX_LANES: usize = 16;
+const MIN_MAX_LANES: usize = 32;
 
 /// Min and max of the non-NaN values and whether every value is finite. `x < lo ? x : lo` is
 /// exactly `minps(x, lo)` (and wasm's `pmin`): a NaN `x` leaves the accumulator as it was.
@@ -254,6 +254,7 @@ fn min_max_fast(xs: &[f32]) -> (f32, f32, bool) {
         magnitude[i] = magnitude[i].max(x.to_bits() & 0x7fff_ffff);
     };
     for chunk in chunks {
+        crate::engine::simd::prefetch_ahead(chunk.as_ptr());
         for (i, &x) in chunk.iter().enumerate() {
             step(i, x);
         }

@@ -1,0 +1,76 @@
+#!/usr/bin/env python3
+"""One table from the three benchmark runs of scripts/bench:
+    bench_report.py CRITERION_DIR NUMPY_TXT BROWSER_TXT
+Native figures are criterion's median; wasm and JS are the page's best (median) of its runs."""
+import json
+import os
+import platform
+import re
+import sys
+
+crit_dir, numpy_txt, browser_txt = sys.argv[1:4]
+
+# Kernel id → (label, criterion id, numpy line prefix, target ms)
+KERNELS = [
+    ("fake_quantize_inplace", "fake-quantize in place, 16M", "16M/fake_quantize_inplace", "fake_quantize in place", 10),
+    ("fake_quantize_into", "fake-quantize into a buffer, 16M", "16M/fake_quantize", None, None),
+    ("min_max", "min / max, 16M", "16M/min_max", "min + max", 5),
+    (None, "(floor: one plain read of 16M)", "16M/read_floor_sum", None, None),
+    ("histogram_2048", "histogram 2048 bins, 16M", "16M/histogram_2048", "histogram 2048 bins", 20),
+    ("analysis_per_tensor", "full per-tensor analysis, 1M", "1M/analysis_per_tensor", None, 8),
+    ("l2_search", "HistogramObserver L2 search, 1M", "1M/histogram_observer/l2_search", None, 5),
+    ("l2_observe_and_search", "HistogramObserver observe + search, 1M", "1M/histogram_observer/observe_and_search", None, None),
+]
+
+
+def criterion_ms(bench_id):
+    path = os.path.join(crit_dir, *bench_id.split("/"), "new", "estimates.json")
+    try:
+        with open(path) as f:
+            return json.load(f)["median"]["point_estimate"] / 1e6
+    except (OSError, KeyError, ValueError):
+        return None
+
+
+def numpy_ms():
+    out = {}
+    try:
+        for line in open(numpy_txt):
+            m = re.match(r"(.+?)\s*\(16M\):\s*([0-9.]+) ms", line.strip())
+            if m:
+                out[m.group(1).strip()] = float(m.group(2))
+    except OSError:
+        pass
+    return out
+
+
+def browser():
+    try:
+        for line in open(browser_txt):
+            if line.startswith("BENCH-JSON "):
+                return json.loads(line[len("BENCH-JSON "):])
+    except OSError:
+        pass
+    return None
+
+
+def fmt(v):
+    return "—" if v is None else f"{v:.2f}"
+
+
+np_ms = numpy_ms()
+page = browser()
+rows = {r["id"]: r for r in (page or {}).get("rows", [])}
+print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} cores; one thread each.")
+if page:
+    print(f"Browser: {page['user_agent']}; page size: {page['size']}; wasm SIMD128: {page['simd128']}")
+print()
+print("| Kernel | native (criterion median) | wasm best (median) | plain JS best (median) | NumPy | target |")
+print("|---|---|---|---|---|---|")
+for kid, label, crit, np_key, target in KERNELS:
+    r = rows.get(kid, {}) if kid else {}
+    def cell(t):
+        return "—" if not t else f"{t['best_ms']:.2f} ({t['median_ms']:.2f})"
+    same = " (same result)" if r.get("agree") else ""
+    print(f"| {label} | {fmt(criterion_ms(crit))} | {cell(r.get('wasm'))} | {cell(r.get('js'))}{same} | "
+          f"{fmt(np_ms.get(np_key)) if np_key else '—'} | {('≤ ' + str(target)) if target else '—'} |")

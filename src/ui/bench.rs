@@ -1,0 +1,445 @@
+//! The in-browser benchmark page (`#view=bench`): the engine's hot kernels timed in WebAssembly
+//! in this browser, beside plain-JavaScript versions of the same kernels (static/bench.js) run on
+//! the same data in the same session, with a check that both computed the same numbers.
+//!
+//! Timings use `performance.now()`: one warm-up run, then the best and the median of several.
+//! The page yields to the browser between runs, so it stays responsive while it measures.
+//! `scripts/bench` runs it headless and puts the figures beside the native and NumPy ones.
+
+use serde::Serialize;
+use yew::prelude::*;
+
+/// What one kernel measured, in milliseconds.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+pub struct Timing {
+    pub best_ms: f64,
+    pub median_ms: f64,
+    pub runs: usize,
+}
+
+impl Timing {
+    /// Best and median of `samples` (`None` for no samples).
+    pub fn from_samples(samples: &[f64]) -> Option<Timing> {
+        let mut s: Vec<f64> = samples.iter().copied().filter(|v| v.is_finite()).collect();
+        if s.is_empty() {
+            return None;
+        }
+        s.sort_by(f64::total_cmp);
+        let mid = s.len() / 2;
+        let median = if s.len() % 2 == 1 { s[mid] } else { (s[mid - 1] + s[mid]) / 2.0 };
+        Some(Timing { best_ms: s[0], median_ms: median, runs: s.len() })
+    }
+}
+
+/// One line of the results: a kernel, its size, the wasm and JS timings and whether the two
+/// results agreed.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Row {
+    pub id: &'static str,
+    pub label: &'static str,
+    pub n: usize,
+    /// The target for this kernel at full size, in ms.
+    pub target_ms: Option<f64>,
+    pub wasm: Option<Timing>,
+    pub js: Option<Timing>,
+    /// `Some(true)` when the JS kernel's output equals the engine's bit for bit.
+    pub agree: Option<bool>,
+}
+
+/// The sizes a run can use.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize)]
+pub enum Size {
+    /// 1M values everywhere: a quick look (a few seconds).
+    Quick,
+    /// The sizes: 16M values for the element-wise kernels, 1M for the analyses.
+    Full,
+}
+
+impl Size {
+    pub fn big(self) -> usize {
+        match self {
+            Size::Quick => 1 << 20,
+            Size::Full => 16 << 20,
+        }
+    }
+}
+
+/// A whole run, as the page shows it and as `bench-json` holds it.
+#[derive(Clone, Debug, PartialEq, Serialize)]
+pub struct Report {
+    pub size: Size,
+    pub user_agent: String,
+    pub cores: u32,
+    pub simd128: bool,
+    pub rows: Vec<Row>,
+}
+
+/// The kernels, in the order they run: id, label, whether it runs on the big size, the target.
+pub const KERNELS: &[(&str, &str, bool, Option<f64>)] = &[
+    ("fake_quantize_inplace", "fake-quantize, in place", true, Some(10.0)),
+    ("fake_quantize_into", "fake-quantize into a new buffer", true, None),
+    ("min_max", "min / max", true, Some(5.0)),
+    ("histogram_2048", "histogram, 2048 bins", true, Some(20.0)),
+    ("analysis_per_tensor", "full per-tensor analysis (observer, qparams, fake-quant, metrics, histograms)", false, Some(8.0)),
+    ("analysis_summary", "  of which: summary (min/max, mean, std)", false, None),
+    ("analysis_metrics", "  of which: metrics and code histogram", false, None),
+    ("analysis_histogram", "  of which: one 256-bin histogram", false, None),
+    ("l2_search", "HistogramObserver L2 search", false, Some(5.0)),
+    ("l2_observe_and_search", "HistogramObserver observe + L2 search", false, None),
+];
+
+/// The page's state.
+#[derive(Clone, Debug, PartialEq, Default)]
+pub struct BenchState {
+    pub running: bool,
+    pub status: String,
+    pub rows: Vec<Row>,
+    pub report: Option<Report>,
+}
+
+pub enum BenchAction {
+    Started,
+    Status(String),
+    Row(Row),
+    Finished(Report),
+    Failed(String),
+}
+
+impl Reducible for BenchState {
+    type Action = BenchAction;
+
+    fn reduce(self: std::rc::Rc<Self>, action: BenchAction) -> std::rc::Rc<Self> {
+        let mut s = (*self).clone();
+        match action {
+            BenchAction::Started => s = BenchState { running: true, status: "Preparing data…".into(), ..Default::default() },
+            BenchAction::Status(t) => s.status = t,
+            BenchAction::Row(r) => s.rows.push(r),
+            BenchAction::Finished(r) => {
+                s.running = false;
+                s.status = "Done.".into();
+                s.report = Some(r);
+            }
+            BenchAction::Failed(e) => {
+                s.running = false;
+                s.status = format!("Stopped: {e}");
+            }
+        }
+        std::rc::Rc::new(s)
+    }
+}
+
+fn ms(t: Option<Timing>) -> String {
+    match t {
+        Some(t) => format!("{:.2} ({:.2})", t.best_ms, t.median_ms),
+        None => "—".into(),
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct BenchTableProps {
+    pub rows: Vec<Row>,
+    pub size: Size,
+}
+
+/// The results table.
+#[function_component(BenchTable)]
+pub fn bench_table(props: &BenchTableProps) -> Html {
+    let rows = props.rows.iter().map(|r| {
+        let ratio = match (r.wasm, r.js) {
+            (Some(w), Some(j)) if w.best_ms > 0.0 => format!("{:.1}×", j.best_ms / w.best_ms),
+            _ => "—".into(),
+        };
+        let target = match (r.target_ms, props.size) {
+            (Some(t), Size::Full) => format!("≤ {t}"),
+            (Some(_), Size::Quick) => "(at full size)".into(),
+            (None, _) => "—".into(),
+        };
+        let agree = match r.agree {
+            Some(true) => "yes",
+            Some(false) => "NO",
+            None => "—",
+        };
+        html! {
+            <tr data-testid={format!("bench-row-{}", r.id)}>
+                <td>{r.label}</td>
+                <td class="num">{format!("{}M", r.n >> 20)}</td>
+                <td class="num" data-testid={format!("bench-{}-wasm", r.id)}>{ms(r.wasm)}</td>
+                <td class="num" data-testid={format!("bench-{}-js", r.id)}>{ms(r.js)}</td>
+                <td class="num">{ratio}</td>
+                <td class="num">{target}</td>
+                <td data-testid={format!("bench-{}-agree", r.id)}>{agree}</td>
+            </tr>
+        }
+    });
+    html! {
+        <table class="bench-table" data-testid="bench-table">
+            <thead>
+                <tr>
+                    <th>{"Kernel"}</th><th>{"Values"}</th><th>{"wasm ms, best (median)"}</th>
+                    <th>{"plain JS ms, best (median)"}</th><th>{"JS / wasm"}</th><th>{"Target ms"}</th>
+                    <th>{"Same result"}</th>
+                </tr>
+            </thead>
+            <tbody>{ for rows }</tbody>
+        </table>
+    }
+}
+
+/// The benchmark page.
+#[function_component(Bench)]
+pub fn bench() -> Html {
+    let state = use_reducer(BenchState::default);
+    let size = use_state(|| Size::Full);
+    // Set when the page goes away, so a run in progress stops at its next yield.
+    let cancelled = use_mut_ref(|| false);
+    {
+        let cancelled = cancelled.clone();
+        use_effect_with((), move |_| move || *cancelled.borrow_mut() = true);
+    }
+    let on_size = {
+        let size = size.clone();
+        Callback::from(move |e: Event| {
+            let v = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            size.set(if v == "quick" { Size::Quick } else { Size::Full });
+        })
+    };
+    let run = {
+        let (state, size, cancelled) = (state.clone(), *size, cancelled.clone());
+        Callback::from(move |_| {
+            if state.running {
+                return;
+            }
+            state.dispatch(BenchAction::Started);
+            #[cfg(target_arch = "wasm32")]
+            {
+                let (dispatcher, cancelled) = (state.dispatcher(), cancelled.clone());
+                yew::platform::spawn_local(async move {
+                    match runner::run(size, &dispatcher, &cancelled).await {
+                        Ok(report) => dispatcher.dispatch(BenchAction::Finished(report)),
+                        Err(e) => dispatcher.dispatch(BenchAction::Failed(e)),
+                    }
+                });
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            let _ = (size, &cancelled);
+        })
+    };
+    let json = state.report.as_ref().map(|r| serde_json::to_string_pretty(r).unwrap_or_default());
+    html! {
+        <section class="panel bench" data-testid="bench-page">
+            <h2>{"Benchmarks in this browser"}</h2>
+            <p>{"The engine's hot kernels run here in WebAssembly (SIMD128), beside plain JavaScript versions of the same kernels on the same data, with a check that both give the same numbers. One warm-up run, then the best and the median of several. Nothing leaves the page. The figures in the README come from this page run headless by "}<code>{"scripts/bench"}</code>{", with the native and NumPy figures of the same session."}</p>
+            <div class="controls-row">
+                <label>{"Size "}
+                    <select onchange={on_size} data-testid="bench-size" disabled={state.running}>
+                        <option value="full" selected={*size == Size::Full}>{"Full: 16M values (the targets’ size)"}</option>
+                        <option value="quick" selected={*size == Size::Quick}>{"Quick: 1M values"}</option>
+                    </select>
+                </label>
+                <button onclick={run} disabled={state.running} data-testid="bench-run">{"Run benchmarks"}</button>
+                <span class="status" role="status" data-testid="bench-status">{state.status.clone()}</span>
+            </div>
+            <BenchTable rows={state.rows.clone()} size={state.report.as_ref().map(|r| r.size).unwrap_or(*size)} />
+            if let Some(json) = json {
+                <details>
+                    <summary>{"Results as JSON"}</summary>
+                    <pre data-testid="bench-json">{json}</pre>
+                </details>
+            }
+        </section>
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod runner {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use js_sys::{Array, Float32Array, Uint32Array};
+    use wasm_bindgen::prelude::*;
+    use yew::UseReducerDispatcher;
+
+    use super::{BenchAction, BenchState, Report, Row, Size, Timing, KERNELS};
+    use crate::engine::analysis::analyze_views;
+    use crate::engine::histogram::Histogram;
+    use crate::engine::metrics::measure_with_codes;
+    use crate::engine::stats::summarize;
+    use crate::engine::observer::{finite_min_max, Common, HistogramL2, Observer};
+    use crate::engine::qparams::{calculate_qparams, QRange, QScheme};
+    use crate::engine::quantize::{fake_quantize_inplace, fake_quantize_into, Grid};
+    use crate::engine::rounding::Rounding;
+    use crate::engine::synth::{sample, Dist};
+
+    #[wasm_bindgen]
+    extern "C" {
+        #[wasm_bindgen(catch, js_namespace = quantscopeBench, js_name = fakeQuantizeInPlace)]
+        fn js_fake_quantize_in_place(x: &Float32Array, inv_scale: f32, scale: f32, lo: f32, hi: f32) -> Result<(), JsValue>;
+        #[wasm_bindgen(catch, js_namespace = quantscopeBench, js_name = minMax)]
+        fn js_min_max(x: &Float32Array) -> Result<Array, JsValue>;
+        #[wasm_bindgen(catch, js_namespace = quantscopeBench, js_name = histogram)]
+        fn js_histogram(x: &Float32Array, lo: f32, hi: f32, bins: u32) -> Result<Uint32Array, JsValue>;
+    }
+
+    fn now() -> f64 {
+        gloo::utils::window().performance().map(|p| p.now()).unwrap_or(0.0)
+    }
+
+    /// Lets the browser paint and handle input between runs.
+    async fn yield_now(cancelled: &Rc<RefCell<bool>>) -> Result<(), String> {
+        gloo::timers::future::TimeoutFuture::new(0).await;
+        if *cancelled.borrow() {
+            Err("the page was closed".into())
+        } else {
+            Ok(())
+        }
+    }
+
+    /// One warm-up run of `f`, then `runs` timed ones.
+    async fn time(runs: usize, cancelled: &Rc<RefCell<bool>>, mut f: impl FnMut()) -> Result<Option<Timing>, String> {
+        f();
+        yield_now(cancelled).await?;
+        let mut samples = Vec::with_capacity(runs);
+        for _ in 0..runs {
+            let t0 = now();
+            f();
+            samples.push(now() - t0);
+            yield_now(cancelled).await?;
+        }
+        Ok(Timing::from_samples(&samples))
+    }
+
+    fn js_error(e: JsValue) -> String {
+        format!("the JavaScript kernels (bench.js) failed: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))
+    }
+
+    pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: &Rc<RefCell<bool>>) -> Result<Report, String> {
+        let big_n = size.big();
+        let runs_big = if size == Size::Full { 7 } else { 15 };
+        let runs_small = 15;
+        yield_now(cancelled).await?;
+        // The same data as the native benchmark: N(0, 1), seed 7.
+        let xs = sample(Dist::Normal { mean: 0.0, std: 1.0 }, big_n, 7, None).map_err(|e| e.to_string())?;
+        let small = &xs[..1 << 20];
+        let js_xs = Float32Array::from(&xs[..]);
+        let range = QRange::QUINT8;
+        let p = calculate_qparams(-4.0, 4.0, QScheme::Affine, range);
+        let g = Grid::new(p, range);
+        let mut rows = Vec::new();
+        for (i, &(id, label, big, target)) in KERNELS.iter().enumerate() {
+            out.dispatch(BenchAction::Status(format!("Running {label} ({}/{})…", i + 1, KERNELS.len())));
+            yield_now(cancelled).await?;
+            let n = if big { big_n } else { small.len() };
+            let mut row = Row { id, label, n, target_ms: target, wasm: None, js: None, agree: None };
+            match id {
+                "fake_quantize_inplace" => {
+                    let mut buf = xs.clone();
+                    row.wasm = time(runs_big, cancelled, || fake_quantize_inplace(&mut buf, p, range)).await?;
+                    let js_buf = Float32Array::from(&xs[..]);
+                    let mut err = None;
+                    row.js = time(runs_big, cancelled, || {
+                        if let Err(e) = js_fake_quantize_in_place(&js_buf, g.inv_scale, g.scale, g.lo, g.hi) {
+                            err = Some(e);
+                        }
+                    })
+                    .await?;
+                    if let Some(e) = err {
+                        return Err(js_error(e));
+                    }
+                    let back = js_buf.to_vec();
+                    row.agree = Some(back.len() == buf.len() && back.iter().zip(&buf).all(|(a, b)| a.to_bits() == b.to_bits()));
+                }
+                "fake_quantize_into" => {
+                    let mut dst = vec![0f32; xs.len()];
+                    row.wasm = time(runs_big, cancelled, || fake_quantize_into(&xs, p, range, Rounding::HalfEven, &mut dst)).await?;
+                }
+                "min_max" => {
+                    let mut got = (0.0, 0.0, 0);
+                    row.wasm = time(runs_big, cancelled, || got = finite_min_max(&xs)).await?;
+                    let mut js = None;
+                    row.js = time(runs_big, cancelled, || js = Some(js_min_max(&js_xs))).await?;
+                    let js = js.expect("timed at least once").map_err(js_error)?;
+                    let (lo, hi) = (js.get(0).as_f64(), js.get(1).as_f64());
+                    row.agree = Some(lo == Some(got.0 as f64) && hi == Some(got.1 as f64));
+                }
+                "histogram_2048" => {
+                    let mut h = None;
+                    row.wasm = time(runs_big, cancelled, || h = Some(Histogram::new(&xs, -5.0, 5.0, 2048))).await?;
+                    let mut js = None;
+                    row.js = time(runs_big, cancelled, || js = Some(js_histogram(&js_xs, -5.0, 5.0, 2048))).await?;
+                    let js = js.expect("timed at least once").map_err(js_error)?.to_vec();
+                    let h = h.expect("timed at least once");
+                    let mut want: Vec<u32> = h.counts.iter().map(|&c| c as u32).collect();
+                    want.extend([h.below as u32, h.above as u32, h.non_finite as u32]);
+                    row.agree = Some(js == want);
+                }
+                "analysis_per_tensor" => {
+                    let mut scratch = Vec::new();
+                    row.wasm = time(runs_small, cancelled, || {
+                        std::hint::black_box(analyze_views(small, QScheme::Affine, range, 256, &mut scratch));
+                    })
+                    .await?;
+                }
+                "analysis_summary" => {
+                    row.wasm = time(runs_small, cancelled, || {
+                        std::hint::black_box(summarize(small));
+                    })
+                    .await?;
+                }
+                "analysis_metrics" => {
+                    row.wasm = time(runs_small, cancelled, || {
+                        std::hint::black_box(measure_with_codes(small, p, range));
+                    })
+                    .await?;
+                }
+                "analysis_histogram" => {
+                    row.wasm = time(runs_small, cancelled, || {
+                        std::hint::black_box(Histogram::new(small, -5.0, 5.0, 256));
+                    })
+                    .await?;
+                }
+                "l2_search" | "l2_observe_and_search" => {
+                    let common = Common { scheme: QScheme::Affine, range };
+                    let mut obs = HistogramL2::new(common, 2048).map_err(|e| e.to_string())?;
+                    obs.observe(small, &[small.len()]).map_err(|e| e.to_string())?;
+                    row.wasm = if id == "l2_search" {
+                        time(runs_small, cancelled, || {
+                            std::hint::black_box(obs.ranges());
+                        })
+                        .await?
+                    } else {
+                        time(runs_small, cancelled, || {
+                            let mut o = HistogramL2::new(common, 2048).expect("valid bins");
+                            let _ = o.observe(small, &[small.len()]);
+                            std::hint::black_box(o.ranges());
+                        })
+                        .await?
+                    };
+                }
+                _ => {}
+            }
+            out.dispatch(BenchAction::Row(row.clone()));
+            rows.push(row);
+        }
+        let navigator = gloo::utils::window().navigator();
+        Ok(Report {
+            size,
+            user_agent: navigator.user_agent().unwrap_or_default(),
+            cores: navigator.hardware_concurrency() as u32,
+            simd128: cfg!(target_feature = "simd128"),
+            rows,
+        })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn timing_is_best_and_median() {
+        assert_eq!(Timing::from_samples(&[]), None);
+        assert_eq!(Timing::from_samples(&[3.0, 1.0, 2.0]), Some(Timing { best_ms: 1.0, median_ms: 2.0, runs: 3 }));
+        let t = Timing::from_samples(&[4.0, 1.0, 2.0, 3.0, f64::NAN]).unwrap();
+        assert_eq!((t.best_ms, t.median_ms, t.runs), (1.0, 2.5, 4));
+    }
+}
