@@ -55,3 +55,34 @@ fn tab_links_keep_the_other_settings() {
     let html = run(render("#view=explorer&bits=5&seed=9"));
     assert!(html.contains("href=\"#view=lab&amp;dist=normal&amp;n=100000&amp;seed=9&amp;bits=5"), "{}", &html[..600.min(html.len())]);
 }
+
+#[test]
+fn benchmark_page_renders_without_a_tab_and_its_table() {
+    let html = run(render("#view=bench"));
+    assert!(html.contains(r#"data-testid="bench-page""#));
+    assert!(html.contains(r#"data-testid="bench-run""#));
+    assert!(!html.contains("tab-benchmarks"), "the benchmark page is not a tab");
+
+    use quantscope::ui::bench::{BenchTable, BenchTableProps, Row, Size, Timing};
+    let row = |id, label, js: Option<Timing>| Row {
+        id,
+        label,
+        n: 1 << 20,
+        target_ms: Some(5.0),
+        wasm: Some(Timing { best_ms: 2.0, median_ms: 2.5, runs: 7 }),
+        js,
+        agree: js.map(|_| true),
+    };
+    let rows = vec![
+        row("min_max", "min / max", Some(Timing { best_ms: 8.0, median_ms: 9.0, runs: 7 })),
+        row("l2_search", "HistogramObserver L2 search", None),
+    ];
+    let table = run(LocalServerRenderer::<BenchTable>::with_props(BenchTableProps { rows, size: Size::Quick }).render());
+    assert!(table.contains(r#"data-testid="bench-min_max-wasm" class="num">2.00 (2.50)<"#), "{table}");
+    assert!(table.contains(r#"data-testid="bench-min_max-js" class="num">8.00 (9.00)<"#));
+    assert!(table.contains("4.0×"), "JS / wasm ratio");
+    assert!(table.contains(r#"data-testid="bench-min_max-agree">yes<"#));
+    // A 16M kernel's target is not claimed at the quick size; a 1M kernel's is.
+    assert!(table.contains("(at 16M)"));
+    assert!(table.contains("≤ 5"));
+}

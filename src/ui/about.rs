@@ -19,7 +19,7 @@ pub fn about(props: &AboutProps) -> Html {
                 <button onclick={props.on_close.clone()}>{"Close"}</button>
             </div>
             <p>{"QuantScope shows what quantization does to a tensor: scales, zero points, clipping and rounding error, and how post-training quantization (PTQ) and quantization-aware training (QAT) compare. Everything runs in your browser; nothing you load leaves it, and the app makes no network request except for its own files."}</p>
-            <p>{"How fast is it here? "}<a href="#view=bench" data-testid="about-bench-link">{"Run the benchmarks in this browser"}</a>{" (the engine in WebAssembly beside plain JavaScript)."}</p>
+            <p>{"How fast is it here? "}<a href="#view=bench" data-testid="about-bench-link" onclick={props.on_close.clone()}>{"Run the benchmarks in this browser"}</a>{" (the engine in WebAssembly beside plain JavaScript)."}</p>
             <h3>{"Built with"}</h3>
             <p class="mono" data-testid="about-versions">{LIBRARIES}</p>
             <h3>{"Attributions"}</h3>
