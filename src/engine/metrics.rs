@@ -4,7 +4,7 @@ use serde::{Deserialize, Serialize};
 
 use super::histogram::FourTables;
 use super::qparams::{QParams, QRange};
-use super::quantize::{dequantize_one, quantize_into};
+use super::quantize::{dequantize_one, quantize_at};
 use super::rounding::Rounding;
 use super::stats::sqnr_from_energies;
 
@@ -184,15 +184,16 @@ impl Sums {
         }
     }
 
-    fn add(&mut self, xs: &[f32], p: QParams, range: QRange) {
+    /// Adds `xs`, the part of the tensor that starts at element `offset`.
+    fn add(&mut self, xs: &[f32], p: QParams, range: QRange, rounding: Rounding, offset: usize) {
         let (lo, hi) = p.representable_range(range);
         let (lo, hi) = (lo - p.scale / 2.0, hi + p.scale / 2.0);
         let levels = self.codes.len() - 1;
         let mut codes = [0i32; CHUNK];
         let mut slots = [0u32; CHUNK];
-        for chunk in xs.chunks(CHUNK) {
+        for (k, chunk) in xs.chunks(CHUNK).enumerate() {
             let codes = &mut codes[..chunk.len()];
-            quantize_into(chunk, p, range, Rounding::HalfEven, codes);
+            quantize_at(chunk, p, range, rounding, offset + k * CHUNK, codes);
             let t = crate::engine::simd::dispatch!(accumulate(chunk, codes, p, lo, hi));
             self.non_finite += t.non_finite;
             self.count += chunk.len() - t.non_finite;
@@ -239,8 +240,13 @@ pub fn measure(xs: &[f32], p: QParams, range: QRange) -> QuantMetrics {
 
 /// [`measure`], and the histogram of the integer codes: one bin per level, `qmin` first.
 pub fn measure_with_codes(xs: &[f32], p: QParams, range: QRange) -> (QuantMetrics, Vec<u64>) {
+    measure_rounded(xs, p, range, Rounding::HalfEven)
+}
+
+/// [`measure_with_codes`] with any rounding.
+pub fn measure_rounded(xs: &[f32], p: QParams, range: QRange, rounding: Rounding) -> (QuantMetrics, Vec<u64>) {
     let mut sums = Sums::new(range);
-    sums.add(xs, p, range);
+    sums.add(xs, p, range, rounding, 0);
     sums.finish()
 }
 
@@ -252,10 +258,21 @@ pub fn measure_per_channel(
     params: &[QParams],
     range: QRange,
 ) -> Result<QuantMetrics, super::tensor::ShapeError> {
+    Ok(measure_per_channel_rounded(xs, layout, params, range, Rounding::HalfEven)?.0)
+}
+
+/// [`measure_per_channel`] with any rounding, and the histogram of the codes of all channels.
+pub fn measure_per_channel_rounded(
+    xs: &[f32],
+    layout: super::tensor::ChannelLayout,
+    params: &[QParams],
+    range: QRange,
+    rounding: Rounding,
+) -> Result<(QuantMetrics, Vec<u64>), super::tensor::ShapeError> {
     layout.check_channels("scale/zero point", params.len())?;
     let mut sums = Sums::new(range);
-    layout.for_each_block(xs, |c, _, block| sums.add(block, params[c], range));
-    Ok(sums.finish().0)
+    layout.for_each_block(xs, |c, offset, block| sums.add(block, params[c], range, rounding, offset));
+    Ok(sums.finish())
 }
 
 #[cfg(test)]

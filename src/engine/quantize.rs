@@ -153,6 +153,12 @@ pub fn quantize_into(xs: &[f32], p: QParams, range: QRange, rounding: Rounding, 
     quantize_block(xs, out, Grid::new(p, range), rounding, 0);
 }
 
+/// [`quantize_into`] for a part of a tensor that starts at element `offset` (which stochastic
+/// rounding's draws depend on).
+pub(crate) fn quantize_at(xs: &[f32], p: QParams, range: QRange, rounding: Rounding, offset: usize, out: &mut [i32]) {
+    quantize_block(xs, out, Grid::new(p, range), rounding, offset);
+}
+
 /// `(q − z)·s` for every code, into `out` (same length).
 pub fn dequantize_into(qs: &[i32], p: QParams, out: &mut [f32]) {
     for (o, &q) in out.iter_mut().zip(qs) {

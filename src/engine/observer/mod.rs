@@ -169,7 +169,7 @@ pub struct Common {
 }
 
 /// Which observer, with its parameters; [`ObserverKind::build`] makes one.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub enum ObserverKind {
     MinMax,
     /// `averaging_constant` c in (0, 1]: `min += c·(batch_min − min)`. PyTorch's default is 0.01.

@@ -1,0 +1,291 @@
+//! One Explorer view of a tensor: calibrate with any observer (or a range set by hand), quantize
+//! per tensor or per channel with any rounding, and measure. Everything the Explorer draws is
+//! computed here, so the UI only lays it out and the native tests see the same numbers.
+
+use serde::{Deserialize, Serialize};
+
+use super::histogram::Histogram;
+use super::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics};
+use super::observer::{Common, Granularity, ObserveError, ObserverKind, Ranges};
+use super::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
+use super::quantize::{fake_quantize_into, fake_quantize_per_channel_into};
+use super::rounding::Rounding;
+use super::stats::{summarize, Summary};
+use super::tensor::{ChannelLayout, ShapeError};
+
+/// The integer range, as the Explorer's controls describe it.
+///
+/// Precedence: a custom `[quant_min, quant_max]` (PyTorch's `quant_min`/`quant_max`) replaces
+/// the bit width; otherwise `bits` gives `[0, 2^b − 1]` (unsigned) or `[−2^(b−1), 2^(b−1) − 1]`
+/// (signed), or with `narrow` the restricted `[−(2^(b−1) − 1), 2^(b−1) − 1]`. `reduce_range` then
+/// halves both ends with floor division, as PyTorch does (`[0, 255]` → `[0, 127]`).
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RangeSpec {
+    pub bits: u32,
+    pub unsigned: bool,
+    pub narrow: bool,
+    pub reduce_range: bool,
+    pub custom: Option<(i64, i64)>,
+}
+
+impl RangeSpec {
+    pub fn range(&self) -> Result<QRange, RangeError> {
+        if let Some((qmin, qmax)) = self.custom {
+            let dtype = if self.unsigned { super::qparams::DType::QUInt8 } else { super::qparams::DType::QInt8 };
+            return QRange::for_dtype(dtype, Some((qmin, qmax)), self.reduce_range);
+        }
+        let r = match (self.narrow, self.unsigned) {
+            (true, true) => return Err(RangeError::NarrowUnsigned),
+            (true, false) => QRange::narrow(self.bits)?,
+            (false, unsigned) => QRange::with_bits(self.bits, unsigned)?,
+        };
+        Ok(if self.reduce_range { QRange { qmin: r.qmin.div_euclid(2), qmax: r.qmax.div_euclid(2), custom: true, ..r } } else { r })
+    }
+}
+
+/// Every setting of one view.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct Settings {
+    pub observer: ObserverKind,
+    pub scheme: QScheme,
+    pub range: RangeSpec,
+    pub granularity: Granularity,
+    pub rounding: Rounding,
+    /// A range `[min, max]` set by hand (the clip handles); replaces the observer's, per tensor.
+    pub manual: Option<(f32, f32)>,
+    /// Bins of the value and error histograms.
+    pub bins: usize,
+}
+
+/// Why a view could not be computed.
+#[derive(Debug, thiserror::Error, PartialEq)]
+pub enum ExploreError {
+    #[error("integer range: {0}")]
+    Range(#[from] RangeError),
+    #[error("observer: {0}")]
+    Observe(#[from] ObserveError),
+    #[error("shape: {0}")]
+    Shape(#[from] ShapeError),
+    #[error("a range set by hand must be finite with min ≤ max, got [{0}, {1}]")]
+    Manual(f32, f32),
+}
+
+/// What one view shows.
+#[derive(Clone, Debug, PartialEq)]
+pub struct View {
+    pub summary: Summary,
+    pub range: QRange,
+    /// The observer's choice, one entry per channel (or one), before any range set by hand.
+    pub observed: Ranges,
+    /// The scale and zero point used, one per channel (or one).
+    pub qparams: Vec<QParams>,
+    pub metrics: QuantMetrics,
+    /// One count per integer code, `qmin` first.
+    pub codes: Vec<u64>,
+    /// Values, over the union of the data range and every channel's representable range.
+    pub values: Histogram,
+    /// Errors `x̂ − x`.
+    pub errors: Histogram,
+    /// For each bin of `values`, the least and greatest error of its values (`None` for an
+    /// empty bin): the error against x.
+    pub error_by_value: Vec<Option<(f32, f32)>>,
+}
+
+impl View {
+    /// The representable range of each channel's grid.
+    pub fn clip_ranges(&self) -> Vec<(f32, f32)> {
+        self.qparams.iter().map(|p| p.representable_range(self.range)).collect()
+    }
+}
+
+/// Computes the view of `xs` (of `shape`) under `s`. `scratch` holds `x̂` and is reused.
+pub fn explore(xs: &[f32], shape: &[usize], s: &Settings, scratch: &mut Vec<f32>) -> Result<View, ExploreError> {
+    let range = s.range.range()?;
+    let summary = summarize(xs);
+    let mut observer = s.observer.build(Common { scheme: s.scheme, range }, s.granularity)?;
+    observer.observe(xs, shape)?;
+    let observed = observer.ranges();
+    let layout = match s.granularity {
+        Granularity::PerTensor => None,
+        Granularity::PerChannel { axis } => Some(ChannelLayout::new(shape, axis, xs.len())?),
+    };
+    let qparams = match s.manual {
+        Some((lo, hi)) if !(lo.is_finite() && hi.is_finite() && lo <= hi) => return Err(ExploreError::Manual(lo, hi)),
+        Some((lo, hi)) => vec![calculate_qparams(lo, hi, s.scheme, range); layout.map_or(1, |l| l.channels)],
+        None => calculate_qparams_per_channel(&observed.min, &observed.max, s.scheme, range),
+    };
+    scratch.resize(xs.len(), 0.0);
+    let (metrics, codes) = match layout {
+        None => {
+            fake_quantize_into(xs, qparams[0], range, s.rounding, scratch);
+            measure_rounded(xs, qparams[0], range, s.rounding)
+        }
+        Some(layout) => {
+            fake_quantize_per_channel_into(xs, layout, &qparams, range, s.rounding, scratch)?;
+            measure_per_channel_rounded(xs, layout, &qparams, range, s.rounding)?
+        }
+    };
+
+    // Values over the data and every grid, with a little room on each side.
+    let (mut lo, mut hi) = (summary.min, summary.max);
+    for p in &qparams {
+        let (a, b) = p.representable_range(range);
+        lo = lo.min(a);
+        hi = hi.max(b);
+    }
+    let pad = ((hi - lo) * 0.02).max(f32::EPSILON);
+    let values = Histogram::new(xs, lo - pad, hi + pad, s.bins);
+
+    // Errors, in place of x̂; and their envelope per value bin.
+    for (e, &x) in scratch.iter_mut().zip(xs) {
+        *e -= x;
+    }
+    let half = qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0;
+    let reach = (metrics.max_abs_err as f32).max(half).max(f32::MIN_POSITIVE);
+    let errors = Histogram::new(scratch, -reach, reach, s.bins);
+    let error_by_value = envelope(xs, scratch, &values);
+    Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value })
+}
+
+/// The least and greatest `errors[i]` of the values `xs[i]` in each bin of `bins`.
+fn envelope(xs: &[f32], errors: &[f32], bins: &Histogram) -> Vec<Option<(f32, f32)>> {
+    let n = bins.counts.len();
+    let mut lo = vec![f32::INFINITY; n];
+    let mut hi = vec![f32::NEG_INFINITY; n];
+    let per_unit = n as f64 / (bins.hi as f64 - bins.lo as f64);
+    for (&x, &e) in xs.iter().zip(errors) {
+        if !(x.is_finite() && e.is_finite()) {
+            continue;
+        }
+        let i = (((x as f64 - bins.lo as f64) * per_unit) as usize).min(n - 1);
+        lo[i] = lo[i].min(e);
+        hi[i] = hi[i].max(e);
+    }
+    lo.into_iter().zip(hi).map(|(a, b)| (a <= b).then_some((a, b))).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::analysis::analyze_with_codes;
+    use crate::engine::observer::Tails;
+    use crate::engine::synth::{sample, Dist};
+
+    fn settings() -> Settings {
+        Settings {
+            observer: ObserverKind::MinMax,
+            scheme: QScheme::Affine,
+            range: RangeSpec { bits: 8, unsigned: true, narrow: false, reduce_range: false, custom: None },
+            granularity: Granularity::PerTensor,
+            rounding: Rounding::HalfEven,
+            manual: None,
+            bins: 64,
+        }
+    }
+
+    #[test]
+    fn range_spec_follows_pytorch() {
+        let spec = |bits, unsigned, narrow, reduce_range, custom| RangeSpec { bits, unsigned, narrow, reduce_range, custom };
+        let r = |s: RangeSpec| s.range().map(|r| (r.qmin, r.qmax));
+        assert_eq!(r(spec(8, true, false, false, None)), Ok((0, 255)));
+        assert_eq!(r(spec(8, true, false, true, None)), Ok((0, 127)));
+        assert_eq!(r(spec(8, false, false, true, None)), Ok((-64, 63)));
+        assert_eq!(r(spec(4, false, true, false, None)), Ok((-7, 7)));
+        assert_eq!(r(spec(8, false, false, false, Some((-100, 100)))), Ok((-100, 100)));
+        assert_eq!(r(spec(8, false, false, true, Some((-101, 100)))), Ok((-51, 50)));
+        assert_eq!(r(spec(8, true, true, false, None)), Err(RangeError::NarrowUnsigned));
+        assert!(r(spec(1, true, false, false, None)).is_err());
+        assert!(r(spec(8, true, false, false, Some((1, 5)))).is_err(), "a custom range must hold 0");
+    }
+
+    #[test]
+    fn min_max_view_equals_the_analysis() {
+        let xs = sample(Dist::Normal { mean: 0.0, std: 1.0 }, 10_000, 3, None).unwrap();
+        let mut scratch = Vec::new();
+        let v = explore(&xs, &[xs.len()], &settings(), &mut scratch).unwrap();
+        let (a, codes) = analyze_with_codes(&xs, QScheme::Affine, QRange::QUINT8);
+        assert_eq!(v.qparams, vec![a.qparams]);
+        assert_eq!(v.metrics, a.metrics);
+        assert_eq!(v.codes, codes);
+        assert_eq!(v.values.counts.iter().sum::<u64>(), 10_000);
+        assert_eq!(v.errors.counts.iter().sum::<u64>(), 10_000);
+        // Min/max clips nothing, so every error is rounding error within half a step...
+        assert_eq!(v.metrics.clipped_below + v.metrics.clipped_above, 0);
+        let s = a.qparams.scale;
+        for (lo, hi) in v.error_by_value.iter().flatten() {
+            assert!(lo.abs() <= s / 2.0 * (1.0 + 1e-5) && hi.abs() <= s / 2.0 * (1.0 + 1e-5), "{lo} {hi} {s}");
+        }
+    }
+
+    #[test]
+    fn manual_range_clips_and_errors_grow_outside() {
+        let xs: Vec<f32> = (0..1001).map(|i| i as f32 / 100.0 - 5.0).collect();
+        let mut scratch = Vec::new();
+        let s = Settings { manual: Some((-1.0, 1.0)), ..settings() };
+        let v = explore(&xs, &[xs.len()], &s, &mut scratch).unwrap();
+        assert_eq!(v.observed.min, vec![-5.0], "the observer's choice is kept for display");
+        assert!(v.metrics.clipped_below > 350 && v.metrics.clipped_above > 350);
+        // At x = −5 the error is about 4 (clipped to −1); near 0 it is within half a step.
+        let first = v.error_by_value.iter().flatten().next().unwrap();
+        assert!(first.1 > 3.9, "{first:?}");
+        assert!(explore(&xs, &[xs.len()], &Settings { manual: Some((1.0, -1.0)), ..settings() }, &mut scratch).is_err());
+        assert!(explore(&xs, &[xs.len()], &Settings { manual: Some((f32::NAN, 1.0)), ..settings() }, &mut scratch).is_err());
+    }
+
+    #[test]
+    fn per_channel_beats_per_tensor_on_mismatched_channels() {
+        // Two channels whose ranges differ 100×: the MobileNet depthwise story.
+        let mut xs: Vec<f32> = (0..500).map(|i| (i as f32 / 250.0 - 1.0) * 0.01).collect();
+        xs.extend((0..500).map(|i| i as f32 / 250.0 - 1.0));
+        let mut scratch = Vec::new();
+        let tensor = explore(&xs, &[2, 500], &settings(), &mut scratch).unwrap();
+        let channel = explore(&xs, &[2, 500], &Settings { granularity: Granularity::PerChannel { axis: 0 }, ..settings() }, &mut scratch).unwrap();
+        assert_eq!(channel.qparams.len(), 2);
+        assert!((channel.qparams[1].scale / channel.qparams[0].scale - 100.0).abs() < 1.0);
+        // Per tensor, the small channel's rounding noise is as large as the big one's; per
+        // channel it all but vanishes, which halves the total noise: +3 dB.
+        let gain = channel.metrics.sqnr_db.unwrap() - tensor.metrics.sqnr_db.unwrap();
+        assert!((2.5..3.5).contains(&gain), "{gain}");
+        assert_eq!(channel.clip_ranges().len(), 2);
+    }
+
+    #[test]
+    fn every_observer_and_rounding_gives_a_view() {
+        let xs = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, 5_000, 1, None).unwrap();
+        let observers = [
+            ObserverKind::MinMax,
+            ObserverKind::MovingAverage { averaging_constant: 0.01 },
+            ObserverKind::Percentile { percentile: 99.9, tails: Tails::Abs },
+            ObserverKind::Histogram { bins: 2048 },
+            ObserverKind::Entropy { bins: 2048, start_bin: 128 },
+            ObserverKind::Mse,
+        ];
+        let mut scratch = Vec::new();
+        for observer in observers {
+            for rounding in [Rounding::HalfEven, Rounding::HalfAwayFromZero, Rounding::Stochastic { seed: 1 }] {
+                let s = Settings { observer, rounding, scheme: QScheme::Symmetric, ..settings() };
+                let v = explore(&xs, &[xs.len()], &s, &mut scratch).unwrap_or_else(|e| panic!("{observer:?}: {e}"));
+                assert_eq!(v.codes.iter().sum::<u64>(), 5_000);
+                assert!(v.metrics.sqnr_db.unwrap() > 10.0, "{observer:?} {rounding:?}");
+            }
+        }
+        // Histogram-based observers are per tensor only: a clear error, not a panic.
+        let s = Settings { observer: ObserverKind::Mse, granularity: Granularity::PerChannel { axis: 0 }, ..settings() };
+        assert!(matches!(explore(&xs, &[5, 1000], &s, &mut scratch), Err(ExploreError::Observe(_))));
+    }
+
+    #[test]
+    fn empty_constant_and_non_finite_tensors() {
+        let mut scratch = Vec::new();
+        let v = explore(&[], &[0], &settings(), &mut scratch).unwrap();
+        assert_eq!(v.metrics.count, 0);
+        let v = explore(&[2.0; 10], &[10], &settings(), &mut scratch).unwrap();
+        assert_eq!(v.metrics.levels_used, 1);
+        let v = explore(&[1.0, f32::NAN, f32::INFINITY, -1.0], &[4], &settings(), &mut scratch).unwrap();
+        assert_eq!((v.metrics.count, v.metrics.non_finite), (2, 2));
+        assert_eq!(v.errors.counts.iter().sum::<u64>(), 2);
+        // A shape that does not match the data is an error for per-channel views.
+        let per_channel = Settings { granularity: Granularity::PerChannel { axis: 0 }, ..settings() };
+        assert!(explore(&[1.0; 6], &[4], &per_channel, &mut scratch).is_err());
+    }
+}
