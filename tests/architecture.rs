@@ -58,3 +58,13 @@ fn the_scanner_catches_imports() {
     assert!(mentions("// yew is not used here", "yew").is_empty());
     assert!(mentions("let yewtree = 1;", "yew").is_empty());
 }
+
+/// The README's URL-state table lists every field of the one table in `src/ui/state.rs`.
+#[test]
+fn readme_documents_every_url_field() {
+    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
+    let table = &readme[readme.find("## The URL state").expect("a URL state section")..];
+    for field in quantscope::ui::state::FIELDS {
+        assert!(table.contains(&format!("`{}`", field.key)), "README's URL table lacks `{}`", field.key);
+    }
+}

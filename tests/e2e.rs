@@ -87,6 +87,125 @@ async fn shell_tabs_chart_worker_and_url_state() {
     b.stop().await;
 }
 
+/// Every Explorer control changes the URL and the view; the charts are painted; an impossible
+/// combination shows a message and leaves the controls working.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn every_explorer_control_changes_the_view() {
+    let b = Browser::start().await;
+    b.goto("#n=10000").await;
+    for chart in ["chart-histogram", "chart-codes", "chart-transfer", "chart-errors", "chart-error-by-value"] {
+        let painted = b.wait_painted(&format!("[data-testid={chart}]")).await;
+        assert!(painted > 2_000, "{chart}: {painted} painted pixels");
+    }
+    b.exec("document.querySelector('[data-testid=chart-codes]').scrollIntoView()").await;
+    b.screenshot("explorer-charts").await;
+    b.exec("window.scrollTo(0, 0)").await;
+    let text = |id: &'static str| {
+        let b = &b;
+        async move { b.text(&format!("[data-testid={id}]")).await }
+    };
+
+    // Tensor.
+    b.set_value("[data-testid=ctl-dist]", "laplace").await;
+    b.wait_hash("dist=laplace").await;
+    b.set_value("[data-testid=ctl-n]", "1000").await;
+    b.wait_hash("n=1000&").await;
+    b.set_value("[data-testid=ctl-seed]", "7").await;
+    b.wait_hash("seed=7").await;
+    b.set_value("[data-testid=ctl-outlier-fraction]", "0.01").await;
+    b.wait_hash("of=0.01").await;
+    b.set_value("[data-testid=ctl-outlier-magnitude]", "50").await;
+    b.wait_hash("om=50").await;
+    b.wait_text("[data-testid=metric-observed]", |t| t.contains("50")).await;
+
+    // Observers, with their parameters: percentile clips the outliers that min/max keeps.
+    let clipped_minmax = text("metric-clipped").await;
+    assert_eq!(clipped_minmax, "0.00%");
+    b.set_value("[data-testid=ctl-observer]", "percentile").await;
+    b.wait_hash("obs=percentile").await;
+    b.set_value("[data-testid=ctl-percentile]", "99").await;
+    b.wait_hash("pct=99&").await;
+    b.wait_text("[data-testid=metric-clipped]", |t| t != "0.00%").await;
+    b.set_value("[data-testid=ctl-tails]", "both").await;
+    b.wait_hash("tails=both").await;
+    b.set_value("[data-testid=ctl-observer]", "moving-average").await;
+    b.set_value("[data-testid=ctl-averaging-constant]", "0.5").await;
+    b.wait_hash("ac=0.5").await;
+    for obs in ["histogram", "entropy", "mse"] {
+        let before = text("metric-observed").await;
+        b.set_value("[data-testid=ctl-observer]", obs).await;
+        b.wait_hash(&format!("obs={obs}")).await;
+        b.wait_text("[data-testid=metric-observed]", |t| t != before).await;
+    }
+    b.screenshot("explorer-mse-outliers").await;
+
+    // Scheme, codes, range.
+    b.set_value("[data-testid=ctl-observer]", "minmax").await;
+    b.set_value("[data-testid=ctl-scheme]", "symmetric").await;
+    b.wait_hash("scheme=symmetric").await;
+    b.wait_text("[data-testid=metric-zero-point]", |t| t == "0").await;
+    b.set_value("[data-testid=ctl-dtype]", "quint").await;
+    b.wait_text("[data-testid=metric-zero-point]", |t| t == "128").await;
+    b.set_value("[data-testid=ctl-dtype]", "qint").await;
+    b.click("[data-testid=ctl-narrow]").await;
+    b.wait_hash("narrow=1").await;
+    b.wait_text("[data-testid=metric-levels-used]", |t| t.ends_with("/ 255")).await;
+    b.click("[data-testid=ctl-reduce-range]").await;
+    b.wait_hash("reduce=1").await;
+    b.wait_text("[data-testid=metric-levels-used]", |t| t.ends_with("/ 128")).await;
+    b.click("[data-testid=ctl-reduce-range]").await;
+    b.set_value("[data-testid=ctl-quant-min]", "-8").await;
+    b.set_value("[data-testid=ctl-quant-max]", "7").await;
+    b.wait_hash("qmin=-8&qmax=7").await;
+    b.wait_text("[data-testid=metric-levels-used]", |t| t.ends_with("/ 16")).await;
+    b.set_range("[data-testid=ctl-bits]", 4).await;
+    b.wait_hash("bits=4").await;
+    b.set_value("[data-testid=ctl-rounding]", "stochastic").await;
+    b.wait_hash("round=stochastic").await;
+
+    // A custom range without 0: a message, and the app keeps working.
+    b.set_value("[data-testid=ctl-quant-min]", "1").await;
+    let err = b.text("[data-testid=explorer-error]").await;
+    assert!(err.contains("0"), "{err}");
+    b.set_value("[data-testid=ctl-quant-min]", "").await;
+    b.set_value("[data-testid=ctl-quant-max]", "").await;
+    b.wait_hash("qmin=auto&qmax=auto").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+
+    // Channels: per-channel grids.
+    b.set_value("[data-testid=ctl-channels]", "4").await;
+    b.wait_hash("ch=4").await;
+    b.set_value("[data-testid=ctl-spread]", "100").await;
+    b.wait_hash("spread=100").await;
+    b.set_value("[data-testid=ctl-granularity]", "channel").await;
+    b.wait_hash("gran=channel").await;
+    assert!(b.text(".readouts").await.contains("channel 0 of 4"));
+    b.screenshot("explorer-per-channel").await;
+
+    // A clip range by hand, and back to the observer's.
+    b.set_value("[data-testid=ctl-granularity]", "tensor").await;
+    b.set_value("[data-testid=ctl-range-lo]", "-1").await;
+    b.set_value("[data-testid=ctl-range-hi]", "1").await;
+    b.wait_hash("lo=-1&hi=1").await;
+    b.wait_text("[data-testid=metric-clipped]", |t| t != "0.00%").await;
+    b.click("[data-testid=ctl-range-reset]").await;
+    b.wait_hash("lo=auto&hi=auto").await;
+    b.click("[data-testid=ctl-log]").await;
+    b.wait_hash("log=1").await;
+
+    // The URL reproduces the view: reload it and read the same numbers.
+    let hash = b.hash().await;
+    let before = b.text(".readouts").await;
+    b.goto(&hash).await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    assert_eq!(b.text(".readouts").await, before, "{hash}");
+
+    let severe = b.logs(Level::Severe).await;
+    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
 async fn a_panic_shows_the_error_banner() {

@@ -18,9 +18,13 @@ fn run<F: std::future::Future>(f: F) -> F::Output {
 fn explorer_renders_controls_chart_and_readouts() {
     let html = run(render("#view=explorer&bits=4&scheme=symmetric"));
     assert!(html.contains("QuantScope"));
-    for id in ["tab-explorer", "tab-lab", "tab-learn", "ctl-dist", "ctl-bits", "ctl-scheme", "chart-histogram",
-               "metric-scale", "metric-zero-point", "metric-sqnr-db", "metric-mse", "metric-clipped",
-               "metric-levels-used", "sweep-start"] {
+    for id in ["tab-explorer", "tab-lab", "tab-learn", "ctl-dist", "ctl-n", "ctl-seed", "ctl-channels",
+               "ctl-outlier-fraction", "ctl-observer", "ctl-scheme", "ctl-dtype", "ctl-bits", "ctl-narrow",
+               "ctl-reduce-range", "ctl-quant-min", "ctl-quant-max", "ctl-granularity", "ctl-rounding",
+               "ctl-range-lo", "ctl-range-hi", "ctl-range-reset", "ctl-log", "chart-histogram", "chart-codes",
+               "chart-transfer", "chart-errors", "chart-error-by-value", "metric-scale", "metric-zero-point",
+               "metric-observed", "metric-range", "metric-sqnr-db", "metric-mse", "metric-mse-split",
+               "metric-max-error", "metric-clipped", "metric-levels-used", "metric-non-finite", "sweep-start"] {
         assert!(html.contains(&format!("data-testid=\"{id}\"")), "missing {id}");
     }
     assert!(html.contains("Bit width: 4"));
@@ -85,4 +89,33 @@ fn benchmark_page_renders_without_a_tab_and_its_table() {
     // A 16M kernel's target is not claimed at the quick size; a 1M kernel's is.
     assert!(table.contains("(at 16M)"));
     assert!(table.contains("≤ 5"));
+}
+
+#[test]
+fn observer_parameters_appear_for_their_observer_only() {
+    let ema = run(render("#obs=moving-average&ac=0.1"));
+    assert!(ema.contains(r#"data-testid="ctl-averaging-constant""#));
+    assert!(!ema.contains(r#"data-testid="ctl-percentile""#));
+    let pct = run(render("#obs=percentile&pct=99.9&tails=both"));
+    assert!(pct.contains(r#"data-testid="ctl-percentile""#) && pct.contains(r#"data-testid="ctl-tails""#));
+    // Channels and outliers bring their own settings.
+    let ch = run(render("#ch=8&spread=100&of=0.001&om=50&gran=channel"));
+    assert!(ch.contains(r#"data-testid="ctl-spread""#) && ch.contains(r#"data-testid="ctl-outlier-magnitude""#));
+    assert!(ch.contains("(channel 0 of 8)"));
+}
+
+#[test]
+fn a_hand_set_range_clips_and_an_impossible_setting_says_why() {
+    let html = run(render("#lo=-0.5&hi=0.5&n=10000"));
+    // [−0.5, 0.5] in quint8: s = 1/255 and, in f32 as in PyTorch, −0.5/s = −127.49999, so
+    // z = 127 and the grid spans [−127·s, 128·s] = [−0.4980, 0.5020]. NumPy agrees:
+    // >>> s = np.float32(1)/np.float32(255); np.float32(-0.5)/s  ->  np.float32(-127.49999)
+    let range = &html[html.find(r#"data-testid="metric-range""#).unwrap()..][..60];
+    assert!(range.contains(">[-0.4980, 0.5020]<"), "{range}");
+    assert!(!html.contains(r#"data-testid="metric-clipped">0.00%<"#), "a narrow hand-set range clips");
+    // A custom range that does not hold 0 cannot be used: a message, and the controls stay.
+    let bad = run(render("#qmin=-10&qmax=auto&obs=mse&gran=channel"));
+    assert!(bad.contains(r#"data-testid="explorer-error""#), "per-channel MSE is not a thing: say so");
+    assert!(bad.contains("per tensor"), "{}", &bad[bad.find("explorer-error").unwrap_or(0)..][..200.min(bad.len())]);
+    assert!(bad.contains(r#"data-testid="ctl-observer""#));
 }

@@ -113,6 +113,20 @@ pub fn sample(dist: Dist, n: usize, seed: u64, outliers: Option<Outliers>) -> Re
     Ok(xs)
 }
 
+/// Scales the rows of `xs` (shape `[channels, len/channels]`, row-major) by
+/// `spread^(c/(channels − 1))`, so the widest channel's range is `spread` times the narrowest's:
+/// what batch-norm folding does to depthwise convolutions' weights.
+pub fn scale_channels(xs: &mut [f32], channels: usize, spread: f32) {
+    if channels < 2 || xs.is_empty() {
+        return;
+    }
+    let row = xs.len() / channels;
+    for (c, chunk) in xs.chunks_mut(row.max(1)).take(channels).enumerate() {
+        let k = spread.powf(c as f32 / (channels - 1) as f32);
+        chunk.iter_mut().for_each(|x| *x *= k);
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -157,5 +171,16 @@ mod tests {
         assert!(sample(Dist::Laplace { loc: 0.0, b: f32::NAN }, 10, 0, None).is_err());
         assert!(sample(d, 10, 0, Some(Outliers { fraction: 2.0, magnitude: 1.0 })).is_err());
         assert!(sample(d, 0, 0, Some(Outliers { fraction: 0.5, magnitude: 1.0 })).unwrap().is_empty());
+    }
+
+    #[test]
+    fn channels_spread_geometrically() {
+        let mut xs = vec![1.0f32; 12];
+        scale_channels(&mut xs, 3, 100.0);
+        assert_eq!(xs, [1.0, 1.0, 1.0, 1.0, 10.0, 10.0, 10.0, 10.0, 100.0, 100.0, 100.0, 100.0]);
+        let mut one = vec![2.0f32; 4];
+        scale_channels(&mut one, 1, 100.0);
+        assert_eq!(one, [2.0; 4]);
+        scale_channels(&mut [], 4, 10.0);
     }
 }

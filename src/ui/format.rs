@@ -21,6 +21,19 @@ pub fn percent(fraction: f64) -> String {
     format!("{:.2}%", fraction * 100.0)
 }
 
+/// `n` with thin spaces between groups of three digits: 1 000 000.
+pub fn group_thousands(n: usize) -> String {
+    let digits = n.to_string();
+    let mut out = String::new();
+    for (i, c) in digits.chars().enumerate() {
+        if i > 0 && (digits.len() - i) % 3 == 0 {
+            out.push('\u{202f}');
+        }
+        out.push(c);
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -34,5 +47,7 @@ mod tests {
         assert_eq!(sig4(None), "—");
         assert_eq!(sig4(Some(0.0)), "0");
         assert_eq!(percent(0.0123), "1.23%");
+        assert_eq!(group_thousands(1_000_000), "1\u{202f}000\u{202f}000");
+        assert_eq!(group_thousands(999), "999");
     }
 }

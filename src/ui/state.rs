@@ -3,8 +3,11 @@
 //! fails: a field that is unknown or malformed keeps its default and is reported as a [`Problem`],
 //! which the app shows as a notice.
 
+use crate::engine::explore::{RangeSpec, Settings};
+use crate::engine::observer::{Granularity, ObserverKind, Tails};
 use crate::engine::qparams::QScheme;
-use crate::engine::synth::Dist;
+use crate::engine::rounding::Rounding;
+use crate::engine::synth::{Dist, Outliers};
 
 /// The top-level views, one per tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -41,6 +44,34 @@ impl DistKind {
     }
 }
 
+/// The observers the Explorer offers (their parameters are separate fields).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum ObsKind {
+    MinMax,
+    MovingAverage,
+    Percentile,
+    Histogram,
+    Entropy,
+    Mse,
+}
+
+/// Signed or unsigned codes; `Auto` pairs affine with unsigned and symmetric with signed (PyTorch's
+/// quint8 / qint8 defaults).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Codes {
+    Auto,
+    Unsigned,
+    Signed,
+}
+
+/// The rounding modes, by name (stochastic rounding is seeded with the tensor's seed).
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum RoundKind {
+    HalfEven,
+    HalfAway,
+    Stochastic,
+}
+
 /// Names used in URLs and in `<select>` options, for each enumerated setting.
 pub const VIEWS: &[(View, &str, &str)] = &[
     (View::Explorer, "explorer", "Explorer"),
@@ -63,8 +94,27 @@ pub const DISTS: &[(DistKind, &str, &str)] = &[
     (DistKind::Bimodal, "bimodal", "Bimodal (±2, σ 0.5)"),
     (DistKind::PostRelu, "post-relu", "Post-ReLU"),
 ];
-pub const SCHEMES: &[(QScheme, &str, &str)] =
-    &[(QScheme::Affine, "affine", "Affine (quint)"), (QScheme::Symmetric, "symmetric", "Symmetric (qint)")];
+pub const SCHEMES: &[(QScheme, &str, &str)] = &[(QScheme::Affine, "affine", "Affine"), (QScheme::Symmetric, "symmetric", "Symmetric")];
+pub const OBSERVERS: &[(ObsKind, &str, &str)] = &[
+    (ObsKind::MinMax, "minmax", "Min/max"),
+    (ObsKind::MovingAverage, "moving-average", "Moving-average min/max (EMA)"),
+    (ObsKind::Percentile, "percentile", "Percentile"),
+    (ObsKind::Histogram, "histogram", "Histogram (L2 search, PyTorch)"),
+    (ObsKind::Entropy, "entropy", "Entropy / KL (NVIDIA)"),
+    (ObsKind::Mse, "mse", "MSE-optimal clipping"),
+];
+pub const TAILS: &[(Tails, &str, &str)] = &[(Tails::Abs, "abs", "of |x|"), (Tails::Both, "both", "of each tail")];
+pub const CODES: &[(Codes, &str, &str)] = &[
+    (Codes::Auto, "auto", "Auto (affine: unsigned, symmetric: signed)"),
+    (Codes::Unsigned, "quint", "Unsigned (quint)"),
+    (Codes::Signed, "qint", "Signed (qint)"),
+];
+pub const GRANULARITIES: &[(bool, &str, &str)] = &[(false, "tensor", "Per tensor"), (true, "channel", "Per channel (axis 0)")];
+pub const ROUNDINGS: &[(RoundKind, &str, &str)] = &[
+    (RoundKind::HalfEven, "half-even", "Half to even (torch.round)"),
+    (RoundKind::HalfAway, "half-away", "Half away from zero"),
+    (RoundKind::Stochastic, "stochastic", "Stochastic"),
+];
 
 /// Looks up the URL name of `value` in a choice table.
 pub fn choice_key<T: PartialEq>(table: &[(T, &'static str, &'static str)], value: &T) -> &'static str {
@@ -85,6 +135,26 @@ fn parse_int<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(s: &s
     }
 }
 
+fn parse_float<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(s: &str, lo: T, hi: T, what: &str) -> Result<T, String> {
+    match s.parse::<T>() {
+        Ok(v) if v >= lo && v <= hi => Ok(v),
+        _ => Err(format!("expected {what} from {lo} to {hi}")),
+    }
+}
+
+/// `auto` for none, else a value `parse` accepts.
+fn parse_auto<T>(s: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+    if s == "auto" {
+        Ok(None)
+    } else {
+        parse(s).map(Some).map_err(|e| format!("{e}, or auto"))
+    }
+}
+
+fn auto<T: std::fmt::Display>(v: Option<T>) -> String {
+    v.map_or_else(|| "auto".into(), |v| v.to_string())
+}
+
 fn parse_bool(s: &str) -> Result<bool, String> {
     match s {
         "1" | "true" => Ok(true),
@@ -98,6 +168,10 @@ pub const MIN_SAMPLES: usize = 1_000;
 pub const MAX_SAMPLES: usize = 10_000_000;
 pub const MIN_BITS: u32 = 2;
 pub const MAX_BITS: u32 = 16;
+pub const MAX_CHANNELS: usize = 1024;
+pub const MAX_SPREAD: f32 = 10_000.0;
+/// Hand-set range ends and outlier magnitudes are kept within ±this.
+pub const MAX_ABS_VALUE: f32 = 1e6;
 
 /// Everything the URL can say.
 #[derive(Clone, Debug, PartialEq)]
@@ -111,6 +185,27 @@ pub struct UrlState {
     pub scheme: QScheme,
     /// Log-scaled counts in the histogram.
     pub log: bool,
+    /// Channels of the synthetic tensor (shape `[ch, n/ch]`), and the ratio of the widest
+    /// channel's scale to the narrowest's (channel c is scaled by `spread^(c/(ch−1))`).
+    pub channels: usize,
+    pub spread: f32,
+    /// Outlier injection: fraction of values replaced by ±magnitude.
+    pub outlier_fraction: f32,
+    pub outlier_magnitude: f32,
+    pub observer: ObsKind,
+    pub averaging_constant: f32,
+    pub percentile: f64,
+    pub tails: Tails,
+    pub codes: Codes,
+    pub narrow: bool,
+    pub reduce_range: bool,
+    pub quant_min: Option<i64>,
+    pub quant_max: Option<i64>,
+    pub per_channel: bool,
+    pub rounding: RoundKind,
+    /// A clipping range set by hand (both ends, or none).
+    pub lo: Option<f32>,
+    pub hi: Option<f32>,
 }
 
 impl Default for UrlState {
@@ -123,7 +218,75 @@ impl Default for UrlState {
             bits: 8,
             scheme: QScheme::Affine,
             log: false,
+            channels: 1,
+            spread: 1.0,
+            outlier_fraction: 0.0,
+            outlier_magnitude: 20.0,
+            observer: ObsKind::MinMax,
+            averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
+            percentile: 99.99,
+            tails: Tails::Abs,
+            codes: Codes::Auto,
+            narrow: false,
+            reduce_range: false,
+            quant_min: None,
+            quant_max: None,
+            per_channel: false,
+            rounding: RoundKind::HalfEven,
+            lo: None,
+            hi: None,
         }
+    }
+}
+
+impl UrlState {
+    /// The engine's settings for this state (`bins` bins for the histograms).
+    pub fn settings(&self, bins: usize) -> Settings {
+        let observer = match self.observer {
+            ObsKind::MinMax => ObserverKind::MinMax,
+            ObsKind::MovingAverage => ObserverKind::MovingAverage { averaging_constant: self.averaging_constant },
+            ObsKind::Percentile => ObserverKind::Percentile { percentile: self.percentile, tails: self.tails },
+            ObsKind::Histogram => ObserverKind::Histogram { bins: 2048 },
+            ObsKind::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
+            ObsKind::Mse => ObserverKind::Mse,
+        };
+        let unsigned = match self.codes {
+            Codes::Auto => self.scheme == QScheme::Affine,
+            Codes::Unsigned => true,
+            Codes::Signed => false,
+        };
+        let rounding = match self.rounding {
+            RoundKind::HalfEven => Rounding::HalfEven,
+            RoundKind::HalfAway => Rounding::HalfAwayFromZero,
+            RoundKind::Stochastic => Rounding::Stochastic { seed: self.seed },
+        };
+        Settings {
+            observer,
+            scheme: self.scheme,
+            range: RangeSpec {
+                bits: self.bits,
+                unsigned,
+                narrow: self.narrow,
+                reduce_range: self.reduce_range,
+                custom: self.quant_min.zip(self.quant_max),
+            },
+            granularity: if self.per_channel { Granularity::PerChannel { axis: 0 } } else { Granularity::PerTensor },
+            rounding,
+            manual: self.lo.zip(self.hi),
+            bins,
+        }
+    }
+
+    /// The outliers to inject, if any.
+    pub fn outliers(&self) -> Option<Outliers> {
+        (self.outlier_fraction > 0.0).then_some(Outliers { fraction: self.outlier_fraction, magnitude: self.outlier_magnitude })
+    }
+
+    /// The synthetic tensor's shape: `[channels, n / channels]` (n is rounded down to a
+    /// multiple of the channels).
+    pub fn shape(&self) -> [usize; 2] {
+        let ch = self.channels.clamp(1, MAX_CHANNELS);
+        [ch, (self.n / ch).max(1)]
     }
 }
 
@@ -155,6 +318,77 @@ pub const FIELDS: &[Field] = &[
         set: |s, v| Ok(s.scheme = parse_choice(SCHEMES, v)?),
     },
     Field { key: "log", get: |s| u8::from(s.log).to_string(), set: |s, v| Ok(s.log = parse_bool(v)?) },
+    Field { key: "ch", get: |s| s.channels.to_string(), set: |s, v| Ok(s.channels = parse_int(v, 1, MAX_CHANNELS)?) },
+    Field {
+        key: "spread",
+        get: |s| s.spread.to_string(),
+        set: |s, v| Ok(s.spread = parse_float(v, 1.0, MAX_SPREAD, "a ratio")?),
+    },
+    Field {
+        key: "of",
+        get: |s| s.outlier_fraction.to_string(),
+        set: |s, v| Ok(s.outlier_fraction = parse_float(v, 0.0, 0.5, "a fraction")?),
+    },
+    Field {
+        key: "om",
+        get: |s| s.outlier_magnitude.to_string(),
+        set: |s, v| Ok(s.outlier_magnitude = parse_float(v, 0.0, MAX_ABS_VALUE, "a magnitude")?),
+    },
+    Field {
+        key: "obs",
+        get: |s| choice_key(OBSERVERS, &s.observer).into(),
+        set: |s, v| Ok(s.observer = parse_choice(OBSERVERS, v)?),
+    },
+    Field {
+        key: "ac",
+        get: |s| s.averaging_constant.to_string(),
+        set: |s, v| match parse_float(v, 0.0, 1.0, "an averaging constant")? {
+            c if c > 0.0 => Ok(s.averaging_constant = c),
+            _ => Err("expected an averaging constant above 0, at most 1".into()),
+        },
+    },
+    Field {
+        key: "pct",
+        get: |s| s.percentile.to_string(),
+        set: |s, v| match parse_float(v, 0.0, 100.0, "a percentile")? {
+            p if p > 0.0 => Ok(s.percentile = p),
+            _ => Err("expected a percentile above 0, at most 100".into()),
+        },
+    },
+    Field { key: "tails", get: |s| choice_key(TAILS, &s.tails).into(), set: |s, v| Ok(s.tails = parse_choice(TAILS, v)?) },
+    Field { key: "dtype", get: |s| choice_key(CODES, &s.codes).into(), set: |s, v| Ok(s.codes = parse_choice(CODES, v)?) },
+    Field { key: "narrow", get: |s| u8::from(s.narrow).to_string(), set: |s, v| Ok(s.narrow = parse_bool(v)?) },
+    Field { key: "reduce", get: |s| u8::from(s.reduce_range).to_string(), set: |s, v| Ok(s.reduce_range = parse_bool(v)?) },
+    Field {
+        key: "qmin",
+        get: |s| auto(s.quant_min),
+        set: |s, v| Ok(s.quant_min = parse_auto(v, |v| parse_int(v, -(1 << 16), 0))?),
+    },
+    Field {
+        key: "qmax",
+        get: |s| auto(s.quant_max),
+        set: |s, v| Ok(s.quant_max = parse_auto(v, |v| parse_int(v, 0, 1 << 16))?),
+    },
+    Field {
+        key: "gran",
+        get: |s| choice_key(GRANULARITIES, &s.per_channel).into(),
+        set: |s, v| Ok(s.per_channel = parse_choice(GRANULARITIES, v)?),
+    },
+    Field {
+        key: "round",
+        get: |s| choice_key(ROUNDINGS, &s.rounding).into(),
+        set: |s, v| Ok(s.rounding = parse_choice(ROUNDINGS, v)?),
+    },
+    Field {
+        key: "lo",
+        get: |s| auto(s.lo),
+        set: |s, v| Ok(s.lo = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
+    },
+    Field {
+        key: "hi",
+        get: |s| auto(s.hi),
+        set: |s, v| Ok(s.hi = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
+    },
 ];
 
 /// A part of the hash that was ignored, and why.
@@ -224,7 +458,12 @@ mod tests {
     #[test]
     fn default_round_trips() {
         let s = UrlState::default();
-        assert_eq!(s.to_hash(), "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0");
+        assert_eq!(
+            s.to_hash(),
+            "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
+             &obs=minmax&ac=0.01&pct=99.99&tails=abs&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
+             &gran=tensor&round=half-even&lo=auto&hi=auto"
+        );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
     }
@@ -233,7 +472,8 @@ mod tests {
     fn every_field_is_written_once() {
         let hash = UrlState::default().to_hash();
         for f in FIELDS {
-            assert_eq!(hash.matches(&format!("{}=", f.key)).count(), 1, "{}", f.key);
+            let n = hash.split('&').filter(|part| part.split('=').next() == Some(f.key)).count();
+            assert_eq!(n, 1, "{}", f.key);
         }
     }
 
@@ -250,8 +490,13 @@ mod tests {
     }
 
     fn any_state() -> impl Strategy<Value = UrlState> {
-        (0..VIEWS.len(), 0..DISTS.len(), MIN_SAMPLES..=MAX_SAMPLES, any::<u64>(), MIN_BITS..=MAX_BITS, any::<bool>(), any::<bool>())
-            .prop_map(|(v, d, n, seed, bits, sym, log)| UrlState {
+        let base = (0..VIEWS.len(), 0..DISTS.len(), MIN_SAMPLES..=MAX_SAMPLES, any::<u64>(), MIN_BITS..=MAX_BITS, any::<bool>(), any::<bool>());
+        let data = (1..=MAX_CHANNELS, 1f32..MAX_SPREAD, 0f32..0.5, 0f32..MAX_ABS_VALUE);
+        let observer = (0..OBSERVERS.len(), 1e-4f32..1.0, 1e-3f64..100.0, any::<bool>());
+        let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
+        let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
+        (base, data, observer, quant, manual).prop_map(
+            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual)| UrlState {
                 view: VIEWS[v].0,
                 dist: DISTS[d].0,
                 n,
@@ -259,7 +504,25 @@ mod tests {
                 bits,
                 scheme: if sym { QScheme::Symmetric } else { QScheme::Affine },
                 log,
-            })
+                channels,
+                spread,
+                outlier_fraction: of,
+                outlier_magnitude: om,
+                observer: OBSERVERS[o].0,
+                averaging_constant: ac,
+                percentile: pct,
+                tails: if both { Tails::Both } else { Tails::Abs },
+                codes: CODES[c].0,
+                narrow,
+                reduce_range: reduce,
+                quant_min: custom.map(|c| c.0),
+                quant_max: custom.map(|c| c.1),
+                per_channel: pc,
+                rounding: ROUNDINGS[r].0,
+                lo: manual.map(|m| m.0),
+                hi: manual.map(|m| m.1),
+            },
+        )
     }
 
     proptest! {

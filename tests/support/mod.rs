@@ -247,6 +247,27 @@ impl Browser {
         self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), json!(value.to_string())]).await.unwrap();
     }
 
+    /// Sets a `<select>` or a number input as a user would: the value, then a change event.
+    pub async fn set_value(&self, css: &str, value: &str) {
+        let el = self.wait_for(css).await;
+        let script = "const el = arguments[0]; el.value = arguments[1]; \
+                      el.dispatchEvent(new Event('change', {bubbles: true}));";
+        self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), json!(value)]).await.unwrap();
+    }
+
+    /// Waits until the location hash contains `part` (a control's change reached the URL).
+    pub async fn wait_hash(&self, part: &str) -> String {
+        let deadline = Instant::now() + WAIT;
+        loop {
+            let h = self.hash().await;
+            if h.contains(part) {
+                return h;
+            }
+            assert!(Instant::now() < deadline, "the hash never got {part}: {h}");
+            tokio::time::sleep(POLL).await;
+        }
+    }
+
     /// Counts non-white pixels of a canvas, waiting until some are painted.
     pub async fn wait_painted(&self, css: &str) -> u64 {
         let script = "const c = document.querySelector(arguments[0]); if (!c) return 0; \

@@ -3,8 +3,9 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::palette::{BLUE as C_BLUE, GRID, INK, ORANGE, SKY, VERMILLION};
-use super::{draw_legend, Chart, DrawResult, Swatch};
+use super::palette::{BLUE as C_BLUE, ORANGE, SKY, VERMILLION};
+use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
+use crate::engine::explore::View;
 use crate::ui::format::sig4;
 use crate::engine::histogram::Histogram;
 use crate::engine::qparams::{QParams, QRange};
@@ -12,17 +13,20 @@ use crate::engine::quantize::dequantize_one;
 use crate::engine::stats::Summary;
 
 /// Grid lines closer than this many pixels are drawn as a band instead.
-const MIN_GRID_SPACING_PX: f64 = 4.0;
+pub const MIN_GRID_SPACING_PX: f64 = 4.0;
 
 /// The model of the value histogram.
 #[derive(Clone, Debug, PartialEq)]
 pub struct HistogramChart {
     pub hist: Histogram,
-    /// The representable range `[a, b] = [(qmin − z)·s, (qmax − z)·s]`: values outside are clipped.
+    /// The representable range `[a, b] = [(qmin − z)·s, (qmax − z)·s]` (per channel: the widest
+    /// over the channels): values outside are clipped.
     pub clip: (f32, f32),
-    /// Scale and zero point, for the grid and the caption.
+    /// Scale and zero point (of the first channel), for the grid and the caption.
     pub qparams: QParams,
     pub range: QRange,
+    /// Channels with their own grid (1 per tensor).
+    pub channels: usize,
     /// Log-scaled counts.
     pub log: bool,
 }
@@ -37,7 +41,14 @@ impl HistogramChart {
             clip
         };
         let pad = ((hi - lo) * 0.02).max(f32::EPSILON);
-        HistogramChart { hist: Histogram::new(xs, lo - pad, hi + pad, bins), clip, qparams, range, log }
+        HistogramChart { hist: Histogram::new(xs, lo - pad, hi + pad, bins), clip, qparams, range, channels: 1, log }
+    }
+
+    /// The chart of an Explorer view.
+    pub fn of_view(v: &View, log: bool) -> Self {
+        let clips = v.clip_ranges();
+        let clip = clips.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &(x, y)| (a.min(x), b.max(y)));
+        HistogramChart { hist: v.values.clone(), clip, qparams: v.qparams[0], range: v.range, channels: v.qparams.len(), log }
     }
 
     fn height(&self, count: u64) -> f64 {
@@ -51,34 +62,18 @@ impl HistogramChart {
 
 impl Chart for HistogramChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
-        root.fill(&WHITE)?;
         let (lo, hi) = (self.hist.lo as f64, self.hist.hi as f64);
-        let top = self.height(self.hist.max_count()).max(1.0) * 1.08;
+        let top = headroom(self.height(self.hist.max_count()));
         let levels = self.range.levels();
-        let caption = format!(
-            "{} levels · scale {} · zero point {}",
-            levels,
-            sig4(Some(self.qparams.scale as f64)),
-            self.qparams.zero_point
-        );
-        let mut chart = ChartBuilder::on(root)
-            .caption(caption, ("sans-serif", 16).into_font().color(&INK))
-            .margin(10)
-            .x_label_area_size(36)
-            .y_label_area_size(56)
-            .build_cartesian_2d(lo..hi, 0.0..top)?;
-        chart
-            .configure_mesh()
-            .disable_x_mesh()
-            .y_labels(6)
-            .y_label_formatter(&|v| if self.log { format!("{v:.1}") } else { format!("{v:.0}") })
-            .light_line_style(WHITE.mix(0.0))
-            .bold_line_style(GRID.mix(0.25))
-            .x_desc("value")
-            .y_desc(if self.log { "log10(1 + count)" } else { "count" })
-            .axis_desc_style(("sans-serif", 13).into_font().color(&INK))
-            .label_style(("sans-serif", 12).into_font().color(&INK))
-            .draw()?;
+        let caption = if self.channels > 1 {
+            format!("{} levels · {} channels, each with its own scale and zero point", levels, self.channels)
+        } else {
+            format!("{} levels · scale {} · zero point {}", levels, sig4(Some(self.qparams.scale as f64)), self.qparams.zero_point)
+        };
+        let log = self.log;
+        let y_format = move |v: &f64| if log { format!("{v:.1}") } else { format!("{v:.0}") };
+        let axes = Axes { x: "value", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: None };
+        let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
 
         // Clipped regions, shaded.
         let (a, b) = (self.clip.0 as f64, self.clip.1 as f64);
@@ -90,10 +85,10 @@ impl Chart for HistogramChart {
                 .map(|(x0, x1)| Rectangle::new([(x0, 0.0), (x1, top)], shade)),
         )?;
 
-        // The grid: every level if they can be told apart, else a band over [a, b].
-        let plot_px = root.dim_in_pixel().0.saturating_sub(76).max(1) as f64;
+        // The grid: every level if they can be told apart (one grid only), else a band over [a, b].
+        let plot_px = root.dim_in_pixel().0.saturating_sub(84).max(1) as f64;
         let spacing_px = self.qparams.scale as f64 / (hi - lo) * plot_px;
-        let grid_entry = if spacing_px >= MIN_GRID_SPACING_PX {
+        let grid_entry = if spacing_px >= MIN_GRID_SPACING_PX && self.channels == 1 {
             let grid = SKY.mix(0.8);
             chart.draw_series(
                 (self.range.qmin..=self.range.qmax)
@@ -105,7 +100,8 @@ impl Chart for HistogramChart {
         } else {
             let band = SKY.mix(0.15);
             chart.draw_series(std::iter::once(Rectangle::new([(a.max(lo), 0.0), (b.min(hi), top)], band.filled())))?;
-            (format!("grid: {levels} levels (too dense to draw)"), Swatch::Fill(band))
+            let why = if self.channels > 1 { "one grid per channel" } else { "too dense to draw" };
+            (format!("grid: {levels} levels ({why})"), Swatch::Fill(band))
         };
 
         // Bars: inside the range in blue, clipped mass in vermillion.

@@ -3,7 +3,10 @@
 //! ([`to_svg`]).
 
 pub mod canvas;
+pub mod codes;
+pub mod errors;
 pub mod histogram;
+pub mod transfer;
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
@@ -27,6 +30,70 @@ pub type DrawResult<DB> = Result<(), DrawingAreaErrorKind<<DB as DrawingBackend>
 pub trait Chart: PartialEq + 'static {
     /// Paints the whole chart on `root`.
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB>;
+}
+
+/// The plotting context of a chart with f64 axes.
+pub type Plot<'a, DB> = ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+/// Axis descriptions and label formats of a [`frame`].
+pub struct Axes<'f> {
+    pub x: &'f str,
+    pub y: &'f str,
+    pub y_format: &'f dyn Fn(&f64) -> String,
+    /// `None`: four significant digits, with ticks within round-off of zero shown as 0.
+    pub x_format: Option<&'f dyn Fn(&f64) -> String>,
+}
+
+/// A tick label: four significant digits, and 0 for a tick within `span`·1e-9 of zero (the
+/// round-off of tick arithmetic, which would otherwise print as 1.7e-18).
+pub fn tick(v: f64, span: f64) -> String {
+    crate::ui::format::sig4(Some(if v.abs() <= span.abs() * 1e-9 { 0.0 } else { v }))
+}
+
+/// Labels for integer axes.
+pub fn integer_tick(v: &f64) -> String {
+    format!("{}", v.round() as i64)
+}
+
+/// The frame every chart shares: white background, caption, axes with descriptions, light
+/// horizontal mesh, over `x`×`y`.
+pub fn frame<'a, DB: DrawingBackend>(
+    root: &'a DrawingArea<DB, Shift>,
+    caption: &str,
+    x: std::ops::Range<f64>,
+    y: std::ops::Range<f64>,
+    axes: Axes<'_>,
+) -> Result<Plot<'a, DB>, DrawingAreaErrorKind<DB::ErrorType>> {
+    root.fill(&WHITE)?;
+    let span = x.end - x.start;
+    let default_x = move |v: &f64| tick(*v, span);
+    let x_format: &dyn Fn(&f64) -> String = axes.x_format.unwrap_or(&default_x);
+    let mut chart = ChartBuilder::on(root)
+        .caption(caption, ("sans-serif", 16).into_font().color(&palette::INK))
+        .margin(10)
+        .x_label_area_size(36)
+        .y_label_area_size(64)
+        .build_cartesian_2d(x, y)?;
+    chart
+        .configure_mesh()
+        .disable_x_mesh()
+        .y_labels(6)
+        .x_labels(7)
+        .y_label_formatter(axes.y_format)
+        .x_label_formatter(x_format)
+        .light_line_style(WHITE.mix(0.0))
+        .bold_line_style(palette::GRID.mix(0.25))
+        .x_desc(axes.x)
+        .y_desc(axes.y)
+        .axis_desc_style(("sans-serif", 13).into_font().color(&palette::INK))
+        .label_style(("sans-serif", 12).into_font().color(&palette::INK))
+        .draw()?;
+    Ok(chart)
+}
+
+/// A y-axis range `[0, top)` with 8% headroom over `max` (at least 1).
+pub fn headroom(max: f64) -> f64 {
+    max.max(1.0) * 1.08
 }
 
 /// How a legend entry is drawn.
@@ -81,4 +148,17 @@ pub fn to_svg<C: Chart>(chart: &C, width: u32, height: u32) -> Result<String, St
         root.present().map_err(|e| e.to_string())?;
     }
     Ok(svg)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn ticks_near_zero_read_zero() {
+        assert_eq!(tick(1.7347e-18, 0.03), "0");
+        assert_eq!(tick(0.005, 0.03), "0.005000");
+        assert_eq!(tick(-2.0, 10.0), "-2.000");
+        assert_eq!(integer_tick(&249.9999), "250");
+    }
 }

@@ -1,0 +1,201 @@
+//! The Explorer's controls: every setting of the URL state, labelled and keyboard reachable.
+//! Each control writes one field through the state's table; only the settings that apply to the
+//! chosen observer and scheme are shown.
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
+use yew::prelude::*;
+
+use crate::engine::synth::Outliers;
+use crate::ui::format::group_thousands;
+use crate::ui::state::{
+    Codes, ObsKind, UrlState, CODES, DISTS, GRANULARITIES, MAX_BITS, MAX_CHANNELS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES,
+    TAILS,
+};
+
+/// Sample sizes offered by the size control.
+const SIZES: &[usize] = &[1_000, 10_000, 100_000, 1_000_000, 10_000_000];
+
+#[derive(Properties, PartialEq)]
+pub struct ControlsProps {
+    pub url: UrlState,
+    pub on_change: Callback<UrlState>,
+    /// The observer's range (per channel), shown as the hand-set range's starting point.
+    pub observed: Option<(Vec<f32>, Vec<f32>)>,
+}
+
+/// A callback that applies `f` with the control's text to a copy of the state and emits it.
+fn edit(props: &ControlsProps, f: impl Fn(&mut UrlState, &str) + 'static) -> Callback<String> {
+    let (url, cb) = (props.url.clone(), props.on_change.clone());
+    Callback::from(move |value: String| {
+        let mut next = url.clone();
+        f(&mut next, &value);
+        if next != url {
+            cb.emit(next);
+        }
+    })
+}
+
+/// A labelled `<select>` over a choice table.
+fn choice<T: PartialEq + Copy + 'static>(
+    id: &'static str,
+    label: &str,
+    table: &'static [(T, &'static str, &'static str)],
+    current: T,
+    props: &ControlsProps,
+    f: fn(&mut UrlState, T),
+) -> Html {
+    let on = edit(props, move |s, v| {
+        if let Some((t, _, _)) = table.iter().find(|(_, k, _)| *k == v) {
+            f(s, *t);
+        }
+    });
+    html! {
+        <>
+            <label for={id}>{label}</label>
+            <select id={id} data-testid={id} onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for table.iter().map(|(t, key, text)| html! { <option value={*key} selected={*t == current}>{*text}</option> }) }
+            </select>
+        </>
+    }
+}
+
+/// A labelled number input, committed on change (Enter or leaving the field). An empty field
+/// is passed on as "" (for the settings that can be "auto").
+fn number(id: &'static str, label: &str, value: String, step: &'static str, on: Callback<String>) -> Html {
+    html! {
+        <>
+            <label for={id}>{label}</label>
+            <input id={id} data-testid={id} type="number" step={step} value={value}
+                   onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value())} />
+        </>
+    }
+}
+
+/// A labelled checkbox.
+fn check(id: &'static str, label: &str, checked: bool, on: Callback<String>) -> Html {
+    html! {
+        <label class="check">
+            <input type="checkbox" id={id} data-testid={id} checked={checked}
+                   onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked().to_string())} />
+            {label}
+        </label>
+    }
+}
+
+fn parse_or<T: std::str::FromStr>(v: &str, keep: T) -> T {
+    v.trim().parse().unwrap_or(keep)
+}
+
+#[function_component(Controls)]
+pub fn controls(props: &ControlsProps) -> Html {
+    let url = &props.url;
+    let on_size = edit(props, |s, v| s.n = parse_or(v, s.n));
+    let on_bits = edit(props, |s, v| s.bits = parse_or(v, s.bits).clamp(MIN_BITS, MAX_BITS));
+    let observer_params = match url.observer {
+        ObsKind::MovingAverage => number(
+            "ctl-averaging-constant",
+            "Averaging constant c (min += c·(batch min − min))",
+            url.averaging_constant.to_string(),
+            "0.001",
+            edit(props, |s, v| s.averaging_constant = parse_or(v, s.averaging_constant).clamp(1e-6, 1.0)),
+        ),
+        ObsKind::Percentile => html! {
+            <>
+                { number("ctl-percentile", "Percentile", url.percentile.to_string(), "0.01",
+                         edit(props, |s, v| s.percentile = parse_or(v, s.percentile).clamp(1e-3, 100.0))) }
+                { choice("ctl-tails", "Taken", TAILS, url.tails, props, |s, t| s.tails = t) }
+            </>
+        },
+        _ => html! {},
+    };
+    let unsigned = match url.codes {
+        Codes::Auto => url.scheme == crate::engine::qparams::QScheme::Affine,
+        Codes::Unsigned => true,
+        Codes::Signed => false,
+    };
+    let auto_text = |v: Option<String>| v.unwrap_or_default();
+    let (omin, omax) = props.observed.as_ref().map_or((None, None), |(lo, hi)| (lo.first().copied(), hi.first().copied()));
+    let reset_range = {
+        let on = edit(props, |s, _| (s.lo, s.hi) = (None, None));
+        Callback::from(move |_: MouseEvent| on.emit(String::new()))
+    };
+    let hand_set = url.lo.is_some() && url.hi.is_some();
+
+    html! {
+        <section class="panel controls" aria-label="Tensor and quantization settings">
+            <h2>{"Tensor"}</h2>
+            { choice("ctl-dist", "Distribution", DISTS, url.dist, props, |s, d| s.dist = d) }
+            <label for="ctl-n">{"Values"}</label>
+            <select id="ctl-n" data-testid="ctl-n" onchange={on_size.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for SIZES.iter().map(|n| html! {
+                    <option value={n.to_string()} selected={*n == url.n}>{group_thousands(*n)}</option>
+                }) }
+                if !SIZES.contains(&url.n) {
+                    <option value={url.n.to_string()} selected=true>{group_thousands(url.n)}</option>
+                }
+            </select>
+            { number("ctl-seed", "Seed", url.seed.to_string(), "1", edit(props, |s, v| s.seed = parse_or(v, s.seed))) }
+            { number("ctl-channels", "Channels (rows of the tensor)", url.channels.to_string(), "1",
+                     edit(props, |s, v| s.channels = parse_or(v, s.channels).clamp(1, MAX_CHANNELS))) }
+            if url.channels > 1 {
+                { number("ctl-spread", "Widest ÷ narrowest channel range", url.spread.to_string(), "any",
+                         edit(props, |s, v| s.spread = parse_or(v, s.spread).clamp(1.0, crate::ui::state::MAX_SPREAD))) }
+            }
+            { number("ctl-outlier-fraction", "Outliers: fraction of values", url.outlier_fraction.to_string(), "0.0001",
+                     edit(props, |s, v| s.outlier_fraction = parse_or(v, s.outlier_fraction).clamp(0.0, 0.5))) }
+            if url.outliers().is_some_and(|o: Outliers| o.fraction > 0.0) {
+                { number("ctl-outlier-magnitude", "Outliers: magnitude", url.outlier_magnitude.to_string(), "any",
+                         edit(props, |s, v| s.outlier_magnitude = parse_or(v, s.outlier_magnitude).clamp(0.0, crate::ui::state::MAX_ABS_VALUE))) }
+            }
+
+            <h2>{"Observer"}</h2>
+            { choice("ctl-observer", "Range from", OBSERVERS, url.observer, props, |s, o| s.observer = o) }
+            { observer_params }
+
+            <h2>{"Quantization"}</h2>
+            { choice("ctl-scheme", "Scheme", SCHEMES, url.scheme, props, |s, v| s.scheme = v) }
+            { choice("ctl-dtype", "Codes", CODES, url.codes, props, |s, v| s.codes = v) }
+            <label for="ctl-bits">{format!("Bit width: {}", url.bits)}</label>
+            <input id="ctl-bits" data-testid="ctl-bits" type="range" min={MIN_BITS.to_string()} max={MAX_BITS.to_string()}
+                   value={url.bits.to_string()} oninput={on_bits.reform(|e: InputEvent| e.target_unchecked_into::<HtmlInputElement>().value())} />
+            if !unsigned {
+                { check("ctl-narrow", "Narrow range [−(2^(b−1)−1), 2^(b−1)−1]", url.narrow, edit(props, |s, v| s.narrow = v == "true")) }
+            }
+            { check("ctl-reduce-range", "Reduce range (one bit less, as PyTorch)", url.reduce_range, edit(props, |s, v| s.reduce_range = v == "true")) }
+            <div class="pair">
+                { number("ctl-quant-min", "quant_min", auto_text(url.quant_min.map(|v| v.to_string())), "1",
+                         edit(props, |s, v| s.quant_min = v.trim().parse().ok())) }
+                { number("ctl-quant-max", "quant_max", auto_text(url.quant_max.map(|v| v.to_string())), "1",
+                         edit(props, |s, v| s.quant_max = v.trim().parse().ok())) }
+            </div>
+            <p class="hint">{"Empty: from the bit width. Both set: a custom range (it must hold 0)."}</p>
+            { choice("ctl-granularity", "Granularity", GRANULARITIES, url.per_channel, props, |s, v| s.per_channel = v) }
+            { choice("ctl-rounding", "Rounding", ROUNDINGS, url.rounding, props, |s, v| s.rounding = v) }
+
+            <h2>{"Clip range by hand"}</h2>
+            <div class="pair">
+                { number("ctl-range-lo", "min", url.lo.map_or_else(|| omin.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
+                         edit(props, move |s, v| set_hand_range(s, v, true, omin, omax))) }
+                { number("ctl-range-hi", "max", url.hi.map_or_else(|| omax.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
+                         edit(props, move |s, v| set_hand_range(s, v, false, omin, omax))) }
+            </div>
+            <button class="link" onclick={reset_range} disabled={!hand_set} data-testid="ctl-range-reset">{"Use the observer's range"}</button>
+
+            <h2>{"View"}</h2>
+            { check("ctl-log", "Log-scaled counts", url.log, edit(props, |s, v| s.log = v == "true")) }
+        </section>
+    }
+}
+
+/// Sets one end of the hand-set range; the other starts at the observer's value.
+fn set_hand_range(s: &mut UrlState, v: &str, low: bool, omin: Option<f32>, omax: Option<f32>) {
+    let Ok(x) = v.trim().parse::<f32>() else { return };
+    if !x.is_finite() || x.abs() > crate::ui::state::MAX_ABS_VALUE {
+        return;
+    }
+    let (lo, hi) = (s.lo.or(omin), s.hi.or(omax));
+    let (lo, hi) = if low { (Some(x), hi) } else { (lo, Some(x)) };
+    if let (Some(lo), Some(hi)) = (lo, hi) {
+        (s.lo, s.hi) = (Some(lo.min(hi)), Some(hi.max(lo)));
+    }
+}
