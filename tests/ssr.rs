@@ -119,3 +119,13 @@ fn a_hand_set_range_clips_and_an_impossible_setting_says_why() {
     assert!(bad.contains("per tensor"), "{}", &bad[bad.find("explorer-error").unwrap_or(0)..][..200.min(bad.len())]);
     assert!(bad.contains(r#"data-testid="ctl-observer""#));
 }
+
+#[test]
+fn a_link_to_a_file_says_to_open_it() {
+    let html = run(render("#src=file&file=model%20v2.safetensors&tensor=encoder.dw"));
+    assert!(html.contains(r#"data-testid="ctl-file""#), "the file picker is there");
+    assert!(html.contains("Open that file to see it"), "the view says what to do");
+    assert!(html.contains("model v2.safetensors") && html.contains("encoder.dw"), "with the names from the link");
+    assert!(!html.contains(r#"data-testid="ctl-dist""#), "no synthetic settings for a file");
+    assert!(!html.contains(r#"data-testid="sweep-start""#));
+}

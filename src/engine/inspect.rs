@@ -41,6 +41,57 @@ pub fn inspect(t: &Tensor) -> TensorReport {
     TensorReport { name: t.name.clone(), shape: t.shape.clone(), dtype: t.stored_as.clone(), summary: summarize(&t.data), channel_range_ratio }
 }
 
+/// A channel-range ratio at or above this is flagged in the layer browser: per-tensor
+/// quantization would spend most levels of the wide channels' grid on the narrow ones.
+pub const RATIO_FLAG: f64 = 10.0;
+
+/// Whether a row deserves a warning: a channel-range ratio of [`RATIO_FLAG`] or more, or
+/// non-finite values.
+pub fn flagged(r: &TensorReport) -> bool {
+    r.channel_range_ratio.is_some_and(|q| q >= RATIO_FLAG) || r.summary.nan + r.summary.inf > 0
+}
+
+/// The columns the layer browser sorts by.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum SortKey {
+    /// File order.
+    File,
+    Name,
+    Size,
+    AbsMax,
+    Ratio,
+}
+
+/// The order of `rows` by `key` (`None` rows, not yet read, last), descending if `desc`.
+pub fn order(rows: &[(String, Vec<usize>, Option<&TensorReport>)], key: SortKey, desc: bool) -> Vec<usize> {
+    let mut idx: Vec<usize> = (0..rows.len()).collect();
+    let num = |i: usize| -> Option<f64> {
+        let (_, shape, report) = &rows[i];
+        match key {
+            SortKey::Size => Some(shape.iter().product::<usize>() as f64),
+            SortKey::AbsMax => report.map(|r| r.summary.absmax as f64),
+            SortKey::Ratio => report.and_then(|r| r.channel_range_ratio),
+            SortKey::File | SortKey::Name => None,
+        }
+    };
+    match key {
+        SortKey::File => {}
+        SortKey::Name => idx.sort_by(|&a, &b| rows[a].0.cmp(&rows[b].0)),
+        _ => idx.sort_by(|&a, &b| match (num(a), num(b)) {
+            (Some(x), Some(y)) => x.total_cmp(&y),
+            (Some(_), None) => std::cmp::Ordering::Less,
+            (None, Some(_)) => std::cmp::Ordering::Greater,
+            (None, None) => std::cmp::Ordering::Equal,
+        }),
+    }
+    if desc {
+        // Reverse the known values but keep unknown ones last.
+        let known = idx.iter().take_while(|&&i| key == SortKey::File || key == SortKey::Name || num(i).is_some()).count();
+        idx[..known].reverse();
+    }
+    idx
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -59,5 +110,25 @@ mod tests {
         assert_eq!(range_ratio(&[f32::NAN, 2.0]), None);
         let empty = inspect(&t(&[0, 3], &[]));
         assert_eq!((empty.summary.count, empty.channel_range_ratio), (0, None));
+    }
+
+    #[test]
+    fn sorting_and_flags() {
+        let a = inspect(&t(&[2, 2], &[-0.01, 0.01, -1.0, 1.0])); // ratio 100
+        let b = inspect(&t(&[3], &[5.0, -6.0, 1.0])); // no ratio, absmax 6
+        assert!(flagged(&a) && !flagged(&b));
+        assert!(flagged(&inspect(&t(&[2], &[f32::NAN, 1.0]))));
+        let rows = vec![
+            ("b".to_string(), vec![2, 2], Some(&a)),
+            ("a".to_string(), vec![3], Some(&b)),
+            ("c".to_string(), vec![10], None),
+        ];
+        assert_eq!(order(&rows, SortKey::File, false), [0, 1, 2]);
+        assert_eq!(order(&rows, SortKey::Name, false), [1, 0, 2]);
+        assert_eq!(order(&rows, SortKey::Name, true), [2, 0, 1]);
+        assert_eq!(order(&rows, SortKey::Size, true), [2, 0, 1]);
+        assert_eq!(order(&rows, SortKey::AbsMax, true), [1, 0, 2], "unread rows last");
+        assert_eq!(order(&rows, SortKey::Ratio, true), [0, 1, 2]);
+        assert_eq!(order(&rows, SortKey::Ratio, false), [0, 1, 2]);
     }
 }

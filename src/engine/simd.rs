@@ -55,6 +55,7 @@ pub(crate) fn trunc_clamped(t: f32) -> i32 {
 /// Values a streaming loop asks for ahead of where it reads (8 KiB of f32): on this project's
 /// machine kind the hardware prefetcher alone leaves a one-pass kernel over 64 MB at about half
 /// the read bandwidth a prefetched one reaches (measured: min/max 16M, 7.4 → 4.6 ms best).
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
 pub(crate) const PREFETCH_AHEAD: usize = 2048;
 
 /// Hints that the cache line `PREFETCH_AHEAD` values after `at` will be read soon (x86 only;

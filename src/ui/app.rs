@@ -74,6 +74,7 @@ pub fn app(props: &AppProps) -> Html {
     let initial = props.initial_hash.clone();
     let shell = use_reducer(move || Shell::from_hash(&initial));
     let about_open = use_state(|| false);
+    let files = use_state(super::files::Files::default);
     use_hash_sync(&shell);
 
     let url = &shell.url;
@@ -108,7 +109,7 @@ pub fn app(props: &AppProps) -> Html {
         Callback::from(move |_| about_open.set(!*about_open))
     };
     let view = match url.view {
-        View::Explorer => html! { <Explorer url={url.clone()} on_change={update} /> },
+        View::Explorer => html! { <Explorer url={url.clone()} on_change={update} files={files.clone()} /> },
         View::Lab => html! { <Lab /> },
         View::Learn => html! { <Learn /> },
         View::Bench => html! { <Bench /> },

@@ -7,6 +7,7 @@ pub mod app;
 pub mod bench;
 pub mod charts;
 pub mod explorer;
+pub mod files;
 pub mod format;
 pub mod lab;
 pub mod learn;

@@ -55,6 +55,15 @@ pub enum ObsKind {
     Mse,
 }
 
+/// Where the Explorer's tensor comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Source {
+    Synthetic,
+    /// A tensor of a file the user opened (`file`, `tensor`). Links carry the names only: the
+    /// file itself never leaves the browser, so whoever opens the link opens the file too.
+    File,
+}
+
 /// Signed or unsigned codes; `Auto` pairs affine with unsigned and symmetric with signed (PyTorch's
 /// quint8 / qint8 defaults).
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -95,6 +104,7 @@ pub const DISTS: &[(DistKind, &str, &str)] = &[
     (DistKind::PostRelu, "post-relu", "Post-ReLU"),
 ];
 pub const SCHEMES: &[(QScheme, &str, &str)] = &[(QScheme::Affine, "affine", "Affine"), (QScheme::Symmetric, "symmetric", "Symmetric")];
+pub const SOURCES: &[(Source, &str, &str)] = &[(Source::Synthetic, "synth", "Synthetic"), (Source::File, "file", "A file")];
 pub const OBSERVERS: &[(ObsKind, &str, &str)] = &[
     (ObsKind::MinMax, "minmax", "Min/max"),
     (ObsKind::MovingAverage, "moving-average", "Moving-average min/max (EMA)"),
@@ -149,6 +159,25 @@ fn parse_auto<T>(s: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<O
     } else {
         parse(s).map(Some).map_err(|e| format!("{e}, or auto"))
     }
+}
+
+/// Characters kept as they are in names written to the hash; everything else is %-encoded.
+const NAME_SAFE: &percent_encoding::AsciiSet =
+    &percent_encoding::NON_ALPHANUMERIC.remove(b'-').remove(b'_').remove(b'.').remove(b'~').remove(b'/').remove(b':');
+
+/// Longest file or tensor name a link may carry.
+pub const MAX_NAME_CHARS: usize = 300;
+
+fn encode_name(s: &str) -> String {
+    percent_encoding::utf8_percent_encode(s, NAME_SAFE).to_string()
+}
+
+fn decode_name(s: &str) -> Result<String, String> {
+    let name = percent_encoding::percent_decode_str(s).decode_utf8().map_err(|_| "expected a %-encoded UTF-8 name".to_string())?;
+    if name.chars().count() > MAX_NAME_CHARS {
+        return Err(format!("expected a name of at most {MAX_NAME_CHARS} characters"));
+    }
+    Ok(name.into_owned())
 }
 
 fn auto<T: std::fmt::Display>(v: Option<T>) -> String {
@@ -206,6 +235,12 @@ pub struct UrlState {
     /// A clipping range set by hand (both ends, or none).
     pub lo: Option<f32>,
     pub hi: Option<f32>,
+    pub source: Source,
+    /// The opened file's name and the chosen tensor's (empty: none yet).
+    pub file: String,
+    pub tensor: String,
+    /// ONNX: fold each BatchNormalization into the Conv before it.
+    pub fold_bn: bool,
 }
 
 impl Default for UrlState {
@@ -235,6 +270,10 @@ impl Default for UrlState {
             rounding: RoundKind::HalfEven,
             lo: None,
             hi: None,
+            source: Source::Synthetic,
+            file: String::new(),
+            tensor: String::new(),
+            fold_bn: false,
         }
     }
 }
@@ -379,6 +418,10 @@ pub const FIELDS: &[Field] = &[
         get: |s| choice_key(ROUNDINGS, &s.rounding).into(),
         set: |s, v| Ok(s.rounding = parse_choice(ROUNDINGS, v)?),
     },
+    Field { key: "src", get: |s| choice_key(SOURCES, &s.source).into(), set: |s, v| Ok(s.source = parse_choice(SOURCES, v)?) },
+    Field { key: "file", get: |s| encode_name(&s.file), set: |s, v| Ok(s.file = decode_name(v)?) },
+    Field { key: "tensor", get: |s| encode_name(&s.tensor), set: |s, v| Ok(s.tensor = decode_name(v)?) },
+    Field { key: "foldbn", get: |s| u8::from(s.fold_bn).to_string(), set: |s, v| Ok(s.fold_bn = parse_bool(v)?) },
     Field {
         key: "lo",
         get: |s| auto(s.lo),
@@ -462,7 +505,7 @@ mod tests {
             s.to_hash(),
             "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&round=half-even&lo=auto&hi=auto"
+             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -495,8 +538,9 @@ mod tests {
         let observer = (0..OBSERVERS.len(), 1e-4f32..1.0, 1e-3f64..100.0, any::<bool>());
         let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
         let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
-        (base, data, observer, quant, manual).prop_map(
-            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual)| UrlState {
+        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>());
+        (base, data, observer, quant, manual, file).prop_map(
+            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn))| UrlState {
                 view: VIEWS[v].0,
                 dist: DISTS[d].0,
                 n,
@@ -521,6 +565,10 @@ mod tests {
                 rounding: ROUNDINGS[r].0,
                 lo: manual.map(|m| m.0),
                 hi: manual.map(|m| m.1),
+                source: if from_file { Source::File } else { Source::Synthetic },
+                file,
+                tensor,
+                fold_bn,
             },
         )
     }

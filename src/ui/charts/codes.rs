@@ -41,7 +41,7 @@ impl Chart for CodesChart {
         let (lo, hi) = (self.range.qmin as f64 - 0.5, self.range.qmax as f64 + 0.5);
         let top = headroom(self.height(self.counts.iter().copied().max().unwrap_or(0)));
         let log = self.log;
-        let y_format = move |v: &f64| if log { format!("{v:.1}") } else { format!("{v:.0}") };
+        let y_format = move |v: &f64| super::count_tick(*v, log);
         let axes = Axes { x: "integer code q", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: Some(&super::integer_tick) };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
         // The end codes hold the clipped values too: drawn in vermillion.

@@ -34,7 +34,7 @@ impl Chart for ErrorChart {
         let height = |c: u64| if self.log { (1.0 + c as f64).log10() } else { c as f64 };
         let top = headroom(height(h.max_count()));
         let log = self.log;
-        let y_format = move |v: &f64| if log { format!("{v:.1}") } else { format!("{v:.0}") };
+        let y_format = move |v: &f64| super::count_tick(*v, log);
         let caption = format!("error x̂ − x · rounding error within ±{}", sig4(Some(self.half_step as f64)));
         let axes = Axes { x: "x̂ − x", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: None };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;

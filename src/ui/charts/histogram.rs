@@ -71,7 +71,7 @@ impl Chart for HistogramChart {
             format!("{} levels · scale {} · zero point {}", levels, sig4(Some(self.qparams.scale as f64)), self.qparams.zero_point)
         };
         let log = self.log;
-        let y_format = move |v: &f64| if log { format!("{v:.1}") } else { format!("{v:.0}") };
+        let y_format = move |v: &f64| super::count_tick(*v, log);
         let axes = Axes { x: "value", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: None };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
 

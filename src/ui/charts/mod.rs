@@ -50,6 +50,18 @@ pub fn tick(v: f64, span: f64) -> String {
     crate::ui::format::sig4(Some(if v.abs() <= span.abs() * 1e-9 { 0.0 } else { v }))
 }
 
+/// A count axis label: whole counts only (no "1, 1, 1" over a short axis), or log10 with one
+/// decimal.
+pub fn count_tick(v: f64, log: bool) -> String {
+    if log {
+        format!("{v:.1}")
+    } else if (v - v.round()).abs() < 1e-9 {
+        format!("{v:.0}")
+    } else {
+        String::new()
+    }
+}
+
 /// Labels for integer axes.
 pub fn integer_tick(v: &f64) -> String {
     format!("{}", v.round() as i64)
@@ -160,5 +172,8 @@ mod tests {
         assert_eq!(tick(0.005, 0.03), "0.005000");
         assert_eq!(tick(-2.0, 10.0), "-2.000");
         assert_eq!(integer_tick(&249.9999), "250");
+        assert_eq!(count_tick(0.25, false), "");
+        assert_eq!(count_tick(3.0, false), "3");
+        assert_eq!(count_tick(0.25, true), "0.2");
     }
 }

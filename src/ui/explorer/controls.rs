@@ -8,7 +8,7 @@ use yew::prelude::*;
 use crate::engine::synth::Outliers;
 use crate::ui::format::group_thousands;
 use crate::ui::state::{
-    Codes, ObsKind, UrlState, CODES, DISTS, GRANULARITIES, MAX_BITS, MAX_CHANNELS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES,
+    Codes, ObsKind, Source, UrlState, CODES, DISTS, GRANULARITIES, MAX_BITS, MAX_CHANNELS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES,
     TAILS,
 };
 
@@ -124,6 +124,9 @@ pub fn controls(props: &ControlsProps) -> Html {
     html! {
         <section class="panel controls" aria-label="Tensor and quantization settings">
             <h2>{"Tensor"}</h2>
+            if url.source == Source::File {
+                <p class="hint" data-testid="tensor-from-file">{format!("“{}” of {}", url.tensor, url.file)}</p>
+            } else {
             { choice("ctl-dist", "Distribution", DISTS, url.dist, props, |s, d| s.dist = d) }
             <label for="ctl-n">{"Values"}</label>
             <select id="ctl-n" data-testid="ctl-n" onchange={on_size.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
@@ -148,6 +151,7 @@ pub fn controls(props: &ControlsProps) -> Html {
                          edit(props, |s, v| s.outlier_magnitude = parse_or(v, s.outlier_magnitude).clamp(0.0, crate::ui::state::MAX_ABS_VALUE))) }
             }
 
+            }
             <h2>{"Observer"}</h2>
             { choice("ctl-observer", "Range from", OBSERVERS, url.observer, props, |s, o| s.observer = o) }
             { observer_params }

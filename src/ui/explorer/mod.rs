@@ -3,6 +3,7 @@
 
 mod controls;
 mod readouts;
+mod source;
 
 use std::rc::Rc;
 
@@ -13,10 +14,12 @@ use super::charts::codes::CodesChart;
 use super::charts::errors::{ErrorByValueChart, ErrorChart};
 use super::charts::histogram::HistogramChart;
 use super::charts::transfer::TransferChart;
-use super::state::UrlState;
+use super::files::Files;
+use super::state::{Source, UrlState};
 use super::sweep::SweepPanel;
 use crate::engine::explore::{explore, View};
 use crate::engine::synth::{sample, scale_channels};
+use crate::engine::tensor::Tensor;
 
 /// Bins of the value and error histograms.
 const BINS: usize = 256;
@@ -25,14 +28,34 @@ const BINS: usize = 256;
 pub struct ExplorerProps {
     pub url: UrlState,
     pub on_change: Callback<UrlState>,
+    /// The opened file, kept by the shell.
+    pub files: UseStateHandle<Files>,
 }
 
 /// The synthetic tensor of a URL state: `channels × (n / channels)` values, channels scaled apart.
-fn synthesize(url: &UrlState) -> Result<(Vec<f32>, Vec<usize>), String> {
+fn synthesize(url: &UrlState) -> Result<Rc<Tensor>, String> {
     let shape = url.shape();
     let mut xs = sample(url.dist.dist(), shape[0] * shape[1], url.seed, url.outliers()).map_err(|e| e.to_string())?;
     scale_channels(&mut xs, shape[0], url.spread);
-    Ok((xs, shape.to_vec()))
+    Ok(Rc::new(Tensor { name: "synthetic".into(), shape: shape.to_vec(), data: xs, stored_as: "f32".into() }))
+}
+
+/// The tensor the URL asks for, or why there is none (yet).
+fn tensor_of(url: &UrlState, files: &Files) -> Result<Rc<Tensor>, String> {
+    if url.source == Source::Synthetic {
+        return synthesize(url);
+    }
+    let Some(open) = files.open.as_ref().filter(|o| o.name == url.file) else {
+        return Err(if url.file.is_empty() {
+            "Open a file to look at its tensors.".into()
+        } else {
+            format!("This view is of tensor “{}” of the file “{}”. Open that file to see it: files never leave your browser, so links carry only their names.", url.tensor, url.file)
+        });
+    };
+    if !open.has(&url.tensor) {
+        return Err(format!("The file “{}” has no tensor “{}”: choose one in the list.", open.name, url.tensor));
+    }
+    open.tensor(&url.tensor).ok_or_else(|| format!("Reading tensor “{}”…", url.tensor))
 }
 
 /// The charts of one view, each behind an `Rc` so an unchanged chart is not repainted.
@@ -60,22 +83,25 @@ impl Charts {
 #[function_component(Explorer)]
 pub fn explorer(props: &ExplorerProps) -> Html {
     let url = &props.url;
-    let data_key = (url.dist, url.n, url.seed, url.channels, url.spread, url.outlier_fraction, url.outlier_magnitude);
+    let files = &*props.files;
+    let synth_key = (url.dist, url.n, url.seed, url.channels, url.spread, url.outlier_fraction, url.outlier_magnitude);
+    let file_key = (files.open.as_ref().map(|o| Rc::as_ptr(o) as usize), files.generation, url.file.clone(), url.tensor.clone());
     let data = {
-        let url = url.clone();
-        use_memo(data_key, move |_| synthesize(&url))
+        let (url, files) = (url.clone(), files.clone());
+        use_memo((url.source, synth_key, file_key), move |_| tensor_of(&url, &files))
     };
+    use_file_upkeep(url, &props.files);
     let scratch = use_mut_ref(Vec::new);
     let settings = url.settings(BINS);
     let view = use_memo((data.clone(), settings), move |(data, settings)| {
-        let (xs, shape) = data.as_ref().as_ref().map_err(Clone::clone)?;
-        explore(xs, shape, settings, &mut scratch.borrow_mut()).map_err(|e| e.to_string())
+        let t = data.as_ref().as_ref().map_err(Clone::clone)?;
+        explore(&t.data, &t.shape, settings, &mut scratch.borrow_mut()).map_err(|e| format!("Cannot quantize this tensor: {e}"))
     });
     let charts = use_memo((view.clone(), url.log), |(view, log)| view.as_ref().as_ref().ok().map(|v| Charts::of(v, *log)));
 
     let body = match (view.as_ref(), charts.as_ref()) {
         (Err(e), _) => html! {
-            <div class="panel error" role="alert" data-testid="explorer-error">{format!("Cannot quantize this tensor: {e}")}</div>
+            <div class="panel message" role="status" data-testid="explorer-error">{e.clone()}</div>
         },
         (Ok(v), Some(c)) => html! {
             <>
@@ -116,9 +142,45 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             <controls::Controls url={url.clone()} on_change={props.on_change.clone()}
                 observed={view.as_ref().as_ref().ok().map(|v| (v.observed.min.clone(), v.observed.max.clone()))} />
             <div class="explorer-main">
+                <source::SourcePanel url={url.clone()} on_change={props.on_change.clone()} files={props.files.clone()} />
                 {body}
-                <SweepPanel dist={url.dist} n={url.n} seed={url.seed} scheme={url.scheme} />
+                if url.source == Source::Synthetic {
+                    <SweepPanel dist={url.dist} n={url.n} seed={url.seed} scheme={url.scheme} />
+                }
             </div>
         </div>
     }
+}
+
+/// Keeps the open file in step with the URL: reads a chosen tensor of a large `.safetensors`
+/// file when it is not read yet, and parses an ONNX file again when batch-norm folding changes.
+#[hook]
+fn use_file_upkeep(url: &UrlState, files: &UseStateHandle<Files>) {
+    let key = (url.source, url.file.clone(), url.tensor.clone(), url.fold_bn, files.open.as_ref().map(|o| Rc::as_ptr(o) as usize));
+    let (url, files) = (url.clone(), files.clone());
+    use_effect_with(key, move |_| {
+        #[cfg(target_arch = "wasm32")]
+        if let Some(open) = files.open.clone().filter(|o| url.source == Source::File && o.name == url.file) {
+            use crate::ui::files::{read, Content};
+            if open.fold_bn != url.fold_bn && matches!(open.content, Content::Parsed { bytes: Some(_), .. }) {
+                match read::refold(&open, url.fold_bn) {
+                    Ok(f) => files.set(Files { open: Some(Rc::new(f)), generation: files.generation + 1, ..(*files).clone() }),
+                    Err(e) => files.set(Files { error: Some(e.to_string()), ..(*files).clone() }),
+                }
+            } else if open.has(&url.tensor) && open.tensor(&url.tensor).is_none() {
+                let name = url.tensor.clone();
+                files.set(Files { busy: Some(format!("Reading tensor “{name}”…")), ..(*files).clone() });
+                let files = files.clone();
+                yew::platform::spawn_local(async move {
+                    let before = (*files).clone();
+                    match read::tensor(&open, &name).await {
+                        Ok(_) => files.set(Files { generation: before.generation + 1, busy: None, ..before }),
+                        Err(e) => files.set(Files { busy: None, error: Some(e.to_string()), ..before }),
+                    }
+                });
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        let _ = (url, files);
+    });
 }
