@@ -184,7 +184,15 @@ async fn every_explorer_control_changes_the_view() {
     b.set_value("[data-testid=ctl-granularity]", "channel").await;
     b.wait_hash("gran=channel").await;
     assert!(b.text(".readouts").await.contains("channel 0 of 4"));
+    let gain: f64 = b.text("[data-testid=metric-sqnr-gain]").await.parse().unwrap();
+    assert!(gain > 0.0, "per-channel beats per-tensor when channels differ 100×: {gain}");
+    b.click("[data-testid=ctl-channel-sort]").await;
+    b.wait_hash("chsort=1").await;
+    b.wait_painted("[data-testid=chart-channels]").await;
     b.screenshot("explorer-per-channel").await;
+    b.exec("document.querySelector('[data-testid=channels-panel]').scrollIntoView()").await;
+    b.screenshot("explorer-channels").await;
+    b.exec("window.scrollTo(0, 0)").await;
 
     // A clip range by hand, and back to the observer's.
     b.set_value("[data-testid=ctl-granularity]", "tensor").await;
@@ -282,6 +290,9 @@ async fn files_open_in_the_layer_browser_and_match_the_cli() {
     b.set_value("[data-testid=ctl-granularity]", "channel").await;
     let cli = cli_json(&["qparams", f, "--observer", "minmax", "--qscheme", "per-channel-affine"]);
     b.wait_text("[data-testid=metric-sqnr-db]", |t| t == sig4(cli["sqnr_db"].as_f64())).await;
+    assert_eq!(b.text("[data-testid=metric-sqnr-per-channel]").await, sig4(cli["sqnr_db"].as_f64()));
+    let inspect = cli_json(&["inspect", f]);
+    assert_eq!(b.text("[data-testid=metric-channel-ratio]").await, sig4(inspect[0]["channel_range_ratio"].as_f64()));
     b.screenshot("file-npy").await;
 
     // A large .safetensors: listed from its header; a tensor is read when chosen.

@@ -102,6 +102,10 @@ fn observer_parameters_appear_for_their_observer_only() {
     let ch = run(render("#ch=8&spread=100&of=0.001&om=50&gran=channel"));
     assert!(ch.contains(r#"data-testid="ctl-spread""#) && ch.contains(r#"data-testid="ctl-outlier-magnitude""#));
     assert!(ch.contains("(channel 0 of 8)"));
+    for id in ["channels-panel", "chart-channels", "ctl-channel-sort", "metric-channel-ratio", "metric-sqnr-per-tensor", "metric-sqnr-per-channel", "metric-sqnr-gain"] {
+        assert!(ch.contains(&format!(r#"data-testid="{id}""#)), "missing {id}");
+    }
+    assert!(!run(render("#ch=1")).contains("channels-panel"), "one channel: no per-channel view");
 }
 
 #[test]

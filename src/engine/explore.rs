@@ -147,6 +147,65 @@ pub fn explore(xs: &[f32], shape: &[usize], s: &Settings, scratch: &mut Vec<f32>
     Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value })
 }
 
+/// Per-tensor against per-channel quantization of one tensor, channel by channel: what the
+/// per-channel view draws (the MobileNet depthwise story).
+#[derive(Clone, Debug, PartialEq)]
+pub struct ChannelView {
+    /// Each channel's finite min and max along the axis.
+    pub mins: Vec<f32>,
+    pub maxs: Vec<f32>,
+    /// Widest channel range over the narrowest (`None` below two channels or for a zero range).
+    pub ratio: Option<f64>,
+    /// The per-tensor grid's representable range.
+    pub tensor_clip: (f32, f32),
+    /// SQNR of the whole tensor, quantized per tensor and per channel (min/max ranges).
+    pub per_tensor_sqnr: Option<f64>,
+    pub per_channel_sqnr: Option<f64>,
+    /// SQNR of each channel under the per-tensor grid, and under its own.
+    pub channel_sqnr_tensor: Vec<Option<f64>>,
+    pub channel_sqnr_own: Vec<Option<f64>>,
+}
+
+/// Min/max calibration of `xs` per tensor and per channel along `axis`, compared.
+pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range: QRange) -> Result<ChannelView, ExploreError> {
+    let layout = ChannelLayout::new(shape, axis, xs.len())?;
+    let (mins, maxs, _) = super::observer::channel_min_max(xs, shape, axis)?;
+    let (lo, hi, _) = super::observer::finite_min_max(xs);
+    let tensor_p = calculate_qparams(lo, hi, scheme, range);
+    let own = calculate_qparams_per_channel(&mins, &maxs, scheme, range);
+    let per_tensor_sqnr = measure_rounded(xs, tensor_p, range, Rounding::HalfEven).0.sqnr_db;
+    let per_channel_sqnr = measure_per_channel_rounded(xs, layout, &own, range, Rounding::HalfEven)?.0.sqnr_db;
+    // Signal and noise energies per channel, under each grid.
+    let mut energy = vec![[0f64; 3]; layout.channels];
+    let mut buf = Vec::new();
+    layout.for_each_block(xs, |c, _, block| {
+        buf.resize(block.len(), 0.0);
+        for (k, p) in [tensor_p, own[c]].into_iter().enumerate() {
+            fake_quantize_into(block, p, range, Rounding::HalfEven, &mut buf);
+            for (&x, &y) in block.iter().zip(&buf) {
+                if x.is_finite() {
+                    if k == 0 {
+                        energy[c][0] += x as f64 * x as f64;
+                    }
+                    energy[c][1 + k] += (x as f64 - y as f64).powi(2);
+                }
+            }
+        }
+    });
+    let sqnr = |k: usize| energy.iter().map(|e| super::stats::sqnr_from_energies(e[0], e[k])).collect();
+    let ranges: Vec<f32> = mins.iter().zip(&maxs).map(|(a, b)| if a.is_finite() { b - a } else { f32::NAN }).collect();
+    Ok(ChannelView {
+        ratio: super::inspect::range_ratio(&ranges),
+        mins,
+        maxs,
+        tensor_clip: tensor_p.representable_range(range),
+        per_tensor_sqnr,
+        per_channel_sqnr,
+        channel_sqnr_tensor: sqnr(1),
+        channel_sqnr_own: sqnr(2),
+    })
+}
+
 /// The least and greatest `errors[i]` of the values `xs[i]` in each bin of `bins`.
 fn envelope(xs: &[f32], errors: &[f32], bins: &Histogram) -> Vec<Option<(f32, f32)>> {
     let n = bins.counts.len();
@@ -247,6 +306,25 @@ mod tests {
         let gain = channel.metrics.sqnr_db.unwrap() - tensor.metrics.sqnr_db.unwrap();
         assert!((2.5..3.5).contains(&gain), "{gain}");
         assert_eq!(channel.clip_ranges().len(), 2);
+    }
+
+    #[test]
+    fn channel_view_shows_what_per_tensor_costs_the_narrow_channels() {
+        let mut xs: Vec<f32> = (0..500).map(|i| (i as f32 / 250.0 - 1.0) * 0.01).collect();
+        xs.extend((0..500).map(|i| i as f32 / 250.0 - 1.0));
+        let c = channels(&xs, &[2, 500], 0, QScheme::Affine, QRange::QUINT8).unwrap();
+        assert_eq!((c.mins.len(), c.maxs.len()), (2, 2));
+        assert!((c.ratio.unwrap() - 100.0).abs() < 0.1);
+        // The narrow channel loses ~40 dB (100× coarser grid) under the per-tensor grid...
+        let (t0, o0) = (c.channel_sqnr_tensor[0].unwrap(), c.channel_sqnr_own[0].unwrap());
+        assert!((o0 - t0 - 40.0).abs() < 2.0, "{o0} {t0}");
+        // ...the wide one nothing; the whole tensor gains the +3 dB seen above.
+        assert!((c.channel_sqnr_tensor[1].unwrap() - c.channel_sqnr_own[1].unwrap()).abs() < 0.5);
+        assert!(c.per_channel_sqnr.unwrap() > c.per_tensor_sqnr.unwrap());
+        assert!(channels(&xs, &[2, 500], 2, QScheme::Affine, QRange::QUINT8).is_err());
+        // Empty and constant channels.
+        let z = channels(&[0.0; 6], &[3, 2], 0, QScheme::Symmetric, QRange::QINT8).unwrap();
+        assert_eq!((z.ratio, z.per_tensor_sqnr), (None, None));
     }
 
     #[test]

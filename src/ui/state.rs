@@ -241,6 +241,8 @@ pub struct UrlState {
     pub tensor: String,
     /// ONNX: fold each BatchNormalization into the Conv before it.
     pub fold_bn: bool,
+    /// The per-channel view sorts channels by range.
+    pub channel_sort: bool,
 }
 
 impl Default for UrlState {
@@ -274,6 +276,7 @@ impl Default for UrlState {
             file: String::new(),
             tensor: String::new(),
             fold_bn: false,
+            channel_sort: false,
         }
     }
 }
@@ -422,6 +425,7 @@ pub const FIELDS: &[Field] = &[
     Field { key: "file", get: |s| encode_name(&s.file), set: |s, v| Ok(s.file = decode_name(v)?) },
     Field { key: "tensor", get: |s| encode_name(&s.tensor), set: |s, v| Ok(s.tensor = decode_name(v)?) },
     Field { key: "foldbn", get: |s| u8::from(s.fold_bn).to_string(), set: |s, v| Ok(s.fold_bn = parse_bool(v)?) },
+    Field { key: "chsort", get: |s| u8::from(s.channel_sort).to_string(), set: |s, v| Ok(s.channel_sort = parse_bool(v)?) },
     Field {
         key: "lo",
         get: |s| auto(s.lo),
@@ -505,7 +509,7 @@ mod tests {
             s.to_hash(),
             "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&lo=auto&hi=auto"
+             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -538,9 +542,9 @@ mod tests {
         let observer = (0..OBSERVERS.len(), 1e-4f32..1.0, 1e-3f64..100.0, any::<bool>());
         let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
         let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
-        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>());
+        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>());
         (base, data, observer, quant, manual, file).prop_map(
-            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn))| UrlState {
+            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort))| UrlState {
                 view: VIEWS[v].0,
                 dist: DISTS[d].0,
                 n,
@@ -569,6 +573,7 @@ mod tests {
                 file,
                 tensor,
                 fold_bn,
+                channel_sort,
             },
         )
     }

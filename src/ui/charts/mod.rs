@@ -3,6 +3,7 @@
 //! ([`to_svg`]).
 
 pub mod canvas;
+pub mod channels;
 pub mod codes;
 pub mod errors;
 pub mod histogram;

@@ -1,6 +1,7 @@
 //! The Explorer: one tensor, its quantization under every setting of the URL, and the charts and
 //! readouts of [`crate::engine::explore`]. Nothing numeric is computed here.
 
+mod channels;
 mod controls;
 mod readouts;
 mod source;
@@ -144,6 +145,9 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             <div class="explorer-main">
                 <source::SourcePanel url={url.clone()} on_change={props.on_change.clone()} files={props.files.clone()} />
                 {body}
+                if let Ok(t) = data.as_ref() {
+                    <channels::ChannelsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
+                }
                 if url.source == Source::Synthetic {
                     <SweepPanel dist={url.dist} n={url.n} seed={url.seed} scheme={url.scheme} />
                 }

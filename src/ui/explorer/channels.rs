@@ -1,0 +1,57 @@
+//! The per-channel view: every channel's range, per-tensor against per-channel SQNR, and the
+//! channel-range ratio (min/max calibration, channels along axis 0).
+
+use std::rc::Rc;
+
+use yew::prelude::*;
+
+use crate::engine::explore::channels;
+use crate::engine::tensor::Tensor;
+use crate::ui::charts::canvas::Canvas;
+use crate::ui::charts::channels::ChannelChart;
+use crate::ui::format::sig4;
+use crate::ui::state::UrlState;
+
+#[derive(Properties, PartialEq)]
+pub struct ChannelsProps {
+    pub tensor: Rc<Tensor>,
+    pub url: UrlState,
+    pub on_change: Callback<UrlState>,
+}
+
+#[function_component(ChannelsPanel)]
+pub fn channels_panel(props: &ChannelsProps) -> Html {
+    let settings = props.url.settings(0);
+    let range = settings.range.range().ok();
+    let view = use_memo((props.tensor.clone(), settings.scheme, range), |(t, scheme, range)| {
+        let range = (*range)?;
+        (t.shape.len() >= 2 && t.shape[0] >= 2).then(|| channels(&t.data, &t.shape, 0, *scheme, range).ok()).flatten()
+    });
+    let chart = use_memo((view.clone(), props.url.channel_sort), |(v, sorted)| v.as_ref().as_ref().map(|v| Rc::new(ChannelChart::of(v, *sorted))));
+    let (Some(v), Some(chart)) = (view.as_ref(), chart.as_ref()) else { return html! {} };
+    let toggle = {
+        let (url, cb) = (props.url.clone(), props.on_change.clone());
+        Callback::from(move |_| cb.emit(UrlState { channel_sort: !url.channel_sort, ..url.clone() }))
+    };
+    let gain = v.per_channel_sqnr.zip(v.per_tensor_sqnr).map(|(c, t)| c - t);
+    html! {
+        <section class="panel chart-panel" aria-label="Per-channel view" data-testid="channels-panel">
+            <div class="panel-head">
+                <h2>{"Channels: one grid per tensor, or one per channel"}</h2>
+                <label class="check">
+                    <input type="checkbox" data-testid="ctl-channel-sort" checked={props.url.channel_sort} onchange={toggle} />
+                    {"Sort by range"}
+                </label>
+            </div>
+            <Canvas<ChannelChart> chart={chart.clone()} testid="chart-channels" width={800} height={300}
+                label={format!("Ranges of {} channels against the per-tensor clip range", v.mins.len())} />
+            <dl class="readouts-row">
+                <div class="readout"><dt>{"Channel-range ratio"}</dt><dd data-testid="metric-channel-ratio">{sig4(v.ratio)}</dd></div>
+                <div class="readout"><dt>{"SQNR per tensor (dB)"}</dt><dd data-testid="metric-sqnr-per-tensor">{sig4(v.per_tensor_sqnr)}</dd></div>
+                <div class="readout"><dt>{"SQNR per channel (dB)"}</dt><dd data-testid="metric-sqnr-per-channel">{sig4(v.per_channel_sqnr)}</dd></div>
+                <div class="readout"><dt>{"Gain (dB)"}</dt><dd data-testid="metric-sqnr-gain">{sig4(gain)}</dd></div>
+            </dl>
+            <p class="hint">{"Min/max ranges along axis 0, with the scheme and integer range set on the left. Vermillion channels span under a tenth of the shared range, so a per-tensor grid gives them few of its levels."}</p>
+        </section>
+    }
+}
