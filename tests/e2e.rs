@@ -348,6 +348,55 @@ async fn files_open_in_the_layer_browser_and_match_the_cli() {
     b.stop().await;
 }
 
+/// Every export saves what the view shows: readouts as CSV and JSON, the fake-quantized tensor
+/// as `.npy` (equal to the engine's own, bit for bit), each chart as PNG; and the link is copied.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn exports_save_what_the_view_shows() {
+    use quantscope::engine::qparams::{calculate_qparams, QRange, QScheme};
+    use quantscope::engine::quantize::fake_quantize;
+    use quantscope::engine::synth::{sample, Dist};
+    let b = Browser::start().await;
+    b.goto("#n=10000&seed=5&bits=6").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+
+    b.click("[data-testid=export-json]").await;
+    let json: Value = serde_json::from_slice(&b.download("normal-seed5-readouts.json").await).unwrap();
+    assert_eq!(sig4(json["scale"][0].as_f64()), b.text("[data-testid=metric-scale]").await);
+    assert_eq!(json["zero_point"][0].to_string(), b.text("[data-testid=metric-zero-point]").await);
+    assert_eq!((json["quant_min"].as_i64(), json["quant_max"].as_i64()), (Some(0), Some(63)));
+    b.click("[data-testid=export-csv]").await;
+    let csv = String::from_utf8(b.download("normal-seed5-readouts.csv").await).unwrap();
+    assert_eq!(csv.lines().count(), 2, "{csv}");
+    assert!(csv.lines().nth(1).unwrap().starts_with("synthetic,0,"), "{csv}");
+
+    b.click("[data-testid=export-npy]").await;
+    let got = npy::read("q.npy", "q", &b.download("normal-seed5-quantized.npy").await).unwrap();
+    let xs = sample(Dist::Normal { mean: 0.0, std: 1.0 }, 10_000, 5, None).unwrap();
+    let (lo, hi) = xs.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+    let range = QRange::with_bits(6, true).unwrap();
+    let want = fake_quantize(&xs, calculate_qparams(lo, hi, QScheme::Affine, range), range);
+    assert_eq!(got.shape, vec![1, 10_000]);
+    assert!(got.data.iter().zip(&want).all(|(a, b)| a.to_bits() == b.to_bits()), "the browser's x̂ is the engine's");
+
+    for (chart, name) in [("chart-histogram", "values"), ("chart-codes", "codes"), ("chart-errors", "errors")] {
+        b.click(&format!("[data-testid=export-png-{chart}]")).await;
+        let png = b.download(&format!("normal-seed5-{name}.png")).await;
+        assert!(png.starts_with(b"\x89PNG") && png.len() > 2_000, "{chart}: {} bytes", png.len());
+    }
+
+    b.click("[data-testid=copy-link]").await;
+    // The clipboard accepted the page's address (reading it back needs a permission headless
+    // Chromium does not grant), which holds every setting:
+    b.wait_text("[data-testid=copy-status]", |t| t == "Link copied").await;
+    assert!(b.hash().await.contains("seed=5&bits=6"));
+
+    let severe = b.logs(Level::Severe).await;
+    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
+    b.assert_same_origin_only(&[]);
+    b.stop().await;
+}
+
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
 async fn a_panic_shows_the_error_banner() {

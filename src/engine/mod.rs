@@ -5,6 +5,7 @@
 
 pub mod analysis;
 pub mod explore;
+pub mod export;
 pub mod histogram;
 pub mod inspect;
 pub mod io;

@@ -104,6 +104,27 @@ pub fn app(props: &AppProps) -> Html {
             </div>
         }
     });
+    let copy_state = use_state(String::new);
+    let copy_link = {
+        let copy_state = copy_state.clone();
+        Callback::from(move |_: MouseEvent| {
+            #[cfg(target_arch = "wasm32")]
+            {
+                let window = gloo::utils::window();
+                let href = window.location().href().unwrap_or_default();
+                let promise = window.navigator().clipboard().write_text(&href);
+                let copy_state = copy_state.clone();
+                yew::platform::spawn_local(async move {
+                    copy_state.set(match wasm_bindgen_futures::JsFuture::from(promise).await {
+                        Ok(_) => "Link copied".into(),
+                        Err(_) => "Copying was not allowed: copy the address bar".into(),
+                    });
+                });
+            }
+            #[cfg(not(target_arch = "wasm32"))]
+            copy_state.set(String::new());
+        })
+    };
     let toggle_about = {
         let about_open = about_open.clone();
         Callback::from(move |_| about_open.set(!*about_open))
@@ -124,6 +145,9 @@ pub fn app(props: &AppProps) -> Html {
                     <span class="tagline">{"see what quantization does to a tensor"}</span>
                 </div>
                 <nav class="tabs" role="tablist" aria-label="Views">{ for tabs }</nav>
+                <button class="about-toggle" onclick={copy_link} data-testid="copy-link"
+                        title="Copy a link to this view: every setting is in it">{"Copy link"}</button>
+                <span class="copy-status" role="status" data-testid="copy-status">{(*copy_state).clone()}</span>
                 <button class="about-toggle" onclick={toggle_about.clone()} aria-expanded={about_open.to_string()}
                         data-testid="about-toggle">{"About"}</button>
             </header>

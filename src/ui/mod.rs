@@ -6,6 +6,7 @@ pub mod about;
 pub mod app;
 pub mod bench;
 pub mod charts;
+pub mod download;
 pub mod explorer;
 pub mod files;
 pub mod format;

@@ -121,6 +121,8 @@ impl WebDriverCompatibleCommand for GetLog {
 pub struct Browser {
     pub client: Client,
     pub server: StaticServer,
+    /// Where the browser saves downloads (exports).
+    pub downloads: PathBuf,
     driver: Child,
     shots: PathBuf,
 }
@@ -150,6 +152,8 @@ impl Browser {
 
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
         let profile = tmp.join(format!("chromium-profile-{port}"));
+        let downloads = tmp.join(format!("downloads-{port}"));
+        std::fs::create_dir_all(&downloads).unwrap();
         let caps = json!({
             "goog:chromeOptions": {
                 "args": [
@@ -167,7 +171,11 @@ impl Browser {
                     // all of them and lets none leave.
                     format!("--proxy-server={}", server.base.trim_end_matches('/')),
                     "--proxy-bypass-list=<-loopback>",
-                ]
+                ],
+                "prefs": {
+                    "download.default_directory": downloads.to_str().unwrap(),
+                    "download.prompt_for_download": false,
+                }
             },
             "goog:loggingPrefs": { "browser": "ALL" }
         });
@@ -180,7 +188,7 @@ impl Browser {
             .expect("a chromedriver session");
         let shots = tmp.join("e2e-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Browser { client, server, driver, shots }
+        Browser { client, server, downloads, driver, shots }
     }
 
     /// Loads `base + rest` (rest: "" or "#hash") afresh, as opening a shared link does. (Going
@@ -253,6 +261,23 @@ impl Browser {
         let script = "const el = arguments[0]; el.value = arguments[1]; \
                       el.dispatchEvent(new Event('change', {bubbles: true}));";
         self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), json!(value)]).await.unwrap();
+    }
+
+    /// Waits for a finished download named `name` and returns its bytes.
+    pub async fn download(&self, name: &str) -> Vec<u8> {
+        let path = self.downloads.join(name);
+        let deadline = Instant::now() + WAIT;
+        loop {
+            // Chromium writes to `name.crdownload` and renames it when done.
+            if let Ok(bytes) = std::fs::read(&path) {
+                if !bytes.is_empty() {
+                    return bytes;
+                }
+            }
+            let seen: Vec<String> = std::fs::read_dir(&self.downloads).map(|d| d.flatten().map(|e| e.file_name().to_string_lossy().into_owned()).collect()).unwrap_or_default();
+            assert!(Instant::now() < deadline, "no download {name}; the directory holds {seen:?}");
+            tokio::time::sleep(POLL).await;
+        }
     }
 
     /// Waits until the location hash contains `part` (a control's change reached the URL).

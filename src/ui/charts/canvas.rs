@@ -17,6 +17,9 @@ pub struct CanvasProps<C: Chart> {
     pub height: u32,
     #[prop_or_default]
     pub testid: AttrValue,
+    /// When set, a button saves the chart as `{export}.png`.
+    #[prop_or_default]
+    pub export: Option<AttrValue>,
 }
 
 impl<C: Chart> PartialEq for CanvasProps<C> {
@@ -25,6 +28,7 @@ impl<C: Chart> PartialEq for CanvasProps<C> {
             && self.label == o.label
             && (self.width, self.height) == (o.width, o.height)
             && self.testid == o.testid
+            && self.export == o.export
     }
 }
 
@@ -36,9 +40,20 @@ pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
         let node = node.clone();
         use_effect_with(props.chart.clone(), move |chart| paint(&node, chart.as_ref()));
     }
+    let save = props.export.clone().map(|name| {
+        let node = node.clone();
+        let onclick = Callback::from(move |_: MouseEvent| save_png(&node, &name));
+        html! {
+            <button class="export" {onclick} data-testid={format!("export-png-{}", props.testid)}
+                    title="Save this chart as a PNG image">{"PNG"}</button>
+        }
+    });
     html! {
-        <canvas ref={node} class="chart" width={props.width.to_string()} height={props.height.to_string()}
-            role="img" aria-label={props.label.clone()} data-testid={props.testid.clone()} />
+        <div class="chart-box">
+            <canvas ref={node} class="chart" width={props.width.to_string()} height={props.height.to_string()}
+                role="img" aria-label={props.label.clone()} data-testid={props.testid.clone()} />
+            { for save }
+        </div>
     }
 }
 
@@ -65,6 +80,17 @@ fn paint<C: Chart>(node: &NodeRef, chart: &C) {
 
 #[cfg(not(target_arch = "wasm32"))]
 fn paint<C: Chart>(_node: &NodeRef, _chart: &C) {}
+
+fn save_png(node: &NodeRef, name: &str) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(canvas) = node.cast::<web_sys::HtmlCanvasElement>() {
+        if let Err(e) = crate::ui::download::save_canvas(&format!("{name}.png"), &canvas) {
+            gloo::console::error!(format!("QuantScope: saving the chart failed: {e}"));
+        }
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = (node, name);
+}
 
 /// plotters-canvas measures text by styling a `<span>` with an inline `style` attribute, which the
 /// app's Content-Security-Policy (`style-src 'self'`) blocks, leaving wrong sizes and console

@@ -34,16 +34,29 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         Callback::from(move |_| cb.emit(UrlState { channel_sort: !url.channel_sort, ..url.clone() }))
     };
     let gain = v.per_channel_sqnr.zip(v.per_tensor_sqnr).map(|(c, t)| c - t);
+    let save_csv = {
+        let (view, name) = (view.clone(), props.tensor.name.clone());
+        Callback::from(move |_: MouseEvent| {
+            if let Some(v) = view.as_ref() {
+                let csv = crate::engine::export::channels_csv(&name, v);
+                let file = format!("{}-channels.csv", name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_"));
+                if let Err(e) = crate::ui::download::save(&file, "text/csv", csv.as_bytes()) {
+                    gloo::console::error!(format!("QuantScope: {e}"));
+                }
+            }
+        })
+    };
     html! {
         <section class="panel chart-panel" aria-label="Per-channel view" data-testid="channels-panel">
             <div class="panel-head">
                 <h2>{"Channels: one grid per tensor, or one per channel"}</h2>
+                <button class="export" onclick={save_csv} data-testid="export-channels-csv">{"Channels CSV"}</button>
                 <label class="check">
                     <input type="checkbox" data-testid="ctl-channel-sort" checked={props.url.channel_sort} onchange={toggle} />
                     {"Sort by range"}
                 </label>
             </div>
-            <Canvas<ChannelChart> chart={chart.clone()} testid="chart-channels" width={800} height={300}
+            <Canvas<ChannelChart> chart={chart.clone()} testid="chart-channels" width={800} height={300} export={Some(AttrValue::from(format!("{}-channels", props.tensor.name)))}
                 label={format!("Ranges of {} channels against the per-tensor clip range", v.mins.len())} />
             <dl class="readouts-row">
                 <div class="readout"><dt>{"Channel-range ratio"}</dt><dd data-testid="metric-channel-ratio">{sig4(v.ratio)}</dd></div>

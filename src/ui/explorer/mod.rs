@@ -108,29 +108,30 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             <>
                 <section class="panel chart-panel">
                     <h2>{"Values and the quantization grid"}</h2>
-                    <Canvas<HistogramChart> chart={c.values.clone()} testid="chart-histogram"
+                    <Canvas<HistogramChart> chart={c.values.clone()} testid="chart-histogram" export={Some(AttrValue::from(format!("{}-values", export_stem(url))))}
                         label={format!("Histogram of {} values with the {}-level grid", v.summary.count, v.range.levels())} />
                 </section>
                 { readouts::readouts(v) }
+                <readouts::ExportBar tensor={data.as_ref().as_ref().ok().cloned()} view={view.clone()} url={url.clone()} />
                 <div class="chart-pair">
                     <section class="panel chart-panel">
                         <h2>{"Integer codes"}</h2>
-                        <Canvas<CodesChart> chart={c.codes.clone()} testid="chart-codes" width={560} height={300}
+                        <Canvas<CodesChart> chart={c.codes.clone()} testid="chart-codes" export={Some(AttrValue::from(format!("{}-codes", export_stem(url))))} width={560} height={300}
                             label={format!("Histogram of the integer codes: {} of {} levels used", v.metrics.levels_used, v.range.levels())} />
                     </section>
                     <section class="panel chart-panel">
                         <h2>{"Transfer function"}</h2>
-                        <Canvas<TransferChart> chart={c.transfer.clone()} testid="chart-transfer" width={560} height={300}
+                        <Canvas<TransferChart> chart={c.transfer.clone()} testid="chart-transfer" export={Some(AttrValue::from(format!("{}-transfer", export_stem(url))))} width={560} height={300}
                             label="The quantizer's staircase from x to its quantized value" />
                     </section>
                     <section class="panel chart-panel">
                         <h2>{"Error"}</h2>
-                        <Canvas<ErrorChart> chart={c.errors.clone()} testid="chart-errors" width={560} height={300}
+                        <Canvas<ErrorChart> chart={c.errors.clone()} testid="chart-errors" export={Some(AttrValue::from(format!("{}-errors", export_stem(url))))} width={560} height={300}
                             label="Histogram of the quantization error, rounding and clipping apart" />
                     </section>
                     <section class="panel chart-panel">
                         <h2>{"Error against x"}</h2>
-                        <Canvas<ErrorByValueChart> chart={c.error_by_value.clone()} testid="chart-error-by-value" width={560} height={300}
+                        <Canvas<ErrorByValueChart> chart={c.error_by_value.clone()} testid="chart-error-by-value" export={Some(AttrValue::from(format!("{}-error-by-value", export_stem(url))))} width={560} height={300}
                             label="The least and greatest error of the values in each bin of x" />
                     </section>
                 </div>
@@ -187,4 +188,10 @@ fn use_file_upkeep(url: &UrlState, files: &UseStateHandle<Files>) {
         #[cfg(not(target_arch = "wasm32"))]
         let _ = (url, files);
     });
+}
+
+/// The stem of exported files' names: the tensor's name, or the synthetic distribution's.
+fn export_stem(url: &UrlState) -> String {
+    let raw = if url.source == Source::File { url.tensor.clone() } else { format!("{}-seed{}", super::state::choice_key(super::state::DISTS, &url.dist), url.seed) };
+    raw.chars().map(|c| if c.is_ascii_alphanumeric() || c == '-' || c == '_' || c == '.' { c } else { '_' }).collect()
 }

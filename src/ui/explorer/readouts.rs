@@ -42,3 +42,47 @@ pub fn readouts(v: &View) -> Html {
         </section>
     }
 }
+
+#[derive(Properties, PartialEq)]
+pub struct ExportBarProps {
+    pub tensor: Option<std::rc::Rc<crate::engine::tensor::Tensor>>,
+    pub view: std::rc::Rc<Result<View, String>>,
+    pub url: crate::ui::state::UrlState,
+}
+
+/// Saves the readouts (CSV, JSON) and the fake-quantized tensor (`.npy`).
+#[function_component(ExportBar)]
+pub fn export_bar(props: &ExportBarProps) -> Html {
+    let status = use_state(String::new);
+    let (Some(t), Ok(_)) = (props.tensor.clone(), props.view.as_ref()) else { return html! {} };
+    let stem = super::export_stem(&props.url);
+    let button = |kind: &'static str, label: &'static str| {
+        let (t, view, url, stem, status) = (t.clone(), props.view.clone(), props.url.clone(), stem.clone(), status.clone());
+        let onclick = Callback::from(move |_: MouseEvent| {
+            let Ok(v) = view.as_ref() else { return };
+            use crate::engine::export::{fake_quantized_npy, readouts_csv, readouts_json};
+            let (name, mime, bytes) = match kind {
+                "csv" => (format!("{stem}-readouts.csv"), "text/csv", readouts_csv(&t.name, v).into_bytes()),
+                "json" => (format!("{stem}-readouts.json"), "application/json", readouts_json(&t.name, &t.shape, v).into_bytes()),
+                _ => match fake_quantized_npy(&t.data, &t.shape, &url.settings(0), &v.qparams, v.range) {
+                    Ok(b) => (format!("{stem}-quantized.npy"), "application/octet-stream", b),
+                    Err(e) => return status.set(format!("Cannot save: {e}")),
+                },
+            };
+            status.set(match crate::ui::download::save(&name, mime, &bytes) {
+                Ok(()) => format!("Saved {name}"),
+                Err(e) => format!("Cannot save {name}: {e}"),
+            });
+        });
+        html! { <button class="export" {onclick} data-testid={format!("export-{kind}")}>{label}</button> }
+    };
+    html! {
+        <div class="export-bar" aria-label="Export">
+            <span class="hint">{"Save:"}</span>
+            { button("csv", "Readouts CSV") }
+            { button("json", "Readouts JSON") }
+            { button("npy", "Quantized tensor .npy") }
+            <span class="hint" role="status" data-testid="export-status">{(*status).clone()}</span>
+        </div>
+    }
+}
