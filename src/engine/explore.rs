@@ -134,16 +134,16 @@ pub fn explore(xs: &[f32], shape: &[usize], s: &Settings, scratch: &mut Vec<f32>
         hi = hi.max(b);
     }
     let pad = ((hi - lo) * 0.02).max(f32::EPSILON);
-    let values = Histogram::new(xs, lo - pad, hi + pad, s.bins);
 
-    // Errors, in place of x̂; and their envelope per value bin.
+    // Errors, in place of x̂; the values' histogram and the errors' envelope per value bin in
+    // one binning pass.
     for (e, &x) in scratch.iter_mut().zip(xs) {
         *e -= x;
     }
+    let (values, error_by_value) = Histogram::with_envelope(xs, scratch, lo - pad, hi + pad, s.bins);
     let half = qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0;
     let reach = (metrics.max_abs_err as f32).max(half).max(f32::MIN_POSITIVE);
     let errors = Histogram::new(scratch, -reach, reach, s.bins);
-    let error_by_value = envelope(xs, scratch, &values);
     Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value })
 }
 
@@ -204,23 +204,6 @@ pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range
         channel_sqnr_tensor: sqnr(1),
         channel_sqnr_own: sqnr(2),
     })
-}
-
-/// The least and greatest `errors[i]` of the values `xs[i]` in each bin of `bins`.
-fn envelope(xs: &[f32], errors: &[f32], bins: &Histogram) -> Vec<Option<(f32, f32)>> {
-    let n = bins.counts.len();
-    let mut lo = vec![f32::INFINITY; n];
-    let mut hi = vec![f32::NEG_INFINITY; n];
-    let per_unit = n as f64 / (bins.hi as f64 - bins.lo as f64);
-    for (&x, &e) in xs.iter().zip(errors) {
-        if !(x.is_finite() && e.is_finite()) {
-            continue;
-        }
-        let i = (((x as f64 - bins.lo as f64) * per_unit) as usize).min(n - 1);
-        lo[i] = lo[i].min(e);
-        hi[i] = hi[i].max(e);
-    }
-    lo.into_iter().zip(hi).map(|(a, b)| (a <= b).then_some((a, b))).collect()
 }
 
 #[cfg(test)]

@@ -22,6 +22,34 @@ impl Histogram {
     /// ends) is widened to `[lo − 0.5, lo + 0.5]` so that a constant tensor still shows one bar;
     /// `bins == 0` is treated as 1.
     pub fn new(xs: &[f32], lo: f32, hi: f32, bins: usize) -> Histogram {
+        Histogram::binned(xs, lo, hi, bins, |_, _| {})
+    }
+
+    /// [`Histogram::new`] of `xs`, and for each bin the least and greatest `ys[i]` of the values
+    /// `xs[i]` in it (`None` for an empty bin; non-finite `ys` are skipped): one binning pass for
+    /// both, as the Explorer's error-against-x view needs.
+    pub fn with_envelope(xs: &[f32], ys: &[f32], lo: f32, hi: f32, bins: usize) -> (Histogram, Vec<Option<(f32, f32)>>) {
+        let n = bins.max(1);
+        let (mut least, mut most) = (vec![f32::INFINITY; n], vec![f32::NEG_INFINITY; n]);
+        let h = Histogram::binned(xs, lo, hi, bins, |start, slots| {
+            for (&s, &y) in slots.iter().zip(&ys[start.min(ys.len())..]) {
+                // Compare-and-store: after a bin's first few values its ends rarely move, so
+                // the branches predict well (f32::min/max would cost NaN handling on each).
+                if let (Some(lo), Some(hi)) = (least.get_mut(s as usize), most.get_mut(s as usize)) {
+                    if y < *lo {
+                        *lo = y;
+                    }
+                    if y > *hi {
+                        *hi = y;
+                    }
+                }
+            }
+        });
+        (h, least.into_iter().zip(most).map(|(a, b)| (a <= b).then_some((a, b))).collect())
+    }
+
+    /// Bins `xs`, handing each block's slots (and the block's start in `xs`) to `also`.
+    fn binned(xs: &[f32], lo: f32, hi: f32, bins: usize, mut also: impl FnMut(usize, &[u32])) -> Histogram {
         let bins = bins.max(1);
         let (lo, hi) = if lo.is_finite() && hi.is_finite() && lo < hi {
             (lo, hi)
@@ -35,13 +63,14 @@ impl Histogram {
         let mut tables = FourTables::new(bins + 3);
         let mut totals = vec![0u64; bins + 3];
         let mut index = [0u32; BLOCK];
-        for chunk in xs.chunks(BLOCK) {
+        for (k, chunk) in xs.chunks(BLOCK).enumerate() {
             for line in chunk.chunks(16) {
                 crate::engine::simd::prefetch_ahead(line.as_ptr());
             }
             let index = &mut index[..chunk.len()];
             slots.fill(chunk, index);
             tables.add(index, &mut totals);
+            also(k * BLOCK, index);
         }
         tables.drain_into(&mut totals);
         let (below, above, bad) = (slots.below as usize, slots.above as usize, slots.bad as usize);
@@ -262,6 +291,17 @@ mod tests {
             proptest::prop_assert_eq!(&h.counts, &want);
             proptest::prop_assert_eq!((h.below, h.above, h.non_finite), (below, above, bad));
         }
+    }
+
+    #[test]
+    fn envelope_per_bin() {
+        let xs = [0.1f32, 0.2, 0.9, 5.0, f32::NAN];
+        let ys = [1.0f32, -2.0, 3.0, 4.0, 5.0];
+        let (h, env) = Histogram::with_envelope(&xs, &ys, 0.0, 1.0, 2);
+        assert_eq!(h.counts, vec![2, 1]);
+        assert_eq!(env, vec![Some((-2.0, 1.0)), Some((3.0, 3.0))]);
+        let (_, empty) = Histogram::with_envelope(&[], &[], 0.0, 1.0, 3);
+        assert_eq!(empty, vec![None; 3]);
     }
 
     #[test]

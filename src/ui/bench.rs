@@ -85,6 +85,8 @@ pub const KERNELS: &[(&str, &str, bool, Option<f64>)] = &[
     ("analysis_metrics", "of which: metrics and code histogram", false, None),
     ("analysis_histogram", "of which: one 256-bin histogram", false, None),
     ("l2_search", "HistogramObserver L2 search", false, Some(5.0)),
+    ("explorer_redraw_1m", "Explorer redraw: explore + every chart drawn (1M values)", false, Some(16.0)),
+    ("explorer_redraw_10m", "Explorer redraw: explore + every chart drawn (10M values)", false, Some(100.0)),
     ("l2_observe_and_search", "HistogramObserver observe + L2 search", false, None),
 ];
 
@@ -282,6 +284,32 @@ mod runner {
         fn js_histogram(x: &Float32Array, lo: f32, hi: f32, bins: u32) -> Result<Uint32Array, JsValue>;
     }
 
+    /// Canvases of the Explorer's chart sizes, not in the page.
+    fn offscreen_canvases() -> Result<Vec<web_sys::HtmlCanvasElement>, String> {
+        use wasm_bindgen::JsCast;
+        [(800, 360), (560, 300), (560, 300), (560, 300), (560, 300)]
+            .into_iter()
+            .map(|(w, h)| {
+                let c: web_sys::HtmlCanvasElement = gloo::utils::document().create_element("canvas").map_err(|e| format!("{e:?}"))?.unchecked_into();
+                c.set_width(w);
+                c.set_height(h);
+                Ok(c)
+            })
+            .collect()
+    }
+
+    /// What a control change costs the Explorer: the view computed again and every chart drawn.
+    fn redraw(xs: &[f32], settings: &crate::engine::explore::Settings, scratch: &mut Vec<f32>, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
+        use crate::ui::charts::canvas::draw_on;
+        let view = crate::engine::explore::explore(xs, &[1, xs.len()], settings, scratch).map_err(|e| e.to_string())?;
+        let charts = crate::ui::explorer::Charts::of(&view, false);
+        draw_on(canvases[0].clone(), charts.values.as_ref())?;
+        draw_on(canvases[1].clone(), charts.codes.as_ref())?;
+        draw_on(canvases[2].clone(), charts.transfer.as_ref())?;
+        draw_on(canvases[3].clone(), charts.errors.as_ref())?;
+        draw_on(canvases[4].clone(), charts.error_by_value.as_ref())
+    }
+
     fn now() -> f64 {
         gloo::utils::window().performance().map(|p| p.now()).unwrap_or(0.0)
     }
@@ -398,6 +426,25 @@ mod runner {
                         std::hint::black_box(Histogram::new(small, -5.0, 5.0, 256));
                     })
                     .await?;
+                }
+                "explorer_redraw_1m" | "explorer_redraw_10m" => {
+                    let n = if id == "explorer_redraw_1m" { 1_000_000 } else { 10_000_000 };
+                    row.n = n;
+                    let data = if n <= xs.len() { xs[..n].to_vec() } else { sample(Dist::Normal { mean: 0.0, std: 1.0 }, n, 7, None).map_err(|e| e.to_string())? };
+                    let canvases = offscreen_canvases()?;
+                    let settings = crate::ui::state::UrlState::default().settings(crate::ui::explorer::BINS);
+                    let mut scratch = Vec::new();
+                    let mut failed = None;
+                    row.wasm = time(if n > 2_000_000 { 5 } else { runs_small }, cancelled, || {
+                        match redraw(&data, &settings, &mut scratch, &canvases) {
+                            Ok(()) => {}
+                            Err(e) => failed = Some(e),
+                        }
+                    })
+                    .await?;
+                    if let Some(e) = failed {
+                        return Err(e);
+                    }
                 }
                 "l2_search" | "l2_observe_and_search" => {
                     let common = Common { scheme: QScheme::Affine, range };

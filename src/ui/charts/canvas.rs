@@ -59,7 +59,6 @@ pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
 
 #[cfg(target_arch = "wasm32")]
 fn paint<C: Chart>(node: &NodeRef, chart: &C) {
-    use plotters::prelude::IntoDrawingArea;
     let Some(canvas) = node.cast::<web_sys::HtmlCanvasElement>() else { return };
     // Draw at the size the canvas is shown (one canvas pixel per CSS pixel), keeping its aspect.
     let shown = canvas.client_width();
@@ -68,14 +67,19 @@ fn paint<C: Chart>(node: &NodeRef, chart: &C) {
         canvas.set_width(shown as u32);
         canvas.set_height(height);
     }
-    let Some(backend) = measured::MeasuredCanvas::new(canvas) else {
-        gloo::console::error!("QuantScope: this browser gave no 2D canvas context");
-        return;
-    };
-    let root = backend.into_drawing_area();
-    if let Err(e) = chart.draw(&root).and_then(|_| root.present()) {
+    if let Err(e) = draw_on(canvas, chart) {
         gloo::console::error!(format!("QuantScope: drawing a chart failed: {e}"));
     }
+}
+
+/// Paints `chart` on `canvas` at the canvas's size (also used by the benchmark page, on
+/// canvases that are not in the page).
+#[cfg(target_arch = "wasm32")]
+pub fn draw_on<C: Chart>(canvas: web_sys::HtmlCanvasElement, chart: &C) -> Result<(), String> {
+    use plotters::prelude::IntoDrawingArea;
+    let backend = measured::MeasuredCanvas::new(canvas).ok_or("this browser gave no 2D canvas context")?;
+    let root = backend.into_drawing_area();
+    chart.draw(&root).and_then(|_| root.present()).map_err(|e| e.to_string())
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -23,7 +23,7 @@ use crate::engine::synth::{sample, scale_channels};
 use crate::engine::tensor::Tensor;
 
 /// Bins of the value and error histograms.
-const BINS: usize = 256;
+pub const BINS: usize = 256;
 
 #[derive(Properties, PartialEq)]
 pub struct ExplorerProps {
@@ -61,16 +61,16 @@ fn tensor_of(url: &UrlState, files: &Files) -> Result<Rc<Tensor>, String> {
 
 /// The charts of one view, each behind an `Rc` so an unchanged chart is not repainted.
 #[derive(PartialEq)]
-struct Charts {
-    values: Rc<HistogramChart>,
-    codes: Rc<CodesChart>,
-    errors: Rc<ErrorChart>,
-    error_by_value: Rc<ErrorByValueChart>,
-    transfer: Rc<TransferChart>,
+pub struct Charts {
+    pub values: Rc<HistogramChart>,
+    pub codes: Rc<CodesChart>,
+    pub errors: Rc<ErrorChart>,
+    pub error_by_value: Rc<ErrorByValueChart>,
+    pub transfer: Rc<TransferChart>,
 }
 
 impl Charts {
-    fn of(v: &View, log: bool) -> Charts {
+    pub fn of(v: &View, log: bool) -> Charts {
         Charts {
             values: Rc::new(HistogramChart::of_view(v, log)),
             codes: Rc::new(CodesChart::of_view(v, log)),
