@@ -194,6 +194,28 @@ async fn every_explorer_control_changes_the_view() {
     b.screenshot("explorer-channels").await;
     b.exec("window.scrollTo(0, 0)").await;
 
+    // Observer dynamics: a drifting stream in 10 batches, played to the end; MinMax holds the
+    // widest batch, the EMA lags behind it; with c = 1 the EMA is the last batch's range.
+    b.set_value("[data-testid=ctl-batches]", "10").await;
+    b.wait_hash("nb=10").await;
+    b.set_value("[data-testid=ctl-drift]", "2").await;
+    b.wait_hash("drift=2").await;
+    b.set_value("[data-testid=ctl-dynamics-ac]", "0.1").await;
+    b.wait_hash("ac=0.1").await;
+    b.click("[data-testid=dynamics-play]").await;
+    b.wait_text("[data-testid=dynamics-batch]", |t| t == "1 / 10" || t.starts_with('2') || t.starts_with('3')).await;
+    b.wait_text("[data-testid=dynamics-batch]", |t| t == "10 / 10").await;
+    let upper = |t: String| -> f64 { t.trim_matches(['[', ']']).split(", ").nth(1).unwrap().parse().unwrap() };
+    let (mm, ema) = (upper(b.text("[data-testid=dynamics-minmax]").await), upper(b.text("[data-testid=dynamics-ema]").await));
+    assert!(ema < mm, "the EMA lags a widening stream: {ema} vs {mm}");
+    b.set_value("[data-testid=ctl-dynamics-ac]", "1").await;
+    b.wait_hash("ac=1&").await;
+    let batch = b.text("[data-testid=dynamics-batch-range]").await;
+    b.wait_text("[data-testid=dynamics-ema]", |t| t == batch).await;
+    b.exec("document.querySelector('[data-testid=dynamics-panel]').scrollIntoView()").await;
+    b.screenshot("explorer-dynamics").await;
+    b.exec("window.scrollTo(0, 0)").await;
+
     // A clip range by hand, and back to the observer's.
     b.set_value("[data-testid=ctl-granularity]", "tensor").await;
     b.set_value("[data-testid=ctl-range-lo]", "-1").await;

@@ -106,6 +106,9 @@ fn observer_parameters_appear_for_their_observer_only() {
         assert!(ch.contains(&format!(r#"data-testid="{id}""#)), "missing {id}");
     }
     assert!(!run(render("#ch=1")).contains("channels-panel"), "one channel: no per-channel view");
+    for id in ["dynamics-panel", "chart-dynamics", "ctl-batches", "ctl-drift", "ctl-dynamics-ac", "ctl-dynamics-step", "dynamics-play", "dynamics-step", "dynamics-minmax", "dynamics-ema"] {
+        assert!(ch.contains(&format!(r#"data-testid="{id}""#)), "missing {id}");
+    }
 }
 
 #[test]

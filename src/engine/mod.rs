@@ -4,6 +4,7 @@
 //! `fake_quantize_per_tensor_affine`) and Jacob et al. 2018 (arXiv 1712.05877).
 
 pub mod analysis;
+pub mod dynamics;
 pub mod explore;
 pub mod export;
 pub mod histogram;

@@ -198,6 +198,8 @@ pub const MAX_SAMPLES: usize = 10_000_000;
 pub const MIN_BITS: u32 = 2;
 pub const MAX_BITS: u32 = 16;
 pub const MAX_CHANNELS: usize = 1024;
+pub const MAX_BATCHES: usize = 1000;
+pub const MAX_DRIFT: f32 = 10.0;
 pub const MAX_SPREAD: f32 = 10_000.0;
 /// Hand-set range ends and outlier magnitudes are kept within ±this.
 pub const MAX_ABS_VALUE: f32 = 1e6;
@@ -243,6 +245,10 @@ pub struct UrlState {
     pub fold_bn: bool,
     /// The per-channel view sorts channels by range.
     pub channel_sort: bool,
+    /// Observer dynamics: batches the tensor is fed in, and how much wider the last batch is
+    /// than the first (a drifting stream).
+    pub batches: usize,
+    pub drift: f32,
 }
 
 impl Default for UrlState {
@@ -277,6 +283,8 @@ impl Default for UrlState {
             tensor: String::new(),
             fold_bn: false,
             channel_sort: false,
+            batches: 20,
+            drift: 0.0,
         }
     }
 }
@@ -426,6 +434,12 @@ pub const FIELDS: &[Field] = &[
     Field { key: "tensor", get: |s| encode_name(&s.tensor), set: |s, v| Ok(s.tensor = decode_name(v)?) },
     Field { key: "foldbn", get: |s| u8::from(s.fold_bn).to_string(), set: |s, v| Ok(s.fold_bn = parse_bool(v)?) },
     Field { key: "chsort", get: |s| u8::from(s.channel_sort).to_string(), set: |s, v| Ok(s.channel_sort = parse_bool(v)?) },
+    Field { key: "nb", get: |s| s.batches.to_string(), set: |s, v| Ok(s.batches = parse_int(v, 1, MAX_BATCHES)?) },
+    Field {
+        key: "drift",
+        get: |s| s.drift.to_string(),
+        set: |s, v| Ok(s.drift = parse_float(v, 0.0, MAX_DRIFT, "a drift")?),
+    },
     Field {
         key: "lo",
         get: |s| auto(s.lo),
@@ -509,7 +523,7 @@ mod tests {
             s.to_hash(),
             "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lo=auto&hi=auto"
+             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&nb=20&drift=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -542,9 +556,9 @@ mod tests {
         let observer = (0..OBSERVERS.len(), 1e-4f32..1.0, 1e-3f64..100.0, any::<bool>());
         let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
         let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
-        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>());
+        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT);
         (base, data, observer, quant, manual, file).prop_map(
-            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort))| UrlState {
+            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift))| UrlState {
                 view: VIEWS[v].0,
                 dist: DISTS[d].0,
                 n,
@@ -574,6 +588,8 @@ mod tests {
                 tensor,
                 fold_bn,
                 channel_sort,
+                batches,
+                drift,
             },
         )
     }

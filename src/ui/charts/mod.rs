@@ -5,6 +5,7 @@
 pub mod canvas;
 pub mod channels;
 pub mod codes;
+pub mod dynamics;
 pub mod errors;
 pub mod histogram;
 pub mod transfer;

@@ -3,6 +3,7 @@
 
 mod channels;
 mod controls;
+mod dynamics;
 mod readouts;
 mod source;
 
@@ -148,6 +149,7 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                 {body}
                 if let Ok(t) = data.as_ref() {
                     <channels::ChannelsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
+                    <dynamics::DynamicsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
                 }
                 if url.source == Source::Synthetic {
                     <SweepPanel dist={url.dist} n={url.n} seed={url.seed} scheme={url.scheme} />
