@@ -57,7 +57,7 @@ async fn shell_tabs_chart_worker_and_url_state() {
     b.screenshot("explorer-sweep").await;
 
     // Every tab renders and is reachable by URL.
-    for (tab, marker) in [("lab", "lab-empty"), ("learn", "learn-empty"), ("explorer", "chart-histogram")] {
+    for (tab, marker) in [("lab", "lab-empty"), ("learn", "lesson"), ("explorer", "chart-histogram")] {
         b.click(&format!("[data-testid=tab-{tab}]")).await;
         b.wait_for(&format!("[data-testid={marker}]")).await;
         assert!(b.hash().await.starts_with(&format!("#view={tab}")));
@@ -416,6 +416,31 @@ async fn exports_save_what_the_view_shows() {
     let severe = b.logs(Level::Severe).await;
     assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
     b.assert_same_origin_only(&[]);
+    b.stop().await;
+}
+
+/// Learn: the formulas are filled in as the value moves; lessons and their presets are links.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn learn_lessons_fill_in_the_formulas() {
+    let b = Browser::start().await;
+    b.goto("#view=learn").await;
+    assert_eq!(b.text("[data-testid=learn-zero-point]").await, "85");
+    let before = b.text("[data-testid=learn-q]").await;
+    b.set_range("[data-testid=learn-r]", 2).await;
+    b.wait_text("[data-testid=learn-q]", |t| t != before).await;
+    assert_eq!(b.text("[data-testid=learn-q]").await, "255", "r = 2 is the top of [−1, 2]");
+    b.set_range("[data-testid=learn-bits]", 3).await;
+    b.wait_text("[data-testid=learn-zero-point]", |t| t == "2").await;
+    b.screenshot("learn").await;
+    b.click("[data-testid=lesson-outliers]").await;
+    b.wait_hash("lesson=outliers").await;
+    b.click("[data-testid=lesson-preset]:nth-of-type(2)").await;
+    b.wait_hash("obs=percentile").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    assert_ne!(b.text("[data-testid=metric-clipped]").await, "0.00%", "percentile 99.9 clips the outliers");
+    let severe = b.logs(Level::Severe).await;
+    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
     b.stop().await;
 }
 

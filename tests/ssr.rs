@@ -41,7 +41,7 @@ fn each_tab_renders_its_view() {
     assert!(lab.contains(r#"data-view="lab""#));
     assert!(lab.contains(r#"aria-selected="true" data-testid="tab-lab""#) || lab.contains("tab selected"));
     let learn = run(render("#view=learn"));
-    assert!(learn.contains(r#"data-testid="learn-empty""#));
+    assert!(learn.contains(r#"data-testid="learn""#));
     assert!(!learn.contains("chart-histogram"));
 }
 
@@ -135,4 +135,39 @@ fn a_link_to_a_file_says_to_open_it() {
     assert!(html.contains("model v2.safetensors") && html.contains("encoder.dw"), "with the names from the link");
     assert!(!html.contains(r#"data-testid="ctl-dist""#), "no synthetic settings for a file");
     assert!(!html.contains(r#"data-testid="sweep-start""#));
+}
+
+/// Text between a `data-testid` attribute and the next `<`.
+fn testid_text<'a>(html: &'a str, id: &str) -> &'a str {
+    let at = html.find(&format!(r#"data-testid="{id}""#)).unwrap_or_else(|| panic!("no {id}"));
+    let rest = &html[at..];
+    let start = rest.find('>').unwrap() + 1;
+    &rest[start..start + rest[start..].find('<').unwrap()]
+}
+
+#[test]
+fn the_first_lesson_moves_a_value_through_the_formulas() {
+    let html = run(render("#view=learn&lesson=scale-zero-point"));
+    assert!(html.contains("<math"), "formulas are MathML");
+    // [−1, 2] at 8 bits: the issue's public test vector, s = 3/255, z = 85.
+    assert_eq!(testid_text(&html, "learn-scale"), "0.01176");
+    assert_eq!(testid_text(&html, "learn-zero-point"), "85");
+    // r = 0.5: 0.5/s = 42.5 rounds half to even to 42, + 85 = 127, x̂ = 42·s.
+    assert_eq!(testid_text(&html, "learn-q"), "127");
+    assert_eq!(testid_text(&html, "learn-xhat"), "0.4941");
+    for key in ["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat"] {
+        assert!(html.contains(&format!(r#"data-testid="lesson-{key}""#)), "{key}");
+    }
+}
+
+#[test]
+fn the_bits_lesson_shows_six_db_per_bit() {
+    let html = run(render("#view=learn&lesson=bits"));
+    let sqnr = |b: u32| testid_text(&html, &format!("bits-sqnr-{b}")).parse::<f64>().unwrap();
+    // 20·log10(2^b − 1): 6.62 dB from 3 to 4 bits, tending to 6.02 dB per bit; 48.13 dB at 8.
+    for b in 2..=12u32 {
+        let theory = 20.0 * (((1u64 << b) - 1) as f64).log10();
+        assert!((sqnr(b) - theory).abs() < 0.1, "{b} bits: {} vs {theory}", sqnr(b));
+    }
+    assert!(html.contains(r#"data-testid="lesson-preset""#));
 }

@@ -104,6 +104,16 @@ pub const DISTS: &[(DistKind, &str, &str)] = &[
     (DistKind::PostRelu, "post-relu", "Post-ReLU"),
 ];
 pub const SCHEMES: &[(QScheme, &str, &str)] = &[(QScheme::Affine, "affine", "Affine"), (QScheme::Symmetric, "symmetric", "Symmetric")];
+/// The lessons of Learn: URL key and title.
+pub const LESSONS: &[(&str, &str)] = &[
+    ("scale-zero-point", "Scale and zero point"),
+    ("outliers", "Outliers and calibration"),
+    ("ema", "Moving average against min/max"),
+    ("per-channel", "Per tensor against per channel"),
+    ("bits", "Bits against error"),
+    ("ptq-qat", "PTQ against QAT"),
+];
+
 pub const SOURCES: &[(Source, &str, &str)] = &[(Source::Synthetic, "synth", "Synthetic"), (Source::File, "file", "A file")];
 pub const OBSERVERS: &[(ObsKind, &str, &str)] = &[
     (ObsKind::MinMax, "minmax", "Min/max"),
@@ -249,6 +259,8 @@ pub struct UrlState {
     /// than the first (a drifting stream).
     pub batches: usize,
     pub drift: f32,
+    /// The open lesson (an index into [`LESSONS`]).
+    pub lesson: usize,
 }
 
 impl Default for UrlState {
@@ -285,6 +297,7 @@ impl Default for UrlState {
             channel_sort: false,
             batches: 20,
             drift: 0.0,
+            lesson: 0,
         }
     }
 }
@@ -434,6 +447,14 @@ pub const FIELDS: &[Field] = &[
     Field { key: "tensor", get: |s| encode_name(&s.tensor), set: |s, v| Ok(s.tensor = decode_name(v)?) },
     Field { key: "foldbn", get: |s| u8::from(s.fold_bn).to_string(), set: |s, v| Ok(s.fold_bn = parse_bool(v)?) },
     Field { key: "chsort", get: |s| u8::from(s.channel_sort).to_string(), set: |s, v| Ok(s.channel_sort = parse_bool(v)?) },
+    Field {
+        key: "lesson",
+        get: |s| LESSONS[s.lesson.min(LESSONS.len() - 1)].0.into(),
+        set: |s, v| match LESSONS.iter().position(|(k, _)| *k == v) {
+            Some(i) => Ok(s.lesson = i),
+            None => Err(format!("expected one of {}", LESSONS.iter().map(|l| l.0).collect::<Vec<_>>().join(", "))),
+        },
+    },
     Field { key: "nb", get: |s| s.batches.to_string(), set: |s, v| Ok(s.batches = parse_int(v, 1, MAX_BATCHES)?) },
     Field {
         key: "drift",
@@ -523,7 +544,7 @@ mod tests {
             s.to_hash(),
             "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&nb=20&drift=0&lo=auto&hi=auto"
+             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -556,9 +577,9 @@ mod tests {
         let observer = (0..OBSERVERS.len(), 1e-4f32..1.0, 1e-3f64..100.0, any::<bool>());
         let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
         let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
-        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT);
+        let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT, 0..LESSONS.len());
         (base, data, observer, quant, manual, file).prop_map(
-            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift))| UrlState {
+            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson))| UrlState {
                 view: VIEWS[v].0,
                 dist: DISTS[d].0,
                 n,
@@ -590,6 +611,7 @@ mod tests {
                 channel_sort,
                 batches,
                 drift,
+                lesson,
             },
         )
     }
