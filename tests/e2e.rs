@@ -53,7 +53,15 @@ async fn shell_tabs_chart_worker_and_url_state() {
     b.click("[data-testid=sweep-start]").await;
     let table = b.wait_for_timeout("[data-testid=sweep-result]", Duration::from_secs(30)).await;
     let cells = table.find_all(Locator::Css("tbody td")).await.unwrap();
-    assert_eq!(cells.len(), 15, "one SQNR per bit width 2..=16");
+    assert_eq!(cells.len(), 6 * 15, "one SQNR per observer and bit width 2..=16");
+    // The MSE observer beats min/max at 4 bits (column 3 of 2..=16) on this Gaussian.
+    let at4 = |name: &'static str| {
+        let b = &b;
+        async move { b.text(&format!("[data-testid=sweep-row-{name}] td:nth-of-type(3)")).await.parse::<f64>().unwrap() }
+    };
+    assert!(at4("mse").await > at4("minmax").await, "MSE-optimal clipping wins at 4 bits");
+    b.wait_painted("[data-testid=chart-sweep-clip]").await;
+    b.exec("document.querySelector('[data-testid=chart-sweep-sqnr]').scrollIntoView()").await;
     b.screenshot("explorer-sweep").await;
 
     // Every tab renders and is reachable by URL.

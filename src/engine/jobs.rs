@@ -5,14 +5,45 @@
 use serde::{Deserialize, Serialize};
 
 use super::analysis::{analyze, default_range};
-use super::qparams::QScheme;
+use super::metrics::measure;
+use super::observer::{fake_quant_mse, finite_min_max, Common, Granularity, ObserverKind, Tails};
+use super::qparams::{calculate_qparams, QRange, QScheme};
 use super::synth::{sample, Dist, SynthError};
+
+/// The observers an observer sweep compares, with their names.
+pub const SWEPT_OBSERVERS: &[(&str, ObserverKind)] = &[
+    ("minmax", ObserverKind::MinMax),
+    ("moving-average", ObserverKind::MovingAverage { averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT }),
+    ("percentile", ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs }),
+    ("histogram", ObserverKind::Histogram { bins: 2048 }),
+    ("entropy", ObserverKind::Entropy { bins: 2048, start_bin: 128 }),
+    ("mse", ObserverKind::Mse),
+];
+
+/// Points of the MSE-against-clip-ratio curve.
+const CURVE_POINTS: usize = 60;
 
 /// What a job is asked to compute.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobSpec {
     /// SQNR of min/max fake-quantization of a synthetic tensor at every bit width in `bits`.
     BitSweep { dist: Dist, n: usize, seed: u64, scheme: QScheme, bits: (u32, u32) },
+    /// For a tensor (one batch): the SQNR of every observer of [`SWEPT_OBSERVERS`] at every bit
+    /// width in `bits`, and at `curve_bits` the MSE against the clipping ratio with each
+    /// observer's choice on it.
+    ObserverSweep { data: Vec<f32>, scheme: QScheme, unsigned: bool, bits: (u32, u32), curve_bits: u32 },
+}
+
+/// The result of an observer sweep.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct ObserverSweep {
+    /// Per observer (in [`SWEPT_OBSERVERS`] order): its name and SQNR at each bit width.
+    pub sqnr: Vec<(String, Vec<SweepPoint>)>,
+    pub curve_bits: u32,
+    /// `(t, mse)`: the range `[t·min, t·max]` of the data (symmetric: `±t·max|x|`) and its MSE.
+    pub curve: Vec<(f64, f64)>,
+    /// Each observer's choice as `(name, t, mse)`, `t` its range over the data's.
+    pub choices: Vec<(String, f64, f64)>,
 }
 
 /// One point of a bit-width sweep.
@@ -27,6 +58,7 @@ pub struct SweepPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobResult {
     BitSweep(Vec<SweepPoint>),
+    ObserverSweep(ObserverSweep),
 }
 
 /// What one step of a job produced.
@@ -39,6 +71,8 @@ pub enum JobStep {
 /// A job in progress.
 pub enum Job {
     BitSweep { xs: Vec<f32>, scheme: QScheme, next: u32, last: u32, first: u32, out: Vec<SweepPoint> },
+    /// Step `k` of `observers × widths + 1` (the last step draws the curve).
+    ObserverSweep { xs: Vec<f32>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
 }
 
 /// Why a job could not start.
@@ -61,6 +95,14 @@ impl Job {
                 let xs = sample(dist, n, seed, None)?;
                 Ok(Job::BitSweep { xs, scheme, next: first, last, first, out: Vec::new() })
             }
+            JobSpec::ObserverSweep { ref data, scheme, unsigned, bits: (first, last), curve_bits } => {
+                if !(2 <= first && first <= last && last <= 16) || !(2..=16).contains(&curve_bits) {
+                    return Err(JobError::Bits(first, last));
+                }
+                let sqnr = SWEPT_OBSERVERS.iter().map(|(name, _)| (name.to_string(), Vec::new())).collect();
+                let out = ObserverSweep { sqnr, curve_bits, curve: Vec::new(), choices: Vec::new() };
+                Ok(Job::ObserverSweep { xs: data.clone(), scheme, unsigned, first, last, curve_bits, k: 0, out })
+            }
         }
     }
 
@@ -79,6 +121,25 @@ impl Job {
                     JobStep::Progress { done: out.len(), total }
                 }
             }
+            Job::ObserverSweep { xs, scheme, unsigned, first, last, curve_bits, k, out } => {
+                let widths = (*last - *first + 1) as usize;
+                let total = SWEPT_OBSERVERS.len() * widths + 1;
+                if *k + 1 < total {
+                    let (o, b) = (*k / widths, *first + (*k % widths) as u32);
+                    let sqnr = QRange::with_bits(b, *unsigned).ok().and_then(|range| observe_and_measure(xs, SWEPT_OBSERVERS[o].1, *scheme, range).map(|(_, m)| m));
+                    out.sqnr[o].1.push(SweepPoint { bits: b, sqnr_db: sqnr.flatten() });
+                } else if let Ok(range) = QRange::with_bits(*curve_bits, *unsigned) {
+                    let (curve, choices) = clip_curve(xs, *scheme, range);
+                    out.curve = curve;
+                    out.choices = choices;
+                }
+                *k += 1;
+                if *k >= total {
+                    JobStep::Done(JobResult::ObserverSweep(std::mem::take(out)))
+                } else {
+                    JobStep::Progress { done: *k, total }
+                }
+            }
         }
     }
 
@@ -90,6 +151,46 @@ impl Job {
             }
         }
     }
+}
+
+/// Observes `xs` as one batch and measures: the chosen `(min, max)` and the SQNR.
+fn observe_and_measure(xs: &[f32], kind: ObserverKind, scheme: QScheme, range: QRange) -> Option<((f32, f32), Option<f64>)> {
+    let mut o = kind.build(Common { scheme, range }, Granularity::PerTensor).ok()?;
+    o.observe(xs, &[xs.len()]).ok()?;
+    let r = o.ranges();
+    let p = o.qparams()[0];
+    Some(((r.min[0], r.max[0]), measure(xs, p, range).sqnr_db))
+}
+
+/// The MSE against the clip ratio `t` (the range `[t·min, t·max]`, or `±t·max|x|` symmetric),
+/// and each observer's choice placed on it.
+fn clip_curve(xs: &[f32], scheme: QScheme, range: QRange) -> (Vec<(f64, f64)>, Vec<(String, f64, f64)>) {
+    let (lo, hi, _) = finite_min_max(xs);
+    if !(lo <= hi) {
+        return (Vec::new(), Vec::new());
+    }
+    let finite: Vec<f32> = xs.iter().copied().filter(|x| x.is_finite()).collect();
+    let absmax = lo.abs().max(hi.abs());
+    let at = |t: f64| {
+        let t = t as f32;
+        let (a, b) = if scheme == QScheme::Symmetric { (-t * absmax, t * absmax) } else { (t * lo, t * hi) };
+        fake_quant_mse(&finite, calculate_qparams(a, b, scheme, range), range)
+    };
+    let curve = (1..=CURVE_POINTS).map(|i| i as f64 / CURVE_POINTS as f64).map(|t| (t, at(t))).collect();
+    let choices = SWEPT_OBSERVERS
+        .iter()
+        .filter_map(|(name, kind)| {
+            let ((a, b), _) = observe_and_measure(xs, *kind, scheme, range)?;
+            let t = if scheme == QScheme::Symmetric {
+                (a.abs().max(b.abs()) / absmax.max(f32::MIN_POSITIVE)) as f64
+            } else {
+                ((b as f64 - a as f64) / (hi as f64 - lo as f64).max(f64::MIN_POSITIVE)).min(1.0)
+            };
+            let p = calculate_qparams(a, b, scheme, range);
+            Some((name.to_string(), t, fake_quant_mse(&finite, p, range)))
+        })
+        .collect();
+    (curve, choices)
 }
 
 #[cfg(test)]
@@ -105,7 +206,7 @@ mod tests {
             scheme: QScheme::Affine,
             bits: (8, 14),
         };
-        let JobResult::BitSweep(points) = Job::start(&spec).unwrap().run();
+        let JobResult::BitSweep(points) = Job::start(&spec).unwrap().run() else { panic!("a bit sweep") };
         assert_eq!(points.iter().map(|p| p.bits).collect::<Vec<_>>(), (8..=14).collect::<Vec<_>>());
         // Full-scale uniform data: SQNR ≈ 6.02·b dB; each extra bit adds ≈ 6.02 dB. (Below ~8 bits
         // the zero-point nudge that makes 0.0 exact clips up to half a step and bends the line.)
@@ -134,5 +235,33 @@ mod tests {
         assert_eq!(Job::start(&with(normal, (1, 8))).err(), Some(JobError::Bits(1, 8)));
         assert_eq!(Job::start(&with(normal, (9, 8))).err(), Some(JobError::Bits(9, 8)));
         assert!(matches!(Job::start(&with(Dist::Normal { mean: 0.0, std: f32::NAN }, (2, 8))), Err(JobError::Synth(_))));
+    }
+
+    #[test]
+    fn observer_sweep_compares_every_observer() {
+        let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, 20_000, 3, None).unwrap();
+        let spec = JobSpec::ObserverSweep { data, scheme: QScheme::Symmetric, unsigned: false, bits: (3, 8), curve_bits: 4 };
+        let mut job = Job::start(&spec).unwrap();
+        assert_eq!(job.step(), JobStep::Progress { done: 1, total: 6 * 6 + 1 });
+        let mut job_result = None;
+        for _ in 0..100 {
+            if let JobStep::Done(r) = job.step() {
+                job_result = Some(r);
+                break;
+            }
+        }
+        let Some(JobResult::ObserverSweep(r)) = job_result else { panic!("the sweep should finish") };
+        assert_eq!(r.sqnr.len(), SWEPT_OBSERVERS.len());
+        assert!(r.sqnr.iter().all(|(_, pts)| pts.len() == 6));
+        let at = |name: &str, bits: u32| r.sqnr.iter().find(|(n, _)| n == name).unwrap().1.iter().find(|p| p.bits == bits).unwrap().sqnr_db.unwrap();
+        // Heavy tails at 4 bits: the MSE observer beats min/max clearly.
+        assert!(at("mse", 4) > at("minmax", 4) + 2.0, "{} vs {}", at("mse", 4), at("minmax", 4));
+        // The curve has a minimum inside (0, 1), and the MSE observer's choice sits near it.
+        let (t_best, m_best) = r.curve.iter().copied().fold((1.0, f64::INFINITY), |b, p| if p.1 < b.1 { p } else { b });
+        assert!(t_best < 0.9, "{t_best}");
+        let mse_choice = r.choices.iter().find(|c| c.0 == "mse").unwrap();
+        assert!(mse_choice.2 <= m_best * 1.02, "{mse_choice:?} vs best of the curve {m_best}");
+        let minmax = r.choices.iter().find(|c| c.0 == "minmax").unwrap();
+        assert!((minmax.1 - 1.0).abs() < 1e-6);
     }
 }

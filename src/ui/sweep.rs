@@ -1,22 +1,26 @@
-//! A bit-width sweep run in the worker, with a progress bar and a cancel button: the proof that
-//! long jobs leave the page responsive.
+//! The observer sweep, run in the worker with a progress bar and a cancel button: every
+//! observer's SQNR at every bit width, and the MSE against the clipping ratio with each
+//! observer's choice. Long for large tensors, so it never runs on the page's thread.
 
 use std::rc::Rc;
 
 use yew::prelude::*;
 
+use super::charts::canvas::Canvas;
+use super::charts::sweep::{ClipCurveChart, SqnrChart};
 use super::format::sig4;
-use super::state::DistKind;
-use crate::engine::jobs::{JobResult, JobSpec, SweepPoint};
+use crate::engine::jobs::{JobResult, JobSpec, ObserverSweep};
 use crate::engine::qparams::QScheme;
+use crate::engine::tensor::Tensor;
 use crate::worker::{WorkerInput, WorkerOutput};
 
 #[derive(Properties, PartialEq)]
 pub struct SweepProps {
-    pub dist: DistKind,
-    pub n: usize,
-    pub seed: u64,
+    pub tensor: Rc<Tensor>,
     pub scheme: QScheme,
+    pub unsigned: bool,
+    /// The bit width of the clip curve (the Explorer's).
+    pub bits: u32,
 }
 
 /// Where the current sweep is.
@@ -24,7 +28,7 @@ pub struct SweepProps {
 pub enum Status {
     Idle,
     Running { done: usize, total: usize },
-    Done(Vec<SweepPoint>),
+    Done(Rc<ObserverSweep>),
     Failed(String),
     Cancelled,
 }
@@ -50,7 +54,8 @@ impl Reducible for Sweep {
             SweepAction::Output(out) => {
                 let (id, status) = match out {
                     WorkerOutput::Progress { id, done, total } => (id, Status::Running { done, total }),
-                    WorkerOutput::Done { id, result: JobResult::BitSweep(points) } => (id, Status::Done(points)),
+                    WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
+                    WorkerOutput::Done { id, result: JobResult::BitSweep(_) } => (id, Status::Failed("unexpected result".into())),
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
                 };
@@ -71,12 +76,12 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
 
     let start = {
         let (client, sweep) = (client.clone(), sweep.clone());
-        let spec = JobSpec::BitSweep {
-            dist: props.dist.dist(),
-            n: props.n,
-            seed: props.seed,
+        let spec = JobSpec::ObserverSweep {
+            data: props.tensor.data.clone(),
             scheme: props.scheme,
+            unsigned: props.unsigned,
             bits: (2, 16),
+            curve_bits: props.bits,
         };
         Callback::from(move |_| {
             let id = sweep.id + 1;
@@ -91,7 +96,7 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
 
     let running = matches!(sweep.status, Status::Running { .. });
     let body = match &sweep.status {
-        Status::Idle => html! { <p class="hint">{"Fake-quantize the tensor at every width from 2 to 16 bits, in the background."}</p> },
+        Status::Idle => html! { <p class="hint">{"Calibrate the tensor with every observer at every width from 2 to 16 bits, in the background, and trace the MSE against the clipping range."}</p> },
         Status::Running { done, total } => html! {
             <div class="progress-row">
                 <progress data-testid="sweep-progress" max={total.to_string()} value={done.to_string()} />
@@ -100,17 +105,29 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
         },
         Status::Cancelled => html! { <p class="hint" data-testid="sweep-cancelled">{"Cancelled."}</p> },
         Status::Failed(message) => html! { <p class="error" role="alert">{format!("The sweep failed: {message}")}</p> },
-        Status::Done(points) => html! {
-            <table class="sweep" data-testid="sweep-result">
-                <thead><tr><th scope="col">{"bits"}</th>{ for points.iter().map(|p| html! { <td>{p.bits}</td> }) }</tr></thead>
-                <tbody><tr><th scope="row">{"SQNR dB"}</th>{ for points.iter().map(|p| html! { <td>{sig4(p.sqnr_db)}</td> }) }</tr></tbody>
-            </table>
+        Status::Done(r) => html! {
+            <>
+                <Canvas<SqnrChart> chart={Rc::new(SqnrChart { series: r.sqnr.clone() })} testid="chart-sweep-sqnr" width={800} height={320}
+                    export={Some(AttrValue::from("sweep-sqnr"))} label="SQNR against bit width for every observer" />
+                <Canvas<ClipCurveChart> chart={Rc::new(ClipCurveChart { sweep: (**r).clone() })} testid="chart-sweep-clip" width={800} height={320}
+                    export={Some(AttrValue::from("sweep-clip"))} label="MSE against the clipping ratio, with each observer's choice" />
+                <div class="table-scroll">
+                    <table class="sweep" data-testid="sweep-result">
+                        <thead><tr><th scope="col">{"SQNR dB"}</th>{ for r.sqnr[0].1.iter().map(|p| html! { <th scope="col">{p.bits}</th> }) }</tr></thead>
+                        <tbody>
+                            { for r.sqnr.iter().map(|(name, pts)| html! {
+                                <tr data-testid={format!("sweep-row-{name}")}><th scope="row">{name.clone()}</th>{ for pts.iter().map(|p| html! { <td>{sig4(p.sqnr_db)}</td> }) }</tr>
+                            }) }
+                        </tbody>
+                    </table>
+                </div>
+            </>
         },
     };
     html! {
         <section class="panel sweep-panel" aria-label="Bit-width sweep">
             <div class="panel-head">
-                <h2>{"SQNR against bit width (worker)"}</h2>
+                <h2>{"Every observer, every bit width (worker)"}</h2>
                 <button onclick={start} disabled={running} data-testid="sweep-start">{"Run sweep"}</button>
                 <button onclick={cancel} disabled={!running} data-testid="sweep-cancel">{"Cancel"}</button>
             </div>

@@ -8,6 +8,7 @@ pub mod codes;
 pub mod dynamics;
 pub mod errors;
 pub mod histogram;
+pub mod sweep;
 pub mod transfer;
 
 use plotters::coord::Shift;

@@ -151,8 +151,8 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                     <channels::ChannelsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
                     <dynamics::DynamicsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
                 }
-                if url.source == Source::Synthetic {
-                    <SweepPanel dist={url.dist} n={url.n} seed={url.seed} scheme={url.scheme} />
+                if let Ok(t) = data.as_ref() {
+                    <SweepPanel tensor={t.clone()} scheme={url.scheme} unsigned={settings.range.unsigned} bits={url.bits} />
                 }
             </div>
         </div>
