@@ -20,10 +20,14 @@ KERNELS = [
     ("analysis_per_tensor", "full per-tensor analysis, 1M", "1M/analysis_per_tensor", None, 8),
     ("l2_search", "HistogramObserver L2 search, 1M", "1M/histogram_observer/l2_search", None, 5),
     ("l2_observe_and_search", "HistogramObserver observe + search, 1M", "1M/histogram_observer/observe_and_search", None, None),
+    ("explorer_redraw_1m", "Explorer redraw (view + every chart drawn), 1M", None, None, 16),
+    ("explorer_redraw_10m", "Explorer redraw (view + every chart drawn), 10M", None, None, 100),
 ]
 
 
 def criterion_ms(bench_id):
+    if bench_id is None:
+        return None
     path = os.path.join(crit_dir, *bench_id.split("/"), "new", "estimates.json")
     try:
         with open(path) as f:

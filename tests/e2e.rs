@@ -16,7 +16,7 @@ use quantscope::engine::io::onnx::{AttributeProto, GraphProto, ModelProto, NodeP
 use quantscope::engine::io::{npy, safetensors};
 use quantscope::ui::format::sig4;
 use serde_json::Value;
-use support::{Browser, Level};
+use support::Browser;
 
 /// Runs the `quantscope` CLI with `--json` and parses what it prints.
 fn cli_json(args: &[&str]) -> Value {
@@ -92,10 +92,7 @@ async fn shell_tabs_chart_worker_and_url_state() {
     b.click("[data-testid=tab-explorer]").await;
     b.wait_painted("[data-testid=chart-histogram]").await;
 
-    let severe = b.logs(Level::Severe).await;
-    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.assert_same_origin_only(&["worker_loader.js", "worker.js", "worker_bg.wasm"]);
-    b.stop().await;
+    b.finish(&["worker_loader.js", "worker.js", "worker_bg.wasm"]).await;
 }
 
 /// Every Explorer control changes the URL and the view; the charts are painted; an impossible
@@ -242,9 +239,7 @@ async fn every_explorer_control_changes_the_view() {
     b.wait_painted("[data-testid=chart-histogram]").await;
     assert_eq!(b.text(".readouts").await, before, "{hash}");
 
-    let severe = b.logs(Level::Severe).await;
-    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.stop().await;
+    b.finish(&[]).await;
 }
 
 /// Test files, written by the engine's own writers (and prost, for ONNX) into the test's
@@ -372,10 +367,7 @@ async fn files_open_in_the_layer_browser_and_match_the_cli() {
     b.wait_hash("src=synth").await;
     b.wait_painted("[data-testid=chart-histogram]").await;
 
-    let severe = b.logs(Level::Severe).await;
-    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.assert_same_origin_only(&[]);
-    b.stop().await;
+    b.finish(&[]).await;
 }
 
 /// Every export saves what the view shows: readouts as CSV and JSON, the fake-quantized tensor
@@ -421,10 +413,7 @@ async fn exports_save_what_the_view_shows() {
     b.wait_text("[data-testid=copy-status]", |t| t == "Link copied").await;
     assert!(b.hash().await.contains("seed=5&bits=6"));
 
-    let severe = b.logs(Level::Severe).await;
-    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.assert_same_origin_only(&[]);
-    b.stop().await;
+    b.finish(&[]).await;
 }
 
 /// Learn: the formulas are filled in as the value moves; lessons and their presets are links.
@@ -447,9 +436,7 @@ async fn learn_lessons_fill_in_the_formulas() {
     b.wait_hash("obs=percentile").await;
     b.wait_painted("[data-testid=chart-histogram]").await;
     assert_ne!(b.text("[data-testid=metric-clipped]").await, "0.00%", "percentile 99.9 clips the outliers");
-    let severe = b.logs(Level::Severe).await;
-    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.stop().await;
+    b.finish(&[]).await;
 }
 
 #[tokio::test(flavor = "current_thread")]
@@ -503,8 +490,5 @@ async fn benchmark_page_runs_every_kernel() {
     }
     assert_eq!(report["simd128"], Value::Bool(true), "the app is built with +simd128");
     b.screenshot("bench").await;
-    let severe = b.logs(Level::Severe).await;
-    assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
-    b.assert_same_origin_only(&["bench.js"]);
-    b.stop().await;
+    b.finish(&["bench.js"]).await;
 }

@@ -346,6 +346,15 @@ impl Browser {
         assert!(failed.is_empty(), "requests the server could not answer: {failed:?}");
     }
 
+    /// Ends a test: no console errors, every request to the app's origin (with `fetched` among
+    /// them), then the browser closed.
+    pub async fn finish(self, fetched: &[&str]) {
+        let severe = self.logs(Level::Severe).await;
+        assert!(severe.is_empty(), "console errors:\n{}", severe.join("\n"));
+        self.assert_same_origin_only(fetched);
+        self.stop().await;
+    }
+
     pub async fn stop(mut self) {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
