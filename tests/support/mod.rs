@@ -31,6 +31,8 @@ fn host(url: &str) -> &str {
 
 /// How long a wait polls before failing.
 pub const WAIT: Duration = Duration::from_secs(10);
+/// How long a page load may take to mount the app.
+const MOUNT_WAIT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(50);
 
 /// Serves `dir` on 127.0.0.1 at an ephemeral port and is also the browser's HTTP proxy for every
@@ -196,6 +198,10 @@ impl Browser {
     pub async fn goto(&self, rest: &str) {
         self.client.goto("about:blank").await.unwrap();
         self.client.goto(&format!("{}{rest}", self.server.base)).await.unwrap();
+        // The app has mounted (its shell is there). A cold machine's first page load can take
+        // longer than an interaction may (fonts cached, wasm compiled for the first time): seen
+        // once in a cold CI run, where the second test's page took over 10 s to mount.
+        self.wait_for_timeout("main#view", MOUNT_WAIT).await;
     }
 
     pub async fn exec(&self, script: &str) -> Value {

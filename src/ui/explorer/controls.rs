@@ -92,13 +92,18 @@ pub fn controls(props: &ControlsProps) -> Html {
     let on_size = edit(props, |s, v| s.n = parse_or(v, s.n));
     let on_bits = edit(props, |s, v| s.bits = parse_or(v, s.bits).clamp(MIN_BITS, MAX_BITS));
     let observer_params = match url.observer {
-        ObsKind::MovingAverage => number(
-            "ctl-averaging-constant",
-            "Averaging constant c (min += c·(batch min − min))",
-            url.averaging_constant.to_string(),
-            "0.001",
-            edit(props, |s, v| s.averaging_constant = parse_or(v, s.averaging_constant).clamp(1e-6, 1.0)),
-        ),
+        ObsKind::MovingAverage => html! {
+            <>
+                { number(
+                    "ctl-averaging-constant",
+                    "Averaging constant c (min += c·(batch min − min))",
+                    url.averaging_constant.to_string(),
+                    "0.001",
+                    edit(props, |s, v| s.averaging_constant = parse_or(v, s.averaging_constant).clamp(1e-6, 1.0)),
+                ) }
+                <p class="hint">{"The tensor is one batch here, so the moving average equals min/max; “Observer dynamics” below feeds it in batches."}</p>
+            </>
+        },
         ObsKind::Percentile => html! {
             <>
                 { number("ctl-percentile", "Percentile", url.percentile.to_string(), "0.01",
