@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::analysis::{analyze, default_range};
 use super::metrics::measure;
 use super::observer::{fake_quant_mse, finite_min_max, Common, Granularity, ObserverKind, Tails};
 use super::qparams::{calculate_qparams, QRange, QScheme};
-use super::synth::{sample, Dist, SynthError};
+#[cfg(test)]
+use super::synth::{sample, Dist};
 
 /// The observers an observer sweep compares, with their names.
 pub const SWEPT_OBSERVERS: &[(&str, ObserverKind)] = &[
@@ -26,8 +26,6 @@ const CURVE_POINTS: usize = 60;
 /// What a job is asked to compute.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobSpec {
-    /// SQNR of min/max fake-quantization of a synthetic tensor at every bit width in `bits`.
-    BitSweep { dist: Dist, n: usize, seed: u64, scheme: QScheme, bits: (u32, u32) },
     /// For a tensor (one batch): the SQNR of every observer of [`SWEPT_OBSERVERS`] at every bit
     /// width in `bits`, and at `curve_bits` the MSE against the clipping ratio with each
     /// observer's choice on it.
@@ -57,7 +55,6 @@ pub struct SweepPoint {
 /// The result of a finished job.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobResult {
-    BitSweep(Vec<SweepPoint>),
     ObserverSweep(ObserverSweep),
 }
 
@@ -70,7 +67,6 @@ pub enum JobStep {
 
 /// A job in progress.
 pub enum Job {
-    BitSweep { xs: Vec<f32>, scheme: QScheme, next: u32, last: u32, first: u32, out: Vec<SweepPoint> },
     /// Step `k` of `observers × widths + 1` (the last step draws the curve).
     ObserverSweep { xs: Vec<f32>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
 }
@@ -78,8 +74,6 @@ pub enum Job {
 /// Why a job could not start.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum JobError {
-    #[error(transparent)]
-    Synth(#[from] SynthError),
     #[error("bit widths must satisfy 2 <= from <= to <= 16, got {0}..={1}")]
     Bits(u32, u32),
 }
@@ -88,13 +82,6 @@ impl Job {
     /// Prepares a job (draws its data). Cheap steps follow.
     pub fn start(spec: &JobSpec) -> Result<Job, JobError> {
         match *spec {
-            JobSpec::BitSweep { dist, n, seed, scheme, bits: (first, last) } => {
-                if !(2 <= first && first <= last && last <= 16) {
-                    return Err(JobError::Bits(first, last));
-                }
-                let xs = sample(dist, n, seed, None)?;
-                Ok(Job::BitSweep { xs, scheme, next: first, last, first, out: Vec::new() })
-            }
             JobSpec::ObserverSweep { ref data, scheme, unsigned, bits: (first, last), curve_bits } => {
                 if !(2 <= first && first <= last && last <= 16) || !(2..=16).contains(&curve_bits) {
                     return Err(JobError::Bits(first, last));
@@ -109,18 +96,6 @@ impl Job {
     /// Does one bounded slice of work.
     pub fn step(&mut self) -> JobStep {
         match self {
-            Job::BitSweep { xs, scheme, next, last, first, out } => {
-                if let Some(range) = default_range(*scheme, *next).ok().filter(|_| *next <= *last) {
-                    out.push(SweepPoint { bits: *next, sqnr_db: analyze(xs, *scheme, range).metrics.sqnr_db });
-                    *next += 1;
-                }
-                let total = (*last - *first + 1) as usize;
-                if out.len() == total {
-                    JobStep::Done(JobResult::BitSweep(std::mem::take(out)))
-                } else {
-                    JobStep::Progress { done: out.len(), total }
-                }
-            }
             Job::ObserverSweep { xs, scheme, unsigned, first, last, curve_bits, k, out } => {
                 let widths = (*last - *first + 1) as usize;
                 let total = SWEPT_OBSERVERS.len() * widths + 1;
@@ -197,44 +172,45 @@ fn clip_curve(xs: &[f32], scheme: QScheme, range: QRange) -> (Vec<(f64, f64)>, V
 mod tests {
     use super::*;
 
+    fn run_to_end(spec: &JobSpec) -> ObserverSweep {
+        match Job::start(spec).unwrap().run() {
+            JobResult::ObserverSweep(r) => r,
+        }
+    }
+
     #[test]
-    fn bit_sweep_follows_six_db_per_bit() {
-        let spec = JobSpec::BitSweep {
-            dist: Dist::Uniform { lo: -1.0, hi: 1.0 },
-            n: 100_000,
-            seed: 1,
-            scheme: QScheme::Affine,
-            bits: (8, 14),
-        };
-        let JobResult::BitSweep(points) = Job::start(&spec).unwrap().run() else { panic!("a bit sweep") };
+    fn min_max_follows_six_db_per_bit() {
+        let data = sample(Dist::Uniform { lo: -1.0, hi: 1.0 }, 100_000, 1, None).unwrap();
+        let r = run_to_end(&JobSpec::ObserverSweep { data, scheme: QScheme::Affine, unsigned: true, bits: (8, 14), curve_bits: 8 });
+        let points = &r.sqnr[0].1;
+        assert_eq!(r.sqnr[0].0, "minmax");
         assert_eq!(points.iter().map(|p| p.bits).collect::<Vec<_>>(), (8..=14).collect::<Vec<_>>());
-        // Full-scale uniform data: SQNR ≈ 6.02·b dB; each extra bit adds ≈ 6.02 dB. (Below ~8 bits
-        // the zero-point nudge that makes 0.0 exact clips up to half a step and bends the line.)
+        // Full-scale uniform data: SQNR = 20·log10(2^b − 1) ≈ 6.02·b dB; each extra bit adds ≈ 6.02 dB.
         for w in points.windows(2) {
             let gain = w[1].sqnr_db.unwrap() - w[0].sqnr_db.unwrap();
             assert!((gain - 6.02).abs() < 0.05, "{w:?}");
         }
-        let eight = points.iter().find(|p| p.bits == 8).unwrap().sqnr_db.unwrap();
+        let eight = points[0].sqnr_db.unwrap();
         assert!((eight - 48.1).abs() < 0.2, "{eight}");
     }
 
     #[test]
     fn progress_then_done_and_bad_specs() {
-        let spec = JobSpec::BitSweep {
-            dist: Dist::Normal { mean: 0.0, std: 1.0 },
-            n: 10,
-            seed: 0,
-            scheme: QScheme::Symmetric,
-            bits: (2, 3),
-        };
+        let data = vec![1.0, -2.0, 0.5];
+        let spec = JobSpec::ObserverSweep { data: data.clone(), scheme: QScheme::Symmetric, unsigned: false, bits: (2, 3), curve_bits: 2 };
         let mut job = Job::start(&spec).unwrap();
-        assert_eq!(job.step(), JobStep::Progress { done: 1, total: 2 });
-        assert!(matches!(job.step(), JobStep::Done(JobResult::BitSweep(p)) if p.len() == 2));
-        let with = |dist: Dist, bits: (u32, u32)| JobSpec::BitSweep { dist, n: 10, seed: 0, scheme: QScheme::Affine, bits };
-        let normal = Dist::Normal { mean: 0.0, std: 1.0 };
-        assert_eq!(Job::start(&with(normal, (1, 8))).err(), Some(JobError::Bits(1, 8)));
-        assert_eq!(Job::start(&with(normal, (9, 8))).err(), Some(JobError::Bits(9, 8)));
-        assert!(matches!(Job::start(&with(Dist::Normal { mean: 0.0, std: f32::NAN }, (2, 8))), Err(JobError::Synth(_))));
+        let total = SWEPT_OBSERVERS.len() * 2 + 1;
+        assert_eq!(job.step(), JobStep::Progress { done: 1, total });
+        let steps = std::iter::from_fn(|| Some(job.step())).take_while(|s| !matches!(s, JobStep::Done(_))).count();
+        assert_eq!(steps, total - 2, "progress after every step but the last");
+        let with = |bits: (u32, u32), curve_bits| JobSpec::ObserverSweep { data: data.clone(), scheme: QScheme::Affine, unsigned: true, bits, curve_bits };
+        assert_eq!(Job::start(&with((1, 8), 4)).err(), Some(JobError::Bits(1, 8)));
+        assert_eq!(Job::start(&with((9, 8), 4)).err(), Some(JobError::Bits(9, 8)));
+        assert!(Job::start(&with((2, 8), 17)).is_err(), "the curve's bit width is checked too");
+        // An empty tensor sweeps without a signal: no SQNR, no curve, no panic.
+        let empty = run_to_end(&JobSpec::ObserverSweep { data: vec![], scheme: QScheme::Affine, unsigned: true, bits: (2, 2), curve_bits: 2 });
+        assert!(empty.sqnr.iter().all(|(_, p)| p[0].sqnr_db.is_none()));
+        assert!(empty.curve.is_empty());
     }
 
     #[test]

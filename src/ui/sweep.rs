@@ -55,7 +55,6 @@ impl Reducible for Sweep {
                 let (id, status) = match out {
                     WorkerOutput::Progress { id, done, total } => (id, Status::Running { done, total }),
                     WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
-                    WorkerOutput::Done { id, result: JobResult::BitSweep(_) } => (id, Status::Failed("unexpected result".into())),
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
                 };
