@@ -96,6 +96,20 @@ impl View {
     pub fn clip_ranges(&self) -> Vec<(f32, f32)> {
         self.qparams.iter().map(|p| p.representable_range(self.range)).collect()
     }
+
+    /// The union of the channels' representable ranges (the one range, per tensor).
+    pub fn clip_span(&self) -> (f32, f32) {
+        self.clip_ranges().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &(x, y)| (a.min(x), b.max(y)))
+    }
+
+    /// Half the largest channel's step: how far rounding alone can move a value.
+    pub fn half_step(&self) -> f32 {
+        half_step(&self.qparams)
+    }
+}
+
+fn half_step(qparams: &[QParams]) -> f32 {
+    qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0
 }
 
 /// Computes the view of `xs` (of `shape`) under `s`. `scratch` holds `x̂` and is reused.
@@ -141,7 +155,7 @@ pub fn explore(xs: &[f32], shape: &[usize], s: &Settings, scratch: &mut Vec<f32>
         *e -= x;
     }
     let (values, error_by_value) = Histogram::with_envelope(xs, scratch, lo - pad, hi + pad, s.bins);
-    let half = qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0;
+    let half = half_step(&qparams);
     let reach = (metrics.max_abs_err as f32).max(half).max(f32::MIN_POSITIVE);
     let errors = Histogram::new(scratch, -reach, reach, s.bins);
     Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value })
@@ -288,7 +302,10 @@ mod tests {
         // channel it all but vanishes, which halves the total noise: +3 dB.
         let gain = channel.metrics.sqnr_db.unwrap() - tensor.metrics.sqnr_db.unwrap();
         assert!((2.5..3.5).contains(&gain), "{gain}");
-        assert_eq!(channel.clip_ranges().len(), 2);
+        let clips = channel.clip_ranges();
+        assert_eq!(clips.len(), 2);
+        assert_eq!(channel.clip_span(), (clips[0].0.min(clips[1].0), clips[0].1.max(clips[1].1)));
+        assert_eq!(channel.half_step(), channel.qparams[1].scale / 2.0, "the wide channel's step");
     }
 
     #[test]

@@ -25,11 +25,7 @@ impl CodesChart {
     }
 
     fn height(&self, count: u64) -> f64 {
-        if self.log {
-            (1.0 + count as f64).log10()
-        } else {
-            count as f64
-        }
+        super::count_height(count, self.log)
     }
 }
 

@@ -22,8 +22,7 @@ pub struct ErrorChart {
 
 impl ErrorChart {
     pub fn of_view(v: &View, log: bool) -> Self {
-        let step = v.qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max);
-        ErrorChart { errors: v.errors.clone(), half_step: step / 2.0, log }
+        ErrorChart { errors: v.errors.clone(), half_step: v.half_step(), log }
     }
 }
 
@@ -31,7 +30,7 @@ impl Chart for ErrorChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let h = &self.errors;
         let (lo, hi) = (h.lo as f64, h.hi as f64);
-        let height = |c: u64| if self.log { (1.0 + c as f64).log10() } else { c as f64 };
+        let height = |c: u64| super::count_height(c, self.log);
         let top = headroom(height(h.max_count()));
         let log = self.log;
         let y_format = move |v: &f64| super::count_tick(*v, log);
@@ -67,10 +66,7 @@ pub struct ErrorByValueChart {
 
 impl ErrorByValueChart {
     pub fn of_view(v: &View) -> Self {
-        let step = v.qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max);
-        let clips = v.clip_ranges();
-        let clip = clips.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &(x, y)| (a.min(x), b.max(y)));
-        ErrorByValueChart { x: (v.values.lo, v.values.hi), envelope: v.error_by_value.clone(), half_step: step / 2.0, clip }
+        ErrorByValueChart { x: (v.values.lo, v.values.hi), envelope: v.error_by_value.clone(), half_step: v.half_step(), clip: v.clip_span() }
     }
 }
 

@@ -46,17 +46,11 @@ impl HistogramChart {
 
     /// The chart of an Explorer view.
     pub fn of_view(v: &View, log: bool) -> Self {
-        let clips = v.clip_ranges();
-        let clip = clips.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &(x, y)| (a.min(x), b.max(y)));
-        HistogramChart { hist: v.values.clone(), clip, qparams: v.qparams[0], range: v.range, channels: v.qparams.len(), log }
+        HistogramChart { hist: v.values.clone(), clip: v.clip_span(), qparams: v.qparams[0], range: v.range, channels: v.qparams.len(), log }
     }
 
     fn height(&self, count: u64) -> f64 {
-        if self.log {
-            (1.0 + count as f64).log10()
-        } else {
-            count as f64
-        }
+        super::count_height(count, self.log)
     }
 }
 

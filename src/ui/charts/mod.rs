@@ -53,6 +53,15 @@ pub fn tick(v: f64, span: f64) -> String {
     crate::ui::format::sig4(Some(if v.abs() <= span.abs() * 1e-9 { 0.0 } else { v }))
 }
 
+/// A bar's height for `count`: the count, or `log10(1 + count)` on a log axis.
+pub fn count_height(count: u64, log: bool) -> f64 {
+    if log {
+        (1.0 + count as f64).log10()
+    } else {
+        count as f64
+    }
+}
+
 /// A count axis label: whole counts only (no "1, 1, 1" over a short axis), or log10 with one
 /// decimal.
 pub fn count_tick(v: f64, log: bool) -> String {
