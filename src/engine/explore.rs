@@ -4,11 +4,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::histogram::Histogram;
-use super::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics};
+use super::histogram::{Binner, Envelope, Histogram};
+use super::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics, Sums, CHUNK};
 use super::observer::{Common, Granularity, ObserveError, ObserverKind, Ranges};
 use super::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
-use super::quantize::{fake_quantize_into, fake_quantize_per_channel_into};
+use super::quantize::{dequantize_one, fake_quantize_into};
 use super::rounding::Rounding;
 use super::stats::{summarize, Summary};
 use super::tensor::{ChannelLayout, ShapeError};
@@ -112,13 +112,35 @@ fn half_step(qparams: &[QParams]) -> f32 {
     qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0
 }
 
-/// Computes the view of `xs` (of `shape`) under `s`. `scratch` holds `x̂` and is reused.
-pub fn explore(xs: &[f32], shape: &[usize], s: &Settings, scratch: &mut Vec<f32>) -> Result<View, ExploreError> {
+/// Computes the view of `xs` (of `shape`) under `s`.
+pub fn explore(xs: &[f32], shape: &[usize], s: &Settings) -> Result<View, ExploreError> {
+    explore_summarized(xs, shape, &summarize(xs), s)
+}
+
+/// [`explore`] of a tensor whose [`summarize`] is known (the Explorer computes it once per
+/// tensor, not on every change of a setting).
+///
+/// One pass over the tensor for the min/max observers per tensor (their range is the
+/// summary's), fused: it quantizes, measures, and fills both histograms and the error envelope a
+/// cache-sized chunk at a time, so each value is read from memory once, not once per chart (at
+/// 10M values, 40 MB, a pass is memory-bound: in wasm, whose loads cannot be prefetched, every
+/// extra pass costs about as much as a chunk's arithmetic). Other observers add their own passes.
+pub fn explore_summarized(xs: &[f32], shape: &[usize], summary: &Summary, s: &Settings) -> Result<View, ExploreError> {
     let range = s.range.range()?;
-    let summary = summarize(xs);
+    let summary = *summary;
+    let (data_min, data_max) = (summary.min, summary.max);
     let mut observer = s.observer.build(Common { scheme: s.scheme, range }, s.granularity)?;
-    observer.observe(xs, shape)?;
-    let observed = observer.ranges();
+    let observed = match (s.observer, s.granularity) {
+        // Both running observers, shown the whole tensor once, keep its finite min and max: the
+        // summary's (the same function computed them), so they need no pass of their own.
+        (ObserverKind::MinMax | ObserverKind::MovingAverage { .. }, Granularity::PerTensor) => {
+            Ranges { min: vec![data_min], max: vec![data_max] }
+        }
+        _ => {
+            observer.observe(xs, shape)?;
+            observer.ranges()
+        }
+    };
     let layout = match s.granularity {
         Granularity::PerTensor => None,
         Granularity::PerChannel { axis } => Some(ChannelLayout::new(shape, axis, xs.len())?),
@@ -128,37 +150,70 @@ pub fn explore(xs: &[f32], shape: &[usize], s: &Settings, scratch: &mut Vec<f32>
         Some((lo, hi)) => vec![calculate_qparams(lo, hi, s.scheme, range); layout.map_or(1, |l| l.channels)],
         None => calculate_qparams_per_channel(&observed.min, &observed.max, s.scheme, range),
     };
-    scratch.resize(xs.len(), 0.0);
-    let (metrics, codes) = match layout {
-        None => {
-            fake_quantize_into(xs, qparams[0], range, s.rounding, scratch);
-            measure_rounded(xs, qparams[0], range, s.rounding)
-        }
-        Some(layout) => {
-            fake_quantize_per_channel_into(xs, layout, &qparams, range, s.rounding, scratch)?;
-            measure_per_channel_rounded(xs, layout, &qparams, range, s.rounding)?
-        }
-    };
 
     // Values over the data and every grid, with a little room on each side.
-    let (mut lo, mut hi) = (summary.min, summary.max);
+    let (mut lo, mut hi) = (data_min, data_max);
     for p in &qparams {
         let (a, b) = p.representable_range(range);
         lo = lo.min(a);
         hi = hi.max(b);
     }
     let pad = ((hi - lo) * 0.02).max(f32::EPSILON);
+    // Each channel's data range: per channel, the observer's (both per-channel observers keep
+    // the finite min and max of what they saw, here all of it).
+    let data: Vec<(f32, f32)> = match layout {
+        None => vec![(data_min, data_max)],
+        Some(_) => observed.min.iter().copied().zip(observed.max.iter().copied()).collect(),
+    };
+    let reach = error_reach(&qparams, range, s.rounding, &data);
 
-    // Errors, in place of x̂; the values' histogram and the errors' envelope per value bin in
-    // one binning pass.
-    for (e, &x) in scratch.iter_mut().zip(xs) {
-        *e -= x;
+    let mut sums = Sums::new(range);
+    let mut values = Binner::new(lo - pad, hi + pad, s.bins);
+    let mut envelope = Envelope::new(s.bins);
+    let mut errors = Binner::new(-reach, reach, s.bins);
+    let mut err = vec![0f32; CHUNK];
+    let mut run = |block: &[f32], p: QParams, offset: usize| {
+        sums.add(block, p, range, s.rounding, offset, |chunk, codes| {
+            let err = &mut err[..chunk.len()];
+            // x̂ − x from the codes just measured: bit for bit the fake-quantized value's error
+            // (NaN stays NaN, ±∞ gives ∓∞).
+            for ((e, &q), &x) in err.iter_mut().zip(codes).zip(chunk) {
+                *e = dequantize_one(q, p) - x;
+            }
+            values.add(chunk, |start, slots| envelope.add(slots, &err[start..]));
+            errors.add(err, |_, _| {});
+        });
+    };
+    match layout {
+        None => run(xs, qparams[0], 0),
+        Some(layout) => {
+            layout.check_channels("scale/zero point", qparams.len())?;
+            layout.for_each_block(xs, |c, offset, block| run(block, qparams[c], offset));
+        }
     }
-    let (values, error_by_value) = Histogram::with_envelope(xs, scratch, lo - pad, hi + pad, s.bins);
-    let half = half_step(&qparams);
-    let reach = (metrics.max_abs_err as f32).max(half).max(f32::MIN_POSITIVE);
-    let errors = Histogram::new(scratch, -reach, reach, s.bins);
+    let (metrics, codes) = sums.finish();
+    let (values, errors, error_by_value) = (values.finish(), errors.finish(), envelope.finish());
     Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value })
+}
+
+/// Relative room added to [`error_reach`]: `x·(1/s)` in f32 is off by up to ~2⁻²³ of `|x|/s`
+/// steps, so at 16 bits a rounding error can exceed half a step by ~0.4 %.
+const REACH_MARGIN: f64 = 1.0 + 1.0 / 64.0;
+
+/// The largest error `|x̂ − x|` any value can get, known before quantizing, so the error
+/// histogram's range is set before the fused pass: rounding moves a value at most half a step
+/// (a whole step when rounding stochastically), clipping moves channel `c`'s values at most
+/// from its data's ends `data[c]` to its grid's ends. Never below `f32::MIN_POSITIVE`.
+fn error_reach(qparams: &[QParams], range: QRange, rounding: Rounding, data: &[(f32, f32)]) -> f32 {
+    let step = if matches!(rounding, Rounding::Stochastic { .. }) { 1.0 } else { 0.5 };
+    let mut reach = 0f64;
+    for (c, p) in qparams.iter().enumerate() {
+        let (a, b) = p.representable_range(range);
+        let (min, max) = data.get(c).or(data.first()).copied().unwrap_or((f32::INFINITY, f32::NEG_INFINITY));
+        let clip = (a as f64 - min as f64).max(max as f64 - b as f64);
+        reach = reach.max(p.scale as f64 * step).max(if clip.is_finite() { clip } else { 0.0 });
+    }
+    ((reach * REACH_MARGIN).min(f32::MAX as f64) as f32).max(f32::MIN_POSITIVE)
 }
 
 /// Per-tensor against per-channel quantization of one tensor, channel by channel: what the
@@ -257,8 +312,7 @@ mod tests {
     #[test]
     fn min_max_view_equals_the_analysis() {
         let xs = sample(Dist::Normal { mean: 0.0, std: 1.0 }, 10_000, 3, None).unwrap();
-        let mut scratch = Vec::new();
-        let v = explore(&xs, &[xs.len()], &settings(), &mut scratch).unwrap();
+        let v = explore(&xs, &[xs.len()], &settings()).unwrap();
         let (a, codes) = analyze_with_codes(&xs, QScheme::Affine, QRange::QUINT8);
         assert_eq!(v.qparams, vec![a.qparams]);
         assert_eq!(v.metrics, a.metrics);
@@ -273,19 +327,73 @@ mod tests {
         }
     }
 
+    proptest::proptest! {
+        #![proptest_config(proptest::prelude::ProptestConfig::with_cases(48))]
+
+        /// The fused pass gives what the plain passes give: fake-quantize, subtract, bin the
+        /// values with the error envelope, bin the errors; and the error range set before the pass
+        /// holds every error and is tight (within its margin of the largest error or the step).
+        #[test]
+        fn fused_pass_equals_separate_passes(
+            seed in 0u64..1000,
+            bits in 2u32..=16,
+            per_channel in proptest::bool::ANY,
+            rounding in proptest::sample::select(vec![Rounding::HalfEven, Rounding::HalfAwayFromZero, Rounding::Stochastic { seed: 5 }]),
+            manual in proptest::option::of((-3.0f32..0.0, 0.0f32..3.0)),
+            specials in proptest::bool::ANY,
+            symmetric_narrow in proptest::bool::ANY,
+        ) {
+            let outliers = crate::engine::synth::Outliers { fraction: 0.01, magnitude: 20.0 };
+            let mut xs = sample(Dist::Laplace { loc: 0.3, b: 1.0 }, 3 * 3000, seed, Some(outliers)).unwrap();
+            crate::engine::synth::scale_channels(&mut xs, 3, 10.0);
+            if specials {
+                xs[17] = f32::NAN;
+                xs[4000] = f32::INFINITY;
+                xs[8999] = f32::NEG_INFINITY;
+            }
+            let granularity = if per_channel { Granularity::PerChannel { axis: 0 } } else { Granularity::PerTensor };
+            // A symmetric narrow grid clips nothing under min/max, so its errors' reach is the
+            // rounding's alone; an affine one's nudged zero point clips up to half a step.
+            let range = RangeSpec { bits, unsigned: false, narrow: symmetric_narrow, reduce_range: false, custom: None };
+            let scheme = if symmetric_narrow { QScheme::Symmetric } else { QScheme::Affine };
+            let s = Settings { range, scheme, granularity, rounding, manual, bins: 97, ..settings() };
+            let v = explore(&xs, &[3, 3000], &s).unwrap();
+            let mut o = ObserverKind::MinMax.build(Common { scheme, range: v.range }, granularity).unwrap();
+            o.observe(&xs, &[3, 3000]).unwrap();
+            proptest::prop_assert_eq!(&v.observed, &o.ranges());
+
+            let mut xhat = vec![0.0; xs.len()];
+            match granularity {
+                Granularity::PerTensor => fake_quantize_into(&xs, v.qparams[0], v.range, rounding, &mut xhat),
+                Granularity::PerChannel { axis } => {
+                    let layout = ChannelLayout::new(&[3, 3000], axis, xs.len()).unwrap();
+                    crate::engine::quantize::fake_quantize_per_channel_into(&xs, layout, &v.qparams, v.range, rounding, &mut xhat).unwrap();
+                }
+            }
+            let err: Vec<f32> = xhat.iter().zip(&xs).map(|(y, x)| y - x).collect();
+            let (values, envelope) = Histogram::with_envelope(&xs, &err, v.values.lo, v.values.hi, 97);
+            proptest::prop_assert_eq!(&v.values, &values);
+            proptest::prop_assert_eq!(&v.error_by_value, &envelope);
+            proptest::prop_assert_eq!(&v.errors, &Histogram::new(&err, v.errors.lo, v.errors.hi, 97));
+            proptest::prop_assert_eq!(v.errors.below + v.errors.above, 0, "every error within the range");
+            let step = if matches!(rounding, Rounding::Stochastic { .. }) { 1.0 } else { 0.5 };
+            let bound = (v.metrics.max_abs_err as f32).max(v.qparams.iter().map(|p| p.scale * step).fold(0.0, f32::max));
+            proptest::prop_assert!(v.errors.hi <= bound * REACH_MARGIN as f32 * (1.0 + 1e-6), "{} vs {}", v.errors.hi, bound);
+        }
+    }
+
     #[test]
     fn manual_range_clips_and_errors_grow_outside() {
         let xs: Vec<f32> = (0..1001).map(|i| i as f32 / 100.0 - 5.0).collect();
-        let mut scratch = Vec::new();
         let s = Settings { manual: Some((-1.0, 1.0)), ..settings() };
-        let v = explore(&xs, &[xs.len()], &s, &mut scratch).unwrap();
+        let v = explore(&xs, &[xs.len()], &s).unwrap();
         assert_eq!(v.observed.min, vec![-5.0], "the observer's choice is kept for display");
         assert!(v.metrics.clipped_below > 350 && v.metrics.clipped_above > 350);
         // At x = −5 the error is about 4 (clipped to −1); near 0 it is within half a step.
         let first = v.error_by_value.iter().flatten().next().unwrap();
         assert!(first.1 > 3.9, "{first:?}");
-        assert!(explore(&xs, &[xs.len()], &Settings { manual: Some((1.0, -1.0)), ..settings() }, &mut scratch).is_err());
-        assert!(explore(&xs, &[xs.len()], &Settings { manual: Some((f32::NAN, 1.0)), ..settings() }, &mut scratch).is_err());
+        assert!(explore(&xs, &[xs.len()], &Settings { manual: Some((1.0, -1.0)), ..settings() }).is_err());
+        assert!(explore(&xs, &[xs.len()], &Settings { manual: Some((f32::NAN, 1.0)), ..settings() }).is_err());
     }
 
     #[test]
@@ -293,9 +401,8 @@ mod tests {
         // Two channels whose ranges differ 100×: the MobileNet depthwise story.
         let mut xs: Vec<f32> = (0..500).map(|i| (i as f32 / 250.0 - 1.0) * 0.01).collect();
         xs.extend((0..500).map(|i| i as f32 / 250.0 - 1.0));
-        let mut scratch = Vec::new();
-        let tensor = explore(&xs, &[2, 500], &settings(), &mut scratch).unwrap();
-        let channel = explore(&xs, &[2, 500], &Settings { granularity: Granularity::PerChannel { axis: 0 }, ..settings() }, &mut scratch).unwrap();
+        let tensor = explore(&xs, &[2, 500], &settings()).unwrap();
+        let channel = explore(&xs, &[2, 500], &Settings { granularity: Granularity::PerChannel { axis: 0 }, ..settings() }).unwrap();
         assert_eq!(channel.qparams.len(), 2);
         assert!((channel.qparams[1].scale / channel.qparams[0].scale - 100.0).abs() < 1.0);
         // Per tensor, the small channel's rounding noise is as large as the big one's; per
@@ -338,32 +445,33 @@ mod tests {
             ObserverKind::Entropy { bins: 2048, start_bin: 128 },
             ObserverKind::Mse,
         ];
-        let mut scratch = Vec::new();
         for observer in observers {
             for rounding in [Rounding::HalfEven, Rounding::HalfAwayFromZero, Rounding::Stochastic { seed: 1 }] {
                 let s = Settings { observer, rounding, scheme: QScheme::Symmetric, ..settings() };
-                let v = explore(&xs, &[xs.len()], &s, &mut scratch).unwrap_or_else(|e| panic!("{observer:?}: {e}"));
+                let v = explore(&xs, &[xs.len()], &s).unwrap_or_else(|e| panic!("{observer:?}: {e}"));
+                let mut o = observer.build(Common { scheme: s.scheme, range: v.range }, s.granularity).unwrap();
+                o.observe(&xs, &[xs.len()]).unwrap();
+                assert_eq!(v.observed, o.ranges(), "{observer:?}");
                 assert_eq!(v.codes.iter().sum::<u64>(), 5_000);
                 assert!(v.metrics.sqnr_db.unwrap() > 10.0, "{observer:?} {rounding:?}");
             }
         }
         // Histogram-based observers are per tensor only: a clear error, not a panic.
         let s = Settings { observer: ObserverKind::Mse, granularity: Granularity::PerChannel { axis: 0 }, ..settings() };
-        assert!(matches!(explore(&xs, &[5, 1000], &s, &mut scratch), Err(ExploreError::Observe(_))));
+        assert!(matches!(explore(&xs, &[5, 1000], &s), Err(ExploreError::Observe(_))));
     }
 
     #[test]
     fn empty_constant_and_non_finite_tensors() {
-        let mut scratch = Vec::new();
-        let v = explore(&[], &[0], &settings(), &mut scratch).unwrap();
+        let v = explore(&[], &[0], &settings()).unwrap();
         assert_eq!(v.metrics.count, 0);
-        let v = explore(&[2.0; 10], &[10], &settings(), &mut scratch).unwrap();
+        let v = explore(&[2.0; 10], &[10], &settings()).unwrap();
         assert_eq!(v.metrics.levels_used, 1);
-        let v = explore(&[1.0, f32::NAN, f32::INFINITY, -1.0], &[4], &settings(), &mut scratch).unwrap();
+        let v = explore(&[1.0, f32::NAN, f32::INFINITY, -1.0], &[4], &settings()).unwrap();
         assert_eq!((v.metrics.count, v.metrics.non_finite), (2, 2));
         assert_eq!(v.errors.counts.iter().sum::<u64>(), 2);
         // A shape that does not match the data is an error for per-channel views.
         let per_channel = Settings { granularity: Granularity::PerChannel { axis: 0 }, ..settings() };
-        assert!(explore(&[1.0; 6], &[4], &per_channel, &mut scratch).is_err());
+        assert!(explore(&[1.0; 6], &[4], &per_channel).is_err());
     }
 }

@@ -136,7 +136,7 @@ mod tests {
     fn readouts_round_trip_and_npy_reads_back_as_the_fake_quantized_tensor() {
         let xs = [-1.0f32, 0.0, 0.5, 2.0, 0.1, -0.3];
         let s = settings(Granularity::PerChannel { axis: 0 });
-        let v = explore(&xs, &[2, 3], &s, &mut Vec::new()).unwrap();
+        let v = explore(&xs, &[2, 3], &s).unwrap();
         let json: serde_json::Value = serde_json::from_str(&readouts_json("w,1", &[2, 3], &v)).unwrap();
         assert_eq!(json["scale"].as_array().unwrap().len(), 2);
         assert_eq!(json["zero_point"][0], v.qparams[0].zero_point);

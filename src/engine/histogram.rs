@@ -22,69 +22,22 @@ impl Histogram {
     /// ends) is widened to `[lo − 0.5, lo + 0.5]` so that a constant tensor still shows one bar;
     /// `bins == 0` is treated as 1.
     pub fn new(xs: &[f32], lo: f32, hi: f32, bins: usize) -> Histogram {
-        Histogram::binned(xs, lo, hi, bins, |_, _| {})
+        let mut binner = Binner::new(lo, hi, bins);
+        binner.add(xs, |_, _| {});
+        binner.finish()
     }
 
     /// [`Histogram::new`] of `xs`, and for each bin the least and greatest `ys[i]` of the values
-    /// `xs[i]` in it (`None` for an empty bin; non-finite `ys` are skipped): one binning pass for
+    /// `xs[i]` in it (`None` for an empty bin; NaN `ys` are skipped): one binning pass for
     /// both, as the Explorer's error-against-x view needs.
     pub fn with_envelope(xs: &[f32], ys: &[f32], lo: f32, hi: f32, bins: usize) -> (Histogram, Vec<Option<(f32, f32)>>) {
-        let n = bins.max(1);
-        let (mut least, mut most) = (vec![f32::INFINITY; n], vec![f32::NEG_INFINITY; n]);
-        let h = Histogram::binned(xs, lo, hi, bins, |start, slots| {
-            for (&s, &y) in slots.iter().zip(&ys[start.min(ys.len())..]) {
-                // Compare-and-store: after a bin's first few values its ends rarely move, so
-                // the branches predict well (f32::min/max would cost NaN handling on each).
-                if let (Some(lo), Some(hi)) = (least.get_mut(s as usize), most.get_mut(s as usize)) {
-                    if y < *lo {
-                        *lo = y;
-                    }
-                    if y > *hi {
-                        *hi = y;
-                    }
-                }
-            }
-        });
-        (h, least.into_iter().zip(most).map(|(a, b)| (a <= b).then_some((a, b))).collect())
+        let mut binner = Binner::new(lo, hi, bins);
+        let mut envelope = Envelope::new(bins);
+        binner.add(xs, |start, slots| envelope.add(slots, &ys[start.min(ys.len())..]));
+        (binner.finish(), envelope.finish())
     }
 
-    /// Bins `xs`, handing each block's slots (and the block's start in `xs`) to `also`.
-    fn binned(xs: &[f32], lo: f32, hi: f32, bins: usize, mut also: impl FnMut(usize, &[u32])) -> Histogram {
-        let bins = bins.max(1);
-        let (lo, hi) = if lo.is_finite() && hi.is_finite() && lo < hi {
-            (lo, hi)
-        } else if lo.is_finite() {
-            (lo - 0.5, lo + 0.5)
-        } else {
-            (-0.5, 0.5)
-        };
-        // Slots 0..bins are the bins; then below, above and non-finite.
-        let slots = Slots::new(lo, hi, bins);
-        let mut tables = FourTables::new(bins + 3);
-        let mut totals = vec![0u64; bins + 3];
-        let mut index = [0u32; BLOCK];
-        for (k, chunk) in xs.chunks(BLOCK).enumerate() {
-            for line in chunk.chunks(16) {
-                crate::engine::simd::prefetch_ahead(line.as_ptr());
-            }
-            let index = &mut index[..chunk.len()];
-            slots.fill(chunk, index);
-            tables.add(index, &mut totals);
-            also(k * BLOCK, index);
-        }
-        tables.drain_into(&mut totals);
-        let (below, above, bad) = (slots.below as usize, slots.above as usize, slots.bad as usize);
-        Histogram {
-            lo,
-            hi,
-            below: totals[below],
-            above: totals[above],
-            non_finite: totals[bad],
-            counts: totals[..bins].to_vec(),
-        }
-    }
-
-    /// Width of one bin.
+    /// Width of one bin.    /// Width of one bin.
     pub fn bin_width(&self) -> f32 {
         ((self.hi as f64 - self.lo as f64) / self.counts.len() as f64) as f32
     }
@@ -97,6 +50,82 @@ impl Histogram {
     /// Largest count of any bin (0 for an empty histogram).
     pub fn max_count(&self) -> u64 {
         self.counts.iter().copied().max().unwrap_or(0)
+    }
+}
+
+/// A [`Histogram`] filled a piece at a time, so that other passes over the same piece can run
+/// while it is in cache (the Explorer's fused redraw).
+pub(crate) struct Binner {
+    slots: Slots,
+    tables: FourTables,
+    /// Slots 0..bins are the bins; then below, above and non-finite.
+    totals: Vec<u64>,
+    index: [u32; BLOCK],
+}
+
+impl Binner {
+    /// Bins over `[lo, hi]`, widened as [`Histogram::new`] says when degenerate.
+    pub(crate) fn new(lo: f32, hi: f32, bins: usize) -> Binner {
+        let bins = bins.max(1);
+        let (lo, hi) = if lo.is_finite() && hi.is_finite() && lo < hi {
+            (lo, hi)
+        } else if lo.is_finite() {
+            (lo - 0.5, lo + 0.5)
+        } else {
+            (-0.5, 0.5)
+        };
+        Binner { slots: Slots::new(lo, hi, bins), tables: FourTables::new(bins + 3), totals: vec![0; bins + 3], index: [0; BLOCK] }
+    }
+
+    /// Counts `xs`, handing each block's slots (and the block's start in `xs`) to `also`.
+    pub(crate) fn add(&mut self, xs: &[f32], mut also: impl FnMut(usize, &[u32])) {
+        for (k, chunk) in xs.chunks(BLOCK).enumerate() {
+            for line in chunk.chunks(16) {
+                crate::engine::simd::prefetch_ahead(line.as_ptr());
+            }
+            let index = &mut self.index[..chunk.len()];
+            self.slots.fill(chunk, index);
+            self.tables.add(index, &mut self.totals);
+            also(k * BLOCK, index);
+        }
+    }
+
+    pub(crate) fn finish(mut self) -> Histogram {
+        self.tables.drain_into(&mut self.totals);
+        let s = &self.slots;
+        let t = &self.totals;
+        Histogram { lo: s.lo, hi: s.hi, below: t[s.below as usize], above: t[s.above as usize], non_finite: t[s.bad as usize], counts: t[..s.bins].to_vec() }
+    }
+}
+
+/// The least and greatest of some `ys` per bin of a [`Binner`]'s slots.
+pub(crate) struct Envelope {
+    bins: usize,
+    /// `[least, greatest]` per slot: the bins, then the below, above and non-finite slots (kept,
+    /// so that the loop needs no test of the slot; dropped by `finish`).
+    ends: Vec<[f32; 2]>,
+}
+
+impl Envelope {
+    pub(crate) fn new(bins: usize) -> Envelope {
+        let bins = bins.max(1);
+        Envelope { bins, ends: vec![[f32::INFINITY, f32::NEG_INFINITY]; bins + 3] }
+    }
+
+    /// `ys[i]` joins the bin of slot `slots[i]` (a NaN `y` is skipped: it fails both comparisons).
+    pub(crate) fn add(&mut self, slots: &[u32], ys: &[f32]) {
+        for (&s, &y) in slots.iter().zip(ys) {
+            if let Some(e) = self.ends.get_mut(s as usize) {
+                // Select-and-store, no branch: the ends move rarely but unpredictably early on.
+                e[0] = if y < e[0] { y } else { e[0] };
+                e[1] = if y > e[1] { y } else { e[1] };
+            }
+        }
+    }
+
+    /// Per bin, `(least, greatest)`, or `None` for a bin that got no finite `y`.
+    pub(crate) fn finish(self) -> Vec<Option<(f32, f32)>> {
+        self.ends[..self.bins].iter().map(|&[a, b]| (a <= b).then_some((a, b))).collect()
     }
 }
 

@@ -45,7 +45,7 @@ impl QuantMetrics {
 
 /// Running sums behind [`QuantMetrics`], so per-channel measurements can be merged.
 #[derive(Clone, Debug)]
-struct Sums {
+pub(crate) struct Sums {
     count: usize,
     non_finite: usize,
     signal: f64,
@@ -60,7 +60,7 @@ struct Sums {
 }
 
 /// Values quantized at once before their codes and errors are accumulated.
-const CHUNK: usize = 4096;
+pub(crate) const CHUNK: usize = 4096;
 /// Lanes of the accumulation loop.
 const LANES: usize = 8;
 /// Values per f32 block: each lane sums at most 64 terms in f32 (relative error below ~4e-6,
@@ -168,7 +168,7 @@ fn accumulate(xs: &[f32], codes: &[i32], p: QParams, lo: f32, hi: f32) -> Partia
 }
 
 impl Sums {
-    fn new(range: QRange) -> Sums {
+    pub(crate) fn new(range: QRange) -> Sums {
         let levels = range.levels() as usize;
         Sums {
             count: 0,
@@ -184,14 +184,16 @@ impl Sums {
         }
     }
 
-    /// Adds `xs`, the part of the tensor that starts at element `offset`.
-    fn add(&mut self, xs: &[f32], p: QParams, range: QRange, rounding: Rounding, offset: usize) {
+    /// Adds `xs`, the part of the tensor that starts at element `offset`, handing each chunk of
+    /// at most [`CHUNK`] values and its codes to `also` (while they are in cache).
+    pub(crate) fn add(&mut self, xs: &[f32], p: QParams, range: QRange, rounding: Rounding, offset: usize, mut also: impl FnMut(&[f32], &[i32])) {
         let (lo, hi) = p.representable_range(range);
         let (lo, hi) = (lo - p.scale / 2.0, hi + p.scale / 2.0);
         let levels = self.codes.len() - 1;
         let mut codes = [0i32; CHUNK];
         let mut slots = [0u32; CHUNK];
         for (k, chunk) in xs.chunks(CHUNK).enumerate() {
+            crate::engine::simd::warm(chunk);
             let codes = &mut codes[..chunk.len()];
             quantize_at(chunk, p, range, rounding, offset + k * CHUNK, codes);
             let t = crate::engine::simd::dispatch!(accumulate(chunk, codes, p, lo, hi));
@@ -209,10 +211,11 @@ impl Sums {
                 *s = if x.is_finite() { (q - range.qmin) as u32 } else { none };
             }
             self.tables.add(slots, &mut self.codes);
+            also(chunk, codes);
         }
     }
 
-    fn finish(mut self) -> (QuantMetrics, Vec<u64>) {
+    pub(crate) fn finish(mut self) -> (QuantMetrics, Vec<u64>) {
         self.tables.drain_into(&mut self.codes);
         self.codes.pop(); // the non-finite values' slot
         let n = self.count.max(1) as f64;
@@ -246,7 +249,7 @@ pub fn measure_with_codes(xs: &[f32], p: QParams, range: QRange) -> (QuantMetric
 /// [`measure_with_codes`] with any rounding.
 pub fn measure_rounded(xs: &[f32], p: QParams, range: QRange, rounding: Rounding) -> (QuantMetrics, Vec<u64>) {
     let mut sums = Sums::new(range);
-    sums.add(xs, p, range, rounding, 0);
+    sums.add(xs, p, range, rounding, 0, |_, _| {});
     sums.finish()
 }
 
@@ -271,7 +274,7 @@ pub fn measure_per_channel_rounded(
 ) -> Result<(QuantMetrics, Vec<u64>), super::tensor::ShapeError> {
     layout.check_channels("scale/zero point", params.len())?;
     let mut sums = Sums::new(range);
-    layout.for_each_block(xs, |c, offset, block| sums.add(block, params[c], range, rounding, offset));
+    layout.for_each_block(xs, |c, offset, block| sums.add(block, params[c], range, rounding, offset, |_, _| {}));
     Ok(sums.finish())
 }
 

@@ -72,23 +72,28 @@ const MOMENT_BLOCK: usize = 32 * MOMENT_LANES;
 #[inline(always)]
 fn block_moments(xs: &[f32], k: f32) -> (f64, f64) {
     let (mut t1, mut t2) = (0f64, 0f64);
-    for block in xs.chunks(MOMENT_BLOCK) {
-        let (mut s1, mut s2) = ([0f32; MOMENT_LANES], [0f32; MOMENT_LANES]);
-        let chunks = block.chunks_exact(MOMENT_LANES);
-        for &x in chunks.remainder() {
-            let d = (x - k) as f64;
-            t1 += d;
-            t2 += d * d;
-        }
-        for c in chunks {
-            for i in 0..MOMENT_LANES {
-                let d = c[i] - k;
-                s1[i] += d;
-                s2[i] += d * d;
+    // Parts of whole blocks, each warmed before it is summed (the blocks, and so the sums, are
+    // the same as without the parts).
+    for part in xs.chunks(crate::engine::simd::WARM_VALUES / MOMENT_BLOCK * MOMENT_BLOCK) {
+        crate::engine::simd::warm(part);
+        for block in part.chunks(MOMENT_BLOCK) {
+            let (mut s1, mut s2) = ([0f32; MOMENT_LANES], [0f32; MOMENT_LANES]);
+            let chunks = block.chunks_exact(MOMENT_LANES);
+            for &x in chunks.remainder() {
+                let d = (x - k) as f64;
+                t1 += d;
+                t2 += d * d;
             }
+            for c in chunks {
+                for i in 0..MOMENT_LANES {
+                    let d = c[i] - k;
+                    s1[i] += d;
+                    s2[i] += d * d;
+                }
+            }
+            t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
+            t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
         }
-        t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
-        t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
     }
     (t1, t2)
 }

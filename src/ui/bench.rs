@@ -85,8 +85,8 @@ pub const KERNELS: &[(&str, &str, bool, Option<f64>)] = &[
     ("analysis_metrics", "of which: metrics and code histogram", false, None),
     ("analysis_histogram", "of which: one 256-bin histogram", false, None),
     ("l2_search", "HistogramObserver L2 search", false, Some(5.0)),
-    ("explorer_redraw_1m", "Explorer redraw: explore + every chart drawn (1M values)", false, Some(16.0)),
-    ("explorer_redraw_10m", "Explorer redraw: explore + every chart drawn (10M values)", false, Some(100.0)),
+    ("explorer_redraw_1m", "Explorer redraw after a setting changes: the view again (the tensor's summary kept) + every chart drawn (1M values)", false, Some(16.0)),
+    ("explorer_redraw_10m", "Explorer redraw after a setting changes: the view again (the tensor's summary kept) + every chart drawn (10M values)", false, Some(100.0)),
     ("l2_observe_and_search", "HistogramObserver observe + L2 search", false, None),
 ];
 
@@ -299,9 +299,9 @@ mod runner {
     }
 
     /// What a control change costs the Explorer: the view computed again and every chart drawn.
-    fn redraw(xs: &[f32], settings: &crate::engine::explore::Settings, scratch: &mut Vec<f32>, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
+    fn redraw(xs: &[f32], summary: &crate::engine::stats::Summary, settings: &crate::engine::explore::Settings, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
         use crate::ui::charts::canvas::draw_on;
-        let view = crate::engine::explore::explore(xs, &[1, xs.len()], settings, scratch).map_err(|e| e.to_string())?;
+        let view = crate::engine::explore::explore_summarized(xs, &[1, xs.len()], summary, settings).map_err(|e| e.to_string())?;
         let charts = crate::ui::explorer::Charts::of(&view, false);
         draw_on(canvases[0].clone(), charts.values.as_ref())?;
         draw_on(canvases[1].clone(), charts.codes.as_ref())?;
@@ -433,10 +433,12 @@ mod runner {
                     let data = if n <= xs.len() { xs[..n].to_vec() } else { sample(Dist::Normal { mean: 0.0, std: 1.0 }, n, 7, None).map_err(|e| e.to_string())? };
                     let canvases = offscreen_canvases()?;
                     let settings = crate::ui::state::UrlState::default().settings(crate::ui::explorer::BINS);
-                    let mut scratch = Vec::new();
+                    // As in the app: the tensor's summary is computed when the tensor changes, not
+                    // when a setting does.
+                    let summary = crate::engine::stats::summarize(&data);
                     let mut failed = None;
                     row.wasm = time(if n > 2_000_000 { 5 } else { runs_small }, cancelled, || {
-                        match redraw(&data, &settings, &mut scratch, &canvases) {
+                        match redraw(&data, &summary, &settings, &canvases) {
                             Ok(()) => {}
                             Err(e) => failed = Some(e),
                         }

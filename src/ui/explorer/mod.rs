@@ -19,7 +19,8 @@ use super::charts::transfer::TransferChart;
 use super::files::Files;
 use super::state::{Source, UrlState};
 use super::sweep::SweepPanel;
-use crate::engine::explore::{explore, View};
+use crate::engine::explore::{explore_summarized, View};
+use crate::engine::stats::summarize;
 use crate::engine::synth::{sample, scale_channels};
 use crate::engine::tensor::Tensor;
 
@@ -93,11 +94,13 @@ pub fn explorer(props: &ExplorerProps) -> Html {
         use_memo((url.source, synth_key, file_key), move |_| tensor_of(&url, &files))
     };
     use_file_upkeep(url, &props.files);
-    let scratch = use_mut_ref(Vec::new);
     let settings = url.settings(BINS);
-    let view = use_memo((data.clone(), settings), move |(data, settings)| {
+    // The summary depends on the tensor alone: computed once per tensor, not per setting.
+    let summary = use_memo(data.clone(), |data| data.as_ref().as_ref().ok().map(|t| summarize(&t.data)));
+    let view = use_memo((data.clone(), summary, settings), move |(data, summary, settings)| {
         let t = data.as_ref().as_ref().map_err(Clone::clone)?;
-        explore(&t.data, &t.shape, settings, &mut scratch.borrow_mut()).map_err(|e| format!("Cannot quantize this tensor: {e}"))
+        let summary = summary.as_ref().as_ref().ok_or("no summary")?;
+        explore_summarized(&t.data, &t.shape, summary, settings).map_err(|e| format!("Cannot quantize this tensor: {e}"))
     });
     let charts = use_memo((view.clone(), url.log), |(view, log)| view.as_ref().as_ref().ok().map(|v| Charts::of(v, *log)));
 
