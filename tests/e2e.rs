@@ -126,6 +126,22 @@ async fn every_explorer_control_changes_the_view() {
     b.set_value("[data-testid=ctl-outlier-magnitude]", "50").await;
     b.wait_hash("om=50").await;
     b.wait_text("[data-testid=metric-observed]", |t| t.contains("50")).await;
+    // The distribution's parameters: each family shows its own.
+    b.set_value("[data-testid=ctl-mu]", "0.5").await;
+    b.wait_hash("mu=0.5").await;
+    b.set_value("[data-testid=ctl-sigma]", "2").await;
+    b.wait_hash("sigma=2&").await;
+    b.set_value("[data-testid=ctl-dist]", "student-t").await;
+    b.set_value("[data-testid=ctl-dof]", "5").await;
+    b.wait_hash("dof=5&").await;
+    b.set_value("[data-testid=ctl-dist]", "bimodal").await;
+    b.set_value("[data-testid=ctl-sep]", "6").await;
+    b.wait_hash("sep=6&").await;
+    b.set_value("[data-testid=ctl-dist]", "laplace").await;
+    b.set_value("[data-testid=ctl-sigma]", "1").await;
+    b.set_value("[data-testid=ctl-mu]", "0").await;
+    b.wait_hash("dist=laplace&mu=0&sigma=1&").await;
+    b.wait_text("[data-testid=metric-observed]", |t| t.contains("50")).await;
 
     // Observers, with their parameters: percentile clips the outliers that min/max keeps.
     let clipped_minmax = text("metric-clipped").await;
@@ -145,6 +161,18 @@ async fn every_explorer_control_changes_the_view() {
         b.set_value("[data-testid=ctl-observer]", obs).await;
         b.wait_hash(&format!("obs={obs}")).await;
         b.wait_text("[data-testid=metric-observed]", |t| t != before).await;
+        // The histogram-based observers' bins: a coarser histogram moves the range.
+        let params: &[(&str, &str, &str)] = match obs {
+            "histogram" => &[("ctl-hist-bins", "64", "hbins=64&")],
+            "entropy" => &[("ctl-entropy-bins", "512", "ebins=512&"), ("ctl-entropy-start", "32", "estart=32&")],
+            _ => &[],
+        };
+        for (id, value, part) in params {
+            let before = text("metric-observed").await;
+            b.set_value(&format!("[data-testid={id}]"), value).await;
+            b.wait_hash(part).await;
+            b.wait_text("[data-testid=metric-observed]", |t| t != before).await;
+        }
     }
     b.screenshot("explorer-mse-outliers").await;
 
@@ -191,6 +219,13 @@ async fn every_explorer_control_changes_the_view() {
     assert!(b.text(".readouts").await.contains("channel 0 of 4"));
     let gain: f64 = b.text("[data-testid=metric-sqnr-gain]").await.parse().unwrap();
     assert!(gain > 0.0, "per-channel beats per-tensor when channels differ 100×: {gain}");
+    // The other axis: 250 columns of 4 values each are the channels.
+    b.set_value("[data-testid=ctl-axis]", "1").await;
+    b.wait_hash("axis=1").await;
+    b.wait_text(".readouts", |t| t.contains("channel 0 of 250")).await;
+    b.wait_text("[data-testid=channels-panel]", |t| t.contains("along axis 1")).await;
+    b.set_value("[data-testid=ctl-axis]", "0").await;
+    b.wait_text(".readouts", |t| t.contains("channel 0 of 4")).await;
     b.click("[data-testid=ctl-channel-sort]").await;
     b.wait_hash("chsort=1").await;
     b.wait_painted("[data-testid=chart-channels]").await;
@@ -229,6 +264,43 @@ async fn every_explorer_control_changes_the_view() {
     b.wait_text("[data-testid=metric-clipped]", |t| t != "0.00%").await;
     b.click("[data-testid=ctl-range-reset]").await;
     b.wait_hash("lo=auto&hi=auto").await;
+
+    // Dragging the histogram's low clip end to the right sets the range by hand (symmetric here:
+    // both ends move in).
+    b.exec("document.querySelector('[data-testid=chart-histogram]').scrollIntoView({block: 'center'})").await;
+    let ends = |t: String| -> (f64, f64) {
+        let v: Vec<f64> = t.trim_matches(['[', ']']).split(", ").map(|x| x.replace('−', "-").parse().unwrap()).collect();
+        (v[0], v[1])
+    };
+    let (a, bb) = ends(text("metric-range").await);
+    let (omin, omax) = ends(text("metric-observed").await);
+    let (lo, hi) = (a.min(omin), bb.max(omax));
+    let (lo, hi) = (lo - (hi - lo) * 0.02, hi + (hi - lo) * 0.02);
+    let width = b.exec("return document.querySelector('[data-testid=chart-histogram]').getBoundingClientRect().width").await.as_f64().unwrap();
+    let x = 74.0 + (a - lo) / (hi - lo) * (width - 84.0);
+    b.drag("[data-testid=chart-histogram]", x, 120.0).await;
+    let hash = b.wait_hash("&hi=").await;
+    assert!(!hash.contains("lo=auto"), "the drag set the range: {hash}");
+    b.wait_text("[data-testid=metric-clipped]", |t| t != "0.00%").await;
+    let (dragged_lo, dragged_hi) = ends(text("metric-range").await);
+    assert!(dragged_lo > a && dragged_hi < bb, "the ends moved in: [{a}, {bb}] → [{dragged_lo}, {dragged_hi}]");
+    b.screenshot("explorer-drag-clip").await;
+    b.click("[data-testid=ctl-range-reset]").await;
+    b.wait_hash("lo=auto&hi=auto").await;
+
+    // The transfer function zooms: the wheel over it, the zoom control, its centre, a double-click.
+    b.exec("document.querySelector('[data-testid=chart-transfer]').scrollIntoView({block: 'center'})").await;
+    b.wheel("[data-testid=chart-transfer]", 200.0, -100.0).await;
+    b.wait_hash("tzoom=2&").await;
+    b.set_value("[data-testid=ctl-transfer-zoom]", "64").await;
+    b.wait_hash("tzoom=64&").await;
+    b.set_value("[data-testid=ctl-transfer-center]", "0.5").await;
+    b.wait_hash("tzoom=64&tcenter=0.5&").await;
+    b.wait_painted("[data-testid=chart-transfer]").await;
+    b.screenshot("explorer-transfer-zoom").await;
+    b.exec("document.querySelector('[data-testid=chart-transfer]').dispatchEvent(new MouseEvent('dblclick', {bubbles: true}))").await;
+    b.wait_hash("tzoom=1&tcenter=auto&").await;
+    b.exec("window.scrollTo(0, 0)").await;
     b.click("[data-testid=ctl-log]").await;
     b.wait_hash("log=1").await;
 
@@ -491,4 +563,56 @@ async fn benchmark_page_runs_every_kernel() {
     assert_eq!(report["simd128"], Value::Bool(true), "the app is built with +simd128");
     b.screenshot("bench").await;
     b.finish(&["bench.js"]).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn every_view_fits_1024_px_with_labelled_controls_and_visible_focus() {
+    use fantoccini::actions::{InputSource, KeyAction, KeyActions};
+    let b = Browser::start().await;
+    b.client.set_window_size(1024, 900).await.unwrap();
+    // Controls without a name a screen reader could read: no <label>, aria-label or text.
+    let unlabelled = "return [...document.querySelectorAll('main input, main select, main button, header button, header a')]\
+        .filter(e => !(e.labels && e.labels.length) && !e.getAttribute('aria-label') && !e.getAttribute('title') && !e.textContent.trim())\
+        .map(e => e.outerHTML.slice(0, 120));";
+    for (hash, ready, shot) in [
+        ("#n=10000&ch=8&spread=50&gran=channel", "[data-testid=chart-channels]", "layout-1024-explorer"),
+        ("#view=learn", "[data-testid=learn-q]", "layout-1024-learn"),
+        ("#view=lab", "main#view", "layout-1024-lab"),
+        ("#view=bench", "main#view", "layout-1024-bench"),
+    ] {
+        b.goto(hash).await;
+        b.wait_for(ready).await;
+        let inner = b.exec("return window.innerWidth").await.as_f64().unwrap();
+        assert!(inner <= 1024.0, "the window is {inner} px wide");
+        // clientWidth leaves out the vertical scrollbar, which takes its share of the 1024 px.
+        let overflow = b.exec("return document.documentElement.scrollWidth - document.documentElement.clientWidth").await.as_f64().unwrap();
+        assert!(overflow <= 0.0, "{hash}: the page is {overflow} px wider than the window");
+        let missing = b.exec(unlabelled).await;
+        assert_eq!(missing, serde_json::json!([]), "{hash}: controls without a label");
+        b.screenshot(shot).await;
+    }
+
+    // Keyboard focus is visible: Tab through the first controls of the Explorer; each one
+    // focused shows a solid outline at least 2 px wide.
+    b.goto("#n=10000").await;
+    b.wait_for("[data-testid=chart-histogram]").await;
+    b.exec("document.activeElement && document.activeElement.blur()").await;
+    let focus = "const e = document.activeElement; const s = getComputedStyle(e); \
+                 return [e.tagName + (e.id ? '#' + e.id : ''), s.outlineStyle, parseFloat(s.outlineWidth), e.matches(':focus-visible')];";
+    let mut seen = Vec::new();
+    for _ in 0..12 {
+        let tab = KeyActions::new("keyboard".into()).then(KeyAction::Down { value: '\u{E004}' }).then(KeyAction::Up { value: '\u{E004}' });
+        b.client.perform_actions(tab).await.unwrap();
+        let f = b.exec(focus).await;
+        let (name, style, width, visible) = (f[0].as_str().unwrap().to_string(), f[1].as_str().unwrap().to_string(), f[2].as_f64().unwrap(), f[3].as_bool().unwrap());
+        if name == "BODY" {
+            continue;
+        }
+        assert!(visible && style == "solid" && width >= 2.0, "{name} focused by Tab shows no outline: {style} {width}px");
+        seen.push(name);
+    }
+    assert!(seen.iter().any(|n| n.starts_with("SELECT")) && seen.len() >= 8, "Tab reached the controls: {seen:?}");
+    b.screenshot("focus-visible").await;
+    b.finish(&[]).await;
 }

@@ -57,7 +57,7 @@ fn malformed_hash_renders_defaults_and_notice() {
 #[test]
 fn tab_links_keep_the_other_settings() {
     let html = run(render("#view=explorer&bits=5&seed=9"));
-    assert!(html.contains("href=\"#view=lab&amp;dist=normal&amp;n=100000&amp;seed=9&amp;bits=5"), "{}", &html[..600.min(html.len())]);
+    assert!(html.contains("href=\"#view=lab&amp;dist=normal&amp;mu=0&amp;sigma=auto&amp;dof=3&amp;sep=4&amp;n=100000&amp;seed=9&amp;bits=5"), "{}", &html[..600.min(html.len())]);
 }
 
 #[test]

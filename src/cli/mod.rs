@@ -161,7 +161,8 @@ impl DistArg {
             DistArg::Bimodal => K::Bimodal,
             DistArg::PostRelu => K::PostRelu,
         };
-        kind.dist()
+        // The family's standard member: the Explorer's defaults.
+        crate::ui::state::UrlState { dist: kind, ..Default::default() }.dist()
     }
 }
 

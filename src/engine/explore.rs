@@ -89,6 +89,7 @@ pub struct View {
     /// For each bin of `values`, the least and greatest error of its values (`None` for an
     /// empty bin): the error against x.
     pub error_by_value: Vec<Option<(f32, f32)>>,
+    pub rounding: Rounding,
 }
 
 impl View {
@@ -102,14 +103,21 @@ impl View {
         self.clip_ranges().iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &(x, y)| (a.min(x), b.max(y)))
     }
 
-    /// Half the largest channel's step: how far rounding alone can move a value.
+    /// Half the largest channel's step.
     pub fn half_step(&self) -> f32 {
-        half_step(&self.qparams)
+        self.qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0
+    }
+
+    /// How far rounding alone can move a value: half the largest channel's step, or a whole
+    /// step when rounding stochastically (down or up, whichever the draw says).
+    pub fn rounding_bound(&self) -> f32 {
+        self.half_step() * 2.0 * rounding_reach(self.rounding)
     }
 }
 
-fn half_step(qparams: &[QParams]) -> f32 {
-    qparams.iter().map(|p| p.scale).fold(0.0f32, f32::max) / 2.0
+/// The largest rounding error, in steps.
+fn rounding_reach(rounding: Rounding) -> f32 {
+    if matches!(rounding, Rounding::Stochastic { .. }) { 1.0 } else { 0.5 }
 }
 
 /// Computes the view of `xs` (of `shape`) under `s`.
@@ -193,7 +201,7 @@ pub fn explore_summarized(xs: &[f32], shape: &[usize], summary: &Summary, s: &Se
     }
     let (metrics, codes) = sums.finish();
     let (values, errors, error_by_value) = (values.finish(), errors.finish(), envelope.finish());
-    Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value })
+    Ok(View { summary, range, observed, qparams, metrics, codes, values, errors, error_by_value, rounding: s.rounding })
 }
 
 /// Relative room added to [`error_reach`]: `x·(1/s)` in f32 is off by up to ~2⁻²³ of `|x|/s`
@@ -205,7 +213,7 @@ const REACH_MARGIN: f64 = 1.0 + 1.0 / 64.0;
 /// (a whole step when rounding stochastically), clipping moves channel `c`'s values at most
 /// from its data's ends `data[c]` to its grid's ends. Never below `f32::MIN_POSITIVE`.
 fn error_reach(qparams: &[QParams], range: QRange, rounding: Rounding, data: &[(f32, f32)]) -> f32 {
-    let step = if matches!(rounding, Rounding::Stochastic { .. }) { 1.0 } else { 0.5 };
+    let step = rounding_reach(rounding) as f64;
     let mut reach = 0f64;
     for (c, p) in qparams.iter().enumerate() {
         let (a, b) = p.representable_range(range);
@@ -376,8 +384,7 @@ mod tests {
             proptest::prop_assert_eq!(&v.error_by_value, &envelope);
             proptest::prop_assert_eq!(&v.errors, &Histogram::new(&err, v.errors.lo, v.errors.hi, 97));
             proptest::prop_assert_eq!(v.errors.below + v.errors.above, 0, "every error within the range");
-            let step = if matches!(rounding, Rounding::Stochastic { .. }) { 1.0 } else { 0.5 };
-            let bound = (v.metrics.max_abs_err as f32).max(v.qparams.iter().map(|p| p.scale * step).fold(0.0, f32::max));
+            let bound = (v.metrics.max_abs_err as f32).max(v.rounding_bound());
             proptest::prop_assert!(v.errors.hi <= bound * REACH_MARGIN as f32 * (1.0 + 1e-6), "{} vs {}", v.errors.hi, bound);
         }
     }

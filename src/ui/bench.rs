@@ -302,7 +302,7 @@ mod runner {
     fn redraw(xs: &[f32], summary: &crate::engine::stats::Summary, settings: &crate::engine::explore::Settings, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
         use crate::ui::charts::canvas::draw_on;
         let view = crate::engine::explore::explore_summarized(xs, &[1, xs.len()], summary, settings).map_err(|e| e.to_string())?;
-        let charts = crate::ui::explorer::Charts::of(&view, false);
+        let charts = crate::ui::explorer::Charts::of(&view, false, 1.0, None);
         draw_on(canvases[0].clone(), charts.values.as_ref())?;
         draw_on(canvases[1].clone(), charts.codes.as_ref())?;
         draw_on(canvases[2].clone(), charts.transfer.as_ref())?;

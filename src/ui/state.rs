@@ -31,16 +31,16 @@ pub enum DistKind {
 }
 
 impl DistKind {
-    /// The standard member of each family (unit scale, centred).
-    pub fn dist(self) -> Dist {
-        match self {
-            DistKind::Normal => Dist::Normal { mean: 0.0, std: 1.0 },
-            DistKind::Laplace => Dist::Laplace { loc: 0.0, b: 1.0 },
-            DistKind::Uniform => Dist::Uniform { lo: -1.0, hi: 1.0 },
-            DistKind::StudentT => Dist::StudentT { dof: 3.0, scale: 1.0 },
-            DistKind::Bimodal => Dist::Bimodal { sep: 4.0, std: 0.5 },
-            DistKind::PostRelu => Dist::PostRelu { mean: 0.0, std: 1.0 },
-        }
+    /// The family's scale when the URL leaves it on auto: 1, or 0.5 for the bimodal mixture (so
+    /// that its modes, 4 apart by default, stand apart).
+    pub fn default_scale(self) -> f32 {
+        if self == DistKind::Bimodal { 0.5 } else { 1.0 }
+    }
+
+    /// Whether the family has a location parameter (Student-t and the bimodal mixture are
+    /// centred at 0).
+    pub fn has_location(self) -> bool {
+        !matches!(self, DistKind::StudentT | DistKind::Bimodal)
     }
 }
 
@@ -96,12 +96,12 @@ impl View {
     }
 }
 pub const DISTS: &[(DistKind, &str, &str)] = &[
-    (DistKind::Normal, "normal", "Normal N(0, 1)"),
-    (DistKind::Laplace, "laplace", "Laplace (b = 1)"),
-    (DistKind::Uniform, "uniform", "Uniform [−1, 1)"),
-    (DistKind::StudentT, "student-t", "Student-t (3 dof)"),
-    (DistKind::Bimodal, "bimodal", "Bimodal (±2, σ 0.5)"),
-    (DistKind::PostRelu, "post-relu", "Post-ReLU"),
+    (DistKind::Normal, "normal", "Normal N(μ, σ²)"),
+    (DistKind::Laplace, "laplace", "Laplace (μ, b = σ)"),
+    (DistKind::Uniform, "uniform", "Uniform [μ − σ, μ + σ)"),
+    (DistKind::StudentT, "student-t", "Student-t (ν dof, scale σ)"),
+    (DistKind::Bimodal, "bimodal", "Bimodal (modes ±sep/2, σ each)"),
+    (DistKind::PostRelu, "post-relu", "Post-ReLU max(0, N(μ, σ²))"),
 ];
 pub const SCHEMES: &[(QScheme, &str, &str)] = &[(QScheme::Affine, "affine", "Affine"), (QScheme::Symmetric, "symmetric", "Symmetric")];
 /// The lessons of Learn: URL key and title.
@@ -125,11 +125,11 @@ pub const OBSERVERS: &[(ObsKind, &str, &str)] = &[
 ];
 pub const TAILS: &[(Tails, &str, &str)] = &[(Tails::Abs, "abs", "of |x|"), (Tails::Both, "both", "of each tail")];
 pub const CODES: &[(Codes, &str, &str)] = &[
-    (Codes::Auto, "auto", "Auto (affine: unsigned, symmetric: signed)"),
+    (Codes::Auto, "auto", "Auto (from the scheme)"),
     (Codes::Unsigned, "quint", "Unsigned (quint)"),
     (Codes::Signed, "qint", "Signed (qint)"),
 ];
-pub const GRANULARITIES: &[(bool, &str, &str)] = &[(false, "tensor", "Per tensor"), (true, "channel", "Per channel (axis 0)")];
+pub const GRANULARITIES: &[(bool, &str, &str)] = &[(false, "tensor", "Per tensor"), (true, "channel", "Per channel")];
 pub const ROUNDINGS: &[(RoundKind, &str, &str)] = &[
     (RoundKind::HalfEven, "half-even", "Half to even (torch.round)"),
     (RoundKind::HalfAway, "half-away", "Half away from zero"),
@@ -213,12 +213,26 @@ pub const MAX_DRIFT: f32 = 10.0;
 pub const MAX_SPREAD: f32 = 10_000.0;
 /// Hand-set range ends and outlier magnitudes are kept within ±this.
 pub const MAX_ABS_VALUE: f32 = 1e6;
+/// Distribution parameters (location, scale, separation) are kept within ±this.
+pub const MAX_DIST_PARAM: f32 = 1e4;
+/// Highest channel axis a link may name (tensors of higher rank are rare).
+pub const MAX_AXIS: usize = 7;
+/// Deepest zoom of the transfer function.
+pub const MAX_TRANSFER_ZOOM: f32 = 65536.0;
+/// Bins of the histogram-based observers.
+pub const MAX_OBSERVER_BINS: usize = 1 << 16;
 
 /// Everything the URL can say.
 #[derive(Clone, Debug, PartialEq)]
 pub struct UrlState {
     pub view: View,
     pub dist: DistKind,
+    /// The distribution's location μ (mean, or centre; Student-t and bimodal ignore it), scale
+    /// σ (`None`: the family's default), Student-t degrees of freedom ν and bimodal separation.
+    pub mu: f32,
+    pub sigma: Option<f32>,
+    pub dof: f32,
+    pub sep: f32,
     /// Number of synthetic values.
     pub n: usize,
     pub seed: u64,
@@ -237,12 +251,18 @@ pub struct UrlState {
     pub averaging_constant: f32,
     pub percentile: f64,
     pub tails: Tails,
+    /// Bins of PyTorch's HistogramObserver, and of the entropy calibrator with its first bin.
+    pub hist_bins: usize,
+    pub entropy_bins: usize,
+    pub entropy_start: usize,
     pub codes: Codes,
     pub narrow: bool,
     pub reduce_range: bool,
     pub quant_min: Option<i64>,
     pub quant_max: Option<i64>,
     pub per_channel: bool,
+    /// The channel axis, per channel and in the per-channel view.
+    pub axis: usize,
     pub rounding: RoundKind,
     /// A clipping range set by hand (both ends, or none).
     pub lo: Option<f32>,
@@ -261,6 +281,10 @@ pub struct UrlState {
     pub drift: f32,
     /// The open lesson (an index into [`LESSONS`]).
     pub lesson: usize,
+    /// The transfer function's zoom (1: the whole view) and the value at its centre (`None`:
+    /// the middle of the view).
+    pub transfer_zoom: f32,
+    pub transfer_center: Option<f32>,
 }
 
 impl Default for UrlState {
@@ -268,6 +292,10 @@ impl Default for UrlState {
         UrlState {
             view: View::Explorer,
             dist: DistKind::Normal,
+            mu: 0.0,
+            sigma: None,
+            dof: 3.0,
+            sep: 4.0,
             n: 100_000,
             seed: 42,
             bits: 8,
@@ -281,12 +309,16 @@ impl Default for UrlState {
             averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
             percentile: 99.99,
             tails: Tails::Abs,
+            hist_bins: 2048,
+            entropy_bins: 2048,
+            entropy_start: 128,
             codes: Codes::Auto,
             narrow: false,
             reduce_range: false,
             quant_min: None,
             quant_max: None,
             per_channel: false,
+            axis: 0,
             rounding: RoundKind::HalfEven,
             lo: None,
             hi: None,
@@ -298,6 +330,8 @@ impl Default for UrlState {
             batches: 20,
             drift: 0.0,
             lesson: 0,
+            transfer_zoom: 1.0,
+            transfer_center: None,
         }
     }
 }
@@ -309,8 +343,8 @@ impl UrlState {
             ObsKind::MinMax => ObserverKind::MinMax,
             ObsKind::MovingAverage => ObserverKind::MovingAverage { averaging_constant: self.averaging_constant },
             ObsKind::Percentile => ObserverKind::Percentile { percentile: self.percentile, tails: self.tails },
-            ObsKind::Histogram => ObserverKind::Histogram { bins: 2048 },
-            ObsKind::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
+            ObsKind::Histogram => ObserverKind::Histogram { bins: self.hist_bins },
+            ObsKind::Entropy => ObserverKind::Entropy { bins: self.entropy_bins, start_bin: self.entropy_start },
             ObsKind::Mse => ObserverKind::Mse,
         };
         let unsigned = match self.codes {
@@ -333,10 +367,44 @@ impl UrlState {
                 reduce_range: self.reduce_range,
                 custom: self.quant_min.zip(self.quant_max),
             },
-            granularity: if self.per_channel { Granularity::PerChannel { axis: 0 } } else { Granularity::PerTensor },
+            granularity: if self.per_channel { Granularity::PerChannel { axis: self.axis } } else { Granularity::PerTensor },
             rounding,
             manual: self.lo.zip(self.hi),
             bins,
+        }
+    }
+
+    /// Moves one end of the clip range set by hand to `x` (the low end if `low`); the other end
+    /// starts at the observer's `observed` range when none is set yet. The ends are kept in order
+    /// and within ±[`MAX_ABS_VALUE`]; a non-finite `x` changes nothing. With the symmetric scheme,
+    /// whose range is `±max(|min|, |max|)`, the range becomes `±|x|`: moving one end moves both,
+    /// as the quantizer would.
+    pub fn set_clip_end(&mut self, low: bool, x: f32, observed: (Option<f32>, Option<f32>)) {
+        if !x.is_finite() {
+            return;
+        }
+        let x = x.clamp(-MAX_ABS_VALUE, MAX_ABS_VALUE);
+        if self.scheme == QScheme::Symmetric {
+            (self.lo, self.hi) = (Some(-x.abs()), Some(x.abs()));
+            return;
+        }
+        let (lo, hi) = (self.lo.or(observed.0), self.hi.or(observed.1));
+        let (lo, hi) = if low { (Some(x), hi) } else { (lo, Some(x)) };
+        if let (Some(lo), Some(hi)) = (lo, hi) {
+            (self.lo, self.hi) = (Some(lo.min(hi)), Some(hi.max(lo)));
+        }
+    }
+
+    /// The synthetic distribution with this state's parameters.
+    pub fn dist(&self) -> Dist {
+        let (mu, sigma) = (self.mu, self.sigma.unwrap_or(self.dist.default_scale()));
+        match self.dist {
+            DistKind::Normal => Dist::Normal { mean: mu, std: sigma },
+            DistKind::Laplace => Dist::Laplace { loc: mu, b: sigma },
+            DistKind::Uniform => Dist::Uniform { lo: mu - sigma, hi: mu + sigma },
+            DistKind::StudentT => Dist::StudentT { dof: self.dof, scale: sigma },
+            DistKind::Bimodal => Dist::Bimodal { sep: self.sep, std: sigma },
+            DistKind::PostRelu => Dist::PostRelu { mean: mu, std: sigma },
         }
     }
 
@@ -372,6 +440,21 @@ pub const FIELDS: &[Field] = &[
         get: |s| choice_key(DISTS, &s.dist).into(),
         set: |s, v| Ok(s.dist = parse_choice(DISTS, v)?),
     },
+    Field {
+        key: "mu",
+        get: |s| s.mu.to_string(),
+        set: |s, v| Ok(s.mu = parse_float(v, -MAX_DIST_PARAM, MAX_DIST_PARAM, "a location")?),
+    },
+    Field {
+        key: "sigma",
+        get: |s| auto(s.sigma),
+        set: |s, v| match parse_auto(v, |v| parse_float(v, 0.0, MAX_DIST_PARAM, "a scale"))? {
+            Some(x) if x <= 0.0 => Err("expected a scale above 0, or auto".into()),
+            x => Ok(s.sigma = x),
+        },
+    },
+    Field { key: "dof", get: |s| s.dof.to_string(), set: |s, v| Ok(s.dof = parse_float(v, 0.5, 1000.0, "degrees of freedom")?) },
+    Field { key: "sep", get: |s| s.sep.to_string(), set: |s, v| Ok(s.sep = parse_float(v, 0.0, MAX_DIST_PARAM, "a separation")?) },
     Field { key: "n", get: |s| s.n.to_string(), set: |s, v| Ok(s.n = parse_int(v, MIN_SAMPLES, MAX_SAMPLES)?) },
     Field { key: "seed", get: |s| s.seed.to_string(), set: |s, v| Ok(s.seed = parse_int(v, 0, u64::MAX)?) },
     Field { key: "bits", get: |s| s.bits.to_string(), set: |s, v| Ok(s.bits = parse_int(v, MIN_BITS, MAX_BITS)?) },
@@ -419,6 +502,9 @@ pub const FIELDS: &[Field] = &[
         },
     },
     Field { key: "tails", get: |s| choice_key(TAILS, &s.tails).into(), set: |s, v| Ok(s.tails = parse_choice(TAILS, v)?) },
+    Field { key: "hbins", get: |s| s.hist_bins.to_string(), set: |s, v| Ok(s.hist_bins = parse_int(v, 16, MAX_OBSERVER_BINS)?) },
+    Field { key: "ebins", get: |s| s.entropy_bins.to_string(), set: |s, v| Ok(s.entropy_bins = parse_int(v, 16, MAX_OBSERVER_BINS)?) },
+    Field { key: "estart", get: |s| s.entropy_start.to_string(), set: |s, v| Ok(s.entropy_start = parse_int(v, 1, MAX_OBSERVER_BINS)?) },
     Field { key: "dtype", get: |s| choice_key(CODES, &s.codes).into(), set: |s, v| Ok(s.codes = parse_choice(CODES, v)?) },
     Field { key: "narrow", get: |s| u8::from(s.narrow).to_string(), set: |s, v| Ok(s.narrow = parse_bool(v)?) },
     Field { key: "reduce", get: |s| u8::from(s.reduce_range).to_string(), set: |s, v| Ok(s.reduce_range = parse_bool(v)?) },
@@ -437,6 +523,7 @@ pub const FIELDS: &[Field] = &[
         get: |s| choice_key(GRANULARITIES, &s.per_channel).into(),
         set: |s, v| Ok(s.per_channel = parse_choice(GRANULARITIES, v)?),
     },
+    Field { key: "axis", get: |s| s.axis.to_string(), set: |s, v| Ok(s.axis = parse_int(v, 0, MAX_AXIS)?) },
     Field {
         key: "round",
         get: |s| choice_key(ROUNDINGS, &s.rounding).into(),
@@ -460,6 +547,16 @@ pub const FIELDS: &[Field] = &[
         key: "drift",
         get: |s| s.drift.to_string(),
         set: |s, v| Ok(s.drift = parse_float(v, 0.0, MAX_DRIFT, "a drift")?),
+    },
+    Field {
+        key: "tzoom",
+        get: |s| s.transfer_zoom.to_string(),
+        set: |s, v| Ok(s.transfer_zoom = parse_float(v, 1.0, MAX_TRANSFER_ZOOM, "a zoom")?),
+    },
+    Field {
+        key: "tcenter",
+        get: |s| auto(s.transfer_center),
+        set: |s, v| Ok(s.transfer_center = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
     },
     Field {
         key: "lo",
@@ -542,9 +639,9 @@ mod tests {
         let s = UrlState::default();
         assert_eq!(
             s.to_hash(),
-            "view=explorer&dist=normal&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
-             &obs=minmax&ac=0.01&pct=99.99&tails=abs&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&lo=auto&hi=auto"
+            "view=explorer&dist=normal&mu=0&sigma=auto&dof=3&sep=4&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
+             &obs=minmax&ac=0.01&pct=99.99&tails=abs&hbins=2048&ebins=2048&estart=128&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
+             &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&tzoom=1&tcenter=auto&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -571,6 +668,25 @@ mod tests {
         assert!(problems[0].reason.contains("2 to 16"), "{}", problems[0]);
     }
 
+    #[test]
+    fn clip_ends_start_at_the_observer_and_stay_in_order() {
+        let mut s = UrlState::default();
+        s.set_clip_end(true, -1.0, (Some(-3.0), Some(3.0)));
+        assert_eq!((s.lo, s.hi), (Some(-1.0), Some(3.0)));
+        s.set_clip_end(false, -2.0, (Some(-3.0), Some(3.0)));
+        assert_eq!((s.lo, s.hi), (Some(-2.0), Some(-1.0)), "dragged past the other end: swapped");
+        s.set_clip_end(false, f32::NAN, (None, None));
+        assert_eq!((s.lo, s.hi), (Some(-2.0), Some(-1.0)));
+        s.set_clip_end(false, 1e30, (None, None));
+        assert_eq!(s.hi, Some(MAX_ABS_VALUE));
+        let mut t = UrlState::default();
+        t.set_clip_end(true, 0.5, (None, None));
+        assert_eq!((t.lo, t.hi), (None, None), "no observed range yet: nothing to pair with");
+        let mut sym = UrlState { scheme: QScheme::Symmetric, ..UrlState::default() };
+        sym.set_clip_end(true, -2.5, (Some(-3.0), Some(4.0)));
+        assert_eq!((sym.lo, sym.hi), (Some(-2.5), Some(2.5)), "symmetric: both ends move");
+    }
+
     fn any_state() -> impl Strategy<Value = UrlState> {
         let base = (0..VIEWS.len(), 0..DISTS.len(), MIN_SAMPLES..=MAX_SAMPLES, any::<u64>(), MIN_BITS..=MAX_BITS, any::<bool>(), any::<bool>());
         let data = (1..=MAX_CHANNELS, 1f32..MAX_SPREAD, 0f32..0.5, 0f32..MAX_ABS_VALUE);
@@ -578,8 +694,20 @@ mod tests {
         let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
         let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
         let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT, 0..LESSONS.len());
-        (base, data, observer, quant, manual, file).prop_map(
-            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson))| UrlState {
+        let params = (-MAX_DIST_PARAM..MAX_DIST_PARAM, proptest::option::of(1e-3f32..MAX_DIST_PARAM), 0.5f32..1000.0, 0f32..MAX_DIST_PARAM);
+        let more = (16..=MAX_OBSERVER_BINS, 16..=MAX_OBSERVER_BINS, 1..=MAX_OBSERVER_BINS, 0..=MAX_AXIS, 1f32..MAX_TRANSFER_ZOOM, proptest::option::of(-MAX_ABS_VALUE..MAX_ABS_VALUE));
+        (base, data, observer, quant, manual, file, params, more).prop_map(
+            |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson), (mu, sigma, dof, sep), (hist_bins, entropy_bins, entropy_start, axis, transfer_zoom, transfer_center))| UrlState {
+                transfer_zoom,
+                transfer_center,
+                mu,
+                sigma,
+                dof,
+                sep,
+                hist_bins,
+                entropy_bins,
+                entropy_start,
+                axis,
                 view: VIEWS[v].0,
                 dist: DISTS[d].0,
                 n,

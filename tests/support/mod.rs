@@ -127,6 +127,7 @@ pub struct Browser {
     pub downloads: PathBuf,
     driver: Child,
     shots: PathBuf,
+    profile: PathBuf,
 }
 
 impl Browser {
@@ -153,7 +154,12 @@ impl Browser {
         }
 
         let tmp = Path::new(env!("CARGO_TARGET_TMPDIR"));
-        let profile = tmp.join(format!("chromium-profile-{port}"));
+        // A fresh profile per session: a port can come round again while the last session's
+        // browser still holds its profile's lock, and Chromium then exits at once (seen in CI).
+        static SESSIONS: std::sync::atomic::AtomicUsize = std::sync::atomic::AtomicUsize::new(0);
+        let session = SESSIONS.fetch_add(1, std::sync::atomic::Ordering::Relaxed);
+        let profile = tmp.join(format!("chromium-profile-{}-{session}-{port}", std::process::id()));
+        let _ = std::fs::remove_dir_all(&profile);
         let downloads = tmp.join(format!("downloads-{port}"));
         std::fs::create_dir_all(&downloads).unwrap();
         let caps = json!({
@@ -190,7 +196,7 @@ impl Browser {
             .expect("a chromedriver session");
         let shots = tmp.join("e2e-screenshots");
         std::fs::create_dir_all(&shots).unwrap();
-        Browser { client, server, downloads, driver, shots }
+        Browser { client, server, downloads, driver, shots, profile }
     }
 
     /// Loads `base + rest` (rest: "" or "#hash") afresh, as opening a shared link does. (Going
@@ -267,6 +273,34 @@ impl Browser {
         let script = "const el = arguments[0]; el.value = arguments[1]; \
                       el.dispatchEvent(new Event('change', {bubbles: true}));";
         self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), json!(value)]).await.unwrap();
+    }
+
+    /// Presses the left button at `x` CSS pixels from the left edge of `css` (half-way down),
+    /// moves it `dx` pixels in a few steps, and lets go: a real pointer drag through WebDriver.
+    pub async fn drag(&self, css: &str, x: f64, dx: f64) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        let el = self.wait_for(css).await;
+        let width = self.client.execute("return arguments[0].getBoundingClientRect().width", vec![serde_json::to_value(&el).unwrap()]).await.unwrap();
+        let offset = x - width.as_f64().unwrap_or(0.0) / 2.0;
+        let mut mouse = MouseActions::new("mouse".into())
+            .then(PointerAction::MoveToElement { element: el, duration: None, x: offset, y: 0.0 })
+            .then(PointerAction::Down { button: MOUSE_BUTTON_LEFT });
+        for _ in 0..4 {
+            mouse = mouse.then(PointerAction::MoveBy { duration: Some(Duration::from_millis(50)), x: dx / 4.0, y: 0.0 });
+        }
+        self.client.perform_actions(mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })).await.unwrap();
+        self.client.release_actions().await.unwrap();
+    }
+
+    /// Turns the wheel over `css` at `x` CSS pixels from its left edge (`delta_y < 0`: away from
+    /// the user), as one event the page can cancel.
+    pub async fn wheel(&self, css: &str, x: f64, delta_y: f64) {
+        let script = "const c = document.querySelector(arguments[0]); const r = c.getBoundingClientRect(); \
+                      const e = new WheelEvent('wheel', {deltaY: arguments[2], clientX: r.left + arguments[1], \
+                      clientY: r.top + r.height / 2, bubbles: true, cancelable: true}); \
+                      c.dispatchEvent(e); return e.defaultPrevented;";
+        let prevented = self.client.execute(script, vec![json!(css), json!(x), json!(delta_y)]).await.unwrap();
+        assert_eq!(prevented, json!(true), "the chart keeps the wheel from scrolling the page");
     }
 
     /// Waits for a finished download named `name` and returns its bytes.
@@ -365,6 +399,7 @@ impl Browser {
         let _ = self.client.clone().close().await;
         let _ = self.driver.kill();
         let _ = self.driver.wait();
+        let _ = std::fs::remove_dir_all(&self.profile);
     }
 }
 

@@ -20,6 +20,31 @@ pub struct CanvasProps<C: Chart> {
     /// When set, a button saves the chart as `{export}.png`.
     #[prop_or_default]
     pub export: Option<AttrValue>,
+    /// When set, the pointer over the chart is reported (drags, the wheel, double-clicks).
+    #[prop_or_default]
+    pub on_pointer: Option<Callback<PlotPointer>>,
+}
+
+/// What the pointer did over a chart, and where along the plot's x axis (see
+/// [`super::plot_fraction`]: 0 at the axis's start, 1 at its end).
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub struct PlotPointer {
+    pub action: PointerAction,
+    pub fraction: f64,
+    /// One pixel, as a fraction of the plot's width (for "near" tests).
+    pub pixel: f64,
+}
+
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum PointerAction {
+    /// A button went down (the pointer is captured until it goes up).
+    Down,
+    /// The pointer moved with a button held.
+    Drag,
+    Up,
+    /// The wheel turned: positive away from the user (zoom in).
+    Wheel(f64),
+    DoubleClick,
 }
 
 impl<C: Chart> PartialEq for CanvasProps<C> {
@@ -29,6 +54,7 @@ impl<C: Chart> PartialEq for CanvasProps<C> {
             && (self.width, self.height) == (o.width, o.height)
             && self.testid == o.testid
             && self.export == o.export
+            && self.on_pointer == o.on_pointer
     }
 }
 
@@ -48,13 +74,75 @@ pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
                     title="Save this chart as a PNG image">{"PNG"}</button>
         }
     });
+    use_wheel(&node, props.on_pointer.clone());
+    let report = |action: fn(&PointerEvent) -> Option<PointerAction>| {
+        let (on, node) = (props.on_pointer.clone(), node.clone());
+        Callback::from(move |e: PointerEvent| {
+            let (Some(on), Some(canvas)) = (on.as_ref(), node.cast::<web_sys::HtmlCanvasElement>()) else { return };
+            if let Some(a) = action(&e) {
+                on.emit(pointer_at(&canvas, e.offset_x() as f64, a));
+            }
+        })
+    };
+    let interactive = props.on_pointer.is_some();
+    let onpointerdown = report(|e| {
+        if let Some(target) = e.target_dyn_into::<web_sys::Element>() {
+            let _ = target.set_pointer_capture(e.pointer_id());
+        }
+        Some(PointerAction::Down)
+    });
+    let onpointermove = report(|e| (e.buttons() & 1 == 1).then_some(PointerAction::Drag));
+    let onpointerup = report(|_| Some(PointerAction::Up));
+    let ondblclick = {
+        let (on, node) = (props.on_pointer.clone(), node.clone());
+        Callback::from(move |e: MouseEvent| {
+            if let (Some(on), Some(canvas)) = (on.as_ref(), node.cast::<web_sys::HtmlCanvasElement>()) {
+                on.emit(pointer_at(&canvas, e.offset_x() as f64, PointerAction::DoubleClick));
+            }
+        })
+    };
     html! {
         <div class="chart-box">
-            <canvas ref={node} class="chart" width={props.width.to_string()} height={props.height.to_string()}
-                role="img" aria-label={props.label.clone()} data-testid={props.testid.clone()} />
+            if interactive {
+                <canvas ref={node} class="chart interactive" width={props.width.to_string()} height={props.height.to_string()}
+                    role="img" aria-label={props.label.clone()} data-testid={props.testid.clone()}
+                    {onpointerdown} {onpointermove} {onpointerup} {ondblclick} />
+            } else {
+                <canvas ref={node} class="chart" width={props.width.to_string()} height={props.height.to_string()}
+                    role="img" aria-label={props.label.clone()} data-testid={props.testid.clone()} />
+            }
             { for save }
         </div>
     }
+}
+
+/// The pointer at CSS pixel `x` of `canvas` (drawn one canvas pixel per CSS pixel, see `paint`).
+fn pointer_at(canvas: &web_sys::HtmlCanvasElement, x: f64, action: PointerAction) -> PlotPointer {
+    let width = canvas.width();
+    PlotPointer { action, fraction: super::plot_fraction(x, width), pixel: 1.0 / super::plot_width_px(width) }
+}
+
+/// Reports the wheel over the canvas. Yew's own `onwheel` listener is passive, so it cannot keep
+/// the page from scrolling while the user zooms the chart: this one is registered active.
+#[hook]
+fn use_wheel(node: &NodeRef, on: Option<Callback<PlotPointer>>) {
+    let node = node.clone();
+    use_effect_with(on, move |on| {
+        let listener = on.clone().and_then(|on| {
+            let canvas = node.cast::<web_sys::HtmlCanvasElement>()?;
+            let target = canvas.clone();
+            let options = gloo::events::EventListenerOptions::enable_prevent_default();
+            Some(gloo::events::EventListener::new_with_options(&target, "wheel", options, move |e| {
+                let Some(e) = wasm_bindgen::JsCast::dyn_ref::<web_sys::WheelEvent>(e) else { return };
+                e.prevent_default();
+                let steps = -e.delta_y().signum();
+                if steps != 0.0 {
+                    on.emit(pointer_at(&canvas, e.offset_x() as f64, PointerAction::Wheel(steps)));
+                }
+            }))
+        });
+        move || drop(listener)
+    });
 }
 
 #[cfg(target_arch = "wasm32")]

@@ -1,4 +1,4 @@
-//! The quantization error: its histogram, with rounding error (within half a step) and clipping
+//! The quantization error: its histogram, with rounding error (within half a step; a step when rounding stochastically) and clipping
 //! error told apart, and the error against x (its least and greatest value per value bin).
 
 use plotters::coord::Shift;
@@ -16,13 +16,14 @@ pub struct ErrorChart {
     /// Histogram of `x̂ − x`.
     pub errors: Histogram,
     /// Half the (largest) step: the reach of rounding error.
-    pub half_step: f32,
+    /// How far rounding alone moves a value (see `View::rounding_bound`).
+    pub bound: f32,
     pub log: bool,
 }
 
 impl ErrorChart {
     pub fn of_view(v: &View, log: bool) -> Self {
-        ErrorChart { errors: v.errors.clone(), half_step: v.half_step(), log }
+        ErrorChart { errors: v.errors.clone(), bound: v.rounding_bound(), log }
     }
 }
 
@@ -34,11 +35,11 @@ impl Chart for ErrorChart {
         let top = headroom(height(h.max_count()));
         let log = self.log;
         let y_format = move |v: &f64| super::count_tick(*v, log);
-        let caption = format!("error x̂ − x · rounding error within ±{}", sig4(Some(self.half_step as f64)));
+        let caption = format!("error x̂ − x · rounding error within ±{}", sig4(Some(self.bound as f64)));
         let axes = Axes { x: "x̂ − x", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: None };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
         let w = h.bin_width() as f64;
-        let half = self.half_step as f64 * (1.0 + 1e-6);
+        let half = self.bound as f64 * (1.0 + 1e-6);
         chart.draw_series(h.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
             let x0 = h.bin_lo(i) as f64;
             let clipping = x0 + w < -half || x0 > half;
@@ -48,7 +49,7 @@ impl Chart for ErrorChart {
         let entries = [
             ("rounding error".to_string(), Swatch::Fill(BLUE.to_rgba())),
             ("clipping error".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
-            ("± half a step".to_string(), Swatch::Tick(ORANGE.to_rgba())),
+            (format!("± {}", sig4(Some(self.bound as f64))), Swatch::Tick(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
@@ -60,13 +61,14 @@ pub struct ErrorByValueChart {
     /// Bins of x (the value histogram's) and, per bin, the least and greatest error.
     pub x: (f32, f32),
     pub envelope: Vec<Option<(f32, f32)>>,
-    pub half_step: f32,
+    /// How far rounding alone moves a value (see `View::rounding_bound`).
+    pub bound: f32,
     pub clip: (f32, f32),
 }
 
 impl ErrorByValueChart {
     pub fn of_view(v: &View) -> Self {
-        ErrorByValueChart { x: (v.values.lo, v.values.hi), envelope: v.error_by_value.clone(), half_step: v.half_step(), clip: v.clip_span() }
+        ErrorByValueChart { x: (v.values.lo, v.values.hi), envelope: v.error_by_value.clone(), bound: v.rounding_bound(), clip: v.clip_span() }
     }
 }
 
@@ -77,7 +79,7 @@ impl Chart for ErrorByValueChart {
             .envelope
             .iter()
             .flatten()
-            .fold(self.half_step as f64, |m, &(a, b)| m.max((a as f64).abs()).max((b as f64).abs()))
+            .fold(self.bound as f64, |m, &(a, b)| m.max((a as f64).abs()).max((b as f64).abs()))
             .max(f64::MIN_POSITIVE)
             * 1.1;
         let y_format = |v: &f64| sig4(Some(*v));
@@ -92,13 +94,13 @@ impl Chart for ErrorByValueChart {
             let color = if x < a || x > b { VERMILLION } else { BLUE };
             Some(PathElement::new(vec![(x, e0 as f64), (x, e1 as f64)], color.stroke_width(2)))
         }))?;
-        let half = self.half_step as f64;
+        let half = self.bound as f64;
         chart.draw_series([-half, half].into_iter().map(|y| PathElement::new(vec![(lo, y), (hi, y)], ORANGE.stroke_width(1))))?;
         chart.draw_series(std::iter::once(PathElement::new(vec![(lo, 0.0), (hi, 0.0)], GRID.stroke_width(1))))?;
         let entries = [
             ("inside the clip range".to_string(), Swatch::Line(BLUE.to_rgba())),
             ("clipped".to_string(), Swatch::Line(VERMILLION.to_rgba())),
-            ("± half a step".to_string(), Swatch::Line(ORANGE.to_rgba())),
+            (format!("± {} (rounding)", sig4(Some(self.bound as f64))), Swatch::Line(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
@@ -112,7 +114,7 @@ mod tests {
     #[test]
     fn rounding_and_clipping_are_told_apart() {
         let errors = Histogram::new(&[-0.05, 0.01, 0.02, 0.9, 1.0], -1.0, 1.0, 40);
-        let c = ErrorChart { errors, half_step: 0.05, log: false };
+        let c = ErrorChart { errors, bound: 0.05, log: false };
         let svg = to_svg(&c, 600, 300).unwrap();
         assert!(svg.contains("rounding error within ±0.05000"), "{}", &svg[..600]);
         // Bins of −0.05, 0.01/0.02 (one bin) in blue; 0.9 and 1.0 (the last bin) in vermillion.
@@ -125,7 +127,7 @@ mod tests {
         let c = ErrorByValueChart {
             x: (-2.0, 2.0),
             envelope: vec![Some((0.5, 1.0)), None, Some((-0.01, 0.01)), Some((-1.0, -0.5))],
-            half_step: 0.01,
+            bound: 0.01,
             clip: (-1.0, 1.0),
         };
         let svg = to_svg(&c, 600, 300).unwrap();

@@ -12,6 +12,9 @@ use crate::engine::qparams::{QParams, QRange};
 use crate::engine::quantize::dequantize_one;
 use crate::engine::stats::Summary;
 
+/// How near (pixels) the pointer must come to a clip end to drag it.
+pub const GRAB_PX: f64 = 8.0;
+
 /// Grid lines closer than this many pixels are drawn as a band instead.
 pub const MIN_GRID_SPACING_PX: f64 = 4.0;
 
@@ -49,6 +52,26 @@ impl HistogramChart {
         HistogramChart { hist: v.values.clone(), clip: v.clip_span(), qparams: v.qparams[0], range: v.range, channels: v.qparams.len(), log }
     }
 
+    /// The value at `fraction` of the x axis (see [`super::plot_fraction`]).
+    pub fn value_at(&self, fraction: f64) -> f32 {
+        (self.hist.lo as f64 + fraction * (self.hist.hi as f64 - self.hist.lo as f64)) as f32
+    }
+
+    /// The clip end within [`GRAB_PX`] pixels of `fraction` (`pixel`: one pixel as a fraction),
+    /// if any: `Some(true)` for the low end, `Some(false)` for the high one; the nearer wins.
+    pub fn grab(&self, fraction: f64, pixel: f64) -> Option<bool> {
+        let span = self.hist.hi as f64 - self.hist.lo as f64;
+        let at = |x: f32| (x as f64 - self.hist.lo as f64) / span;
+        let (da, db) = ((fraction - at(self.clip.0)).abs(), (fraction - at(self.clip.1)).abs());
+        let reach = GRAB_PX * pixel;
+        match (da <= reach, db <= reach) {
+            (true, true) => Some(da <= db),
+            (true, false) => Some(true),
+            (false, true) => Some(false),
+            (false, false) => None,
+        }
+    }
+
     fn height(&self, count: u64) -> f64 {
         super::count_height(count, self.log)
     }
@@ -80,7 +103,7 @@ impl Chart for HistogramChart {
         )?;
 
         // The grid: every level if they can be told apart (one grid only), else a band over [a, b].
-        let plot_px = root.dim_in_pixel().0.saturating_sub(84).max(1) as f64;
+        let plot_px = super::plot_width_px(root.dim_in_pixel().0);
         let spacing_px = self.qparams.scale as f64 / (hi - lo) * plot_px;
         let grid_entry = if spacing_px >= MIN_GRID_SPACING_PX && self.channels == 1 {
             let grid = SKY.mix(0.8);
@@ -108,16 +131,17 @@ impl Chart for HistogramChart {
         };
         chart.draw_series(self.hist.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| bar(i, c)))?;
 
-        // The clip range ends.
+        // The clip range ends, each with a grip at the top to drag it by.
         let edge = ORANGE.stroke_width(2);
-        chart.draw_series(
-            [a, b].into_iter().filter(|x| (lo..=hi).contains(x)).map(|x| PathElement::new(vec![(x, 0.0), (x, top)], edge)),
-        )?;
+        let ends: Vec<f64> = [a, b].into_iter().filter(|x| (lo..=hi).contains(x)).collect();
+        chart.draw_series(ends.iter().map(|&x| PathElement::new(vec![(x, 0.0), (x, top)], edge)))?;
+        let grip = (hi - lo) * 3.0 / super::plot_width_px(root.dim_in_pixel().0);
+        chart.draw_series(ends.iter().map(|&x| Rectangle::new([(x - grip, top * 0.9), (x + grip, top)], ORANGE.filled())))?;
 
         let entries = [
             ("values".to_string(), Swatch::Fill(C_BLUE.to_rgba())),
             ("clipped values".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
-            (format!("clip range [{:.3}, {:.3}]", a, b), Swatch::Line(ORANGE.to_rgba())),
+            (format!("clip range [{:.3}, {:.3}] (drag its ends)", a, b), Swatch::Line(ORANGE.to_rgba())),
             grid_entry,
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
@@ -136,6 +160,20 @@ mod tests {
         let s = summarize(xs);
         let p = calculate_qparams(s.min, s.max, QScheme::Affine, range);
         HistogramChart::new(xs, &s, p, range, 64, false)
+    }
+
+    #[test]
+    fn clip_ends_are_grabbed_near_them() {
+        let xs: Vec<f32> = (0..=100).map(|i| i as f32 / 10.0).collect(); // [0, 10]
+        let c = chart(8, &xs);
+        let (a, b) = c.clip;
+        let span = (c.hist.hi - c.hist.lo) as f64;
+        let frac = |x: f32| (x - c.hist.lo) as f64 / span;
+        let pixel = 1.0 / 700.0;
+        assert_eq!(c.grab(frac(a) + 3.0 * pixel, pixel), Some(true));
+        assert_eq!(c.grab(frac(b) - 7.0 * pixel, pixel), Some(false));
+        assert_eq!(c.grab(frac(5.0), pixel), None, "the middle grabs nothing");
+        assert!((c.value_at(frac(5.0)) - 5.0).abs() < 1e-5);
     }
 
     #[test]

@@ -79,6 +79,22 @@ pub fn integer_tick(v: &f64) -> String {
     format!("{}", v.round() as i64)
 }
 
+/// The frame's margin and y-label area: the plot spans `[PLOT_LEFT_PX, width − FRAME_MARGIN_PX]`.
+const FRAME_MARGIN_PX: f64 = 10.0;
+const Y_LABEL_AREA_PX: f64 = 64.0;
+const PLOT_LEFT_PX: f64 = FRAME_MARGIN_PX + Y_LABEL_AREA_PX;
+
+/// The plot area's width inside a chart `width` pixels wide (see [`frame`]).
+pub fn plot_width_px(width: u32) -> f64 {
+    (width as f64 - PLOT_LEFT_PX - FRAME_MARGIN_PX).max(1.0)
+}
+
+/// Where pixel column `px` of a chart `width` pixels wide falls along the plot's x axis, as a
+/// fraction: 0 at the axis's start, 1 at its end (outside the plot: below 0 or above 1).
+pub fn plot_fraction(px: f64, width: u32) -> f64 {
+    (px - PLOT_LEFT_PX) / plot_width_px(width)
+}
+
 /// The frame every chart shares: white background, caption, axes with descriptions, light
 /// horizontal mesh, over `x`×`y`.
 pub fn frame<'a, DB: DrawingBackend>(
@@ -94,9 +110,9 @@ pub fn frame<'a, DB: DrawingBackend>(
     let x_format: &dyn Fn(&f64) -> String = axes.x_format.unwrap_or(&default_x);
     let mut chart = ChartBuilder::on(root)
         .caption(caption, ("sans-serif", 16).into_font().color(&palette::INK))
-        .margin(10)
+        .margin(FRAME_MARGIN_PX as u32)
         .x_label_area_size(36)
-        .y_label_area_size(64)
+        .y_label_area_size(Y_LABEL_AREA_PX as u32)
         .build_cartesian_2d(x, y)?;
     chart
         .configure_mesh()

@@ -12,6 +12,9 @@ use crate::ui::charts::channels::ChannelChart;
 use crate::ui::format::sig4;
 use crate::ui::state::UrlState;
 
+/// Most channels the view draws (one bar each).
+pub const MAX_DRAWN_CHANNELS: usize = 4096;
+
 #[derive(Properties, PartialEq)]
 pub struct ChannelsProps {
     pub tensor: Rc<Tensor>,
@@ -23,12 +26,26 @@ pub struct ChannelsProps {
 pub fn channels_panel(props: &ChannelsProps) -> Html {
     let settings = props.url.settings(0);
     let range = settings.range.range().ok();
-    let view = use_memo((props.tensor.clone(), settings.scheme, range), |(t, scheme, range)| {
+    let axis = props.url.axis;
+    let view = use_memo((props.tensor.clone(), settings.scheme, range, axis), |(t, scheme, range, axis)| {
         let range = (*range)?;
-        (t.shape.len() >= 2 && t.shape[0] >= 2).then(|| channels(&t.data, &t.shape, 0, *scheme, range).ok()).flatten()
+        let n = t.shape.get(*axis).copied().unwrap_or(0);
+        (t.shape.len() >= 2 && (2..=MAX_DRAWN_CHANNELS).contains(&n)).then(|| channels(&t.data, &t.shape, *axis, *scheme, range).ok()).flatten()
     });
     let chart = use_memo((view.clone(), props.url.channel_sort), |(v, sorted)| v.as_ref().as_ref().map(|v| Rc::new(ChannelChart::of(v, *sorted))));
-    let (Some(v), Some(chart)) = (view.as_ref(), chart.as_ref()) else { return html! {} };
+    let (Some(v), Some(chart)) = (view.as_ref(), chart.as_ref()) else {
+        let n = props.tensor.shape.get(axis).copied().unwrap_or(0);
+        return if n > MAX_DRAWN_CHANNELS {
+            html! {
+                <section class="panel" aria-label="Per-channel view" data-testid="channels-panel">
+                    <h2>{"Channels"}</h2>
+                    <p class="hint">{format!("Axis {axis} has {n} channels, more than the {MAX_DRAWN_CHANNELS} this view draws: choose another channel axis.")}</p>
+                </section>
+            }
+        } else {
+            html! {}
+        };
+    };
     let toggle = {
         let (url, cb) = (props.url.clone(), props.on_change.clone());
         Callback::from(move |_| cb.emit(UrlState { channel_sort: !url.channel_sort, ..url.clone() }))
@@ -64,7 +81,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
                 <div class="readout"><dt>{"SQNR per channel (dB)"}</dt><dd data-testid="metric-sqnr-per-channel">{sig4(v.per_channel_sqnr)}</dd></div>
                 <div class="readout"><dt>{"Gain (dB)"}</dt><dd data-testid="metric-sqnr-gain">{sig4(gain)}</dd></div>
             </dl>
-            <p class="hint">{"Min/max ranges along axis 0, with the scheme and integer range set on the left. Vermillion channels span under a tenth of the shared range, so a per-tensor grid gives them few of its levels."}</p>
+            <p class="hint">{format!("Min/max ranges along axis {axis}, with the scheme and integer range set on the left. Vermillion channels span under a tenth of the shared range, so a per-tensor grid gives them few of its levels.")}</p>
         </section>
     }
 }

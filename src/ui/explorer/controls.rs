@@ -8,8 +8,8 @@ use yew::prelude::*;
 use crate::engine::synth::Outliers;
 use crate::ui::format::group_thousands;
 use crate::ui::state::{
-    Codes, ObsKind, Source, UrlState, CODES, DISTS, GRANULARITIES, MAX_BITS, MAX_CHANNELS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES,
-    TAILS,
+    Codes, DistKind, ObsKind, Source, UrlState, CODES, DISTS, GRANULARITIES, MAX_AXIS, MAX_BITS, MAX_CHANNELS, MAX_DIST_PARAM,
+    MAX_OBSERVER_BINS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES, TAILS,
 };
 
 /// Sample sizes offered by the size control.
@@ -21,6 +21,8 @@ pub struct ControlsProps {
     pub on_change: Callback<UrlState>,
     /// The observer's range (per channel), shown as the hand-set range's starting point.
     pub observed: Option<(Vec<f32>, Vec<f32>)>,
+    /// The current tensor's shape, for the channel axis.
+    pub shape: Option<Vec<usize>>,
 }
 
 /// A callback that applies `f` with the control's text to a copy of the state and emits it.
@@ -104,6 +106,16 @@ pub fn controls(props: &ControlsProps) -> Html {
                 <p class="hint">{"The tensor is one batch here, so the moving average equals min/max; “Observer dynamics” below feeds it in batches."}</p>
             </>
         },
+        ObsKind::Histogram => number("ctl-hist-bins", "Histogram bins (PyTorch: 2048)", url.hist_bins.to_string(), "1",
+            edit(props, |s, v| s.hist_bins = parse_or(v, s.hist_bins).clamp(16, MAX_OBSERVER_BINS))),
+        ObsKind::Entropy => html! {
+            <>
+                { number("ctl-entropy-bins", "Histogram bins (NVIDIA: 2048)", url.entropy_bins.to_string(), "1",
+                         edit(props, |s, v| s.entropy_bins = parse_or(v, s.entropy_bins).clamp(16, MAX_OBSERVER_BINS))) }
+                { number("ctl-entropy-start", "First candidate clip bin (128)", url.entropy_start.to_string(), "1",
+                         edit(props, |s, v| s.entropy_start = parse_or(v, s.entropy_start).clamp(1, MAX_OBSERVER_BINS))) }
+            </>
+        },
         ObsKind::Percentile => html! {
             <>
                 { number("ctl-percentile", "Percentile", url.percentile.to_string(), "0.01",
@@ -133,6 +145,20 @@ pub fn controls(props: &ControlsProps) -> Html {
                 <p class="hint" data-testid="tensor-from-file">{format!("“{}” of {}", url.tensor, url.file)}</p>
             } else {
             { choice("ctl-dist", "Distribution", DISTS, url.dist, props, |s, d| s.dist = d) }
+            <div class="pair">
+                if url.dist.has_location() {
+                    { number("ctl-mu", "μ", url.mu.to_string(), "any",
+                             edit(props, |s, v| s.mu = parse_or(v, s.mu).clamp(-MAX_DIST_PARAM, MAX_DIST_PARAM))) }
+                }
+                { number("ctl-sigma", "σ", url.sigma.unwrap_or(url.dist.default_scale()).to_string(), "any",
+                         edit(props, |s, v| s.sigma = v.trim().parse::<f32>().ok().filter(|x| *x > 0.0).map(|x| x.min(MAX_DIST_PARAM)).or(s.sigma))) }
+                if url.dist == DistKind::StudentT {
+                    { number("ctl-dof", "ν (dof)", url.dof.to_string(), "any", edit(props, |s, v| s.dof = parse_or(v, s.dof).clamp(0.5, 1000.0))) }
+                }
+                if url.dist == DistKind::Bimodal {
+                    { number("ctl-sep", "sep", url.sep.to_string(), "any", edit(props, |s, v| s.sep = parse_or(v, s.sep).clamp(0.0, MAX_DIST_PARAM))) }
+                }
+            </div>
             <label for="ctl-n">{"Values"}</label>
             <select id="ctl-n" data-testid="ctl-n" onchange={on_size.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
                 { for SIZES.iter().map(|n| html! {
@@ -179,14 +205,17 @@ pub fn controls(props: &ControlsProps) -> Html {
             </div>
             <p class="hint">{"Empty: from the bit width. Both set: a custom range (it must hold 0)."}</p>
             { choice("ctl-granularity", "Granularity", GRANULARITIES, url.per_channel, props, |s, v| s.per_channel = v) }
+            if url.per_channel {
+                { axis_choice(props) }
+            }
             { choice("ctl-rounding", "Rounding", ROUNDINGS, url.rounding, props, |s, v| s.rounding = v) }
 
             <h2>{"Clip range by hand"}</h2>
             <div class="pair">
                 { number("ctl-range-lo", "min", url.lo.map_or_else(|| omin.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
-                         edit(props, move |s, v| set_hand_range(s, v, true, omin, omax))) }
+                         edit(props, move |s, v| s.set_clip_end(true, parse_or(v, f32::NAN), (omin, omax)))) }
                 { number("ctl-range-hi", "max", url.hi.map_or_else(|| omax.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
-                         edit(props, move |s, v| set_hand_range(s, v, false, omin, omax))) }
+                         edit(props, move |s, v| s.set_clip_end(false, parse_or(v, f32::NAN), (omin, omax)))) }
             </div>
             <button class="link" onclick={reset_range} disabled={!hand_set} data-testid="ctl-range-reset">{"Use the observer's range"}</button>
 
@@ -196,15 +225,22 @@ pub fn controls(props: &ControlsProps) -> Html {
     }
 }
 
-/// Sets one end of the hand-set range; the other starts at the observer's value.
-fn set_hand_range(s: &mut UrlState, v: &str, low: bool, omin: Option<f32>, omax: Option<f32>) {
-    let Ok(x) = v.trim().parse::<f32>() else { return };
-    if !x.is_finite() || x.abs() > crate::ui::state::MAX_ABS_VALUE {
-        return;
-    }
-    let (lo, hi) = (s.lo.or(omin), s.hi.or(omax));
-    let (lo, hi) = if low { (Some(x), hi) } else { (lo, Some(x)) };
-    if let (Some(lo), Some(hi)) = (lo, hi) {
-        (s.lo, s.hi) = (Some(lo.min(hi)), Some(hi.max(lo)));
+/// The channel axis: one option per dimension of the tensor, with its length.
+fn axis_choice(props: &ControlsProps) -> Html {
+    let url = &props.url;
+    let shape = props.shape.clone().unwrap_or_default();
+    let on = edit(props, |s, v| s.axis = parse_or(v, s.axis).min(MAX_AXIS));
+    let rank = shape.len().clamp(1, MAX_AXIS + 1);
+    html! {
+        <>
+            <label for="ctl-axis">{"Channel axis"}</label>
+            <select id="ctl-axis" data-testid="ctl-axis" onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for (0..rank.max(url.axis + 1)).map(|a| html! {
+                    <option value={a.to_string()} selected={a == url.axis}>
+                        { match shape.get(a) { Some(n) => format!("{a} ({} channels)", group_thousands(*n)), None => format!("{a} (not in this tensor)") } }
+                    </option>
+                }) }
+            </select>
+        </>
     }
 }

@@ -4,6 +4,7 @@
 mod channels;
 mod controls;
 mod dynamics;
+mod pointer;
 mod readouts;
 mod source;
 
@@ -38,7 +39,7 @@ pub struct ExplorerProps {
 /// The synthetic tensor of a URL state: `channels × (n / channels)` values, channels scaled apart.
 fn synthesize(url: &UrlState) -> Result<Rc<Tensor>, String> {
     let shape = url.shape();
-    let mut xs = sample(url.dist.dist(), shape[0] * shape[1], url.seed, url.outliers()).map_err(|e| e.to_string())?;
+    let mut xs = sample(url.dist(), shape[0] * shape[1], url.seed, url.outliers()).map_err(|e| e.to_string())?;
     scale_channels(&mut xs, shape[0], url.spread);
     Ok(Rc::new(Tensor { name: "synthetic".into(), shape: shape.to_vec(), data: xs, stored_as: "f32".into() }))
 }
@@ -72,13 +73,15 @@ pub struct Charts {
 }
 
 impl Charts {
-    pub fn of(v: &View, log: bool) -> Charts {
+    /// The charts of `v`, with log-scaled counts if `log`, the transfer function at `zoom` around
+    /// `center`.
+    pub fn of(v: &View, log: bool, zoom: f32, center: Option<f32>) -> Charts {
         Charts {
             values: Rc::new(HistogramChart::of_view(v, log)),
             codes: Rc::new(CodesChart::of_view(v, log)),
             errors: Rc::new(ErrorChart::of_view(v, log)),
             error_by_value: Rc::new(ErrorByValueChart::of_view(v)),
-            transfer: Rc::new(TransferChart { lo: v.values.lo, hi: v.values.hi, qparams: v.qparams[0], range: v.range }),
+            transfer: Rc::new(TransferChart::of_view(v, zoom, center)),
         }
     }
 }
@@ -87,7 +90,7 @@ impl Charts {
 pub fn explorer(props: &ExplorerProps) -> Html {
     let url = &props.url;
     let files = &*props.files;
-    let synth_key = (url.dist, url.n, url.seed, url.channels, url.spread, url.outlier_fraction, url.outlier_magnitude);
+    let synth_key = (url.dist(), url.n, url.seed, url.channels, url.spread, url.outlier_fraction, url.outlier_magnitude);
     let file_key = (files.open.as_ref().map(|o| Rc::as_ptr(o) as usize), files.generation, url.file.clone(), url.tensor.clone());
     let data = {
         let (url, files) = (url.clone(), files.clone());
@@ -102,7 +105,10 @@ pub fn explorer(props: &ExplorerProps) -> Html {
         let summary = summary.as_ref().as_ref().ok_or("no summary")?;
         explore_summarized(&t.data, &t.shape, summary, settings).map_err(|e| format!("Cannot quantize this tensor: {e}"))
     });
-    let charts = use_memo((view.clone(), url.log), |(view, log)| view.as_ref().as_ref().ok().map(|v| Charts::of(v, *log)));
+    let charts = use_memo((view.clone(), url.log, url.transfer_zoom, url.transfer_center), |(view, log, zoom, center)| {
+        view.as_ref().as_ref().ok().map(|v| Charts::of(v, *log, *zoom, *center))
+    });
+    let dragging = use_mut_ref(|| None::<bool>);
 
     let body = match (view.as_ref(), charts.as_ref()) {
         (Err(e), _) => html! {
@@ -113,6 +119,7 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                 <section class="panel chart-panel">
                     <h2>{"Values and the quantization grid"}</h2>
                     <Canvas<HistogramChart> chart={c.values.clone()} testid="chart-histogram" export={Some(AttrValue::from(format!("{}-values", export_stem(url))))}
+                        on_pointer={Some(pointer::drag_clip_ends(url, &props.on_change, &c.values, v, dragging.clone()))}
                         label={format!("Histogram of {} values with the {}-level grid", v.summary.count, v.range.levels())} />
                 </section>
                 { readouts::readouts(v) }
@@ -124,9 +131,13 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                             label={format!("Histogram of the integer codes: {} of {} levels used", v.metrics.levels_used, v.range.levels())} />
                     </section>
                     <section class="panel chart-panel">
-                        <h2>{"Transfer function"}</h2>
+                        <div class="panel-head">
+                            <h2>{"Transfer function"}</h2>
+                            { pointer::zoom_controls(url, &props.on_change) }
+                        </div>
                         <Canvas<TransferChart> chart={c.transfer.clone()} testid="chart-transfer" export={Some(AttrValue::from(format!("{}-transfer", export_stem(url))))} width={560} height={300}
-                            label="The quantizer's staircase from x to its quantized value" />
+                            on_pointer={Some(pointer::zoom_transfer(url, &props.on_change, &c.transfer))}
+                            label="The quantizer's staircase from x to its quantized value (the wheel zooms, a double-click shows it all)" />
                     </section>
                     <section class="panel chart-panel">
                         <h2>{"Error"}</h2>
@@ -146,7 +157,8 @@ pub fn explorer(props: &ExplorerProps) -> Html {
     html! {
         <div class="explorer">
             <controls::Controls url={url.clone()} on_change={props.on_change.clone()}
-                observed={view.as_ref().as_ref().ok().map(|v| (v.observed.min.clone(), v.observed.max.clone()))} />
+                observed={view.as_ref().as_ref().ok().map(|v| (v.observed.min.clone(), v.observed.max.clone()))}
+                shape={data.as_ref().as_ref().ok().map(|t| t.shape.clone())} />
             <div class="explorer-main">
                 <source::SourcePanel url={url.clone()} on_change={props.on_change.clone()} files={props.files.clone()} />
                 {body}
