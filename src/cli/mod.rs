@@ -1,6 +1,7 @@
 //! The native command-line interface. Output is a human table, or JSON with `--json`; errors are
 //! one line on stderr (`quantscope: …`) with exit code 1 (bad input) or 2 (bad flags).
 
+mod lab;
 mod report;
 
 use std::path::PathBuf;
@@ -29,6 +30,9 @@ pub enum Command {
     Qparams(QparamsArgs),
     /// Draw a seeded synthetic tensor and report its min/max quantization.
     Synth(SynthArgs),
+    /// Train a network, quantize it after training (PTQ) and while training (QAT), run both
+    /// integer models, and compare them with FP32.
+    Lab(lab::LabArgs),
 }
 
 #[derive(Args, Debug)]
@@ -256,6 +260,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 Ok(report::qparams_table(&reports))
             }
         }
+        Command::Lab(a) => lab::lab(&a),
         Command::Synth(a) => {
             let scheme = match a.scheme {
                 SchemeArg::Affine => QScheme::Affine,

@@ -12,6 +12,7 @@ pub mod inspect;
 pub mod io;
 pub mod jobs;
 pub mod metrics;
+pub mod nn;
 pub mod observer;
 pub mod qparams;
 pub mod quantize;

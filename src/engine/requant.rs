@@ -62,6 +62,27 @@ impl FixedMultiplier {
         self.m0 as f64 / (1u64 << 31) as f64 * 2f64.powi(-self.shift)
     }
 
+    /// `acc·M` rounded once, to nearest with ties away from zero: the 64-bit product `acc·M0`
+    /// shifted right by `31 + shift` with one rounding (fbgemm's requantization). Integer
+    /// arithmetic only; it equals `round(acc·to_real())` exactly, where [`FixedMultiplier::apply`]
+    /// (gemmlowp's two roundings) can be one off when `acc·M0·2⁻³¹` is small: at 4-bit
+    /// activations, often. Saturates to the i32 range.
+    pub fn apply_once(self, acc: i32) -> i32 {
+        let product = acc as i64 * self.m0 as i64;
+        let total = 31 + self.shift;
+        let rounded = if total <= 0 {
+            product.checked_shl((-total) as u32).filter(|_| -total < 32).unwrap_or(if product >= 0 { i64::MAX } else { i64::MIN })
+        } else if total >= 63 {
+            0
+        } else {
+            let half = 1i64 << (total - 1);
+            // Ties away from zero: shift the magnitude.
+            let magnitude = (product.unsigned_abs() + half as u64) >> total;
+            if product < 0 { -(magnitude as i64) } else { magnitude as i64 }
+        };
+        rounded.clamp(i32::MIN as i64, i32::MAX as i64) as i32
+    }
+
     /// `acc·M`, rounded, in integer arithmetic only.
     pub fn apply(self, acc: i32) -> i32 {
         let (left, right) = if self.shift < 0 { (-self.shift, 0) } else { (0, self.shift) };
@@ -155,5 +176,35 @@ mod tests {
             let f = FixedMultiplier::from_real(m).unwrap();
             prop_assert!((f.apply(acc) as f64 - acc as f64 * m).abs() <= 1.0);
         }
+
+        /// One rounding: exactly the stored multiplier's product rounded (in i128, ties away
+        /// from zero), and never more than one from gemmlowp's two roundings.
+        #[test]
+        fn apply_once_rounds_once(m in 1e-6f64..4.0, acc in -(1i32 << 24)..(1i32 << 24)) {
+            let f = FixedMultiplier::from_real(m).unwrap();
+            let num = acc as i128 * f.m0 as i128;
+            let shift = 31 + f.shift;
+            let exact = if shift <= 0 {
+                num << (-shift)
+            } else {
+                let d = 1i128 << shift;
+                let q = (num.abs() + d / 2) / d;
+                if num < 0 { -q } else { q }
+            };
+            prop_assert_eq!(f.apply_once(acc) as i128, exact);
+            prop_assert!((f.apply_once(acc) - f.apply(acc)).abs() <= 1);
+        }
+    }
+
+    #[test]
+    fn apply_once_where_gemmlowp_rounds_twice() {
+        // From the Lab's 4-bit integer MLP (M0 = 1618010053, shift 4, M ≈ 0.04709): 95·M =
+        // 4.4736; gemmlowp rounds 95·M0·2⁻³¹ = 71.58 to 72 first, then 72/16 = 4.5 up to 5.
+        let f = FixedMultiplier { m0: 1_618_010_053, shift: 4 };
+        assert_eq!((f.apply(95), f.apply_once(95)), (5, 4));
+        assert_eq!(f.apply_once(-95), -4);
+        assert_eq!(FixedMultiplier::from_real(2.0).unwrap().apply_once(21), 42);
+        assert_eq!(FixedMultiplier { m0: 0, shift: 0 }.apply_once(12345), 0);
+        assert_eq!(FixedMultiplier::from_real(1e9).unwrap().apply_once(i32::MAX), i32::MAX, "saturates");
     }
 }

@@ -1,0 +1,564 @@
+//! One Lab experiment: train a network in FP32, quantize it after training (PTQ: calibrate, convert
+//! to integers) and with quantization-aware training (QAT: fine-tune with fake-quantization, then
+//! convert), run both integer models, and report where they differ. A [`LabRun`] advances one
+//! epoch (or one phase) per [`LabRun::step`], so a caller can show progress, pause and cancel
+//! between steps; [`run`] drives it to the end.
+
+use rand::rngs::StdRng;
+use rand::seq::SliceRandom;
+use rand::SeedableRng;
+use serde::{Deserialize, Serialize};
+
+use super::data::{digits, stratified_split, synthetic_2d, Dataset, Synthetic2d};
+use super::mlp::{softmax_cross_entropy, ActObserve, Activation, Grads, Mlp, QuantSim, Tape, WeightQuant};
+use super::optim::{Optimizer, OptimizerKind};
+use super::quant::{argmax_i32, ActObservers, Agreement, IntMlp};
+use super::NnError;
+use crate::engine::observer::ObserverKind;
+use crate::engine::qparams::QRange;
+use crate::engine::quantize::quantize_one;
+use crate::engine::rounding::Rounding;
+use crate::engine::stats::sqnr_db;
+
+/// Share of each class held out for testing.
+pub const TEST_FRACTION: f64 = 0.25;
+
+/// Where the samples come from.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum DatasetSpec {
+    /// The 8×8 digits (1,797 images).
+    Digits,
+    /// `n` points of a 2-D set with Gaussian noise of std `noise`.
+    Synthetic { kind: Synthetic2d, n: usize, noise: f32 },
+}
+
+/// Every setting of an experiment.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabConfig {
+    pub dataset: DatasetSpec,
+    /// Hidden layer widths (the input and output widths come from the data).
+    pub hidden: Vec<usize>,
+    pub activation: Activation,
+    pub optimizer: OptimizerKind,
+    pub batch: usize,
+    /// FP32 training epochs, then QAT fine-tuning epochs at `qat_lr_scale` times the rate.
+    pub epochs: usize,
+    pub qat_epochs: usize,
+    pub qat_lr_scale: f32,
+    /// Weight codes: signed, symmetric, `weight_bits` wide; per output channel or per tensor.
+    pub weight_bits: u32,
+    pub per_channel: bool,
+    /// Activation codes: unsigned, affine, `act_bits` wide.
+    pub act_bits: u32,
+    /// PTQ's activation observer, and how many training samples it sees.
+    pub act_observer: ObserverKind,
+    pub calib_samples: usize,
+    /// QAT's activation observers: a moving average of the range with this constant.
+    pub averaging_constant: f32,
+    /// QAT stops updating its activation observers after this many epochs (Jacob et al.).
+    pub freeze_observers_after: Option<usize>,
+    pub seed: u64,
+}
+
+impl Default for LabConfig {
+    /// The reference run of the issue: the 64-128-128-10 MLP on digits, Adam, 30 epochs, W4A4.
+    fn default() -> Self {
+        LabConfig {
+            dataset: DatasetSpec::Digits,
+            hidden: vec![128, 128],
+            activation: Activation::Relu,
+            optimizer: OptimizerKind::Adam { lr: 1e-3 },
+            batch: 64,
+            epochs: 30,
+            qat_epochs: 10,
+            qat_lr_scale: 0.5,
+            weight_bits: 4,
+            per_channel: false,
+            act_bits: 4,
+            act_observer: ObserverKind::MinMax,
+            calib_samples: 256,
+            averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
+            freeze_observers_after: None,
+            seed: 0,
+        }
+    }
+}
+
+impl LabConfig {
+    fn check(&self) -> Result<(), NnError> {
+        let bad = |m: String| Err(NnError::Config(m));
+        if !(2..=8).contains(&self.weight_bits) || !(2..=8).contains(&self.act_bits) {
+            return bad(format!("weight and activation bits must be 2 to 8, got W{} A{}", self.weight_bits, self.act_bits));
+        }
+        if self.batch == 0 || self.batch > 4096 {
+            return bad(format!("batch size {} must be 1 to 4096", self.batch));
+        }
+        if self.epochs > 1000 || self.qat_epochs > 1000 {
+            return bad("at most 1000 epochs per phase".into());
+        }
+        let lr = self.optimizer.lr();
+        if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) || !(self.qat_lr_scale.is_finite() && self.qat_lr_scale > 0.0) {
+            return bad(format!("learning rate {lr} (×{} for QAT) must be positive and at most 10", self.qat_lr_scale));
+        }
+        if !(self.averaging_constant > 0.0 && self.averaging_constant <= 1.0) {
+            return bad(format!("averaging constant {} must be in (0, 1]", self.averaging_constant));
+        }
+        if self.calib_samples == 0 {
+            return bad("PTQ needs at least one calibration sample".into());
+        }
+        Ok(())
+    }
+
+    fn weight_quant(&self) -> WeightQuant {
+        WeightQuant { range: QRange::with_bits(self.weight_bits, false).expect("bits checked"), per_channel: self.per_channel }
+    }
+
+    fn act_range(&self) -> QRange {
+        QRange::with_bits(self.act_bits, true).expect("bits checked")
+    }
+}
+
+/// The train and test splits of a config's data.
+pub fn load_data(spec: &DatasetSpec, seed: u64) -> Result<(Dataset, Dataset), NnError> {
+    let all = match *spec {
+        DatasetSpec::Digits => digits()?,
+        DatasetSpec::Synthetic { kind, n, noise } => {
+            if !(20..=100_000).contains(&n) {
+                return Err(NnError::Config(format!("a 2-D set of {n} points: choose 20 to 100000")));
+            }
+            synthetic_2d(kind, n, noise, seed)?
+        }
+    };
+    Ok(stratified_split(&all, TEST_FRACTION, seed))
+}
+
+/// How a model does on the test split.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Eval {
+    pub accuracy: f64,
+    pub loss: f64,
+    /// `confusion[true][predicted]`.
+    pub confusion: Vec<Vec<u32>>,
+    /// Test samples it gets wrong (indices into the test split), and its prediction for each.
+    pub misclassified: Vec<(usize, u8)>,
+}
+
+impl Eval {
+    fn of(logits: &[f32], labels: &[u8], classes: usize) -> Eval {
+        let (loss, _) = softmax_cross_entropy(logits, labels, classes);
+        let mut confusion = vec![vec![0u32; classes]; classes];
+        let mut misclassified = Vec::new();
+        for (i, (row, &y)) in logits.chunks(classes).zip(labels).enumerate() {
+            let p = row.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &v)| if v > bv { (j, v) } else { (bi, bv) }).0;
+            confusion[y as usize][p] += 1;
+            if p != y as usize {
+                misclassified.push((i, p as u8));
+            }
+        }
+        let correct = labels.len() - misclassified.len();
+        Eval { accuracy: correct as f64 / labels.len().max(1) as f64, loss: loss as f64, confusion, misclassified }
+    }
+}
+
+/// A quantized model's results: the integer model on the test split, the fake-quantized
+/// simulation it should equal, their agreement, and SQNR layer by layer (like PyTorch's Numeric
+/// Suite: float against quantized weights, and float against quantized activations on the test
+/// split).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct QuantReport {
+    pub integer: Eval,
+    pub simulated: Eval,
+    pub agreement: Agreement,
+    pub weight_sqnr: Vec<Option<f64>>,
+    pub activation_sqnr: Vec<Option<f64>>,
+    pub sim: QuantSim,
+    pub model: IntMlp,
+}
+
+/// One epoch's figures, for the curves.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct EpochStats {
+    pub phase: Phase,
+    pub epoch: usize,
+    pub train_loss: f64,
+    pub test_accuracy: f64,
+}
+
+/// Where a run is.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Phase {
+    Fp32,
+    Ptq,
+    Qat,
+    Done,
+}
+
+/// Milliseconds each phase took (by the caller's clock).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    pub fp32_ms: f64,
+    pub ptq_ms: f64,
+    pub qat_ms: f64,
+    /// Integer inference over the whole test split, PTQ's model.
+    pub integer_inference_ms: f64,
+}
+
+/// Everything an experiment found.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabReport {
+    pub config: LabConfig,
+    pub train_samples: usize,
+    pub test_samples: usize,
+    pub fp32: Eval,
+    pub ptq: QuantReport,
+    pub qat: QuantReport,
+    pub history: Vec<EpochStats>,
+    pub timings: Timings,
+    /// The FP32 model, and the QAT-trained one (float weights).
+    pub fp32_model: Mlp,
+    pub qat_model: Mlp,
+}
+
+/// An experiment in progress.
+pub struct LabRun {
+    cfg: LabConfig,
+    train: Dataset,
+    test: Dataset,
+    phase: Phase,
+    epoch: usize,
+    model: Mlp,
+    optimizer: Optimizer,
+    history: Vec<EpochStats>,
+    timings: Timings,
+    fp32: Option<(Eval, Mlp)>,
+    ptq: Option<QuantReport>,
+    qat_observers: Option<ActObservers>,
+    report: Option<LabReport>,
+}
+
+/// What one step did.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Progress {
+    pub phase: Phase,
+    /// Epochs done in this phase, and how many it has.
+    pub epoch: usize,
+    pub epochs: usize,
+    /// The share of the whole run done, in [0, 1].
+    pub fraction: f64,
+    pub last: Option<EpochStats>,
+}
+
+impl LabRun {
+    pub fn new(cfg: LabConfig) -> Result<LabRun, NnError> {
+        cfg.check()?;
+        let (train, test) = load_data(&cfg.dataset, cfg.seed)?;
+        if train.is_empty() || test.is_empty() {
+            return Err(NnError::Data("the split left no training or no test samples".into()));
+        }
+        let mut widths = vec![train.features];
+        widths.extend_from_slice(&cfg.hidden);
+        widths.push(train.classes);
+        let model = Mlp::new(&widths, cfg.activation, cfg.seed)?;
+        let optimizer = Optimizer::new(cfg.optimizer);
+        Ok(LabRun { cfg, train, test, phase: Phase::Fp32, epoch: 0, model, optimizer, history: Vec::new(), timings: Timings::default(), fp32: None, ptq: None, qat_observers: None, report: None })
+    }
+
+    pub fn phase(&self) -> Phase {
+        self.phase
+    }
+
+    pub fn test_set(&self) -> &Dataset {
+        &self.test
+    }
+
+    /// The finished report (after the last step).
+    pub fn report(&self) -> Option<&LabReport> {
+        self.report.as_ref()
+    }
+
+    /// Does the next epoch or phase; `now` is the caller's clock in milliseconds.
+    pub fn step(&mut self, now: &dyn Fn() -> f64) -> Result<Progress, NnError> {
+        let start = now();
+        match self.phase {
+            Phase::Fp32 if self.epoch < self.cfg.epochs => {
+                let loss = train_epoch(&mut self.model, &mut self.optimizer, &self.train, &self.cfg, self.epoch, None)?;
+                self.epoch += 1;
+                let acc = evaluate_float(&self.model, &self.test).accuracy;
+                self.history.push(EpochStats { phase: Phase::Fp32, epoch: self.epoch, train_loss: loss, test_accuracy: acc });
+                self.timings.fp32_ms += now() - start;
+            }
+            Phase::Fp32 => {
+                self.fp32 = Some((evaluate_float(&self.model, &self.test), self.model.clone()));
+                self.phase = Phase::Ptq;
+                self.epoch = 0;
+            }
+            Phase::Ptq => {
+                let mut observers = ActObservers::new(self.cfg.act_observer, self.cfg.act_range(), self.model.layers.len() + 1)?;
+                let n = self.cfg.calib_samples.min(self.train.len());
+                for (xs, _) in batches(&self.train, &(0..n).collect::<Vec<_>>(), self.cfg.batch) {
+                    calibrate(&self.model, &xs, &mut observers);
+                }
+                let sim = observers.sim(self.cfg.weight_quant());
+                let (report, integer_ms) = quant_report(&self.model, sim, &self.test, now)?;
+                self.timings.integer_inference_ms = integer_ms;
+                self.timings.ptq_ms += now() - start;
+                self.ptq = Some(report);
+                // QAT starts from the FP32 model, with a fresh optimizer at its own rate.
+                self.optimizer = Optimizer::new(self.cfg.optimizer.with_lr(self.cfg.optimizer.lr() * self.cfg.qat_lr_scale));
+                let kind = ObserverKind::MovingAverage { averaging_constant: self.cfg.averaging_constant };
+                self.qat_observers = Some(ActObservers::new(kind, self.cfg.act_range(), self.model.layers.len() + 1)?);
+                self.phase = Phase::Qat;
+            }
+            Phase::Qat if self.epoch < self.cfg.qat_epochs => {
+                let observers = self.qat_observers.as_mut().expect("set when PTQ ended");
+                observers.frozen = self.cfg.freeze_observers_after.is_some_and(|f| self.epoch >= f);
+                let loss = train_epoch(&mut self.model, &mut self.optimizer, &self.train, &self.cfg, self.epoch + self.cfg.epochs, Some(observers))?;
+                self.epoch += 1;
+                let sim = observers.sim(self.cfg.weight_quant());
+                let acc = evaluate_sim(&self.model, &sim, &self.test).accuracy;
+                self.history.push(EpochStats { phase: Phase::Qat, epoch: self.epoch, train_loss: loss, test_accuracy: acc });
+                self.timings.qat_ms += now() - start;
+            }
+            Phase::Qat => {
+                let observers = self.qat_observers.as_ref().expect("set when PTQ ended");
+                // Without QAT epochs the observers saw nothing: calibrate them as QAT's first
+                // batch would have.
+                let sim = if self.cfg.qat_epochs == 0 {
+                    let mut o = ActObservers::new(ObserverKind::MinMax, self.cfg.act_range(), self.model.layers.len() + 1)?;
+                    let n = self.cfg.batch.min(self.train.len());
+                    calibrate(&self.model, &self.train.x[..n * self.train.features], &mut o);
+                    o.sim(self.cfg.weight_quant())
+                } else {
+                    observers.sim(self.cfg.weight_quant())
+                };
+                let (qat, _) = quant_report(&self.model, sim, &self.test, now)?;
+                self.timings.qat_ms += now() - start;
+                let (fp32, fp32_model) = self.fp32.take().expect("set after FP32");
+                self.report = Some(LabReport {
+                    config: self.cfg.clone(),
+                    train_samples: self.train.len(),
+                    test_samples: self.test.len(),
+                    fp32,
+                    ptq: self.ptq.take().expect("set after PTQ"),
+                    qat,
+                    history: std::mem::take(&mut self.history),
+                    timings: self.timings.clone(),
+                    fp32_model,
+                    qat_model: self.model.clone(),
+                });
+                self.phase = Phase::Done;
+            }
+            Phase::Done => {}
+        }
+        Ok(self.progress())
+    }
+
+    fn progress(&self) -> Progress {
+        let total = (self.cfg.epochs + self.cfg.qat_epochs + 3) as f64;
+        let done = match self.phase {
+            Phase::Fp32 => self.epoch,
+            Phase::Ptq => self.cfg.epochs + 1,
+            Phase::Qat => self.cfg.epochs + 2 + self.epoch,
+            Phase::Done => self.cfg.epochs + self.cfg.qat_epochs + 3,
+        } as f64;
+        let epochs = match self.phase {
+            Phase::Fp32 => self.cfg.epochs,
+            Phase::Qat => self.cfg.qat_epochs,
+            _ => 0,
+        };
+        Progress { phase: self.phase, epoch: self.epoch, epochs, fraction: done / total, last: self.history.last().cloned() }
+    }
+}
+
+/// Runs an experiment to the end; `progress` is told after each step and returns `false` to
+/// cancel.
+pub fn run(cfg: LabConfig, now: &dyn Fn() -> f64, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<LabReport, NnError> {
+    let mut lab = LabRun::new(cfg)?;
+    while lab.phase() != Phase::Done {
+        let p = lab.step(now)?;
+        if !progress(&p) {
+            return Err(NnError::Cancelled);
+        }
+    }
+    Ok(lab.report.take().expect("a finished run has its report"))
+}
+
+/// Mini-batches of `indices` in order: each the samples' features and labels.
+fn batches<'a>(d: &'a Dataset, indices: &'a [usize], batch: usize) -> impl Iterator<Item = (Vec<f32>, Vec<u8>)> + 'a {
+    indices.chunks(batch).map(move |chunk| {
+        let mut x = Vec::with_capacity(chunk.len() * d.features);
+        for &i in chunk {
+            x.extend_from_slice(d.sample(i));
+        }
+        (x, chunk.iter().map(|&i| d.y[i]).collect())
+    })
+}
+
+/// One pass over `train` in shuffled mini-batches (seeded by the run's seed and `epoch`), in
+/// float or, with `qat`, fake-quantized with the observers updated on each batch. Returns the
+/// mean training loss.
+pub fn train_epoch(model: &mut Mlp, optimizer: &mut Optimizer, train: &Dataset, cfg: &LabConfig, epoch: usize, mut qat: Option<&mut ActObservers>) -> Result<f64, NnError> {
+    let mut order: Vec<usize> = (0..train.len()).collect();
+    order.shuffle(&mut StdRng::seed_from_u64(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
+    let mut tape = Tape::default();
+    let mut grads = Grads { w: Vec::new(), b: Vec::new() };
+    let (mut total, mut seen) = (0f64, 0usize);
+    for (x, y) in batches(train, &order, cfg.batch) {
+        match qat.as_mut() {
+            Some(observers) => {
+                let mut sim = observers.sim(cfg.weight_quant());
+                model.forward(&x, y.len(), Some((&mut sim, Some(&mut **observers as &mut dyn ActObserve))), &mut tape);
+            }
+            None => model.forward(&x, y.len(), None, &mut tape),
+        }
+        let loss = model.backward(&tape, &y, &mut grads);
+        if !loss.is_finite() {
+            return Err(NnError::Model(format!("the loss became {loss} at epoch {}: lower the learning rate", epoch + 1)));
+        }
+        total += loss as f64 * y.len() as f64;
+        seen += y.len();
+        let flat: Vec<&Vec<f32>> = grads.w.iter().zip(&grads.b).flat_map(|(w, b)| [w, b]).collect();
+        optimizer.step(model.params_mut(), &flat);
+    }
+    Ok(total / seen.max(1) as f64)
+}
+
+/// Shows `x`'s float activations (input, then each layer's output) to `observers`.
+pub fn calibrate(model: &Mlp, x: &[f32], observers: &mut ActObservers) {
+    let batch = x.len() / model.inputs().max(1);
+    let mut tape = Tape::default();
+    model.forward(x, batch, None, &mut tape);
+    observers.observe(0, x);
+    for l in 1..model.layers.len() {
+        observers.observe(l, &tape.inputs[l]);
+    }
+    observers.observe(model.layers.len(), &tape.output);
+}
+
+fn evaluate_float(model: &Mlp, test: &Dataset) -> Eval {
+    let mut tape = Tape::default();
+    model.forward(&test.x, test.len(), None, &mut tape);
+    Eval::of(&tape.output, &test.y, test.classes)
+}
+
+fn evaluate_sim(model: &Mlp, sim: &QuantSim, test: &Dataset) -> Eval {
+    let mut tape = Tape::default();
+    let mut sim = sim.clone();
+    model.forward(&test.x, test.len(), Some((&mut sim, None)), &mut tape);
+    Eval::of(&tape.output, &test.y, test.classes)
+}
+
+/// Converts `model` under `sim`, runs the integer model and the simulation on `test`, and
+/// compares them with each other and with the float model. Also returns the milliseconds the
+/// integer model took over the test split.
+fn quant_report(model: &Mlp, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f64) -> Result<(QuantReport, f64), NnError> {
+    let int = IntMlp::convert(model, &sim)?;
+    let classes = test.classes;
+    // The simulation, layer by layer.
+    let (mut float, mut quant) = (Tape::default(), Tape::default());
+    model.forward(&test.x, test.len(), None, &mut float);
+    let mut s = sim.clone();
+    model.forward(&test.x, test.len(), Some((&mut s, None)), &mut quant);
+    let simulated = Eval::of(&quant.output, &test.y, classes);
+    let out = *sim.outputs.last().expect("layers");
+    let sim_codes: Vec<Vec<i32>> = quant.output.chunks(classes).map(|r| r.iter().map(|&v| quantize_one(v, out, sim.act_range, Rounding::HalfEven, 0)).collect()).collect();
+    // The integer model, sample by sample.
+    let t = now();
+    let (int_codes, logits) = run_integer(&int, test);
+    let integer_ms = now() - t;
+    let integer = Eval::of(&logits, &test.y, classes);
+    let agreement = Agreement::of(&int_codes, &sim_codes);
+    // SQNR of each layer's weights, and of each layer's output on the test split.
+    let wq = sim.weights;
+    let weight_sqnr = model
+        .layers
+        .iter()
+        .map(|layer| {
+            let params = wq.qparams(layer);
+            let (mut q, mut m) = (Vec::new(), Vec::new());
+            wq.fake_quantize(layer, &params, &mut q, &mut m);
+            sqnr_db(&layer.w, &q)
+        })
+        .collect();
+    let n = model.layers.len();
+    let activation_sqnr = (0..n)
+        .map(|l| {
+            let (f, q) = if l + 1 < n { (&float.inputs[l + 1], &quant.inputs[l + 1]) } else { (&float.output, &quant.output) };
+            sqnr_db(f, q)
+        })
+        .collect();
+    Ok((QuantReport { integer, simulated, agreement, weight_sqnr, activation_sqnr, sim, model: int }, integer_ms))
+}
+
+/// Every test sample through the integer model: output codes and the logits read off them.
+pub fn run_integer(int: &IntMlp, test: &Dataset) -> (Vec<Vec<i32>>, Vec<f32>) {
+    let mut scratch = (Vec::new(), Vec::new());
+    let mut codes = Vec::new();
+    let mut all = Vec::with_capacity(test.len());
+    let mut logits = Vec::with_capacity(test.len() * test.classes);
+    for i in 0..test.len() {
+        int.quantize_input(test.sample(i), &mut codes);
+        let out = int.run_codes(&codes, &mut scratch);
+        logits.extend(int.logits(&out));
+        all.push(out);
+    }
+    (all, logits)
+}
+
+/// The class the integer model predicts for each sample's output codes.
+pub fn predictions(codes: &[Vec<i32>]) -> Vec<usize> {
+    codes.iter().map(|c| argmax_i32(c)).collect()
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn clock() -> f64 {
+        0.0
+    }
+
+    #[test]
+    fn a_small_run_goes_through_every_phase() {
+        let cfg = LabConfig {
+            dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Moons, n: 400, noise: 0.1 },
+            hidden: vec![16, 16],
+            epochs: 30,
+            qat_epochs: 3,
+            weight_bits: 8,
+            act_bits: 8,
+            optimizer: OptimizerKind::Adam { lr: 0.01 },
+            ..LabConfig::default()
+        };
+        let mut steps = Vec::new();
+        let r = run(cfg.clone(), &clock, &mut |p| {
+            steps.push((p.phase, p.fraction));
+            true
+        })
+        .unwrap();
+        assert_eq!((r.train_samples, r.test_samples), (300, 100));
+        assert!(r.fp32.accuracy > 0.95, "moons are easy: {}", r.fp32.accuracy);
+        assert!(r.ptq.integer.accuracy > 0.9 && r.qat.integer.accuracy > 0.9, "{} {}", r.ptq.integer.accuracy, r.qat.integer.accuracy);
+        assert!(r.ptq.agreement.max_code_diff <= 1 && r.qat.agreement.max_code_diff <= 1);
+        assert_eq!(r.history.len(), 33);
+        assert!(steps.windows(2).all(|w| w[0].1 <= w[1].1) && steps.last() == Some(&(Phase::Done, 1.0)));
+        assert_eq!(r.ptq.weight_sqnr.len(), 3);
+        // Seeded: the same config gives the same report.
+        assert_eq!(run(cfg, &clock, &mut |_| true).unwrap(), r);
+    }
+
+    #[test]
+    fn cancel_and_bad_settings_are_errors() {
+        let cfg = LabConfig { dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Xor, n: 100, noise: 0.0 }, epochs: 2, ..LabConfig::default() };
+        assert_eq!(run(cfg.clone(), &clock, &mut |_| false).unwrap_err(), NnError::Cancelled);
+        for bad in [
+            LabConfig { weight_bits: 1, ..cfg.clone() },
+            LabConfig { batch: 0, ..cfg.clone() },
+            LabConfig { optimizer: OptimizerKind::Adam { lr: f32::NAN }, ..cfg.clone() },
+            LabConfig { calib_samples: 0, ..cfg.clone() },
+            LabConfig { dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Xor, n: 5, noise: 0.0 }, ..cfg.clone() },
+        ] {
+            assert!(matches!(LabRun::new(bad), Err(NnError::Config(_))));
+        }
+    }
+}
