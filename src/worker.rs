@@ -19,11 +19,15 @@ pub enum WorkerInput {
     Start { id: u64, spec: JobSpec },
     /// Stop job `id` if it is still running.
     Cancel { id: u64 },
+    /// Hold job `id` after its current step, until `Resume` (or `Cancel`).
+    Pause { id: u64 },
+    Resume { id: u64 },
 }
 
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum WorkerOutput {
-    Progress { id: u64, done: usize, total: usize },
+    Progress { id: u64, done: usize, total: usize, lab: Option<crate::engine::nn::lab::Progress> },
+    Paused { id: u64 },
     Done { id: u64, result: JobResult },
     Failed { id: u64, message: String },
     Cancelled { id: u64 },
@@ -49,11 +53,12 @@ pub async fn job_reactor(mut scope: ReactorScope<WorkerInput, WorkerOutput>) {
             }
         };
         loop {
-            let out = match job.step() {
-                JobStep::Done(result) => WorkerOutput::Done { id, result },
-                JobStep::Progress { done, total } => WorkerOutput::Progress { id, done, total },
+            let out = match job.step(&now_ms) {
+                Ok(JobStep::Done(result)) => WorkerOutput::Done { id, result },
+                Ok(JobStep::Progress { done, total, lab }) => WorkerOutput::Progress { id, done, total, lab },
+                Err(e) => WorkerOutput::Failed { id, message: e.to_string() },
             };
-            let finished = matches!(out, WorkerOutput::Done { .. });
+            let finished = matches!(out, WorkerOutput::Done { .. } | WorkerOutput::Failed { .. });
             if scope.send(out).await.is_err() {
                 return; // the page went away
             }
@@ -62,9 +67,18 @@ pub async fn job_reactor(mut scope: ReactorScope<WorkerInput, WorkerOutput>) {
                 break;
             }
             yield_to_event_loop().await;
-            match scope.next().now_or_never() {
+            let mut input = scope.next().now_or_never();
+            // Paused: wait for what comes next, holding the job.
+            while let Some(Some(WorkerInput::Pause { id: p })) = input {
+                if p == id && scope.send(WorkerOutput::Paused { id }).await.is_err() {
+                    return;
+                }
+                input = if p == id { Some(scope.next().await) } else { scope.next().now_or_never() };
+            }
+            match input {
                 None => {}                  // nothing new: keep going
                 Some(None) => return,       // bridge closed
+                Some(Some(WorkerInput::Resume { .. } | WorkerInput::Pause { .. })) => {}
                 Some(Some(WorkerInput::Cancel { id: c })) if c == id => {
                     if scope.send(WorkerOutput::Cancelled { id }).await.is_err() {
                         return;
@@ -80,6 +94,18 @@ pub async fn job_reactor(mut scope: ReactorScope<WorkerInput, WorkerOutput>) {
                 }
             }
         }
+    }
+}
+
+/// The worker's clock in milliseconds (the Lab times its phases with it).
+fn now_ms() -> f64 {
+    #[cfg(target_arch = "wasm32")]
+    {
+        js_sys::Date::now()
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    {
+        0.0
     }
 }
 

@@ -65,7 +65,7 @@ async fn shell_tabs_chart_worker_and_url_state() {
     b.screenshot("explorer-sweep").await;
 
     // Every tab renders and is reachable by URL.
-    for (tab, marker) in [("lab", "lab-empty"), ("learn", "lesson"), ("explorer", "chart-histogram")] {
+    for (tab, marker) in [("lab", "lab-train"), ("learn", "lesson"), ("explorer", "chart-histogram")] {
         b.click(&format!("[data-testid=tab-{tab}]")).await;
         b.wait_for(&format!("[data-testid={marker}]")).await;
         assert!(b.hash().await.starts_with(&format!("#view={tab}")));
@@ -86,7 +86,7 @@ async fn shell_tabs_chart_worker_and_url_state() {
     let notice = b.wait_for("[data-testid=url-notice]").await.text().await.unwrap();
     assert!(notice.contains("view=nowhere") && notice.contains("bits=99"), "{notice}");
     b.goto("#view=lab&bits=zz").await;
-    b.wait_for("[data-testid=lab-empty]").await;
+    b.wait_for("[data-testid=lab-train]").await;
     assert!(b.text("[data-testid=url-notice]").await.contains("bits=zz"));
     b.screenshot("malformed-hash").await;
     b.click("[data-testid=tab-explorer]").await;
@@ -614,5 +614,42 @@ async fn every_view_fits_1024_px_with_labelled_controls_and_visible_focus() {
     }
     assert!(seen.iter().any(|n| n.starts_with("SELECT")) && seen.len() >= 8, "Tab reached the controls: {seen:?}");
     b.screenshot("focus-visible").await;
+    b.finish(&[]).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
+    let b = Browser::start().await;
+    let settings = "view=lab&ldata=digits&lhidden=128,128&lepochs=30&lqat=10&lwbits=4&labits=4&lseed=0";
+    b.goto(&format!("#{settings}")).await;
+    // Long tasks on the page's thread while the worker trains: none may reach 50 ms.
+    b.exec("window.__longTasks = []; new PerformanceObserver(l => l.getEntries().forEach(e => window.__longTasks.push(e.duration))).observe({type: 'longtask', buffered: false});").await;
+    b.click("[data-testid=lab-train]").await;
+    b.wait_for("[data-testid=lab-progress]").await;
+    // Pause and resume on the way.
+    b.wait_text("[data-testid=lab-phase]", |t| t.contains("epoch 3 of 30") || t.contains("epoch 4 of 30")).await;
+    b.click("[data-testid=lab-pause]").await;
+    let paused = b.wait_text("[data-testid=lab-phase]", |t| t.starts_with("Paused")).await;
+    tokio::time::sleep(std::time::Duration::from_millis(500)).await;
+    assert_eq!(b.text("[data-testid=lab-phase]").await, paused, "a paused run holds still");
+    b.click("[data-testid=lab-pause]").await;
+    let el = b.wait_for_timeout("[data-testid=lab-qat-accuracy]", std::time::Duration::from_secs(120)).await;
+    let page: Vec<String> = vec![
+        b.text("[data-testid=lab-fp32-accuracy]").await,
+        b.text("[data-testid=lab-ptq-accuracy]").await,
+        el.text().await.unwrap(),
+    ];
+    let long: Vec<f64> = serde_json::from_value(b.exec("return window.__longTasks").await).unwrap_or_default();
+    eprintln!("LAB long tasks on the page during training (ms): {long:?}");
+    assert!(long.iter().all(|&d| d < 50.0), "a main-thread task of 50 ms or more while training: {long:?}");
+    // The same run through the CLI: the same numbers, to the last printed digit.
+    let cli = cli_json(&["lab", "--dataset", "digits", "--hidden", "128,128", "--epochs", "30", "--qat-epochs", "10", "--weight-bits", "4", "--act-bits", "4", "--seed", "0"]);
+    let want: Vec<String> = ["fp32", "ptq", "qat"].iter().map(|k| format!("{:.2}%", cli[k]["accuracy"].as_f64().unwrap() * 100.0)).collect();
+    assert_eq!(page, want, "browser and CLI, same seed");
+    let agreement = b.text("[data-testid=lab-ptq-agreement]").await;
+    assert!(agreement.contains("identical"), "{agreement}");
+    b.wait_painted("[data-testid=chart-lab-training]").await;
+    b.screenshot("lab").await;
     b.finish(&[]).await;
 }

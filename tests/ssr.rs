@@ -37,7 +37,7 @@ fn explorer_renders_controls_chart_and_readouts() {
 #[test]
 fn each_tab_renders_its_view() {
     let lab = run(render("#view=lab"));
-    assert!(lab.contains(r#"data-testid="lab-empty""#));
+    assert!(lab.contains(r#"data-testid="lab-train""#));
     assert!(lab.contains(r#"data-view="lab""#));
     assert!(lab.contains(r#"aria-selected="true" data-testid="tab-lab""#) || lab.contains("tab selected"));
     let learn = run(render("#view=learn"));

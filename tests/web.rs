@@ -57,7 +57,7 @@ async fn mounts_draws_and_switches_tabs() {
 
     let tab: HtmlElement = find(&root, "[data-testid=tab-lab]").await.dyn_into().unwrap();
     tab.click();
-    find(&root, "[data-testid=lab-empty]").await;
+    find(&root, "[data-testid=lab-train]").await;
     assert!(root.query_selector("[data-testid=chart-histogram]").unwrap().is_none());
     assert!(gloo::utils::window().location().hash().unwrap().starts_with("#view=lab"));
     root.remove();
@@ -68,7 +68,7 @@ async fn malformed_hash_shows_notice() {
     let root = mount("#bits=abc&view=lab");
     let notice = find(&root, "[data-testid=url-notice]").await.text_content().unwrap();
     assert!(notice.contains("bits=abc"), "{notice}");
-    find(&root, "[data-testid=lab-empty]").await;
+    find(&root, "[data-testid=lab-train]").await;
     root.remove();
 }
 

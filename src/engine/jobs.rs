@@ -30,6 +30,8 @@ pub enum JobSpec {
     /// width in `bits`, and at `curve_bits` the MSE against the clipping ratio with each
     /// observer's choice on it.
     ObserverSweep { data: Vec<f32>, scheme: QScheme, unsigned: bool, bits: (u32, u32), curve_bits: u32 },
+    /// A Lab experiment: FP32 training, PTQ, QAT, both integer models (one epoch per step).
+    Lab { config: crate::engine::nn::lab::LabConfig },
 }
 
 /// The result of an observer sweep.
@@ -56,12 +58,14 @@ pub struct SweepPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobResult {
     ObserverSweep(ObserverSweep),
+    Lab(Box<crate::engine::nn::lab::LabReport>),
 }
 
 /// What one step of a job produced.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobStep {
-    Progress { done: usize, total: usize },
+    /// `done` of `total` steps, with the Lab's epoch figures for its live curves.
+    Progress { done: usize, total: usize, lab: Option<crate::engine::nn::lab::Progress> },
     Done(JobResult),
 }
 
@@ -69,6 +73,7 @@ pub enum JobStep {
 pub enum Job {
     /// Step `k` of `observers × widths + 1` (the last step draws the curve).
     ObserverSweep { xs: Vec<f32>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
+    Lab(Box<crate::engine::nn::lab::LabRun>),
 }
 
 /// Why a job could not start.
@@ -76,6 +81,8 @@ pub enum Job {
 pub enum JobError {
     #[error("bit widths must satisfy 2 <= from <= to <= 16, got {0}..={1}")]
     Bits(u32, u32),
+    #[error("{0}")]
+    Lab(#[from] crate::engine::nn::NnError),
 }
 
 impl Job {
@@ -90,12 +97,21 @@ impl Job {
                 let out = ObserverSweep { sqnr, curve_bits, curve: Vec::new(), choices: Vec::new() };
                 Ok(Job::ObserverSweep { xs: data.clone(), scheme, unsigned, first, last, curve_bits, k: 0, out })
             }
+            JobSpec::Lab { ref config } => Ok(Job::Lab(Box::new(crate::engine::nn::lab::LabRun::new(config.clone())?))),
         }
     }
 
-    /// Does one bounded slice of work.
-    pub fn step(&mut self) -> JobStep {
+    /// Does one bounded slice of work; `now` is the caller's clock in milliseconds (the Lab
+    /// reports how long each phase took).
+    pub fn step(&mut self, now: &dyn Fn() -> f64) -> Result<JobStep, JobError> {
         match self {
+            Job::Lab(lab) => {
+                let p = lab.step(now)?;
+                Ok(match lab.report() {
+                    Some(r) => JobStep::Done(JobResult::Lab(Box::new(r.clone()))),
+                    None => JobStep::Progress { done: (p.fraction * 1000.0).round() as usize, total: 1000, lab: Some(p) },
+                })
+            }
             Job::ObserverSweep { xs, scheme, unsigned, first, last, curve_bits, k, out } => {
                 let widths = (*last - *first + 1) as usize;
                 let total = SWEPT_OBSERVERS.len() * widths + 1;
@@ -109,20 +125,20 @@ impl Job {
                     out.choices = choices;
                 }
                 *k += 1;
-                if *k >= total {
+                Ok(if *k >= total {
                     JobStep::Done(JobResult::ObserverSweep(std::mem::take(out)))
                 } else {
-                    JobStep::Progress { done: *k, total }
-                }
+                    JobStep::Progress { done: *k, total, lab: None }
+                })
             }
         }
     }
 
     /// Runs the job to the end (native callers and tests).
-    pub fn run(mut self) -> JobResult {
+    pub fn run(mut self) -> Result<JobResult, JobError> {
         loop {
-            if let JobStep::Done(r) = self.step() {
-                return r;
+            if let JobStep::Done(r) = self.step(&|| 0.0)? {
+                return Ok(r);
             }
         }
     }
@@ -173,8 +189,9 @@ mod tests {
     use super::*;
 
     fn run_to_end(spec: &JobSpec) -> ObserverSweep {
-        match Job::start(spec).unwrap().run() {
+        match Job::start(spec).unwrap().run().unwrap() {
             JobResult::ObserverSweep(r) => r,
+            JobResult::Lab(_) => panic!("a sweep gives a sweep"),
         }
     }
 
@@ -200,8 +217,9 @@ mod tests {
         let spec = JobSpec::ObserverSweep { data: data.clone(), scheme: QScheme::Symmetric, unsigned: false, bits: (2, 3), curve_bits: 2 };
         let mut job = Job::start(&spec).unwrap();
         let total = SWEPT_OBSERVERS.len() * 2 + 1;
-        assert_eq!(job.step(), JobStep::Progress { done: 1, total });
-        let steps = std::iter::from_fn(|| Some(job.step())).take_while(|s| !matches!(s, JobStep::Done(_))).count();
+        let clock = || 0.0;
+        assert_eq!(job.step(&clock), Ok(JobStep::Progress { done: 1, total, lab: None }));
+        let steps = std::iter::from_fn(|| job.step(&clock).ok()).take_while(|s| !matches!(s, JobStep::Done(_))).count();
         assert_eq!(steps, total - 2, "progress after every step but the last");
         let with = |bits: (u32, u32), curve_bits| JobSpec::ObserverSweep { data: data.clone(), scheme: QScheme::Affine, unsigned: true, bits, curve_bits };
         assert_eq!(Job::start(&with((1, 8), 4)).err(), Some(JobError::Bits(1, 8)));
@@ -218,10 +236,11 @@ mod tests {
         let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, 20_000, 3, None).unwrap();
         let spec = JobSpec::ObserverSweep { data, scheme: QScheme::Symmetric, unsigned: false, bits: (3, 8), curve_bits: 4 };
         let mut job = Job::start(&spec).unwrap();
-        assert_eq!(job.step(), JobStep::Progress { done: 1, total: 6 * 6 + 1 });
+        let clock = || 0.0;
+        assert_eq!(job.step(&clock), Ok(JobStep::Progress { done: 1, total: 6 * 6 + 1, lab: None }));
         let mut job_result = None;
         for _ in 0..100 {
-            if let JobStep::Done(r) = job.step() {
+            if let Ok(JobStep::Done(r)) = job.step(&clock) {
                 job_result = Some(r);
                 break;
             }
@@ -239,5 +258,29 @@ mod tests {
         assert!(mse_choice.2 <= m_best * 1.02, "{mse_choice:?} vs best of the curve {m_best}");
         let minmax = r.choices.iter().find(|c| c.0 == "minmax").unwrap();
         assert!((minmax.1 - 1.0).abs() < 1e-6);
+    }
+
+    #[test]
+    fn a_lab_job_reports_each_epoch_then_the_report() {
+        use crate::engine::nn::data::Synthetic2d;
+        use crate::engine::nn::lab::{DatasetSpec, LabConfig, Phase};
+        let config = LabConfig { dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Blobs, n: 120, noise: 0.1 }, hidden: vec![8], epochs: 2, qat_epochs: 1, ..LabConfig::default() };
+        let mut job = Job::start(&JobSpec::Lab { config: config.clone() }).unwrap();
+        let clock = || 0.0;
+        let mut phases = Vec::new();
+        let report = loop {
+            match job.step(&clock).unwrap() {
+                JobStep::Progress { lab: Some(p), done, total } => {
+                    assert!(done <= total);
+                    phases.push(p.phase);
+                }
+                JobStep::Progress { lab: None, .. } => panic!("a Lab job tells its epochs"),
+                JobStep::Done(JobResult::Lab(r)) => break r,
+                JobStep::Done(_) => panic!("a Lab job gives a Lab report"),
+            }
+        };
+        assert_eq!(phases, [Phase::Fp32, Phase::Fp32, Phase::Ptq, Phase::Qat, Phase::Qat]);
+        assert_eq!(report.config, config);
+        assert!(matches!(Job::start(&JobSpec::Lab { config: LabConfig { weight_bits: 9, ..config } }), Err(JobError::Lab(_))));
     }
 }

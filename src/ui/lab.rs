@@ -1,19 +1,316 @@
-//! The Lab: train a network in the browser and compare FP32, PTQ and QAT (coming next).
+//! The Lab: train a network in the worker, quantize it after training (PTQ) and while training
+//! (QAT), run both integer models, and compare. Every setting is in the URL (`l…` fields) and is
+//! what `quantscope lab` takes, so a link and a command line give the same numbers.
 
+use std::rc::Rc;
+
+use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
+use super::charts::canvas::Canvas;
+use super::charts::training::TrainingChart;
+use super::format::sig4;
+use super::state::{UrlState, LAB_DATA, OBSERVERS};
+use crate::engine::jobs::{JobResult, JobSpec};
+use crate::engine::nn::lab::{EpochStats, LabReport, Phase, QuantReport};
+use crate::worker::{WorkerInput, WorkerOutput};
+
+#[derive(Properties, PartialEq)]
+pub struct LabProps {
+    pub url: UrlState,
+    pub on_change: Callback<UrlState>,
+}
+
+/// Where the run is.
+#[derive(Clone, Debug, PartialEq)]
+pub enum RunStatus {
+    Idle,
+    Running { fraction: f64, phase: Phase, epoch: usize, epochs: usize, paused: bool },
+    Done(Rc<LabReport>),
+    Failed(String),
+    Cancelled,
+}
+
+/// The run's state: the latest job's id (older outputs are ignored) and the curves so far.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Run {
+    pub id: u64,
+    pub status: RunStatus,
+    pub history: Vec<EpochStats>,
+}
+
+pub enum RunAction {
+    Started(u64),
+    Output(WorkerOutput),
+}
+
+impl Reducible for Run {
+    type Action = RunAction;
+
+    fn reduce(self: Rc<Self>, action: RunAction) -> Rc<Self> {
+        let mut next = (*self).clone();
+        match action {
+            RunAction::Started(id) => {
+                next = Run { id, status: RunStatus::Running { fraction: 0.0, phase: Phase::Fp32, epoch: 0, epochs: 0, paused: false }, history: Vec::new() };
+            }
+            RunAction::Output(out) => {
+                let id = match &out {
+                    WorkerOutput::Progress { id, .. } | WorkerOutput::Paused { id } | WorkerOutput::Done { id, .. } | WorkerOutput::Failed { id, .. } | WorkerOutput::Cancelled { id } => *id,
+                };
+                if id != self.id {
+                    return self;
+                }
+                next.status = match out {
+                    WorkerOutput::Progress { lab: Some(p), .. } => {
+                        if let Some(e) = p.last.clone().filter(|e| next.history.last() != Some(e)) {
+                            next.history.push(e);
+                        }
+                        RunStatus::Running { fraction: p.fraction, phase: p.phase, epoch: p.epoch, epochs: p.epochs, paused: false }
+                    }
+                    WorkerOutput::Progress { .. } => return self,
+                    WorkerOutput::Paused { .. } => match next.status {
+                        RunStatus::Running { fraction, phase, epoch, epochs, .. } => RunStatus::Running { fraction, phase, epoch, epochs, paused: true },
+                        other => other,
+                    },
+                    WorkerOutput::Done { result: JobResult::Lab(r), .. } => {
+                        next.history = r.history.clone();
+                        RunStatus::Done(Rc::new(*r))
+                    }
+                    WorkerOutput::Done { .. } => RunStatus::Failed("the worker answered with another job's result".into()),
+                    WorkerOutput::Failed { message, .. } => RunStatus::Failed(message),
+                    WorkerOutput::Cancelled { .. } => RunStatus::Cancelled,
+                };
+            }
+        }
+        Rc::new(next)
+    }
+}
+
+fn percent(v: f64) -> String {
+    format!("{:.2}%", v * 100.0)
+}
+
 #[function_component(Lab)]
-pub fn lab() -> Html {
+pub fn lab(props: &LabProps) -> Html {
+    let run = use_reducer(|| Run { id: 0, status: RunStatus::Idle, history: Vec::new() });
+    let client = {
+        let dispatch = run.dispatcher();
+        super::worker_client::use_worker_client(Callback::from(move |out| dispatch.dispatch(RunAction::Output(out))))
+    };
+    let url = &props.url;
+    let config = url.lab_config();
+    let train = {
+        let (client, run, config) = (client.clone(), run.clone(), config.clone());
+        Callback::from(move |_: MouseEvent| {
+            let id = run.id + 1;
+            run.dispatch(RunAction::Started(id));
+            client.emit(WorkerInput::Start { id, spec: JobSpec::Lab { config: config.clone() } });
+        })
+    };
+    let (running, paused) = match run.status {
+        RunStatus::Running { paused, .. } => (true, paused),
+        _ => (false, false),
+    };
+    let pause = {
+        let (client, id) = (client.clone(), run.id);
+        Callback::from(move |_: MouseEvent| client.emit(if paused { WorkerInput::Resume { id } } else { WorkerInput::Pause { id } }))
+    };
+    let cancel = {
+        let (client, id) = (client, run.id);
+        Callback::from(move |_: MouseEvent| client.emit(WorkerInput::Cancel { id }))
+    };
+    let status = match &run.status {
+        RunStatus::Idle => html! { <p class="hint">{"Press Train: the network trains in a background worker, then PTQ and QAT run and both integer models are tested."}</p> },
+        RunStatus::Running { fraction, phase, epoch, epochs, paused } => {
+            let what = match phase {
+                Phase::Fp32 => format!("FP32 training, epoch {epoch} of {epochs}"),
+                Phase::Ptq => "PTQ: calibrating and converting to integers".to_string(),
+                Phase::Qat => format!("QAT fine-tuning, epoch {epoch} of {epochs}"),
+                Phase::Done => "Converting the QAT model".to_string(),
+            };
+            html! {
+                <div class="progress-row">
+                    <progress data-testid="lab-progress" max="1000" value={((fraction * 1000.0).round() as u32).to_string()} />
+                    <span data-testid="lab-phase">{ if *paused { format!("Paused: {what}") } else { what } }</span>
+                </div>
+            }
+        }
+        RunStatus::Failed(m) => html! { <p class="error" role="alert" data-testid="lab-error">{format!("The run stopped: {m}")}</p> },
+        RunStatus::Cancelled => html! { <p class="hint" data-testid="lab-cancelled">{"Cancelled."}</p> },
+        RunStatus::Done(_) => html! {},
+    };
+    let chart = Rc::new(TrainingChart { history: run.history.clone(), epochs: config.epochs, qat_epochs: config.qat_epochs });
     html! {
-        <section class="panel empty-state" data-testid="lab-empty">
-            <h2>{"The Lab"}</h2>
-            <p>{"Train a small network on the 8×8 digits or a 2-D toy set right here, in a background worker. Then quantize it two ways and compare:"}</p>
-            <ul>
-                <li><strong>{"PTQ"}</strong>{": fold batch norm, calibrate ranges on a few samples, convert to integers."}</li>
-                <li><strong>{"QAT"}</strong>{": fine-tune with fake-quantize nodes and a straight-through estimator, then convert."}</li>
-                <li>{"Run the integer-only model and see accuracy against bit width, per-layer SQNR and decision boundaries."}</li>
-            </ul>
-            <p class="hint">{"Coming soon: this view is being built."}</p>
+        <div class="learn">
+            { controls(url, &props.on_change) }
+            <div class="explorer-main">
+                <section class="panel" aria-label="Training">
+                    <div class="panel-head">
+                        <h2>{format!("MLP {:?} on {}, W{}A{}", config.hidden, super::state::choice_key(LAB_DATA, &url.lab.dataset), config.weight_bits, config.act_bits)}</h2>
+                        <button onclick={train} data-testid="lab-train">{ if running { "Restart" } else { "Train" } }</button>
+                        <button onclick={pause} disabled={!running} data-testid="lab-pause">{ if paused { "Resume" } else { "Pause" } }</button>
+                        <button onclick={cancel} disabled={!running} data-testid="lab-cancel">{"Cancel"}</button>
+                    </div>
+                    { status }
+                    <Canvas<TrainingChart> chart={chart} testid="chart-lab-training" width={800} height={260} export={Some(AttrValue::from("lab-training"))}
+                        label="Test accuracy after each epoch of FP32 training and of QAT" />
+                </section>
+                if let RunStatus::Done(r) = &run.status {
+                    { results(r) }
+                }
+            </div>
+        </div>
+    }
+}
+
+/// The results table, agreement, per-layer SQNR and confusion matrices.
+fn results(r: &LabReport) -> Html {
+    let row = |name: &'static str, id: &'static str, acc: f64, loss: f64, agreement: Option<&QuantReport>| {
+        html! {
+            <tr>
+                <th scope="row">{name}</th>
+                <td class="num" data-testid={format!("lab-{id}-accuracy")}>{percent(acc)}</td>
+                <td class="num" data-testid={format!("lab-{id}-loss")}>{format!("{loss:.4}")}</td>
+                <td class="num" data-testid={format!("lab-{id}-agreement")}>{ agreement.map(|q| {
+                    let a = &q.agreement;
+                    format!("{} / {} identical (max Δ {} code)", a.identical, a.samples, a.max_code_diff)
+                }).unwrap_or_default() }</td>
+            </tr>
+        }
+    };
+    let t = &r.timings;
+    html! {
+        <>
+            <section class="panel" aria-label="Results" data-testid="lab-results">
+                <h2>{format!("Test accuracy on {} held-out samples ({} trained on)", r.test_samples, r.train_samples)}</h2>
+                <table class="bench-table">
+                    <thead><tr><th scope="col">{"Model"}</th><th scope="col">{"Accuracy"}</th><th scope="col">{"Loss"}</th><th scope="col">{"Integer model = fake-quant simulation"}</th></tr></thead>
+                    <tbody>
+                        { row("FP32", "fp32", r.fp32.accuracy, r.fp32.loss, None) }
+                        { row("PTQ (integer model)", "ptq", r.ptq.integer.accuracy, r.ptq.integer.loss, Some(&r.ptq)) }
+                        { row("QAT (integer model)", "qat", r.qat.integer.accuracy, r.qat.integer.loss, Some(&r.qat)) }
+                    </tbody>
+                </table>
+                <p class="hint">{format!(
+                    "Times in this browser's worker: FP32 {:.0} ms ({:.1} ms per epoch), PTQ {:.0} ms, QAT {:.0} ms ({:.1} ms per epoch), integer inference over the test samples {:.2} ms.",
+                    t.fp32_ms, t.fp32_ms / r.config.epochs.max(1) as f64, t.ptq_ms, t.qat_ms, t.qat_ms / r.config.qat_epochs.max(1) as f64, t.integer_inference_ms
+                )}</p>
+            </section>
+            <section class="panel" aria-label="Per-layer SQNR">
+                <h2>{"SQNR per layer (dB): float against quantized, on the test samples"}</h2>
+                <table class="bench-table" data-testid="lab-sqnr">
+                    <thead><tr><th scope="col">{"Layer"}</th><th scope="col">{"Weights, PTQ"}</th><th scope="col">{"Weights, QAT"}</th><th scope="col">{"Activations, PTQ"}</th><th scope="col">{"Activations, QAT"}</th></tr></thead>
+                    <tbody>
+                        { for (0..r.ptq.weight_sqnr.len()).map(|l| html! {
+                            <tr>
+                                <th scope="row">{format!("{l}: {} → {}", r.fp32_model.layers[l].inputs, r.fp32_model.layers[l].outputs)}</th>
+                                <td class="num">{sig4(r.ptq.weight_sqnr[l])}</td>
+                                <td class="num">{sig4(r.qat.weight_sqnr[l])}</td>
+                                <td class="num">{sig4(r.ptq.activation_sqnr[l])}</td>
+                                <td class="num">{sig4(r.qat.activation_sqnr[l])}</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </section>
+            <section class="panel" aria-label="Confusion matrices">
+                <h2>{"Confusion matrices (rows: true class, columns: predicted)"}</h2>
+                <div class="chart-pair">
+                    { for [("FP32", &r.fp32.confusion), ("PTQ", &r.ptq.integer.confusion), ("QAT", &r.qat.integer.confusion)].into_iter().map(|(name, m)| html! {
+                        <table class="confusion" data-testid={format!("lab-confusion-{}", name.to_lowercase())}>
+                            <caption>{name}</caption>
+                            <tbody>
+                                { for m.iter().enumerate().map(|(i, row)| html! {
+                                    <tr>{ for row.iter().enumerate().map(|(j, &c)| html! {
+                                        <td class={classes!(if i == j { "hit" } else if c > 0 { "miss" } else { "" })}>{c}</td>
+                                    }) }</tr>
+                                }) }
+                            </tbody>
+                        </table>
+                    }) }
+                </div>
+            </section>
+        </>
+    }
+}
+
+/// The Lab's settings.
+fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
+    let edit = |f: fn(&mut UrlState, &str)| {
+        let (url, cb) = (url.clone(), on_change.clone());
+        Callback::from(move |v: String| {
+            let mut next = url.clone();
+            f(&mut next, &v);
+            if next != url {
+                cb.emit(next);
+            }
+        })
+    };
+    let number = |id: &'static str, label: &'static str, value: String, f: fn(&mut UrlState, &str)| {
+        let on = edit(f);
+        html! {
+            <>
+                <label for={id}>{label}</label>
+                <input id={id} data-testid={id} type="text" inputmode="decimal" value={value}
+                       onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().value())} />
+            </>
+        }
+    };
+    let l = &url.lab;
+    let on_data = edit(|s, v| {
+        if let Some((d, _, _)) = LAB_DATA.iter().find(|(_, k, _)| *k == v) {
+            s.lab.dataset = *d;
+        }
+    });
+    let on_obs = edit(|s, v| {
+        if let Some((o, _, _)) = OBSERVERS.iter().find(|(_, k, _)| *k == v) {
+            s.lab.observer = *o;
+        }
+    });
+    let check = |id: &'static str, label: &'static str, checked: bool, f: fn(&mut UrlState, &str)| {
+        let on = edit(f);
+        html! {
+            <label class="check">
+                <input type="checkbox" id={id} data-testid={id} checked={checked}
+                       onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked().to_string())} />
+                {label}
+            </label>
+        }
+    };
+    html! {
+        <section class="panel controls" aria-label="Lab settings">
+            <h2>{"Data and model"}</h2>
+            <label for="lab-data">{"Data"}</label>
+            <select id="lab-data" data-testid="lab-data" onchange={on_data.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for LAB_DATA.iter().map(|(d, key, text)| html! { <option value={*key} selected={*d == l.dataset}>{*text}</option> }) }
+            </select>
+            if l.dataset != super::state::LabData::Digits {
+                { number("lab-points", "Points", l.points.to_string(), |s, v| s.lab.points = v.trim().parse().unwrap_or(s.lab.points).clamp(20, 100_000)) }
+                { number("lab-noise", "Noise (std)", l.noise.to_string(), |s, v| s.lab.noise = v.trim().parse().unwrap_or(s.lab.noise).clamp(0.0, 10.0)) }
+            }
+            { number("lab-hidden", "Hidden widths", l.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","), |s, v| {
+                if let Ok(w) = v.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
+                    if (1..=4).contains(&w.len()) && w.iter().all(|w| (1..=4096).contains(w)) { s.lab.hidden = w; }
+                }
+            }) }
+            { check("lab-relu6", "ReLU6 (else ReLU)", l.relu6, |s, v| s.lab.relu6 = v == "true") }
+            <h2>{"Training"}</h2>
+            { check("lab-sgd", "SGD with momentum (else Adam)", l.sgd, |s, v| s.lab.sgd = v == "true") }
+            { number("lab-lr", "Learning rate", l.lr.to_string(), |s, v| s.lab.lr = v.trim().parse::<f32>().ok().filter(|x| *x > 0.0 && *x <= 10.0).unwrap_or(s.lab.lr)) }
+            { number("lab-epochs", "FP32 epochs", l.epochs.to_string(), |s, v| s.lab.epochs = v.trim().parse().unwrap_or(s.lab.epochs).min(1000)) }
+            { number("lab-seed", "Seed", l.seed.to_string(), |s, v| s.lab.seed = v.trim().parse().unwrap_or(s.lab.seed)) }
+            <h2>{"Quantization"}</h2>
+            { number("lab-wbits", "Weight bits (signed, symmetric)", l.weight_bits.to_string(), |s, v| s.lab.weight_bits = v.trim().parse().unwrap_or(s.lab.weight_bits).clamp(2, 8)) }
+            { number("lab-abits", "Activation bits (unsigned, affine)", l.act_bits.to_string(), |s, v| s.lab.act_bits = v.trim().parse().unwrap_or(s.lab.act_bits).clamp(2, 8)) }
+            { check("lab-per-channel", "Weights per output channel", l.per_channel, |s, v| s.lab.per_channel = v == "true") }
+            <label for="lab-observer">{"PTQ activation observer"}</label>
+            <select id="lab-observer" data-testid="lab-observer" onchange={on_obs.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for OBSERVERS.iter().map(|(o, key, text)| html! { <option value={*key} selected={*o == l.observer}>{*text}</option> }) }
+            </select>
+            { number("lab-calib", "PTQ calibration samples", l.calib_samples.to_string(), |s, v| s.lab.calib_samples = v.trim().parse().unwrap_or(s.lab.calib_samples).clamp(1, 100_000)) }
+            { number("lab-qat-epochs", "QAT epochs", l.qat_epochs.to_string(), |s, v| s.lab.qat_epochs = v.trim().parse().unwrap_or(s.lab.qat_epochs).min(1000)) }
+            { number("lab-ac", "QAT activation EMA constant", l.averaging_constant.to_string(), |s, v| s.lab.averaging_constant = v.trim().parse::<f32>().ok().filter(|c| *c > 0.0 && *c <= 1.0).unwrap_or(s.lab.averaging_constant)) }
+            { number("lab-freeze", "QAT: freeze observers after epoch (empty: never)", l.freeze_after.map_or_else(String::new, |f| f.to_string()), |s, v| s.lab.freeze_after = v.trim().parse().ok()) }
         </section>
     }
 }

@@ -15,5 +15,6 @@ pub mod learn;
 pub mod panic;
 pub mod state;
 pub mod sweep;
+pub mod worker_client;
 
 pub use app::App;

@@ -285,6 +285,82 @@ pub struct UrlState {
     /// the middle of the view).
     pub transfer_zoom: f32,
     pub transfer_center: Option<f32>,
+    /// The Lab's experiment (see [`UrlState::lab_config`]).
+    pub lab: LabSettings,
+}
+
+/// The Lab's settings, as the URL carries them (`l…` fields).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabSettings {
+    pub dataset: LabData,
+    pub hidden: Vec<usize>,
+    pub relu6: bool,
+    pub sgd: bool,
+    pub lr: f32,
+    pub epochs: usize,
+    pub qat_epochs: usize,
+    pub weight_bits: u32,
+    pub act_bits: u32,
+    pub per_channel: bool,
+    pub observer: ObsKind,
+    pub calib_samples: usize,
+    pub averaging_constant: f32,
+    pub freeze_after: Option<usize>,
+    pub points: usize,
+    pub noise: f32,
+    pub seed: u64,
+}
+
+impl Default for LabSettings {
+    /// The CLI's defaults (`quantscope lab`), so a link and a command line agree.
+    fn default() -> Self {
+        LabSettings {
+            dataset: LabData::Digits,
+            hidden: vec![128, 128],
+            relu6: false,
+            sgd: false,
+            lr: 1e-3,
+            epochs: 30,
+            qat_epochs: 10,
+            weight_bits: 4,
+            act_bits: 4,
+            per_channel: false,
+            observer: ObsKind::MinMax,
+            calib_samples: 256,
+            averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
+            freeze_after: None,
+            points: 1000,
+            noise: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// The Lab's data sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabData {
+    Digits,
+    Synthetic(crate::engine::nn::data::Synthetic2d),
+}
+
+pub const LAB_DATA: &[(LabData, &str, &str)] = {
+    use crate::engine::nn::data::Synthetic2d as S;
+    &[
+        (LabData::Digits, "digits", "8×8 digits (1,797 images)"),
+        (LabData::Synthetic(S::Moons), "moons", "2-D: moons"),
+        (LabData::Synthetic(S::Circles), "circles", "2-D: circles"),
+        (LabData::Synthetic(S::Xor), "xor", "2-D: XOR"),
+        (LabData::Synthetic(S::Spiral), "spiral", "2-D: spiral"),
+        (LabData::Synthetic(S::Blobs), "blobs", "2-D: three blobs"),
+    ]
+};
+
+fn parse_widths(v: &str) -> Result<Vec<usize>, String> {
+    let widths: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 4096)).collect();
+    match widths {
+        Ok(w) if (1..=4).contains(&w.len()) => Ok(w),
+        _ => Err("expected 1 to 4 layer widths from 1 to 4096, comma-separated".into()),
+    }
 }
 
 impl Default for UrlState {
@@ -332,6 +408,7 @@ impl Default for UrlState {
             lesson: 0,
             transfer_zoom: 1.0,
             transfer_center: None,
+            lab: LabSettings::default(),
         }
     }
 }
@@ -392,6 +469,43 @@ impl UrlState {
         let (lo, hi) = if low { (Some(x), hi) } else { (lo, Some(x)) };
         if let (Some(lo), Some(hi)) = (lo, hi) {
             (self.lo, self.hi) = (Some(lo.min(hi)), Some(hi.max(lo)));
+        }
+    }
+
+    /// The Lab experiment these settings describe (what `quantscope lab` runs with the same
+    /// flags; batch 64 and QAT at half the learning rate, as its defaults).
+    pub fn lab_config(&self) -> crate::engine::nn::lab::LabConfig {
+        use crate::engine::nn::lab::{DatasetSpec, LabConfig};
+        use crate::engine::nn::mlp::Activation;
+        use crate::engine::nn::optim::OptimizerKind;
+        let l = &self.lab;
+        let act_observer = match l.observer {
+            ObsKind::MinMax => ObserverKind::MinMax,
+            ObsKind::MovingAverage => ObserverKind::MovingAverage { averaging_constant: l.averaging_constant },
+            ObsKind::Percentile => ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs },
+            ObsKind::Histogram => ObserverKind::Histogram { bins: 2048 },
+            ObsKind::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
+            ObsKind::Mse => ObserverKind::Mse,
+        };
+        LabConfig {
+            dataset: match l.dataset {
+                LabData::Digits => DatasetSpec::Digits,
+                LabData::Synthetic(kind) => DatasetSpec::Synthetic { kind, n: l.points, noise: l.noise },
+            },
+            hidden: l.hidden.clone(),
+            activation: if l.relu6 { Activation::Relu6 } else { Activation::Relu },
+            optimizer: if l.sgd { OptimizerKind::Sgd { lr: l.lr, momentum: 0.9 } } else { OptimizerKind::Adam { lr: l.lr } },
+            epochs: l.epochs,
+            qat_epochs: l.qat_epochs,
+            weight_bits: l.weight_bits,
+            per_channel: l.per_channel,
+            act_bits: l.act_bits,
+            act_observer,
+            calib_samples: l.calib_samples,
+            averaging_constant: l.averaging_constant,
+            freeze_observers_after: l.freeze_after,
+            seed: l.seed,
+            ..LabConfig::default()
         }
     }
 
@@ -558,6 +672,41 @@ pub const FIELDS: &[Field] = &[
         get: |s| auto(s.transfer_center),
         set: |s, v| Ok(s.transfer_center = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
     },
+    Field { key: "ldata", get: |s| choice_key(LAB_DATA, &s.lab.dataset).into(), set: |s, v| Ok(s.lab.dataset = parse_choice(LAB_DATA, v)?) },
+    Field {
+        key: "lhidden",
+        get: |s| s.lab.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
+        set: |s, v| Ok(s.lab.hidden = parse_widths(v)?),
+    },
+    Field { key: "lrelu6", get: |s| u8::from(s.lab.relu6).to_string(), set: |s, v| Ok(s.lab.relu6 = parse_bool(v)?) },
+    Field { key: "lsgd", get: |s| u8::from(s.lab.sgd).to_string(), set: |s, v| Ok(s.lab.sgd = parse_bool(v)?) },
+    Field {
+        key: "llr",
+        get: |s| s.lab.lr.to_string(),
+        set: |s, v| match parse_float(v, 0.0, 10.0, "a learning rate")? {
+            lr if lr > 0.0 => Ok(s.lab.lr = lr),
+            _ => Err("expected a learning rate above 0, at most 10".into()),
+        },
+    },
+    Field { key: "lepochs", get: |s| s.lab.epochs.to_string(), set: |s, v| Ok(s.lab.epochs = parse_int(v, 0, 1000)?) },
+    Field { key: "lqat", get: |s| s.lab.qat_epochs.to_string(), set: |s, v| Ok(s.lab.qat_epochs = parse_int(v, 0, 1000)?) },
+    Field { key: "lwbits", get: |s| s.lab.weight_bits.to_string(), set: |s, v| Ok(s.lab.weight_bits = parse_int(v, 2, 8)?) },
+    Field { key: "labits", get: |s| s.lab.act_bits.to_string(), set: |s, v| Ok(s.lab.act_bits = parse_int(v, 2, 8)?) },
+    Field { key: "lpc", get: |s| u8::from(s.lab.per_channel).to_string(), set: |s, v| Ok(s.lab.per_channel = parse_bool(v)?) },
+    Field { key: "lobs", get: |s| choice_key(OBSERVERS, &s.lab.observer).into(), set: |s, v| Ok(s.lab.observer = parse_choice(OBSERVERS, v)?) },
+    Field { key: "lcalib", get: |s| s.lab.calib_samples.to_string(), set: |s, v| Ok(s.lab.calib_samples = parse_int(v, 1, 100_000)?) },
+    Field {
+        key: "lac",
+        get: |s| s.lab.averaging_constant.to_string(),
+        set: |s, v| match parse_float(v, 0.0, 1.0, "an averaging constant")? {
+            c if c > 0.0 => Ok(s.lab.averaging_constant = c),
+            _ => Err("expected an averaging constant above 0, at most 1".into()),
+        },
+    },
+    Field { key: "lfreeze", get: |s| auto(s.lab.freeze_after), set: |s, v| Ok(s.lab.freeze_after = parse_auto(v, |v| parse_int(v, 0, 1000))?) },
+    Field { key: "lpoints", get: |s| s.lab.points.to_string(), set: |s, v| Ok(s.lab.points = parse_int(v, 20, 100_000)?) },
+    Field { key: "lnoise", get: |s| s.lab.noise.to_string(), set: |s, v| Ok(s.lab.noise = parse_float(v, 0.0, 10.0, "a noise level")?) },
+    Field { key: "lseed", get: |s| s.lab.seed.to_string(), set: |s, v| Ok(s.lab.seed = parse_int(v, 0, u64::MAX)?) },
     Field {
         key: "lo",
         get: |s| auto(s.lo),
@@ -641,7 +790,9 @@ mod tests {
             s.to_hash(),
             "view=explorer&dist=normal&mu=0&sigma=auto&dof=3&sep=4&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&hbins=2048&ebins=2048&estart=128&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&tzoom=1&tcenter=auto&lo=auto&hi=auto"
+             &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&tzoom=1&tcenter=auto\
+             &ldata=digits&lhidden=128,128&lrelu6=0&lsgd=0&llr=0.001&lepochs=30&lqat=10&lwbits=4&labits=4&lpc=0&lobs=minmax\
+             &lcalib=256&lac=0.01&lfreeze=auto&lpoints=1000&lnoise=0.1&lseed=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -700,6 +851,7 @@ mod tests {
             |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson), (mu, sigma, dof, sep), (hist_bins, entropy_bins, entropy_start, axis, transfer_zoom, transfer_center))| UrlState {
                 transfer_zoom,
                 transfer_center,
+                lab: LabSettings::default(),
                 mu,
                 sigma,
                 dof,

@@ -53,8 +53,10 @@ impl Reducible for Sweep {
             SweepAction::Started(id) => (id, Status::Running { done: 0, total: 1 }),
             SweepAction::Output(out) => {
                 let (id, status) = match out {
-                    WorkerOutput::Progress { id, done, total } => (id, Status::Running { done, total }),
+                    WorkerOutput::Progress { id, done, total, .. } => (id, Status::Running { done, total }),
                     WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
+                    WorkerOutput::Done { id, result: JobResult::Lab(_) } => (id, Status::Failed("the worker answered with a Lab report".into())),
+                    WorkerOutput::Paused { .. } => return self,
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
                 };
@@ -71,7 +73,10 @@ impl Reducible for Sweep {
 #[function_component(SweepPanel)]
 pub fn sweep_panel(props: &SweepProps) -> Html {
     let sweep = use_reducer(|| Sweep { id: 0, status: Status::Idle });
-    let client = use_worker_client(sweep.dispatcher());
+    let client = {
+        let dispatch = sweep.dispatcher();
+        super::worker_client::use_worker_client(Callback::from(move |out| dispatch.dispatch(SweepAction::Output(out))))
+    };
 
     let start = {
         let (client, sweep) = (client.clone(), sweep.clone());
@@ -132,49 +137,5 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
             </div>
             {body}
         </section>
-    }
-}
-
-/// A callback that sends inputs to the worker, spawning it on first use, and feeds its outputs
-/// to the reducer. Off the browser (SSR) it does nothing.
-#[hook]
-fn use_worker_client(dispatch: UseReducerDispatcher<Sweep>) -> Callback<WorkerInput> {
-    #[cfg(target_arch = "wasm32")]
-    {
-        use std::cell::RefCell;
-        use std::pin::Pin;
-
-        use futures::StreamExt;
-        use yew_agent::reactor::{ReactorBridge, ReactorSpawner};
-
-        use crate::worker::{JobReactor, WORKER_PATH};
-
-        type Bridge = Rc<RefCell<Option<Pin<Box<ReactorBridge<JobReactor>>>>>>;
-        let bridge: Bridge = use_mut_ref(|| None);
-        use_callback(dispatch, move |input: WorkerInput, dispatch| {
-            if bridge.borrow().is_none() {
-                let spawned = Box::pin(ReactorSpawner::<JobReactor>::new().with_loader(true).spawn(WORKER_PATH));
-                *bridge.borrow_mut() = Some(spawned);
-                let (bridge, dispatch) = (bridge.clone(), dispatch.clone());
-                yew::platform::spawn_local(async move {
-                    // Borrow only inside each poll, so sending stays possible between outputs.
-                    let next = || futures::future::poll_fn(|cx| match bridge.borrow_mut().as_mut() {
-                        Some(b) => b.poll_next_unpin(cx),
-                        None => std::task::Poll::Ready(None),
-                    });
-                    while let Some(out) = next().await {
-                        dispatch.dispatch(SweepAction::Output(out));
-                    }
-                });
-            }
-            if let Some(b) = bridge.borrow().as_ref() {
-                b.send_input(input);
-            }
-        })
-    }
-    #[cfg(not(target_arch = "wasm32"))]
-    {
-        let _ = dispatch;
-        Callback::noop()
     }
 }

@@ -161,12 +161,12 @@ pub fn synthetic_2d(kind: Synthetic2d, n: usize, noise: f32, seed: u64) -> Resul
         let (a, b) = match kind {
             Synthetic2d::Moons => {
                 let angle = std::f32::consts::PI * t;
-                if class == 0 { (angle.cos(), angle.sin()) } else { (1.0 - angle.cos(), 0.5 - angle.sin()) }
+                if class == 0 { (libm::cosf(angle), libm::sinf(angle)) } else { (1.0 - libm::cosf(angle), 0.5 - libm::sinf(angle)) }
             }
             Synthetic2d::Circles => {
                 let angle = 2.0 * std::f32::consts::PI * t;
                 let r = if class == 0 { 1.0 } else { 0.5 };
-                (r * angle.cos(), r * angle.sin())
+                (r * libm::cosf(angle), r * libm::sinf(angle))
             }
             Synthetic2d::Xor => {
                 let (u, v): (f32, f32) = (rng.gen_range(0.05..1.0), rng.gen_range(0.05..1.0));
@@ -178,12 +178,12 @@ pub fn synthetic_2d(kind: Synthetic2d, n: usize, noise: f32, seed: u64) -> Resul
             Synthetic2d::Spiral => {
                 let r = 0.1 + 0.9 * t;
                 let angle = 3.0 * std::f32::consts::PI * t + class as f32 * std::f32::consts::PI;
-                (r * angle.cos(), r * angle.sin())
+                (r * libm::cosf(angle), r * libm::sinf(angle))
             }
             Synthetic2d::Blobs => {
                 let angle = 2.0 * std::f32::consts::PI * class as f32 / 3.0;
                 let spread = Normal::new(0.0f32, 0.35).map_err(|e| NnError::Data(e.to_string()))?;
-                (angle.cos() + spread.sample(&mut rng), angle.sin() + spread.sample(&mut rng))
+                (libm::cosf(angle) + spread.sample(&mut rng), libm::sinf(angle) + spread.sample(&mut rng))
             }
         };
         let (dx, dy) = if noise > 0.0 { (jitter.sample(&mut rng), jitter.sample(&mut rng)) } else { (0.0, 0.0) };

@@ -1,4 +1,10 @@
-//! Row-major matrix products for the layers, through `matrixmultiply`'s SGEMM.
+//! Row-major matrix products for the layers.
+//!
+//! Written out rather than taken from an SGEMM crate on purpose: each output element is summed in
+//! one fixed order (over `k`, first to last, with separate multiplies and adds), which LLVM keeps
+//! on every target, so a seeded Lab run gives the same bits in the browser as in the CLI. (An
+//! optimized SGEMM picks FMA kernels on x86 at run time and plain ones in wasm, whose roundings
+//! differ.) The loops vectorize across the output's columns, four rows at a time.
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -7,28 +13,86 @@ pub enum Op {
     T,
 }
 
-/// `c = op(a)·op(b) + beta·c`, where `op(a)` is `m×k`, `op(b)` is `k×n` and `c` is `m×n`, all
-/// row-major (`a` is stored `m×k` for [`Op::N`], `k×m` for [`Op::T`]; likewise `b`).
+/// Output rows and columns computed together (`ROWS × COLS` accumulators: 16 registers of four
+/// lanes).
+const ROWS: usize = 4;
+const COLS: usize = 16;
+
+/// `c = op(a)·op(b) + beta·c` (`beta` 0 or 1), where `op(a)` is `m×k`, `op(b)` is `k×n` and `c`
+/// is `m×n`, all row-major (`a` is stored `m×k` for [`Op::N`], `k×m` for [`Op::T`]; likewise `b`).
+/// `c[i][j] = c[i][j]·beta + a(i,0)·b(0,j) + a(i,1)·b(1,j) + …`, in that order.
 ///
 /// # Panics
-/// When a slice is shorter than its shape says (a caller's bug, never the data's).
+/// When a slice is shorter than its shape says (a caller's bug, never the data's), or `beta` is
+/// neither 0 nor 1.
 pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op, beta: f32, c: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm {m}×{k}·{k}×{n}: a {} b {} c {}", a.len(), b.len(), c.len());
+    assert!(beta == 0.0 || beta == 1.0, "beta {beta}");
     if m == 0 || n == 0 {
         return;
     }
+    // `b` as k rows of n: transposed operands are copied once (they are small: weights).
+    let b_rows: std::borrow::Cow<[f32]> = match op_b {
+        Op::N => std::borrow::Cow::Borrowed(&b[..k * n]),
+        Op::T => std::borrow::Cow::Owned(transpose(b, n, k)),
+    };
     let (rsa, csa) = match op_a {
-        Op::N => (k as isize, 1),
-        Op::T => (1, m as isize),
+        Op::N => (k, 1),
+        Op::T => (1, m),
     };
-    let (rsb, csb) = match op_b {
-        Op::N => (n as isize, 1),
-        Op::T => (1, k as isize),
-    };
-    // SAFETY: the strides address a[0 .. m·k), b[0 .. k·n) and c[0 .. m·n) only (row-major
-    // layouts of the stated shapes), and the lengths were checked above.
-    unsafe {
-        matrixmultiply::sgemm(m, k, n, 1.0, a.as_ptr(), rsa, csa, b.as_ptr(), rsb, csb, beta, c.as_mut_ptr(), n as isize, 1);
+    crate::engine::simd::dispatch!(kernel(m, k, n, a, rsa, csa, &b_rows, beta, c))
+}
+
+/// `t` (`rows × cols`) transposed: `cols × rows`.
+fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
+    let mut out = vec![0f32; rows * cols];
+    for r in 0..rows {
+        for (c, &v) in t[r * cols..(r + 1) * cols].iter().enumerate() {
+            out[c * rows + r] = v;
+        }
+    }
+    out
+}
+
+#[inline(always)]
+#[allow(clippy::too_many_arguments)]
+fn kernel(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], beta: f32, c: &mut [f32]) {
+    for i0 in (0..m).step_by(ROWS) {
+        let rows = ROWS.min(m - i0);
+        for j0 in (0..n).step_by(COLS) {
+            let cols = COLS.min(n - j0);
+            let mut acc = [[0f32; COLS]; ROWS];
+            if beta != 0.0 {
+                for r in 0..rows {
+                    acc[r][..cols].copy_from_slice(&c[(i0 + r) * n + j0..][..cols]);
+                }
+            }
+            if rows == ROWS && cols == COLS {
+                // The common case, with fixed trip counts for the vectorizer.
+                for p in 0..k {
+                    let bp: &[f32; COLS] = b[p * n + j0..][..COLS].try_into().expect("COLS values");
+                    for (r, acc_r) in acc.iter_mut().enumerate() {
+                        let x = a[(i0 + r) * rsa + p * csa];
+                        for (s, &y) in acc_r.iter_mut().zip(bp) {
+                            *s += x * y;
+                        }
+                    }
+                }
+            } else {
+                for p in 0..k {
+                    let bp = &b[p * n + j0..][..cols];
+                    for (r, acc_r) in acc.iter_mut().enumerate().take(rows) {
+                        let x = a[(i0 + r) * rsa + p * csa];
+                        for (s, &y) in acc_r.iter_mut().zip(bp) {
+                            *s += x * y;
+                        }
+                    }
+                }
+            }
+            for r in 0..rows {
+                c[(i0 + r) * n + j0..][..cols].copy_from_slice(&acc[r][..cols]);
+            }
+        }
     }
 }
 
@@ -36,29 +100,34 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
 mod tests {
     use super::*;
 
-    fn naive(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op) -> Vec<f32> {
+    /// The plain triple loop, summing over `k` in order: what `gemm` must equal to the bit.
+    fn naive(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op, c0: &[f32], beta: f32) -> Vec<f32> {
         let at = |i: usize, p: usize| if op_a == Op::N { a[i * k + p] } else { a[p * m + i] };
         let bt = |p: usize, j: usize| if op_b == Op::N { b[p * n + j] } else { b[j * k + p] };
-        (0..m * n).map(|ij| (0..k).map(|p| at(ij / n, p) * bt(p, ij % n)).sum()).collect()
+        (0..m * n)
+            .map(|ij| {
+                let mut s = if beta == 0.0 { 0.0 } else { c0[ij] };
+                for p in 0..k {
+                    s += at(ij / n, p) * bt(p, ij % n);
+                }
+                s
+            })
+            .collect()
     }
 
     #[test]
-    fn every_transpose_matches_a_plain_loop() {
-        let (m, k, n) = (5, 7, 3);
-        let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-        let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
-        for op_a in [Op::N, Op::T] {
-            for op_b in [Op::N, Op::T] {
-                let mut c = vec![1.0; m * n];
-                gemm(m, k, n, &a, op_a, &b, op_b, 0.0, &mut c);
-                for (x, y) in c.iter().zip(naive(m, k, n, &a, op_a, &b, op_b)) {
-                    assert!((x - y).abs() < 1e-5, "{op_a:?} {op_b:?}: {x} {y}");
-                }
-                // beta = 1 accumulates.
-                let mut c2 = c.clone();
-                gemm(m, k, n, &a, op_a, &b, op_b, 1.0, &mut c2);
-                for (x, y) in c2.iter().zip(&c) {
-                    assert!((x - 2.0 * y).abs() < 1e-5);
+    fn every_shape_and_transpose_equals_the_plain_loop_bit_for_bit() {
+        for (m, k, n) in [(5, 7, 3), (4, 9, 16), (9, 33, 37), (64, 64, 128), (1, 1, 1)] {
+            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
+            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+            let c0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.01).collect();
+            for op_a in [Op::N, Op::T] {
+                for op_b in [Op::N, Op::T] {
+                    for beta in [0.0, 1.0] {
+                        let mut c = c0.clone();
+                        gemm(m, k, n, &a, op_a, &b, op_b, beta, &mut c);
+                        assert_eq!(c, naive(m, k, n, &a, op_a, &b, op_b, &c0, beta), "{m}×{k}×{n} {op_a:?} {op_b:?} β {beta}");
+                    }
                 }
             }
         }

@@ -294,7 +294,8 @@ pub trait ActObserve {
 
 /// Mean softmax cross-entropy of `logits` (`batch × classes`) against `labels`, and its gradient
 /// with respect to the logits (`(softmax − onehot)/batch`). Computed with the max subtracted, so
-/// large logits neither overflow nor lose the small ones.
+/// large logits neither overflow nor lose the small ones; `exp` and `log` are libm's, the same
+/// bits on every target.
 pub fn softmax_cross_entropy(logits: &[f32], labels: &[u8], classes: usize) -> (f32, Vec<f32>) {
     let batch = labels.len();
     let mut grad = vec![0f32; batch * classes];
@@ -303,10 +304,10 @@ pub fn softmax_cross_entropy(logits: &[f32], labels: &[u8], classes: usize) -> (
         let max = row.iter().copied().fold(f32::NEG_INFINITY, f32::max);
         let mut sum = 0f32;
         for (gi, &v) in g.iter_mut().zip(row) {
-            *gi = (v - max).exp();
+            *gi = libm::expf(v - max);
             sum += *gi;
         }
-        loss += (sum.ln() - (row[y as usize] - max)) as f64;
+        loss += (libm::logf(sum) - (row[y as usize] - max)) as f64;
         for gi in g.iter_mut() {
             *gi /= sum * batch as f32;
         }

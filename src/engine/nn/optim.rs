@@ -76,9 +76,10 @@ impl Optimizer {
                     m.resize(p.len(), 0.0);
                     v.resize(p.len(), 0.0);
                     // PyTorch's single-tensor Adam, operation for operation: the bias
-                    // corrections in f64 (Python floats), applied to f32 tensors as f32 scalars.
-                    let c1 = 1.0 - (BETA1 as f64).powi(t);
-                    let c2_sqrt = (1.0 - (BETA2 as f64).powi(t)).sqrt() as f32;
+                    // corrections in f64 (Python floats), applied to f32 tensors as f32 scalars; libm's pow,
+                    // the same bits on every target.
+                    let c1 = 1.0 - libm::pow(BETA1 as f64, t as f64);
+                    let c2_sqrt = (1.0 - libm::pow(BETA2 as f64, t as f64)).sqrt() as f32;
                     let step_size = (lr as f64 / c1) as f32;
                     for ((pi, (mi, vi)), &gi) in p.iter_mut().zip(m.iter_mut().zip(v.iter_mut())).zip(g.iter()) {
                         *mi += (1.0 - BETA1) * (gi - *mi); // exp_avg.lerp_(grad, 1 − β₁)

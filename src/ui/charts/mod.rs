@@ -9,6 +9,7 @@ pub mod dynamics;
 pub mod errors;
 pub mod histogram;
 pub mod sweep;
+pub mod training;
 pub mod transfer;
 
 use plotters::coord::Shift;

@@ -80,7 +80,7 @@ mod tests {
     fn both_charts_draw_every_observer() {
         let data = sample(Dist::Normal { mean: 0.0, std: 1.0 }, 5_000, 1, None).unwrap();
         let spec = JobSpec::ObserverSweep { data, scheme: QScheme::Affine, unsigned: true, bits: (2, 6), curve_bits: 4 };
-        let JobResult::ObserverSweep(sweep) = Job::start(&spec).unwrap().run();
+        let Ok(JobResult::ObserverSweep(sweep)) = Job::start(&spec).unwrap().run() else { panic!("a sweep") };
         let svg = to_svg(&SqnrChart { series: sweep.sqnr.clone() }, 700, 320).unwrap();
         for name in ["minmax", "moving-average", "percentile", "histogram", "entropy", "mse"] {
             assert!(svg.contains(name), "{name}");
