@@ -651,5 +651,15 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     assert!(agreement.contains("identical"), "{agreement}");
     b.wait_painted("[data-testid=chart-lab-training]").await;
     b.screenshot("lab").await;
+    // Any layer opens in the Explorer: the QAT model's first weight, on its 4-bit grid.
+    b.click("[data-testid=lab-open-qat-0]").await;
+    b.wait_hash("view=explorer").await;
+    b.wait_hash("tensor=qat/layer0.weight").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    b.wait_hash("bits=4&scheme=symmetric").await;
+    b.wait_text("[data-testid=metric-levels-used]", |t| t.ends_with("/ 16")).await;
+    let layers = b.text("[data-testid=layer-browser]").await;
+    assert!(layers.contains("fp32/layer2.weight") && layers.contains("qat/layer1.bias"), "{layers}");
+    b.screenshot("lab-weights-in-explorer").await;
     b.finish(&[]).await;
 }

@@ -122,11 +122,19 @@ fn quantize_half_even_block(xs: &[f32], out: &mut [i32], g: Grid) {
     }
 }
 
+/// PyTorch's cachemask, `qmin <= round(x/s) + z <= qmax` before clamping, without rounding:
+/// with `y = x·(1/s)` and the integer bounds `lo = qmin − z`, `hi = qmax − z`, half-to-even
+/// `round(y) >= lo` exactly when `y > lo − ½`, or `y = lo − ½` with `lo` even (the tie goes up to
+/// it); likewise at `hi`. `lo − ½` and `hi + ½` are exact in f32 for every range up to 2²³ codes.
+/// Compares only, so the loop vectorizes (`round_ties_even` is a libm call on x86's baseline).
 fn mask_block(xs: &[f32], out: &mut [bool], g: Grid) {
+    let (below, above) = (g.lo - 0.5, g.hi + 0.5);
+    let (lo_even, hi_even) = ((g.lo as i64) % 2 == 0, (g.hi as i64) % 2 == 0);
     for (o, &x) in out.iter_mut().zip(xs) {
-        // PyTorch's cachemask: qmin <= round(x/s) + z <= qmax, before clamping.
-        let r = (x * g.inv_scale).round_ties_even();
-        *o = r >= g.lo && r <= g.hi;
+        let y = x * g.inv_scale;
+        let low_ok = y > below || (lo_even && y == below);
+        let high_ok = y < above || (hi_even && y == above);
+        *o = low_ok && high_ok;
     }
 }
 
@@ -235,6 +243,28 @@ pub fn fake_quantize_nudged(r: f32, a: f32, b: f32, levels: u32) -> f32 {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    proptest::proptest! {
+        /// The compare-only mask is PyTorch's `qmin <= round(x/s) + z <= qmax`, ties included.
+        #[test]
+        fn mask_equals_the_rounded_definition(
+            x in proptest::prelude::any::<f32>(),
+            scale in 1e-4f32..10.0,
+            zero_point in 0i32..16,
+            bits in 2u32..=8,
+            ties in proptest::bool::ANY,
+        ) {
+            let range = QRange::with_bits(bits, true).unwrap();
+            let p = QParams { scale, zero_point: zero_point.min(range.qmax as i32) };
+            let g = Grid::new(p, range);
+            // Exact half-way points between codes, where the tie rule decides.
+            let x = if ties { (g.lo + (x.abs() % 20.0).floor() - 0.5) * g.scale } else { x };
+            let mut got = [false];
+            mask_block(&[x], &mut got, g);
+            let r = (x * g.inv_scale).round_ties_even();
+            proptest::prop_assert_eq!(got[0], r >= g.lo && r <= g.hi, "x {} y {}", x, x * g.inv_scale);
+        }
+    }
     use crate::engine::qparams::{calculate_qparams, QScheme};
     use proptest::prelude::*;
 

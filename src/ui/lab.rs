@@ -19,6 +19,13 @@ use crate::worker::{WorkerInput, WorkerOutput};
 pub struct LabProps {
     pub url: UrlState,
     pub on_change: Callback<UrlState>,
+    /// The shell's open file: a finished run's models open in the Explorer through it.
+    pub files: UseStateHandle<super::files::Files>,
+}
+
+/// The name the Lab's models go by in the Explorer's layer browser.
+fn models_name(r: &LabReport) -> String {
+    format!("Lab models (seed {}, W{}A{})", r.config.seed, r.config.weight_bits, r.config.act_bits)
 }
 
 /// Where the run is.
@@ -156,15 +163,49 @@ pub fn lab(props: &LabProps) -> Html {
                         label="Test accuracy after each epoch of FP32 training and of QAT" />
                 </section>
                 if let RunStatus::Done(r) = &run.status {
-                    { results(r) }
+                    { results(r, open_in_explorer(r, url, &props.on_change, &props.files)) }
                 }
             </div>
         </div>
     }
 }
 
+/// A callback that makes the run's FP32 and QAT weights the Explorer's file and shows `layer`'s
+/// weight (the Explorer's built-in samples: look at how QAT moved the weights onto the grid).
+fn open_in_explorer(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlState>, files: &UseStateHandle<super::files::Files>) -> Callback<String> {
+    let (r, url, on_change, files) = (r.clone(), url.clone(), on_change.clone(), files.clone());
+    Callback::from(move |tensor: String| {
+        let mut tensors = r.fp32_model.tensors("fp32/");
+        tensors.extend(r.qat_model.tensors("qat/"));
+        let name = models_name(&r);
+        let open = super::files::OpenFile::parsed(&name, tensors, None, false);
+        files.set(super::files::Files { open: Some(Rc::new(open)), generation: files.generation + 1, busy: None, error: None });
+        // On the run's weight grid: signed symmetric codes of its width, per channel if it was.
+        let c = &r.config;
+        on_change.emit(UrlState {
+            view: super::state::View::Explorer,
+            source: super::state::Source::File,
+            file: name,
+            tensor,
+            scheme: crate::engine::qparams::QScheme::Symmetric,
+            codes: super::state::Codes::Signed,
+            bits: c.weight_bits,
+            per_channel: c.per_channel,
+            axis: 0,
+            observer: super::state::ObsKind::MinMax,
+            narrow: false,
+            reduce_range: false,
+            quant_min: None,
+            quant_max: None,
+            lo: None,
+            hi: None,
+            ..url.clone()
+        });
+    })
+}
+
 /// The results table, agreement, per-layer SQNR and confusion matrices.
-fn results(r: &LabReport) -> Html {
+fn results(r: &LabReport, open: Callback<String>) -> Html {
     let row = |name: &'static str, id: &'static str, acc: f64, loss: f64, agreement: Option<&QuantReport>| {
         html! {
             <tr>
@@ -203,7 +244,11 @@ fn results(r: &LabReport) -> Html {
                     <tbody>
                         { for (0..r.ptq.weight_sqnr.len()).map(|l| html! {
                             <tr>
-                                <th scope="row">{format!("{l}: {} → {}", r.fp32_model.layers[l].inputs, r.fp32_model.layers[l].outputs)}</th>
+                                <th scope="row">
+                                    {format!("{l}: {} → {} ", r.fp32_model.layers[l].inputs, r.fp32_model.layers[l].outputs)}
+                                    <button class="link" data-testid={format!("lab-open-fp32-{l}")} onclick={open.reform(move |_| format!("fp32/layer{l}.weight"))}>{"FP32 weights"}</button>
+                                    <button class="link" data-testid={format!("lab-open-qat-{l}")} onclick={open.reform(move |_| format!("qat/layer{l}.weight"))}>{"QAT weights"}</button>
+                                </th>
                                 <td class="num">{sig4(r.ptq.weight_sqnr[l])}</td>
                                 <td class="num">{sig4(r.qat.weight_sqnr[l])}</td>
                                 <td class="num">{sig4(r.ptq.activation_sqnr[l])}</td>

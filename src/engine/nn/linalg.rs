@@ -15,8 +15,8 @@ pub enum Op {
 
 /// Output rows and columns computed together (`ROWS × COLS` accumulators: 16 registers of four
 /// lanes).
-const ROWS: usize = 4;
-const COLS: usize = 16;
+const ROWS: usize = 1;
+const COLS: usize = 64;
 
 /// `c = op(a)·op(b) + beta·c` (`beta` 0 or 1), where `op(a)` is `m×k`, `op(b)` is `k×n` and `c`
 /// is `m×n`, all row-major (`a` is stored `m×k` for [`Op::N`], `k×m` for [`Op::T`]; likewise `b`).

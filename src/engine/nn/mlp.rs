@@ -174,12 +174,12 @@ impl Mlp {
         let n_layers = self.layers.len();
         tape.inputs.resize(n_layers, Vec::new());
         tape.pre.resize(n_layers, Vec::new());
-        let quantized = sim.is_some();
-        if quantized {
-            tape.weights.resize(n_layers, Vec::new());
-            tape.weight_masks.resize(n_layers, Vec::new());
-            tape.output_masks.resize(n_layers, Vec::new());
-        }
+        // The masks say to `backward` whether this pass simulated quantization: a float pass
+        // clears those a previous pass left.
+        let len = if sim.is_some() { n_layers } else { 0 };
+        tape.weights.resize(len, Vec::new());
+        tape.weight_masks.resize(len, Vec::new());
+        tape.output_masks.resize(len, Vec::new());
         // The input, fake-quantized when simulating.
         let mut current = x[..batch * self.inputs()].to_vec();
         if let Some((sim, observe)) = sim.as_mut() {
@@ -224,7 +224,6 @@ impl Mlp {
             tape.inputs[l] = std::mem::replace(&mut current, a);
             tape.pre[l] = z;
         }
-        let _ = quantized;
         tape.output = current;
     }
 
@@ -270,6 +269,22 @@ impl Mlp {
             }
         }
         loss
+    }
+
+    /// The parameters as named tensors (`{prefix}layer{l}.weight` as `[outputs, inputs]`, then
+    /// `.bias`), for the Explorer.
+    pub fn tensors(&self, prefix: &str) -> Vec<crate::engine::tensor::Tensor> {
+        use crate::engine::tensor::Tensor;
+        self.layers
+            .iter()
+            .enumerate()
+            .flat_map(|(l, d)| {
+                [
+                    Tensor { name: format!("{prefix}layer{l}.weight"), shape: vec![d.outputs, d.inputs], data: d.w.clone(), stored_as: "f32".into() },
+                    Tensor { name: format!("{prefix}layer{l}.bias"), shape: vec![d.outputs], data: d.b.clone(), stored_as: "f32".into() },
+                ]
+            })
+            .collect()
     }
 
     /// Visits every parameter tensor with its gradient (weights then bias, layer by layer).
@@ -428,6 +443,28 @@ mod tests {
     }
 
     #[test]
+    fn a_tape_reused_for_a_float_pass_gives_float_gradients() {
+        let m = Mlp::new(&[3, 5, 2], Activation::Relu, 4).unwrap();
+        let x = [0.3f32, -0.7, 1.1, 0.9, 0.2, -0.4];
+        let y = [1u8, 0];
+        let mut fresh = Tape::default();
+        m.forward(&x, 2, None, &mut fresh);
+        let mut reused = Tape::default();
+        let mut sim = QuantSim {
+            weights: WeightQuant { range: QRange::with_bits(2, false).unwrap(), per_channel: false },
+            act_range: QRange::with_bits(2, true).unwrap(),
+            input: QParams { scale: 0.5, zero_point: 1 },
+            outputs: vec![QParams { scale: 0.5, zero_point: 1 }; 2],
+        };
+        m.forward(&x, 2, Some((&mut sim, None)), &mut reused);
+        m.forward(&x, 2, None, &mut reused);
+        let (mut a, mut b) = (Grads { w: vec![], b: vec![] }, Grads { w: vec![], b: vec![] });
+        m.backward(&fresh, &y, &mut a);
+        m.backward(&reused, &y, &mut b);
+        assert_eq!(a, b);
+    }
+
+    #[test]
     fn bad_shapes_are_errors() {
         assert!(Mlp::new(&[4], Activation::Relu, 0).is_err());
         assert!(Mlp::new(&[4, 0, 2], Activation::Relu, 0).is_err());
@@ -435,5 +472,9 @@ mod tests {
         let m = Mlp::new(&[64, 128, 128, 10], Activation::Relu, 0).unwrap();
         assert_eq!((m.inputs(), m.outputs(), m.layers.len()), (64, 10, 3));
         assert_eq!(m.layers[2].act, Activation::None);
+        let t = m.tensors("fp32/");
+        assert_eq!(t.len(), 6);
+        assert_eq!((t[0].name.as_str(), t[0].shape.as_slice()), ("fp32/layer0.weight", &[128, 64][..]));
+        assert_eq!(t[5].data, m.layers[2].b);
     }
 }
