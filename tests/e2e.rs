@@ -627,8 +627,7 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     b.exec("window.__longTasks = []; new PerformanceObserver(l => l.getEntries().forEach(e => window.__longTasks.push(e.duration))).observe({type: 'longtask', buffered: false});").await;
     b.click("[data-testid=lab-train]").await;
     b.wait_for("[data-testid=lab-progress]").await;
-    // Pause and resume on the way.
-    b.wait_text("[data-testid=lab-phase]", |t| t.contains("epoch 3 of 30") || t.contains("epoch 4 of 30")).await;
+    // Pause at once (a step takes tens of milliseconds: the run would end first), hold, resume.
     b.click("[data-testid=lab-pause]").await;
     let paused = b.wait_text("[data-testid=lab-phase]", |t| t.starts_with("Paused")).await;
     tokio::time::sleep(std::time::Duration::from_millis(500)).await;
@@ -651,6 +650,26 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     assert!(agreement.contains("identical"), "{agreement}");
     b.wait_painted("[data-testid=chart-lab-training]").await;
     b.screenshot("lab").await;
+    // Accuracy against bit width, in the worker: PTQ holds at 8 bits, QAT pulls ahead below.
+    b.click("[data-testid=lab-sweep-run]").await;
+    b.wait_for("[data-testid=lab-sweep-progress]").await;
+    b.wait_for_timeout("[data-testid=lab-sweep-table]", std::time::Duration::from_secs(180)).await;
+    let cells = |row: &'static str| {
+        let b = &b;
+        async move {
+            let t = b.text(&format!("[data-testid=lab-sweep-{row}]")).await;
+            let v: Vec<f64> = t.split_whitespace().filter_map(|w| w.strip_suffix('%')).map(|w| w.parse().unwrap()).collect();
+            (v[0], v[1])
+        }
+    };
+    let fp32: f64 = page[0].trim_end_matches('%').parse().unwrap();
+    let (ptq8, _) = cells("w8a8").await;
+    assert!((ptq8 - fp32).abs() <= 1.0, "W8A8 PTQ {ptq8} against FP32 {fp32}");
+    let (ptq22, qat22) = cells("w2a2").await;
+    assert!(qat22 >= ptq22 + 3.0, "W2A2: QAT {qat22} PTQ {ptq22}");
+    b.wait_painted("[data-testid=chart-lab-sweep]").await;
+    b.exec("document.querySelector('[data-testid=chart-lab-sweep]').scrollIntoView()").await;
+    b.screenshot("lab-sweep").await;
     // Any layer opens in the Explorer: the QAT model's first weight, on its 4-bit grid.
     b.click("[data-testid=lab-open-qat-0]").await;
     b.wait_hash("view=explorer").await;

@@ -32,6 +32,8 @@ pub enum JobSpec {
     ObserverSweep { data: Vec<f32>, scheme: QScheme, unsigned: bool, bits: (u32, u32), curve_bits: u32 },
     /// A Lab experiment: FP32 training, PTQ, QAT, both integer models (one epoch per step).
     Lab { config: crate::engine::nn::lab::LabConfig },
+    /// PTQ and QAT accuracy at each pair of bit widths of the Lab's sweep.
+    LabSweep { config: crate::engine::nn::lab::LabConfig },
 }
 
 /// The result of an observer sweep.
@@ -59,6 +61,7 @@ pub struct SweepPoint {
 pub enum JobResult {
     ObserverSweep(ObserverSweep),
     Lab(Box<crate::engine::nn::lab::LabReport>),
+    LabSweep(crate::engine::nn::lab::SweepReport),
 }
 
 /// What one step of a job produced.
@@ -74,6 +77,8 @@ pub enum Job {
     /// Step `k` of `observers × widths + 1` (the last step draws the curve).
     ObserverSweep { xs: Vec<f32>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
     Lab(Box<crate::engine::nn::lab::LabRun>),
+    /// The sweep, and the steps done.
+    LabSweep(Box<crate::engine::nn::lab::LabSweep>, usize),
 }
 
 /// Why a job could not start.
@@ -98,6 +103,7 @@ impl Job {
                 Ok(Job::ObserverSweep { xs: data.clone(), scheme, unsigned, first, last, curve_bits, k: 0, out })
             }
             JobSpec::Lab { ref config } => Ok(Job::Lab(Box::new(crate::engine::nn::lab::LabRun::new(config.clone())?))),
+            JobSpec::LabSweep { ref config } => Ok(Job::LabSweep(Box::new(crate::engine::nn::lab::LabSweep::new(config.clone())?), 0)),
         }
     }
 
@@ -105,6 +111,14 @@ impl Job {
     /// reports how long each phase took).
     pub fn step(&mut self, now: &dyn Fn() -> f64) -> Result<JobStep, JobError> {
         match self {
+            Job::LabSweep(sweep, done) => {
+                let result = sweep.step(now)?;
+                *done += 1;
+                Ok(match result {
+                    Some(r) => JobStep::Done(JobResult::LabSweep(r)),
+                    None => JobStep::Progress { done: *done, total: sweep.total_steps(), lab: None },
+                })
+            }
             Job::Lab(lab) => {
                 let p = lab.step(now)?;
                 Ok(match lab.report() {
@@ -191,7 +205,7 @@ mod tests {
     fn run_to_end(spec: &JobSpec) -> ObserverSweep {
         match Job::start(spec).unwrap().run().unwrap() {
             JobResult::ObserverSweep(r) => r,
-            JobResult::Lab(_) => panic!("a sweep gives a sweep"),
+            _ => panic!("a sweep gives a sweep"),
         }
     }
 

@@ -165,6 +165,7 @@ pub fn lab(props: &LabProps) -> Html {
                 if let RunStatus::Done(r) = &run.status {
                     { results(r, open_in_explorer(r, url, &props.on_change, &props.files)) }
                 }
+                <BitSweep config={config.clone()} />
             </div>
         </div>
     }
@@ -356,6 +357,97 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
             { number("lab-qat-epochs", "QAT epochs", l.qat_epochs.to_string(), |s, v| s.lab.qat_epochs = v.trim().parse().unwrap_or(s.lab.qat_epochs).min(1000)) }
             { number("lab-ac", "QAT activation EMA constant", l.averaging_constant.to_string(), |s, v| s.lab.averaging_constant = v.trim().parse::<f32>().ok().filter(|c| *c > 0.0 && *c <= 1.0).unwrap_or(s.lab.averaging_constant)) }
             { number("lab-freeze", "QAT: freeze observers after epoch (empty: never)", l.freeze_after.map_or_else(String::new, |f| f.to_string()), |s, v| s.lab.freeze_after = v.trim().parse().ok()) }
+        </section>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+struct BitSweepProps {
+    config: crate::engine::nn::lab::LabConfig,
+}
+
+/// Where the bit-width sweep is.
+#[derive(Clone, Debug, PartialEq)]
+enum SweepStatus {
+    Idle,
+    Running { done: usize, total: usize },
+    Done(Rc<crate::engine::nn::lab::SweepReport>),
+    Failed(String),
+    Cancelled,
+}
+
+/// Accuracy against bit width (W8A8 … W2A2) for PTQ and QAT, in the worker, with a progress bar.
+#[function_component(BitSweep)]
+fn bit_sweep(props: &BitSweepProps) -> Html {
+    let state = use_state(|| (0u64, SweepStatus::Idle));
+    let client = {
+        let state = state.clone();
+        super::worker_client::use_worker_client(Callback::from(move |out: WorkerOutput| {
+            let (id, status) = match out {
+                WorkerOutput::Progress { id, done, total, .. } => (id, SweepStatus::Running { done, total }),
+                WorkerOutput::Done { id, result: JobResult::LabSweep(r) } => (id, SweepStatus::Done(Rc::new(r))),
+                WorkerOutput::Done { id, .. } => (id, SweepStatus::Failed("the worker answered with another job's result".into())),
+                WorkerOutput::Failed { id, message } => (id, SweepStatus::Failed(message)),
+                WorkerOutput::Cancelled { id } => (id, SweepStatus::Cancelled),
+                WorkerOutput::Paused { .. } => return,
+            };
+            if id == state.0 {
+                state.set((id, status));
+            }
+        }))
+    };
+    let start = {
+        let (client, state, config) = (client.clone(), state.clone(), props.config.clone());
+        Callback::from(move |_: MouseEvent| {
+            let id = state.0 + 1;
+            state.set((id, SweepStatus::Running { done: 0, total: 1 }));
+            client.emit(WorkerInput::Start { id, spec: JobSpec::LabSweep { config: config.clone() } });
+        })
+    };
+    let cancel = {
+        let (client, id) = (client, state.0);
+        Callback::from(move |_: MouseEvent| client.emit(WorkerInput::Cancel { id }))
+    };
+    let running = matches!(state.1, SweepStatus::Running { .. });
+    let body = match &state.1 {
+        SweepStatus::Idle => html! { <p class="hint">{"Train the FP32 model once, then run PTQ and QAT at W8A8, W6A6, W4A8, W4A4, W3A3, W2A4 and W2A2, and test every integer model."}</p> },
+        SweepStatus::Running { done, total } => html! {
+            <div class="progress-row">
+                <progress data-testid="lab-sweep-progress" max={total.to_string()} value={done.to_string()} />
+                <span>{format!("{done} / {total} epochs and conversions")}</span>
+            </div>
+        },
+        SweepStatus::Failed(m) => html! { <p class="error" role="alert">{format!("The sweep stopped: {m}")}</p> },
+        SweepStatus::Cancelled => html! { <p class="hint">{"Cancelled."}</p> },
+        SweepStatus::Done(r) => html! {
+            <>
+                <Canvas<super::charts::training::BitSweepChart> chart={Rc::new(super::charts::training::BitSweepChart { sweep: (**r).clone() })}
+                    testid="chart-lab-sweep" width={800} height={300} export={Some(AttrValue::from("lab-bit-sweep"))}
+                    label="PTQ and QAT test accuracy of the integer models against bit width, with FP32 as a line" />
+                <table class="bench-table" data-testid="lab-sweep-table">
+                    <thead><tr><th scope="col">{"Bits"}</th><th scope="col">{"PTQ"}</th><th scope="col">{"QAT"}</th><th scope="col">{"QAT − PTQ"}</th></tr></thead>
+                    <tbody>
+                        { for r.points.iter().map(|p| html! {
+                            <tr data-testid={format!("lab-sweep-w{}a{}", p.weight_bits, p.act_bits)}>
+                                <th scope="row">{format!("W{}A{}", p.weight_bits, p.act_bits)}</th>
+                                <td class="num">{percent(p.ptq)}</td>
+                                <td class="num">{percent(p.qat)}</td>
+                                <td class="num">{format!("{:+.2} points", (p.qat - p.ptq) * 100.0)}</td>
+                            </tr>
+                        }) }
+                    </tbody>
+                </table>
+            </>
+        },
+    };
+    html! {
+        <section class="panel" aria-label="Accuracy against bit width">
+            <div class="panel-head">
+                <h2>{"Accuracy against bit width"}</h2>
+                <button onclick={start} data-testid="lab-sweep-run">{ if running { "Restart" } else { "Run the sweep" } }</button>
+                <button onclick={cancel} disabled={!running} data-testid="lab-sweep-cancel">{"Cancel"}</button>
+            </div>
+            { body }
         </section>
     }
 }

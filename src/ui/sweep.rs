@@ -55,7 +55,7 @@ impl Reducible for Sweep {
                 let (id, status) = match out {
                     WorkerOutput::Progress { id, done, total, .. } => (id, Status::Running { done, total }),
                     WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
-                    WorkerOutput::Done { id, result: JobResult::Lab(_) } => (id, Status::Failed("the worker answered with a Lab report".into())),
+                    WorkerOutput::Done { id, .. } => (id, Status::Failed("the worker answered with another job's result".into())),
                     WorkerOutput::Paused { .. } => return self,
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),

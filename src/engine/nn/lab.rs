@@ -370,6 +370,92 @@ impl LabRun {
     }
 }
 
+/// The bit widths the sweep compares, weights then activations.
+pub const SWEEP_BITS: [(u32, u32); 7] = [(8, 8), (6, 6), (4, 8), (4, 4), (3, 3), (2, 4), (2, 2)];
+
+/// PTQ and QAT test accuracy (of the integer models) at one pair of bit widths.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct SweepPoint {
+    pub weight_bits: u32,
+    pub act_bits: u32,
+    pub ptq: f64,
+    pub qat: f64,
+}
+
+/// What the sweep found: the FP32 model's accuracy, and PTQ and QAT at each of [`SWEEP_BITS`].
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct SweepReport {
+    pub fp32: f64,
+    pub points: Vec<SweepPoint>,
+}
+
+/// Accuracy against bit width: the FP32 model is trained once, then PTQ and QAT run from it at
+/// each pair of [`SWEEP_BITS`] (the config's own bit widths are ignored). One epoch per step.
+pub struct LabSweep {
+    base: LabRun,
+    current: Option<LabRun>,
+    next: usize,
+    out: SweepReport,
+}
+
+impl LabSweep {
+    pub fn new(cfg: LabConfig) -> Result<LabSweep, NnError> {
+        Ok(LabSweep { base: LabRun::new(cfg)?, current: None, next: 0, out: SweepReport::default() })
+    }
+
+    /// Steps in all: FP32's epochs and its hand-over, then per pair PTQ, QAT's epochs and its
+    /// conversion.
+    pub fn total_steps(&self) -> usize {
+        let c = &self.base.cfg;
+        c.epochs + 1 + SWEEP_BITS.len() * (c.qat_epochs + 2)
+    }
+
+    /// Does the next step; `Some` when the sweep is done.
+    pub fn step(&mut self, now: &dyn Fn() -> f64) -> Result<Option<SweepReport>, NnError> {
+        if self.base.phase == Phase::Fp32 {
+            self.base.step(now)?;
+            if self.base.phase == Phase::Ptq {
+                self.out.fp32 = self.base.fp32.as_ref().map_or(0.0, |(e, _)| e.accuracy);
+            }
+            return Ok(None);
+        }
+        let run = match self.current.as_mut() {
+            Some(run) => run,
+            None => {
+                let (w, a) = SWEEP_BITS[self.next];
+                let cfg = LabConfig { weight_bits: w, act_bits: a, ..self.base.cfg.clone() };
+                cfg.check()?;
+                let base = &self.base;
+                self.current.insert(LabRun {
+                    cfg,
+                    train: base.train.clone(),
+                    test: base.test.clone(),
+                    phase: Phase::Ptq,
+                    epoch: 0,
+                    model: base.model.clone(),
+                    optimizer: Optimizer::new(base.cfg.optimizer),
+                    history: Vec::new(),
+                    timings: Timings::default(),
+                    fp32: base.fp32.clone(),
+                    ptq: None,
+                    qat_observers: None,
+                    report: None,
+                })
+            }
+        };
+        run.step(now)?;
+        if let Some(r) = run.report() {
+            self.out.points.push(SweepPoint { weight_bits: r.config.weight_bits, act_bits: r.config.act_bits, ptq: r.ptq.integer.accuracy, qat: r.qat.integer.accuracy });
+            self.current = None;
+            self.next += 1;
+            if self.next == SWEEP_BITS.len() {
+                return Ok(Some(std::mem::take(&mut self.out)));
+            }
+        }
+        Ok(None)
+    }
+}
+
 /// Runs an experiment to the end; `progress` is told after each step and returns `false` to
 /// cancel.
 pub fn run(cfg: LabConfig, now: &dyn Fn() -> f64, progress: &mut dyn FnMut(&Progress) -> bool) -> Result<LabReport, NnError> {
@@ -545,6 +631,32 @@ mod tests {
         assert_eq!(r.ptq.weight_sqnr.len(), 3);
         // Seeded: the same config gives the same report.
         assert_eq!(run(cfg, &clock, &mut |_| true).unwrap(), r);
+    }
+
+    #[test]
+    fn the_sweep_runs_every_pair_from_one_fp32_model() {
+        let cfg = LabConfig {
+            dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Circles, n: 300, noise: 0.05 },
+            hidden: vec![16],
+            epochs: 20,
+            qat_epochs: 1,
+            optimizer: OptimizerKind::Adam { lr: 0.02 },
+            ..LabConfig::default()
+        };
+        let mut sweep = LabSweep::new(cfg.clone()).unwrap();
+        let total = sweep.total_steps();
+        let mut steps = 0;
+        let report = loop {
+            steps += 1;
+            if let Some(r) = sweep.step(&clock).unwrap() {
+                break r;
+            }
+        };
+        assert_eq!(steps, total);
+        assert_eq!(report.points.iter().map(|p| (p.weight_bits, p.act_bits)).collect::<Vec<_>>(), SWEEP_BITS.to_vec());
+        // W8A8 PTQ equals the full run's PTQ at W8A8 (the same FP32 model, the same calibration).
+        let full = run(LabConfig { weight_bits: 8, act_bits: 8, ..cfg }, &clock, &mut |_| true).unwrap();
+        assert_eq!((report.fp32, report.points[0].ptq, report.points[0].qat), (full.fp32.accuracy, full.ptq.integer.accuracy, full.qat.integer.accuracy));
     }
 
     #[test]

@@ -1,11 +1,11 @@
-//! The Lab's training curves: test accuracy per epoch, FP32 then QAT.
+//! The Lab's charts: test accuracy per epoch (FP32, then QAT), and accuracy against bit width.
 
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
-use super::palette::{BLUE, ORANGE};
+use super::palette::{BLUE, GRID, ORANGE};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
-use crate::engine::nn::lab::{EpochStats, Phase};
+use crate::engine::nn::lab::{EpochStats, Phase, SweepReport};
 
 /// The model of the curves: every epoch so far, and how many there will be.
 #[derive(Clone, Debug, PartialEq)]
@@ -22,7 +22,9 @@ impl Chart for TrainingChart {
         let low = accs.iter().copied().fold(100.0f64, f64::min).min(90.0).max(0.0);
         let y_format = |v: &f64| format!("{v:.0}%");
         let axes = Axes { x: "epoch (FP32, then QAT)", y: "test accuracy", y_format: &y_format, x_format: Some(&super::integer_tick) };
-        let mut chart = frame(root, "test accuracy after each epoch", 0.0..total + 0.5, (low - 1.0)..100.5, axes)?;
+        // Headroom above 100% for the legend.
+        let top = 100.5 + (100.0 - low + 1.0) * 0.35;
+        let mut chart = frame(root, "test accuracy after each epoch", 0.0..total + 0.5, (low - 1.0)..top, axes)?;
         for (phase, color, offset) in [(Phase::Fp32, BLUE, 0usize), (Phase::Qat, ORANGE, self.epochs)] {
             let pts: Vec<(f64, f64)> =
                 self.history.iter().filter(|e| e.phase == phase).map(|e| ((e.epoch + offset) as f64, e.test_accuracy * 100.0)).collect();
@@ -32,6 +34,41 @@ impl Chart for TrainingChart {
         let entries = [
             ("FP32 training".to_string(), Swatch::Line(BLUE.to_rgba())),
             ("QAT (fake-quantized)".to_string(), Swatch::Line(ORANGE.to_rgba())),
+        ];
+        draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
+    }
+}
+
+/// The model of the bit-width sweep: PTQ and QAT accuracy per pair, FP32 as a line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct BitSweepChart {
+    pub sweep: SweepReport,
+}
+
+impl Chart for BitSweepChart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let pts = &self.sweep.points;
+        let n = pts.len().max(1);
+        let labels: Vec<String> = pts.iter().map(|p| format!("W{}A{}", p.weight_bits, p.act_bits)).collect();
+        let x_format = move |v: &f64| {
+            let i = v.round();
+            if (v - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
+        };
+        let y_format = |v: &f64| format!("{v:.0}%");
+        let axes = Axes { x: "weight and activation bits", y: "test accuracy", y_format: &y_format, x_format: Some(&x_format) };
+        // Headroom above 100% for the legend.
+        let mut chart = frame(root, "integer models' test accuracy against bit width", -0.5..n as f64 - 0.5, 0.0..130.0, axes)?;
+        let fp32 = self.sweep.fp32 * 100.0;
+        chart.draw_series(std::iter::once(PathElement::new(vec![(-0.5, fp32), (n as f64 - 0.5, fp32)], GRID.stroke_width(2))))?;
+        for (pick, color) in [(0usize, ORANGE), (1, BLUE)] {
+            let line: Vec<(f64, f64)> = pts.iter().enumerate().map(|(i, p)| (i as f64, 100.0 * if pick == 0 { p.ptq } else { p.qat })).collect();
+            chart.draw_series(std::iter::once(PathElement::new(line.clone(), color.stroke_width(2))))?;
+            chart.draw_series(line.into_iter().map(|p| Circle::new(p, 4, color.filled())))?;
+        }
+        let entries = [
+            (format!("FP32 {fp32:.1}%"), Swatch::Line(GRID.to_rgba())),
+            ("PTQ".to_string(), Swatch::Line(ORANGE.to_rgba())),
+            ("QAT".to_string(), Swatch::Line(BLUE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
@@ -50,5 +87,15 @@ mod tests {
         assert!(svg.contains("QAT (fake-quantized)") && svg.contains("test accuracy"));
         assert_eq!(svg.matches("<circle").count(), 3, "one marker per epoch");
         assert!(to_svg(&TrainingChart { history: vec![], epochs: 0, qat_epochs: 0 }, 300, 200).is_ok());
+    }
+
+    #[test]
+    fn the_sweep_names_each_pair() {
+        use crate::engine::nn::lab::SweepPoint;
+        let sweep = SweepReport { fp32: 0.97, points: vec![SweepPoint { weight_bits: 8, act_bits: 8, ptq: 0.97, qat: 0.975 }, SweepPoint { weight_bits: 2, act_bits: 2, ptq: 0.3, qat: 0.8 }] };
+        let svg = to_svg(&BitSweepChart { sweep }, 600, 300).unwrap();
+        assert!(svg.contains("W8A8") && svg.contains("W2A2") && svg.contains("FP32 97.0%"));
+        assert_eq!(svg.matches("<circle").count(), 4);
+        assert!(to_svg(&BitSweepChart { sweep: SweepReport::default() }, 300, 200).is_ok());
     }
 }
