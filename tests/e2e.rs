@@ -649,6 +649,7 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     let agreement = b.text("[data-testid=lab-ptq-agreement]").await;
     assert!(agreement.contains("identical"), "{agreement}");
     b.wait_painted("[data-testid=chart-lab-training]").await;
+    b.wait_painted("[data-testid=chart-lab-misclassified-qat]").await;
     b.screenshot("lab").await;
     // Accuracy against bit width, in the worker: PTQ holds at 8 bits, QAT pulls ahead below.
     b.click("[data-testid=lab-sweep-run]").await;
@@ -680,5 +681,15 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     let layers = b.text("[data-testid=layer-browser]").await;
     assert!(layers.contains("fp32/layer2.weight") && layers.contains("qat/layer1.bias"), "{layers}");
     b.screenshot("lab-weights-in-explorer").await;
+    // A 2-D set: the three models' decision regions.
+    b.goto("#view=lab&ldata=moons&lhidden=16,16&lepochs=40&lqat=5&llr=0.01&lwbits=4&labits=4").await;
+    b.click("[data-testid=lab-train]").await;
+    for which in ["fp32", "ptq", "qat"] {
+        let css = format!("[data-testid=chart-lab-boundary-{which}]");
+        b.wait_for_timeout(&css, std::time::Duration::from_secs(60)).await;
+        assert!(b.wait_painted(&css).await > 10_000, "{which}: the regions are painted");
+    }
+    b.exec("document.querySelector('[data-testid=chart-lab-boundary-fp32]').scrollIntoView()").await;
+    b.screenshot("lab-boundaries").await;
     b.finish(&[]).await;
 }

@@ -8,6 +8,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::charts::canvas::Canvas;
+use super::charts::lab::{DecisionChart, DigitsChart, Which};
 use super::charts::training::TrainingChart;
 use super::format::sig4;
 use super::state::{UrlState, LAB_DATA, OBSERVERS};
@@ -259,6 +260,29 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                     </tbody>
                 </table>
             </section>
+            if let Some(b) = &r.boundaries {
+                <section class="panel" aria-label="Decision boundaries">
+                    <h2>{"Decision regions: FP32, and the PTQ and QAT integer models"}</h2>
+                    <div class="chart-trio">
+                        { for [(Which::Fp32, r.fp32.accuracy), (Which::Ptq, r.ptq.integer.accuracy), (Which::Qat, r.qat.integer.accuracy)].into_iter().map(|(which, accuracy)| html! {
+                            <Canvas<DecisionChart> chart={Rc::new(DecisionChart { boundaries: b.clone(), which, test: r.test.clone(), accuracy })}
+                                testid={format!("chart-lab-boundary-{}", format!("{which:?}").to_lowercase())} width={380} height={340}
+                                label="The class the model gives each point of the plane, with the test points" />
+                        }) }
+                    </div>
+                </section>
+            }
+            if r.test.image.is_some() {
+                <section class="panel" aria-label="Misclassified digits">
+                    <h2>{"Misclassified test digits (true → predicted)"}</h2>
+                    { for [("FP32", &r.fp32.misclassified), ("PTQ", &r.ptq.integer.misclassified), ("QAT", &r.qat.integer.misclassified)].into_iter().filter_map(|(name, wrong)| {
+                        DigitsChart::of(name, &r.test, wrong, 32).map(|c| html! {
+                            <Canvas<DigitsChart> chart={Rc::new(c)} testid={format!("chart-lab-misclassified-{}", name.to_lowercase())} width={800} height={130}
+                                label={format!("The test digits the {name} model gets wrong")} />
+                        })
+                    }) }
+                </section>
+            }
             <section class="panel" aria-label="Confusion matrices">
                 <h2>{"Confusion matrices (rows: true class, columns: predicted)"}</h2>
                 <div class="chart-pair">

@@ -217,6 +217,59 @@ pub struct LabReport {
     /// The FP32 model, and the QAT-trained one (float weights).
     pub fp32_model: Mlp,
     pub qat_model: Mlp,
+    /// The test split (for the misclassified samples' pictures).
+    pub test: TestSet,
+    /// For 2-D data: each model's class over a grid (the decision boundary).
+    pub boundaries: Option<Boundaries>,
+}
+
+/// The test split's samples, as the report carries them.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct TestSet {
+    pub x: Vec<f32>,
+    pub y: Vec<u8>,
+    pub features: usize,
+    pub image: Option<(usize, usize)>,
+}
+
+/// Classes over a `resolution × resolution` grid spanning `x` × `y` (row 0 at `y.0`), for the
+/// FP32 model and both integer models.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Boundaries {
+    pub x: (f32, f32),
+    pub y: (f32, f32),
+    pub resolution: usize,
+    pub fp32: Vec<u8>,
+    pub ptq: Vec<u8>,
+    pub qat: Vec<u8>,
+}
+
+/// Cells per side of the decision-boundary grid.
+pub const BOUNDARY_RESOLUTION: usize = 80;
+
+/// The grid over `data`'s span (with a margin), and each model's class at every cell's centre.
+fn boundaries(data: &Dataset, fp32: &Mlp, ptq: &IntMlp, qat: &IntMlp) -> Boundaries {
+    let n = BOUNDARY_RESOLUTION;
+    let span = |k: usize| {
+        let v = data.x.iter().skip(k).step_by(2);
+        let (lo, hi) = v.fold((f32::INFINITY, f32::NEG_INFINITY), |(a, b), &x| (a.min(x), b.max(x)));
+        let pad = ((hi - lo) * 0.1).max(0.1);
+        (lo - pad, hi + pad)
+    };
+    let (x, y) = (span(0), span(1));
+    let mut grid = Vec::with_capacity(2 * n * n);
+    for row in 0..n {
+        for col in 0..n {
+            grid.push(x.0 + (col as f32 + 0.5) / n as f32 * (x.1 - x.0));
+            grid.push(y.0 + (row as f32 + 0.5) / n as f32 * (y.1 - y.0));
+        }
+    }
+    let cells = Dataset { name: "grid".into(), x: grid, y: vec![0; n * n], features: 2, classes: data.classes, image: None };
+    let mut tape = Tape::default();
+    fp32.forward(&cells.x, n * n, None, &mut tape);
+    let float = tape.output.chunks(data.classes).map(|r| r.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &v)| if v > bv { (j, v) } else { (bi, bv) }).0 as u8).collect();
+    let int = |m: &IntMlp| predictions(&run_integer(m, &cells).0).into_iter().map(|c| c as u8).collect();
+    Boundaries { x, y, resolution: n, fp32: float, ptq: int(ptq), qat: int(qat) }
 }
 
 /// An experiment in progress.
@@ -334,17 +387,22 @@ impl LabRun {
                 let (qat, _) = quant_report(&self.model, sim, &self.test, now)?;
                 self.timings.qat_ms += now() - start;
                 let (fp32, fp32_model) = self.fp32.take().expect("set after FP32");
+                let ptq = self.ptq.take().expect("set after PTQ");
+                let boundaries = (self.test.features == 2).then(|| boundaries(&self.test, &fp32_model, &ptq.model, &qat.model));
+                let test = TestSet { x: self.test.x.clone(), y: self.test.y.clone(), features: self.test.features, image: self.test.image };
                 self.report = Some(LabReport {
                     config: self.cfg.clone(),
                     train_samples: self.train.len(),
                     test_samples: self.test.len(),
                     fp32,
-                    ptq: self.ptq.take().expect("set after PTQ"),
+                    ptq,
                     qat,
                     history: std::mem::take(&mut self.history),
                     timings: self.timings.clone(),
                     fp32_model,
                     qat_model: self.model.clone(),
+                    test,
+                    boundaries,
                 });
                 self.phase = Phase::Done;
             }
@@ -629,6 +687,18 @@ mod tests {
         assert_eq!(r.history.len(), 33);
         assert!(steps.windows(2).all(|w| w[0].1 <= w[1].1) && steps.last() == Some(&(Phase::Done, 1.0)));
         assert_eq!(r.ptq.weight_sqnr.len(), 3);
+        // The decision boundary of moons: each model agrees with the labels of most test points'
+        // cells, and the grid has every cell.
+        let b = r.boundaries.as_ref().unwrap();
+        assert_eq!(b.fp32.len(), BOUNDARY_RESOLUTION * BOUNDARY_RESOLUTION);
+        let cell = |x: f32, y: f32| {
+            let col = (((x - b.x.0) / (b.x.1 - b.x.0)) * b.resolution as f32) as usize;
+            let row = (((y - b.y.0) / (b.y.1 - b.y.0)) * b.resolution as f32) as usize;
+            row.min(b.resolution - 1) * b.resolution + col.min(b.resolution - 1)
+        };
+        let hits = r.test.x.chunks(2).zip(&r.test.y).filter(|(p, &y)| b.fp32[cell(p[0], p[1])] == y).count();
+        assert!(hits as f64 >= 0.9 * r.test.y.len() as f64, "{hits} of {}", r.test.y.len());
+        assert!(b.ptq.iter().zip(&b.fp32).filter(|(p, f)| p == f).count() > b.fp32.len() * 9 / 10);
         // Seeded: the same config gives the same report.
         assert_eq!(run(cfg, &clock, &mut |_| true).unwrap(), r);
     }

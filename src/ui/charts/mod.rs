@@ -8,6 +8,7 @@ pub mod codes;
 pub mod dynamics;
 pub mod errors;
 pub mod histogram;
+pub mod lab;
 pub mod sweep;
 pub mod training;
 pub mod transfer;
