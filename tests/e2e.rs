@@ -651,6 +651,9 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     b.wait_painted("[data-testid=chart-lab-training]").await;
     b.wait_painted("[data-testid=chart-lab-misclassified-qat]").await;
     b.screenshot("lab").await;
+    b.exec("document.querySelector('[data-testid=chart-lab-misclassified-fp32]').scrollIntoView()").await;
+    b.screenshot("lab-misclassified").await;
+    b.exec("window.scrollTo(0, 0)").await;
     // Accuracy against bit width, in the worker: PTQ holds at 8 bits, QAT pulls ahead below.
     b.click("[data-testid=lab-sweep-run]").await;
     b.wait_for("[data-testid=lab-sweep-progress]").await;

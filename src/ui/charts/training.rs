@@ -20,7 +20,8 @@ impl Chart for TrainingChart {
         let total = (self.epochs + self.qat_epochs).max(1) as f64;
         let accs: Vec<f64> = self.history.iter().map(|e| e.test_accuracy * 100.0).collect();
         let low = accs.iter().copied().fold(100.0f64, f64::min).min(90.0).max(0.0);
-        let y_format = |v: &f64| format!("{v:.0}%");
+        // No ticks in the legend's headroom above 100%.
+        let y_format = |v: &f64| if *v > 100.5 { String::new() } else { format!("{v:.0}%") };
         let axes = Axes { x: "epoch (FP32, then QAT)", y: "test accuracy", y_format: &y_format, x_format: Some(&super::integer_tick) };
         // Headroom above 100% for the legend.
         let top = 100.5 + (100.0 - low + 1.0) * 0.35;
@@ -54,7 +55,8 @@ impl Chart for BitSweepChart {
             let i = v.round();
             if (v - i).abs() < 1e-6 && i >= 0.0 { labels.get(i as usize).cloned().unwrap_or_default() } else { String::new() }
         };
-        let y_format = |v: &f64| format!("{v:.0}%");
+        // No ticks in the legend's headroom above 100%.
+        let y_format = |v: &f64| if *v > 100.5 { String::new() } else { format!("{v:.0}%") };
         let axes = Axes { x: "weight and activation bits", y: "test accuracy", y_format: &y_format, x_format: Some(&x_format) };
         // Headroom above 100% for the legend.
         let mut chart = frame(root, "integer models' test accuracy against bit width", -0.5..n as f64 - 0.5, 0.0..130.0, axes)?;

@@ -72,9 +72,15 @@ pub fn lesson(key: &str) -> Lesson {
             title: "PTQ against QAT",
             text: &[
                 "Post-training quantization calibrates ranges on a little data and converts a trained FP32 model to integers: cheap, and close to FP32 at 8 bits. At 4 bits and below, on small models and with outliers, it loses accuracy.",
-                "Quantization-aware training puts fake-quantize nodes (quantize then dequantize) on weights and activations and fine-tunes through them with a straight-through estimator, so the weights learn to sit where the grid can hold them. The Lab (next) trains a network in your browser and compares the two.",
+                "Quantization-aware training puts fake-quantize nodes (quantize then dequantize) on weights and activations and fine-tunes through them with a straight-through estimator, so the weights learn to sit where the grid can hold them.",
+                "What the Lab shows with the 64-128-128-10 MLP on the digits (seed 0): FP32 97.6%. At W8A8, PTQ keeps 97.8%: 256 levels leave rounding noise far below what the network cares about. At W4A4, PTQ drops to 96.5% and QAT recovers 97.6%. At W2A4 PTQ falls to about 91% and at W2A2 to 65%, while QAT holds 97% and 83%: with four weight levels, rounding moves most weights by a large share of their size, and only training through that rounding lets the other weights compensate. (A PyTorch reference run of the same MLP: FP32 96.9%, W4A4 93.8 / 96.2%, W2A4 10 / 78%: the same shape.)",
+                "Each integer model runs with integers only (uint8 activations, int8 weights, int32 accumulators and biases, a fixed-point multiplier and shift per output) and the Lab checks it against the fake-quantized simulation sample by sample. Run the sweep to see accuracy against bit width, and open any layer in the Explorer to see how QAT moved the weights onto the grid.",
             ],
-            presets: &[("view=lab", "Open the Lab")],
+            presets: &[
+                ("view=lab&ldata=digits&lwbits=4&labits=4", "W4A4 on the digits"),
+                ("view=lab&ldata=digits&lwbits=2&labits=2", "W2A2: where PTQ breaks"),
+                ("view=lab&ldata=moons&lhidden=16,16&lepochs=40&llr=0.01&lwbits=3&labits=3", "Decision regions at 3 bits"),
+            ],
         },
         _ => Lesson {
             title: "Scale and zero point",
