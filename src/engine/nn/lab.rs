@@ -636,17 +636,11 @@ fn quant_report(model: &Mlp, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f6
 
 /// Every test sample through the integer model: output codes and the logits read off them.
 pub fn run_integer(int: &IntMlp, test: &Dataset) -> (Vec<Vec<i32>>, Vec<f32>) {
-    let mut scratch = (Vec::new(), Vec::new());
     let mut codes = Vec::new();
-    let mut all = Vec::with_capacity(test.len());
-    let mut logits = Vec::with_capacity(test.len() * test.classes);
-    for i in 0..test.len() {
-        int.quantize_input(test.sample(i), &mut codes);
-        let out = int.run_codes(&codes, &mut scratch);
-        logits.extend(int.logits(&out));
-        all.push(out);
-    }
-    (all, logits)
+    int.quantize_input(&test.x, &mut codes);
+    let out = int.run_batch(&codes, test.len());
+    let logits = int.logits(&out);
+    (out.chunks(test.classes).map(<[i32]>::to_vec).collect(), logits)
 }
 
 /// The class the integer model predicts for each sample's output codes.

@@ -54,15 +54,27 @@ fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
+/// `c = a·b` in exact integer arithmetic: `a` is `m×k`, `b` is `k×n`, `c` is `m×n`, row-major
+/// (the integer model's layers, all samples at once). The caller keeps every sum within i32.
+pub fn gemm_i32(m: usize, k: usize, n: usize, a: &[i32], b: &[i32], c: &mut [i32]) {
+    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm_i32 {m}×{k}·{k}×{n}");
+    crate::engine::simd::dispatch!(kernel(m, k, n, a, k, 1, b, 0, c))
+}
+
+/// The element types the kernel multiplies.
+trait Element: Copy + Default + PartialEq + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {}
+impl Element for f32 {}
+impl Element for i32 {}
+
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn kernel(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], beta: f32, c: &mut [f32]) {
+fn kernel<T: Element>(m: usize, k: usize, n: usize, a: &[T], rsa: usize, csa: usize, b: &[T], beta: T, c: &mut [T]) {
     for i0 in (0..m).step_by(ROWS) {
         let rows = ROWS.min(m - i0);
         for j0 in (0..n).step_by(COLS) {
             let cols = COLS.min(n - j0);
-            let mut acc = [[0f32; COLS]; ROWS];
-            if beta != 0.0 {
+            let mut acc = [[T::default(); COLS]; ROWS];
+            if beta != T::default() {
                 for r in 0..rows {
                     acc[r][..cols].copy_from_slice(&c[(i0 + r) * n + j0..][..cols]);
                 }
@@ -70,11 +82,11 @@ fn kernel(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[
             if rows == ROWS && cols == COLS {
                 // The common case, with fixed trip counts for the vectorizer.
                 for p in 0..k {
-                    let bp: &[f32; COLS] = b[p * n + j0..][..COLS].try_into().expect("COLS values");
+                    let bp: &[T; COLS] = b[p * n + j0..][..COLS].try_into().expect("COLS values");
                     for (r, acc_r) in acc.iter_mut().enumerate() {
                         let x = a[(i0 + r) * rsa + p * csa];
                         for (s, &y) in acc_r.iter_mut().zip(bp) {
-                            *s += x * y;
+                            *s = *s + x * y;
                         }
                     }
                 }
@@ -84,7 +96,7 @@ fn kernel(m: usize, k: usize, n: usize, a: &[f32], rsa: usize, csa: usize, b: &[
                     for (r, acc_r) in acc.iter_mut().enumerate().take(rows) {
                         let x = a[(i0 + r) * rsa + p * csa];
                         for (s, &y) in acc_r.iter_mut().zip(bp) {
-                            *s += x * y;
+                            *s = *s + x * y;
                         }
                     }
                 }
@@ -132,5 +144,19 @@ mod tests {
             }
         }
         gemm(0, 3, 4, &[], Op::N, &[0.0; 12], Op::N, 0.0, &mut []);
+    }
+
+    #[test]
+    fn integer_products_are_exact() {
+        let (m, k, n) = (7, 130, 67);
+        let a: Vec<i32> = (0..m * k).map(|i| (i as i32 * 37) % 255 - 127).collect();
+        let b: Vec<i32> = (0..k * n).map(|i| (i as i32 * 91) % 255 - 128).collect();
+        let mut c = vec![1; m * n];
+        gemm_i32(m, k, n, &a, &b, &mut c);
+        for i in 0..m {
+            for j in 0..n {
+                assert_eq!(c[i * n + j], (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<i32>());
+            }
+        }
     }
 }

@@ -140,28 +140,35 @@ impl IntMlp {
         out.extend(x.iter().map(|&v| quantize_one(v, self.input, self.act_range, Rounding::HalfEven, 0)));
     }
 
-    /// The output codes of one sample's input codes, with integer arithmetic only. `scratch`
-    /// holds the activations between layers.
-    pub fn run_codes(&self, codes: &[i32], scratch: &mut (Vec<i32>, Vec<i32>)) -> Vec<i32> {
-        let (cur, next) = scratch;
-        cur.clear();
-        cur.extend_from_slice(codes);
+    /// The output codes of `batch` samples' input codes (`batch × inputs`, row-major), with
+    /// integer arithmetic only: per layer one integer matrix product of the inputs less their
+    /// zero point with the weights less theirs, then bias, requantization and the clamp.
+    pub fn run_batch(&self, codes: &[i32], batch: usize) -> Vec<i32> {
+        let mut cur = codes.to_vec();
         for layer in &self.layers {
-            next.clear();
-            let per_channel = layer.w_zero.len() > 1;
-            for o in 0..layer.outputs {
-                let zw = layer.w_zero[if per_channel { o } else { 0 }];
-                let row = &layer.w[o * layer.inputs..(o + 1) * layer.inputs];
-                let mut acc: i32 = layer.bias[o];
-                for (&qw, &qx) in row.iter().zip(cur.iter()) {
-                    acc = acc.wrapping_add((qw - zw) * (qx - layer.in_zero));
-                }
-                let y = layer.out_zero.saturating_add(layer.multiplier[o].apply_once(acc));
-                next.push(y.clamp(layer.lo, layer.hi));
+            for v in cur.iter_mut() {
+                *v -= layer.in_zero;
             }
-            std::mem::swap(cur, next);
+            // The weights less their zero points, as `inputs × outputs` rows.
+            let per_channel = layer.w_zero.len() > 1;
+            let mut wt = vec![0i32; layer.w.len()];
+            for (o, row) in layer.w.chunks(layer.inputs).enumerate() {
+                let zw = layer.w_zero[if per_channel { o } else { 0 }];
+                for (i, &q) in row.iter().enumerate() {
+                    wt[i * layer.outputs + o] = q - zw;
+                }
+            }
+            let mut acc = vec![0i32; batch * layer.outputs];
+            super::linalg::gemm_i32(batch, layer.inputs, layer.outputs, &cur, &wt, &mut acc);
+            for row in acc.chunks_mut(layer.outputs) {
+                for (o, a) in row.iter_mut().enumerate() {
+                    let y = layer.out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(*a)));
+                    *a = y.clamp(layer.lo, layer.hi);
+                }
+            }
+            cur = acc;
         }
-        cur.clone()
+        cur
     }
 
     /// The logits of one sample, read off its output codes.
@@ -240,15 +247,13 @@ mod tests {
                 .chunks(5)
                 .map(|row| row.iter().map(|&v| quantize_one(v, sim.outputs[2], sim.act_range, Rounding::HalfEven, 0)).collect())
                 .collect();
-            let mut scratch = (Vec::new(), Vec::new());
             let mut codes = Vec::new();
-            let int_codes: Vec<Vec<i32>> = x
-                .chunks(16)
-                .map(|xs| {
-                    int.quantize_input(xs, &mut codes);
-                    int.run_codes(&codes, &mut scratch)
-                })
-                .collect();
+            int.quantize_input(&x, &mut codes);
+            let int_codes: Vec<Vec<i32>> = int.run_batch(&codes, batch).chunks(5).map(<[i32]>::to_vec).collect();
+            // One sample at a time gives the same codes (integers: any order sums alike).
+            let mut one = Vec::new();
+            int.quantize_input(&x[16..32], &mut one);
+            assert_eq!(int.run_batch(&one, 1), int_codes[1]);
             let a = Agreement::of(&int_codes, &sim_codes);
             assert_eq!(a.samples, batch);
             // Both hold the same quantized bias; the integer model sums exactly and rounds M·acc
