@@ -234,6 +234,12 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                         { row("QAT (integer model)", "qat", r.qat.integer.accuracy, r.qat.integer.loss, Some(&r.qat)) }
                     </tbody>
                 </table>
+                { for [("PTQ", &r.ptq), ("QAT", &r.qat)].into_iter().filter(|(_, q)| !q.agreement.examples.is_empty()).map(|(name, q)| html! {
+                    <p class="hint" data-testid={format!("lab-{}-disagreements", name.to_lowercase())}>
+                        {format!("{name}: where the integer model and the simulation differ (output codes): ")}
+                        { for q.agreement.examples.iter().map(|(i, int, sim)| html! { <span class="mono">{format!("sample {i}: {int:?} against {sim:?}; ")}</span> }) }
+                    </p>
+                }) }
                 <p class="hint">{format!(
                     "Times in this browser's worker: FP32 {:.0} ms ({:.1} ms per epoch), PTQ {:.0} ms, QAT {:.0} ms ({:.1} ms per epoch), integer inference over the test samples {:.2} ms.",
                     t.fp32_ms, t.fp32_ms / r.config.epochs.max(1) as f64, t.ptq_ms, t.qat_ms, t.qat_ms / r.config.qat_epochs.max(1) as f64, t.integer_inference_ms

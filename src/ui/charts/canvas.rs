@@ -63,8 +63,23 @@ impl<C: Chart> PartialEq for CanvasProps<C> {
 pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
     let node = use_node_ref();
     {
+        // Each canvas paints in a task of its own (a zero timeout after the render), so that a
+        // page of many charts never holds the main thread in one long task; a newer model
+        // cancels a paint still pending.
         let node = node.clone();
-        use_effect_with(props.chart.clone(), move |chart| paint(&node, chart.as_ref()));
+        use_effect_with(props.chart.clone(), move |chart| {
+            #[cfg(target_arch = "wasm32")]
+            let pending = {
+                let chart = chart.clone();
+                Some(gloo::timers::callback::Timeout::new(0, move || paint(&node, chart.as_ref())))
+            };
+            #[cfg(not(target_arch = "wasm32"))]
+            let pending: Option<Box<dyn std::any::Any>> = {
+                paint(&node, chart.as_ref());
+                None
+            };
+            move || drop(pending)
+        });
     }
     let save = props.export.clone().map(|name| {
         let node = node.clone();
