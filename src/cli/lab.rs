@@ -8,7 +8,7 @@ use crate::engine::nn::data::Synthetic2d;
 use crate::engine::nn::lab::{run, DatasetSpec, LabConfig, LabReport, QuantReport};
 use crate::engine::nn::mlp::Activation;
 use crate::engine::nn::optim::OptimizerKind;
-use crate::engine::observer::{ObserverKind, Tails};
+use crate::engine::observer::ObserverKind;
 
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum DatasetArg {
@@ -127,14 +127,16 @@ impl LabArgs {
             OptimizerArg::Adam => OptimizerKind::Adam { lr: self.lr.unwrap_or(1e-3) },
             OptimizerArg::Sgd => OptimizerKind::Sgd { lr: self.lr.unwrap_or(0.05), momentum: 0.9 },
         };
+        use crate::ui::state::ObsKind;
         let act_observer = match self.act_observer {
-            ObserverArg::Minmax => ObserverKind::MinMax,
-            ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: self.averaging_constant },
-            ObserverArg::Percentile => ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs },
-            ObserverArg::Histogram => ObserverKind::Histogram { bins: 2048 },
-            ObserverArg::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
-            ObserverArg::Mse => ObserverKind::Mse,
-        };
+            ObserverArg::Minmax => ObsKind::MinMax,
+            ObserverArg::MovingAverage => ObsKind::MovingAverage,
+            ObserverArg::Percentile => ObsKind::Percentile,
+            ObserverArg::Histogram => ObsKind::Histogram,
+            ObserverArg::Entropy => ObsKind::Entropy,
+            ObserverArg::Mse => ObsKind::Mse,
+        }
+        .with_defaults(self.averaging_constant);
         Ok(LabConfig {
             dataset,
             hidden: self.hidden.clone(),

@@ -343,16 +343,7 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
             s.lab.observer = *o;
         }
     });
-    let check = |id: &'static str, label: &'static str, checked: bool, f: fn(&mut UrlState, &str)| {
-        let on = edit(f);
-        html! {
-            <label class="check">
-                <input type="checkbox" id={id} data-testid={id} checked={checked}
-                       onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlInputElement>().checked().to_string())} />
-                {label}
-            </label>
-        }
-    };
+    let check = |id: &'static str, label: &'static str, checked: bool, f: fn(&mut UrlState, &str)| super::explorer::controls::check(id, label, checked, edit(f));
     html! {
         <section class="panel controls" aria-label="Lab settings">
             <h2>{"Data and model"}</h2>

@@ -55,6 +55,22 @@ pub enum ObsKind {
     Mse,
 }
 
+impl ObsKind {
+    /// The observer with its parameters at their defaults (PyTorch's and NVIDIA's: percentile
+    /// 99.99 of |x|, 2048 bins, the entropy search from bin 128), and the moving average's
+    /// constant `averaging_constant`.
+    pub fn with_defaults(self, averaging_constant: f32) -> ObserverKind {
+        match self {
+            ObsKind::MinMax => ObserverKind::MinMax,
+            ObsKind::MovingAverage => ObserverKind::MovingAverage { averaging_constant },
+            ObsKind::Percentile => ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs },
+            ObsKind::Histogram => ObserverKind::Histogram { bins: 2048 },
+            ObsKind::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
+            ObsKind::Mse => ObserverKind::Mse,
+        }
+    }
+}
+
 /// Where the Explorer's tensor comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
 pub enum Source {
@@ -479,14 +495,7 @@ impl UrlState {
         use crate::engine::nn::mlp::Activation;
         use crate::engine::nn::optim::OptimizerKind;
         let l = &self.lab;
-        let act_observer = match l.observer {
-            ObsKind::MinMax => ObserverKind::MinMax,
-            ObsKind::MovingAverage => ObserverKind::MovingAverage { averaging_constant: l.averaging_constant },
-            ObsKind::Percentile => ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs },
-            ObsKind::Histogram => ObserverKind::Histogram { bins: 2048 },
-            ObsKind::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
-            ObsKind::Mse => ObserverKind::Mse,
-        };
+        let act_observer = l.observer.with_defaults(l.averaging_constant);
         LabConfig {
             dataset: match l.dataset {
                 LabData::Digits => DatasetSpec::Digits,

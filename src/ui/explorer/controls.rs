@@ -74,7 +74,7 @@ fn number(id: &'static str, label: &str, value: String, step: &'static str, on: 
 }
 
 /// A labelled checkbox.
-fn check(id: &'static str, label: &str, checked: bool, on: Callback<String>) -> Html {
+pub(crate) fn check(id: &'static str, label: &str, checked: bool, on: Callback<String>) -> Html {
     html! {
         <label class="check">
             <input type="checkbox" id={id} data-testid={id} checked={checked}

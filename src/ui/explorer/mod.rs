@@ -2,7 +2,7 @@
 //! readouts of [`crate::engine::explore`]. Nothing numeric is computed here.
 
 mod channels;
-mod controls;
+pub(crate) mod controls;
 mod dynamics;
 mod pointer;
 mod readouts;
