@@ -4,7 +4,7 @@
 //! one fixed order (over `k`, first to last, with separate multiplies and adds), which LLVM keeps
 //! on every target, so a seeded Lab run gives the same bits in the browser as in the CLI. (An
 //! optimized SGEMM picks FMA kernels on x86 at run time and plain ones in wasm, whose roundings
-//! differ.) The loops vectorize across the output's columns, four rows at a time.
+//! differ.) The loops vectorize across the output's columns, 64 at a time.
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -14,7 +14,8 @@ pub enum Op {
 }
 
 /// Output rows and columns computed together (`ROWS × COLS` accumulators: 16 registers of four
-/// lanes).
+/// lanes). Chosen by measuring eleven shapes in wasm (Node 20) and natively: taller tiles spilled
+/// in V8 and ran up to 3× slower; 1 × 64 was fastest or within 3% of it on both.
 const ROWS: usize = 1;
 const COLS: usize = 64;
 
