@@ -1,7 +1,8 @@
 //! Golden tests: the engine against values made by PyTorch 2.15 (observers, qparams,
 //! fake-quantization), NVIDIA's pytorch-quantization 2.1.3 (entropy calibration) and NumPy
 //! (percentiles). The script that made them is tests/golden/make_goldens.py; its output,
-//! tests/golden/goldens.json, is committed.
+//! tests/golden/goldens.json, is committed. The Lab's QAT step for its CNN is checked against
+//! PyTorch's `ConvBn2d` with tests/golden/make_qat_cnn.py and its output qat_cnn.json.
 
 use std::collections::HashMap;
 
@@ -209,5 +210,86 @@ fn percentiles_match_numpy() {
         let mut obs = ObserverKind::Percentile { percentile: c.percentile, tails: Tails::Both }.build(common, Granularity::PerTensor).unwrap();
         obs.observe(x, &[x.len()]).unwrap();
         assert!(ulps(obs.ranges().max[0], c.high) <= 1);
+    }
+}
+
+#[derive(Deserialize)]
+struct QatCnn {
+    torch: String,
+    x: Vec<f32>,
+    y: Vec<u8>,
+    weight_range: (i64, i64),
+    act_range: (i64, i64),
+    input_q: (f32, i32),
+    output_q: (f32, i32),
+    params: HashMap<String, HashMap<String, Vec<f32>>>,
+    cases: Vec<QatCnnCase>,
+}
+
+#[derive(Deserialize)]
+struct QatCnnCase {
+    freeze_bn: bool,
+    loss: f32,
+    logits: Vec<f32>,
+    grads: Vec<Vec<f32>>,
+    running_mean: Vec<Vec<f32>>,
+    running_var: Vec<Vec<f32>>,
+}
+
+/// Gradients agree to this, relative to the largest of their tensor: PyTorch's convolutions sum
+/// in another order, and every result then goes through several layers in f32.
+const GRAD_RTOL: f32 = 1e-4;
+
+/// One QAT step of the Lab's CNN (conv-batch-norm with the weights folded before they are
+/// fake-quantized, batch statistics or frozen ones, ReLU, fake-quantized activations, STE)
+/// against PyTorch's `ConvBn2d` and `qat.Linear`: the logits, the loss, every parameter's
+/// gradient and the running statistics after the step.
+#[test]
+fn qat_conv_batch_norm_matches_pytorch() {
+    use quantscope::engine::nn::layers::BatchNorm;
+    use quantscope::engine::nn::net::{Activation, Grads, Kind, Layer, Net, Quant, QuantSim, Tape, WeightQuant};
+    let g: QatCnn = serde_json::from_str(include_str!("golden/qat_cnn.json")).unwrap();
+    assert_eq!(g.torch, "2.15.0+cu132");
+    let range = |(lo, hi): (i64, i64)| QRange::for_dtype(if lo < 0 { DType::QInt8 } else { DType::QUInt8 }, Some((lo, hi)), false).unwrap();
+    for case in &g.cases {
+        let mut net = Net::cnn((4, 4), [2, 3], 3, Activation::Relu, 0).unwrap();
+        net.layers[2].pool = false;
+        for (l, layer) in net.layers.iter_mut().enumerate().take(3) {
+            let p = &g.params[&format!("layer{l}")];
+            layer.w.clone_from(&p["weight"]);
+            layer.bn = Some(BatchNorm { gamma: p["gamma"].clone(), beta: p["beta"].clone(), running_mean: p["running_mean"].clone(), running_var: p["running_var"].clone() });
+        }
+        let p = &g.params["layer3"];
+        net.layers[3] = Layer { kind: Kind::Dense, inputs: 48, outputs: 3, w: p["weight"].clone(), b: p["bias"].clone(), bn: None, act: Activation::None, pool: false };
+        let q = |(scale, zero_point): (f32, i32)| QParams { scale, zero_point };
+        let mut sim = QuantSim {
+            weights: WeightQuant { range: range(g.weight_range), per_channel: false },
+            act_range: range(g.act_range),
+            input: q(g.input_q),
+            outputs: vec![q(g.output_q); 4],
+        };
+        let mut tape = Tape::default();
+        net.forward(&g.x, 4, Quant::Sim(&mut sim, None), !case.freeze_bn, &mut tape);
+        let what = if case.freeze_bn { "frozen batch norm" } else { "batch statistics" };
+        assert_eq!(tape.output, case.logits, "{what}: logits");
+        let mut grads = Grads::new();
+        let loss = net.backward(&tape, &g.y, &mut grads);
+        assert!((loss - case.loss).abs() <= 1e-6 * case.loss.abs(), "{what}: loss {loss} against {}", case.loss);
+        assert_eq!(grads.len(), case.grads.len());
+        for (k, (ours, theirs)) in grads.iter().zip(&case.grads).enumerate() {
+            let scale = theirs.iter().fold(0f32, |m, v| m.max(v.abs()));
+            for (i, (a, b)) in ours.iter().zip(theirs).enumerate() {
+                assert!((a - b).abs() <= GRAD_RTOL * scale, "{what}: gradient {k}[{i}]: {a} against PyTorch's {b}");
+            }
+        }
+        if !case.freeze_bn {
+            net.update_batch_norm(&tape);
+        }
+        for l in 0..3 {
+            let bn = net.layers[l].bn.as_ref().unwrap();
+            for (a, b) in bn.running_mean.iter().chain(&bn.running_var).zip(case.running_mean[l].iter().chain(&case.running_var[l])) {
+                assert!((a - b).abs() <= 1e-6, "{what}: layer {l} running statistics {a} against {b}");
+            }
+        }
     }
 }

@@ -5,8 +5,8 @@ use clap::{Args, ValueEnum};
 
 use super::ObserverArg;
 use crate::engine::nn::data::Synthetic2d;
-use crate::engine::nn::lab::{run, DatasetSpec, LabConfig, LabReport, QuantReport};
-use crate::engine::nn::mlp::Activation;
+use crate::engine::nn::lab::{run, DatasetSpec, LabConfig, LabReport, ModelKind, QuantReport};
+use crate::engine::nn::net::Activation;
 use crate::engine::nn::optim::OptimizerKind;
 use crate::engine::observer::ObserverKind;
 
@@ -55,6 +55,9 @@ pub struct LabArgs {
     /// Hidden layer widths of the MLP, comma-separated.
     #[arg(long, value_delimiter = ',', default_value = "128,128")]
     pub hidden: Vec<usize>,
+    /// The CNN's channels: the 3×3 and depthwise convolutions', then the pointwise one's.
+    #[arg(long, value_delimiter = ',', default_value = "8,16")]
+    pub channels: Vec<usize>,
     #[arg(long, value_enum, default_value_t = ActivationArg::Relu)]
     pub activation: ActivationArg,
     /// Weight codes: signed, symmetric, 2 to 8 bits.
@@ -87,6 +90,9 @@ pub struct LabArgs {
     /// QAT freezes its activation observers after this many epochs.
     #[arg(long)]
     pub freeze_observers_after: Option<usize>,
+    /// QAT freezes batch norm's statistics after this many epochs (the CNN).
+    #[arg(long)]
+    pub freeze_bn_after: Option<usize>,
     #[arg(long, value_enum, default_value_t = OptimizerArg::Adam)]
     pub optimizer: OptimizerArg,
     /// Learning rate (default: 0.001 for Adam, 0.05 for SGD).
@@ -107,9 +113,6 @@ pub struct LabArgs {
 
 impl LabArgs {
     pub fn config(&self) -> Result<LabConfig, String> {
-        if self.model == ModelArg::Cnn {
-            return Err("--model cnn: the CNN (conv → BN → ReLU, depthwise, pointwise, pooling) is not built yet; use --model mlp".into());
-        }
         let dataset = match self.dataset {
             DatasetArg::Digits => DatasetSpec::Digits,
             other => {
@@ -137,9 +140,15 @@ impl LabArgs {
             ObserverArg::Mse => ObsKind::Mse,
         }
         .with_defaults(self.averaging_constant);
+        let channels = match self.channels[..] {
+            [a, b] => [a, b],
+            _ => return Err(format!("--channels takes two numbers (e.g. 8,16), got {:?}", self.channels)),
+        };
         Ok(LabConfig {
             dataset,
+            model: if self.model == ModelArg::Cnn { ModelKind::Cnn } else { ModelKind::Mlp },
             hidden: self.hidden.clone(),
+            channels,
             activation: if self.activation == ActivationArg::Relu { Activation::Relu } else { Activation::Relu6 },
             optimizer,
             batch: self.batch,
@@ -153,6 +162,7 @@ impl LabArgs {
             calib_samples: self.calib_samples,
             averaging_constant: self.averaging_constant,
             freeze_observers_after: self.freeze_observers_after,
+            freeze_bn_after: self.freeze_bn_after,
             seed: self.seed,
         })
     }
@@ -230,14 +240,17 @@ fn db(v: Option<f64>) -> String {
 fn table(r: &LabReport) -> String {
     let c = &r.config;
     let mut out = format!(
-        "{} ({} train / {} test), MLP {:?}, W{}A{}{}, seed {}\n\n",
+        "{} ({} train / {} test), {}, W{}A{}{}, seed {}\n\n",
         match c.dataset {
             DatasetSpec::Digits => "digits".to_string(),
             DatasetSpec::Synthetic { kind, n, noise } => format!("{} ({n} points, noise {noise})", kind.name()),
         },
         r.train_samples,
         r.test_samples,
-        c.hidden,
+        match c.model {
+            ModelKind::Mlp => format!("MLP {:?}", c.hidden),
+            ModelKind::Cnn => format!("CNN {:?}", c.channels),
+        },
         c.weight_bits,
         c.act_bits,
         if c.per_channel { " per channel" } else { "" },
@@ -254,11 +267,12 @@ fn table(r: &LabReport) -> String {
     out += "\nSQNR (dB)   weights PTQ / QAT   activations PTQ / QAT\n";
     for l in 0..r.ptq.weight_sqnr.len() {
         out += &format!(
-            "layer {l:<5} {:>8} / {:<8} {:>12} / {:<8}\n",
+            "layer {l:<5} {:>8} / {:<8} {:>12} / {:<8}  {}\n",
             db(r.ptq.weight_sqnr[l]),
             db(r.qat.weight_sqnr[l]),
             db(r.ptq.activation_sqnr[l]),
-            db(r.qat.activation_sqnr[l])
+            db(r.qat.activation_sqnr[l]),
+            r.fp32_model.layers.get(l).map_or(String::new(), |x| x.describe())
         );
     }
     out.trim_end().to_string()

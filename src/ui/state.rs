@@ -492,7 +492,7 @@ impl UrlState {
     /// flags; batch 64 and QAT at half the learning rate, as its defaults).
     pub fn lab_config(&self) -> crate::engine::nn::lab::LabConfig {
         use crate::engine::nn::lab::{DatasetSpec, LabConfig};
-        use crate::engine::nn::mlp::Activation;
+        use crate::engine::nn::net::Activation;
         use crate::engine::nn::optim::OptimizerKind;
         let l = &self.lab;
         let act_observer = l.observer.with_defaults(l.averaging_constant);

@@ -10,9 +10,9 @@ use rand::SeedableRng;
 use serde::{Deserialize, Serialize};
 
 use super::data::{digits, stratified_split, synthetic_2d, Dataset, Synthetic2d};
-use super::mlp::{softmax_cross_entropy, ActObserve, Activation, Grads, Mlp, QuantSim, Tape, WeightQuant};
+use super::net::{softmax_cross_entropy, ActObserve, Activation, Grads, Net, Quant, QuantSim, Tape, WeightQuant};
 use super::optim::{Optimizer, OptimizerKind};
-use super::quant::{argmax_i32, ActObservers, Agreement, IntMlp};
+use super::quant::{argmax_i32, ActObservers, Agreement, IntNet};
 use super::NnError;
 use crate::engine::observer::ObserverKind;
 use crate::engine::qparams::QRange;
@@ -32,12 +32,24 @@ pub enum DatasetSpec {
     Synthetic { kind: Synthetic2d, n: usize, noise: f32 },
 }
 
+/// Which network the Lab trains.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum ModelKind {
+    /// Dense layers of [`LabConfig::hidden`] widths.
+    Mlp,
+    /// The small CNN of [`Net::cnn`] with [`LabConfig::channels`] (image data only).
+    Cnn,
+}
+
 /// Every setting of an experiment.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct LabConfig {
     pub dataset: DatasetSpec,
-    /// Hidden layer widths (the input and output widths come from the data).
+    pub model: ModelKind,
+    /// The MLP's hidden layer widths (the input and output widths come from the data).
     pub hidden: Vec<usize>,
+    /// The CNN's channels: the 3×3 and depthwise convolutions', then the pointwise one's.
+    pub channels: [usize; 2],
     pub activation: Activation,
     pub optimizer: OptimizerKind,
     pub batch: usize,
@@ -57,6 +69,9 @@ pub struct LabConfig {
     pub averaging_constant: f32,
     /// QAT stops updating its activation observers after this many epochs (Jacob et al.).
     pub freeze_observers_after: Option<usize>,
+    /// QAT stops updating batch norm's statistics after this many epochs and uses the running
+    /// ones (Jacob et al. §3.2; PyTorch's `freeze_bn_stats`).
+    pub freeze_bn_after: Option<usize>,
     pub seed: u64,
 }
 
@@ -65,7 +80,9 @@ impl Default for LabConfig {
     fn default() -> Self {
         LabConfig {
             dataset: DatasetSpec::Digits,
+            model: ModelKind::Mlp,
             hidden: vec![128, 128],
+            channels: [8, 16],
             activation: Activation::Relu,
             optimizer: OptimizerKind::Adam { lr: 1e-3 },
             batch: 64,
@@ -79,6 +96,7 @@ impl Default for LabConfig {
             calib_samples: 256,
             averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
             freeze_observers_after: None,
+            freeze_bn_after: None,
             seed: 0,
         }
     }
@@ -102,6 +120,9 @@ impl LabConfig {
         }
         if !(self.averaging_constant > 0.0 && self.averaging_constant <= 1.0) {
             return bad(format!("averaging constant {} must be in (0, 1]", self.averaging_constant));
+        }
+        if self.model == ModelKind::Cnn && self.channels.iter().any(|&c| c == 0 || c > 256) {
+            return bad(format!("CNN channels must be 1 to 256, got {:?}", self.channels));
         }
         if self.calib_samples == 0 {
             return bad("PTQ needs at least one calibration sample".into());
@@ -172,7 +193,7 @@ pub struct QuantReport {
     pub weight_sqnr: Vec<Option<f64>>,
     pub activation_sqnr: Vec<Option<f64>>,
     pub sim: QuantSim,
-    pub model: IntMlp,
+    pub model: IntNet,
 }
 
 /// One epoch's figures, for the curves.
@@ -214,9 +235,9 @@ pub struct LabReport {
     pub qat: QuantReport,
     pub history: Vec<EpochStats>,
     pub timings: Timings,
-    /// The FP32 model, and the QAT-trained one (float weights).
-    pub fp32_model: Mlp,
-    pub qat_model: Mlp,
+    /// The FP32 model, and the QAT-trained one (float weights, batch norm not folded).
+    pub fp32_model: Net,
+    pub qat_model: Net,
     /// The test split (for the misclassified samples' pictures).
     pub test: TestSet,
     /// For 2-D data: each model's class over a grid (the decision boundary).
@@ -248,7 +269,7 @@ pub struct Boundaries {
 pub const BOUNDARY_RESOLUTION: usize = 80;
 
 /// The grid over `data`'s span (with a margin), and each model's class at every cell's centre.
-fn boundaries(data: &Dataset, fp32: &Mlp, ptq: &IntMlp, qat: &IntMlp) -> Boundaries {
+fn boundaries(data: &Dataset, fp32: &Net, ptq: &IntNet, qat: &IntNet) -> Boundaries {
     let n = BOUNDARY_RESOLUTION;
     let span = |k: usize| {
         let v = data.x.iter().skip(k).step_by(2);
@@ -266,9 +287,9 @@ fn boundaries(data: &Dataset, fp32: &Mlp, ptq: &IntMlp, qat: &IntMlp) -> Boundar
     }
     let cells = Dataset { name: "grid".into(), x: grid, y: vec![0; n * n], features: 2, classes: data.classes, image: None };
     let mut tape = Tape::default();
-    fp32.forward(&cells.x, n * n, None, &mut tape);
+    fp32.forward(&cells.x, n * n, Quant::Float, false, &mut tape);
     let float = tape.output.chunks(data.classes).map(|r| r.iter().enumerate().fold((0, f32::NEG_INFINITY), |(bi, bv), (j, &v)| if v > bv { (j, v) } else { (bi, bv) }).0 as u8).collect();
-    let int = |m: &IntMlp| predictions(&run_integer(m, &cells).0).into_iter().map(|c| c as u8).collect();
+    let int = |m: &IntNet| predictions(&run_integer(m, &cells).0).into_iter().map(|c| c as u8).collect();
     Boundaries { x, y, resolution: n, fp32: float, ptq: int(ptq), qat: int(qat) }
 }
 
@@ -279,11 +300,11 @@ pub struct LabRun {
     test: Dataset,
     phase: Phase,
     epoch: usize,
-    model: Mlp,
+    model: Net,
     optimizer: Optimizer,
     history: Vec<EpochStats>,
     timings: Timings,
-    fp32: Option<(Eval, Mlp)>,
+    fp32: Option<(Eval, Net)>,
     ptq: Option<QuantReport>,
     qat_observers: Option<ActObservers>,
     report: Option<LabReport>,
@@ -308,10 +329,18 @@ impl LabRun {
         if train.is_empty() || test.is_empty() {
             return Err(NnError::Data("the split left no training or no test samples".into()));
         }
-        let mut widths = vec![train.features];
-        widths.extend_from_slice(&cfg.hidden);
-        widths.push(train.classes);
-        let model = Mlp::new(&widths, cfg.activation, cfg.seed)?;
+        let model = match cfg.model {
+            ModelKind::Mlp => {
+                let mut widths = vec![train.features];
+                widths.extend_from_slice(&cfg.hidden);
+                widths.push(train.classes);
+                Net::mlp(&widths, cfg.activation, cfg.seed)?
+            }
+            ModelKind::Cnn => {
+                let image = train.image.ok_or_else(|| NnError::Config(format!("the CNN needs images; {} has {} features a sample: use the MLP", train.name, train.features)))?;
+                Net::cnn(image, cfg.channels, train.classes, cfg.activation, cfg.seed)?
+            }
+        };
         let optimizer = Optimizer::new(cfg.optimizer);
         Ok(LabRun { cfg, train, test, phase: Phase::Fp32, epoch: 0, model, optimizer, history: Vec::new(), timings: Timings::default(), fp32: None, ptq: None, qat_observers: None, report: None })
     }
@@ -334,7 +363,7 @@ impl LabRun {
         let start = now();
         match self.phase {
             Phase::Fp32 if self.epoch < self.cfg.epochs => {
-                let loss = train_epoch(&mut self.model, &mut self.optimizer, &self.train, &self.cfg, self.epoch, None)?;
+                let loss = train_epoch(&mut self.model, &mut self.optimizer, &self.train, &self.cfg, self.epoch, None, false)?;
                 self.epoch += 1;
                 let acc = evaluate_float(&self.model, &self.test).accuracy;
                 self.history.push(EpochStats { phase: Phase::Fp32, epoch: self.epoch, train_loss: loss, test_accuracy: acc });
@@ -346,13 +375,15 @@ impl LabRun {
                 self.epoch = 0;
             }
             Phase::Ptq => {
-                let mut observers = ActObservers::new(self.cfg.act_observer, self.cfg.act_range(), self.model.layers.len() + 1)?;
+                // Fold batch norm, calibrate, convert.
+                let folded = self.model.folded();
+                let mut observers = ActObservers::new(self.cfg.act_observer, self.cfg.act_range(), folded.layers.len() + 1)?;
                 let n = self.cfg.calib_samples.min(self.train.len());
                 for (xs, _) in batches(&self.train, &(0..n).collect::<Vec<_>>(), self.cfg.batch) {
-                    calibrate(&self.model, &xs, &mut observers);
+                    calibrate(&folded, &xs, &mut observers);
                 }
                 let sim = observers.sim(self.cfg.weight_quant());
-                let (report, integer_ms) = quant_report(&self.model, sim, &self.test, now)?;
+                let (report, integer_ms) = quant_report(&folded, sim, &self.test, now)?;
                 self.timings.integer_inference_ms = integer_ms;
                 self.timings.ptq_ms += now() - start;
                 self.ptq = Some(report);
@@ -365,26 +396,28 @@ impl LabRun {
             Phase::Qat if self.epoch < self.cfg.qat_epochs => {
                 let observers = self.qat_observers.as_mut().expect("set when PTQ ended");
                 observers.frozen = self.cfg.freeze_observers_after.is_some_and(|f| self.epoch >= f);
-                let loss = train_epoch(&mut self.model, &mut self.optimizer, &self.train, &self.cfg, self.epoch + self.cfg.epochs, Some(observers))?;
+                let freeze_bn = self.cfg.freeze_bn_after.is_some_and(|f| self.epoch >= f);
+                let loss = train_epoch(&mut self.model, &mut self.optimizer, &self.train, &self.cfg, self.epoch + self.cfg.epochs, Some(observers), freeze_bn)?;
                 self.epoch += 1;
                 let sim = observers.sim(self.cfg.weight_quant());
-                let acc = evaluate_sim(&self.model, &sim, &self.test).accuracy;
+                let acc = evaluate_sim(&self.model.folded(), &sim, &self.test).accuracy;
                 self.history.push(EpochStats { phase: Phase::Qat, epoch: self.epoch, train_loss: loss, test_accuracy: acc });
                 self.timings.qat_ms += now() - start;
             }
             Phase::Qat => {
                 let observers = self.qat_observers.as_ref().expect("set when PTQ ended");
+                let folded = self.model.folded();
                 // Without QAT epochs the observers saw nothing: calibrate them as QAT's first
                 // batch would have.
                 let sim = if self.cfg.qat_epochs == 0 {
-                    let mut o = ActObservers::new(ObserverKind::MinMax, self.cfg.act_range(), self.model.layers.len() + 1)?;
+                    let mut o = ActObservers::new(ObserverKind::MinMax, self.cfg.act_range(), folded.layers.len() + 1)?;
                     let n = self.cfg.batch.min(self.train.len());
-                    calibrate(&self.model, &self.train.x[..n * self.train.features], &mut o);
+                    calibrate(&folded, &self.train.x[..n * self.train.features], &mut o);
                     o.sim(self.cfg.weight_quant())
                 } else {
                     observers.sim(self.cfg.weight_quant())
                 };
-                let (qat, _) = quant_report(&self.model, sim, &self.test, now)?;
+                let (qat, _) = quant_report(&folded, sim, &self.test, now)?;
                 self.timings.qat_ms += now() - start;
                 let (fp32, fp32_model) = self.fp32.take().expect("set after FP32");
                 let ptq = self.ptq.take().expect("set after PTQ");
@@ -539,21 +572,22 @@ fn batches<'a>(d: &'a Dataset, indices: &'a [usize], batch: usize) -> impl Itera
 }
 
 /// One pass over `train` in shuffled mini-batches (seeded by the run's seed and `epoch`), in
-/// float or, with `qat`, fake-quantized with the observers updated on each batch. Returns the
+/// float or, with `qat`, fake-quantized with the observers updated on each batch. Batch norm
+/// trains on batch statistics and updates its running ones, unless `freeze_bn`. Returns the
 /// mean training loss.
-pub fn train_epoch(model: &mut Mlp, optimizer: &mut Optimizer, train: &Dataset, cfg: &LabConfig, epoch: usize, mut qat: Option<&mut ActObservers>) -> Result<f64, NnError> {
+pub fn train_epoch(model: &mut Net, optimizer: &mut Optimizer, train: &Dataset, cfg: &LabConfig, epoch: usize, mut qat: Option<&mut ActObservers>, freeze_bn: bool) -> Result<f64, NnError> {
     let mut order: Vec<usize> = (0..train.len()).collect();
     order.shuffle(&mut StdRng::seed_from_u64(cfg.seed.wrapping_mul(1_000_003).wrapping_add(epoch as u64)));
     let mut tape = Tape::default();
-    let mut grads = Grads { w: Vec::new(), b: Vec::new() };
+    let mut grads = Grads::new();
     let (mut total, mut seen) = (0f64, 0usize);
     for (x, y) in batches(train, &order, cfg.batch) {
         match qat.as_mut() {
             Some(observers) => {
                 let mut sim = observers.sim(cfg.weight_quant());
-                model.forward(&x, y.len(), Some((&mut sim, Some(&mut **observers as &mut dyn ActObserve))), &mut tape);
+                model.forward(&x, y.len(), Quant::Sim(&mut sim, Some(&mut **observers as &mut dyn ActObserve)), !freeze_bn, &mut tape);
             }
-            None => model.forward(&x, y.len(), None, &mut tape),
+            None => model.forward(&x, y.len(), Quant::Float, !freeze_bn, &mut tape),
         }
         let loss = model.backward(&tape, &y, &mut grads);
         if !loss.is_finite() {
@@ -561,48 +595,47 @@ pub fn train_epoch(model: &mut Mlp, optimizer: &mut Optimizer, train: &Dataset, 
         }
         total += loss as f64 * y.len() as f64;
         seen += y.len();
-        let flat: Vec<&Vec<f32>> = grads.w.iter().zip(&grads.b).flat_map(|(w, b)| [w, b]).collect();
+        if !freeze_bn {
+            model.update_batch_norm(&tape);
+        }
+        let flat: Vec<&Vec<f32>> = grads.iter().collect();
         optimizer.step(model.params_mut(), &flat);
     }
     Ok(total / seen.max(1) as f64)
 }
 
-/// Shows `x`'s float activations (input, then each layer's output) to `observers`.
-pub fn calibrate(model: &Mlp, x: &[f32], observers: &mut ActObservers) {
+/// Shows `x`'s float activations (the input, then each layer's output before pooling) to
+/// `observers`.
+pub fn calibrate(model: &Net, x: &[f32], observers: &mut ActObservers) {
     let batch = x.len() / model.inputs().max(1);
-    let mut tape = Tape::default();
-    model.forward(x, batch, None, &mut tape);
-    observers.observe(0, x);
-    for l in 1..model.layers.len() {
-        observers.observe(l, &tape.inputs[l]);
-    }
-    observers.observe(model.layers.len(), &tape.output);
+    model.forward(x, batch, Quant::Observe(observers), false, &mut Tape::default());
 }
 
-fn evaluate_float(model: &Mlp, test: &Dataset) -> Eval {
+fn evaluate_float(model: &Net, test: &Dataset) -> Eval {
     let mut tape = Tape::default();
-    model.forward(&test.x, test.len(), None, &mut tape);
+    model.forward(&test.x, test.len(), Quant::Float, false, &mut tape);
     Eval::of(&tape.output, &test.y, test.classes)
 }
 
-fn evaluate_sim(model: &Mlp, sim: &QuantSim, test: &Dataset) -> Eval {
+/// The simulation of `model` (batch norm folded) on `test`.
+fn evaluate_sim(model: &Net, sim: &QuantSim, test: &Dataset) -> Eval {
     let mut tape = Tape::default();
     let mut sim = sim.clone();
-    model.forward(&test.x, test.len(), Some((&mut sim, None)), &mut tape);
+    model.forward(&test.x, test.len(), Quant::Sim(&mut sim, None), false, &mut tape);
     Eval::of(&tape.output, &test.y, test.classes)
 }
 
 /// Converts `model` under `sim`, runs the integer model and the simulation on `test`, and
 /// compares them with each other and with the float model. Also returns the milliseconds the
 /// integer model took over the test split.
-fn quant_report(model: &Mlp, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f64) -> Result<(QuantReport, f64), NnError> {
-    let int = IntMlp::convert(model, &sim)?;
+fn quant_report(model: &Net, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f64) -> Result<(QuantReport, f64), NnError> {
+    let int = IntNet::convert(model, &sim)?;
     let classes = test.classes;
     // The simulation, layer by layer.
     let (mut float, mut quant) = (Tape::default(), Tape::default());
-    model.forward(&test.x, test.len(), None, &mut float);
+    model.forward(&test.x, test.len(), Quant::Float, false, &mut float);
     let mut s = sim.clone();
-    model.forward(&test.x, test.len(), Some((&mut s, None)), &mut quant);
+    model.forward(&test.x, test.len(), Quant::Sim(&mut s, None), false, &mut quant);
     let simulated = Eval::of(&quant.output, &test.y, classes);
     let out = *sim.outputs.last().expect("layers");
     let sim_codes: Vec<Vec<i32>> = quant.output.chunks(classes).map(|r| r.iter().map(|&v| quantize_one(v, out, sim.act_range, Rounding::HalfEven, 0)).collect()).collect();
@@ -618,24 +651,18 @@ fn quant_report(model: &Mlp, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f6
         .layers
         .iter()
         .map(|layer| {
-            let params = wq.qparams(layer);
+            let params = wq.qparams(&layer.w, layer.inputs);
             let (mut q, mut m) = (Vec::new(), Vec::new());
-            wq.fake_quantize(layer, &params, &mut q, &mut m);
+            wq.fake_quantize(&layer.w, layer.inputs, &params, &mut q, &mut m);
             sqnr_db(&layer.w, &q)
         })
         .collect();
-    let n = model.layers.len();
-    let activation_sqnr = (0..n)
-        .map(|l| {
-            let (f, q) = if l + 1 < n { (&float.inputs[l + 1], &quant.inputs[l + 1]) } else { (&float.output, &quant.output) };
-            sqnr_db(f, q)
-        })
-        .collect();
+    let activation_sqnr = (0..model.layers.len()).map(|l| sqnr_db(float.layer_output(l), quant.layer_output(l))).collect();
     Ok((QuantReport { integer, simulated, agreement, weight_sqnr, activation_sqnr, sim, model: int }, integer_ms))
 }
 
 /// Every test sample through the integer model: output codes and the logits read off them.
-pub fn run_integer(int: &IntMlp, test: &Dataset) -> (Vec<Vec<i32>>, Vec<f32>) {
+pub fn run_integer(int: &IntNet, test: &Dataset) -> (Vec<Vec<i32>>, Vec<f32>) {
     let mut codes = Vec::new();
     int.quantize_input(&test.x, &mut codes);
     let out = int.run_batch(&codes, test.len());

@@ -1,4 +1,4 @@
-//! The Lab's neural networks: data, an MLP with its forward and backward passes (gradients
+//! The Lab's neural networks: data, an MLP and a small CNN with their forward and backward passes (gradients
 //! checked against finite differences), optimizers, fake-quantization for QAT, calibration for
 //! PTQ, conversion to an integer-only model, and the experiment that compares them
 //! ([`lab::LabRun`]). Pure Rust, no autodiff crate: the layers are few and their gradients short.
@@ -6,7 +6,8 @@
 pub mod data;
 pub mod lab;
 pub mod linalg;
-pub mod mlp;
+pub mod layers;
+pub mod net;
 pub mod optim;
 pub mod quant;
 

@@ -1,10 +1,11 @@
-//! From a float MLP to an integer one: activation observers for calibration (PTQ) and training
+//! From a float network to an integer one: activation observers for calibration (PTQ) and training
 //! (QAT), the conversion to int8/uint8 weights and activations with int32 biases and fixed-point
 //! requantization, and integer-only inference (Jacob et al. 2018, §2.2–2.4).
 
 use serde::{Deserialize, Serialize};
 
-use super::mlp::{quantized_bias, ActObserve, Activation, Mlp, QuantSim, WeightQuant};
+use super::layers::{depthwise, im2col, max_pool, Plane};
+use super::net::{quantized_bias, ActObserve, Activation, Kind, Net, QuantSim, WeightQuant};
 use super::NnError;
 use crate::engine::observer::{Common, Granularity, Observer, ObserverKind};
 use crate::engine::qparams::{QParams, QRange, QScheme};
@@ -57,9 +58,11 @@ impl ActObserve for ActObservers {
 }
 
 /// One converted layer: `q_y = clamp(z_y + M·(bias + Σ (q_w − z_w)(q_x − z_x)), lo, hi)`, with
-/// `M·acc` rounded once in integer arithmetic ([`FixedMultiplier::apply_once`]).
+/// `M·acc` rounded once in integer arithmetic ([`FixedMultiplier::apply_once`]), then max pooling
+/// of the codes when the layer pools.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct IntDense {
+pub struct IntLayer {
+    pub kind: Kind,
     pub inputs: usize,
     pub outputs: usize,
     /// Weight codes, `outputs × inputs`, and their zero points (one, or one per output).
@@ -75,27 +78,32 @@ pub struct IntDense {
     /// `z_y + round(6/s_y)` from above for ReLU6).
     pub lo: i32,
     pub hi: i32,
+    pub pool: bool,
 }
 
 /// A network that runs on integers only, from the quantized input to the output codes.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub struct IntMlp {
+pub struct IntNet {
     pub input: QParams,
     pub act_range: QRange,
-    pub layers: Vec<IntDense>,
+    pub layers: Vec<IntLayer>,
     /// The output's scale and zero point (to read logits off the codes).
     pub output: QParams,
 }
 
-impl IntMlp {
+impl IntNet {
     /// Converts `model` under `sim` (its weights quantized from their min/max as `sim.weights`
-    /// says, every activation with `sim`'s scale and zero point).
-    pub fn convert(model: &Mlp, sim: &QuantSim) -> Result<IntMlp, NnError> {
+    /// says, every activation with `sim`'s scale and zero point). Batch norm must be folded
+    /// first ([`Net::folded`]).
+    pub fn convert(model: &Net, sim: &QuantSim) -> Result<IntNet, NnError> {
+        if model.has_batch_norm() {
+            return Err(NnError::Model("fold batch norm before converting to integers".into()));
+        }
         let mut layers = Vec::with_capacity(model.layers.len());
         let mut s_x = sim.input;
         for (l, layer) in model.layers.iter().enumerate() {
             let s_y = sim.outputs[l];
-            let wp = sim.weights.qparams(layer);
+            let wp = sim.weights.qparams(&layer.w, layer.inputs);
             let per = |o: usize| wp[if sim.weights.per_channel { o } else { 0 }];
             let mut w = Vec::with_capacity(layer.w.len());
             for (o, row) in layer.w.chunks(layer.inputs).enumerate() {
@@ -117,7 +125,8 @@ impl IntMlp {
                     (qmin.max(s_y.zero_point), (qmax as f64).min(six) as i32)
                 }
             };
-            layers.push(IntDense {
+            layers.push(IntLayer {
+                kind: layer.kind,
                 inputs: layer.inputs,
                 outputs: layer.outputs,
                 w,
@@ -128,10 +137,11 @@ impl IntMlp {
                 out_zero: s_y.zero_point,
                 lo,
                 hi,
+                pool: layer.pool,
             });
             s_x = s_y;
         }
-        Ok(IntMlp { input: sim.input, act_range: sim.act_range, layers, output: *sim.outputs.last().ok_or(NnError::Model("no layers".into()))? })
+        Ok(IntNet { input: sim.input, act_range: sim.act_range, layers, output: *sim.outputs.last().ok_or(NnError::Model("no layers".into()))? })
     }
 
     /// The input's codes: the only float step, at the model's edge.
@@ -141,32 +151,57 @@ impl IntMlp {
     }
 
     /// The output codes of `batch` samples' input codes (`batch × inputs`, row-major), with
-    /// integer arithmetic only: per layer one integer matrix product of the inputs less their
-    /// zero point with the weights less theirs, then bias, requantization and the clamp.
+    /// integer arithmetic only: per layer one integer product of the inputs less their zero
+    /// point (so padding is the real 0) with the weights less theirs, then bias,
+    /// requantization, the clamp and pooling.
     pub fn run_batch(&self, codes: &[i32], batch: usize) -> Vec<i32> {
         let mut cur = codes.to_vec();
+        let (mut cols, mut pooled, mut argmax) = (Vec::new(), Vec::new(), Vec::new());
         for layer in &self.layers {
             for v in cur.iter_mut() {
                 *v -= layer.in_zero;
             }
-            // The weights less their zero points, as `inputs × outputs` rows.
             let per_channel = layer.w_zero.len() > 1;
-            let mut wt = vec![0i32; layer.w.len()];
-            for (o, row) in layer.w.chunks(layer.inputs).enumerate() {
-                let zw = layer.w_zero[if per_channel { o } else { 0 }];
-                for (i, &q) in row.iter().enumerate() {
-                    wt[i * layer.outputs + o] = q - zw;
+            let zw = |o: usize| layer.w_zero[if per_channel { o } else { 0 }];
+            let rows = batch * layer.kind.plane().map_or(1, Plane::positions);
+            let mut acc = Vec::new();
+            match layer.kind {
+                Kind::Depthwise3x3 { plane } => {
+                    let w: Vec<i32> = layer.w.iter().enumerate().map(|(i, &q)| q - zw(i / 9)).collect();
+                    depthwise(&cur, batch, plane, layer.outputs, &w, &vec![0; layer.outputs], &mut acc);
+                }
+                _ => {
+                    // The weights less their zero points, as `inputs × outputs` rows.
+                    let mut wt = vec![0i32; layer.w.len()];
+                    for (o, row) in layer.w.chunks(layer.inputs).enumerate() {
+                        for (i, &q) in row.iter().enumerate() {
+                            wt[i * layer.outputs + o] = q - zw(o);
+                        }
+                    }
+                    let a = match layer.kind {
+                        Kind::Conv3x3 { plane, in_ch } => {
+                            im2col(&cur, batch, plane, in_ch, &mut cols);
+                            &cols
+                        }
+                        _ => &cur,
+                    };
+                    acc.resize(rows * layer.outputs, 0);
+                    super::linalg::gemm_i32(rows, layer.inputs, layer.outputs, a, &wt, &mut acc);
                 }
             }
-            let mut acc = vec![0i32; batch * layer.outputs];
-            super::linalg::gemm_i32(batch, layer.inputs, layer.outputs, &cur, &wt, &mut acc);
             for row in acc.chunks_mut(layer.outputs) {
                 for (o, a) in row.iter_mut().enumerate() {
                     let y = layer.out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(*a)));
                     *a = y.clamp(layer.lo, layer.hi);
                 }
             }
-            cur = acc;
+            cur = match (layer.pool, layer.kind.plane()) {
+                (true, Some(plane)) => {
+                    max_pool(&acc, batch, plane, layer.outputs, &mut pooled, &mut argmax);
+                    std::mem::take(&mut pooled)
+                }
+                _ => acc,
+            };
         }
         cur
     }
@@ -219,57 +254,75 @@ pub fn argmax_i32(v: &[i32]) -> usize {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::nn::mlp::Tape;
+    use crate::engine::nn::net::{Quant, Tape};
 
-    fn sim_for(model: &Mlp, x: &[f32], batch: usize, wbits: u32, abits: u32, per_channel: bool) -> QuantSim {
+    fn sim_for(model: &Net, x: &[f32], batch: usize, wbits: u32, abits: u32, per_channel: bool) -> QuantSim {
         let a_range = QRange::with_bits(abits, true).unwrap();
         let mut obs = ActObservers::new(ObserverKind::MinMax, a_range, model.layers.len() + 1).unwrap();
         let weights = WeightQuant { range: QRange::with_bits(wbits, false).unwrap(), per_channel };
         let mut sim = obs.sim(weights);
-        model.forward(x, batch, Some((&mut sim, Some(&mut obs))), &mut Tape::default());
+        model.forward(x, batch, Quant::Sim(&mut sim, Some(&mut obs)), false, &mut Tape::default());
         obs.sim(weights)
+    }
+
+    /// The integer model's output codes against the simulation's, for `batch` samples.
+    fn agreement(model: &Net, x: &[f32], batch: usize, sim: &QuantSim) -> Agreement {
+        let int = IntNet::convert(model, sim).unwrap();
+        let classes = model.outputs();
+        let mut tape = Tape::default();
+        let mut s = sim.clone();
+        model.forward(x, batch, Quant::Sim(&mut s, None), false, &mut tape);
+        let out = *sim.outputs.last().unwrap();
+        let sim_codes: Vec<Vec<i32>> = tape.output.chunks(classes).map(|row| row.iter().map(|&v| quantize_one(v, out, sim.act_range, Rounding::HalfEven, 0)).collect()).collect();
+        let mut codes = Vec::new();
+        int.quantize_input(x, &mut codes);
+        let int_codes: Vec<Vec<i32>> = int.run_batch(&codes, batch).chunks(classes).map(<[i32]>::to_vec).collect();
+        // One sample at a time gives the same codes (integers: any order sums alike).
+        let features = model.inputs();
+        let mut one = Vec::new();
+        int.quantize_input(&x[features..2 * features], &mut one);
+        assert_eq!(int.run_batch(&one, 1), int_codes[1]);
+        Agreement::of(&int_codes, &sim_codes)
     }
 
     #[test]
     fn integer_inference_agrees_with_the_simulation() {
-        let model = Mlp::new(&[16, 32, 24, 5], Activation::Relu, 7).unwrap();
+        let mlp = Net::mlp(&[16, 32, 24, 5], Activation::Relu, 7).unwrap();
+        let mut cnn = Net::cnn((4, 4), [6, 8], 5, Activation::Relu, 7).unwrap();
+        // Batch norm with statistics of its own, folded as PTQ folds it.
+        for layer in cnn.layers.iter_mut() {
+            if let Some(bn) = layer.bn.as_mut() {
+                for c in 0..bn.channels() {
+                    bn.gamma[c] = 0.5 + 0.2 * c as f32;
+                    bn.running_var[c] = 0.02 + 0.3 * c as f32;
+                    bn.running_mean[c] = 0.1 - 0.03 * c as f32;
+                }
+            }
+        }
+        let cnn = cnn.folded();
         let batch = 200;
         let x: Vec<f32> = (0..batch * 16).map(|i| ((i * 7919) % 1000) as f32 / 1000.0).collect();
-        for (wbits, abits, per_channel) in [(8, 8, false), (8, 8, true), (4, 4, true), (2, 4, false)] {
-            let sim = sim_for(&model, &x, batch, wbits, abits, per_channel);
-            let int = IntMlp::convert(&model, &sim).unwrap();
-            // The simulation's output codes.
-            let mut tape = Tape::default();
-            let mut s = sim.clone();
-            model.forward(&x, batch, Some((&mut s, None)), &mut tape);
-            let sim_codes: Vec<Vec<i32>> = tape
-                .output
-                .chunks(5)
-                .map(|row| row.iter().map(|&v| quantize_one(v, sim.outputs[2], sim.act_range, Rounding::HalfEven, 0)).collect())
-                .collect();
-            let mut codes = Vec::new();
-            int.quantize_input(&x, &mut codes);
-            let int_codes: Vec<Vec<i32>> = int.run_batch(&codes, batch).chunks(5).map(<[i32]>::to_vec).collect();
-            // One sample at a time gives the same codes (integers: any order sums alike).
-            let mut one = Vec::new();
-            int.quantize_input(&x[16..32], &mut one);
-            assert_eq!(int.run_batch(&one, 1), int_codes[1]);
-            let a = Agreement::of(&int_codes, &sim_codes);
-            assert_eq!(a.samples, batch);
-            // Both hold the same quantized bias; the integer model sums exactly and rounds M·acc
-            // in fixed point, where the simulation sums in f32 (off by ~1e-6 relatively) and
-            // rounds that: a code near a rounding tie can land one step apart, and carry on.
-            assert!(a.max_code_diff <= 1, "W{wbits}A{abits}: {a:?}");
-            assert!(a.identical * 100 >= batch * 95, "W{wbits}A{abits}: only {} of {batch} identical", a.identical);
+        for (name, model) in [("MLP", &mlp), ("CNN", &cnn)] {
+            for (wbits, abits, per_channel) in [(8, 8, false), (8, 8, true), (4, 4, true), (2, 4, false)] {
+                let sim = sim_for(model, &x, batch, wbits, abits, per_channel);
+                let a = agreement(model, &x, batch, &sim);
+                assert_eq!(a.samples, batch);
+                // Both hold the same quantized bias; the integer model sums exactly and rounds M·acc
+                // in fixed point, where the simulation sums in f32 (off by ~1e-6 relatively) and
+                // rounds that: a code near a rounding tie can land one step apart, and carry on.
+                assert!(a.max_code_diff <= 1, "{name} W{wbits}A{abits}: {a:?}");
+                assert!(a.identical * 100 >= batch * 95, "{name} W{wbits}A{abits}: only {} of {batch} identical", a.identical);
+            }
         }
+        assert!(IntNet::convert(&Net::cnn((4, 4), [2, 2], 3, Activation::Relu, 0).unwrap(), &sim_for(&mlp, &x, 4, 8, 8, false)).is_err(), "batch norm must be folded first");
     }
 
     #[test]
     fn relu_is_folded_into_the_clamp() {
-        let model = Mlp::new(&[3, 4, 2], Activation::Relu6, 1).unwrap();
+        let model = Net::mlp(&[3, 4, 2], Activation::Relu6, 1).unwrap();
         let x = [0.5f32, -1.0, 2.0, 3.0, 0.0, -2.0];
         let sim = sim_for(&model, &x, 2, 8, 8, false);
-        let int = IntMlp::convert(&model, &sim).unwrap();
+        let int = IntNet::convert(&model, &sim).unwrap();
         let hidden = &int.layers[0];
         assert_eq!(hidden.lo, hidden.out_zero.max(0));
         assert!(hidden.hi <= 255);
