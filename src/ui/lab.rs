@@ -11,7 +11,7 @@ use super::charts::canvas::Canvas;
 use super::charts::lab::{DecisionChart, DigitsChart, Which};
 use super::charts::training::TrainingChart;
 use super::format::sig4;
-use super::state::{UrlState, LAB_DATA, OBSERVERS};
+use super::state::{UrlState, LAB_DATA, LAB_MODELS, OBSERVERS};
 use crate::engine::jobs::{JobResult, JobSpec};
 use crate::engine::nn::lab::{EpochStats, LabReport, Phase, QuantReport};
 use crate::worker::{WorkerInput, WorkerOutput};
@@ -250,19 +250,23 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                 <table class="bench-table" data-testid="lab-sqnr">
                     <thead><tr><th scope="col">{"Layer"}</th><th scope="col">{"Weights, PTQ"}</th><th scope="col">{"Weights, QAT"}</th><th scope="col">{"Activations, PTQ"}</th><th scope="col">{"Activations, QAT"}</th></tr></thead>
                     <tbody>
-                        { for (0..r.ptq.weight_sqnr.len()).map(|l| html! {
+                        { for (0..r.ptq.weight_sqnr.len()).map(|l| {
+                            // With batch norm, the weights quantized are the folded ones.
+                            let layer = &r.fp32_model.layers[l];
+                            let (tensor, what) = if layer.bn.is_some() { ("folded.weight", " (BN folded)") } else { ("weight", "") };
+                            html! {
                             <tr>
                                 <th scope="row">
-                                    {format!("{l}: {} → {} ", r.fp32_model.layers[l].inputs, r.fp32_model.layers[l].outputs)}
-                                    <button class="link" data-testid={format!("lab-open-fp32-{l}")} onclick={open.reform(move |_| format!("fp32/layer{l}.weight"))}>{"FP32 weights"}</button>
-                                    <button class="link" data-testid={format!("lab-open-qat-{l}")} onclick={open.reform(move |_| format!("qat/layer{l}.weight"))}>{"QAT weights"}</button>
+                                    {format!("{l}: {} ", layer.describe())}
+                                    <button class="link" data-testid={format!("lab-open-fp32-{l}")} onclick={open.reform(move |_| format!("fp32/layer{l}.{tensor}"))}>{format!("FP32 weights{what}")}</button>
+                                    <button class="link" data-testid={format!("lab-open-qat-{l}")} onclick={open.reform(move |_| format!("qat/layer{l}.{tensor}"))}>{format!("QAT weights{what}")}</button>
                                 </th>
                                 <td class="num">{sig4(r.ptq.weight_sqnr[l])}</td>
                                 <td class="num">{sig4(r.qat.weight_sqnr[l])}</td>
                                 <td class="num">{sig4(r.ptq.activation_sqnr[l])}</td>
                                 <td class="num">{sig4(r.qat.activation_sqnr[l])}</td>
                             </tr>
-                        }) }
+                        }}) }
                     </tbody>
                 </table>
             </section>
@@ -343,6 +347,12 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
             s.lab.observer = *o;
         }
     });
+    let on_model = edit(|s, v| {
+        if let Some((m, _, _)) = LAB_MODELS.iter().find(|(_, k, _)| *k == v) {
+            s.lab.model = *m;
+        }
+    });
+    let cnn = l.model == crate::engine::nn::lab::ModelKind::Cnn;
     let check = |id: &'static str, label: &'static str, checked: bool, f: fn(&mut UrlState, &str)| super::explorer::controls::check(id, label, checked, edit(f));
     html! {
         <section class="panel controls" aria-label="Lab settings">
@@ -355,11 +365,23 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
                 { number("lab-points", "Points", l.points.to_string(), |s, v| s.lab.points = v.trim().parse().unwrap_or(s.lab.points).clamp(20, 100_000)) }
                 { number("lab-noise", "Noise (std)", l.noise.to_string(), |s, v| s.lab.noise = v.trim().parse().unwrap_or(s.lab.noise).clamp(0.0, 10.0)) }
             }
-            { number("lab-hidden", "Hidden widths", l.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","), |s, v| {
-                if let Ok(w) = v.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
-                    if (1..=4).contains(&w.len()) && w.iter().all(|w| (1..=4096).contains(w)) { s.lab.hidden = w; }
-                }
-            }) }
+            <label for="lab-model">{"Network"}</label>
+            <select id="lab-model" data-testid="lab-model" onchange={on_model.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for LAB_MODELS.iter().map(|(m, key, text)| html! { <option value={*key} selected={*m == l.model}>{*text}</option> }) }
+            </select>
+            if cnn {
+                { number("lab-channels", "CNN channels (conv, pointwise)", format!("{},{}", l.channels[0], l.channels[1]), |s, v| {
+                    if let Ok([a, b]) = v.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().as_deref() {
+                        if (1..=256).contains(a) && (1..=256).contains(b) { s.lab.channels = [*a, *b]; }
+                    }
+                }) }
+            } else {
+                { number("lab-hidden", "Hidden widths", l.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","), |s, v| {
+                    if let Ok(w) = v.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
+                        if (1..=4).contains(&w.len()) && w.iter().all(|w| (1..=4096).contains(w)) { s.lab.hidden = w; }
+                    }
+                }) }
+            }
             { check("lab-relu6", "ReLU6 (else ReLU)", l.relu6, |s, v| s.lab.relu6 = v == "true") }
             <h2>{"Training"}</h2>
             { check("lab-sgd", "SGD with momentum (else Adam)", l.sgd, |s, v| s.lab.sgd = v == "true") }
@@ -378,6 +400,9 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
             { number("lab-qat-epochs", "QAT epochs", l.qat_epochs.to_string(), |s, v| s.lab.qat_epochs = v.trim().parse().unwrap_or(s.lab.qat_epochs).min(1000)) }
             { number("lab-ac", "QAT activation EMA constant", l.averaging_constant.to_string(), |s, v| s.lab.averaging_constant = v.trim().parse::<f32>().ok().filter(|c| *c > 0.0 && *c <= 1.0).unwrap_or(s.lab.averaging_constant)) }
             { number("lab-freeze", "QAT: freeze observers after epoch (empty: never)", l.freeze_after.map_or_else(String::new, |f| f.to_string()), |s, v| s.lab.freeze_after = v.trim().parse().ok()) }
+            if cnn {
+                { number("lab-freeze-bn", "QAT: freeze batch-norm statistics after epoch (empty: never)", l.freeze_bn_after.map_or_else(String::new, |f| f.to_string()), |s, v| s.lab.freeze_bn_after = v.trim().parse().ok()) }
+            }
         </section>
     }
 }

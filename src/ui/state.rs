@@ -309,7 +309,9 @@ pub struct UrlState {
 #[derive(Clone, Debug, PartialEq)]
 pub struct LabSettings {
     pub dataset: LabData,
+    pub model: crate::engine::nn::lab::ModelKind,
     pub hidden: Vec<usize>,
+    pub channels: [usize; 2],
     pub relu6: bool,
     pub sgd: bool,
     pub lr: f32,
@@ -322,6 +324,7 @@ pub struct LabSettings {
     pub calib_samples: usize,
     pub averaging_constant: f32,
     pub freeze_after: Option<usize>,
+    pub freeze_bn_after: Option<usize>,
     pub points: usize,
     pub noise: f32,
     pub seed: u64,
@@ -332,7 +335,9 @@ impl Default for LabSettings {
     fn default() -> Self {
         LabSettings {
             dataset: LabData::Digits,
+            model: crate::engine::nn::lab::ModelKind::Mlp,
             hidden: vec![128, 128],
+            channels: [8, 16],
             relu6: false,
             sgd: false,
             lr: 1e-3,
@@ -345,6 +350,7 @@ impl Default for LabSettings {
             calib_samples: 256,
             averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
             freeze_after: None,
+            freeze_bn_after: None,
             points: 1000,
             noise: 0.1,
             seed: 0,
@@ -370,6 +376,20 @@ pub const LAB_DATA: &[(LabData, &str, &str)] = {
         (LabData::Synthetic(S::Blobs), "blobs", "2-D: three blobs"),
     ]
 };
+
+/// The Lab's networks.
+pub const LAB_MODELS: &[(crate::engine::nn::lab::ModelKind, &str, &str)] = {
+    use crate::engine::nn::lab::ModelKind as M;
+    &[(M::Mlp, "mlp", "MLP"), (M::Cnn, "cnn", "CNN: conv, depthwise, pointwise (digits)")]
+};
+
+fn parse_channels(v: &str) -> Result<[usize; 2], String> {
+    let c: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 256)).collect();
+    match c.as_deref() {
+        Ok(&[a, b]) => Ok([a, b]),
+        _ => Err("expected two channel counts from 1 to 256, comma-separated".into()),
+    }
+}
 
 fn parse_widths(v: &str) -> Result<Vec<usize>, String> {
     let widths: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 4096)).collect();
@@ -501,7 +521,9 @@ impl UrlState {
                 LabData::Digits => DatasetSpec::Digits,
                 LabData::Synthetic(kind) => DatasetSpec::Synthetic { kind, n: l.points, noise: l.noise },
             },
+            model: l.model,
             hidden: l.hidden.clone(),
+            channels: l.channels,
             activation: if l.relu6 { Activation::Relu6 } else { Activation::Relu },
             optimizer: if l.sgd { OptimizerKind::Sgd { lr: l.lr, momentum: 0.9 } } else { OptimizerKind::Adam { lr: l.lr } },
             epochs: l.epochs,
@@ -513,6 +535,7 @@ impl UrlState {
             calib_samples: l.calib_samples,
             averaging_constant: l.averaging_constant,
             freeze_observers_after: l.freeze_after,
+            freeze_bn_after: l.freeze_bn_after,
             seed: l.seed,
             ..LabConfig::default()
         }
@@ -682,10 +705,16 @@ pub const FIELDS: &[Field] = &[
         set: |s, v| Ok(s.transfer_center = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
     },
     Field { key: "ldata", get: |s| choice_key(LAB_DATA, &s.lab.dataset).into(), set: |s, v| Ok(s.lab.dataset = parse_choice(LAB_DATA, v)?) },
+    Field { key: "lmodel", get: |s| choice_key(LAB_MODELS, &s.lab.model).into(), set: |s, v| Ok(s.lab.model = parse_choice(LAB_MODELS, v)?) },
     Field {
         key: "lhidden",
         get: |s| s.lab.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","),
         set: |s, v| Ok(s.lab.hidden = parse_widths(v)?),
+    },
+    Field {
+        key: "lch",
+        get: |s| format!("{},{}", s.lab.channels[0], s.lab.channels[1]),
+        set: |s, v| Ok(s.lab.channels = parse_channels(v)?),
     },
     Field { key: "lrelu6", get: |s| u8::from(s.lab.relu6).to_string(), set: |s, v| Ok(s.lab.relu6 = parse_bool(v)?) },
     Field { key: "lsgd", get: |s| u8::from(s.lab.sgd).to_string(), set: |s, v| Ok(s.lab.sgd = parse_bool(v)?) },
@@ -713,6 +742,7 @@ pub const FIELDS: &[Field] = &[
         },
     },
     Field { key: "lfreeze", get: |s| auto(s.lab.freeze_after), set: |s, v| Ok(s.lab.freeze_after = parse_auto(v, |v| parse_int(v, 0, 1000))?) },
+    Field { key: "lfreezebn", get: |s| auto(s.lab.freeze_bn_after), set: |s, v| Ok(s.lab.freeze_bn_after = parse_auto(v, |v| parse_int(v, 0, 1000))?) },
     Field { key: "lpoints", get: |s| s.lab.points.to_string(), set: |s, v| Ok(s.lab.points = parse_int(v, 20, 100_000)?) },
     Field { key: "lnoise", get: |s| s.lab.noise.to_string(), set: |s, v| Ok(s.lab.noise = parse_float(v, 0.0, 10.0, "a noise level")?) },
     Field { key: "lseed", get: |s| s.lab.seed.to_string(), set: |s, v| Ok(s.lab.seed = parse_int(v, 0, u64::MAX)?) },
@@ -800,8 +830,8 @@ mod tests {
             "view=explorer&dist=normal&mu=0&sigma=auto&dof=3&sep=4&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&hbins=2048&ebins=2048&estart=128&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
              &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&tzoom=1&tcenter=auto\
-             &ldata=digits&lhidden=128,128&lrelu6=0&lsgd=0&llr=0.001&lepochs=30&lqat=10&lwbits=4&labits=4&lpc=0&lobs=minmax\
-             &lcalib=256&lac=0.01&lfreeze=auto&lpoints=1000&lnoise=0.1&lseed=0&lo=auto&hi=auto"
+             &ldata=digits&lmodel=mlp&lhidden=128,128&lch=8,16&lrelu6=0&lsgd=0&llr=0.001&lepochs=30&lqat=10&lwbits=4&labits=4&lpc=0&lobs=minmax\
+             &lcalib=256&lac=0.01&lfreeze=auto&lfreezebn=auto&lpoints=1000&lnoise=0.1&lseed=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
@@ -905,7 +935,42 @@ mod tests {
         )
     }
 
+    /// Any Lab settings the URL can hold.
+    fn any_lab() -> impl Strategy<Value = LabSettings> {
+        let model = (0..LAB_DATA.len(), 0..LAB_MODELS.len(), proptest::collection::vec(1usize..=4096, 1..=4), [1usize..=256, 1usize..=256], any::<bool>(), any::<bool>());
+        let train = (1e-6f32..10.0, 0usize..=1000, 0usize..=1000, 2u32..=8, 2u32..=8, any::<bool>(), 0..OBSERVERS.len());
+        let rest = (1usize..=100_000, 1e-4f32..=1.0, proptest::option::of(0usize..=1000), proptest::option::of(0usize..=1000), 20usize..=100_000, 0f32..10.0, any::<u64>());
+        (model, train, rest).prop_map(|((d, m, hidden, channels, relu6, sgd), (lr, epochs, qat_epochs, weight_bits, act_bits, per_channel, o), (calib_samples, averaging_constant, freeze_after, freeze_bn_after, points, noise, seed))| LabSettings {
+            dataset: LAB_DATA[d].0,
+            model: LAB_MODELS[m].0,
+            hidden,
+            channels,
+            relu6,
+            sgd,
+            lr,
+            epochs,
+            qat_epochs,
+            weight_bits,
+            act_bits,
+            per_channel,
+            observer: OBSERVERS[o].0,
+            calib_samples,
+            averaging_constant,
+            freeze_after,
+            freeze_bn_after,
+            points,
+            noise,
+            seed,
+        })
+    }
+
     proptest! {
+        #[test]
+        fn any_lab_settings_round_trip(lab in any_lab()) {
+            let s = UrlState { lab, ..UrlState::default() };
+            prop_assert_eq!(UrlState::from_hash(&s.to_hash()), (s, vec![]));
+        }
+
         #[test]
         fn any_state_round_trips(s in any_state()) {
             prop_assert_eq!(UrlState::from_hash(&s.to_hash()), (s, vec![]));
