@@ -1,6 +1,7 @@
 //! Native benchmarks of the engine's kernels (one thread): `cargo bench --bench engine`.
 //! The targets are on 16M float32 values (1M for the per-tensor analysis and the
 //! histogram observer's L2 search); README.md lists the figures with NumPy's on the same machine.
+//! `cargo bench --bench engine -- lab` runs the Lab's epochs and integer inference alone.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
 use quantscope::engine::analysis::analyze_views;
@@ -84,5 +85,21 @@ fn kernels(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels);
+/// The Lab: one FP32 and one QAT epoch of the reference MLP (64-128-128-10, batch 64, W4A4) and
+/// of the CNN on the digits' training split, and each integer model over all 1,797 digits.
+fn lab(c: &mut Criterion) {
+    use quantscope::engine::nn::bench::LabBench;
+    use quantscope::engine::nn::lab::ModelKind;
+    let mut g = c.benchmark_group("lab");
+    g.sample_size(20);
+    for (name, kind) in [("mlp", ModelKind::Mlp), ("cnn", ModelKind::Cnn)] {
+        let mut lab = LabBench::new(kind).unwrap();
+        g.bench_function(BenchmarkId::new(name, "fp32_epoch"), |b| b.iter(|| lab.fp32_epoch()));
+        g.bench_function(BenchmarkId::new(name, "qat_epoch"), |b| b.iter(|| lab.qat_epoch()));
+        g.bench_function(BenchmarkId::new(name, "integer_inference_1797"), |b| b.iter(|| lab.integer_inference()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernels, lab);
 criterion_main!(benches);

@@ -1,7 +1,8 @@
 #!/usr/bin/env python3
-"""One table from the three benchmark runs of scripts/bench:
-    bench_report.py CRITERION_DIR NUMPY_TXT BROWSER_TXT
-Native figures are criterion's median; wasm and JS are the page's best (median) of its runs."""
+"""One table from the benchmark runs of scripts/bench:
+    bench_report.py CRITERION_DIR NUMPY_TXT BROWSER_TXT [TORCH_TXT]
+Native figures are criterion's median; wasm and JS are the page's best (median) of its runs;
+NumPy's and PyTorch's are their medians."""
 import json
 import os
 import platform
@@ -9,6 +10,7 @@ import re
 import sys
 
 crit_dir, numpy_txt, browser_txt = sys.argv[1:4]
+torch_txt = sys.argv[4] if len(sys.argv) > 4 else None
 
 # Kernel id → (label, criterion id, numpy line prefix, target ms)
 KERNELS = [
@@ -22,6 +24,12 @@ KERNELS = [
     ("l2_observe_and_search", "HistogramObserver observe + search, 1M", "1M/histogram_observer/observe_and_search", None, None),
     ("explorer_redraw_1m", "Explorer redraw (view + every chart drawn), 1M", None, None, 16),
     ("explorer_redraw_10m", "Explorer redraw (view + every chart drawn), 10M", None, None, 100),
+    ("lab_mlp_fp32_epoch", "Lab: FP32 epoch, MLP 64-128-128-10, 1,346 digits", "lab/mlp/fp32_epoch", "mlp fp32 epoch", 8),
+    ("lab_mlp_qat_epoch", "Lab: QAT epoch (W4A4), same MLP", "lab/mlp/qat_epoch", "mlp qat epoch", 15),
+    ("lab_mlp_integer_1797", "Lab: integer MLP, 1,797 digits", "lab/mlp/integer_inference_1797", "mlp int8 inference", 1),
+    ("lab_cnn_fp32_epoch", "Lab: FP32 epoch, CNN (8, 16 channels)", "lab/cnn/fp32_epoch", "cnn fp32 epoch", None),
+    ("lab_cnn_qat_epoch", "Lab: QAT epoch (W4A4), CNN", "lab/cnn/qat_epoch", "cnn qat epoch", None),
+    ("lab_cnn_integer_1797", "Lab: integer CNN, 1,797 digits", "lab/cnn/integer_inference_1797", "cnn int8 inference", None),
 ]
 
 
@@ -37,14 +45,16 @@ def criterion_ms(bench_id):
 
 
 def numpy_ms():
+    """NumPy's `NAME (16M): X ms` and PyTorch's `NAME (torch): X ms` lines."""
     out = {}
-    try:
-        for line in open(numpy_txt):
-            m = re.match(r"(.+?)\s*\(16M\):\s*([0-9.]+) ms", line.strip())
-            if m:
-                out[m.group(1).strip()] = float(m.group(2))
-    except OSError:
-        pass
+    for path in filter(None, [numpy_txt, torch_txt]):
+        try:
+            for line in open(path):
+                m = re.match(r"(.+?)\s*\((?:16M|torch)\):\s*([0-9.]+) ms", line.strip())
+                if m:
+                    out[m.group(1).strip()] = float(m.group(2))
+        except OSError:
+            pass
     return out
 
 
@@ -69,7 +79,7 @@ print(f"Machine: {platform.processor() or platform.machine()}, {os.cpu_count()} 
 if page:
     print(f"Browser: {page['user_agent']}; page size: {page['size']}; wasm SIMD128: {page['simd128']}")
 print()
-print("| Kernel | native (criterion median) | wasm best (median) | plain JS best (median) | NumPy | target |")
+print("| Kernel | native (criterion median) | wasm best (median) | plain JS best (median) | NumPy or PyTorch | target |")
 print("|---|---|---|---|---|---|")
 for kid, label, crit, np_key, target in KERNELS:
     r = rows.get(kid, {}) if kid else {}

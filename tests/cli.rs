@@ -178,6 +178,39 @@ fn lab_reference_run_keeps_the_expected_shape() {
     let out = quantscope(&["lab", "--weight-bits", "9"]);
     assert_eq!(out.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&out.stderr).contains("bits must be 2 to 8"));
-    let out = quantscope(&["lab", "--model", "cnn"]);
-    assert!(String::from_utf8_lossy(&out.stderr).contains("not built yet"));
+    let out = quantscope(&["lab", "--model", "cnn", "--dataset", "moons"]);
+    assert_eq!(out.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&out.stderr).contains("the CNN needs images"));
+}
+
+/// The CNN (batch norm folded for PTQ, trained through it for QAT): PTQ keeps FP32's accuracy at
+/// W8A8, QAT recovers most of what PTQ loses at W2A4, and both integer models equal their
+/// simulations within one code.
+#[test]
+fn lab_cnn_keeps_the_expected_shape() {
+    let run = |w: &str, a: &str, extra: &[&str]| {
+        let mut args = vec!["lab", "--model", "cnn", "--epochs", "15", "--qat-epochs", "5", "--weight-bits", w, "--act-bits", a, "--json"];
+        args.extend_from_slice(extra);
+        json(&args)
+    };
+    let acc = |v: &Value, k: &str| v[k]["accuracy"].as_f64().unwrap() * 100.0;
+    let w8a8 = run("8", "8", &[]);
+    let fp32 = acc(&w8a8, "fp32");
+    assert!(fp32 > 97.0, "FP32 {fp32}");
+    assert!((acc(&w8a8, "ptq") - fp32).abs() <= 1.0, "W8A8 PTQ {} against FP32 {fp32}", acc(&w8a8, "ptq"));
+    let w2a4 = run("2", "4", &["--per-channel", "--freeze-bn-after", "3"]);
+    assert!(acc(&w2a4, "qat") >= acc(&w2a4, "ptq") + 10.0, "W2A4: QAT {} PTQ {}", acc(&w2a4, "qat"), acc(&w2a4, "ptq"));
+    for r in [&w8a8, &w2a4] {
+        for k in ["ptq", "qat"] {
+            assert!(r[k]["agreement"]["max_code_diff"].as_i64().unwrap() <= 1, "{k}: {}", r[k]["agreement"]);
+            assert_eq!(r[k]["weight_sqnr_db"].as_array().unwrap().len(), 4);
+        }
+    }
+    assert_eq!(w2a4["config"]["freeze_bn_after"], 3);
+    // The table names each layer.
+    let out = quantscope(&["lab", "--model", "cnn", "--channels", "4,8", "--epochs", "1", "--qat-epochs", "1"]);
+    let text = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success() && text.contains("CNN [4, 8]") && text.contains("depthwise 3×3, 4 → 4, BN, ReLU"), "{text}");
+    let out = quantscope(&["lab", "--model", "cnn", "--channels", "4"]);
+    assert!(String::from_utf8_lossy(&out.stderr).contains("--channels takes two numbers"));
 }

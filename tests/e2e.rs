@@ -694,5 +694,22 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     }
     b.exec("document.querySelector('[data-testid=chart-lab-boundary-fp32]').scrollIntoView()").await;
     b.screenshot("lab-boundaries").await;
+    // The CNN (batch norm folded for PTQ, trained through it for QAT, frozen after a QAT
+    // epoch), per-channel weights: the CLI's numbers, and its folded depthwise weights open in
+    // the Explorer.
+    b.goto("#view=lab&ldata=digits&lmodel=cnn&lch=4,8&lepochs=4&lqat=2&lwbits=4&labits=4&lpc=1&lfreezebn=1").await;
+    b.click("[data-testid=lab-train]").await;
+    b.wait_for("[data-testid=lab-progress]").await;
+    let el = b.wait_for_timeout("[data-testid=lab-qat-accuracy]", std::time::Duration::from_secs(120)).await;
+    let page = vec![b.text("[data-testid=lab-fp32-accuracy]").await, b.text("[data-testid=lab-ptq-accuracy]").await, el.text().await.unwrap()];
+    let cli = cli_json(&["lab", "--model", "cnn", "--channels", "4,8", "--epochs", "4", "--qat-epochs", "2", "--weight-bits", "4", "--act-bits", "4", "--per-channel", "--freeze-bn-after", "1"]);
+    let want: Vec<String> = ["fp32", "ptq", "qat"].iter().map(|k| format!("{:.2}%", cli[k]["accuracy"].as_f64().unwrap() * 100.0)).collect();
+    assert_eq!(page, want, "the CNN: browser and CLI, same seed");
+    let sqnr = b.text("[data-testid=lab-sqnr]").await;
+    assert!(sqnr.contains("depthwise 3×3, 4 → 4, BN, ReLU") && sqnr.contains("(BN folded)"), "{sqnr}");
+    b.screenshot("lab-cnn").await;
+    b.click("[data-testid=lab-open-fp32-1]").await;
+    b.wait_hash("tensor=fp32/layer1.folded.weight").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
     b.finish(&[]).await;
 }

@@ -247,10 +247,7 @@ fn table(r: &LabReport) -> String {
         },
         r.train_samples,
         r.test_samples,
-        match c.model {
-            ModelKind::Mlp => format!("MLP {:?}", c.hidden),
-            ModelKind::Cnn => format!("CNN {:?}", c.channels),
-        },
+        c.model_name(),
         c.weight_bits,
         c.act_bits,
         if c.per_channel { " per channel" } else { "" },

@@ -88,6 +88,12 @@ pub const KERNELS: &[(&str, &str, bool, Option<f64>)] = &[
     ("explorer_redraw_1m", "Explorer redraw after a setting changes: the view again (the tensor's summary kept) + every chart drawn (1M values)", false, Some(16.0)),
     ("explorer_redraw_10m", "Explorer redraw after a setting changes: the view again (the tensor's summary kept) + every chart drawn (10M values)", false, Some(100.0)),
     ("l2_observe_and_search", "HistogramObserver observe + L2 search", false, None),
+    ("lab_mlp_fp32_epoch", "Lab: one FP32 epoch of the 64-128-128-10 MLP, 1,346 digits, batch 64, Adam", false, Some(8.0)),
+    ("lab_mlp_qat_epoch", "Lab: one QAT epoch of the same MLP (W4A4, EMA observers)", false, Some(15.0)),
+    ("lab_mlp_integer_1797", "Lab: the integer MLP over all 1,797 digits", false, Some(1.0)),
+    ("lab_cnn_fp32_epoch", "Lab: one FP32 epoch of the CNN (8, 16 channels)", false, None),
+    ("lab_cnn_qat_epoch", "Lab: one QAT epoch of the CNN (W4A4)", false, None),
+    ("lab_cnn_integer_1797", "Lab: the integer CNN over all 1,797 digits", false, None),
 ];
 
 /// The page's state.
@@ -462,6 +468,29 @@ mod runner {
                             let mut o = HistogramL2::new(common, 2048).expect("valid bins");
                             let _ = o.observe(small, &[small.len()]);
                             std::hint::black_box(o.ranges());
+                        })
+                        .await?
+                    };
+                }
+                _ if id.starts_with("lab_") => {
+                    use crate::engine::nn::{bench::LabBench, lab::ModelKind};
+                    let kind = if id.starts_with("lab_cnn") { ModelKind::Cnn } else { ModelKind::Mlp };
+                    let mut lab = LabBench::new(kind).map_err(|e| e.to_string())?;
+                    let runs = if kind == ModelKind::Cnn { 5 } else { runs_small };
+                    row.n = if id.ends_with("_1797") { 1797 } else { 1346 };
+                    row.wasm = if id.ends_with("fp32_epoch") {
+                        time(runs, cancelled, || {
+                            std::hint::black_box(lab.fp32_epoch());
+                        })
+                        .await?
+                    } else if id.ends_with("qat_epoch") {
+                        time(runs, cancelled, || {
+                            std::hint::black_box(lab.qat_epoch());
+                        })
+                        .await?
+                    } else {
+                        time(runs, cancelled, || {
+                            std::hint::black_box(lab.integer_inference());
                         })
                         .await?
                     };

@@ -154,7 +154,7 @@ pub fn lab(props: &LabProps) -> Html {
             <div class="explorer-main">
                 <section class="panel" aria-label="Training">
                     <div class="panel-head">
-                        <h2>{format!("MLP {:?} on {}, W{}A{}", config.hidden, super::state::choice_key(LAB_DATA, &url.lab.dataset), config.weight_bits, config.act_bits)}</h2>
+                        <h2>{format!("{} on {}, W{}A{}", config.model_name(), super::state::choice_key(LAB_DATA, &url.lab.dataset), config.weight_bits, config.act_bits)}</h2>
                         <button onclick={train} data-testid="lab-train">{ if running { "Restart" } else { "Train" } }</button>
                         <button onclick={pause} disabled={!running} data-testid="lab-pause">{ if paused { "Resume" } else { "Pause" } }</button>
                         <button onclick={cancel} disabled={!running} data-testid="lab-cancel">{"Cancel"}</button>

@@ -130,6 +130,14 @@ impl LabConfig {
         Ok(())
     }
 
+    /// "MLP [128, 128]" or "CNN [8, 16]".
+    pub fn model_name(&self) -> String {
+        match self.model {
+            ModelKind::Mlp => format!("MLP {:?}", self.hidden),
+            ModelKind::Cnn => format!("CNN {:?}", self.channels),
+        }
+    }
+
     fn weight_quant(&self) -> WeightQuant {
         WeightQuant { range: QRange::with_bits(self.weight_bits, false).expect("bits checked"), per_channel: self.per_channel }
     }
@@ -748,6 +756,28 @@ mod tests {
         // W8A8 PTQ equals the full run's PTQ at W8A8 (the same FP32 model, the same calibration).
         let full = run(LabConfig { weight_bits: 8, act_bits: 8, ..cfg }, &clock, &mut |_| true).unwrap();
         assert_eq!((report.fp32, report.points[0].ptq, report.points[0].qat), (full.fp32.accuracy, full.ptq.integer.accuracy, full.qat.integer.accuracy));
+    }
+
+    #[test]
+    fn the_cnn_folds_batch_norm_and_its_integer_model_agrees() {
+        let cfg = LabConfig { model: ModelKind::Cnn, channels: [4, 8], epochs: 5, qat_epochs: 2, weight_bits: 8, act_bits: 8, freeze_bn_after: Some(0), ..LabConfig::default() };
+        let r = run(cfg.clone(), &clock, &mut |_| true).unwrap();
+        assert!(r.fp32.accuracy > 0.8, "five epochs on digits: {}", r.fp32.accuracy);
+        assert!((r.ptq.integer.accuracy - r.fp32.accuracy).abs() < 0.03, "W8A8 PTQ {} FP32 {}", r.ptq.integer.accuracy, r.fp32.accuracy);
+        for q in [&r.ptq, &r.qat] {
+            assert!(q.agreement.max_code_diff <= 1 && q.agreement.identical * 100 >= q.agreement.samples * 95, "{:?}", q.agreement);
+            assert_eq!((q.weight_sqnr.len(), q.model.layers.len()), (4, 4));
+        }
+        // Frozen from QAT's first epoch: the running statistics are FP32's; else QAT moves them.
+        let stats = |n: &Net| n.layers.iter().filter_map(|l| l.bn.as_ref().map(|b| (b.running_mean.clone(), b.running_var.clone()))).collect::<Vec<_>>();
+        assert_eq!(stats(&r.qat_model), stats(&r.fp32_model));
+        assert_ne!(r.qat_model.layers[0].w, r.fp32_model.layers[0].w, "QAT trains the weights");
+        let moving = run(LabConfig { freeze_bn_after: None, ..cfg }, &clock, &mut |_| true).unwrap();
+        assert_ne!(stats(&moving.qat_model), stats(&moving.fp32_model));
+        assert_eq!(stats(&moving.fp32_model), stats(&r.fp32_model), "the same FP32 run");
+        // The CNN needs images.
+        let flat = LabConfig { model: ModelKind::Cnn, dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Moons, n: 100, noise: 0.1 }, ..LabConfig::default() };
+        assert!(matches!(LabRun::new(flat), Err(NnError::Config(m)) if m.contains("needs images")));
     }
 
     #[test]

@@ -36,11 +36,9 @@ impl Plane {
     }
 }
 
-/// The element types the kernels run on: f32 for training and the simulation, i32 for the
-/// integer model's codes (less their zero point, so padding is 0 in both).
-pub trait Element: Copy + Default + PartialOrd + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {}
-impl Element for f32 {}
-impl Element for i32 {}
+// The integer model runs these kernels on its codes less their zero points, so padding is the
+// real 0 in both.
+use super::linalg::Element;
 
 /// 3×3 patches: `cols[(n·positions + p)·(ch·9) + c·9 + t]` is channel `c` of the input at tap `t`
 /// of position `p` (0 in the padding), so a convolution is one matrix product with its weights
@@ -73,7 +71,7 @@ pub fn col2im(dcols: &[f32], batch: usize, plane: Plane, ch: usize, dx: &mut Vec
             if let Some(q) = at {
                 let row = &dcols[(n * pos + p) * k..][..k];
                 for c in 0..ch {
-                    img[q * ch + c] = img[q * ch + c] + row[c * 9 + t];
+                    img[q * ch + c] += row[c * 9 + t];
                 }
             }
         }
@@ -106,6 +104,7 @@ pub fn depthwise<T: Element>(x: &[T], batch: usize, plane: Plane, ch: usize, w: 
 }
 
 /// The depthwise convolution's gradients: `dw` (`ch × 9`) and `dx` from `g` (its output's).
+#[allow(clippy::too_many_arguments)]
 pub fn depthwise_backward(x: &[f32], g: &[f32], batch: usize, plane: Plane, ch: usize, w: &[f32], dw: &mut Vec<f32>, dx: Option<&mut Vec<f32>>) {
     let pos = plane.positions();
     let mut dwt = vec![0f32; 9 * ch];

@@ -13,10 +13,9 @@ pub enum Op {
     T,
 }
 
-/// Output rows and columns computed together (`ROWS × COLS` accumulators: 16 registers of four
-/// lanes). Chosen by measuring eleven shapes in wasm (Node 20) and natively: taller tiles spilled
-/// in V8 and ran up to 3× slower; 1 × 64 was fastest or within 3% of it on both.
-const ROWS: usize = 1;
+/// Output columns computed together, one row at a time (64 accumulators: 16 registers of four
+/// lanes). Chosen by measuring eleven tile shapes in wasm (Node 20) and natively: taller tiles
+/// spilled in V8 and ran up to 3× slower; 1 × 64 was fastest or within 3% of it on both.
 const COLS: usize = 64;
 
 /// `c = op(a)·op(b) + beta·c` (`beta` 0 or 1), where `op(a)` is `m×k`, `op(b)` is `k×n` and `c`
@@ -55,56 +54,153 @@ fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-/// `c = a·b` in exact integer arithmetic: `a` is `m×k`, `b` is `k×n`, `c` is `m×n`, row-major
-/// (the integer model's layers, all samples at once). The caller keeps every sum within i32.
-pub fn gemm_i32(m: usize, k: usize, n: usize, a: &[i32], b: &[i32], c: &mut [i32]) {
-    assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm_i32 {m}×{k}·{k}×{n}");
-    crate::engine::simd::dispatch!(kernel(m, k, n, a, k, 1, b, 0, c))
+/// Columns of the integer product computed together: 8 vectors of four i32 sums.
+pub const I16_COLS: usize = 32;
+
+/// The right operand of [`gemm_i16`]: `k × n` codes packed in pairs along `k`, the two values of
+/// a pair side by side for each column (`data[(q·n_pad + j)·2 + r] = b[2q + r][j]`), so one
+/// 16-bit dot-product instruction (wasm `i32x4.dot_i16x8_s`, x86 `pmaddwd`) does two steps of
+/// the sum for four columns. Columns are padded with zeros to a multiple of [`I16_COLS`], and
+/// `k` to an even count.
+#[derive(Clone, Debug, PartialEq)]
+pub struct PackedI16 {
+    k: usize,
+    n: usize,
+    n_pad: usize,
+    data: Vec<i16>,
 }
 
-/// The element types the kernel multiplies.
-trait Element: Copy + Default + PartialEq + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {}
+impl PackedI16 {
+    /// Packs `rows` (`n × k`, row `j` holding column `j`'s `k` values: a layer's weights, one
+    /// output per row) less `zero(j)`. Every value must fit in i16 (codes of at most 8 bits less
+    /// their zero point do).
+    pub fn from_rows(rows: &[i32], n: usize, k: usize, zero: impl Fn(usize) -> i32) -> PackedI16 {
+        let (k2, n_pad) = (k.div_ceil(2), n.div_ceil(I16_COLS) * I16_COLS);
+        let mut data = vec![0i16; k2 * n_pad * 2];
+        for j in 0..n {
+            let z = zero(j);
+            for (p, &v) in rows[j * k..][..k].iter().enumerate() {
+                data[((p / 2) * n_pad + j) * 2 + p % 2] = (v - z) as i16;
+            }
+        }
+        PackedI16 { k, n, n_pad, data }
+    }
+}
+
+/// `c = a·b` in exact integer arithmetic: `a` is `m × k` (values within i16), `b` packed, `c` is
+/// `m × n`. Integer sums are exact in any order, so the wasm kernel's dot products and the
+/// portable loop give the same numbers; the caller keeps every sum within i32 (with 8-bit codes,
+/// `k` up to 32,000). A pair of zeros in `a` is skipped.
+pub fn gemm_i16(m: usize, a: &[i16], b: &PackedI16, c: &mut [i32]) {
+    let (k, n) = (b.k, b.n);
+    assert!(a.len() >= m * k && c.len() >= m * n, "gemm_i16 {m}×{k}·{k}×{n}");
+    let k2 = k.div_ceil(2);
+    // One row of `a` as pairs (a[2q], a[2q+1]) packed in an i32, zero-padded.
+    let mut pairs = vec![0i32; k2];
+    let mut acc = vec![0i32; b.n_pad];
+    for i in 0..m {
+        let row = &a[i * k..][..k];
+        for (q, p) in pairs.iter_mut().enumerate() {
+            let hi = if 2 * q + 1 < k { row[2 * q + 1] } else { 0 };
+            *p = (row[2 * q] as u16 as u32 | (hi as u16 as u32) << 16) as i32;
+        }
+        crate::engine::simd::dispatch!(int_row(&pairs, b, &mut acc));
+        c[i * n..][..n].copy_from_slice(&acc[..n]);
+    }
+}
+
+/// One output row: `acc[j] = Σ_q a[2q]·b[2q][j] + a[2q+1]·b[2q+1][j]`.
+#[inline(always)]
+fn int_row(pairs: &[i32], b: &PackedI16, acc: &mut [i32]) {
+    for j0 in (0..b.n_pad).step_by(I16_COLS) {
+        #[cfg(target_arch = "wasm32")]
+        {
+            use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
+            let mut s = [i32x4_splat(0); I16_COLS / 4];
+            for (q, &pair) in pairs.iter().enumerate() {
+                if pair == 0 {
+                    continue;
+                }
+                let x = i32x4_splat(pair);
+                let bp = b.data[(q * b.n_pad + j0) * 2..][..2 * I16_COLS].as_ptr() as *const v128;
+                for (t, st) in s.iter_mut().enumerate() {
+                    // SAFETY: `bp` points at 2·I16_COLS i16 values (the slice above was
+                    // bounds-checked), 8 per vector; v128_load takes unaligned addresses.
+                    *st = i32x4_add(*st, i32x4_dot_i16x8(x, unsafe { v128_load(bp.add(t)) }));
+                }
+            }
+            for (t, st) in s.iter().enumerate() {
+                // SAFETY: `acc` holds n_pad values and j0 + 4t + 4 <= j0 + I16_COLS <= n_pad.
+                unsafe { v128_store(acc[j0 + 4 * t..][..4].as_mut_ptr() as *mut v128, *st) };
+            }
+        }
+        #[cfg(not(target_arch = "wasm32"))]
+        {
+            let mut s = [0i32; I16_COLS];
+            for (q, &pair) in pairs.iter().enumerate() {
+                if pair == 0 {
+                    continue;
+                }
+                let (x0, x1) = (pair as i16 as i32, (pair >> 16) as i16 as i32);
+                let bp: &[i16; 2 * I16_COLS] = b.data[(q * b.n_pad + j0) * 2..][..2 * I16_COLS].try_into().expect("a block");
+                for (t, st) in s.iter_mut().enumerate() {
+                    *st = st.wrapping_add(x0 * bp[2 * t] as i32 + x1 * bp[2 * t + 1] as i32);
+                }
+            }
+            acc[j0..j0 + I16_COLS].copy_from_slice(&s);
+        }
+    }
+}
+
+/// The element types the kernels multiply: f32 for training and the simulation, i32 for the
+/// integer model's codes.
+pub trait Element: Copy + Default + PartialOrd + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {}
 impl Element for f32 {}
 impl Element for i32 {}
+impl Element for i16 {}
 
+/// One output row at a time, `COLS` columns per block. A zero of `a` adds nothing
+/// and is skipped: post-ReLU activations and their gradients are about half zeros, and so are
+/// the digits' pixels. (Skipping `0·b` changes no sum, except against an infinite or NaN `b`,
+/// which the Lab stops on before, and the sign of a zero sum.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn kernel<T: Element>(m: usize, k: usize, n: usize, a: &[T], rsa: usize, csa: usize, b: &[T], beta: T, c: &mut [T]) {
-    for i0 in (0..m).step_by(ROWS) {
-        let rows = ROWS.min(m - i0);
+    let zero = T::default();
+    // The row's non-zero entries of `a`, found once for every column block.
+    let mut buf: Vec<(usize, T)> = vec![(0, zero); k];
+    for i in 0..m {
+        // Branch-free compaction: every entry is written, the count moves on past non-zeros.
+        let mut len = 0;
+        for p in 0..k {
+            let x = a[i * rsa + p * csa];
+            buf[len] = (p, x);
+            len += usize::from(x != zero);
+        }
+        let nz = &buf[..len];
+        let row = &mut c[i * n..][..n];
         for j0 in (0..n).step_by(COLS) {
             let cols = COLS.min(n - j0);
-            let mut acc = [[T::default(); COLS]; ROWS];
-            if beta != T::default() {
-                for r in 0..rows {
-                    acc[r][..cols].copy_from_slice(&c[(i0 + r) * n + j0..][..cols]);
-                }
+            let mut acc = [zero; COLS];
+            if beta != zero {
+                acc[..cols].copy_from_slice(&row[j0..][..cols]);
             }
-            if rows == ROWS && cols == COLS {
+            if cols == COLS {
                 // The common case, with fixed trip counts for the vectorizer.
-                for p in 0..k {
+                for &(p, x) in nz {
                     let bp: &[T; COLS] = b[p * n + j0..][..COLS].try_into().expect("COLS values");
-                    for (r, acc_r) in acc.iter_mut().enumerate() {
-                        let x = a[(i0 + r) * rsa + p * csa];
-                        for (s, &y) in acc_r.iter_mut().zip(bp) {
-                            *s = *s + x * y;
-                        }
+                    for (s, &y) in acc.iter_mut().zip(bp) {
+                        *s = *s + x * y;
                     }
                 }
             } else {
-                for p in 0..k {
-                    let bp = &b[p * n + j0..][..cols];
-                    for (r, acc_r) in acc.iter_mut().enumerate().take(rows) {
-                        let x = a[(i0 + r) * rsa + p * csa];
-                        for (s, &y) in acc_r.iter_mut().zip(bp) {
-                            *s = *s + x * y;
-                        }
+                for &(p, x) in nz {
+                    for (s, &y) in acc.iter_mut().zip(&b[p * n + j0..][..cols]) {
+                        *s = *s + x * y;
                     }
                 }
             }
-            for r in 0..rows {
-                c[(i0 + r) * n + j0..][..cols].copy_from_slice(&acc[r][..cols]);
-            }
+            row[j0..][..cols].copy_from_slice(&acc[..cols]);
         }
     }
 }
@@ -149,14 +245,18 @@ mod tests {
 
     #[test]
     fn integer_products_are_exact() {
-        let (m, k, n) = (7, 130, 67);
-        let a: Vec<i32> = (0..m * k).map(|i| (i as i32 * 37) % 255 - 127).collect();
-        let b: Vec<i32> = (0..k * n).map(|i| (i as i32 * 91) % 255 - 128).collect();
-        let mut c = vec![1; m * n];
-        gemm_i32(m, k, n, &a, &b, &mut c);
-        for i in 0..m {
-            for j in 0..n {
-                assert_eq!(c[i * n + j], (0..k).map(|p| a[i * k + p] * b[p * n + j]).sum::<i32>());
+        for (m, k, n) in [(7, 130, 67), (3, 9, 8), (5, 1, 33), (2, 255, 32)] {
+            let a: Vec<i16> = (0..m * k).map(|i| if i % 5 == 0 { 0 } else { ((i * 37) % 511) as i16 - 255 }).collect();
+            let b: Vec<i32> = (0..n * k).map(|i| (i as i32 * 91) % 255 - 128).collect();
+            let zero = |j: usize| (j % 3) as i32;
+            let packed = PackedI16::from_rows(&b, n, k, zero);
+            let mut c = vec![1; m * n];
+            gemm_i16(m, &a, &packed, &mut c);
+            for i in 0..m {
+                for j in 0..n {
+                    let want: i32 = (0..k).map(|p| a[i * k + p] as i32 * (b[j * k + p] - zero(j))).sum();
+                    assert_eq!(c[i * n + j], want, "{m}×{k}×{n} at ({i}, {j})");
+                }
             }
         }
     }

@@ -3,6 +3,7 @@
 //! PTQ, conversion to an integer-only model, and the experiment that compares them
 //! ([`lab::LabRun`]). Pure Rust, no autodiff crate: the layers are few and their gradients short.
 
+pub mod bench;
 pub mod data;
 pub mod lab;
 pub mod linalg;

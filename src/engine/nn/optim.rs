@@ -81,15 +81,22 @@ impl Optimizer {
                     let c1 = 1.0 - libm::pow(BETA1 as f64, t as f64);
                     let c2_sqrt = (1.0 - libm::pow(BETA2 as f64, t as f64)).sqrt() as f32;
                     let step_size = (lr as f64 / c1) as f32;
-                    for ((pi, (mi, vi)), &gi) in p.iter_mut().zip(m.iter_mut().zip(v.iter_mut())).zip(g.iter()) {
-                        *mi += (1.0 - BETA1) * (gi - *mi); // exp_avg.lerp_(grad, 1 − β₁)
-                        *vi = *vi * BETA2 + (1.0 - BETA2) * gi * gi; // mul_(β₂).addcmul_(g, g, 1 − β₂)
-                        let denom = vi.sqrt() / c2_sqrt + EPS;
-                        *pi -= step_size * (*mi / denom); // addcdiv_(m, denom, −step_size)
-                    }
+                    crate::engine::simd::dispatch!(adam_update(p, m, v, g, step_size, c2_sqrt));
                 }
             }
         }
+    }
+}
+
+/// Adam's element-wise update (the divisions and square roots vectorize; on x86 eight lanes at a
+/// time with AVX2, with the same correctly rounded results).
+#[inline(always)]
+fn adam_update(p: &mut [f32], m: &mut [f32], v: &mut [f32], g: &[f32], step_size: f32, c2_sqrt: f32) {
+    for ((pi, (mi, vi)), &gi) in p.iter_mut().zip(m.iter_mut().zip(v.iter_mut())).zip(g.iter()) {
+        *mi += (1.0 - BETA1) * (gi - *mi); // exp_avg.lerp_(grad, 1 − β₁)
+        *vi = *vi * BETA2 + (1.0 - BETA2) * gi * gi; // mul_(β₂).addcmul_(g, g, 1 − β₂)
+        let denom = vi.sqrt() / c2_sqrt + EPS;
+        *pi -= step_size * (*mi / denom); // addcdiv_(m, denom, −step_size)
     }
 }
 

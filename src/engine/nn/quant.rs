@@ -5,6 +5,7 @@
 use serde::{Deserialize, Serialize};
 
 use super::layers::{depthwise, im2col, max_pool, Plane};
+use super::linalg::{gemm_i16, PackedI16};
 use super::net::{quantized_bias, ActObserve, Activation, Kind, Net, QuantSim, WeightQuant};
 use super::NnError;
 use crate::engine::observer::{Common, Granularity, Observer, ObserverKind};
@@ -99,6 +100,11 @@ impl IntNet {
         if model.has_batch_norm() {
             return Err(NnError::Model("fold batch norm before converting to integers".into()));
         }
+        // The integer products take 16-bit operands: codes of at most 8 bits less their zero
+        // points.
+        if sim.act_range.levels() > 256 || sim.weights.range.levels() > 256 {
+            return Err(NnError::Quant(format!("integer models take codes of at most 8 bits, not {} and {} levels", sim.act_range.levels(), sim.weights.range.levels())));
+        }
         let mut layers = Vec::with_capacity(model.layers.len());
         let mut s_x = sim.input;
         for (l, layer) in model.layers.iter().enumerate() {
@@ -171,22 +177,18 @@ impl IntNet {
                     depthwise(&cur, batch, plane, layer.outputs, &w, &vec![0; layer.outputs], &mut acc);
                 }
                 _ => {
-                    // The weights less their zero points, as `inputs × outputs` rows.
-                    let mut wt = vec![0i32; layer.w.len()];
-                    for (o, row) in layer.w.chunks(layer.inputs).enumerate() {
-                        for (i, &q) in row.iter().enumerate() {
-                            wt[i * layer.outputs + o] = q - zw(o);
-                        }
-                    }
+                    // Codes of at most 8 bits less their zero point fit in 16 bits (checked by
+                    // `convert`): 16-bit products, summed in i32.
+                    let x: Vec<i16> = cur.iter().map(|&v| v as i16).collect();
                     let a = match layer.kind {
                         Kind::Conv3x3 { plane, in_ch } => {
-                            im2col(&cur, batch, plane, in_ch, &mut cols);
+                            im2col(&x, batch, plane, in_ch, &mut cols);
                             &cols
                         }
-                        _ => &cur,
+                        _ => &x,
                     };
                     acc.resize(rows * layer.outputs, 0);
-                    super::linalg::gemm_i32(rows, layer.inputs, layer.outputs, a, &wt, &mut acc);
+                    gemm_i16(rows, a, &PackedI16::from_rows(&layer.w, layer.outputs, layer.inputs, zw), &mut acc);
                 }
             }
             for row in acc.chunks_mut(layer.outputs) {
