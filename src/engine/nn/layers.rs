@@ -19,20 +19,23 @@ impl Plane {
         self.h * self.w
     }
 
-    /// For each output position and tap (row-major over the 3×3 window), the input position it
-    /// reads, or `None` in the padding.
-    fn taps(self) -> impl Iterator<Item = (usize, usize, Option<usize>)> {
-        (0..self.positions()).flat_map(move |p| {
+    /// Every output position and tap (row-major over the 3×3 window) that reads inside the
+    /// plane, with the input position it reads: `(p, t, q)`. The padding's taps are left out
+    /// (they read 0). Computed once per call and walked for every image of the batch.
+    fn taps(self) -> Vec<(usize, usize, usize)> {
+        let mut out = Vec::with_capacity(9 * self.positions());
+        for p in 0..self.positions() {
             let (y, x) = (p / self.w, p % self.w);
-            (0..9).map(move |t| {
+            for t in 0..9 {
                 let (iy, ix) = ((y + t / 3).checked_sub(1), (x + t % 3).checked_sub(1));
-                let at = match (iy, ix) {
-                    (Some(iy), Some(ix)) if iy < self.h && ix < self.w => Some(iy * self.w + ix),
-                    _ => None,
-                };
-                (p, t, at)
-            })
-        })
+                if let (Some(iy), Some(ix)) = (iy, ix) {
+                    if iy < self.h && ix < self.w {
+                        out.push((p, t, iy * self.w + ix));
+                    }
+                }
+            }
+        }
+        out
     }
 }
 
@@ -44,17 +47,15 @@ use super::linalg::Element;
 /// of position `p` (0 in the padding), so a convolution is one matrix product with its weights
 /// stored PyTorch's way, `out × ch × 3 × 3`.
 pub fn im2col<T: Element>(x: &[T], batch: usize, plane: Plane, ch: usize, cols: &mut Vec<T>) {
-    let (pos, k) = (plane.positions(), ch * 9);
+    let (pos, k, taps) = (plane.positions(), ch * 9, plane.taps());
     cols.clear();
     cols.resize(batch * pos * k, T::default());
     for n in 0..batch {
         let img = &x[n * pos * ch..][..pos * ch];
-        for (p, t, at) in plane.taps() {
-            if let Some(q) = at {
-                let row = &mut cols[(n * pos + p) * k..][..k];
-                for c in 0..ch {
-                    row[c * 9 + t] = img[q * ch + c];
-                }
+        for &(p, t, q) in &taps {
+            let row = &mut cols[(n * pos + p) * k..][..k];
+            for c in 0..ch {
+                row[c * 9 + t] = img[q * ch + c];
             }
         }
     }
@@ -62,17 +63,15 @@ pub fn im2col<T: Element>(x: &[T], batch: usize, plane: Plane, ch: usize, cols: 
 
 /// The adjoint of [`im2col`]: each patch entry's gradient added back to the input it came from.
 pub fn col2im(dcols: &[f32], batch: usize, plane: Plane, ch: usize, dx: &mut Vec<f32>) {
-    let (pos, k) = (plane.positions(), ch * 9);
+    let (pos, k, taps) = (plane.positions(), ch * 9, plane.taps());
     dx.clear();
     dx.resize(batch * pos * ch, 0.0);
     for n in 0..batch {
         let img = &mut dx[n * pos * ch..][..pos * ch];
-        for (p, t, at) in plane.taps() {
-            if let Some(q) = at {
-                let row = &dcols[(n * pos + p) * k..][..k];
-                for c in 0..ch {
-                    img[q * ch + c] += row[c * 9 + t];
-                }
+        for &(p, t, q) in &taps {
+            let row = &dcols[(n * pos + p) * k..][..k];
+            for c in 0..ch {
+                img[q * ch + c] += row[c * 9 + t];
             }
         }
     }
@@ -81,7 +80,7 @@ pub fn col2im(dcols: &[f32], batch: usize, plane: Plane, ch: usize, dx: &mut Vec
 /// Depthwise 3×3: `out[n,p,c] = bias[c] + Σ_t x[n, p+t, c]·w[c·9 + t]`, taps in order, padding
 /// skipped (it would add 0).
 pub fn depthwise<T: Element>(x: &[T], batch: usize, plane: Plane, ch: usize, w: &[T], bias: &[T], out: &mut Vec<T>) {
-    let pos = plane.positions();
+    let (pos, taps) = (plane.positions(), plane.taps());
     // Tap-major weights, so the inner loop runs over contiguous channels.
     let wt: Vec<T> = (0..9 * ch).map(|i| w[(i % ch) * 9 + i / ch]).collect();
     out.clear();
@@ -92,12 +91,10 @@ pub fn depthwise<T: Element>(x: &[T], batch: usize, plane: Plane, ch: usize, w: 
         for p in 0..pos {
             dst[p * ch..][..ch].copy_from_slice(&bias[..ch]);
         }
-        for (p, t, at) in plane.taps() {
-            if let Some(q) = at {
-                let (src, wt) = (&img[q * ch..][..ch], &wt[t * ch..][..ch]);
-                for ((d, &v), &k) in dst[p * ch..][..ch].iter_mut().zip(src).zip(wt) {
-                    *d = *d + v * k;
-                }
+        for &(p, t, q) in &taps {
+            let (src, wt) = (&img[q * ch..][..ch], &wt[t * ch..][..ch]);
+            for ((d, &v), &k) in dst[p * ch..][..ch].iter_mut().zip(src).zip(wt) {
+                *d = *d + v * k;
             }
         }
     }
@@ -106,31 +103,28 @@ pub fn depthwise<T: Element>(x: &[T], batch: usize, plane: Plane, ch: usize, w: 
 /// The depthwise convolution's gradients: `dw` (`ch × 9`) and `dx` from `g` (its output's).
 #[allow(clippy::too_many_arguments)]
 pub fn depthwise_backward(x: &[f32], g: &[f32], batch: usize, plane: Plane, ch: usize, w: &[f32], dw: &mut Vec<f32>, dx: Option<&mut Vec<f32>>) {
-    let pos = plane.positions();
+    let (pos, taps) = (plane.positions(), plane.taps());
     let mut dwt = vec![0f32; 9 * ch];
     for n in 0..batch {
         let (img, gi) = (&x[n * pos * ch..][..pos * ch], &g[n * pos * ch..][..pos * ch]);
-        for (p, t, at) in plane.taps() {
-            if let Some(q) = at {
-                for ((d, &v), &gv) in dwt[t * ch..][..ch].iter_mut().zip(&img[q * ch..][..ch]).zip(&gi[p * ch..][..ch]) {
-                    *d += gv * v;
-                }
+        for &(p, t, q) in &taps {
+            for ((d, &v), &gv) in dwt[t * ch..][..ch].iter_mut().zip(&img[q * ch..][..ch]).zip(&gi[p * ch..][..ch]) {
+                *d += gv * v;
             }
         }
     }
     dw.clear();
     dw.extend((0..9 * ch).map(|i| dwt[(i % 9) * ch + i / 9]));
     if let Some(dx) = dx {
+        let wt: Vec<f32> = (0..9 * ch).map(|i| w[(i % ch) * 9 + i / ch]).collect();
         dx.clear();
         dx.resize(batch * pos * ch, 0.0);
         for n in 0..batch {
             let gi = &g[n * pos * ch..][..pos * ch];
             let di = &mut dx[n * pos * ch..][..pos * ch];
-            for (p, t, at) in plane.taps() {
-                if let Some(q) = at {
-                    for c in 0..ch {
-                        di[q * ch + c] += gi[p * ch + c] * w[c * 9 + t];
-                    }
+            for &(p, t, q) in &taps {
+                for ((d, &gv), &k) in di[q * ch..][..ch].iter_mut().zip(&gi[p * ch..][..ch]).zip(&wt[t * ch..][..ch]) {
+                    *d += gv * k;
                 }
             }
         }
