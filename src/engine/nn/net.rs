@@ -459,7 +459,11 @@ impl Net {
             if let Some(bn) = &layer.bn {
                 bn.forward(&mut z, bn_batch_stats, &mut t.bn);
             }
-            let mut a: Vec<f32> = z.iter().map(|&v| layer.act.apply(v)).collect();
+            let mut a: Vec<f32> = match layer.act {
+                Activation::None => z.clone(),
+                Activation::Relu => z.iter().map(|&v| Activation::Relu.apply(v)).collect(),
+                Activation::Relu6 => z.iter().map(|&v| Activation::Relu6.apply(v)).collect(),
+            };
             match &mut quant {
                 Quant::Float => {}
                 Quant::Observe(o) => {
@@ -516,9 +520,16 @@ impl Net {
             if layer.pool {
                 g = max_pool_backward(&g, &t.pool_argmax, layer.rows(batch) * layer.outputs);
             }
-            for (i, gi) in g.iter_mut().enumerate() {
-                let through = if tape.quantized && !t.output_mask[i] { 0.0 } else { 1.0 };
-                *gi *= through * layer.act.slope(t.pre[i]);
+            // Through the activation, and the fake-quantization's STE where it simulated.
+            let act = layer.act;
+            if tape.quantized {
+                for ((gi, &z), &kept) in g.iter_mut().zip(&t.pre).zip(&t.output_mask) {
+                    *gi *= f32::from(u8::from(kept)) * act.slope(z);
+                }
+            } else if act != Activation::None {
+                for (gi, &z) in g.iter_mut().zip(&t.pre) {
+                    *gi *= act.slope(z);
+                }
             }
             let (dw, rest) = grads[first..first + counts[l]].split_first_mut().expect("weights");
             let mut dscale = Vec::new();
