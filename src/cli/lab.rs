@@ -208,6 +208,7 @@ struct QuantFigures<'a> {
     agreement: &'a crate::engine::nn::quant::Agreement,
     weight_sqnr_db: &'a [Option<f64>],
     activation_sqnr_db: &'a [Option<f64>],
+    weight_range_ratio: &'a [Option<f64>],
 }
 
 impl<'a> Summary<'a> {
@@ -219,6 +220,7 @@ impl<'a> Summary<'a> {
             agreement: &q.agreement,
             weight_sqnr_db: &q.weight_sqnr,
             activation_sqnr_db: &q.activation_sqnr,
+            weight_range_ratio: &q.weight_range_ratio,
         };
         Summary {
             config: &r.config,
@@ -261,14 +263,15 @@ fn table(r: &LabReport) -> String {
         out += &format!("{:<6} {:>8.2}% {:>8.4} {:>20} {:>10.0}\n", name, q.integer.accuracy * 100.0, q.integer.loss, agree, ms);
     }
     out += &format!("\nInteger inference over the {} test samples: {:.2} ms\n", r.test_samples, r.timings.integer_inference_ms);
-    out += "\nSQNR (dB)   weights PTQ / QAT   activations PTQ / QAT\n";
+    out += "\nSQNR (dB)   weights PTQ / QAT   activations PTQ / QAT   channel ranges (max/min)\n";
     for l in 0..r.ptq.weight_sqnr.len() {
         out += &format!(
-            "layer {l:<5} {:>8} / {:<8} {:>12} / {:<8}  {}\n",
+            "layer {l:<5} {:>8} / {:<8} {:>12} / {:<8} {:>12}   {}\n",
             db(r.ptq.weight_sqnr[l]),
             db(r.qat.weight_sqnr[l]),
             db(r.ptq.activation_sqnr[l]),
             db(r.qat.activation_sqnr[l]),
+            r.ptq.weight_range_ratio[l].map_or_else(|| "—".into(), |v| format!("{v:.1}×")),
             r.fp32_model.layers.get(l).map_or(String::new(), |x| x.describe())
         );
     }

@@ -248,7 +248,7 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
             <section class="panel" aria-label="Per-layer SQNR">
                 <h2>{"SQNR per layer (dB): float against quantized, on the test samples"}</h2>
                 <table class="bench-table" data-testid="lab-sqnr">
-                    <thead><tr><th scope="col">{"Layer"}</th><th scope="col">{"Weights, PTQ"}</th><th scope="col">{"Weights, QAT"}</th><th scope="col">{"Activations, PTQ"}</th><th scope="col">{"Activations, QAT"}</th></tr></thead>
+                    <thead><tr><th scope="col">{"Layer"}</th><th scope="col">{"Weights, PTQ"}</th><th scope="col">{"Weights, QAT"}</th><th scope="col">{"Activations, PTQ"}</th><th scope="col">{"Activations, QAT"}</th><th scope="col">{"Channel ranges, max/min (FP32, BN folded)"}</th></tr></thead>
                     <tbody>
                         { for (0..r.ptq.weight_sqnr.len()).map(|l| {
                             // With batch norm, the weights quantized are the folded ones.
@@ -265,6 +265,7 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                                 <td class="num">{sig4(r.qat.weight_sqnr[l])}</td>
                                 <td class="num">{sig4(r.ptq.activation_sqnr[l])}</td>
                                 <td class="num">{sig4(r.qat.activation_sqnr[l])}</td>
+                                <td class="num">{r.ptq.weight_range_ratio[l].map_or_else(|| "—".to_string(), |v| format!("{v:.1}×"))}</td>
                             </tr>
                         }}) }
                     </tbody>

@@ -200,6 +200,9 @@ pub struct QuantReport {
     pub agreement: Agreement,
     pub weight_sqnr: Vec<Option<f64>>,
     pub activation_sqnr: Vec<Option<f64>>,
+    /// Per layer: the widest output channel's weight range over the narrowest (batch norm
+    /// folded), where per-tensor quantization hurts (`None` for fewer than two channels).
+    pub weight_range_ratio: Vec<Option<f64>>,
     pub sim: QuantSim,
     pub model: IntNet,
 }
@@ -666,7 +669,15 @@ fn quant_report(model: &Net, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f6
         })
         .collect();
     let activation_sqnr = (0..model.layers.len()).map(|l| sqnr_db(float.layer_output(l), quant.layer_output(l))).collect();
-    Ok((QuantReport { integer, simulated, agreement, weight_sqnr, activation_sqnr, sim, model: int }, integer_ms))
+    let weight_range_ratio = model
+        .layers
+        .iter()
+        .map(|layer| {
+            let ranges: Vec<f32> = layer.w.chunks(layer.inputs.max(1)).map(|w| crate::engine::observer::finite_min_max(w)).map(|(lo, hi, _)| hi - lo).collect();
+            crate::engine::inspect::range_ratio(&ranges)
+        })
+        .collect();
+    Ok((QuantReport { integer, simulated, agreement, weight_sqnr, activation_sqnr, weight_range_ratio, sim, model: int }, integer_ms))
 }
 
 /// Every test sample through the integer model: output codes and the logits read off them.
