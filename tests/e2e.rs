@@ -653,6 +653,12 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     b.screenshot("lab").await;
     b.exec("document.querySelector('[data-testid=chart-lab-misclassified-fp32]').scrollIntoView()").await;
     b.screenshot("lab-misclassified").await;
+    // Each layer's weights before and after QAT, over the grid.
+    for l in 0..3 {
+        b.wait_painted(&format!("[data-testid=chart-lab-weights-{l}]")).await;
+    }
+    b.exec("document.querySelector('[data-testid=chart-lab-weights-0]').scrollIntoView()").await;
+    b.screenshot("lab-weights").await;
     b.exec("window.scrollTo(0, 0)").await;
     // Accuracy against bit width, in the worker: PTQ holds at 8 bits, QAT pulls ahead below.
     b.click("[data-testid=lab-sweep-run]").await;

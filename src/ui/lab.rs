@@ -8,7 +8,7 @@ use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
 use super::charts::canvas::Canvas;
-use super::charts::lab::{DecisionChart, DigitsChart, Which};
+use super::charts::lab::{DecisionChart, DigitsChart, WeightShiftChart, Which};
 use super::charts::training::TrainingChart;
 use super::format::sig4;
 use super::state::{UrlState, LAB_DATA, LAB_MODELS, OBSERVERS};
@@ -270,6 +270,16 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                         }}) }
                     </tbody>
                 </table>
+            </section>
+            <section class="panel" aria-label="Weights before and after QAT">
+                <h2>{"How QAT moved the weights onto the grid: each layer's FP32 and QAT weights (batch norm folded), with the grid the QAT model is converted on"}</h2>
+                <div class="chart-trio">
+                    { for r.fp32_model.layers.iter().zip(&r.qat_model.layers).enumerate().map(|(l, (f, q))| html! {
+                        <Canvas<WeightShiftChart> chart={Rc::new(WeightShiftChart::new(&format!("layer {l}: {}", f.describe().split(',').next().unwrap_or_default()), f, q, r.qat.sim.weights))}
+                            testid={format!("chart-lab-weights-{l}")} width={380} height={260}
+                            label={format!("Histograms of layer {l}'s weights ({}) before and after QAT, over the quantization grid", f.describe())} />
+                    }) }
+                </div>
             </section>
             if let Some(b) = &r.boundaries {
                 <section class="panel" aria-label="Decision boundaries">

@@ -99,6 +99,100 @@ impl Chart for DigitsChart {
     }
 }
 
+/// The model of one layer's weights before and after QAT (both with batch norm folded, as they
+/// are quantized), over the QAT model's weight grid: how training moved the weights onto it.
+#[derive(Clone, Debug, PartialEq)]
+pub struct WeightShiftChart {
+    pub layer: String,
+    pub before: crate::engine::histogram::Histogram,
+    pub after: crate::engine::histogram::Histogram,
+    /// The grid's points within the histograms' span (per channel: the first channel's).
+    pub grid: Vec<f32>,
+    pub per_channel: bool,
+    /// The share of the QAT weights within a tenth of a step of a point of their grid, and of
+    /// the FP32 weights of theirs (PTQ's), for the caption.
+    pub on_grid: (f64, f64),
+}
+
+/// Bins in each histogram.
+pub const WEIGHT_SHIFT_BINS: usize = 80;
+
+impl WeightShiftChart {
+    /// One layer (`name` for the caption) of both models: their folded weights, quantized as
+    /// `weights` says.
+    pub fn new(name: &str, fp32: &crate::engine::nn::net::Layer, qat: &crate::engine::nn::net::Layer, weights: crate::engine::nn::net::WeightQuant) -> WeightShiftChart {
+        use crate::engine::histogram::Histogram;
+        let (f, q) = (fp32.folded(), qat.folded());
+        let params = weights.qparams(&q.w, q.inputs);
+        let (lo0, hi0, _) = crate::engine::observer::finite_min_max(&f.w);
+        let (lo1, hi1, _) = crate::engine::observer::finite_min_max(&q.w);
+        let (lo, hi) = (lo0.min(lo1), hi0.max(hi1));
+        let pad = ((hi - lo) * 0.03).max(f32::EPSILON);
+        let (lo, hi) = (lo - pad, hi + pad);
+        let p = params[0];
+        let grid = (weights.range.qmin..=weights.range.qmax).map(|c| crate::engine::quantize::dequantize_one(c, p)).filter(|x| (lo..=hi).contains(x)).collect();
+        // Near a grid point: within a tenth of the step of its own channel's grid, the grid
+        // from these weights' min/max (as conversion takes it).
+        let near = |w: &[f32]| {
+            let params = weights.qparams(w, q.inputs);
+            let hits = w
+                .chunks(q.inputs.max(1))
+                .enumerate()
+                .flat_map(|(o, row)| {
+                    let p = params[if weights.per_channel { o } else { 0 }];
+                    row.iter().map(move |&v| {
+                        let t = v / p.scale;
+                        (t - t.round()).abs() <= 0.1
+                    })
+                })
+                .filter(|&b| b)
+                .count();
+            hits as f64 / w.len().max(1) as f64
+        };
+        WeightShiftChart {
+            layer: name.to_string(),
+            before: Histogram::new(&f.w, lo, hi, WEIGHT_SHIFT_BINS),
+            after: Histogram::new(&q.w, lo, hi, WEIGHT_SHIFT_BINS),
+            grid,
+            per_channel: weights.per_channel,
+            on_grid: (near(&q.w), near(&f.w)),
+        }
+    }
+}
+
+impl Chart for WeightShiftChart {
+    fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        use super::palette::SKY;
+        use super::{draw_legend, headroom, Swatch};
+        let (lo, hi) = (self.before.lo as f64, self.before.hi as f64);
+        let top = headroom(self.before.max_count().max(self.after.max_count()) as f64);
+        let y_format = |v: &f64| format!("{v:.0}");
+        let x_format = |v: &f64| format!("{:.2}", (v * 100.0).round() / 100.0 + 0.0);
+        let axes = Axes { x: "weight (batch norm folded)", y: "count", y_format: &y_format, x_format: Some(&x_format) };
+        let mut chart = frame(root, &self.layer, lo..hi, 0.0..top, axes)?;
+        let grid = SKY.mix(0.9);
+        chart.draw_series(self.grid.iter().map(|&x| PathElement::new(vec![(x as f64, 0.0), (x as f64, top)], grid.stroke_width(1))))?;
+        let w = self.before.bin_width() as f64;
+        chart.draw_series(self.before.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+            let x0 = self.before.bin_lo(i) as f64;
+            Rectangle::new([(x0, 0.0), (x0 + w, c as f64)], BLUE.mix(0.35).filled())
+        }))?;
+        chart.draw_series(self.after.counts.iter().enumerate().filter(|(_, c)| **c > 0).map(|(i, &c)| {
+            let x0 = self.after.bin_lo(i) as f64;
+            Rectangle::new([(x0 + w * 0.25, 0.0), (x0 + w * 0.75, c as f64)], ORANGE.filled())
+        }))?;
+        let grid_label = if self.per_channel { "QAT's grid, channel 0 (each has its own)" } else { "QAT's grid" };
+        // Near the grid: within a tenth of a step of a point of its own grid.
+        let entries = [
+            (format!("FP32: {:.0}% near its grid", self.on_grid.1 * 100.0), Swatch::Fill(BLUE.mix(0.35))),
+            (format!("after QAT: {:.0}%", self.on_grid.0 * 100.0), Swatch::Fill(ORANGE.to_rgba())),
+            (grid_label.to_string(), Swatch::Line(grid)),
+        ];
+        draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
+    }
+}
+
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -120,5 +214,29 @@ mod tests {
         let svg = to_svg(&c, 600, 120).unwrap();
         assert!(svg.contains("7→1") && svg.contains("3→8") && svg.contains("2 misclassified"));
         assert!(DigitsChart::of("x", &TestSet { image: None, ..test }, &[], 1).is_none());
+    }
+    use crate::engine::nn::net::{Activation, Net, WeightQuant};
+    use crate::engine::qparams::QRange;
+
+    #[test]
+    fn weights_on_the_grid_are_counted_and_drawn() {
+        let fp32 = Net::mlp(&[8, 6, 3], Activation::Relu, 1).unwrap();
+        // "QAT" that put layer 0's weights on its 4-bit symmetric grid: the grid comes from the
+        // weights' own min/max, so the largest (7.5 steps: PyTorch's max/7.5 scale) sits half a
+        // step off it and the other 47 on it.
+        let wq = WeightQuant { range: QRange::with_bits(4, false).unwrap(), per_channel: false };
+        let mut qat = fp32.clone();
+        let step = 0.0625f32;
+        qat.layers[0].w = (0..48).map(|i| if i == 0 { 7.5 * step } else { ((i % 15) as f32 - 7.0) * step }).collect();
+        let c = WeightShiftChart::new("layer 0", &fp32.layers[0], &qat.layers[0], wq);
+        assert_eq!(c.on_grid.0, 47.0 / 48.0);
+        assert!(c.on_grid.1 < 0.5, "random weights are mostly between grid points: {}", c.on_grid.1);
+        assert_eq!(c.before.counts.iter().sum::<u64>(), 48);
+        assert!(c.grid.len() >= 15 && c.grid.len() <= 16, "{}", c.grid.len());
+        let svg = crate::ui::charts::to_svg(&c, 400, 260).unwrap();
+        assert!(svg.contains("after QAT: 98%") && svg.contains("FP32: 15% near its grid") && svg.contains("QAT&apos;s grid"), "{}", &svg[..600]);
+        let cnn = Net::cnn((4, 4), [2, 3], 3, Activation::Relu, 0).unwrap();
+        let per_channel = WeightShiftChart::new("layer 1", &cnn.layers[1], &cnn.layers[1], WeightQuant { per_channel: true, ..wq });
+        assert!(crate::ui::charts::to_svg(&per_channel, 400, 260).unwrap().contains("each has its own"));
     }
 }
