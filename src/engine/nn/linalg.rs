@@ -166,6 +166,8 @@ impl Element for i16 {}
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn kernel<T: Element>(m: usize, k: usize, n: usize, a: &[T], rsa: usize, csa: usize, b: &[T], beta: T, c: &mut [T]) {
+    // The inner loop reads `b` unchecked on the strength of this.
+    assert!(b.len() >= k * n, "kernel: b holds {} values, not {k}×{n}", b.len());
     let zero = T::default();
     // The row's non-zero entries of `a`, found once for every column block.
     let mut buf: Vec<(usize, T)> = vec![(0, zero); k];
@@ -188,7 +190,9 @@ fn kernel<T: Element>(m: usize, k: usize, n: usize, a: &[T], rsa: usize, csa: us
             if cols == COLS {
                 // The common case, with fixed trip counts for the vectorizer.
                 for &(p, x) in nz {
-                    let bp: &[T; COLS] = b[p * n + j0..][..COLS].try_into().expect("COLS values");
+                    // SAFETY: p < k and j0 + COLS <= n (this branch), and `b` holds k·n values
+                    // (asserted above): the COLS values at p·n + j0 are in bounds.
+                    let bp: &[T; COLS] = unsafe { &*(b.as_ptr().add(p * n + j0) as *const [T; COLS]) };
                     for (s, &y) in acc.iter_mut().zip(bp) {
                         *s = *s + x * y;
                     }
