@@ -115,7 +115,8 @@ impl LabConfig {
             return bad("at most 1000 epochs per phase".into());
         }
         let lr = self.optimizer.lr();
-        if !(lr.is_finite() && lr > 0.0 && lr <= 10.0) || !(self.qat_lr_scale.is_finite() && self.qat_lr_scale > 0.0) {
+        let rate_ok = lr.is_finite() && lr > 0.0 && lr <= 10.0 && self.qat_lr_scale.is_finite() && self.qat_lr_scale > 0.0;
+        if !rate_ok {
             return bad(format!("learning rate {lr} (×{} for QAT) must be positive and at most 10", self.qat_lr_scale));
         }
         if !(self.averaging_constant > 0.0 && self.averaging_constant <= 1.0) {
@@ -673,7 +674,7 @@ fn quant_report(model: &Net, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f6
         .layers
         .iter()
         .map(|layer| {
-            let ranges: Vec<f32> = layer.w.chunks(layer.inputs.max(1)).map(|w| crate::engine::observer::finite_min_max(w)).map(|(lo, hi, _)| hi - lo).collect();
+            let ranges: Vec<f32> = layer.w.chunks(layer.inputs.max(1)).map(crate::engine::observer::finite_min_max).map(|(lo, hi, _)| hi - lo).collect();
             crate::engine::inspect::range_ratio(&ranges)
         })
         .collect();

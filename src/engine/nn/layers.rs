@@ -238,10 +238,10 @@ impl BatchNorm {
         tape.x_hat.clear();
         tape.x_hat.reserve(x.len());
         for row in x.chunks_mut(ch) {
-            for c in 0..ch {
-                let h = (row[c] - tape.mean[c]) * tape.inv_std[c];
+            for (c, v) in row.iter_mut().enumerate() {
+                let h = (*v - tape.mean[c]) * tape.inv_std[c];
                 tape.x_hat.push(h);
-                row[c] = self.gamma[c] * h + self.beta[c];
+                *v = self.gamma[c] * h + self.beta[c];
             }
         }
     }

@@ -168,6 +168,7 @@ impl Layer {
     }
 
     /// The linear map's gradients from `g` (`rows × outputs`): `dw`, and `dx` when asked.
+    #[allow(clippy::too_many_arguments)]
     fn linear_backward(&self, g: &[f32], batch: usize, x: &[f32], cols: &[f32], w: &[f32], dw: &mut Vec<f32>, dx: Option<&mut Vec<f32>>) {
         let rows = self.rows(batch);
         if let Kind::Depthwise3x3 { plane } = self.kind {

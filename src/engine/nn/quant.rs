@@ -122,7 +122,7 @@ impl IntNet {
                 let m = per(o).scale as f64 * s_x.scale as f64 / s_y.scale as f64;
                 multiplier.push(FixedMultiplier::from_real(m).map_err(|e| NnError::Quant(format!("layer {l}, output {o}: requantization: {e}")))?);
             }
-            let (qmin, qmax) = (sim.act_range.qmin as i32, sim.act_range.qmax as i32);
+            let (qmin, qmax) = (sim.act_range.qmin, sim.act_range.qmax);
             let (lo, hi) = match layer.act {
                 Activation::None => (qmin, qmax),
                 Activation::Relu => (qmin.max(s_y.zero_point), qmax),
