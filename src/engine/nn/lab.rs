@@ -784,9 +784,19 @@ mod tests {
         let stats = |n: &Net| n.layers.iter().filter_map(|l| l.bn.as_ref().map(|b| (b.running_mean.clone(), b.running_var.clone()))).collect::<Vec<_>>();
         assert_eq!(stats(&r.qat_model), stats(&r.fp32_model));
         assert_ne!(r.qat_model.layers[0].w, r.fp32_model.layers[0].w, "QAT trains the weights");
-        let moving = run(LabConfig { freeze_bn_after: None, ..cfg }, &clock, &mut |_| true).unwrap();
+        let moving = run(LabConfig { freeze_bn_after: None, ..cfg.clone() }, &clock, &mut |_| true).unwrap();
         assert_ne!(stats(&moving.qat_model), stats(&moving.fp32_model));
         assert_eq!(stats(&moving.fp32_model), stats(&r.fp32_model), "the same FP32 run");
+        // The sweep runs the CNN too, every pair from the one FP32 model.
+        let small = LabConfig { channels: [2, 4], epochs: 2, qat_epochs: 1, freeze_bn_after: None, ..cfg.clone() };
+        let mut sweep = LabSweep::new(small).unwrap();
+        let report = loop {
+            if let Some(r) = sweep.step(&clock).unwrap() {
+                break r;
+            }
+        };
+        assert_eq!(report.points.len(), SWEEP_BITS.len());
+        assert!(report.points.iter().all(|p| p.ptq > 0.0 && p.qat > 0.0));
         // The CNN needs images.
         let flat = LabConfig { model: ModelKind::Cnn, dataset: DatasetSpec::Synthetic { kind: Synthetic2d::Moons, n: 100, noise: 0.1 }, ..LabConfig::default() };
         assert!(matches!(LabRun::new(flat), Err(NnError::Config(m)) if m.contains("needs images")));
