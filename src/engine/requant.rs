@@ -67,16 +67,9 @@ impl FixedMultiplier {
     /// arithmetic only; it equals `round(acc·to_real())` exactly, where [`FixedMultiplier::apply`]
     /// (gemmlowp's two roundings) can be one off when `acc·M0·2⁻³¹` is small: at 4-bit
     /// activations, often. Saturates to the i32 range.
-    #[inline]
     pub fn apply_once(self, acc: i32) -> i32 {
         let product = acc as i64 * self.m0 as i64;
         let total = 31 + self.shift;
-        if (1..63).contains(&total) {
-            // The usual case, without branches on the data: |p| < 2⁶², so |p| + half fits.
-            let sign = product >> 63;
-            let magnitude = (((product ^ sign) - sign) + (1i64 << (total - 1))) >> total;
-            return ((magnitude ^ sign) - sign).clamp(i32::MIN as i64, i32::MAX as i64) as i32;
-        }
         let rounded = if total <= 0 {
             product.checked_shl((-total) as u32).filter(|_| -total < 32).unwrap_or(if product >= 0 { i64::MAX } else { i64::MIN })
         } else if total >= 63 {

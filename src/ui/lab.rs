@@ -382,15 +382,11 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
             </select>
             if cnn {
                 { number("lab-channels", "CNN channels (conv, pointwise)", format!("{},{}", l.channels[0], l.channels[1]), |s, v| {
-                    if let Ok([a, b]) = v.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>().as_deref() {
-                        if (1..=256).contains(a) && (1..=256).contains(b) { s.lab.channels = [*a, *b]; }
-                    }
+                    if let Ok(c) = super::state::parse_channels(v) { s.lab.channels = c; }
                 }) }
             } else {
                 { number("lab-hidden", "Hidden widths", l.hidden.iter().map(|w| w.to_string()).collect::<Vec<_>>().join(","), |s, v| {
-                    if let Ok(w) = v.split(',').map(|w| w.trim().parse::<usize>()).collect::<Result<Vec<_>, _>>() {
-                        if (1..=4).contains(&w.len()) && w.iter().all(|w| (1..=4096).contains(w)) { s.lab.hidden = w; }
-                    }
+                    if let Ok(w) = super::state::parse_widths(v) { s.lab.hidden = w; }
                 }) }
             }
             { check("lab-relu6", "ReLU6 (else ReLU)", l.relu6, |s, v| s.lab.relu6 = v == "true") }

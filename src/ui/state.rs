@@ -383,7 +383,8 @@ pub const LAB_MODELS: &[(crate::engine::nn::lab::ModelKind, &str, &str)] = {
     &[(M::Mlp, "mlp", "MLP"), (M::Cnn, "cnn", "CNN: conv, depthwise, pointwise (digits)")]
 };
 
-fn parse_channels(v: &str) -> Result<[usize; 2], String> {
+/// The CNN's two channel counts, `8,16`.
+pub(crate) fn parse_channels(v: &str) -> Result<[usize; 2], String> {
     let c: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 256)).collect();
     match c.as_deref() {
         Ok(&[a, b]) => Ok([a, b]),
@@ -391,7 +392,8 @@ fn parse_channels(v: &str) -> Result<[usize; 2], String> {
     }
 }
 
-fn parse_widths(v: &str) -> Result<Vec<usize>, String> {
+/// The MLP's hidden widths, `128,128`.
+pub(crate) fn parse_widths(v: &str) -> Result<Vec<usize>, String> {
     let widths: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 4096)).collect();
     match widths {
         Ok(w) if (1..=4).contains(&w.len()) => Ok(w),

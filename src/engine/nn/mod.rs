@@ -1,7 +1,8 @@
-//! The Lab's neural networks: data, an MLP and a small CNN with their forward and backward passes (gradients
-//! checked against finite differences), optimizers, fake-quantization for QAT, calibration for
-//! PTQ, conversion to an integer-only model, and the experiment that compares them
-//! ([`lab::LabRun`]). Pure Rust, no autodiff crate: the layers are few and their gradients short.
+//! The Lab's neural networks: data, an MLP and a small CNN with their forward and backward
+//! passes (gradients checked against finite differences, QAT's against PyTorch), optimizers,
+//! fake-quantization for QAT, calibration for PTQ, conversion to an integer-only model, the
+//! experiment that compares them ([`lab::LabRun`]) and its benchmark workloads. Pure Rust, no
+//! autodiff crate: the layers are few and their gradients short.
 
 pub mod bench;
 pub mod data;

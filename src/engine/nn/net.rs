@@ -247,6 +247,22 @@ impl WeightQuant {
         }
     }
 
+    /// The share of weights `w` within `tolerance` steps of a point of their grid (each
+    /// channel's own grid, taken from the weights' min/max as conversion takes it): how far
+    /// training has moved them onto it. 0 for no weights.
+    pub fn share_near_grid(&self, w: &[f32], fan_in: usize, tolerance: f32) -> f64 {
+        let params = self.qparams(w, fan_in);
+        let near = w
+            .chunks(fan_in.max(1))
+            .enumerate()
+            .map(|(o, row)| {
+                let s = params[if self.per_channel { o } else { 0 }].scale;
+                row.iter().filter(|&&v| ((v / s) - (v / s).round()).abs() <= tolerance).count()
+            })
+            .sum::<usize>();
+        near as f64 / w.len().max(1) as f64
+    }
+
     /// `w` fake-quantized with `params` (see [`WeightQuant::qparams`]), and the straight-through
     /// mask (true where a weight was not clipped).
     pub fn fake_quantize(&self, w: &[f32], fan_in: usize, params: &[QParams], out: &mut Vec<f32>, mask: &mut Vec<bool>) {
@@ -898,6 +914,22 @@ mod tests {
         m.backward(&fresh, &y, &mut a);
         m.backward(&reused, &y, &mut b);
         assert_eq!(a, b);
+    }
+
+    #[test]
+    fn the_share_near_the_grid_counts_each_channel_on_its_own_grid() {
+        let wq = WeightQuant { range: QRange::with_bits(4, false).unwrap(), per_channel: true };
+        // Two channels: on grids of step 0.1 and 0.001 (the largest at 7.5 steps, half a step
+        // off, as symmetric min/max puts it); per tensor the second is all near 0 of a coarse grid.
+        let mut w: Vec<f32> = (0..8).map(|k| (k as f32 - 4.0) * 0.1).collect();
+        w[7] = 0.75;
+        w.extend((0..8).map(|k| (k as f32 - 4.0) * 0.001 + 0.0003));
+        w[15] = 0.0075;
+        assert_eq!(wq.share_near_grid(&w, 8, 0.1), 7.0 / 16.0);
+        let per_tensor = WeightQuant { per_channel: false, ..wq };
+        assert_eq!(per_tensor.share_near_grid(&w, 8, 0.1), 15.0 / 16.0, "within a tenth of the coarse step");
+        assert_eq!(wq.share_near_grid(&[], 8, 0.1), 0.0);
+        assert_eq!(wq.share_near_grid(&[0.0; 4], 2, 0.1), 1.0, "zeros sit on every grid");
     }
 
     #[test]

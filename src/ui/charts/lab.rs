@@ -117,6 +117,9 @@ pub struct WeightShiftChart {
 /// Bins in each histogram.
 pub const WEIGHT_SHIFT_BINS: usize = 80;
 
+/// "Near the grid": within this many steps of a grid point.
+pub const NEAR_GRID: f32 = 0.1;
+
 impl WeightShiftChart {
     /// One layer (`name` for the caption) of both models: their folded weights, quantized as
     /// `weights` says.
@@ -131,31 +134,13 @@ impl WeightShiftChart {
         let (lo, hi) = (lo - pad, hi + pad);
         let p = params[0];
         let grid = (weights.range.qmin..=weights.range.qmax).map(|c| crate::engine::quantize::dequantize_one(c, p)).filter(|x| (lo..=hi).contains(x)).collect();
-        // Near a grid point: within a tenth of the step of its own channel's grid, the grid
-        // from these weights' min/max (as conversion takes it).
-        let near = |w: &[f32]| {
-            let params = weights.qparams(w, q.inputs);
-            let hits = w
-                .chunks(q.inputs.max(1))
-                .enumerate()
-                .flat_map(|(o, row)| {
-                    let p = params[if weights.per_channel { o } else { 0 }];
-                    row.iter().map(move |&v| {
-                        let t = v / p.scale;
-                        (t - t.round()).abs() <= 0.1
-                    })
-                })
-                .filter(|&b| b)
-                .count();
-            hits as f64 / w.len().max(1) as f64
-        };
         WeightShiftChart {
             layer: name.to_string(),
             before: Histogram::new(&f.w, lo, hi, WEIGHT_SHIFT_BINS),
             after: Histogram::new(&q.w, lo, hi, WEIGHT_SHIFT_BINS),
             grid,
             per_channel: weights.per_channel,
-            on_grid: (near(&q.w), near(&f.w)),
+            on_grid: (weights.share_near_grid(&q.w, q.inputs, NEAR_GRID), weights.share_near_grid(&f.w, f.inputs, NEAR_GRID)),
         }
     }
 }
