@@ -45,6 +45,20 @@ fn each_tab_renders_its_view() {
     assert!(!learn.contains("chart-histogram"));
 }
 
+/// The Lab's settings follow the network: widths for the MLP; channels and the batch-norm
+/// freeze for the CNN, which the heading names.
+#[test]
+fn the_lab_shows_the_settings_of_its_network() {
+    let mlp = run(render("#view=lab"));
+    assert!(mlp.contains(r#"data-testid="lab-hidden""#) && !mlp.contains(r#"data-testid="lab-channels""#));
+    assert!(mlp.contains("MLP [128, 128] on digits, W4A4"));
+    let cnn = run(render("#view=lab&lmodel=cnn&lch=4,8&lfreezebn=2"));
+    assert!(!cnn.contains(r#"data-testid="lab-hidden""#));
+    assert!(cnn.contains(r#"data-testid="lab-channels""#) && cnn.contains(r#"value="4,8""#));
+    assert!(cnn.contains(r#"data-testid="lab-freeze-bn""#) && cnn.contains(r#"value="2""#));
+    assert!(cnn.contains("CNN [4, 8] on digits, W4A4"));
+}
+
 #[test]
 fn malformed_hash_renders_defaults_and_notice() {
     let html = run(render("#view=nowhere&bits=99&%%%"));
