@@ -290,6 +290,17 @@ mod tests {
         (0..n).map(|i| (i as f32 * f).sin()).collect()
     }
 
+    /// Step of the central differences below.
+    const FD_STEP: f32 = 1e-2;
+
+    /// `f`'s central-difference derivative in `v[i]`.
+    fn central_diff(v: &[f32], i: usize, f: impl Fn(&[f32]) -> f64) -> f64 {
+        let (mut up, mut down) = (v.to_vec(), v.to_vec());
+        up[i] += FD_STEP;
+        down[i] -= FD_STEP;
+        (f(&up) - f(&down)) / (2.0 * FD_STEP as f64)
+    }
+
     /// Each kernel against a direct, unvectorized reading of its definition.
     #[test]
     fn patches_depthwise_and_pooling_follow_their_definitions() {
@@ -372,19 +383,12 @@ mod tests {
         };
         let (mut dw, mut dx) = (Vec::new(), Vec::new());
         depthwise_backward(&x, &gout, batch, plane, ch, &w, &mut dw, Some(&mut dx));
-        let e = 1e-2f32;
         for i in 0..w.len() {
-            let (mut up, mut down) = (w.clone(), w.clone());
-            up[i] += e;
-            down[i] -= e;
-            let fd = (dot(&x, &up) - dot(&x, &down)) / (2.0 * e as f64);
+            let fd = central_diff(&w, i, |w| dot(&x, w));
             assert!((fd - dw[i] as f64).abs() < 1e-3, "dw[{i}]: {fd} {}", dw[i]);
         }
         for i in 0..x.len() {
-            let (mut up, mut down) = (x.clone(), x.clone());
-            up[i] += e;
-            down[i] -= e;
-            let fd = (dot(&up, &w) - dot(&down, &w)) / (2.0 * e as f64);
+            let fd = central_diff(&x, i, |x| dot(x, &w));
             assert!((fd - dx[i] as f64).abs() < 1e-3, "dx[{i}]: {fd} {}", dx[i]);
         }
         let (mut pooled, mut idx) = (Vec::new(), Vec::new());
@@ -427,12 +431,8 @@ mod tests {
             let mut g = gout.clone();
             let (mut dg, mut db) = (Vec::new(), Vec::new());
             bn.backward(&tape, &mut g, &mut dg, &mut db);
-            let e = 1e-2f32;
             for i in 0..x.len() {
-                let (mut up, mut down) = (x.clone(), x.clone());
-                up[i] += e;
-                down[i] -= e;
-                let fd = (loss(&up, &bn) - loss(&down, &bn)) / (2.0 * e as f64);
+                let fd = central_diff(&x, i, |x| loss(x, &bn));
                 assert!((fd - g[i] as f64).abs() < 2e-3, "batch stats {batch_stats}, dx[{i}]: {fd} {}", g[i]);
             }
             for c in 0..ch {
@@ -442,7 +442,7 @@ mod tests {
                         if which == 0 { b.gamma[c] += d } else { b.beta[c] += d }
                         loss(&x, &b)
                     };
-                    let fd = (nudged(e) - nudged(-e)) / (2.0 * e as f64);
+                    let fd = (nudged(FD_STEP) - nudged(-FD_STEP)) / (2.0 * FD_STEP as f64);
                     assert!((fd - analytic as f64).abs() < 2e-3, "param {which} c{c}: {fd} {analytic}");
                 }
             }
