@@ -83,6 +83,20 @@ impl FixedMultiplier {
         rounded.clamp(i32::MIN as i64, i32::MAX as i64) as i32
     }
 
+    /// [`FixedMultiplier::apply_once`] split for a branch-free loop: `(m0, t)` such that
+    /// `apply_once(acc)` is `p = acc·m0` shifted right arithmetically by `t` after adding
+    /// `2^(t−1) − [p < 0]` (rounding to nearest, ties away from zero, without taking the
+    /// magnitude), then saturated to i32. `None` for a multiplier of 2³⁰ or more (a left shift),
+    /// which no quantized layer has. `|p| < 2⁶²`, so the sum cannot overflow.
+    pub fn rounding_shift(self) -> Option<(i64, u32)> {
+        match 31 + self.shift {
+            ..=0 => None,
+            // Every product shifted this far rounds to 0.
+            63.. => Some((0, 1)),
+            t => Some((self.m0 as i64, t as u32)),
+        }
+    }
+
     /// `acc·M`, rounded, in integer arithmetic only.
     pub fn apply(self, acc: i32) -> i32 {
         let (left, right) = if self.shift < 0 { (-self.shift, 0) } else { (0, self.shift) };
@@ -196,6 +210,17 @@ mod tests {
         }
     }
 
+    proptest! {
+        #[test]
+        fn the_branch_free_split_rounds_as_apply_once(m in prop_oneof![1e-25f64..1e-15, 1e-9f64..1e9], acc in any::<i32>()) {
+            let f = FixedMultiplier::from_real(m).unwrap();
+            let (m0, t) = f.rounding_shift().unwrap();
+            let p = acc as i64 * m0;
+            let r = (p + (1i64 << (t - 1)) + (p >> 63)) >> t;
+            prop_assert_eq!(r.clamp(i32::MIN as i64, i32::MAX as i64) as i32, f.apply_once(acc));
+        }
+    }
+
     #[test]
     fn apply_once_where_gemmlowp_rounds_twice() {
         // From the Lab's 4-bit integer MLP (M0 = 1618010053, shift 4, M ≈ 0.04709): 95·M =
@@ -206,5 +231,7 @@ mod tests {
         assert_eq!(FixedMultiplier::from_real(2.0).unwrap().apply_once(21), 42);
         assert_eq!(FixedMultiplier { m0: 0, shift: 0 }.apply_once(12345), 0);
         assert_eq!(FixedMultiplier::from_real(1e9).unwrap().apply_once(i32::MAX), i32::MAX, "saturates");
+        assert_eq!(FixedMultiplier { m0: 1 << 30, shift: -31 }.rounding_shift(), None, "a left shift");
+        assert_eq!(FixedMultiplier::from_real(1e-30).unwrap().rounding_shift(), Some((0, 31)));
     }
 }

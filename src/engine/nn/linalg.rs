@@ -87,67 +87,113 @@ impl PackedI16 {
     }
 }
 
-/// `c = a·b` in exact integer arithmetic: `a` is `m × k` (values within i16), `b` packed, `c` is
-/// `m × n`. Integer sums are exact in any order, so the wasm kernel's dot products and the
-/// portable loop give the same numbers; the caller keeps every sum within i32 (with 8-bit codes,
-/// `k` up to 32,000). A pair of zeros in `a` is skipped.
-pub fn gemm_i16(m: usize, a: &[i16], b: &PackedI16, c: &mut [i32]) {
+/// `a·b` in exact integer arithmetic, one output row at a time: `a` is `m × k` (values within
+/// i16), `b` packed; `row(i, c_i)` receives row `i`'s `n` sums. Integer sums are exact in any
+/// order, so the SIMD kernels and the portable loop give the same numbers; the caller keeps
+/// every sum within i32 (with 8-bit codes, `k` up to 32,000). Pairs of zeros in `a` (post-ReLU
+/// codes at their zero point, blank pixels) are dropped before the product, without branches.
+pub fn gemm_i16_rows(m: usize, a: &[i16], b: &PackedI16, mut row: impl FnMut(usize, &[i32])) {
     let (k, n) = (b.k, b.n);
-    assert!(a.len() >= m * k && c.len() >= m * n, "gemm_i16 {m}×{k}·{k}×{n}");
     let k2 = k.div_ceil(2);
-    // One row of `a` as pairs (a[2q], a[2q+1]) packed in an i32, zero-padded.
-    let mut pairs = vec![0i32; k2];
+    assert!(a.len() >= m * k, "gemm_i16 {m}×{k}·{k}×{n}: a holds {}", a.len());
+    // The kernels read `b` unchecked on the strength of this.
+    assert_eq!(b.data.len(), k2 * b.n_pad * 2, "a packed operand's shape");
+    // One row's non-zero pairs: (offset of the pair's row in `b.data`, a[2q] and a[2q+1] in the
+    // low and high halves of an i32).
+    let mut nz = vec![(0u32, 0i32); k2];
     let mut acc = vec![0i32; b.n_pad];
+    let stride = u32::try_from(b.n_pad * 2).expect("a packed row fits in u32");
     for i in 0..m {
-        let row = &a[i * k..][..k];
-        for (q, p) in pairs.iter_mut().enumerate() {
-            let hi = if 2 * q + 1 < k { row[2 * q + 1] } else { 0 };
-            *p = (row[2 * q] as u16 as u32 | (hi as u16 as u32) << 16) as i32;
+        let r = &a[i * k..][..k];
+        let (mut len, mut off) = (0, 0);
+        let pairs = r.chunks_exact(2);
+        let last = pairs.remainder().first().map(|&lo| [lo, 0]);
+        for p in pairs.map(|p| [p[0], p[1]]).chain(last) {
+            let pair = (p[0] as u16 as u32 | (p[1] as u16 as u32) << 16) as i32;
+            nz[len] = (off, pair);
+            len += usize::from(pair != 0);
+            off += stride;
         }
-        crate::engine::simd::dispatch!(int_row(&pairs, b, &mut acc));
-        c[i * n..][..n].copy_from_slice(&acc[..n]);
+        int_row(&nz[..len], b, &mut acc);
+        row(i, &acc[..n]);
     }
 }
 
-/// One output row: `acc[j] = Σ_q a[2q]·b[2q][j] + a[2q+1]·b[2q+1][j]`.
-#[inline(always)]
-fn int_row(pairs: &[i32], b: &PackedI16, acc: &mut [i32]) {
+/// `acc[j] = Σ a[2q]·b[2q][j] + a[2q+1]·b[2q+1][j]` over the pairs `nz`, on the widest
+/// integer dot product the target has.
+fn int_row(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
+    #[cfg(target_arch = "x86_64")]
+    if std::arch::is_x86_feature_detected!("avx2") {
+        // SAFETY: the CPU has AVX2 (checked just above).
+        return unsafe { int_row_avx2(nz, b, acc) };
+    }
+    #[cfg(target_arch = "wasm32")]
+    return int_row_wasm(nz, b, acc);
+    #[allow(unreachable_code)]
+    int_row_portable(nz, b, acc)
+}
+
+/// [`int_row`] in plain Rust: the reference the SIMD kernels are tested against.
+#[cfg_attr(target_arch = "wasm32", allow(dead_code))]
+fn int_row_portable(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
     for j0 in (0..b.n_pad).step_by(I16_COLS) {
-        #[cfg(target_arch = "wasm32")]
-        {
-            use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
-            let mut s = [i32x4_splat(0); I16_COLS / 4];
-            for (q, &pair) in pairs.iter().enumerate() {
-                if pair == 0 {
-                    continue;
-                }
-                let x = i32x4_splat(pair);
-                let bp = b.data[(q * b.n_pad + j0) * 2..][..2 * I16_COLS].as_ptr() as *const v128;
-                for (t, st) in s.iter_mut().enumerate() {
-                    // SAFETY: `bp` points at 2·I16_COLS i16 values (the slice above was
-                    // bounds-checked), 8 per vector; v128_load takes unaligned addresses.
-                    *st = i32x4_add(*st, i32x4_dot_i16x8(x, unsafe { v128_load(bp.add(t)) }));
-                }
-            }
-            for (t, st) in s.iter().enumerate() {
-                // SAFETY: `acc` holds n_pad values and j0 + 4t + 4 <= j0 + I16_COLS <= n_pad.
-                unsafe { v128_store(acc[j0 + 4 * t..][..4].as_mut_ptr() as *mut v128, *st) };
+        let mut s = [0i32; I16_COLS];
+        for &(off, pair) in nz {
+            let (x0, x1) = (pair as i16 as i32, (pair >> 16) as i16 as i32);
+            let bp: &[i16; 2 * I16_COLS] = b.data[off as usize + 2 * j0..][..2 * I16_COLS].try_into().expect("a block");
+            for (t, st) in s.iter_mut().enumerate() {
+                *st = st.wrapping_add(x0 * bp[2 * t] as i32 + x1 * bp[2 * t + 1] as i32);
             }
         }
-        #[cfg(not(target_arch = "wasm32"))]
-        {
-            let mut s = [0i32; I16_COLS];
-            for (q, &pair) in pairs.iter().enumerate() {
-                if pair == 0 {
-                    continue;
-                }
-                let (x0, x1) = (pair as i16 as i32, (pair >> 16) as i16 as i32);
-                let bp: &[i16; 2 * I16_COLS] = b.data[(q * b.n_pad + j0) * 2..][..2 * I16_COLS].try_into().expect("a block");
-                for (t, st) in s.iter_mut().enumerate() {
-                    *st = st.wrapping_add(x0 * bp[2 * t] as i32 + x1 * bp[2 * t + 1] as i32);
-                }
+        acc[j0..j0 + I16_COLS].copy_from_slice(&s);
+    }
+}
+
+/// [`int_row`] with wasm's `i32x4.dot_i16x8_s`: two steps of the sum for four columns an
+/// instruction.
+#[cfg(target_arch = "wasm32")]
+fn int_row_wasm(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
+    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
+    assert!(acc.len() >= b.n_pad);
+    for j0 in (0..b.n_pad).step_by(I16_COLS) {
+        let mut s = [i32x4_splat(0); I16_COLS / 4];
+        for &(off, pair) in nz {
+            let x = i32x4_splat(pair);
+            // SAFETY: `off` is a pair row's start (asserted to lie in `data` by gemm_i16_rows's
+            // shape check) and j0 + I16_COLS <= n_pad: 2·I16_COLS i16 values, 8 per
+            // (unaligned) load.
+            let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const v128;
+            for (t, st) in s.iter_mut().enumerate() {
+                *st = i32x4_add(*st, i32x4_dot_i16x8(x, unsafe { v128_load(bp.add(t)) }));
             }
-            acc[j0..j0 + I16_COLS].copy_from_slice(&s);
+        }
+        for (t, st) in s.iter().enumerate() {
+            // SAFETY: j0 + 4t + 4 <= n_pad <= acc.len() (asserted above).
+            unsafe { v128_store(acc.as_mut_ptr().add(j0 + 4 * t) as *mut v128, *st) };
+        }
+    }
+}
+
+/// [`int_row`] with AVX2's `vpmaddwd`: eight columns a register, as wasm's kernel does four.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+unsafe fn int_row_avx2(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
+    use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256, _mm256_storeu_si256};
+    assert!(acc.len() >= b.n_pad);
+    for j0 in (0..b.n_pad).step_by(I16_COLS) {
+        let mut s = [_mm256_setzero_si256(); I16_COLS / 8];
+        for &(off, pair) in nz {
+            let x = _mm256_set1_epi32(pair);
+            // SAFETY: `off` is a pair row's start (see int_row_wasm) and j0 + I16_COLS <= n_pad:
+            // 2·I16_COLS values, 16 per (unaligned) load.
+            let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m256i;
+            for (t, st) in s.iter_mut().enumerate() {
+                *st = _mm256_add_epi32(*st, _mm256_madd_epi16(x, unsafe { _mm256_loadu_si256(bp.add(t)) }));
+            }
+        }
+        for (t, st) in s.iter().enumerate() {
+            // SAFETY: j0 + 8t + 8 <= n_pad <= acc.len() (asserted above).
+            unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(j0 + 8 * t) as *mut __m256i, *st) };
         }
     }
 }
@@ -249,13 +295,14 @@ mod tests {
 
     #[test]
     fn integer_products_are_exact() {
-        for (m, k, n) in [(7, 130, 67), (3, 9, 8), (5, 1, 33), (2, 255, 32)] {
-            let a: Vec<i16> = (0..m * k).map(|i| if i % 5 == 0 { 0 } else { ((i * 37) % 511) as i16 - 255 }).collect();
+        for (m, k, n) in [(7, 130, 67), (3, 9, 8), (5, 1, 33), (2, 255, 32), (4, 0, 5)] {
+            // Zeros alone, in pairs, and whole zero rows (the kernels skip pairs of zeros).
+            let a: Vec<i16> = (0..m * k).map(|i| if i % 5 == 0 || (i / 2) % 7 == 3 || i / k.max(1) == 2 { 0 } else { ((i * 37) % 511) as i16 - 255 }).collect();
             let b: Vec<i32> = (0..n * k).map(|i| (i as i32 * 91) % 255 - 128).collect();
             let zero = |j: usize| (j % 3) as i32;
             let packed = PackedI16::from_rows(&b, n, k, zero);
             let mut c = vec![1; m * n];
-            gemm_i16(m, &a, &packed, &mut c);
+            gemm_i16_rows(m, &a, &packed, |i, row| c[i * n..][..n].copy_from_slice(row));
             for i in 0..m {
                 for j in 0..n {
                     let want: i32 = (0..k).map(|p| a[i * k + p] as i32 * (b[j * k + p] - zero(j))).sum();
@@ -263,5 +310,18 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn the_simd_integer_kernel_equals_the_portable_one() {
+        let (k, n) = (40, 70);
+        let b: Vec<i32> = (0..n * k).map(|i| (i as i32 * 53) % 255 - 127).collect();
+        let packed = PackedI16::from_rows(&b, n, k, |_| 0);
+        // Pairs of values across ±255, the widest that 8-bit codes less their zero point give.
+        let nz: Vec<(u32, i32)> = (0..k as u32 / 2).filter(|q| q % 3 != 1).map(|q| (q * packed.n_pad as u32 * 2, ((q as i32 * 97) % 511 - 255) & 0xffff | ((q as i32 * 31) % 511 - 255) << 16)).collect();
+        let (mut fast, mut plain) = (vec![0; packed.n_pad], vec![0; packed.n_pad]);
+        int_row(&nz, &packed, &mut fast);
+        int_row_portable(&nz, &packed, &mut plain);
+        assert_eq!(fast, plain);
     }
 }

@@ -5,14 +5,14 @@
 use serde::{Deserialize, Serialize};
 
 use super::layers::{depthwise, im2col, max_pool, Plane};
-use super::linalg::{gemm_i16, PackedI16};
+use super::linalg::{gemm_i16_rows, PackedI16};
 use super::net::{quantized_bias, ActObserve, Activation, Kind, Net, QuantSim, WeightQuant};
 use super::NnError;
 use crate::engine::observer::{Common, Granularity, Observer, ObserverKind};
 use crate::engine::qparams::{QParams, QRange, QScheme};
-use crate::engine::quantize::quantize_one;
+use crate::engine::quantize::{quantize_into, quantize_one};
 use crate::engine::requant::FixedMultiplier;
-use crate::engine::rounding::Rounding;
+use crate::engine::rounding::{round_half_even_small, Rounding};
 
 /// One observer per activation slot (the input, then each layer's output), all of one kind,
 /// affine over `range`. Frozen observers keep their scale and zero point (QAT's late epochs).
@@ -90,6 +90,108 @@ pub struct IntNet {
     pub layers: Vec<IntLayer>,
     /// The output's scale and zero point (to read logits off the codes).
     pub output: QParams,
+    /// Each layer's weights and requantization in the form the hot loops take (built on first
+    /// use).
+    #[serde(skip)]
+    prepared: Prepared,
+}
+
+/// A cache of [`Prepared`] layers: not serialized, and ignored by `==` (it follows from the
+/// layers).
+#[derive(Clone, Debug, Default)]
+struct Prepared(std::sync::OnceLock<Vec<(Kernel, Requant)>>);
+
+impl PartialEq for Prepared {
+    fn eq(&self, _: &Prepared) -> bool {
+        true
+    }
+}
+
+/// A layer's weights less their zero points: packed for [`gemm_i16_rows`], or tap by tap for
+/// the depthwise loop.
+#[derive(Clone, Debug)]
+enum Kernel {
+    Product(PackedI16),
+    Depthwise { plane: Plane, w: Vec<i32> },
+}
+
+impl Kernel {
+    fn new(layer: &IntLayer) -> Kernel {
+        let zw = |o: usize| layer.w_zero[if layer.w_zero.len() > 1 { o } else { 0 }];
+        match layer.kind {
+            Kind::Depthwise3x3 { plane } => Kernel::Depthwise { plane, w: layer.w.iter().enumerate().map(|(i, &q)| q - zw(i / 9)).collect() },
+            _ => Kernel::Product(PackedI16::from_rows(&layer.w, layer.outputs, layer.inputs, zw)),
+        }
+    }
+}
+
+/// A layer's requantization in the form the hot loop takes, with every result less the output's
+/// zero point (the next layer's input zero point), so it feeds the next product directly.
+///
+/// The exact result is `clamp(round(M·v), lo, hi)` for `v = bias + acc`, rounded once, ties
+/// away from zero: [`FixedMultiplier::apply_once`]. The fast path computes `M·v` in f32 and
+/// rounds that. Its error is below 3·2⁻²⁴ relatively (rounding `v`, `M` and the product), so
+/// below 2⁻¹⁴ wherever the clamp leaves `M·v` alone (|M·v| < 2⁸ + 2): the f32 rounding is the
+/// exact one unless `M·v` lies within [`TIE_BAND`] of a half-integer. A row with any value
+/// that close is redone in exact 64-bit integer arithmetic. Far outside the clamp an error
+/// this small cannot cross it.
+#[derive(Clone, Debug)]
+struct Requant {
+    bias: Vec<i32>,
+    /// `M` in f32, and its exact `(m0, t)` ([`FixedMultiplier::rounding_shift`]).
+    m: Vec<f32>,
+    exact: Vec<(i64, u32)>,
+    lo: i32,
+    hi: i32,
+}
+
+/// How close to a rounding tie the f32 path hands over to integers: 2⁻¹², four times the
+/// f32 path's worst error inside the clamp, so a value rounded differently by f32 always
+/// lands inside the band.
+const TIE_BAND: f32 = 1.0 / 4096.0;
+
+impl Requant {
+    fn new(layer: &IntLayer) -> Requant {
+        // A multiplier of 2³⁰ or more (never made by `convert`) sends every non-zero sum past
+        // the clamp, as `acc·2³⁰` does.
+        let exact: Vec<(i64, u32)> = layer.multiplier.iter().map(|m| m.rounding_shift().unwrap_or((if m.m0 == 0 { 0 } else { 1 << 31 }, 1))).collect();
+        Requant {
+            bias: layer.bias.clone(),
+            m: exact.iter().map(|&(m0, t)| (m0 as f64 / 2f64.powi(t as i32)) as f32).collect(),
+            exact,
+            lo: layer.lo - layer.out_zero,
+            hi: layer.hi - layer.out_zero,
+        }
+    }
+
+    /// One row of sums to codes less the zero point (the clamp lies within i16).
+    #[inline]
+    fn row(&self, acc: &[i32], out: &mut [i16]) {
+        let (lo, hi) = (self.lo as f32, self.hi as f32);
+        let mut near_tie = false;
+        for (((o, &a), &b), &m) in out.iter_mut().zip(acc).zip(&self.bias).zip(&self.m) {
+            let y = b.wrapping_add(a) as f32 * m;
+            // Compare-and-select clamps (they vectorize), one step wide of the codes' range.
+            let c = if y > lo - 1.0 { y } else { lo - 1.0 };
+            let c = if c < hi + 1.0 { c } else { hi + 1.0 };
+            let r = round_half_even_small(c);
+            near_tie |= (c - r).abs() > 0.5 - TIE_BAND;
+            let r = if r > lo { r } else { lo };
+            *o = crate::engine::simd::trunc_clamped(if r < hi { r } else { hi }) as i16;
+        }
+        if near_tie {
+            self.row_exact(acc, out);
+        }
+    }
+
+    /// [`Requant::row`] in 64-bit integer arithmetic.
+    fn row_exact(&self, acc: &[i32], out: &mut [i16]) {
+        for (((o, &a), &b), &(m0, t)) in out.iter_mut().zip(acc).zip(&self.bias).zip(&self.exact) {
+            let p = b.wrapping_add(a) as i64 * m0;
+            let r = (p + (1i64 << (t - 1)) + (p >> 63)) >> t;
+            *o = r.clamp(self.lo as i64, self.hi as i64) as i16;
+        }
+    }
 }
 
 impl IntNet {
@@ -147,65 +249,61 @@ impl IntNet {
             });
             s_x = s_y;
         }
-        Ok(IntNet { input: sim.input, act_range: sim.act_range, layers, output: *sim.outputs.last().ok_or(NnError::Model("no layers".into()))? })
+        Ok(IntNet { input: sim.input, act_range: sim.act_range, layers, output: *sim.outputs.last().ok_or(NnError::Model("no layers".into()))?, prepared: Prepared::default() })
     }
 
     /// The input's codes: the only float step, at the model's edge.
     pub fn quantize_input(&self, x: &[f32], out: &mut Vec<i32>) {
         out.clear();
-        out.extend(x.iter().map(|&v| quantize_one(v, self.input, self.act_range, Rounding::HalfEven, 0)));
+        out.resize(x.len(), 0);
+        quantize_into(x, self.input, self.act_range, Rounding::HalfEven, out);
+    }
+
+    fn prepared(&self) -> &[(Kernel, Requant)] {
+        self.prepared.0.get_or_init(|| self.layers.iter().map(|l| (Kernel::new(l), Requant::new(l))).collect())
     }
 
     /// The output codes of `batch` samples' input codes (`batch × inputs`, row-major), with
     /// integer arithmetic only: per layer one integer product of the inputs less their zero
     /// point (so padding is the real 0) with the weights less theirs, then bias,
-    /// requantization, the clamp and pooling.
+    /// requantization, the clamp and pooling. Codes travel between layers as 16-bit values less
+    /// their zero point, the product's operand.
     pub fn run_batch(&self, codes: &[i32], batch: usize) -> Vec<i32> {
-        let mut cur = codes.to_vec();
-        let (mut cols, mut pooled, mut argmax) = (Vec::new(), Vec::new(), Vec::new());
-        for layer in &self.layers {
-            for v in cur.iter_mut() {
-                *v -= layer.in_zero;
-            }
-            let per_channel = layer.w_zero.len() > 1;
-            let zw = |o: usize| layer.w_zero[if per_channel { o } else { 0 }];
-            let rows = batch * layer.kind.plane().map_or(1, Plane::positions);
-            let mut acc = Vec::new();
-            match layer.kind {
-                Kind::Depthwise3x3 { plane } => {
-                    let w: Vec<i32> = layer.w.iter().enumerate().map(|(i, &q)| q - zw(i / 9)).collect();
-                    depthwise(&cur, batch, plane, layer.outputs, &w, &vec![0; layer.outputs], &mut acc);
+        let Some(first) = self.layers.first() else { return codes.to_vec() };
+        let mut cur: Vec<i16> = codes.iter().map(|&c| (c - first.in_zero) as i16).collect();
+        let (mut next, mut cols, mut pooled, mut argmax, mut acc) = (Vec::new(), Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for (layer, (kernel, rq)) in self.layers.iter().zip(self.prepared()) {
+            let (n, rows) = (layer.outputs, batch * layer.kind.plane().map_or(1, Plane::positions));
+            next.clear();
+            next.resize(rows * n, 0i16);
+            match kernel {
+                Kernel::Depthwise { plane, w } => {
+                    let x: Vec<i32> = cur.iter().map(|&v| v as i32).collect();
+                    depthwise(&x, batch, *plane, n, w, &vec![0; n], &mut acc);
+                    for (sums, out) in acc.chunks_exact(n).zip(next.chunks_exact_mut(n)) {
+                        rq.row(sums, out);
+                    }
                 }
-                _ => {
-                    // Codes of at most 8 bits less their zero point fit in 16 bits (checked by
-                    // `convert`): 16-bit products, summed in i32.
-                    let x: Vec<i16> = cur.iter().map(|&v| v as i16).collect();
+                Kernel::Product(packed) => {
                     let a = match layer.kind {
                         Kind::Conv3x3 { plane, in_ch } => {
-                            im2col(&x, batch, plane, in_ch, &mut cols);
+                            im2col(&cur, batch, plane, in_ch, &mut cols);
                             &cols
                         }
-                        _ => &x,
+                        _ => &cur,
                     };
-                    acc.resize(rows * layer.outputs, 0);
-                    gemm_i16(rows, a, &PackedI16::from_rows(&layer.w, layer.outputs, layer.inputs, zw), &mut acc);
+                    gemm_i16_rows(rows, a, packed, |i, sums| rq.row(sums, &mut next[i * n..][..n]));
                 }
             }
-            for row in acc.chunks_mut(layer.outputs) {
-                for (o, a) in row.iter_mut().enumerate() {
-                    let y = layer.out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(*a)));
-                    *a = y.clamp(layer.lo, layer.hi);
-                }
-            }
-            cur = match (layer.pool, layer.kind.plane()) {
+            match (layer.pool, layer.kind.plane()) {
                 (true, Some(plane)) => {
-                    max_pool(&acc, batch, plane, layer.outputs, &mut pooled, &mut argmax);
-                    std::mem::take(&mut pooled)
+                    max_pool(&next, batch, plane, n, &mut pooled, &mut argmax);
+                    std::mem::swap(&mut cur, &mut pooled);
                 }
-                _ => acc,
-            };
+                _ => std::mem::swap(&mut cur, &mut next),
+            }
         }
-        cur
+        cur.iter().map(|&v| v as i32 + self.output.zero_point).collect()
     }
 
     /// The logits of one sample, read off its output codes.
@@ -257,6 +355,67 @@ pub fn argmax_i32(v: &[i32]) -> usize {
 mod tests {
     use super::*;
     use crate::engine::nn::net::{Quant, Tape};
+    use proptest::prelude::*;
+
+    /// A dense layer of `multipliers.len()` outputs with this requantization.
+    fn requant_layer(multipliers: &[f64], bias: Vec<i32>, out_zero: i32, (lo, hi): (i32, i32)) -> IntLayer {
+        let n = multipliers.len();
+        IntLayer {
+            kind: Kind::Dense,
+            inputs: 1,
+            outputs: n,
+            w: vec![0; n],
+            w_zero: vec![0],
+            bias,
+            multiplier: multipliers.iter().map(|&m| FixedMultiplier::from_real(m).unwrap()).collect(),
+            in_zero: 0,
+            out_zero,
+            lo,
+            hi,
+            pool: false,
+        }
+    }
+
+    proptest! {
+        /// The f32 fast path with its exact fallback equals `apply_once`, clamped, to the code:
+        /// multipliers of any size, some a few bits wide (`M·v` then often lands exactly on a
+        /// tie), sums of any size.
+        #[test]
+        fn requantization_rows_equal_apply_once(
+            ms in prop::collection::vec(prop_oneof![1e-9f64..4.0, (1u32..64, 0i32..12).prop_map(|(k, j)| k as f64 / (1u32 << j) as f64), 1e3f64..1e9], 1..40),
+            // The values `bias + sum`, mostly where the clamp leaves `M·v` alone.
+            values in prop::collection::vec(prop_oneof![4 => -600i32..600, 1 => any::<i32>()], 40),
+            bias in prop::collection::vec(-5000i32..5000, 40),
+            zero in 0.0f64..1.0,
+            bits in 2u32..9,
+            relu: bool,
+        ) {
+            let n = ms.len();
+            let qmax = (1i32 << bits) - 1;
+            let out_zero = (zero * qmax as f64) as i32;
+            let (lo, hi) = (if relu { out_zero } else { 0 }, qmax);
+            let layer = requant_layer(&ms, bias[..n].to_vec(), out_zero, (lo, hi));
+            let sums: Vec<i32> = values.iter().zip(&bias).map(|(&v, &b)| v.wrapping_sub(b)).collect();
+            let mut out = vec![0i16; n];
+            Requant::new(&layer).row(&sums[..n], &mut out);
+            for o in 0..n {
+                let want = out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(sums[o]))).clamp(lo, hi) - out_zero;
+                prop_assert_eq!(out[o] as i32, want, "output {} of M {} and value {}", o, ms[o], values[o]);
+            }
+        }
+    }
+
+    #[test]
+    fn requantization_hands_ties_to_integers() {
+        // M = 1/2: every odd sum is a tie, rounded away from zero (f32 would round half to even).
+        let layer = requant_layer(&[0.5; 6], vec![0; 6], 10, (0, 255));
+        let mut out = vec![0i16; 6];
+        Requant::new(&layer).row(&[1, 3, 5, -1, -3, 400], &mut out);
+        assert_eq!(out, [1, 2, 3, -1, -2, 200]);
+        // Clamped at both ends, to codes less the zero point.
+        Requant::new(&layer).row(&[-1000, 1000, i32::MIN, i32::MAX, 0, 2], &mut out);
+        assert_eq!(out, [-10, 245, -10, 245, 0, 1]);
+    }
 
     fn sim_for(model: &Net, x: &[f32], batch: usize, wbits: u32, abits: u32, per_channel: bool) -> QuantSim {
         let a_range = QRange::with_bits(abits, true).unwrap();
