@@ -165,23 +165,8 @@ impl Requant {
     }
 
     /// One row of sums to codes less the zero point (the clamp lies within i16).
-    #[inline]
     fn row(&self, acc: &[i32], out: &mut [i16]) {
-        let (lo, hi) = (self.lo as f32, self.hi as f32);
-        let mut near_tie = false;
-        for (((o, &a), &b), &m) in out.iter_mut().zip(acc).zip(&self.bias).zip(&self.m) {
-            let y = b.wrapping_add(a) as f32 * m;
-            // Compare-and-select clamps (they vectorize), one step wide of the codes' range.
-            let c = if y > lo - 1.0 { y } else { lo - 1.0 };
-            let c = if c < hi + 1.0 { c } else { hi + 1.0 };
-            let r = round_half_even_small(c);
-            near_tie |= (c - r).abs() > 0.5 - TIE_BAND;
-            let r = if r > lo { r } else { lo };
-            *o = crate::engine::simd::trunc_clamped(if r < hi { r } else { hi }) as i16;
-        }
-        if near_tie {
-            self.row_exact(acc, out);
-        }
+        crate::engine::simd::dispatch!(requant_row(self, acc, out))
     }
 
     /// [`Requant::row`] in 64-bit integer arithmetic.
@@ -191,6 +176,26 @@ impl Requant {
             let r = (p + (1i64 << (t - 1)) + (p >> 63)) >> t;
             *o = r.clamp(self.lo as i64, self.hi as i64) as i16;
         }
+    }
+}
+
+/// [`Requant::row`]'s loop, vectorized across the row.
+#[inline(always)]
+fn requant_row(rq: &Requant, acc: &[i32], out: &mut [i16]) {
+    let (lo, hi) = (rq.lo as f32, rq.hi as f32);
+    let mut near_tie = false;
+    for (((o, &a), &b), &m) in out.iter_mut().zip(acc).zip(&rq.bias).zip(&rq.m) {
+        let y = b.wrapping_add(a) as f32 * m;
+        // Compare-and-select clamps (they vectorize), one step wide of the codes' range.
+        let c = if y > lo - 1.0 { y } else { lo - 1.0 };
+        let c = if c < hi + 1.0 { c } else { hi + 1.0 };
+        let r = round_half_even_small(c);
+        near_tie |= (c - r).abs() > 0.5 - TIE_BAND;
+        let r = if r > lo { r } else { lo };
+        *o = crate::engine::simd::trunc_clamped(if r < hi { r } else { hi }) as i16;
+    }
+    if near_tie {
+        rq.row_exact(acc, out);
     }
 }
 
