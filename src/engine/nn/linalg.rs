@@ -54,10 +54,12 @@ fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
     out
 }
 
-/// Columns of the integer product computed together: 8 vectors of four i32 sums.
-pub const I16_COLS: usize = 32;
+/// The integer product's column granularity: the packed operand's columns are padded to a
+/// multiple of 16, and the kernels work in blocks of 32 columns (wasm: 8 vectors of four i32
+/// sums), with a 16-column block at the end where the width asks for it (the 10 logits).
+pub const I16_COLS: usize = 16;
 
-/// The right operand of [`gemm_i16`]: `k × n` codes packed in pairs along `k`, the two values of
+/// The right operand of [`gemm_i16_rows`]: `k × n` codes packed in pairs along `k`, the two values of
 /// a pair side by side for each column (`data[(q·n_pad + j)·2 + r] = b[2q + r][j]`), so one
 /// 16-bit dot-product instruction (wasm `i32x4.dot_i16x8_s`, x86 `pmaddwd`) does two steps of
 /// the sum for four columns. Columns are padded with zeros to a multiple of [`I16_COLS`], and
@@ -138,6 +140,20 @@ fn int_row(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
     int_row_portable(nz, b, acc)
 }
 
+/// Calls `block(j0, width)` over `0..n_pad` in blocks of `wide` columns, then of `narrow`
+/// (each a multiple of [`I16_COLS`]), so every block lies within `n_pad`.
+#[inline(always)]
+fn column_blocks(n_pad: usize, widths: &[usize], mut block: impl FnMut(usize, usize)) {
+    let mut j0 = 0;
+    for &w in widths {
+        while j0 + w <= n_pad {
+            block(j0, w);
+            j0 += w;
+        }
+    }
+    debug_assert_eq!(j0, n_pad, "widths end in I16_COLS");
+}
+
 /// [`int_row`] in plain Rust: the reference the SIMD kernels are tested against.
 #[cfg_attr(target_arch = "wasm32", allow(dead_code))]
 fn int_row_portable(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
@@ -155,51 +171,115 @@ fn int_row_portable(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
 }
 
 /// [`int_row`] with wasm's `i32x4.dot_i16x8_s`: two steps of the sum for four columns an
-/// instruction.
+/// instruction, 32 columns a block (8 sums: more spill in V8).
 #[cfg(target_arch = "wasm32")]
 fn int_row_wasm(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
-    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
     assert!(acc.len() >= b.n_pad);
-    for j0 in (0..b.n_pad).step_by(I16_COLS) {
-        let mut s = [i32x4_splat(0); I16_COLS / 4];
-        for &(off, pair) in nz {
-            let x = i32x4_splat(pair);
-            // SAFETY: `off` is a pair row's start (asserted to lie in `data` by gemm_i16_rows's
-            // shape check) and j0 + I16_COLS <= n_pad: 2·I16_COLS i16 values, 8 per
-            // (unaligned) load.
-            let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const v128;
-            for (t, st) in s.iter_mut().enumerate() {
-                *st = i32x4_add(*st, i32x4_dot_i16x8(x, unsafe { v128_load(bp.add(t)) }));
-            }
+    column_blocks(b.n_pad, &[32, 16], |j0, w| match w {
+        32 => wasm_block::<8>(nz, b, j0, acc),
+        _ => wasm_block::<4>(nz, b, j0, acc),
+    });
+}
+
+/// `4R` columns from `j0` of [`int_row_wasm`], which keeps `j0 + 4R <= n_pad <= acc.len()`.
+#[cfg(target_arch = "wasm32")]
+#[inline(always)]
+fn wasm_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
+    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
+    let mut s = [i32x4_splat(0); R];
+    for &(off, pair) in nz {
+        let x = i32x4_splat(pair);
+        // SAFETY: `off` is a pair row's start (asserted to lie in `data` by gemm_i16_rows's
+        // shape check) and j0 + 4R <= n_pad: 8R i16 values, 8 per (unaligned) load.
+        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const v128;
+        for (t, st) in s.iter_mut().enumerate() {
+            *st = i32x4_add(*st, i32x4_dot_i16x8(x, unsafe { v128_load(bp.add(t)) }));
         }
-        for (t, st) in s.iter().enumerate() {
-            // SAFETY: j0 + 4t + 4 <= n_pad <= acc.len() (asserted above).
-            unsafe { v128_store(acc.as_mut_ptr().add(j0 + 4 * t) as *mut v128, *st) };
-        }
+    }
+    for (t, st) in s.iter().enumerate() {
+        // SAFETY: j0 + 4t + 4 <= j0 + 4R <= acc.len().
+        unsafe { v128_store(acc.as_mut_ptr().add(j0 + 4 * t) as *mut v128, *st) };
     }
 }
 
-/// [`int_row`] with AVX2's `vpmaddwd`: eight columns a register, as wasm's kernel does four.
+/// [`int_row`] with AVX2's `vpmaddwd`: eight columns a register, 32 a block.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx2")]
 unsafe fn int_row_avx2(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
-    use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256, _mm256_storeu_si256};
     assert!(acc.len() >= b.n_pad);
-    for j0 in (0..b.n_pad).step_by(I16_COLS) {
-        let mut s = [_mm256_setzero_si256(); I16_COLS / 8];
-        for &(off, pair) in nz {
-            let x = _mm256_set1_epi32(pair);
-            // SAFETY: `off` is a pair row's start (see int_row_wasm) and j0 + I16_COLS <= n_pad:
-            // 2·I16_COLS values, 16 per (unaligned) load.
-            let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m256i;
-            for (t, st) in s.iter_mut().enumerate() {
-                *st = _mm256_add_epi32(*st, _mm256_madd_epi16(x, unsafe { _mm256_loadu_si256(bp.add(t)) }));
-            }
+    // SAFETY (both blocks): the CPU's features are this function's, and column_blocks keeps
+    // every block within n_pad <= acc.len().
+    column_blocks(b.n_pad, &[32, 16], |j0, w| match w {
+        32 => unsafe { avx2_block::<4>(nz, b, j0, acc) },
+        _ => unsafe { avx2_block::<2>(nz, b, j0, acc) },
+    });
+}
+
+/// `8R` columns from `j0` of [`int_row_avx2`], which keeps `j0 + 8R <= n_pad <= acc.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx2")]
+#[inline]
+unsafe fn avx2_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
+    use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256, _mm256_storeu_si256};
+    let mut s = [_mm256_setzero_si256(); R];
+    for &(off, pair) in nz {
+        let x = _mm256_set1_epi32(pair);
+        // SAFETY: `off` is a pair row's start (see wasm_block) and j0 + 8R <= n_pad: 16R values,
+        // 16 per (unaligned) load.
+        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m256i;
+        for (t, st) in s.iter_mut().enumerate() {
+            *st = _mm256_add_epi32(*st, _mm256_madd_epi16(x, unsafe { _mm256_loadu_si256(bp.add(t)) }));
         }
-        for (t, st) in s.iter().enumerate() {
-            // SAFETY: j0 + 8t + 8 <= n_pad <= acc.len() (asserted above).
-            unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(j0 + 8 * t) as *mut __m256i, *st) };
+    }
+    for (t, st) in s.iter().enumerate() {
+        // SAFETY: j0 + 8t + 8 <= j0 + 8R <= acc.len().
+        unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(j0 + 8 * t) as *mut __m256i, *st) };
+    }
+}
+
+/// [`int_row`] with AVX-512 VNNI's `vpdpwssd`: the multiply and the add of two steps for 16
+/// columns in one instruction, 64 columns a block (then 32, then 16).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vnni")]
+unsafe fn int_row_vnni(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
+    assert!(acc.len() >= b.n_pad);
+    // SAFETY (every block): as in int_row_avx2.
+    column_blocks(b.n_pad, &[64, 32, 16], |j0, w| match w {
+        64 => unsafe { vnni_block::<4>(nz, b, j0, acc) },
+        32 => unsafe { vnni_block::<2>(nz, b, j0, acc) },
+        _ => unsafe { vnni_block::<1>(nz, b, j0, acc) },
+    });
+}
+
+/// `16R` columns from `j0` of [`int_row_vnni`], which keeps `j0 + 16R <= n_pad <= acc.len()`.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vnni")]
+#[inline]
+unsafe fn vnni_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
+    use std::arch::x86_64::{__m512i, _mm512_add_epi32, _mm512_dpwssd_epi32, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_storeu_si512};
+    // `vpdpwssd` takes 5 cycles to feed its sum to the next one: alternate steps go to two
+    // sets of sums, added at the end, so the chains overlap.
+    let step = |s: &mut [__m512i; R], (off, pair): (u32, i32)| {
+        let x = _mm512_set1_epi32(pair);
+        // SAFETY: `off` is a pair row's start (see wasm_block) and j0 + 16R <= n_pad: 32R
+        // values, 32 per (unaligned) load.
+        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m512i;
+        for (t, st) in s.iter_mut().enumerate() {
+            *st = _mm512_dpwssd_epi32(*st, x, unsafe { _mm512_loadu_si512(bp.add(t)) });
         }
+    };
+    let (mut s, mut u) = ([_mm512_setzero_si512(); R], [_mm512_setzero_si512(); R]);
+    let mut pairs = nz.chunks_exact(2);
+    for two in &mut pairs {
+        step(&mut s, two[0]);
+        step(&mut u, two[1]);
+    }
+    if let [last] = pairs.remainder() {
+        step(&mut s, *last);
+    }
+    for (t, (st, ut)) in s.iter().zip(u).enumerate() {
+        // SAFETY: j0 + 16t + 16 <= j0 + 16R <= acc.len().
+        unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(j0 + 16 * t) as *mut __m512i, _mm512_add_epi32(*st, ut)) };
     }
 }
 
@@ -257,59 +337,6 @@ fn kernel<T: Element>(m: usize, k: usize, n: usize, a: &[T], rsa: usize, csa: us
             }
             row[j0..][..cols].copy_from_slice(&acc[..cols]);
         }
-    }
-}
-
-/// [`int_row`] with AVX-512 VNNI's `vpdpwssd`: the multiply and the add of two steps for 16
-/// columns in one instruction, 64 columns a block (32 at the end).
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vnni")]
-unsafe fn int_row_vnni(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
-    assert!(acc.len() >= b.n_pad);
-    let mut j0 = 0;
-    while j0 + 2 * I16_COLS <= b.n_pad {
-        // SAFETY: as the blocks' own comments say; the CPU's features are this function's.
-        unsafe { vnni_block::<4>(nz, b, j0, acc) };
-        j0 += 2 * I16_COLS;
-    }
-    if j0 < b.n_pad {
-        unsafe { vnni_block::<2>(nz, b, j0, acc) };
-    }
-}
-
-/// `R`·16 columns from `j0` of [`int_row_vnni`]. The caller keeps `j0 + 16R <= n_pad <=
-/// acc.len()`.
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vnni")]
-#[inline]
-unsafe fn vnni_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
-    use std::arch::x86_64::{__m512i, _mm512_add_epi32, _mm512_dpwssd_epi32, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_storeu_si512};
-    // `vpdpwssd` takes 5 cycles to feed its sum to the next one, and two can start each cycle:
-    // alternate steps go to two sets of sums, added at the end, so the chains overlap.
-    let step = |s: &mut [__m512i; R], (off, pair): (u32, i32)| {
-        let x = _mm512_set1_epi32(pair);
-        // SAFETY: `off` is a pair row's start (see int_row_wasm) and j0 + 16R <= n_pad: 32R
-        // values, 32 per (unaligned) load.
-        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m512i;
-        for (t, st) in s.iter_mut().enumerate() {
-            *st = _mm512_dpwssd_epi32(*st, x, unsafe { _mm512_loadu_si512(bp.add(t)) });
-        }
-    };
-    let (mut s, mut u) = ([_mm512_setzero_si512(); R], [_mm512_setzero_si512(); R]);
-    let mut pairs = nz.chunks_exact(2);
-    for two in &mut pairs {
-        step(&mut s, two[0]);
-        step(&mut u, two[1]);
-    }
-    if let [last] = pairs.remainder() {
-        step(&mut s, *last);
-    }
-    for (st, ut) in s.iter_mut().zip(u) {
-        *st = _mm512_add_epi32(*st, ut);
-    }
-    for (t, st) in s.iter().enumerate() {
-        // SAFETY: j0 + 16t + 16 <= j0 + 16R <= acc.len() (the caller's promise).
-        unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(j0 + 16 * t) as *mut __m512i, *st) };
     }
 }
 
@@ -372,8 +399,8 @@ mod tests {
 
     #[test]
     fn the_simd_integer_kernel_equals_the_portable_one() {
-        // 96 columns: one block of 64 and one of 32 for the AVX-512 kernel.
-        let (k, n) = (40, 70);
+        // 112 columns: blocks of 64, 32 and 16 for the AVX-512 kernel.
+        let (k, n) = (40, 107);
         let b: Vec<i32> = (0..n * k).map(|i| (i as i32 * 53) % 255 - 127).collect();
         let packed = PackedI16::from_rows(&b, n, k, |_| 0);
         // Pairs of values across ±255, the widest that 8-bit codes less their zero point give.
