@@ -1,5 +1,6 @@
 //! wasm-bindgen-test in headless Chromium: the app mounts, draws and switches views in a real
-//! browser. Run with `scripts/test wasm`.
+//! browser, and the engine's wasm-only integer kernels equal the plain loops. Run with
+//! `scripts/test wasm`.
 #![cfg(target_arch = "wasm32")]
 
 use gloo::timers::future::TimeoutFuture;
@@ -79,4 +80,33 @@ fn panic_banner_is_shown() {
     assert_eq!(banner.text_content().unwrap(), "boom");
     assert_eq!(banner.get_attribute("role").as_deref(), Some("alert"));
     banner.remove();
+}
+
+/// The integer model's wasm kernels (`i32x4.dot_i16x8_s` products, the SIMD128
+/// requantization) give the codes of the plain loops, for an MLP and a CNN, per tensor and per
+/// channel, at 8, 4 and 2 bits.
+#[wasm_bindgen_test]
+fn integer_kernels_equal_the_plain_loops() {
+    use quantscope::engine::nn::lab::calibrate;
+    use quantscope::engine::nn::net::{Activation, Net, WeightQuant};
+    use quantscope::engine::nn::quant::{ActObservers, IntNet};
+    use quantscope::engine::observer::ObserverKind;
+    use quantscope::engine::qparams::QRange;
+    let batch = 96;
+    let x: Vec<f32> = (0..batch * 16).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.2).collect();
+    let models = [Net::mlp(&[16, 40, 24, 10], Activation::Relu, 3).unwrap(), Net::cnn((4, 4), [6, 12], 10, Activation::Relu6, 3).unwrap().folded()];
+    for model in &models {
+        for (wbits, abits, per_channel) in [(8, 8, false), (4, 4, true), (2, 4, false), (8, 2, true)] {
+            let range = QRange::with_bits(abits, true).unwrap();
+            let mut observers = ActObservers::new(ObserverKind::MinMax, range, model.layers.len() + 1).unwrap();
+            calibrate(model, &x, &mut observers);
+            let weights = WeightQuant { range: QRange::with_bits(wbits, false).unwrap(), per_channel };
+            let int = IntNet::convert(model, &observers.sim(weights)).unwrap();
+            let mut codes = Vec::new();
+            int.quantize_input(&x, &mut codes);
+            let out = int.run_batch(&codes, batch);
+            assert_eq!(out.len(), batch * 10);
+            assert_eq!(out, int.run_batch_plain(&codes, batch), "{} layers, W{wbits}A{abits}, per channel {per_channel}", model.layers.len());
+        }
+    }
 }

@@ -12,7 +12,7 @@ use crate::engine::observer::{Common, Granularity, Observer, ObserverKind};
 use crate::engine::qparams::{QParams, QRange, QScheme};
 use crate::engine::quantize::{quantize_into, quantize_one};
 use crate::engine::requant::FixedMultiplier;
-use crate::engine::rounding::{round_half_even_small, Rounding};
+use crate::engine::rounding::Rounding;
 
 /// One observer per activation slot (the input, then each layer's output), all of one kind,
 /// affine over `range`. Frozen observers keep their scale and zero point (QAT's late epochs).
@@ -128,48 +128,95 @@ impl Kernel {
 /// A layer's requantization in the form the hot loop takes, with every result less the output's
 /// zero point (the next layer's input zero point), so it feeds the next product directly.
 ///
-/// The exact result is `clamp(round(M·v), lo, hi)` for `v = bias + acc`, rounded once, ties
-/// away from zero: [`FixedMultiplier::apply_once`]. The fast path computes `M·v` in f32 and
-/// rounds that. Its error is below 3·2⁻²⁴ relatively (rounding `v`, `M` and the product), so
-/// below 2⁻¹⁴ wherever the clamp leaves `M·v` alone (|M·v| < 2⁸ + 2): the f32 rounding is the
-/// exact one unless `M·v` lies within [`TIE_BAND`] of a half-integer. A row with any value
-/// that close is redone in exact 64-bit integer arithmetic. Far outside the clamp an error
-/// this small cannot cross it.
+/// The result is `clamp(round(M·v), lo, hi)` for `v = bias + acc`, with `M = m0·2⁻ᵗ` rounded
+/// once, ties away from zero ([`FixedMultiplier::apply_once`]), in integer arithmetic only.
+/// The fast path ([`requant_row`]) avoids the per-output shift by `t`, which no vector unit
+/// in wasm has:
+/// 1. `v` is first clamped to `[v_lo, v_hi]`, the largest `v` whose result is `lo` and the
+///    smallest whose result is `hi` (the result is monotone in `v`, so the clamp changes no
+///    result). Then `|M·v| ≤ 2⁸ + 2`.
+/// 2. `p' = v·m0 + 2ᵗ⁻¹ − [v·m0 < 0]`, whose floor over `2ᵗ` is the rounded result.
+/// 3. `q = ⌊p'/2³⁰⌋`, the same shift for every output; `|q| < 2⁸·2ᵗ⁻²⁹ < 2³¹` for `t ≤ 52`.
+/// 4. `⌊q/2ᵗ⁻³⁰⌋ = ⌊q·2⁵⁹⁻ᵗ / 2²⁹⌋`, again one shift for all (floors of floors compose).
+///
+/// A layer with a multiplier outside `[2⁻²², 1)` (`t` outside `31..=52`: none in practice)
+/// runs [`Requant::row_exact`] instead.
 #[derive(Clone, Debug)]
 struct Requant {
     bias: Vec<i32>,
-    /// `M` in f32, and its exact `(m0, t)` ([`FixedMultiplier::rounding_shift`]).
-    m: Vec<f32>,
+    /// Per output: `(m0, t)` of [`FixedMultiplier::rounding_shift`].
     exact: Vec<(i64, u32)>,
+    /// Per output, for the fast path: `m0`, `2ᵗ⁻¹`, `2⁵⁹⁻ᵗ`, and the clamp on `v`.
+    m0: Vec<i32>,
+    half: Vec<i64>,
+    down: Vec<i32>,
+    v_lo: Vec<i32>,
+    v_hi: Vec<i32>,
+    fast: bool,
     lo: i32,
     hi: i32,
 }
 
-/// How close to a rounding tie the f32 path hands over to integers: 2⁻¹², four times the
-/// f32 path's worst error inside the clamp, so a value rounded differently by f32 always
-/// lands inside the band.
-const TIE_BAND: f32 = 1.0 / 4096.0;
+/// The exponents `t` the fast path takes (multipliers in `[2⁻²², 1)`).
+const FAST_SHIFTS: std::ops::RangeInclusive<u32> = 31..=52;
 
 impl Requant {
     fn new(layer: &IntLayer) -> Requant {
+        let (lo, hi) = (layer.lo - layer.out_zero, layer.hi - layer.out_zero);
         // A multiplier of 2³⁰ or more (never made by `convert`) sends every non-zero sum past
         // the clamp, as `acc·2³⁰` does.
-        let exact: Vec<(i64, u32)> = layer.multiplier.iter().map(|m| m.rounding_shift().unwrap_or((if m.m0 == 0 { 0 } else { 1 << 31 }, 1))).collect();
+        let exact: Vec<(i64, u32)> = layer
+            .multiplier
+            .iter()
+            .map(|m| match m.rounding_shift() {
+                Some((0, _)) => (0, 31),
+                Some(split) => split,
+                None => (1 << 31, 1),
+            })
+            .collect();
+        let one = |(m0, t): (i64, u32), v: i32| {
+            let p = v as i64 * m0;
+            ((p + (1i64 << (t - 1)) + (p >> 63)) >> t).clamp(lo as i64, hi as i64) as i32
+        };
+        // The first `v` where `f` holds, for `f` false then true over the i32 range.
+        let first = |f: &dyn Fn(i32) -> bool| {
+            let (mut a, mut b) = (i32::MIN as i64, i32::MAX as i64 + 1);
+            while a < b {
+                let mid = a + (b - a) / 2;
+                if f(mid as i32) {
+                    b = mid;
+                } else {
+                    a = mid + 1;
+                }
+            }
+            b
+        };
+        let v_lo = exact.iter().map(|&e| (first(&|v| one(e, v) > lo) - 1).max(i32::MIN as i64) as i32).collect();
+        let v_hi = exact.iter().map(|&e| first(&|v| one(e, v) >= hi).min(i32::MAX as i64) as i32).collect();
         Requant {
             bias: layer.bias.clone(),
-            m: exact.iter().map(|&(m0, t)| (m0 as f64 / 2f64.powi(t as i32)) as f32).collect(),
+            m0: exact.iter().map(|&(m0, _)| m0 as i32).collect(),
+            half: exact.iter().map(|&(_, t)| 1i64 << (t - 1)).collect(),
+            down: exact.iter().map(|&(_, t)| if FAST_SHIFTS.contains(&t) { 1 << (59 - t) } else { 0 }).collect(),
+            fast: exact.iter().all(|(_, t)| FAST_SHIFTS.contains(t)),
             exact,
-            lo: layer.lo - layer.out_zero,
-            hi: layer.hi - layer.out_zero,
+            v_lo,
+            v_hi,
+            lo,
+            hi,
         }
     }
 
     /// One row of sums to codes less the zero point (the clamp lies within i16).
     fn row(&self, acc: &[i32], out: &mut [i16]) {
-        crate::engine::simd::dispatch!(requant_row(self, acc, out))
+        if self.fast {
+            crate::engine::simd::dispatch!(requant_row(self, acc, out))
+        } else {
+            self.row_exact(acc, out)
+        }
     }
 
-    /// [`Requant::row`] in 64-bit integer arithmetic.
+    /// [`Requant::row`] the direct way: one 64-bit product and a shift by `t` per output.
     fn row_exact(&self, acc: &[i32], out: &mut [i16]) {
         for (((o, &a), &b), &(m0, t)) in out.iter_mut().zip(acc).zip(&self.bias).zip(&self.exact) {
             let p = b.wrapping_add(a) as i64 * m0;
@@ -179,23 +226,65 @@ impl Requant {
     }
 }
 
-/// [`Requant::row`]'s loop, vectorized across the row.
+/// [`Requant::row`]'s fast path (the steps are [`Requant`]'s), written so that LLVM
+/// vectorizes it natively: clamps as compare-and-select, products of two i32 into i64, shifts
+/// by constants. (wasm has its own loop: LLVM leaves this one scalar there.)
 #[inline(always)]
 fn requant_row(rq: &Requant, acc: &[i32], out: &mut [i16]) {
-    let (lo, hi) = (rq.lo as f32, rq.hi as f32);
-    let mut near_tie = false;
-    for (((o, &a), &b), &m) in out.iter_mut().zip(acc).zip(&rq.bias).zip(&rq.m) {
-        let y = b.wrapping_add(a) as f32 * m;
-        // Compare-and-select clamps (they vectorize), one step wide of the codes' range.
-        let c = if y > lo - 1.0 { y } else { lo - 1.0 };
-        let c = if c < hi + 1.0 { c } else { hi + 1.0 };
-        let r = round_half_even_small(c);
-        near_tie |= (c - r).abs() > 0.5 - TIE_BAND;
-        let r = if r > lo { r } else { lo };
-        *o = crate::engine::simd::trunc_clamped(if r < hi { r } else { hi }) as i16;
+    #[cfg(target_arch = "wasm32")]
+    return requant_row_wasm(rq, acc, out);
+    #[allow(unreachable_code)]
+    for (o, (y, &a)) in out.iter_mut().zip(acc).enumerate() {
+        *y = requant_one(rq, o, a);
     }
-    if near_tie {
-        rq.row_exact(acc, out);
+}
+
+/// Output `o` of [`requant_row`] for the sum `a`.
+#[inline(always)]
+fn requant_one(rq: &Requant, o: usize, a: i32) -> i16 {
+    let v = rq.bias[o].wrapping_add(a);
+    let v = if v > rq.v_lo[o] { v } else { rq.v_lo[o] };
+    let v = if v < rq.v_hi[o] { v } else { rq.v_hi[o] };
+    let p = v as i64 * rq.m0[o] as i64;
+    let q = ((p + rq.half[o] + (p >> 63)) >> 30) as i32;
+    let r = ((q as i64 * rq.down[o] as i64) >> 29) as i32;
+    let r = if r > rq.lo { r } else { rq.lo };
+    (if r < rq.hi { r } else { rq.hi }) as i16
+}
+
+/// [`requant_row`] in wasm SIMD128, eight outputs a step: `i64x2.extmul` for the products,
+/// `i64x2.shr_s` by constants for the shifts.
+#[cfg(target_arch = "wasm32")]
+fn requant_row_wasm(rq: &Requant, acc: &[i32], out: &mut [i16]) {
+    use core::arch::wasm32::*;
+    let n = out.len().min(acc.len());
+    assert!(rq.bias.len() >= n && rq.m0.len() >= n && rq.half.len() >= n && rq.down.len() >= n && rq.v_lo.len() >= n && rq.v_hi.len() >= n);
+    let (lo, hi) = (i32x4_splat(rq.lo), i32x4_splat(rq.hi));
+    // SAFETY (every load and store): o + 8 <= n, and every slice holds at least n values
+    // (asserted above); the loads and stores take unaligned addresses.
+    let ld = |xs: &[i32], o: usize| unsafe { v128_load(xs.as_ptr().add(o) as *const v128) };
+    let ld64 = |xs: &[i64], o: usize| unsafe { v128_load(xs.as_ptr().add(o) as *const v128) };
+    // Four outputs: the steps of `requant_one`, two i64 lanes at a time.
+    let four = |o: usize| {
+        let v = i32x4_add(ld(&rq.bias, o), ld(acc, o));
+        let v = i32x4_min(i32x4_max(v, ld(&rq.v_lo, o)), ld(&rq.v_hi, o));
+        let m0 = ld(&rq.m0, o);
+        let q = |p: v128, half: v128| i64x2_shr(i64x2_add(i64x2_add(p, half), i64x2_lt(p, i64x2_splat(0))), 30);
+        let (q0, q1) = (q(i64x2_extmul_low_i32x4(v, m0), ld64(&rq.half, o)), q(i64x2_extmul_high_i32x4(v, m0), ld64(&rq.half, o + 2)));
+        // The low halves of the i64 lanes: |q| < 2³¹ (see Requant).
+        let q = i32x4_shuffle::<0, 2, 4, 6>(q0, q1);
+        let down = ld(&rq.down, o);
+        let (r0, r1) = (i64x2_shr(i64x2_extmul_low_i32x4(q, down), 29), i64x2_shr(i64x2_extmul_high_i32x4(q, down), 29));
+        i32x4_min(i32x4_max(i32x4_shuffle::<0, 2, 4, 6>(r0, r1), lo), hi)
+    };
+    let mut o = 0;
+    while o + 8 <= n {
+        let codes = i16x8_narrow_i32x4(four(o), four(o + 4));
+        unsafe { v128_store(out.as_mut_ptr().add(o) as *mut v128, codes) };
+        o += 8;
+    }
+    for o in o..n {
+        out[o] = requant_one(rq, o, acc[o]);
     }
 }
 
@@ -311,6 +400,47 @@ impl IntNet {
         cur.iter().map(|&v| v as i32 + self.output.zero_point).collect()
     }
 
+    /// [`IntNet::run_batch`] the plain way: the codes in i32, each output one sum over its
+    /// inputs in order and one [`FixedMultiplier::apply_once`]. The reference the fast
+    /// kernels are tested against, natively and in the browser (tests/web.rs).
+    pub fn run_batch_plain(&self, codes: &[i32], batch: usize) -> Vec<i32> {
+        let mut cur = codes.to_vec();
+        let (mut cols, mut acc, mut pooled, mut argmax) = (Vec::new(), Vec::new(), Vec::new(), Vec::new());
+        for layer in &self.layers {
+            let zw = |o: usize| layer.w_zero[if layer.w_zero.len() > 1 { o } else { 0 }];
+            let x: Vec<i32> = cur.iter().map(|&c| c - layer.in_zero).collect();
+            match layer.kind {
+                Kind::Depthwise3x3 { plane } => {
+                    let w: Vec<i32> = layer.w.iter().enumerate().map(|(i, &q)| q - zw(i / 9)).collect();
+                    depthwise(&x, batch, plane, layer.outputs, &w, &vec![0; layer.outputs], &mut acc);
+                }
+                kind => {
+                    let a = match kind {
+                        Kind::Conv3x3 { plane, in_ch } => {
+                            im2col(&x, batch, plane, in_ch, &mut cols);
+                            &cols
+                        }
+                        _ => &x,
+                    };
+                    acc = a.chunks(layer.inputs).flat_map(|row| (0..layer.outputs).map(move |o| row.iter().zip(&layer.w[o * layer.inputs..]).map(|(&x, &w)| x * (w - zw(o))).sum::<i32>())).collect();
+                }
+            }
+            for row in acc.chunks_mut(layer.outputs) {
+                for (o, v) in row.iter_mut().enumerate() {
+                    *v = layer.out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(*v))).clamp(layer.lo, layer.hi);
+                }
+            }
+            cur = match (layer.pool, layer.kind.plane()) {
+                (true, Some(plane)) => {
+                    max_pool(&acc, batch, plane, layer.outputs, &mut pooled, &mut argmax);
+                    std::mem::take(&mut pooled)
+                }
+                _ => std::mem::take(&mut acc),
+            };
+        }
+        cur
+    }
+
     /// The logits of one sample, read off its output codes.
     pub fn logits(&self, codes: &[i32]) -> Vec<f32> {
         codes.iter().map(|&q| (q - self.output.zero_point) as f32 * self.output.scale).collect()
@@ -381,32 +511,68 @@ mod tests {
         }
     }
 
+    /// `row`'s and both paths' codes for `values` (`bias + sum`), against `apply_once`.
+    fn check_requant(ms: &[f64], values: &[i32], bias: &[i32], out_zero: i32, (lo, hi): (i32, i32)) -> Result<(), TestCaseError> {
+        let n = ms.len();
+        let layer = requant_layer(ms, bias[..n].to_vec(), out_zero, (lo, hi));
+        let sums: Vec<i32> = values.iter().zip(bias).map(|(&v, &b)| v.wrapping_sub(b)).take(n).collect();
+        let rq = Requant::new(&layer);
+        let (mut out, mut exact, mut fast) = (vec![0i16; n], vec![0i16; n], vec![0i16; n]);
+        rq.row(&sums, &mut out);
+        rq.row_exact(&sums, &mut exact);
+        prop_assert_eq!(&out, &exact);
+        if rq.fast {
+            requant_row(&rq, &sums, &mut fast);
+            prop_assert_eq!(&fast, &exact);
+        }
+        for o in 0..n {
+            let want = out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(sums[o]))).clamp(lo, hi) - out_zero;
+            prop_assert_eq!(exact[o] as i32, want, "output {} of M {} and value {}", o, ms[o], values[o]);
+        }
+        Ok(())
+    }
+
+    /// Zero points and clamps as `convert` makes them: `bits` wide, with or without a ReLU.
+    fn code_range(bits: u32, zero: f64, relu: bool) -> (i32, (i32, i32)) {
+        let qmax = (1i32 << bits) - 1;
+        let out_zero = (zero * qmax as f64) as i32;
+        (out_zero, (if relu { out_zero } else { 0 }, qmax))
+    }
+
     proptest! {
-        /// The f32 fast path with its exact fallback equals `apply_once`, clamped, to the code:
-        /// multipliers of any size, some a few bits wide (`M·v` then often lands exactly on a
-        /// tie), sums of any size.
+        /// Every requantization equals `apply_once`, clamped, to the code: multipliers of any
+        /// size (past the fast path's range too), sums of any size.
         #[test]
         fn requantization_rows_equal_apply_once(
             ms in prop::collection::vec(prop_oneof![1e-9f64..4.0, (1u32..64, 0i32..12).prop_map(|(k, j)| k as f64 / (1u32 << j) as f64), 1e3f64..1e9], 1..40),
-            // The values `bias + sum`, mostly where the clamp leaves `M·v` alone.
             values in prop::collection::vec(prop_oneof![4 => -600i32..600, 1 => any::<i32>()], 40),
             bias in prop::collection::vec(-5000i32..5000, 40),
             zero in 0.0f64..1.0,
             bits in 2u32..9,
             relu: bool,
         ) {
-            let n = ms.len();
-            let qmax = (1i32 << bits) - 1;
-            let out_zero = (zero * qmax as f64) as i32;
-            let (lo, hi) = (if relu { out_zero } else { 0 }, qmax);
-            let layer = requant_layer(&ms, bias[..n].to_vec(), out_zero, (lo, hi));
-            let sums: Vec<i32> = values.iter().zip(&bias).map(|(&v, &b)| v.wrapping_sub(b)).collect();
-            let mut out = vec![0i16; n];
-            Requant::new(&layer).row(&sums[..n], &mut out);
-            for o in 0..n {
-                let want = out_zero.saturating_add(layer.multiplier[o].apply_once(layer.bias[o].wrapping_add(sums[o]))).clamp(lo, hi) - out_zero;
-                prop_assert_eq!(out[o] as i32, want, "output {} of M {} and value {}", o, ms[o], values[o]);
-            }
+            let (out_zero, clamp) = code_range(bits, zero, relu);
+            check_requant(&ms, &values, &bias, out_zero, clamp)?;
+        }
+
+        /// The fast path over its whole range of multipliers, `[2⁻²², 1)`, some a few bits wide
+        /// (`M·v` then often lands exactly on a tie), with values mostly where the clamp leaves
+        /// `M·v` alone.
+        #[test]
+        fn the_fast_requantization_is_exact(
+            ms in prop::collection::vec(prop_oneof![2.4e-7f64..1.0, (1u32..64, 6i32..22).prop_map(|(k, j)| k as f64 / (1u32 << j) as f64)], 1..40),
+            scale in 0u32..22,
+            values in prop::collection::vec(prop_oneof![4 => -600i32..600, 1 => any::<i32>()], 40),
+            bias in prop::collection::vec(any::<i32>(), 40),
+            zero in 0.0f64..1.0,
+            bits in 2u32..9,
+            relu: bool,
+        ) {
+            // Values as large as small multipliers need to reach the clamp.
+            let values: Vec<i32> = values.iter().map(|&v| v.saturating_mul(1 << (scale / 2))).collect();
+            let (out_zero, clamp) = code_range(bits, zero, relu);
+            prop_assert!(Requant::new(&requant_layer(&ms, bias[..ms.len()].to_vec(), out_zero, clamp)).fast);
+            check_requant(&ms, &values, &bias, out_zero, clamp)?;
         }
     }
 
@@ -442,7 +608,9 @@ mod tests {
         let sim_codes: Vec<Vec<i32>> = tape.output.chunks(classes).map(|row| row.iter().map(|&v| quantize_one(v, out, sim.act_range, Rounding::HalfEven, 0)).collect()).collect();
         let mut codes = Vec::new();
         int.quantize_input(x, &mut codes);
-        let int_codes: Vec<Vec<i32>> = int.run_batch(&codes, batch).chunks(classes).map(<[i32]>::to_vec).collect();
+        let fast = int.run_batch(&codes, batch);
+        assert_eq!(fast, int.run_batch_plain(&codes, batch), "the kernels against the plain loops");
+        let int_codes: Vec<Vec<i32>> = fast.chunks(classes).map(<[i32]>::to_vec).collect();
         // One sample at a time gives the same codes (integers: any order sums alike).
         let features = model.inputs();
         let mut one = Vec::new();
