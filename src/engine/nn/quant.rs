@@ -227,29 +227,32 @@ impl Requant {
 }
 
 /// [`Requant::row`]'s fast path (the steps are [`Requant`]'s), written so that LLVM
-/// vectorizes it natively: clamps as compare-and-select, products of two i32 into i64, shifts
-/// by constants. (wasm has its own loop: LLVM leaves this one scalar there.)
+/// vectorizes it natively. (wasm has its own loop: LLVM leaves this one scalar there.)
 #[inline(always)]
 fn requant_row(rq: &Requant, acc: &[i32], out: &mut [i16]) {
     #[cfg(target_arch = "wasm32")]
     return requant_row_wasm(rq, acc, out);
     #[allow(unreachable_code)]
-    for (o, (y, &a)) in out.iter_mut().zip(acc).enumerate() {
-        *y = requant_one(rq, o, a);
-    }
+    requant_from(rq, acc, out, 0)
 }
 
-/// Output `o` of [`requant_row`] for the sum `a`.
+/// Outputs `start..` of [`requant_row`]: clamps as compare-and-select, products of two i32
+/// into i64, shifts by constants, over slices cut to one length (no bounds checks inside).
 #[inline(always)]
-fn requant_one(rq: &Requant, o: usize, a: i32) -> i16 {
-    let v = rq.bias[o].wrapping_add(a);
-    let v = if v > rq.v_lo[o] { v } else { rq.v_lo[o] };
-    let v = if v < rq.v_hi[o] { v } else { rq.v_hi[o] };
-    let p = v as i64 * rq.m0[o] as i64;
-    let q = ((p + rq.half[o] + (p >> 63)) >> 30) as i32;
-    let r = ((q as i64 * rq.down[o] as i64) >> 29) as i32;
-    let r = if r > rq.lo { r } else { rq.lo };
-    (if r < rq.hi { r } else { rq.hi }) as i16
+fn requant_from(rq: &Requant, acc: &[i32], out: &mut [i16], start: usize) {
+    let n = out.len().min(acc.len());
+    let (bias, m0, half, down, v_lo, v_hi) = (&rq.bias[..n], &rq.m0[..n], &rq.half[..n], &rq.down[..n], &rq.v_lo[..n], &rq.v_hi[..n]);
+    let (acc, out) = (&acc[..n], &mut out[..n]);
+    for o in start..n {
+        let v = bias[o].wrapping_add(acc[o]);
+        let v = if v > v_lo[o] { v } else { v_lo[o] };
+        let v = if v < v_hi[o] { v } else { v_hi[o] };
+        let p = v as i64 * m0[o] as i64;
+        let q = ((p + half[o] + (p >> 63)) >> 30) as i32;
+        let r = ((q as i64 * down[o] as i64) >> 29) as i32;
+        let r = if r > rq.lo { r } else { rq.lo };
+        out[o] = (if r < rq.hi { r } else { rq.hi }) as i16;
+    }
 }
 
 /// [`requant_row`] in wasm SIMD128, eight outputs a step: `i64x2.extmul` for the products,
@@ -264,7 +267,7 @@ fn requant_row_wasm(rq: &Requant, acc: &[i32], out: &mut [i16]) {
     // (asserted above); the loads and stores take unaligned addresses.
     let ld = |xs: &[i32], o: usize| unsafe { v128_load(xs.as_ptr().add(o) as *const v128) };
     let ld64 = |xs: &[i64], o: usize| unsafe { v128_load(xs.as_ptr().add(o) as *const v128) };
-    // Four outputs: the steps of `requant_one`, two i64 lanes at a time.
+    // Four outputs: the steps of `requant_from`, two i64 lanes at a time.
     let four = |o: usize| {
         let v = i32x4_add(ld(&rq.bias, o), ld(acc, o));
         let v = i32x4_min(i32x4_max(v, ld(&rq.v_lo, o)), ld(&rq.v_hi, o));
@@ -283,9 +286,7 @@ fn requant_row_wasm(rq: &Requant, acc: &[i32], out: &mut [i16]) {
         unsafe { v128_store(out.as_mut_ptr().add(o) as *mut v128, codes) };
         o += 8;
     }
-    for o in o..n {
-        out[o] = requant_one(rq, o, acc[o]);
-    }
+    requant_from(rq, acc, out, o);
 }
 
 impl IntNet {
