@@ -90,8 +90,8 @@ pub struct IntNet {
     pub layers: Vec<IntLayer>,
     /// The output's scale and zero point (to read logits off the codes).
     pub output: QParams,
-    /// Each layer's weights and requantization in the form the hot loops take (built on first
-    /// use).
+    /// Each layer's weights and requantization in the form the hot loops take, built from
+    /// `layers` on the first run (so `layers` must not change after that: nothing does).
     #[serde(skip)]
     prepared: Prepared,
 }
