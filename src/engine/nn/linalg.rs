@@ -142,8 +142,8 @@ fn int_row(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
     int_row_portable(nz, b, acc)
 }
 
-/// Calls `block(j0, width)` over `0..n_pad` in blocks of `wide` columns, then of `narrow`
-/// (each a multiple of [`I16_COLS`]), so every block lies within `n_pad`.
+/// Calls `block(j0, width)` over `0..n_pad`, as many blocks of each of `widths` in turn as fit
+/// (widest first, the last [`I16_COLS`]), so every block lies within `n_pad`.
 #[inline(always)]
 fn column_blocks(n_pad: usize, widths: &[usize], mut block: impl FnMut(usize, usize)) {
     let mut j0 = 0;
@@ -173,7 +173,7 @@ fn int_row_portable(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
 }
 
 /// [`int_row`] with wasm's `i32x4.dot_i16x8_s`: two steps of the sum for four columns an
-/// instruction, 32 columns a block (8 sums: more spill in V8).
+/// instruction, 32 columns a block (8 vectors of sums: V8 already spills some at this width).
 #[cfg(target_arch = "wasm32")]
 fn int_row_wasm(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
     assert!(acc.len() >= b.n_pad);
