@@ -13,12 +13,17 @@ pub enum Op {
     T,
 }
 
-/// Output columns computed together, one row at a time (8 registers of four lanes), then 16 at
-/// a time, then what is left. Chosen by measuring: with the blocks as const-generic loops, the
-/// MLP's FP32 epoch in wasm took 12.0 ms at 48 columns, 9.5 at 32, 10.2 at 16 and 16.4 at 64
-/// in Node 20 (V8 spills accumulators past about a dozen registers), and 9.7 against 10.2 ms
-/// for the former 64-column loop in Chromium 156; natively 32 and 64 are alike (9.7 and 9.4 ms).
-const COLS: usize = 32;
+/// Output columns computed together, one row at a time (6 registers of four lanes), then 16,
+/// then 8. Chosen by measuring: V8 hoists a block's loads of `b` ahead of its multiplies, so a
+/// block needs twice its width in registers; past about a dozen it spills accumulators to the
+/// stack. With the blocks as const-generic loops, the MLP's FP32 epoch in wasm took 12.0 ms at
+/// 48 columns, 9.5 at 32, 10.2 at 16 and 16.4 at 64 in Node 20, and 24 beat 32 by 3–5 % in
+/// interleaved runs; natively the width hardly matters.
+const COLS: usize = 24;
+
+/// `b`'s rows are padded with zeros to a multiple of this many columns, so that every column
+/// block is a whole vector loop (the logits' 10 columns take one 16-column block).
+const PAD: usize = 8;
 
 /// `c = op(a)·op(b) + beta·c` (`beta` 0 or 1), where `op(a)` is `m×k`, `op(b)` is `k×n` and `c`
 /// is `m×n`, all row-major (`a` is stored `m×k` for [`Op::N`], `k×m` for [`Op::T`]; likewise `b`).
@@ -33,27 +38,65 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
     if m == 0 || n == 0 {
         return;
     }
-    // `b` as k rows of n: transposed operands are copied once (they are small: weights).
+    // `b` as k rows of `n_pad`: copied when transposed or off the padding grid (it is the
+    // smaller operand: weights, or a layer's inputs against a wider output).
+    let n_pad = n.next_multiple_of(PAD);
     let b_rows: std::borrow::Cow<[f32]> = match op_b {
-        Op::N => std::borrow::Cow::Borrowed(&b[..k * n]),
-        Op::T => std::borrow::Cow::Owned(transpose(b, n, k)),
+        Op::N if n == n_pad => std::borrow::Cow::Borrowed(&b[..k * n]),
+        Op::N => {
+            let mut padded = vec![0f32; k * n_pad];
+            for (to, from) in padded.chunks_exact_mut(n_pad).zip(b.chunks_exact(n)) {
+                to[..n].copy_from_slice(from);
+            }
+            std::borrow::Cow::Owned(padded)
+        }
+        Op::T => {
+            let mut t = vec![0f32; k * n_pad];
+            transpose_into(&b[..n * k], n, k, &mut t, n_pad);
+            std::borrow::Cow::Owned(t)
+        }
     };
     let (rsa, csa) = match op_a {
         Op::N => (k, 1),
         Op::T => (1, m),
     };
-    crate::engine::simd::dispatch!(kernel(m, k, n, a, rsa, csa, &b_rows, beta, c))
+    crate::engine::simd::dispatch!(kernel(m, k, n, n_pad, a, rsa, csa, &b_rows, beta, c))
 }
 
-/// `t` (`rows × cols`) transposed: `cols × rows`.
-fn transpose(t: &[f32], rows: usize, cols: usize) -> Vec<f32> {
-    let mut out = vec![0f32; rows * cols];
-    for r in 0..rows {
-        for (c, &v) in t[r * cols..(r + 1) * cols].iter().enumerate() {
-            out[c * rows + r] = v;
+/// `c = aᵀ·b` (`a` stored `k×m`, `b` stored `k×n`, `c` `m×n`): a weight gradient, `gᵀ·x` summed
+/// over a batch. Equal to the bit to `gemm(m, k, n, a, Op::T, b, Op::N, 0.0, c)`, but it
+/// computes whichever of `c` and `cᵀ = bᵀ·a` costs less: the product skips the zeros of its left
+/// operand, and each sum runs over the batch in order either way, a zero product changing no
+/// sum (see [`gemm`]'s kernel). The cost counted is a vector step per non-zero per padded
+/// output column, and a compaction step per entry of the left operand: the first layer's
+/// gradient goes through the digits' pixels (half zeros) rather than the ReLU's (a quarter),
+/// while the logits' layer keeps its 128-wide rows rather than computing 10-wide ones.
+pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
+    let nonzeros = |v: &[f32]| v.iter().filter(|&&x| x != 0.0).count();
+    let cost = |left: &[f32], width: usize| nonzeros(left) * width.next_multiple_of(PAD) + left.len();
+    if cost(&b[..k * n], m) < cost(&a[..k * m], n) {
+        let mut ct = vec![0f32; n * m];
+        gemm(n, k, m, b, Op::T, a, Op::N, 0.0, &mut ct);
+        transpose_into(&ct, n, m, c, n);
+    } else {
+        gemm(m, k, n, a, Op::T, b, Op::N, 0.0, c);
+    }
+}
+
+/// Writes `t` (`rows × cols`) transposed into the first `rows` columns of `out`'s `cols` rows of
+/// `stride`, in 8×8 tiles (a row-by-row copy writes a new cache line at every step).
+fn transpose_into(t: &[f32], rows: usize, cols: usize, out: &mut [f32], stride: usize) {
+    const TILE: usize = 8;
+    assert!(t.len() >= rows * cols && out.len() >= cols.saturating_sub(1) * stride + rows && stride >= rows, "transpose {rows}×{cols} into stride {stride}");
+    for r0 in (0..rows).step_by(TILE) {
+        for c0 in (0..cols).step_by(TILE) {
+            for r in r0..(r0 + TILE).min(rows) {
+                for c in c0..(c0 + TILE).min(cols) {
+                    out[c * stride + r] = t[r * cols + c];
+                }
+            }
         }
     }
-    out
 }
 
 /// The integer product's column granularity: the packed operand's columns are padded to a
@@ -143,7 +186,7 @@ fn int_row(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
 }
 
 /// Calls `block(j0, width)` over `0..n_pad`, as many blocks of each of `widths` in turn as fit
-/// (widest first, the last [`I16_COLS`]), so every block lies within `n_pad`.
+/// (widest first, the last one dividing `n_pad`), so every block lies within `n_pad`.
 #[inline(always)]
 fn column_blocks(n_pad: usize, widths: &[usize], mut block: impl FnMut(usize, usize)) {
     let mut j0 = 0;
@@ -153,7 +196,7 @@ fn column_blocks(n_pad: usize, widths: &[usize], mut block: impl FnMut(usize, us
             j0 += w;
         }
     }
-    debug_assert_eq!(j0, n_pad, "widths end in I16_COLS");
+    debug_assert_eq!(j0, n_pad, "the last width divides n_pad");
 }
 
 /// [`int_row`] in plain Rust: the reference the SIMD kernels are tested against.
@@ -285,77 +328,63 @@ unsafe fn vnni_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize
     }
 }
 
-/// The element types the kernels multiply: f32 for training and the simulation, i32 for the
-/// integer model's codes.
+/// The element types the layers' loops work on: f32 for training and the simulation, i32 and
+/// i16 for the integer model's codes.
 pub trait Element: Copy + Default + PartialOrd + std::ops::Add<Output = Self> + std::ops::Mul<Output = Self> {}
 impl Element for f32 {}
 impl Element for i32 {}
 impl Element for i16 {}
 
-/// One output row at a time, `COLS` columns per block. A zero of `a` adds nothing
-/// and is skipped: post-ReLU activations and their gradients are about half zeros, and so are
-/// the digits' pixels. (Skipping `0·b` changes no sum, except against an infinite or NaN `b`,
-/// which the Lab stops on before, and the sign of a zero sum.)
+/// One output row at a time, in column blocks over `b`'s `n_pad` columns. A zero of `a` adds
+/// nothing and is skipped: post-ReLU activations and their gradients are about a quarter zeros,
+/// and the digits' pixels half. (Skipping `0·b` changes no sum, except against an infinite or NaN
+/// `b`, which the Lab stops on before, and the sign of a zero sum.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
-fn kernel<T: Element>(m: usize, k: usize, n: usize, a: &[T], rsa: usize, csa: usize, b: &[T], beta: T, c: &mut [T]) {
-    // The inner loop reads `b` unchecked on the strength of this.
-    assert!(b.len() >= k * n, "kernel: b holds {} values, not {k}×{n}", b.len());
-    let zero = T::default();
-    // The row's non-zero entries of `a`, found once for every column block.
-    let mut buf: Vec<(usize, T)> = vec![(0, zero); k];
+fn kernel(m: usize, k: usize, n: usize, n_pad: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], beta: f32, c: &mut [f32]) {
+    // The blocks read `b` unchecked on the strength of this.
+    assert!(b.len() >= k * n_pad && n_pad % PAD == 0 && n <= n_pad, "kernel: b holds {} values, not {k}×{n_pad}", b.len());
+    // The row's non-zero entries of `a`, with the offsets of their rows of `b`, found once for
+    // every column block.
+    let mut buf = vec![(0usize, 0f32); k];
     for i in 0..m {
         // Branch-free compaction: every entry is written, the count moves on past non-zeros.
         let mut len = 0;
         for p in 0..k {
             let x = a[i * rsa + p * csa];
-            buf[len] = (p, x);
-            len += usize::from(x != zero);
+            buf[len] = (p * n_pad, x);
+            len += usize::from(x != 0.0);
         }
         let nz = &buf[..len];
         let row = &mut c[i * n..][..n];
-        let mut j0 = 0;
-        while j0 + COLS <= n {
-            f32_block::<T, COLS>(nz, b, n, j0, beta, row);
-            j0 += COLS;
-        }
-        while j0 + 16 <= n {
-            f32_block::<T, 16>(nz, b, n, j0, beta, row);
-            j0 += 16;
-        }
-        if j0 < n {
-            let cols = n - j0;
-            let mut acc = [zero; 16];
-            if beta != zero {
-                acc[..cols].copy_from_slice(&row[j0..]);
+        column_blocks(n_pad, &[COLS, 16, PAD], |j0, width| {
+            let out = &mut row[j0.min(n)..(j0 + width).min(n)];
+            match width {
+                COLS => f32_block::<COLS>(nz, b, j0, beta, out),
+                16 => f32_block::<16>(nz, b, j0, beta, out),
+                _ => f32_block::<PAD>(nz, b, j0, beta, out),
             }
-            for &(p, x) in nz {
-                for (s, &y) in acc.iter_mut().zip(&b[p * n + j0..][..cols]) {
-                    *s = *s + x * y;
-                }
-            }
-            row[j0..].copy_from_slice(&acc[..cols]);
-        }
+        });
     }
 }
 
-/// `C` columns from `j0` of one output row. The caller keeps `j0 + C <= n` and `b.len() >=
-/// k·n`, and every `p` in `nz` below `k`.
+/// `out` (at most `C` columns from `j0` of one output row; none past the row's end). The caller
+/// keeps `j0 + C <= n_pad`, and every offset in `nz` a multiple of `n_pad` below `b.len()`.
 #[inline(always)]
-fn f32_block<T: Element, const C: usize>(nz: &[(usize, T)], b: &[T], n: usize, j0: usize, beta: T, row: &mut [T]) {
-    let mut acc = [T::default(); C];
-    if beta != T::default() {
-        acc.copy_from_slice(&row[j0..][..C]);
+fn f32_block<const C: usize>(nz: &[(usize, f32)], b: &[f32], j0: usize, beta: f32, out: &mut [f32]) {
+    let mut acc = [0f32; C];
+    if beta != 0.0 {
+        acc[..out.len()].copy_from_slice(out);
     }
-    for &(p, x) in nz {
-        // SAFETY: p < k and j0 + C <= n (the caller's promise), and `b` holds k·n values: the
-        // C values at p·n + j0 are in bounds.
-        let bp: &[T; C] = unsafe { &*(b.as_ptr().add(p * n + j0) as *const [T; C]) };
+    for &(offset, x) in nz {
+        // SAFETY: offset = p·n_pad with p < k, j0 + C <= n_pad and b.len() >= k·n_pad (the
+        // caller's promise): the C values at offset + j0 are in bounds.
+        let bp: &[f32; C] = unsafe { &*(b.as_ptr().add(offset + j0) as *const [f32; C]) };
         for (s, &y) in acc.iter_mut().zip(bp) {
-            *s = *s + x * y;
+            *s += x * y;
         }
     }
-    row[j0..][..C].copy_from_slice(&acc);
+    out.copy_from_slice(&acc[..out.len()]);
 }
 
 #[cfg(test)]
@@ -377,23 +406,65 @@ mod tests {
             .collect()
     }
 
+    /// Values with runs of zeros (as post-ReLU activations and their gradients have), `zeros`
+    /// in 8 of them, and signed zeros among them.
+    fn sparse(len: usize, freq: f32, zeros: usize) -> Vec<f32> {
+        (0..len)
+            .map(|i| match i % 8 {
+                z if z < zeros && (i / 8) % 3 != 1 => if i % 2 == 0 { 0.0 } else { -0.0 },
+                _ => (i as f32 * freq).sin(),
+            })
+            .collect()
+    }
+
     #[test]
     fn every_shape_and_transpose_equals_the_plain_loop_bit_for_bit() {
-        for (m, k, n) in [(5, 7, 3), (4, 9, 16), (9, 33, 37), (3, 5, 48), (2, 70, 63), (64, 64, 128), (1, 1, 1)] {
-            let a: Vec<f32> = (0..m * k).map(|i| (i as f32 * 0.37).sin()).collect();
-            let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
-            let c0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.01).collect();
-            for op_a in [Op::N, Op::T] {
-                for op_b in [Op::N, Op::T] {
-                    for beta in [0.0, 1.0] {
-                        let mut c = c0.clone();
-                        gemm(m, k, n, &a, op_a, &b, op_b, beta, &mut c);
-                        assert_eq!(c, naive(m, k, n, &a, op_a, &b, op_b, &c0, beta), "{m}×{k}×{n} {op_a:?} {op_b:?} β {beta}");
+        // Widths on and off the padding grid, below one block and across every block width.
+        for (m, k, n) in [(5, 7, 3), (4, 9, 16), (9, 33, 37), (3, 5, 48), (2, 70, 63), (3, 6, 10), (2, 4, 8), (2, 3, 25), (64, 64, 128), (1, 1, 1)] {
+            for zeros in [0, 3, 8] {
+                let a = sparse(m * k, 0.37, zeros);
+                let b: Vec<f32> = (0..k * n).map(|i| (i as f32 * 0.91).cos()).collect();
+                let c0: Vec<f32> = (0..m * n).map(|i| i as f32 * 0.01).collect();
+                for op_a in [Op::N, Op::T] {
+                    for op_b in [Op::N, Op::T] {
+                        for beta in [0.0, 1.0] {
+                            let mut c = c0.clone();
+                            gemm(m, k, n, &a, op_a, &b, op_b, beta, &mut c);
+                            let want = naive(m, k, n, &a, op_a, &b, op_b, &c0, beta);
+                            assert_eq!(c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{m}×{k}×{n} {op_a:?} {op_b:?} β {beta}, {zeros} zeros in 8");
+                        }
                     }
                 }
             }
         }
         gemm(0, 3, 4, &[], Op::N, &[0.0; 12], Op::N, 0.0, &mut []);
+    }
+
+    #[test]
+    fn the_transposed_product_takes_either_side_with_the_same_bits() {
+        // Either operand the sparser, so both ways of computing run.
+        for (m, k, n, za, zb) in [(10, 64, 128, 0, 4), (128, 64, 64, 2, 4), (128, 64, 64, 4, 2), (7, 5, 3, 8, 0), (3, 1, 9, 0, 8), (16, 0, 4, 0, 0)] {
+            let a = sparse(k * m, 0.43, za);
+            let b = sparse(k * n, 0.29, zb);
+            let mut c = vec![f32::NAN; m * n];
+            gemm_tn(m, k, n, &a, &b, &mut c);
+            let want = naive(m, k, n, &a, Op::T, &b, Op::N, &[], 0.0);
+            assert_eq!(c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{m}×{k}×{n}");
+        }
+    }
+
+    #[test]
+    fn transposing_into_a_padded_buffer_moves_every_value() {
+        for (rows, cols, stride) in [(1, 1, 1), (3, 10, 8), (9, 17, 9), (16, 16, 24), (0, 5, 0)] {
+            let t: Vec<f32> = (0..rows * cols).map(|i| i as f32).collect();
+            let mut out = vec![-1f32; cols * stride];
+            transpose_into(&t, rows, cols, &mut out, stride);
+            for c in 0..cols {
+                for r in 0..stride {
+                    assert_eq!(out[c * stride + r], if r < rows { t[r * cols + c] } else { -1.0 }, "{rows}×{cols} stride {stride} at ({c}, {r})");
+                }
+            }
+        }
     }
 
     #[test]

@@ -16,7 +16,7 @@ use rand::{Rng, SeedableRng};
 use serde::{Deserialize, Serialize};
 
 use super::layers::{col2im, depthwise, depthwise_backward, im2col, max_pool, max_pool_backward, BatchNorm, BnTape, Plane};
-use super::linalg::{gemm, Op};
+use super::linalg::{gemm, gemm_tn, Op};
 use super::NnError;
 use crate::engine::qparams::{calculate_qparams, QParams, QRange, QScheme};
 use crate::engine::quantize::{fake_quantize_into, ste_mask_into};
@@ -176,7 +176,7 @@ impl Layer {
         }
         let a = if matches!(self.kind, Kind::Conv3x3 { .. }) { cols } else { x };
         dw.resize(self.w.len(), 0.0);
-        gemm(self.outputs, rows, self.inputs, g, Op::T, a, Op::N, 0.0, dw);
+        gemm_tn(self.outputs, rows, self.inputs, g, a, dw);
         if let Some(dx) = dx {
             let mut da = vec![0f32; rows * self.inputs];
             gemm(rows, self.outputs, self.inputs, g, Op::N, w, Op::N, 0.0, &mut da);
