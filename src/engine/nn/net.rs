@@ -33,12 +33,32 @@ pub enum Activation {
 }
 
 impl Activation {
+    /// Written as comparisons, which vectorize: `f32::max` and `clamp` do not in wasm, whose
+    /// `f32.max` treats NaN differently (NaN gives 0 for ReLU and NaN for ReLU6, as before).
     #[inline]
     fn apply(self, z: f32) -> f32 {
         match self {
             Activation::None => z,
-            Activation::Relu => z.max(0.0),
-            Activation::Relu6 => z.clamp(0.0, 6.0),
+            Activation::Relu => {
+                if z > 0.0 {
+                    z
+                } else {
+                    0.0
+                }
+            }
+            Activation::Relu6 => {
+                if z > 0.0 {
+                    if z < 6.0 {
+                        z
+                    } else {
+                        6.0
+                    }
+                } else if z.is_nan() {
+                    z
+                } else {
+                    0.0
+                }
+            }
         }
     }
 
@@ -829,6 +849,19 @@ mod tests {
                 }
             }
         }
+    }
+
+    #[test]
+    fn activations_follow_their_definitions_at_the_edges() {
+        let inf = f32::INFINITY;
+        for (z, relu, relu6) in [(-1.0, 0.0, 0.0), (-0.0, 0.0, 0.0), (0.5, 0.5, 0.5), (6.0, 6.0, 6.0), (7.5, 7.5, 6.0), (inf, inf, 6.0), (-inf, 0.0, 0.0), (f32::MIN_POSITIVE / 2.0, f32::MIN_POSITIVE / 2.0, f32::MIN_POSITIVE / 2.0)] {
+            assert_eq!(Activation::Relu.apply(z).to_bits(), f32::to_bits(relu), "ReLU({z})");
+            assert_eq!(Activation::Relu6.apply(z).to_bits(), f32::to_bits(relu6), "ReLU6({z})");
+            assert_eq!(Activation::None.apply(z).to_bits(), z.to_bits());
+        }
+        // NaN: ReLU gives 0 (as `f32::max` did), ReLU6 keeps it (as `clamp` did).
+        assert_eq!(Activation::Relu.apply(f32::NAN), 0.0);
+        assert!(Activation::Relu6.apply(f32::NAN).is_nan());
     }
 
     #[test]
