@@ -172,6 +172,7 @@ impl Layer {
             Kind::Depthwise3x3 { plane } => depthwise(x, batch, plane, self.outputs, w, bias, z),
             _ => {
                 z.clear();
+                z.reserve(rows * bias.len());
                 for _ in 0..rows {
                     z.extend_from_slice(bias);
                 }
