@@ -75,9 +75,10 @@ impl Optimizer {
                 OptimizerKind::Adam { lr } => {
                     m.resize(p.len(), 0.0);
                     v.resize(p.len(), 0.0);
-                    // PyTorch's single-tensor Adam, operation for operation: the bias
-                    // corrections in f64 (Python floats), applied to f32 tensors as f32 scalars; libm's pow,
-                    // the same bits on every target.
+                    // PyTorch's single-tensor Adam, operation for operation (save that subnormal
+                    // moments become zero: `flush_subnormal`): the bias corrections in f64 (Python
+                    // floats), applied to f32 tensors as f32 scalars; libm's pow, the same bits on
+                    // every target.
                     let c1 = 1.0 - libm::pow(BETA1 as f64, t as f64);
                     let c2_sqrt = (1.0 - libm::pow(BETA2 as f64, t as f64)).sqrt() as f32;
                     let step_size = (lr as f64 / c1) as f32;
@@ -90,13 +91,14 @@ impl Optimizer {
 
 /// Zero in place of a subnormal (below `f32::MIN_POSITIVE`, 1.2e-38, in magnitude), for the
 /// optimizers' moments. A dead unit's gradients are zero, so its weights' moments decay
-/// geometrically: after some 800 steps (40 epochs of the digits) they are subnormal, and Adam's
+/// geometrically: after some 700 steps (over 30 epochs of the digits) they are subnormal, and Adam's
 /// then stick there (`0.1·m` rounds to zero). Every operation on a subnormal takes a slow
 /// microcode path on x86 (wasm has no flush-to-zero mode), which made the MLP's Adam step 7×
 /// slower (0.45 → 3.1 ms an epoch in wasm). A flushed moment changes no weight that matters: a
-/// subnormal one moves a weight by under 1e-31 (m/(√v̂ + ε) < 1.2e-38/1e-8, times a step size
-/// below 0.1), less than half a unit in the last place of any weight above 1e-24. TensorFlow and XLA
-/// flush subnormals on CPU for the same reason; PyTorch leaves it to `torch.set_flush_denormal`.
+/// subnormal one moves a weight by under 1.2e-29·lr (m/(√v̂ + ε) < 1.2e-38/1e-8, times a step
+/// size of at most 10·lr), less than half a unit in the last place of any weight above 1e-21 at
+/// learning rates up to 1. TensorFlow and XLA flush subnormals on CPU for the same reason;
+/// PyTorch leaves it to `torch.set_flush_denormal`.
 #[inline(always)]
 fn flush_subnormal(x: f32) -> f32 {
     if x.abs() < f32::MIN_POSITIVE {
