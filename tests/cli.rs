@@ -1,11 +1,11 @@
 //! The `quantscope` binary end to end: files written by the engine's own writers, JSON fields,
 //! exit codes and one-line errors.
 
+mod models;
+
 use std::path::PathBuf;
 use std::process::{Command, Output};
 
-use prost::Message;
-use quantscope::engine::io::onnx::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 use quantscope::engine::io::{npy, safetensors};
 use serde_json::Value;
 
@@ -25,10 +25,6 @@ fn scratch(name: &str, bytes: &[u8]) -> PathBuf {
     let path = dir.join(name);
     std::fs::write(&path, bytes).unwrap();
     path
-}
-
-fn float_tensor(name: &str, dims: &[i64], data: &[f32]) -> TensorProto {
-    TensorProto { dims: dims.to_vec(), data_type: 1, float_data: data.to_vec(), name: name.into(), ..Default::default() }
 }
 
 #[test]
@@ -103,22 +99,7 @@ fn moving_average_differs_from_minmax_with_batches() {
 
 #[test]
 fn onnx_with_batch_norm_folding() {
-    let mut bn = NodeProto { input: ["y", "g", "b", "m", "v"].map(String::from).to_vec(), output: vec!["z".into()], op_type: "BatchNormalization".into(), ..Default::default() };
-    bn.attribute.push(AttributeProto { name: "epsilon".into(), f: 0.0, ..Default::default() });
-    let conv = NodeProto { input: ["x", "conv.weight"].map(String::from).to_vec(), output: vec!["y".into()], op_type: "Conv".into(), ..Default::default() };
-    let graph = GraphProto {
-        node: vec![conv, bn],
-        initializer: vec![
-            float_tensor("conv.weight", &[2, 1, 1, 1], &[1.0, 1.0]),
-            float_tensor("g", &[2], &[0.5, 100.0]),
-            float_tensor("b", &[2], &[0.0, 0.0]),
-            float_tensor("m", &[2], &[0.0, 0.0]),
-            float_tensor("v", &[2], &[1.0, 1.0]),
-        ],
-        ..Default::default()
-    };
-    let model = ModelProto { ir_version: 8, graph: Some(graph), ..Default::default() };
-    let p = scratch("m.onnx", &model.encode_to_vec());
+    let p = scratch("m.onnx", &models::conv_bn_onnx(&[2, 1, 1, 1], &[1.0, 1.0]));
     let f = p.to_str().unwrap();
     let plain = json(&["inspect", f, "--json"]);
     assert_eq!(plain[0]["max"], 1.0);

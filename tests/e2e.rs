@@ -6,13 +6,12 @@
 //! `scripts/test e2e` builds the app and runs it with `--ignored`.
 #![cfg(not(target_arch = "wasm32"))]
 
+mod models;
 mod support;
 
 use std::time::Duration;
 
 use fantoccini::Locator;
-use prost::Message;
-use quantscope::engine::io::onnx::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 use quantscope::engine::io::{npy, safetensors};
 use quantscope::ui::format::sig4;
 use serde_json::Value;
@@ -327,30 +326,9 @@ fn fixtures() -> std::path::PathBuf {
     let bias: Vec<f32> = (0..16).map(|i| i as f32 * 0.1 - 0.8).collect();
     let st = safetensors::write_f32(&[("encoder.big", &[17, 1 << 20], &big), ("encoder.dw", &[8, 9], &dw), ("encoder.bias", &[16], &bias)]);
     std::fs::write(dir.join("model.safetensors"), st).unwrap();
-    // Conv (2 channels, weights all 1) → BatchNormalization with γ = (0.5, 100): folding
-    // turns the weight's range [1, 1] into [0.5, 100].
-    let float = |name: &str, dims: &[i64], data: &[f32]| TensorProto {
-        dims: dims.to_vec(),
-        data_type: 1,
-        float_data: data.to_vec(),
-        name: name.into(),
-        ..Default::default()
-    };
-    let mut bn = NodeProto { input: ["y", "g", "b", "m", "v"].map(String::from).to_vec(), output: vec!["z".into()], op_type: "BatchNormalization".into(), ..Default::default() };
-    bn.attribute.push(AttributeProto { name: "epsilon".into(), f: 0.0, ..Default::default() });
-    let conv = NodeProto { input: ["x", "conv.weight"].map(String::from).to_vec(), output: vec!["y".into()], op_type: "Conv".into(), ..Default::default() };
-    let graph = GraphProto {
-        node: vec![conv, bn],
-        initializer: vec![
-            float("conv.weight", &[2, 1, 1, 2], &[1.0, 0.5, 1.0, 0.25]),
-            float("g", &[2], &[0.5, 100.0]),
-            float("b", &[2], &[0.0, 0.0]),
-            float("m", &[2], &[0.0, 0.0]),
-            float("v", &[2], &[1.0, 1.0]),
-        ],
-        ..Default::default()
-    };
-    std::fs::write(dir.join("model.onnx"), ModelProto { ir_version: 8, graph: Some(graph), ..Default::default() }.encode_to_vec()).unwrap();
+    // Conv (2 channels) → BatchNormalization with γ = (0.5, 100): folding turns the weight's
+    // range [0.25, 1] into [0.25, 100].
+    std::fs::write(dir.join("model.onnx"), models::conv_bn_onnx(&[2, 1, 1, 2], &[1.0, 0.5, 1.0, 0.25])).unwrap();
     std::fs::write(dir.join("broken.npy"), b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), }").unwrap();
     dir
 }
