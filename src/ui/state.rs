@@ -576,7 +576,9 @@ pub struct Field {
     pub set: fn(&mut UrlState, &str) -> Result<(), String>,
 }
 
-/// The one table of URL fields, in the order they are written.
+/// The one table of URL fields, in the order they are written. Each setter assigns and passes an
+/// error on in one expression, `Ok(s.field = parse(v)?)`, which clippy's `unit_arg` flags.
+#[allow(clippy::unit_arg)]
 pub const FIELDS: &[Field] = &[
     Field {
         key: "view",

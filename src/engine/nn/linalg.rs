@@ -356,7 +356,7 @@ impl Element for i16 {}
 #[allow(clippy::too_many_arguments)]
 fn kernel(m: usize, k: usize, n: usize, n_pad: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], beta: f32, c: &mut [f32]) {
     // The blocks read `b` unchecked on the strength of this.
-    assert!(b.len() >= k * n_pad && n_pad % PAD == 0 && n <= n_pad, "kernel: b holds {} values, not {k}×{n_pad}", b.len());
+    assert!(b.len() >= k * n_pad && n_pad.is_multiple_of(PAD) && n <= n_pad, "kernel: b holds {} values, not {k}×{n_pad}", b.len());
     // The row's non-zero entries of `a`, with the offsets of their rows of `b`, found once for
     // every column block.
     let mut buf = vec![(0usize, 0f32); k];
