@@ -210,6 +210,11 @@ impl Requant {
     /// One row of sums to codes less the zero point (the clamp lies within i16).
     fn row(&self, acc: &[i32], out: &mut [i16]) {
         if self.fast {
+            #[cfg(target_arch = "x86_64")]
+            if std::arch::is_x86_feature_detected!("avx512dq") && std::arch::is_x86_feature_detected!("avx512vl") {
+                // SAFETY: the CPU has the features (checked just above).
+                return unsafe { requant_row_avx512(self, acc, out) };
+            }
             crate::engine::simd::dispatch!(requant_row(self, acc, out))
         } else {
             self.row_exact(acc, out)
@@ -233,6 +238,14 @@ fn requant_row(rq: &Requant, acc: &[i32], out: &mut [i16]) {
     #[cfg(target_arch = "wasm32")]
     return requant_row_wasm(rq, acc, out);
     #[allow(unreachable_code)]
+    requant_from(rq, acc, out, 0)
+}
+
+/// [`requant_row`] compiled with AVX-512, whose 64-bit arithmetic shifts and multiplies
+/// (`vpsraq`, `vpmullq`) AVX2 lacks.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512dq,avx512vl,avx512bw")]
+unsafe fn requant_row_avx512(rq: &Requant, acc: &[i32], out: &mut [i16]) {
     requant_from(rq, acc, out, 0)
 }
 
@@ -512,7 +525,9 @@ mod tests {
         }
     }
 
-    /// `row`'s and both paths' codes for `values` (`bias + sum`), against `apply_once`.
+    /// `row`'s and both paths' codes for `values` (`bias + sum`), against `apply_once`. On a CPU
+    /// with AVX-512 `row` takes `requant_row_avx512` and `requant_row` the AVX2 copy, so both
+    /// are checked.
     fn check_requant(ms: &[f64], values: &[i32], bias: &[i32], out_zero: i32, (lo, hi): (i32, i32)) -> Result<(), TestCaseError> {
         let n = ms.len();
         let layer = requant_layer(ms, bias[..n].to_vec(), out_zero, (lo, hi));
