@@ -350,8 +350,8 @@ impl Element for i16 {}
 
 /// One output row at a time, in column blocks over `b`'s `n_pad` columns. A zero of `a` adds
 /// nothing and is skipped: a sixth to a quarter of the MLP's post-ReLU activations and their
-/// gradients are zeros, and half the digits' pixels. (Skipping `0·b` changes no sum, except against an infinite or NaN
-/// `b`, which the Lab stops on before, and the sign of a zero sum.)
+/// gradients are zeros, and half the digits' pixels. (Skipping `0·b` changes no sum, except
+/// against an infinite or NaN `b`, which the Lab stops on before, and the sign of a zero sum.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn kernel(m: usize, k: usize, n: usize, n_pad: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], beta: f32, c: &mut [f32]) {
