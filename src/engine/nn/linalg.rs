@@ -74,15 +74,20 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
 /// gradient goes through the digits' pixels (half zeros) rather than the ReLU's (a sixth),
 /// while the logits' layer keeps its 128-wide rows rather than computing 10-wide ones.
 pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
-    let nonzeros = |v: &[f32]| v.iter().filter(|&&x| x != 0.0).count();
-    let cost = |left: &[f32], width: usize| nonzeros(left) * width.next_multiple_of(PAD) + left.len();
-    if cost(&b[..k * n], m) < cost(&a[..k * m], n) {
+    if tn_flips(m, k, n, a, b) {
         let mut ct = vec![0f32; n * m];
         gemm(n, k, m, b, Op::T, a, Op::N, 0.0, &mut ct);
         transpose_into(&ct, n, m, c, n);
     } else {
         gemm(m, k, n, a, Op::T, b, Op::N, 0.0, c);
     }
+}
+
+/// Whether [`gemm_tn`] computes `cᵀ = bᵀ·a` rather than `c = aᵀ·b`: the cheaper by its count.
+fn tn_flips(m: usize, k: usize, n: usize, a: &[f32], b: &[f32]) -> bool {
+    let nonzeros = |v: &[f32]| v.iter().filter(|&&x| x != 0.0).count();
+    let cost = |left: &[f32], width: usize| nonzeros(left) * width.next_multiple_of(PAD) + left.len();
+    cost(&b[..k * n], m) < cost(&a[..k * m], n)
 }
 
 /// Writes `t` (`rows × cols`) transposed into the first `rows` columns of `out`'s `cols` rows of
@@ -456,14 +461,17 @@ mod tests {
     #[test]
     fn the_transposed_product_takes_either_side_with_the_same_bits() {
         // Either operand the sparser, so both ways of computing run.
+        let mut flips = Vec::new();
         for (m, k, n, za, zb) in [(10, 64, 128, 0, 4), (128, 64, 64, 2, 4), (128, 64, 64, 4, 2), (7, 5, 3, 8, 0), (3, 1, 9, 0, 8), (16, 0, 4, 0, 0)] {
             let a = sparse(k * m, 0.43, za);
             let b = sparse(k * n, 0.29, zb);
+            flips.push(tn_flips(m, k, n, &a, &b));
             let mut c = vec![f32::NAN; m * n];
             gemm_tn(m, k, n, &a, &b, &mut c);
             let want = naive(m, k, n, &a, Op::T, &b, Op::N, &[], 0.0);
             assert_eq!(c.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), want.iter().map(|v| v.to_bits()).collect::<Vec<_>>(), "{m}×{k}×{n}");
         }
+        assert!(flips.contains(&true) && flips.contains(&false), "both ways ran: {flips:?}");
     }
 
     #[test]
