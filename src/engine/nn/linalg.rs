@@ -133,6 +133,20 @@ pub struct PackedI16 {
     n: usize,
     n_pad: usize,
     data: Vec<i16>,
+    /// The same values as bytes, for x86's `vpdpbusd`, when they fit and the CPU has it.
+    bytes: Option<PackedI8>,
+}
+
+/// [`PackedI16`]'s values as signed bytes in quads along `k` (`data[(q·n_pad + j)·4 + r] =
+/// b[4q + r][j]`, `k` padded with zeros to a multiple of 4), and each column's sum: the
+/// operand of AVX-512 VNNI's `vpdpbusd`, which multiplies unsigned bytes by signed ones and
+/// adds four steps of the sum to each of 16 columns in one instruction (twice `vpdpwssd`'s
+/// two). This is how int8 inference runs on x86 (fbgemm): activations as `u8` codes, and the
+/// zero point's share taken out through the column sums (Jacob et al. 2018, eq. 7–8).
+#[derive(Clone, Debug, PartialEq)]
+struct PackedI8 {
+    data: Vec<i8>,
+    colsum: Vec<i32>,
 }
 
 impl PackedI16 {
@@ -148,8 +162,37 @@ impl PackedI16 {
                 data[((p / 2) * n_pad + j) * 2 + p % 2] = (v - z) as i16;
             }
         }
-        PackedI16 { k, n, n_pad, data }
+        let bytes = PackedI8::new(rows, n, k, n_pad, &zero);
+        PackedI16 { k, n, n_pad, data, bytes }
     }
+}
+
+impl PackedI8 {
+    /// `rows` less `zero(j)` as bytes, or `None` where the CPU lacks AVX-512 VNNI or a value
+    /// does not fit in i8 (affine weights of 8 bits).
+    fn new(rows: &[i32], n: usize, k: usize, n_pad: usize, zero: &impl Fn(usize) -> i32) -> Option<PackedI8> {
+        if !vnni() {
+            return None;
+        }
+        let k4 = k.div_ceil(4);
+        let (mut data, mut colsum) = (vec![0i8; k4 * n_pad * 4], vec![0i32; n_pad]);
+        for j in 0..n {
+            let z = zero(j);
+            for (p, &v) in rows[j * k..][..k].iter().enumerate() {
+                data[((p / 4) * n_pad + j) * 4 + p % 4] = i8::try_from(v - z).ok()?;
+                colsum[j] += v - z;
+            }
+        }
+        Some(PackedI8 { data, colsum })
+    }
+}
+
+/// Whether the CPU has AVX-512 VNNI's integer dot products.
+fn vnni() -> bool {
+    #[cfg(target_arch = "x86_64")]
+    return std::arch::is_x86_feature_detected!("avx512vnni");
+    #[allow(unreachable_code)]
+    false
 }
 
 /// `a·b` in exact integer arithmetic, one output row at a time: `a` is `m × k` (values within
@@ -157,7 +200,20 @@ impl PackedI16 {
 /// order, so the SIMD kernels and the portable loop give the same numbers; the caller keeps
 /// every sum within i32 (with 8-bit codes, `k` up to 32,000). Pairs of zeros in `a` (post-ReLU
 /// codes at their zero point, blank pixels) are dropped before the product, without branches.
-pub fn gemm_i16_rows(m: usize, a: &[i16], b: &PackedI16, mut row: impl FnMut(usize, &[i32])) {
+pub fn gemm_i16_rows(m: usize, a: &[i16], b: &PackedI16, row: impl FnMut(usize, &[i32])) {
+    gemm_rows(m, a, None, b, row)
+}
+
+/// [`gemm_i16_rows`] for `a` holding codes less a zero point, `a + lift` within `0..=255`
+/// (the codes less the range's minimum: 8-bit unsigned levels). Where `b` has bytes
+/// ([`PackedI8`]) each row runs on them as `Σ (a + lift)·b − lift·Σ b`; the sums are the
+/// same integers. A row with a value outside the promise takes the 16-bit path, so the promise
+/// is checked, not trusted.
+pub fn gemm_codes_rows(m: usize, a: &[i16], lift: i32, b: &PackedI16, row: impl FnMut(usize, &[i32])) {
+    gemm_rows(m, a, Some(lift), b, row)
+}
+
+fn gemm_rows(m: usize, a: &[i16], lift: Option<i32>, b: &PackedI16, mut row: impl FnMut(usize, &[i32])) {
     let (k, n) = (b.k, b.n);
     let k2 = k.div_ceil(2);
     assert!(a.len() >= m * k, "gemm_i16 {m}×{k}·{k}×{n}: a holds {}", a.len());
@@ -168,8 +224,13 @@ pub fn gemm_i16_rows(m: usize, a: &[i16], b: &PackedI16, mut row: impl FnMut(usi
     let mut nz = vec![(0u32, 0i32); k2];
     let mut acc = vec![0i32; b.n_pad];
     let stride = u32::try_from(b.n_pad * 2).expect("a packed row fits in u32");
+    let mut bytes = lift.zip(b.bytes.as_ref()).map(|(lift, bytes)| ByteRows::new(bytes, lift, k, b.n_pad));
     for i in 0..m {
         let r = &a[i * k..][..k];
+        if bytes.as_mut().is_some_and(|bytes| bytes.row(r, &mut acc)) {
+            row(i, &acc[..n]);
+            continue;
+        }
         let (mut len, mut off) = (0, 0);
         let pairs = r.chunks_exact(2);
         let last = pairs.remainder().first().map(|&lo| [lo, 0]);
@@ -182,6 +243,74 @@ pub fn gemm_i16_rows(m: usize, a: &[i16], b: &PackedI16, mut row: impl FnMut(usi
         int_row(&nz[..len], b, &mut acc);
         row(i, &acc[..n]);
     }
+}
+
+/// [`gemm_codes_rows`]'s byte path for one `lift`: the share `−lift·Σ b` each row's sums
+/// start from, and one row's levels and non-zero quads of them (the offset of the quad's row of
+/// bytes, four `u8` levels). (Only x86 packs bytes.)
+#[cfg_attr(not(target_arch = "x86_64"), allow(dead_code))]
+struct ByteRows<'b> {
+    packed: &'b PackedI8,
+    lift: i32,
+    n_pad: usize,
+    start: Vec<i32>,
+    levels: Vec<u8>,
+    quads: Vec<(u32, i32)>,
+}
+
+impl<'b> ByteRows<'b> {
+    fn new(packed: &'b PackedI8, lift: i32, k: usize, n_pad: usize) -> ByteRows<'b> {
+        // The kernel reads `packed` unchecked on the strength of this.
+        assert_eq!(packed.data.len(), k.div_ceil(4) * n_pad * 4, "a packed operand's shape");
+        let start = packed.colsum.iter().map(|&s| s.wrapping_mul(lift.wrapping_neg())).collect();
+        ByteRows { packed, lift, n_pad, start, levels: vec![0; k.div_ceil(4) * 4], quads: vec![(0, 0); k.div_ceil(4)] }
+    }
+
+    /// `acc[j] = Σ r[p]·b[p][j]` through the levels `r + lift`, or `false` (and `acc` left
+    /// unspecified) if a level lies outside `0..=255`.
+    fn row(&mut self, r: &[i16], acc: &mut [i32]) -> bool {
+        #[cfg(target_arch = "x86_64")]
+        if vnni() {
+            // SAFETY: the CPU has AVX-512 VNNI (checked just above).
+            return unsafe { byte_row_vnni(self, r, acc) };
+        }
+        unreachable!("bytes are packed only for a CPU with AVX-512 VNNI ({} values, lift {}, {} sums)", r.len(), self.lift, acc.len())
+    }
+}
+
+/// [`ByteRows::row`] on AVX-512: the levels (branch-free, 32 a step), their non-zero quads,
+/// then `vpdpbusd` 64 columns a block (then 32, then 16).
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
+unsafe fn byte_row_vnni(rows: &mut ByteRows, r: &[i16], acc: &mut [i32]) -> bool {
+    let mut outside = 0u32;
+    for (l, &v) in rows.levels.iter_mut().zip(r) {
+        let level = (v as i32 + rows.lift) as u32;
+        outside |= level;
+        *l = level as u8;
+    }
+    if outside > 0xff {
+        return false;
+    }
+    // The bytes past `r.len()` stay zero: the last quad's padding.
+    let (mut len, mut off) = (0, 0u32);
+    let stride = u32::try_from(rows.n_pad * 4).expect("a packed row fits in u32");
+    for quad in rows.levels.chunks_exact(4) {
+        let word = i32::from_le_bytes(quad.try_into().expect("four levels"));
+        rows.quads[len] = (off, word);
+        len += usize::from(word != 0);
+        off += stride;
+    }
+    let (quads, b, start) = (&rows.quads[..len], rows.packed, &rows.start[..]);
+    assert!(acc.len() >= rows.n_pad && start.len() >= rows.n_pad);
+    // SAFETY (every block): the CPU's features are this function's, and column_blocks keeps
+    // every block within n_pad <= acc.len().
+    column_blocks(rows.n_pad, &[64, 32, 16], |j0, w| match w {
+        64 => unsafe { vnni_bytes_block::<4>(quads, b, j0, start, acc) },
+        32 => unsafe { vnni_bytes_block::<2>(quads, b, j0, start, acc) },
+        _ => unsafe { vnni_bytes_block::<1>(quads, b, j0, start, acc) },
+    });
+    true
 }
 
 /// `acc[j] = Σ a[2q]·b[2q][j] + a[2q+1]·b[2q+1][j]` over the pairs `nz`, on the widest
@@ -333,6 +462,39 @@ unsafe fn vnni_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize
     };
     let (mut s, mut u) = ([_mm512_setzero_si512(); R], [_mm512_setzero_si512(); R]);
     let mut pairs = nz.chunks_exact(2);
+    for two in &mut pairs {
+        step(&mut s, two[0]);
+        step(&mut u, two[1]);
+    }
+    if let [last] = pairs.remainder() {
+        step(&mut s, *last);
+    }
+    for (t, (st, ut)) in s.iter().zip(u).enumerate() {
+        // SAFETY: j0 + 16t + 16 <= j0 + 16R <= acc.len().
+        unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(j0 + 16 * t) as *mut __m512i, _mm512_add_epi32(*st, ut)) };
+    }
+}
+
+/// `16R` columns from `j0` of [`byte_row_vnni`], which keeps `j0 + 16R <= n_pad`, with
+/// alternate quads in two sets of sums as in [`vnni_block`].
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vnni")]
+#[inline]
+unsafe fn vnni_bytes_block<const R: usize>(quads: &[(u32, i32)], b: &PackedI8, j0: usize, start: &[i32], acc: &mut [i32]) {
+    use std::arch::x86_64::{__m512i, _mm512_add_epi32, _mm512_dpbusd_epi32, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_storeu_si512};
+    let step = |s: &mut [__m512i; R], (off, levels): (u32, i32)| {
+        let x = _mm512_set1_epi32(levels);
+        // SAFETY: `off` is a quad row's start (ByteRows::new asserts the bytes' shape) and j0 +
+        // 16R <= n_pad: 64R bytes, 64 per (unaligned) load.
+        let bp = unsafe { b.data.as_ptr().add(off as usize + 4 * j0) } as *const __m512i;
+        for (t, st) in s.iter_mut().enumerate() {
+            *st = _mm512_dpbusd_epi32(*st, x, unsafe { _mm512_loadu_si512(bp.add(t)) });
+        }
+    };
+    // SAFETY: j0 + 16R <= n_pad <= start.len().
+    let mut s: [__m512i; R] = std::array::from_fn(|t| unsafe { _mm512_loadu_si512(start.as_ptr().add(j0 + 16 * t) as *const __m512i) });
+    let mut u = [_mm512_setzero_si512(); R];
+    let mut pairs = quads.chunks_exact(2);
     for two in &mut pairs {
         step(&mut s, two[0]);
         step(&mut u, two[1]);
@@ -502,6 +664,36 @@ mod tests {
                 for j in 0..n {
                     let want: i32 = (0..k).map(|p| a[i * k + p] as i32 * (b[j * k + p] - zero(j))).sum();
                     assert_eq!(c[i * n + j], want, "{m}×{k}×{n} at ({i}, {j})");
+                }
+            }
+        }
+    }
+
+    #[test]
+    fn products_of_codes_take_bytes_where_they_fit_and_give_the_same_sums() {
+        // Weights within i8 (packed as bytes on a CPU with VNNI) and past it (8-bit affine
+        // weights less their zero point), `k` on and off the quads' grid.
+        for (m, k, n, span) in [(6, 130, 67, 255), (6, 130, 67, 301), (5, 7, 16, 200), (4, 64, 128, 15), (3, 3, 10, 9), (2, 0, 5, 1)] {
+            let b: Vec<i32> = (0..n * k).map(|i| (i as i32 * 91) % span - span / 2).collect();
+            let packed = PackedI16::from_rows(&b, n, k, |_| 0);
+            assert_eq!(packed.bytes.is_some(), vnni() && span <= 256, "{m}×{k}×{n}, weights across {span}");
+            for lift in [0, 3, 128, 255] {
+                // Levels with runs of zeros (whole zero quads); row 1 holds one level past 255
+                // and row 2 one below 0, which the 16-bit path must take.
+                let level = |i: usize| match (i / k.max(1), i % k.max(1)) {
+                    (1, 5) => 256,
+                    (2, 2) => -1,
+                    (_, p) if (p / 4) % 3 == 0 => 0,
+                    _ => ((i * 37) % 256) as i32,
+                };
+                let a: Vec<i16> = (0..m * k).map(|i| (level(i) - lift) as i16).collect();
+                let mut c = vec![7; m * n];
+                gemm_codes_rows(m, &a, lift, &packed, |i, row| c[i * n..][..n].copy_from_slice(row));
+                for i in 0..m {
+                    for j in 0..n {
+                        let want: i32 = (0..k).map(|p| a[i * k + p] as i32 * b[j * k + p]).sum();
+                        assert_eq!(c[i * n + j], want, "{m}×{k}×{n}, weights across {span}, lift {lift}, at ({i}, {j})");
+                    }
                 }
             }
         }
