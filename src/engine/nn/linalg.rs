@@ -303,7 +303,7 @@ impl<'b> ByteRows<'b> {
 }
 
 /// [`ByteRows::row`] on AVX-512: the levels (branch-free, 32 a step), their non-zero quads,
-/// then `vpdpbusd` 64 columns a block (then 32, then 16).
+/// then `vpdpbusd` ([`vnni_row`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
 unsafe fn byte_row_vnni(rows: &mut ByteRows, r: &[i16], acc: &mut [i32]) -> bool {
@@ -325,15 +325,9 @@ unsafe fn byte_row_vnni(rows: &mut ByteRows, r: &[i16], acc: &mut [i32]) -> bool
         len += usize::from(word != 0);
         off += stride;
     }
-    let (quads, b, start) = (&rows.quads[..len], rows.packed, &rows.start[..]);
-    assert!(acc.len() >= rows.n_pad && start.len() >= rows.n_pad);
-    // SAFETY (every block): the CPU's features are this function's, and column_blocks keeps
-    // every block within n_pad <= acc.len().
-    column_blocks!(rows.n_pad, [64, 32, 16], |j0, w| match w {
-        64 => unsafe { vnni_bytes_block::<4>(quads, b, j0, start, acc) },
-        32 => unsafe { vnni_bytes_block::<2>(quads, b, j0, start, acc) },
-        _ => unsafe { vnni_bytes_block::<1>(quads, b, j0, start, acc) },
-    });
+    // SAFETY: each quad's offset is a row's start in the bytes (whose shape ByteRows::new
+    // asserts), and the CPU's features are this function's.
+    unsafe { vnni_row::<true>(&rows.quads[..len], rows.packed.data.as_ptr().cast(), 1, rows.n_pad, Some(&rows.start), acc) };
     true
 }
 
@@ -439,72 +433,61 @@ unsafe fn avx2_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize
     }
 }
 
-/// [`int_row`] with AVX-512 VNNI's `vpdpwssd`: the multiply and the add of two steps for 16
-/// columns in one instruction, 64 columns a block (then 32, then 16).
+/// [`int_row`] with AVX-512 VNNI's `vpdpwssd` ([`vnni_row`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vnni")]
 unsafe fn int_row_vnni(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
-    assert!(acc.len() >= b.n_pad);
-    // SAFETY (every block): as in int_row_avx2.
-    column_blocks!(b.n_pad, [64, 32, 16], |j0, w| match w {
-        64 => unsafe { vnni_block::<4>(nz, b, j0, acc) },
-        32 => unsafe { vnni_block::<2>(nz, b, j0, acc) },
-        _ => unsafe { vnni_block::<1>(nz, b, j0, acc) },
+    // SAFETY: each pair's offset is a row's start in `b.data` (whose shape gemm_rows asserts),
+    // and the CPU's features are this function's.
+    unsafe { vnni_row::<false>(nz, b.data.as_ptr().cast(), 2, b.n_pad, None, acc) }
+}
+
+/// `acc[j] = start[j] (or 0) + Σ dot(x, row[j])` over `steps` `(offset, x)` on AVX-512 VNNI,
+/// 64 columns a block (then 32, then 16). Both packings hold four bytes a column per step, 16
+/// columns a register: `QUADS` takes `x` as four `u8` levels against quads of `i8` (`vpdpbusd`),
+/// otherwise as two `i16` against pairs of `i16` (`vpdpwssd`). A step's row starts at byte
+/// `offset·scale` of `data`.
+///
+/// # Safety
+/// The CPU has AVX-512 VNNI, and every step's row of `data` holds `4·n_pad` bytes.
+#[cfg(target_arch = "x86_64")]
+#[target_feature(enable = "avx512f,avx512vnni")]
+unsafe fn vnni_row<const QUADS: bool>(steps: &[(u32, i32)], data: *const u8, scale: usize, n_pad: usize, start: Option<&[i32]>, acc: &mut [i32]) {
+    assert!(acc.len() >= n_pad && start.is_none_or(|s| s.len() >= n_pad));
+    // SAFETY (every block): the caller's promise, and column_blocks keeps every block within
+    // n_pad <= acc.len().
+    column_blocks!(n_pad, [64, 32, 16], |j0, w| match w {
+        64 => unsafe { vnni_block::<4, QUADS>(steps, data, scale, j0, start, acc) },
+        32 => unsafe { vnni_block::<2, QUADS>(steps, data, scale, j0, start, acc) },
+        _ => unsafe { vnni_block::<1, QUADS>(steps, data, scale, j0, start, acc) },
     });
 }
 
-/// `16R` columns from `j0` of [`int_row_vnni`], which keeps `j0 + 16R <= n_pad <= acc.len()`.
+/// `16R` columns from `j0` of [`vnni_row`], which keeps `j0 + 16R <= n_pad`.
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512vnni")]
 #[inline]
-unsafe fn vnni_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
-    use std::arch::x86_64::{__m512i, _mm512_add_epi32, _mm512_dpwssd_epi32, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_storeu_si512};
-    // `vpdpwssd` takes 5 cycles to feed its sum to the next one: alternate steps go to two
-    // sets of sums, added at the end, so the chains overlap.
-    let step = |s: &mut [__m512i; R], (off, pair): (u32, i32)| {
-        let x = _mm512_set1_epi32(pair);
-        // SAFETY: `off` is a pair row's start (see wasm_block) and j0 + 16R <= n_pad: 32R
-        // values, 32 per (unaligned) load.
-        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m512i;
+unsafe fn vnni_block<const R: usize, const QUADS: bool>(steps: &[(u32, i32)], data: *const u8, scale: usize, j0: usize, start: Option<&[i32]>, acc: &mut [i32]) {
+    use std::arch::x86_64::{__m512i, _mm512_add_epi32, _mm512_dpbusd_epi32, _mm512_dpwssd_epi32, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_storeu_si512};
+    // A VNNI instruction takes 5 cycles to feed its sum to the next one: alternate steps go to
+    // two sets of sums, added at the end, so the chains overlap.
+    let step = |s: &mut [__m512i; R], (off, x): (u32, i32)| {
+        let x = _mm512_set1_epi32(x);
+        // SAFETY: the row holds 4·n_pad bytes (vnni_row's promise) and j0 + 16R <= n_pad:
+        // 64R bytes from 4·j0, 64 per (unaligned) load.
+        let bp = unsafe { data.add(off as usize * scale + 4 * j0) } as *const __m512i;
         for (t, st) in s.iter_mut().enumerate() {
-            *st = _mm512_dpwssd_epi32(*st, x, unsafe { _mm512_loadu_si512(bp.add(t)) });
+            let w = unsafe { _mm512_loadu_si512(bp.add(t)) };
+            *st = if QUADS { _mm512_dpbusd_epi32(*st, x, w) } else { _mm512_dpwssd_epi32(*st, x, w) };
         }
     };
-    let (mut s, mut u) = ([_mm512_setzero_si512(); R], [_mm512_setzero_si512(); R]);
-    let mut pairs = nz.chunks_exact(2);
-    for two in &mut pairs {
-        step(&mut s, two[0]);
-        step(&mut u, two[1]);
-    }
-    if let [last] = pairs.remainder() {
-        step(&mut s, *last);
-    }
-    for (t, (st, ut)) in s.iter().zip(u).enumerate() {
-        // SAFETY: j0 + 16t + 16 <= j0 + 16R <= acc.len().
-        unsafe { _mm512_storeu_si512(acc.as_mut_ptr().add(j0 + 16 * t) as *mut __m512i, _mm512_add_epi32(*st, ut)) };
-    }
-}
-
-/// `16R` columns from `j0` of [`byte_row_vnni`], which keeps `j0 + 16R <= n_pad`, with
-/// alternate quads in two sets of sums as in [`vnni_block`].
-#[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx512f,avx512vnni")]
-#[inline]
-unsafe fn vnni_bytes_block<const R: usize>(quads: &[(u32, i32)], b: &PackedI8, j0: usize, start: &[i32], acc: &mut [i32]) {
-    use std::arch::x86_64::{__m512i, _mm512_add_epi32, _mm512_dpbusd_epi32, _mm512_loadu_si512, _mm512_set1_epi32, _mm512_setzero_si512, _mm512_storeu_si512};
-    let step = |s: &mut [__m512i; R], (off, levels): (u32, i32)| {
-        let x = _mm512_set1_epi32(levels);
-        // SAFETY: `off` is a quad row's start (ByteRows::new asserts the bytes' shape) and j0 +
-        // 16R <= n_pad: 64R bytes, 64 per (unaligned) load.
-        let bp = unsafe { b.data.as_ptr().add(off as usize + 4 * j0) } as *const __m512i;
-        for (t, st) in s.iter_mut().enumerate() {
-            *st = _mm512_dpbusd_epi32(*st, x, unsafe { _mm512_loadu_si512(bp.add(t)) });
-        }
+    // SAFETY: j0 + 16R <= n_pad <= start.len() (asserted by vnni_row).
+    let mut s: [__m512i; R] = match start {
+        Some(start) => std::array::from_fn(|t| unsafe { _mm512_loadu_si512(start.as_ptr().add(j0 + 16 * t) as *const __m512i) }),
+        None => [_mm512_setzero_si512(); R],
     };
-    // SAFETY: j0 + 16R <= n_pad <= start.len().
-    let mut s: [__m512i; R] = std::array::from_fn(|t| unsafe { _mm512_loadu_si512(start.as_ptr().add(j0 + 16 * t) as *const __m512i) });
     let mut u = [_mm512_setzero_si512(); R];
-    let mut pairs = quads.chunks_exact(2);
+    let mut pairs = steps.chunks_exact(2);
     for two in &mut pairs {
         step(&mut s, two[0]);
         step(&mut u, two[1]);
