@@ -302,7 +302,7 @@ impl<'b> ByteRows<'b> {
     }
 }
 
-/// [`ByteRows::row`] on AVX-512: the levels (branch-free, 32 a step), their non-zero quads,
+/// [`ByteRows::row`] on AVX-512: the levels (branch-free, vectorized), their non-zero quads,
 /// then `vpdpbusd` ([`vnni_row`]).
 #[cfg(target_arch = "x86_64")]
 #[target_feature(enable = "avx512f,avx512bw,avx512vnni")]
