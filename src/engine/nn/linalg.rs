@@ -4,7 +4,7 @@
 //! one fixed order (over `k`, first to last, with separate multiplies and adds), which LLVM keeps
 //! on every target, so a seeded Lab run gives the same bits in the browser as in the CLI. (An
 //! optimized SGEMM picks FMA kernels on x86 at run time and plain ones in wasm, whose roundings
-//! differ.) The loops vectorize across the output's columns, 32 at a time.
+//! differ.) The loops vectorize across the output's columns, in blocks of [`COLS`].
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
