@@ -4,7 +4,7 @@
 //! one fixed order (over `k`, first to last, with separate multiplies and adds), which LLVM keeps
 //! on every target, so a seeded Lab run gives the same bits in the browser as in the CLI. (An
 //! optimized SGEMM picks FMA kernels on x86 at run time and plain ones in wasm, whose roundings
-//! differ.) The loops vectorize across the output's columns, in blocks of [`COLS`].
+//! differ.) The loops vectorize across the output's columns, two rows at a time.
 
 /// Whether an operand is used as stored or transposed.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -13,14 +13,15 @@ pub enum Op {
     T,
 }
 
-/// Output columns computed together, one row at a time (6 registers of four lanes), then 16,
-/// then 8. Chosen by measuring: V8 hoists a block's loads of `b` ahead of its multiplies, so a
-/// block needs twice its width in registers, and past about a dozen it spills accumulators to
-/// the stack. The MLP's FP32 epoch in wasm (Node 20) took 12.0 ms at 48 columns, 9.5 at 32, 10.2
-/// at 16 and 16.4 at 64; at 32, V8's machine code keeps one accumulator on the stack, at 24 none,
-/// and interleaved runs put 24 level with 32 or up to 4% ahead. Natively the width hardly
-/// matters. The block runs at about 10 G multiply-adds a second in V8 on this machine, level
-/// with a dense product's (two vector operations a cycle, a multiply and an add).
+/// Output columns computed together for a row on its own (the last of an odd count): 6
+/// registers of four lanes, then 16, then 8. Chosen by measuring: V8 hoists a block's loads of
+/// `b` ahead of its multiplies, so a block needs twice its width in registers, and past about a
+/// dozen it spills sums to the stack. Rows in pairs take blocks of 16 (8 vector sums, the loads
+/// of `b` shared by the two rows). In V8 on this machine, the bare blocks over a dense
+/// 64×128×128 product took 1.5 ms a row at a time in blocks of 24 and 1.1 ms two rows at a
+/// time in blocks of 16 (3×8, 3×12, 2×20 and 2×24 came between; 4×8 level with 2×16); `gemm`
+/// with its compaction, 1.9 and 1.4 ms; the MLP's FP32 epoch, 8.4 and 7.5 ms (best of 60,
+/// interleaved). Natively the width hardly matters.
 const COLS: usize = 24;
 
 /// `b`'s rows are padded with zeros to a multiple of this many columns, so that every column
@@ -92,9 +93,11 @@ pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: 
 /// `c = aᵀ·b` (`a` stored `k×m`, `b` stored `k×n`, `c` `m×n`): a weight gradient, `gᵀ·x` summed
 /// over a batch. Equal to the bit to `gemm(m, k, n, a, Op::T, b, Op::N, 0.0, c)`, but it
 /// computes whichever of `c` and `cᵀ = bᵀ·a` costs less: the product skips the zeros of its left
-/// operand, and each sum runs over the batch in order either way, a zero product changing no
-/// sum (see [`gemm`]'s kernel). The cost counted is a vector step per non-zero per padded
-/// output column, and a compaction step per entry of the left operand: the first layer's
+/// operand (where both rows of a pair have them), and each sum runs over the batch in order
+/// either way, a zero product changing no sum (see [`gemm`]'s kernel). The cost counted is a
+/// vector step per non-zero per padded output column, and a compaction step per entry of the
+/// left operand (counted a row at a time; by pairs, the MLP's three choices come out the
+/// same, worked by hand from the sparsity of its activations and gradients): the first layer's
 /// gradient goes through the digits' pixels (half zeros) rather than the ReLU's (a sixth),
 /// while the logits' layer keeps its 128-wide rows rather than computing 10-wide ones.
 pub fn gemm_tn(m: usize, k: usize, n: usize, a: &[f32], b: &[f32], c: &mut [f32]) {
@@ -508,56 +511,97 @@ impl Element for f32 {}
 impl Element for i32 {}
 impl Element for i16 {}
 
-/// One output row at a time, in column blocks over `b`'s `n_pad` columns. A zero of `a` adds
-/// nothing and is skipped: a sixth to a quarter of the MLP's post-ReLU activations and their
-/// gradients are zeros, and half the digits' pixels. (Skipping `0·b` changes no sum, except
-/// against an infinite or NaN `b`, which the Lab stops on before, and the sign of a zero sum.)
+/// `row_blocks!(R; nz, b, n_pad, n, beta, rows, padded, [w1, w2, …])`: `R` rows of the
+/// product (`rows`, `R × n` of `c`) by [`f32_block`]s over the column blocks of
+/// [`column_blocks!`], summed in `padded` (`R × n_pad`), so that every block is whole.
+macro_rules! row_blocks {
+    ($r:literal; $nz:expr, $b:expr, $n_pad:expr, $n:expr, $beta:expr, $rows:expr, $padded:expr, [$($width:tt),+]) => {{
+        let (nz, b, n_pad, n, beta, rows, padded): (_, &[f32], usize, usize, f32, &mut [f32], &mut [f32]) = ($nz, $b, $n_pad, $n, $beta, $rows, $padded);
+        if beta != 0.0 {
+            for (to, from) in padded.chunks_exact_mut(n_pad).zip(rows.chunks_exact(n)) {
+                to[..n].copy_from_slice(from);
+            }
+        }
+        column_blocks!(n_pad, [$($width),+], |j0, width| match width {
+            $($width => f32_block::<{ $r }, $width>(nz, b, j0, beta, n_pad, padded),)+
+            _ => unreachable!("a block width"),
+        });
+        for (to, from) in rows.chunks_exact_mut(n).zip(padded.chunks_exact(n_pad)) {
+            to.copy_from_slice(&from[..n]);
+        }
+    }};
+}
+
+/// Two output rows at a time (then the last one on its own), in column blocks over `b`'s
+/// `n_pad` columns. Where both rows' entries of `a` are zero the step adds nothing and is
+/// skipped: a sixth to a quarter of the MLP's post-ReLU activations and their gradients are
+/// zeros, and half the digits' pixels (the same blank ones in every image). Where one of the
+/// two is zero, its row adds `0·b`, as the plain loop does. (Neither changes a sum, except
+/// against an infinite or NaN `b`, which the Lab stops on before, and the sign of a zero sum;
+/// every target runs the same steps, so the bits agree across them.)
 #[inline(always)]
 #[allow(clippy::too_many_arguments)]
 fn kernel(m: usize, k: usize, n: usize, n_pad: usize, a: &[f32], rsa: usize, csa: usize, b: &[f32], beta: f32, c: &mut [f32]) {
     // The blocks read `b` unchecked on the strength of this.
     assert!(b.len() >= k * n_pad && n_pad.is_multiple_of(PAD) && n <= n_pad, "kernel: b holds {} values, not {k}×{n_pad}", b.len());
-    // The row's non-zero entries of `a`, with the offsets of their rows of `b`, found once for
-    // every column block.
-    let mut buf = vec![(0usize, 0f32); k];
-    for i in 0..m {
-        // Branch-free compaction: every entry is written, the count moves on past non-zeros.
-        let mut len = 0;
-        for p in 0..k {
-            let x = a[i * rsa + p * csa];
-            buf[len] = (p * n_pad, x);
-            len += usize::from(x != 0.0);
-        }
-        let nz = &buf[..len];
-        let row = &mut c[i * n..][..n];
-        column_blocks!(n_pad, [COLS, 16, PAD], |j0, width| {
-            let out = &mut row[j0.min(n)..(j0 + width).min(n)];
-            match width {
-                COLS => f32_block::<COLS>(nz, b, j0, beta, out),
-                16 => f32_block::<16>(nz, b, j0, beta, out),
-                _ => f32_block::<PAD>(nz, b, j0, beta, out),
-            }
-        });
+    let mut padded = vec![0f32; 2 * n_pad];
+    let mut steps = vec![(0usize, [0f32; 2]); k];
+    let (pairs, last) = c[..m * n].split_at_mut(m / 2 * 2 * n);
+    for (i, rows) in pairs.chunks_exact_mut(2 * n).enumerate().map(|(q, rows)| (2 * q, rows)) {
+        let nz = nonzero_steps(k, n_pad, |p| [a[i * rsa + p * csa], a[(i + 1) * rsa + p * csa]], &mut steps);
+        // Two rows of 16 columns: 8 vector sums, the most V8 keeps in registers next to the
+        // loads (see COLS).
+        row_blocks!(2; nz, b, n_pad, n, beta, rows, &mut padded, [16, PAD]);
+    }
+    if !last.is_empty() {
+        let i = m - 1;
+        let mut steps = vec![(0usize, [0f32; 1]); k];
+        let nz = nonzero_steps(k, n_pad, |p| [a[i * rsa + p * csa]], &mut steps);
+        row_blocks!(1; nz, b, n_pad, n, beta, last, &mut padded[..n_pad], [COLS, 16, PAD]);
     }
 }
 
-/// `out` (at most `C` columns from `j0` of one output row; none past the row's end). The caller
-/// keeps `j0 + C <= n_pad`, and every offset in `nz` a multiple of `n_pad` below `b.len()`.
+/// The steps of `R` rows' sums where some row's entry of `a` (`x(p)`) is non-zero, with the
+/// offsets of their rows of `b` (`p·n_pad`): found once for every column block, without
+/// branches (every step is written, the count moves on past the non-zero ones).
 #[inline(always)]
-fn f32_block<const C: usize>(nz: &[(usize, f32)], b: &[f32], j0: usize, beta: f32, out: &mut [f32]) {
-    let mut acc = [0f32; C];
+fn nonzero_steps<const R: usize>(k: usize, n_pad: usize, x: impl Fn(usize) -> [f32; R], buf: &mut [(usize, [f32; R])]) -> &[(usize, [f32; R])] {
+    let mut len = 0;
+    for p in 0..k {
+        let xs = x(p);
+        buf[len] = (p * n_pad, xs);
+        len += usize::from(xs.iter().any(|&v| v != 0.0));
+    }
+    &buf[..len]
+}
+
+/// Columns `j0..j0 + C` of `R` rows of sums (`padded`, rows of `n_pad`), from zero, or from
+/// what they hold when `beta` is 1. The caller keeps `j0 + C <= n_pad`, and every offset in
+/// `nz` a multiple of `n_pad` below `b.len()`.
+#[inline(always)]
+fn f32_block<const R: usize, const C: usize>(nz: &[(usize, [f32; R])], b: &[f32], j0: usize, beta: f32, n_pad: usize, padded: &mut [f32]) {
+    let block = |r: usize| j0 + r * n_pad..j0 + r * n_pad + C;
+    // Whole blocks in and out: copies of the block's width only, so LLVM keeps the sums in
+    // vector registers.
+    let mut acc = [[0f32; C]; R];
     if beta != 0.0 {
-        acc[..out.len()].copy_from_slice(out);
+        for (r, s) in acc.iter_mut().enumerate() {
+            *s = padded[block(r)].try_into().expect("a block");
+        }
     }
     for &(offset, x) in nz {
         // SAFETY: offset = p·n_pad with p < k, j0 + C <= n_pad and b.len() >= k·n_pad (the
         // caller's promise): the C values at offset + j0 are in bounds.
         let bp: &[f32; C] = unsafe { &*(b.as_ptr().add(offset + j0) as *const [f32; C]) };
-        for (s, &y) in acc.iter_mut().zip(bp) {
-            *s += x * y;
+        for (t, &y) in bp.iter().enumerate() {
+            for r in 0..R {
+                acc[r][t] += x[r] * y;
+            }
         }
     }
-    out.copy_from_slice(&acc[..out.len()]);
+    for (r, s) in acc.iter().enumerate() {
+        padded[block(r)].copy_from_slice(s);
+    }
 }
 
 #[cfg(test)]
