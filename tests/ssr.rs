@@ -94,6 +94,7 @@ fn benchmark_page_renders_without_a_tab_and_its_table() {
     let rows = vec![
         row("min_max", "min / max", Some(Timing { best_ms: 8.0, median_ms: 9.0, runs: 7 })),
         row("l2_search", "HistogramObserver L2 search", None),
+        Row { n: 1797, ..row("lab_mlp_integer_1797", "Lab: the integer MLP over all 1,797 digits", None) },
     ];
     let table = run(LocalServerRenderer::<BenchTable>::with_props(BenchTableProps { rows, size: Size::Quick }).render());
     assert!(table.contains(r#"data-testid="bench-min_max-wasm" class="num">2.00 (2.50)<"#), "{table}");
@@ -103,6 +104,9 @@ fn benchmark_page_renders_without_a_tab_and_its_table() {
     // A 16M kernel's target is not claimed at the quick size; a 1M kernel's is.
     assert!(table.contains("(at 16M)"));
     assert!(table.contains("≤ 5"));
+    // Counts: the page's sizes in M (2²⁰), anything else in full.
+    assert!(table.contains(r#"<td class="num">1M</td>"#), "{table}");
+    assert!(table.contains("<td class=\"num\">1\u{202f}797</td>"), "{table}");
 }
 
 #[test]

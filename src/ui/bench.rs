@@ -6,6 +6,7 @@
 //! The page yields to the browser between runs, so it stays responsive while it measures.
 //! `scripts/bench` runs it headless and puts the figures beside the native and NumPy ones.
 
+use crate::ui::format::count;
 use serde::Serialize;
 use yew::prelude::*;
 
@@ -172,7 +173,7 @@ pub fn bench_table(props: &BenchTableProps) -> Html {
         html! {
             <tr data-testid={format!("bench-row-{}", r.id)} class={classes!(r.label.starts_with("of which").then_some("part"))}>
                 <td>{r.label}</td>
-                <td class="num">{format!("{}M", r.n >> 20)}</td>
+                <td class="num">{count(r.n)}</td>
                 <td class="num" data-testid={format!("bench-{}-wasm", r.id)}>{ms(r.wasm)}</td>
                 <td class="num" data-testid={format!("bench-{}-js", r.id)}>{ms(r.js)}</td>
                 <td class="num">{ratio}</td>

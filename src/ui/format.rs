@@ -34,6 +34,17 @@ pub fn group_thousands(n: usize) -> String {
     out
 }
 
+/// A count of values: whole multiples of 2²⁰ as "16M" (the benchmark page's sizes: "1M
+/// values" is 2²⁰), any other count in full with [`group_thousands`].
+pub fn count(n: usize) -> String {
+    const MI: usize = 1 << 20;
+    if n >= MI && n.is_multiple_of(MI) {
+        format!("{}M", n / MI)
+    } else {
+        group_thousands(n)
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
@@ -49,5 +60,10 @@ mod tests {
         assert_eq!(percent(0.0123), "1.23%");
         assert_eq!(group_thousands(1_000_000), "1\u{202f}000\u{202f}000");
         assert_eq!(group_thousands(999), "999");
+        assert_eq!(count(1 << 24), "16M");
+        assert_eq!(count(1 << 20), "1M");
+        assert_eq!(count(10_000_000), "10\u{202f}000\u{202f}000");
+        assert_eq!(count(1_346), "1\u{202f}346");
+        assert_eq!(count(0), "0");
     }
 }
