@@ -117,6 +117,10 @@ pub struct WeightShiftChart {
 /// Bins in each histogram.
 pub const WEIGHT_SHIFT_BINS: usize = 80;
 
+/// The weight histograms' y range over their tallest bar: the bars fill the lower 60%, the
+/// legend the rest.
+const LEGEND_ROOM: f64 = 1.7;
+
 /// "Near the grid": within this many steps of a grid point.
 pub const NEAR_GRID: f32 = 0.1;
 
@@ -150,7 +154,9 @@ impl Chart for WeightShiftChart {
         use super::palette::SKY;
         use super::{draw_legend, headroom, Swatch};
         let (lo, hi) = (self.before.lo as f64, self.before.hi as f64);
-        let top = headroom(self.before.max_count().max(self.after.max_count()) as f64);
+        // Room above the bars for the legend (three lines, about 40% of the plot's height at
+        // the Lab's size), which would otherwise hide the peak of a centred histogram.
+        let top = headroom(self.before.max_count().max(self.after.max_count()) as f64) * LEGEND_ROOM;
         let y_format = |v: &f64| format!("{v:.0}");
         let x_format = |v: &f64| format!("{:.2}", (v * 100.0).round() / 100.0 + 0.0);
         let axes = Axes { x: "weight (batch norm folded)", y: "count", y_format: &y_format, x_format: Some(&x_format) };
