@@ -635,7 +635,11 @@ async fn lab_trains_the_digits_mlp_and_matches_the_cli() {
     for l in 0..3 {
         b.wait_painted(&format!("[data-testid=chart-lab-weights-{l}]")).await;
     }
-    b.exec("document.querySelector('[data-testid=chart-lab-weights-0]').scrollIntoView()").await;
+    // Under each, the share of the layer's integer codes that QAT changed: a few percent.
+    let recoded = b.text("[data-testid=lab-recoded-0]").await;
+    let share: f64 = recoded.split_whitespace().filter_map(|w| w.strip_suffix('%')).last().and_then(|w| w.parse().ok()).unwrap_or(-1.0);
+    assert!(share > 0.0 && share < 50.0, "{recoded}");
+    b.exec("document.querySelector('[data-testid=lab-weights]').scrollIntoView()").await;
     b.screenshot("lab-weights").await;
     b.exec("window.scrollTo(0, 0)").await;
     // Accuracy against bit width, in the worker: PTQ holds at 8 bits, QAT pulls ahead below.

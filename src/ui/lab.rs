@@ -10,7 +10,7 @@ use yew::prelude::*;
 use super::charts::canvas::Canvas;
 use super::charts::lab::{DecisionChart, DigitsChart, WeightShiftChart, Which};
 use super::charts::training::TrainingChart;
-use super::format::sig4;
+use super::format::{percent, sig4};
 use super::state::{UrlState, LAB_DATA, LAB_MODELS, OBSERVERS};
 use crate::engine::jobs::{JobResult, JobSpec};
 use crate::engine::nn::lab::{EpochStats, LabReport, Phase, QuantReport};
@@ -94,10 +94,6 @@ impl Reducible for Run {
     }
 }
 
-fn percent(v: f64) -> String {
-    format!("{:.2}%", v * 100.0)
-}
-
 #[function_component(Lab)]
 pub fn lab(props: &LabProps) -> Html {
     let run = use_reducer(|| Run { id: 0, status: RunStatus::Idle, history: Vec::new() });
@@ -173,7 +169,7 @@ pub fn lab(props: &LabProps) -> Html {
 }
 
 /// A callback that makes the run's FP32 and QAT weights the Explorer's file and shows `layer`'s
-/// weight (the Explorer's built-in samples: look at how QAT moved the weights onto the grid).
+/// weight (the Explorer's built-in samples: look at what QAT did to the weights).
 fn open_in_explorer(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlState>, files: &UseStateHandle<super::files::Files>) -> Callback<String> {
     let (r, url, on_change, files) = (r.clone(), url.clone(), on_change.clone(), files.clone());
     Callback::from(move |tensor: String| {
@@ -271,13 +267,30 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                     </tbody>
                 </table>
             </section>
-            <section class="panel" aria-label="Weights before and after QAT">
-                <h2>{"How QAT moved the weights onto the grid: each layer's FP32 and QAT weights (batch norm folded), with the grid the QAT model is converted on"}</h2>
+            <section class="panel" aria-label="Weights before and after QAT" data-testid="lab-weights">
+                <h2>{"What QAT did to the weights: each layer's FP32 and QAT weights (batch norm folded), over the grid the QAT model is converted on"}</h2>
+                <p class="hint">{"QAT does not pull the float weights onto the grid: they move by a fraction of a step, and about as many lie near a grid point after it as before. What counts is the few that cross a rounding threshold, which changes their integer code, and the rest of the network adjusting to every weight's rounding."}</p>
+                <p class="legend-line">
+                    <span><span class="swatch fp32"></span>{"FP32 weights (what PTQ converts)"}</span>
+                    <span><span class="swatch qat"></span>{"after QAT"}</span>
+                    <span><span class="swatch grid"></span>{if r.qat.sim.weights.per_channel { "the grid QAT's integer model rounds to (channel 0's: each channel has its own)" } else { "the grid QAT's integer model rounds to" }}</span>
+                </p>
                 <div class="chart-trio">
-                    { for r.fp32_model.layers.iter().zip(&r.qat_model.layers).enumerate().map(|(l, (f, q))| html! {
-                        <Canvas<WeightShiftChart> chart={Rc::new(WeightShiftChart::new(&format!("layer {l}: {}", f.describe().split(',').next().unwrap_or_default()), f, q, r.qat.sim.weights))}
-                            testid={format!("chart-lab-weights-{l}")} width={380} height={260}
-                            label={format!("Histograms of layer {l}'s weights ({}) before and after QAT, over the quantization grid", f.describe())} />
+                    { for r.fp32_model.layers.iter().zip(&r.qat_model.layers).enumerate().map(|(l, (f, q))| {
+                        let chart = Rc::new(WeightShiftChart::new(&format!("layer {l}: {}", f.describe().split(',').next().unwrap_or_default()), f, q, r.qat.sim.weights));
+                        let caption = format!(
+                            "Near a grid point (within a tenth of a step, each on its own grid): FP32 {:.0}%, after QAT {:.0}%. QAT changed the integer code of {} of the weights.",
+                            chart.on_grid.1 * 100.0,
+                            chart.on_grid.0 * 100.0,
+                            percent(chart.recoded)
+                        );
+                        html! {
+                            <figure class="chart-cell">
+                                <Canvas<WeightShiftChart> chart={chart} testid={format!("chart-lab-weights-{l}")} width={380} height={260}
+                                    label={format!("Histograms of layer {l}'s weights ({}) before and after QAT, over the quantization grid", f.describe())} />
+                                <figcaption class="hint" data-testid={format!("lab-recoded-{l}")}>{caption}</figcaption>
+                            </figure>
+                        }
                     }) }
                 </div>
             </section>

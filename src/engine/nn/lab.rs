@@ -703,6 +703,24 @@ mod tests {
         0.0
     }
 
+    /// The Learn lesson's account of what QAT does to the reference MLP's weights at W2A4 (and
+    /// the Lab's weight histograms show): they move by a fraction of a step, about a fifth lie
+    /// within a tenth of a step of a grid point before QAT and after (chance), and QAT changes
+    /// the integer code of a few percent of them, while it recovers accuracy.
+    #[test]
+    fn qat_changes_a_few_codes_and_does_not_pull_the_weights_onto_the_grid() {
+        let cfg = LabConfig { weight_bits: 2, act_bits: 4, ..LabConfig::default() };
+        let r = run(cfg, &clock, &mut |_| true).unwrap();
+        assert!(r.qat.integer.accuracy >= r.ptq.integer.accuracy + 0.03, "QAT {} PTQ {}", r.qat.integer.accuracy, r.ptq.integer.accuracy);
+        let wq = r.qat.sim.weights;
+        for (l, (f, q)) in r.fp32_model.layers.iter().zip(&r.qat_model.layers).enumerate() {
+            let recoded = wq.share_recoded(&f.w, &q.w, q.inputs);
+            assert!((0.01..0.06).contains(&recoded), "layer {l}: {recoded} of the codes changed");
+            let (before, after) = (wq.share_near_grid(&f.w, f.inputs, 0.1), wq.share_near_grid(&q.w, q.inputs, 0.1));
+            assert!((0.15..0.27).contains(&before) && (after - before).abs() < 0.02, "layer {l}: near the grid {before} before, {after} after");
+        }
+    }
+
     #[test]
     fn a_small_run_goes_through_every_phase() {
         let cfg = LabConfig {

@@ -284,6 +284,18 @@ impl WeightQuant {
         near as f64 / w.len().max(1) as f64
     }
 
+    /// The share of weights whose code differs between `before` and `after` (the same layer's
+    /// weights, `fan_in` to a row), both rounded on `after`'s grid (each channel's own, from
+    /// `after`'s min/max): how many of the integer model's weights QAT changed. 0 for no
+    /// weights; a length mismatch counts the weights beyond the shorter as changed.
+    pub fn share_recoded(&self, before: &[f32], after: &[f32], fan_in: usize) -> f64 {
+        let params = self.qparams(after, fan_in);
+        let code = |v: f32, o: usize| crate::engine::quantize::quantize_one(v, params[if self.per_channel { o } else { 0 }], self.range, Rounding::HalfEven, 0);
+        let same = before.iter().zip(after).enumerate().filter(|&(i, (&b, &a))| code(b, i / fan_in.max(1)) == code(a, i / fan_in.max(1))).count();
+        let n = before.len().max(after.len());
+        (n - same) as f64 / n.max(1) as f64
+    }
+
     /// `w` fake-quantized with `params` (see [`WeightQuant::qparams`]), and the straight-through
     /// mask (true where a weight was not clipped).
     pub fn fake_quantize(&self, w: &[f32], fan_in: usize, params: &[QParams], out: &mut Vec<f32>, mask: &mut Vec<bool>) {
@@ -964,6 +976,24 @@ mod tests {
         assert_eq!(per_tensor.share_near_grid(&w, 8, 0.1), 15.0 / 16.0, "within a tenth of the coarse step");
         assert_eq!(wq.share_near_grid(&[], 8, 0.1), 0.0);
         assert_eq!(wq.share_near_grid(&[0.0; 4], 2, 0.1), 1.0, "zeros sit on every grid");
+    }
+
+    #[test]
+    fn the_share_recoded_counts_codes_that_moved_on_the_new_grid() {
+        let wq = WeightQuant { range: QRange::with_bits(4, false).unwrap(), per_channel: false };
+        // `after` spans ±0.75: a step of 0.1 (max/7.5). Of `before`, 0.04 rounds to 0 as 0.0
+        // does, 0.26 to 3 against 0.2's 2, and −0.5 stays −5.
+        let after = [0.0, 0.2, -0.5, 0.75];
+        assert_eq!(wq.share_recoded(&[0.04, 0.26, -0.5, 0.75], &after, 2), 0.25);
+        assert_eq!(wq.share_recoded(&after, &after, 2), 0.0);
+        // Per channel, the second channel's grid is its own (step 0.001): 0.0004 → 0 and 0.0026
+        // → 3 against 0.002's 2.
+        let pc = WeightQuant { per_channel: true, ..wq };
+        let after = [0.0, 0.75, 0.002, 0.0075];
+        assert_eq!(pc.share_recoded(&[0.0, 0.75, 0.0026, 0.0075], &after, 2), 0.25);
+        assert_eq!(wq.share_recoded(&[0.0, 0.75, 0.0026, 0.0075], &after, 2), 0.0, "per tensor both round to 0");
+        assert_eq!(wq.share_recoded(&[], &[], 2), 0.0);
+        assert_eq!(wq.share_recoded(&[0.1], &[0.1, 0.2], 2), 0.5, "a missing weight counts as changed");
     }
 
     #[test]

@@ -100,7 +100,8 @@ impl Chart for DigitsChart {
 }
 
 /// The model of one layer's weights before and after QAT (both with batch norm folded, as they
-/// are quantized), over the QAT model's weight grid: how training moved the weights onto it.
+/// are quantized), over the QAT model's weight grid: how far training moved them, and how many
+/// crossed a rounding threshold.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightShiftChart {
     pub layer: String,
@@ -110,16 +111,15 @@ pub struct WeightShiftChart {
     pub grid: Vec<f32>,
     pub per_channel: bool,
     /// The share of the QAT weights within a tenth of a step of a point of their grid, and of
-    /// the FP32 weights of theirs (PTQ's), for the caption.
+    /// the FP32 weights of theirs (PTQ's), for the legend.
     pub on_grid: (f64, f64),
+    /// The share of weights whose code on the QAT grid QAT changed
+    /// ([`WeightQuant::share_recoded`](crate::engine::nn::net::WeightQuant::share_recoded)).
+    pub recoded: f64,
 }
 
 /// Bins in each histogram.
 pub const WEIGHT_SHIFT_BINS: usize = 80;
-
-/// The weight histograms' y range over their tallest bar: the bars fill the lower 60%, the
-/// legend the rest.
-const LEGEND_ROOM: f64 = 1.7;
 
 /// "Near the grid": within this many steps of a grid point.
 pub const NEAR_GRID: f32 = 0.1;
@@ -145,18 +145,17 @@ impl WeightShiftChart {
             grid,
             per_channel: weights.per_channel,
             on_grid: (weights.share_near_grid(&q.w, q.inputs, NEAR_GRID), weights.share_near_grid(&f.w, f.inputs, NEAR_GRID)),
+            recoded: weights.share_recoded(&f.w, &q.w, q.inputs),
         }
     }
 }
 
 impl Chart for WeightShiftChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        use super::headroom;
         use super::palette::SKY;
-        use super::{draw_legend, headroom, Swatch};
         let (lo, hi) = (self.before.lo as f64, self.before.hi as f64);
-        // Room above the bars for the legend (three lines, about 40% of the plot's height at
-        // the Lab's size), which would otherwise hide the peak of a centred histogram.
-        let top = headroom(self.before.max_count().max(self.after.max_count()) as f64) * LEGEND_ROOM;
+        let top = headroom(self.before.max_count().max(self.after.max_count()) as f64);
         let y_format = |v: &f64| format!("{v:.0}");
         let x_format = |v: &f64| format!("{:.2}", (v * 100.0).round() / 100.0 + 0.0);
         let axes = Axes { x: "weight (batch norm folded)", y: "count", y_format: &y_format, x_format: Some(&x_format) };
@@ -172,14 +171,9 @@ impl Chart for WeightShiftChart {
             let x0 = self.after.bin_lo(i) as f64;
             Rectangle::new([(x0 + w * 0.25, 0.0), (x0 + w * 0.75, c as f64)], ORANGE.filled())
         }))?;
-        let grid_label = if self.per_channel { "QAT's grid, channel 0 (each has its own)" } else { "QAT's grid" };
-        // Near the grid: within a tenth of a step of a point of its own grid.
-        let entries = [
-            (format!("FP32: {:.0}% near its grid", self.on_grid.1 * 100.0), Swatch::Fill(BLUE.mix(0.35))),
-            (format!("after QAT: {:.0}%", self.on_grid.0 * 100.0), Swatch::Fill(ORANGE.to_rgba())),
-            (grid_label.to_string(), Swatch::Line(grid)),
-        ];
-        draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
+        // The legend is the page's, beside the three layers' charts: over the bars it hid the
+        // peak of a centred histogram.
+        Ok(())
     }
 }
 
@@ -221,13 +215,15 @@ mod tests {
         qat.layers[0].w = (0..48).map(|i| if i == 0 { 7.5 * step } else { ((i % 15) as f32 - 7.0) * step }).collect();
         let c = WeightShiftChart::new("layer 0", &fp32.layers[0], &qat.layers[0], wq);
         assert_eq!(c.on_grid.0, 47.0 / 48.0);
+        assert!(c.recoded > 0.5, "random weights against ones put on a grid: {}", c.recoded);
+        assert_eq!(WeightShiftChart::new("layer 0", &qat.layers[0], &qat.layers[0], wq).recoded, 0.0);
         assert!(c.on_grid.1 < 0.5, "random weights are mostly between grid points: {}", c.on_grid.1);
         assert_eq!(c.before.counts.iter().sum::<u64>(), 48);
         assert!(c.grid.len() >= 15 && c.grid.len() <= 16, "{}", c.grid.len());
         let svg = crate::ui::charts::to_svg(&c, 400, 260).unwrap();
-        assert!(svg.contains("after QAT: 98%") && svg.contains("FP32: 15% near its grid") && svg.contains("QAT&apos;s grid"), "{}", &svg[..600]);
+        assert!(svg.contains("layer 0") && svg.matches("<polyline").count() >= c.grid.len(), "the caption and a line per grid point: {}", &svg[..600]);
         let cnn = Net::cnn((4, 4), [2, 3], 3, Activation::Relu, 0).unwrap();
         let per_channel = WeightShiftChart::new("layer 1", &cnn.layers[1], &cnn.layers[1], WeightQuant { per_channel: true, ..wq });
-        assert!(crate::ui::charts::to_svg(&per_channel, 400, 260).unwrap().contains("each has its own"));
+        assert!(per_channel.per_channel && per_channel.recoded == 0.0 && !per_channel.grid.is_empty());
     }
 }
