@@ -269,7 +269,7 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
             </section>
             <section class="panel" aria-label="Weights before and after QAT" data-testid="lab-weights">
                 <h2>{"What QAT did to the weights: each layer's FP32 and QAT weights (batch norm folded), over the grid the QAT model is converted on"}</h2>
-                <p class="hint">{"QAT does not pull the float weights onto the grid: they move by a fraction of a step, and about as many lie near a grid point after it as before. What counts is the few that cross a rounding threshold, which changes their integer code, and the rest of the network adjusting to every weight's rounding."}</p>
+                <p class="hint">{"QAT does not aim to pull the float weights onto the grid, and at a small learning rate they move by a fraction of a step. What counts is the weights that cross a rounding threshold, which changes their integer code, and the rest of the network adjusting to every weight's rounding. The captions count both."}</p>
                 <p class="legend-line">
                     <span><span class="swatch fp32"></span>{"FP32 weights (what PTQ converts)"}</span>
                     <span><span class="swatch qat"></span>{"after QAT"}</span>

@@ -111,7 +111,7 @@ pub struct WeightShiftChart {
     pub grid: Vec<f32>,
     pub per_channel: bool,
     /// The share of the QAT weights within a tenth of a step of a point of their grid, and of
-    /// the FP32 weights of theirs (PTQ's), for the legend.
+    /// the FP32 weights of theirs (PTQ's), for the caption.
     pub on_grid: (f64, f64),
     /// The share of weights whose code on the QAT grid QAT changed
     /// ([`WeightQuant::share_recoded`](crate::engine::nn::net::WeightQuant::share_recoded)).
