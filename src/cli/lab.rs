@@ -209,6 +209,7 @@ struct QuantFigures<'a> {
     weight_sqnr_db: &'a [Option<f64>],
     activation_sqnr_db: &'a [Option<f64>],
     weight_range_ratio: &'a [Option<f64>],
+    weight_codes_changed: &'a [f64],
 }
 
 impl<'a> Summary<'a> {
@@ -221,6 +222,7 @@ impl<'a> Summary<'a> {
             weight_sqnr_db: &q.weight_sqnr,
             activation_sqnr_db: &q.activation_sqnr,
             weight_range_ratio: &q.weight_range_ratio,
+            weight_codes_changed: &q.weight_codes_changed,
         };
         Summary {
             config: &r.config,
@@ -263,15 +265,16 @@ fn table(r: &LabReport) -> String {
         out += &format!("{:<6} {:>8.2}% {:>8.4} {:>20} {:>10.0}\n", name, q.integer.accuracy * 100.0, q.integer.loss, agree, ms);
     }
     out += &format!("\nInteger inference over the {} test samples: {:.2} ms\n", r.test_samples, r.timings.integer_inference_ms);
-    out += "\nSQNR (dB)   weights PTQ / QAT   activations PTQ / QAT   channel ranges (max/min)\n";
+    out += "\nSQNR (dB)   weights PTQ / QAT   activations PTQ / QAT   channel ranges (max/min)   codes QAT changed\n";
     for l in 0..r.ptq.weight_sqnr.len() {
         out += &format!(
-            "layer {l:<5} {:>8} / {:<8} {:>12} / {:<8} {:>12}   {}\n",
+            "layer {l:<5} {:>8} / {:<8} {:>12} / {:<8} {:>12}   {:>17}   {}\n",
             db(r.ptq.weight_sqnr[l]),
             db(r.qat.weight_sqnr[l]),
             db(r.ptq.activation_sqnr[l]),
             db(r.qat.activation_sqnr[l]),
             r.ptq.weight_range_ratio[l].map_or_else(|| "—".into(), |v| format!("{v:.1}×")),
+            r.qat.weight_codes_changed.get(l).map_or_else(|| "—".into(), |v| format!("{:.2}%", v * 100.0)),
             r.fp32_model.layers.get(l).map_or(String::new(), |x| x.describe())
         );
     }

@@ -282,7 +282,7 @@ fn results(r: &LabReport, open: Callback<String>) -> Html {
                             "Near a grid point (within a tenth of a step, each on its own grid): FP32 {:.0}%, after QAT {:.0}%. QAT changed the integer code of {} of the weights.",
                             chart.on_grid.1 * 100.0,
                             chart.on_grid.0 * 100.0,
-                            percent(chart.recoded)
+                            r.qat.weight_codes_changed.get(l).map_or_else(|| "—".to_string(), |&v| percent(v))
                         );
                         html! {
                             <figure class="chart-cell">

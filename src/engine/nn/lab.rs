@@ -204,6 +204,12 @@ pub struct QuantReport {
     /// Per layer: the widest output channel's weight range over the narrowest (batch norm
     /// folded), where per-tensor quantization hurts (`None` for fewer than two channels).
     pub weight_range_ratio: Vec<Option<f64>>,
+    /// Per layer: the share of weights whose integer code differs from the FP32 model's, both
+    /// rounded on this model's grid (batch norm folded): 0 for PTQ, which converts the FP32
+    /// weights; for QAT, how many codes fine-tuning moved ([`WeightQuant::share_recoded`]).
+    ///
+    /// [`WeightQuant::share_recoded`]: super::net::WeightQuant::share_recoded
+    pub weight_codes_changed: Vec<f64>,
     pub sim: QuantSim,
     pub model: IntNet,
 }
@@ -395,7 +401,7 @@ impl LabRun {
                     calibrate(&folded, &xs, &mut observers);
                 }
                 let sim = observers.sim(self.cfg.weight_quant());
-                let (report, integer_ms) = quant_report(&folded, sim, &self.test, now)?;
+                let (report, integer_ms) = quant_report(&folded, &folded, sim, &self.test, now)?;
                 self.timings.integer_inference_ms = integer_ms;
                 self.timings.ptq_ms += now() - start;
                 self.ptq = Some(report);
@@ -429,9 +435,9 @@ impl LabRun {
                 } else {
                     observers.sim(self.cfg.weight_quant())
                 };
-                let (qat, _) = quant_report(&folded, sim, &self.test, now)?;
-                self.timings.qat_ms += now() - start;
                 let (fp32, fp32_model) = self.fp32.take().expect("set after FP32");
+                let (qat, _) = quant_report(&folded, &fp32_model.folded(), sim, &self.test, now)?;
+                self.timings.qat_ms += now() - start;
                 let ptq = self.ptq.take().expect("set after PTQ");
                 let boundaries = (self.test.features == 2).then(|| boundaries(&self.test, &fp32_model, &ptq.model, &qat.model));
                 let test = TestSet { x: self.test.x.clone(), y: self.test.y.clone(), features: self.test.features, image: self.test.image };
@@ -638,9 +644,10 @@ fn evaluate_sim(model: &Net, sim: &QuantSim, test: &Dataset) -> Eval {
 }
 
 /// Converts `model` under `sim`, runs the integer model and the simulation on `test`, and
-/// compares them with each other and with the float model. Also returns the milliseconds the
+/// compares them with each other and with the float model, and its weights' codes with those of
+/// `fp32` (the FP32 model, batch norm folded as `model` is). Also returns the milliseconds the
 /// integer model took over the test split.
-fn quant_report(model: &Net, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f64) -> Result<(QuantReport, f64), NnError> {
+fn quant_report(model: &Net, fp32: &Net, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f64) -> Result<(QuantReport, f64), NnError> {
     let int = IntNet::convert(model, &sim)?;
     let classes = test.classes;
     // The simulation, layer by layer.
@@ -678,7 +685,8 @@ fn quant_report(model: &Net, sim: QuantSim, test: &Dataset, now: &dyn Fn() -> f6
             crate::engine::inspect::range_ratio(&ranges)
         })
         .collect();
-    Ok((QuantReport { integer, simulated, agreement, weight_sqnr, activation_sqnr, weight_range_ratio, sim, model: int }, integer_ms))
+    let weight_codes_changed = fp32.layers.iter().zip(&model.layers).map(|(f, q)| wq.share_recoded(&f.w, &q.w, q.inputs)).collect();
+    Ok((QuantReport { integer, simulated, agreement, weight_sqnr, activation_sqnr, weight_range_ratio, weight_codes_changed, sim, model: int }, integer_ms))
 }
 
 /// Every test sample through the integer model: output codes and the logits read off them.
@@ -713,8 +721,9 @@ mod tests {
         let r = run(cfg, &clock, &mut |_| true).unwrap();
         assert!(r.qat.integer.accuracy >= r.ptq.integer.accuracy + 0.03, "QAT {} PTQ {}", r.qat.integer.accuracy, r.ptq.integer.accuracy);
         let wq = r.qat.sim.weights;
+        assert!(r.ptq.weight_codes_changed.iter().all(|&c| c == 0.0), "PTQ converts the FP32 weights: {:?}", r.ptq.weight_codes_changed);
         for (l, (f, q)) in r.fp32_model.layers.iter().zip(&r.qat_model.layers).enumerate() {
-            let recoded = wq.share_recoded(&f.w, &q.w, q.inputs);
+            let recoded = r.qat.weight_codes_changed[l];
             assert!((0.01..0.06).contains(&recoded), "layer {l}: {recoded} of the codes changed");
             let (before, after) = (wq.share_near_grid(&f.w, f.inputs, 0.1), wq.share_near_grid(&q.w, q.inputs, 0.1));
             assert!((0.15..0.27).contains(&before) && (after - before).abs() < 0.02, "layer {l}: near the grid {before} before, {after} after");
@@ -798,6 +807,10 @@ mod tests {
             assert!(q.agreement.max_code_diff <= 1 && q.agreement.identical * 100 >= q.agreement.samples * 95, "{:?}", q.agreement);
             assert_eq!((q.weight_sqnr.len(), q.model.layers.len()), (4, 4));
         }
+        // PTQ converts the FP32 weights; two QAT epochs move folded codes (at W8 a step is
+        // small: most of them).
+        assert_eq!(r.ptq.weight_codes_changed, vec![0.0; 4]);
+        assert!(r.qat.weight_codes_changed.iter().all(|&c| c > 0.0 && c <= 1.0), "{:?}", r.qat.weight_codes_changed);
         // Frozen from QAT's first epoch: the running statistics are FP32's; else QAT moves them.
         let stats = |n: &Net| n.layers.iter().filter_map(|l| l.bn.as_ref().map(|b| (b.running_mean.clone(), b.running_var.clone()))).collect::<Vec<_>>();
         assert_eq!(stats(&r.qat_model), stats(&r.fp32_model));

@@ -100,8 +100,7 @@ impl Chart for DigitsChart {
 }
 
 /// The model of one layer's weights before and after QAT (both with batch norm folded, as they
-/// are quantized), over the QAT model's weight grid: how far training moved them, and how many
-/// crossed a rounding threshold.
+/// are quantized), over the QAT model's weight grid: how far training moved them.
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightShiftChart {
     pub layer: String,
@@ -113,9 +112,6 @@ pub struct WeightShiftChart {
     /// The share of the QAT weights within a tenth of a step of a point of their grid, and of
     /// the FP32 weights of theirs (PTQ's), for the caption.
     pub on_grid: (f64, f64),
-    /// The share of weights whose code on the QAT grid QAT changed
-    /// ([`WeightQuant::share_recoded`](crate::engine::nn::net::WeightQuant::share_recoded)).
-    pub recoded: f64,
 }
 
 /// Bins in each histogram.
@@ -145,7 +141,6 @@ impl WeightShiftChart {
             grid,
             per_channel: weights.per_channel,
             on_grid: (weights.share_near_grid(&q.w, q.inputs, NEAR_GRID), weights.share_near_grid(&f.w, f.inputs, NEAR_GRID)),
-            recoded: weights.share_recoded(&f.w, &q.w, q.inputs),
         }
     }
 }
@@ -215,8 +210,6 @@ mod tests {
         qat.layers[0].w = (0..48).map(|i| if i == 0 { 7.5 * step } else { ((i % 15) as f32 - 7.0) * step }).collect();
         let c = WeightShiftChart::new("layer 0", &fp32.layers[0], &qat.layers[0], wq);
         assert_eq!(c.on_grid.0, 47.0 / 48.0);
-        assert!(c.recoded > 0.5, "random weights against ones put on a grid: {}", c.recoded);
-        assert_eq!(WeightShiftChart::new("layer 0", &qat.layers[0], &qat.layers[0], wq).recoded, 0.0);
         assert!(c.on_grid.1 < 0.5, "random weights are mostly between grid points: {}", c.on_grid.1);
         assert_eq!(c.before.counts.iter().sum::<u64>(), 48);
         assert!(c.grid.len() >= 15 && c.grid.len() <= 16, "{}", c.grid.len());
@@ -224,6 +217,6 @@ mod tests {
         assert!(svg.contains("layer 0") && svg.matches("<polyline").count() >= c.grid.len(), "the caption and a line per grid point: {}", &svg[..600]);
         let cnn = Net::cnn((4, 4), [2, 3], 3, Activation::Relu, 0).unwrap();
         let per_channel = WeightShiftChart::new("layer 1", &cnn.layers[1], &cnn.layers[1], WeightQuant { per_channel: true, ..wq });
-        assert!(per_channel.per_channel && per_channel.recoded == 0.0 && !per_channel.grid.is_empty());
+        assert!(per_channel.per_channel && !per_channel.grid.is_empty());
     }
 }
