@@ -107,7 +107,7 @@ impl PartialEq for Prepared {
     }
 }
 
-/// A layer's weights less their zero points: packed for [`gemm_i16_rows`], or tap by tap for
+/// A layer's weights less their zero points: packed for [`gemm_codes_rows`], or tap by tap for
 /// the depthwise loop.
 #[derive(Clone, Debug)]
 enum Kernel {
