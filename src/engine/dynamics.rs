@@ -2,13 +2,13 @@
 //! range each observer holds after every batch. Min/max only widens; the moving average (EMA)
 //! follows the batches, and a drifting stream shows the difference.
 
-use serde::Serialize;
+use serde::{Deserialize, Serialize};
 
 use super::observer::{Common, Granularity, ObserveError, ObserverKind, TraceStep};
 use super::qparams::{QRange, QScheme};
 
 /// The ranges after one batch.
-#[derive(Clone, Copy, Debug, PartialEq, Serialize)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Step {
     /// The batch's own min and max.
     pub batch: (f32, f32),

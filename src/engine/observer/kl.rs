@@ -9,6 +9,7 @@
 //! unsigned level count is used).
 
 use super::histogram_l2::histc;
+pub use super::kl_search::entropy_clip_bin;
 use super::{finite_min_max, Common, ObserveError, Observer, Ranges, TraceStep};
 
 /// NVIDIA's calibrator grows its histogram by whole bins without bound, and the KL search is
@@ -27,72 +28,6 @@ pub struct Entropy {
     negative_seen: bool,
     trace: Vec<TraceStep>,
     non_finite: usize,
-}
-
-/// `scipy.stats.entropy(p, q)`: both normalised, `Σ p·ln(p/q)`, `+∞` where `p > 0 = q`.
-fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
-    let (sp, sq): (f64, f64) = (p.iter().sum(), q.iter().sum());
-    p.iter()
-        .zip(q)
-        .map(|(&a, &b)| {
-            let (a, b) = (a / sp, b / sq);
-            if a > 0.0 && b > 0.0 {
-                a * (a / b).ln()
-            } else if a == 0.0 && b >= 0.0 {
-                0.0
-            } else {
-                f64::INFINITY
-            }
-        })
-        .sum()
-}
-
-/// `_compute_amax_entropy`: the index of the chosen edge, or `None` when there are fewer bins
-/// than `start_bin`.
-pub fn entropy_clip_bin(hist: &[i64], num_bits: u32, unsigned: bool, start_bin: usize) -> Option<usize> {
-    let n = hist.len();
-    if n < 2 || start_bin > n {
-        return None;
-    }
-    let mut bins: Vec<f64> = hist.iter().map(|&c| c as f64).collect();
-    bins[0] = bins[1];
-    let nbins = 1usize << (num_bits - 1 + u32::from(unsigned));
-    let mut best: Option<(f64, usize)> = None;
-    let mut counts = vec![0f64; nbins];
-    let mut members = vec![0usize; nbins];
-    let mut digitized = Vec::with_capacity(n);
-    for i in start_bin..=n {
-        // np.digitize(range(i), np.linspace(0, i, nbins + 1)) − 1: the level of source bin j.
-        let space: Vec<f64> = (0..=nbins).map(|k| i as f64 * k as f64 / nbins as f64).collect();
-        digitized.clear();
-        let mut level = 0usize;
-        for j in 0..i {
-            while level + 1 <= nbins && space[level + 1] <= j as f64 {
-                level += 1;
-            }
-            digitized.push(if bins[j] == 0.0 { usize::MAX } else { level.min(nbins) });
-        }
-        counts.iter_mut().for_each(|c| *c = 0.0);
-        members.iter_mut().for_each(|m| *m = 0);
-        for (j, &d) in digitized.iter().enumerate() {
-            if d != usize::MAX && d < nbins {
-                counts[d] += bins[j];
-                members[d] += 1;
-            }
-        }
-        let q: Vec<f64> = digitized
-            .iter()
-            .map(|&d| if d != usize::MAX && d < nbins { counts[d] / members[d] as f64 } else { 0.0 })
-            .collect();
-        let mut p: Vec<f64> = bins[..i].to_vec();
-        p[i - 1] += bins[i..].iter().sum::<f64>();
-        let div = kl_divergence(&p, &q);
-        // The last minimum wins (np.argmin over the reversed list).
-        if best.is_none_or(|(b, _)| div <= b) {
-            best = Some((div, i));
-        }
-    }
-    best.map(|(_, i)| i)
 }
 
 impl Entropy {
@@ -194,24 +129,6 @@ impl Observer for Entropy {
 mod tests {
     use super::*;
     use crate::engine::qparams::{QRange, QScheme};
-
-    #[test]
-    fn kl_matches_scipy() {
-        // >>> scipy.stats.entropy([1, 2, 3], [2, 2, 2])  -> 0.08720802396075801
-        let v = kl_divergence(&[1.0, 2.0, 3.0], &[2.0, 2.0, 2.0]);
-        assert!((v - 0.08720802396075801).abs() < 1e-12, "{v}");
-        assert_eq!(kl_divergence(&[1.0, 1.0], &[1.0, 0.0]), f64::INFINITY);
-        assert_eq!(kl_divergence(&[0.0, 1.0], &[1.0, 1.0]), 2f64.ln());
-    }
-
-    #[test]
-    fn clips_a_long_tail() {
-        // Laplace-like counts over 2048 bins: the clip lands well inside the range.
-        let hist: Vec<i64> = (0..2048).map(|i| (1e6 * (-(i as f64) / 60.0).exp()) as i64).collect();
-        let i = entropy_clip_bin(&hist, 8, true, 128).unwrap();
-        assert!(i > 128 && i < 2048, "{i}");
-        assert_eq!(entropy_clip_bin(&hist[..100], 8, true, 128), None);
-    }
 
     #[test]
     fn edges_and_empty() {

@@ -14,14 +14,17 @@
 
 mod histogram_l2;
 mod kl;
+mod kl_search;
 mod minmax;
 mod mse;
+mod mse_search;
 mod percentile;
 
 pub use histogram_l2::{histc, HistogramL2};
 pub use kl::{entropy_clip_bin, Entropy};
 pub use minmax::{MinMax, MovingAverage};
 pub use mse::{endpoints_mse, fake_quant_mse, fake_quantize_endpoints, search_clip_ratio, Mse};
+pub use mse_search::search_clip_ratio_over;
 pub use percentile::{percentile_of, Percentile, Tails};
 
 use serde::{Deserialize, Serialize};

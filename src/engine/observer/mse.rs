@@ -4,15 +4,16 @@
 //! Symmetric: `[−t·a, t·a]` with `a = max|x|`; affine: `[t·min, t·max]`; `t` in (0, 1], first on a
 //! grid of 100 ratios, then refined on 41 ratios around the best. The MSE is that of the actual
 //! grid (zero exact, the observer's scheme and integer range), so clipping and rounding error are
-//! traded exactly as the quantizer will see them.
+//! traded exactly as the quantizer will see them. The search runs in
+//! [`super::mse_search::search_clip_ratio_over`], all candidates of a round in one pass.
 
 use super::{Common, Retained, ObserveError, Observer, Ranges, TraceStep};
 use crate::engine::qparams::{calculate_qparams, QParams, QRange, QScheme};
 use crate::engine::rounding::round_half_even_small;
 
 /// Coarse grid size and refinement points of the clip-ratio search.
-const COARSE: usize = 100;
-const FINE: usize = 41;
+pub(crate) const COARSE: usize = 100;
+pub(crate) const FINE: usize = 41;
 
 /// Mean squared error of fake-quantizing `xs` with `p` over `range` (f64 accumulation).
 pub fn fake_quant_mse(xs: &[f32], p: QParams, range: QRange) -> f64 {
@@ -98,9 +99,9 @@ impl Mse {
             return Ranges::unobserved(1);
         }
         let (scheme, range) = (self.common.scheme, self.common.range);
-        let (t, _) = search_clip_ratio(|t| {
+        let (t, _) = super::mse_search::search_clip_ratio_over(&self.seen.values, range, |t| {
             let (lo, hi) = self.candidate(t);
-            fake_quant_mse(&self.seen.values, calculate_qparams(lo, hi, scheme, range), range)
+            calculate_qparams(lo, hi, scheme, range)
         });
         let (lo, hi) = self.candidate(t);
         Ranges { min: vec![lo], max: vec![hi] }

@@ -4,14 +4,16 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::histogram::{Binner, Envelope, Histogram};
-use super::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics, Sums, CHUNK};
-use super::observer::{Common, Granularity, ObserveError, ObserverKind, Ranges};
-use super::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
-use super::quantize::{dequantize_one, fake_quantize_into};
-use super::rounding::Rounding;
-use super::stats::{summarize, Summary};
-use super::tensor::{ChannelLayout, ShapeError};
+pub mod session;
+
+use crate::engine::histogram::{Binner, Envelope, Histogram};
+use crate::engine::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics, Sums, CHUNK};
+use crate::engine::observer::{Common, Granularity, ObserveError, ObserverKind, Ranges};
+use crate::engine::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
+use crate::engine::quantize::{dequantize_one, fake_quantize_into};
+use crate::engine::rounding::Rounding;
+use crate::engine::stats::{summarize, Summary};
+use crate::engine::tensor::{ChannelLayout, ShapeError};
 
 /// The integer range, as the Explorer's controls describe it.
 ///
@@ -31,7 +33,7 @@ pub struct RangeSpec {
 impl RangeSpec {
     pub fn range(&self) -> Result<QRange, RangeError> {
         if let Some((qmin, qmax)) = self.custom {
-            let dtype = if self.unsigned { super::qparams::DType::QUInt8 } else { super::qparams::DType::QInt8 };
+            let dtype = if self.unsigned { crate::engine::qparams::DType::QUInt8 } else { crate::engine::qparams::DType::QInt8 };
             return QRange::for_dtype(dtype, Some((qmin, qmax)), self.reduce_range);
         }
         let r = match (self.narrow, self.unsigned) {
@@ -44,7 +46,7 @@ impl RangeSpec {
 }
 
 /// Every setting of one view.
-#[derive(Clone, Copy, Debug, PartialEq)]
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Settings {
     pub observer: ObserverKind,
     pub scheme: QScheme,
@@ -71,7 +73,7 @@ pub enum ExploreError {
 }
 
 /// What one view shows.
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct View {
     pub summary: Summary,
     pub range: QRange,
@@ -226,7 +228,7 @@ fn error_reach(qparams: &[QParams], range: QRange, rounding: Rounding, data: &[(
 
 /// Per-tensor against per-channel quantization of one tensor, channel by channel: what the
 /// per-channel view draws (the MobileNet depthwise story).
-#[derive(Clone, Debug, PartialEq)]
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct ChannelView {
     /// Each channel's finite min and max along the axis.
     pub mins: Vec<f32>,
@@ -246,8 +248,8 @@ pub struct ChannelView {
 /// Min/max calibration of `xs` per tensor and per channel along `axis`, compared.
 pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range: QRange) -> Result<ChannelView, ExploreError> {
     let layout = ChannelLayout::new(shape, axis, xs.len())?;
-    let (mins, maxs, _) = super::observer::channel_min_max(xs, shape, axis)?;
-    let (lo, hi, _) = super::observer::finite_min_max(xs);
+    let (mins, maxs, _) = crate::engine::observer::channel_min_max(xs, shape, axis)?;
+    let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
     let tensor_p = calculate_qparams(lo, hi, scheme, range);
     let own = calculate_qparams_per_channel(&mins, &maxs, scheme, range);
     let per_tensor_sqnr = measure_rounded(xs, tensor_p, range, Rounding::HalfEven).0.sqnr_db;
@@ -269,10 +271,10 @@ pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range
             }
         }
     });
-    let sqnr = |k: usize| energy.iter().map(|e| super::stats::sqnr_from_energies(e[0], e[k])).collect();
+    let sqnr = |k: usize| energy.iter().map(|e| crate::engine::stats::sqnr_from_energies(e[0], e[k])).collect();
     let ranges: Vec<f32> = mins.iter().zip(&maxs).map(|(a, b)| if a.is_finite() { b - a } else { f32::NAN }).collect();
     Ok(ChannelView {
-        ratio: super::inspect::range_ratio(&ranges),
+        ratio: crate::engine::inspect::range_ratio(&ranges),
         mins,
         maxs,
         tensor_clip: tensor_p.representable_range(range),

@@ -1,0 +1,297 @@
+//! The Explorer's work as a resumable session: the tensor (drawn a slice at a time, or handed
+//! over whole), its summary, the view and the per-channel and dynamics panels, each kept until
+//! what it depends on changes.
+//!
+//! The worker steps a session between its messages, so a newer request replaces an older one
+//! within a step, and what the two share (the tensor, a half-drawn tensor, the summary) is not
+//! computed again; the page runs the same session to the end when the work is small.
+
+use std::rc::Rc;
+
+use serde::{Deserialize, Serialize};
+
+use super::{channels, explore_summarized, ChannelView, Settings, View};
+use crate::engine::dynamics::{self, Step};
+use crate::engine::qparams::{QRange, QScheme};
+use crate::engine::stats::{summarize, Summary};
+use crate::engine::synth::{Sampler, SynthSpec};
+use crate::engine::tensor::Tensor;
+
+/// Values drawn per step: about 30 ms of drawing in the browser.
+pub const DRAW_SLICE: usize = 1 << 19;
+
+/// Where the tensor comes from.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub enum TensorSource {
+    Synthetic(SynthSpec),
+    /// A tensor handed to the session with [`Session::load`] under this key.
+    Loaded { key: u64 },
+}
+
+/// The per-channel panel's question: min/max per tensor against per channel along `axis`.
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ChannelsRequest {
+    pub axis: usize,
+    pub scheme: QScheme,
+    pub range: QRange,
+}
+
+/// The dynamics panel's question (see [`dynamics::run`]).
+#[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
+pub struct DynamicsRequest {
+    pub batches: usize,
+    pub averaging_constant: f32,
+    pub drift: f32,
+}
+
+/// Everything the Explorer shows for one state of its controls.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct ExploreRequest {
+    pub source: TensorSource,
+    pub settings: Settings,
+    pub channels: Option<ChannelsRequest>,
+    pub dynamics: Option<DynamicsRequest>,
+}
+
+/// The answer: the view, and each panel asked for. Errors are sentences for the page.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Explored {
+    pub name: String,
+    pub shape: Vec<usize>,
+    pub view: Result<View, String>,
+    pub channels: Option<Result<ChannelView, String>>,
+    pub dynamics: Option<Result<Vec<Step>, String>>,
+}
+
+/// What a step was busy with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    /// Drawing the synthetic values: so many of so many.
+    Drawing { drawn: usize, of: usize },
+    Summarizing,
+    /// Calibrating, quantizing and measuring.
+    Quantizing,
+    Channels,
+    Dynamics,
+}
+
+/// One step's outcome.
+#[derive(Clone, Debug, PartialEq)]
+pub enum SessionStep {
+    /// Still working: `done` of about `total` steps, the last of which was `stage`.
+    Progress { done: usize, total: usize, stage: Stage },
+    Done(Explored),
+}
+
+/// The held tensor and what was computed from it.
+struct Held {
+    source: TensorSource,
+    tensor: Rc<Tensor>,
+    summary: Option<Summary>,
+    view: Option<(Settings, Result<View, String>)>,
+    channels: Option<(ChannelsRequest, Result<ChannelView, String>)>,
+    dynamics: Option<(DynamicsRequest, Result<Vec<Step>, String>)>,
+}
+
+/// The Explorer's session.
+#[derive(Default)]
+pub struct Session {
+    held: Option<Held>,
+    /// A synthetic tensor being drawn.
+    drawing: Option<(SynthSpec, Sampler)>,
+    /// Tensors handed over, by key (the newest last; a few are kept).
+    loaded: Vec<(u64, Rc<Tensor>)>,
+}
+
+/// Loaded tensors kept besides the one held.
+const LOADED_KEPT: usize = 2;
+
+impl Session {
+    /// Hands the session a tensor, to be asked for as [`TensorSource::Loaded`] with `key`.
+    pub fn load(&mut self, key: u64, tensor: Rc<Tensor>) {
+        self.loaded.retain(|(k, _)| *k != key);
+        self.loaded.push((key, tensor));
+        if self.loaded.len() > LOADED_KEPT {
+            self.loaded.remove(0);
+        }
+    }
+
+    /// Whether a tensor was handed over under `key`.
+    pub fn has_loaded(&self, key: u64) -> bool {
+        self.loaded.iter().any(|(k, _)| *k == key)
+    }
+
+    /// The tensor of `source`, once it is held.
+    pub fn tensor(&self, source: &TensorSource) -> Option<Rc<Tensor>> {
+        self.held.as_ref().filter(|h| h.source == *source).map(|h| h.tensor.clone())
+    }
+
+    /// Does one bounded piece of `request`'s work (a slice of drawing, the summary, the view, a
+    /// panel), or returns the whole answer when nothing is left. An error is about the source
+    /// (bad distribution parameters, a tensor never loaded): the other errors are the answer's.
+    pub fn step(&mut self, request: &ExploreRequest) -> Result<SessionStep, String> {
+        let slices = |n: usize| n.div_ceil(DRAW_SLICE);
+        let later = 1 + 1 + usize::from(request.channels.is_some()) + usize::from(request.dynamics.is_some());
+        if self.held.as_ref().is_none_or(|h| h.source != request.source) {
+            let tensor = match request.source {
+                TensorSource::Synthetic(spec) => {
+                    if self.drawing.as_ref().is_none_or(|(s, _)| *s != spec) {
+                        self.drawing = Some((spec, spec.sampler().map_err(|e| e.to_string())?));
+                    }
+                    let (_, sampler) = self.drawing.as_mut().expect("set just above");
+                    let (drawn, of) = sampler.progress();
+                    if drawn < of {
+                        let drawn = sampler.draw(DRAW_SLICE);
+                        return Ok(SessionStep::Progress { done: slices(drawn), total: slices(of) + later, stage: Stage::Drawing { drawn, of } });
+                    }
+                    let (spec, sampler) = self.drawing.take().expect("set just above");
+                    let data = spec.finish(sampler);
+                    Rc::new(Tensor { name: "synthetic".into(), shape: spec.shape().to_vec(), data, stored_as: "f32".into() })
+                }
+                TensorSource::Loaded { key } => match self.loaded.iter().find(|(k, _)| *k == key) {
+                    Some((_, t)) => t.clone(),
+                    None => return Err(format!("the tensor {key} was never handed to the worker")),
+                },
+            };
+            self.held = Some(Held { source: request.source, tensor, summary: None, view: None, channels: None, dynamics: None });
+        }
+        let drawn = match request.source {
+            TensorSource::Synthetic(spec) => slices(spec.shape().iter().product()),
+            TensorSource::Loaded { .. } => 0,
+        };
+        let h = self.held.as_mut().expect("held from here on");
+        let total = drawn + later;
+        let progress = |done: usize, stage| Ok(SessionStep::Progress { done: drawn + done, total, stage });
+        let Some(summary) = h.summary else {
+            h.summary = Some(summarize(&h.tensor.data));
+            return progress(1, Stage::Summarizing);
+        };
+        if h.view.as_ref().is_none_or(|(s, _)| *s != request.settings) {
+            let t = &h.tensor;
+            let view = explore_summarized(&t.data, &t.shape, &summary, &request.settings).map_err(|e| format!("Cannot quantize this tensor: {e}"));
+            h.view = Some((request.settings, view));
+            return progress(2, Stage::Quantizing);
+        }
+        if let Some(c) = request.channels.filter(|c| h.channels.as_ref().is_none_or(|(r, _)| r != c)) {
+            let t = &h.tensor;
+            h.channels = Some((c, channels(&t.data, &t.shape, c.axis, c.scheme, c.range).map_err(|e| e.to_string())));
+            return progress(3, Stage::Channels);
+        }
+        if let Some(d) = request.dynamics.filter(|d| h.dynamics.as_ref().is_none_or(|(r, _)| r != d)) {
+            let steps = dynamics::run(&h.tensor.data, d.batches, d.averaging_constant, d.drift).map_err(|e| e.to_string());
+            h.dynamics = Some((d, steps));
+            return progress(later, Stage::Dynamics);
+        }
+        Ok(SessionStep::Done(Explored {
+            name: h.tensor.name.clone(),
+            shape: h.tensor.shape.clone(),
+            view: h.view.as_ref().expect("computed above").1.clone(),
+            channels: request.channels.and(h.channels.as_ref().map(|(_, c)| c.clone())),
+            dynamics: request.dynamics.and(h.dynamics.as_ref().map(|(_, d)| d.clone())),
+        }))
+    }
+
+    /// Runs `request` to the end.
+    pub fn run(&mut self, request: &ExploreRequest) -> Result<Explored, String> {
+        loop {
+            if let SessionStep::Done(e) = self.step(request)? {
+                return Ok(e);
+            }
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::explore::{explore, RangeSpec};
+    use crate::engine::observer::{Granularity, ObserverKind};
+    use crate::engine::rounding::Rounding;
+    use crate::engine::synth::{Dist, Outliers};
+
+    fn settings(observer: ObserverKind) -> Settings {
+        Settings {
+            observer,
+            scheme: QScheme::Affine,
+            range: RangeSpec { bits: 8, unsigned: true, narrow: false, reduce_range: false, custom: None },
+            granularity: Granularity::PerTensor,
+            rounding: Rounding::HalfEven,
+            manual: None,
+            bins: 64,
+        }
+    }
+
+    fn request(n: usize, observer: ObserverKind) -> ExploreRequest {
+        let spec = SynthSpec { dist: Dist::Laplace { loc: 0.0, b: 1.0 }, n, seed: 3, outliers: Some(Outliers { fraction: 0.01, magnitude: 30.0 }), channels: 4, spread: 10.0 };
+        ExploreRequest {
+            source: TensorSource::Synthetic(spec),
+            settings: settings(observer),
+            channels: Some(ChannelsRequest { axis: 0, scheme: QScheme::Affine, range: QRange::QUINT8 }),
+            dynamics: Some(DynamicsRequest { batches: 10, averaging_constant: 0.1, drift: 2.0 }),
+        }
+    }
+
+    #[test]
+    fn a_session_gives_what_the_functions_give_step_by_step() {
+        let n = DRAW_SLICE * 2 + 1000;
+        let req = request(n, ObserverKind::Percentile { percentile: 99.0, tails: crate::engine::observer::Tails::Abs });
+        let mut s = Session::default();
+        let mut stages = Vec::new();
+        let got = loop {
+            match s.step(&req).unwrap() {
+                SessionStep::Progress { done, total, stage } => {
+                    assert!(done <= total, "{done} of {total}");
+                    stages.push(stage);
+                }
+                SessionStep::Done(e) => break e,
+            }
+        };
+        assert_eq!(stages.len(), 3 + 4, "three slices of drawing, then one step per part: {stages:?}");
+        let TensorSource::Synthetic(spec) = req.source else { unreachable!() };
+        let xs = spec.generate().unwrap();
+        let shape = spec.shape().to_vec();
+        assert_eq!(got.view, explore(&xs, &shape, &req.settings).map_err(|e| format!("Cannot quantize this tensor: {e}")));
+        assert_eq!(got.channels, Some(channels(&xs, &shape, 0, QScheme::Affine, QRange::QUINT8).map_err(|e| e.to_string())));
+        assert_eq!(got.dynamics, Some(dynamics::run(&xs, 10, 0.1, 2.0).map_err(|e| e.to_string())));
+        assert_eq!(got.shape, shape);
+        // Another observer on the same tensor: the view alone is computed again.
+        let other = ExploreRequest { settings: settings(ObserverKind::MinMax), ..req.clone() };
+        assert!(matches!(s.step(&other).unwrap(), SessionStep::Progress { stage: Stage::Quantizing, .. }));
+        assert!(matches!(s.step(&other).unwrap(), SessionStep::Done(_)));
+    }
+
+    #[test]
+    fn a_newer_request_keeps_the_half_drawn_tensor() {
+        let n = DRAW_SLICE * 3;
+        let first = request(n, ObserverKind::MinMax);
+        let mut s = Session::default();
+        s.step(&first).unwrap();
+        let second = ExploreRequest { settings: settings(ObserverKind::Mse), dynamics: None, ..first.clone() };
+        match s.step(&second).unwrap() {
+            SessionStep::Progress { stage: Stage::Drawing { drawn, .. }, .. } => assert_eq!(drawn, 2 * DRAW_SLICE, "drawing went on"),
+            other => panic!("{other:?}"),
+        }
+        let done = s.run(&second).unwrap();
+        assert!(done.dynamics.is_none(), "not asked for");
+        let TensorSource::Synthetic(spec) = first.source else { unreachable!() };
+        assert_eq!(s.tensor(&first.source).unwrap().data, spec.generate().unwrap());
+    }
+
+    #[test]
+    fn bad_sources_and_settings_say_why() {
+        let mut s = Session::default();
+        let mut req = request(1000, ObserverKind::MinMax);
+        req.source = TensorSource::Loaded { key: 7 };
+        assert!(s.step(&req).unwrap_err().contains("never handed"));
+        s.load(7, Rc::new(Tensor { name: "w".into(), shape: vec![2, 3], data: vec![1.0, -2.0, 0.5, f32::NAN, 4.0, 0.0], stored_as: "f32".into() }));
+        assert!(s.has_loaded(7));
+        let got = s.run(&req).unwrap();
+        assert_eq!(got.name, "w");
+        assert_eq!(got.view.as_ref().unwrap().metrics.non_finite, 1);
+        let spec = SynthSpec { dist: Dist::Normal { mean: 0.0, std: -1.0 }, n: 10, seed: 0, outliers: None, channels: 1, spread: 1.0 };
+        assert!(s.step(&ExploreRequest { source: TensorSource::Synthetic(spec), ..req.clone() }).is_err());
+        let per_channel_mse = Settings { granularity: Granularity::PerChannel { axis: 0 }, ..settings(ObserverKind::Mse) };
+        let got = s.run(&ExploreRequest { settings: per_channel_mse, ..req }).unwrap();
+        assert!(got.view.unwrap_err().starts_with("Cannot quantize"));
+    }
+}
