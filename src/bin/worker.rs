@@ -1,10 +1,9 @@
-//! The web worker's entry point: registers the job reactor (built by trunk as a worker).
+//! The web worker's entry point (built by trunk as a worker): serves the page's jobs.
 
 #[cfg(target_arch = "wasm32")]
 fn main() {
-    use yew_agent::Registrable;
     quantscope::ui::panic::install_panic_hook();
-    quantscope::worker::JobReactor::registrar().register();
+    quantscope::worker::start();
 }
 
 #[cfg(not(target_arch = "wasm32"))]

@@ -2,7 +2,12 @@
 //! and reports progress, so the worker can stream progress and honour a cancel between steps,
 //! and native code can simply run a job to completion.
 
+use std::rc::Rc;
+
 use serde::{Deserialize, Serialize};
+
+use super::explore::session::{ExploreRequest, Explored, Session, SessionStep, Stage, TensorSource};
+use super::tensor::Tensor;
 
 use super::metrics::measure;
 use super::observer::{fake_quant_mse, finite_min_max, Common, Granularity, ObserverKind, Tails};
@@ -29,7 +34,11 @@ pub enum JobSpec {
     /// For a tensor (one batch): the SQNR of every observer of [`SWEPT_OBSERVERS`] at every bit
     /// width in `bits`, and at `curve_bits` the MSE against the clipping ratio with each
     /// observer's choice on it.
-    ObserverSweep { data: Vec<f32>, scheme: QScheme, unsigned: bool, bits: (u32, u32), curve_bits: u32 },
+    ObserverSweep { source: TensorSource, scheme: QScheme, unsigned: bool, bits: (u32, u32), curve_bits: u32 },
+    /// What the Explorer shows for one state of its controls.
+    Explore { request: ExploreRequest },
+    /// The fake-quantized tensor of an Explorer view, as `.npy` bytes.
+    Quantized { request: ExploreRequest },
     /// A Lab experiment: FP32 training, PTQ, QAT, both integer models (one epoch per step).
     Lab { config: crate::engine::nn::lab::LabConfig },
     /// PTQ and QAT accuracy at each pair of bit widths of the Lab's sweep.
@@ -60,6 +69,12 @@ pub struct SweepPoint {
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum JobResult {
     ObserverSweep(ObserverSweep),
+    Explored(Box<Explored>),
+    /// A `.npy` file; its bytes travel beside the message (see `crate::worker`).
+    Npy {
+        #[serde(skip)]
+        bytes: Vec<u8>,
+    },
     Lab(Box<crate::engine::nn::lab::LabReport>),
     LabSweep(crate::engine::nn::lab::SweepReport),
 }
@@ -67,15 +82,18 @@ pub enum JobResult {
 /// What one step of a job produced.
 #[derive(Clone, Debug, PartialEq)]
 pub enum JobStep {
-    /// `done` of `total` steps, with the Lab's epoch figures for its live curves.
-    Progress { done: usize, total: usize, lab: Option<crate::engine::nn::lab::Progress> },
+    /// `done` of `total` steps, with the Lab's epoch figures for its live curves, or what the
+    /// Explorer's session was busy with.
+    Progress { done: usize, total: usize, lab: Option<crate::engine::nn::lab::Progress>, stage: Option<Stage> },
     Done(JobResult),
 }
 
 /// A job in progress.
 pub enum Job {
     /// Step `k` of `observers × widths + 1` (the last step draws the curve).
-    ObserverSweep { xs: Vec<f32>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
+    ObserverSweep { source: TensorSource, tensor: Option<Rc<Tensor>>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
+    Explore(Box<ExploreRequest>),
+    Quantized(Box<ExploreRequest>),
     Lab(Box<crate::engine::nn::lab::LabRun>),
     /// The sweep, and the steps done.
     LabSweep(Box<crate::engine::nn::lab::LabSweep>, usize),
@@ -88,45 +106,76 @@ pub enum JobError {
     Bits(u32, u32),
     #[error("{0}")]
     Lab(#[from] crate::engine::nn::NnError),
+    /// The Explorer's tensor could not be had (bad parameters, never handed over), or its view
+    /// cannot be quantized.
+    #[error("{0}")]
+    Tensor(String),
 }
 
 impl Job {
     /// Prepares a job (draws its data). Cheap steps follow.
     pub fn start(spec: &JobSpec) -> Result<Job, JobError> {
         match *spec {
-            JobSpec::ObserverSweep { ref data, scheme, unsigned, bits: (first, last), curve_bits } => {
+            JobSpec::ObserverSweep { source, scheme, unsigned, bits: (first, last), curve_bits } => {
                 if !(2 <= first && first <= last && last <= 16) || !(2..=16).contains(&curve_bits) {
                     return Err(JobError::Bits(first, last));
                 }
                 let sqnr = SWEPT_OBSERVERS.iter().map(|(name, _)| (name.to_string(), Vec::new())).collect();
                 let out = ObserverSweep { sqnr, curve_bits, curve: Vec::new(), choices: Vec::new() };
-                Ok(Job::ObserverSweep { xs: data.clone(), scheme, unsigned, first, last, curve_bits, k: 0, out })
+                Ok(Job::ObserverSweep { source, tensor: None, scheme, unsigned, first, last, curve_bits, k: 0, out })
             }
+            JobSpec::Explore { ref request } => Ok(Job::Explore(Box::new(request.clone()))),
+            JobSpec::Quantized { ref request } => Ok(Job::Quantized(Box::new(request.clone()))),
             JobSpec::Lab { ref config } => Ok(Job::Lab(Box::new(crate::engine::nn::lab::LabRun::new(config.clone())?))),
             JobSpec::LabSweep { ref config } => Ok(Job::LabSweep(Box::new(crate::engine::nn::lab::LabSweep::new(config.clone())?), 0)),
         }
     }
 
     /// Does one bounded slice of work; `now` is the caller's clock in milliseconds (the Lab
-    /// reports how long each phase took).
-    pub fn step(&mut self, now: &dyn Fn() -> f64) -> Result<JobStep, JobError> {
+    /// reports how long each phase took). The Explorer's jobs keep their tensor in `session`.
+    pub fn step(&mut self, session: &mut Session, now: &dyn Fn() -> f64) -> Result<JobStep, JobError> {
+        let explore_step = |s: SessionStep| match s {
+            SessionStep::Progress { done, total, stage } => Ok(JobStep::Progress { done, total, lab: None, stage: Some(stage) }),
+            SessionStep::Done(e) => Err(e),
+        };
         match self {
+            Job::Explore(request) => Ok(match explore_step(session.step(request).map_err(JobError::Tensor)?) {
+                Ok(progress) => progress,
+                Err(e) => JobStep::Done(JobResult::Explored(Box::new(e))),
+            }),
+            Job::Quantized(request) => {
+                let e = match explore_step(session.step(request).map_err(JobError::Tensor)?) {
+                    Ok(progress) => return Ok(progress),
+                    Err(e) => e,
+                };
+                let view = e.view.map_err(JobError::Tensor)?;
+                let t = session.tensor(&request.source).ok_or_else(|| JobError::Tensor("the tensor went away".into()))?;
+                let bytes = super::export::fake_quantized_npy(&t.data, &t.shape, &request.settings, &view.qparams, view.range).map_err(|e| JobError::Tensor(e.to_string()))?;
+                Ok(JobStep::Done(JobResult::Npy { bytes }))
+            }
             Job::LabSweep(sweep, done) => {
                 let result = sweep.step(now)?;
                 *done += 1;
                 Ok(match result {
                     Some(r) => JobStep::Done(JobResult::LabSweep(r)),
-                    None => JobStep::Progress { done: *done, total: sweep.total_steps(), lab: None },
+                    None => JobStep::Progress { done: *done, total: sweep.total_steps(), lab: None, stage: None },
                 })
             }
             Job::Lab(lab) => {
                 let p = lab.step(now)?;
                 Ok(match lab.report() {
                     Some(r) => JobStep::Done(JobResult::Lab(Box::new(r.clone()))),
-                    None => JobStep::Progress { done: (p.fraction * 1000.0).round() as usize, total: 1000, lab: Some(p) },
+                    None => JobStep::Progress { done: (p.fraction * 1000.0).round() as usize, total: 1000, lab: Some(p), stage: None },
                 })
             }
-            Job::ObserverSweep { xs, scheme, unsigned, first, last, curve_bits, k, out } => {
+            Job::ObserverSweep { source, tensor, scheme, unsigned, first, last, curve_bits, k, out } => {
+                if tensor.is_none() {
+                    if let Some((drawn, of)) = session.hold(source).map_err(JobError::Tensor)? {
+                        return Ok(JobStep::Progress { done: 0, total: 1, lab: None, stage: Some(Stage::Drawing { drawn, of }) });
+                    }
+                    *tensor = session.tensor(source);
+                }
+                let xs = &tensor.as_ref().expect("held just above").data;
                 let widths = (*last - *first + 1) as usize;
                 let total = SWEPT_OBSERVERS.len() * widths + 1;
                 if *k + 1 < total {
@@ -142,16 +191,16 @@ impl Job {
                 Ok(if *k >= total {
                     JobStep::Done(JobResult::ObserverSweep(std::mem::take(out)))
                 } else {
-                    JobStep::Progress { done: *k, total, lab: None }
+                    JobStep::Progress { done: *k, total, lab: None, stage: None }
                 })
             }
         }
     }
 
     /// Runs the job to the end (native callers and tests).
-    pub fn run(mut self) -> Result<JobResult, JobError> {
+    pub fn run(mut self, session: &mut Session) -> Result<JobResult, JobError> {
         loop {
-            if let JobStep::Done(r) = self.step(&|| 0.0)? {
+            if let JobStep::Done(r) = self.step(session, &|| 0.0)? {
                 return Ok(r);
             }
         }
@@ -202,8 +251,16 @@ fn clip_curve(xs: &[f32], scheme: QScheme, range: QRange) -> (Vec<(f64, f64)>, V
 mod tests {
     use super::*;
 
-    fn run_to_end(spec: &JobSpec) -> ObserverSweep {
-        match Job::start(spec).unwrap().run().unwrap() {
+    /// A session holding `data` (as one row), and its source.
+    fn holding(data: Vec<f32>) -> (Session, TensorSource) {
+        let mut s = Session::default();
+        s.load(1, Rc::new(Tensor { name: "t".into(), shape: vec![data.len()], data, stored_as: "f32".into() }));
+        (s, TensorSource::Loaded { key: 1 })
+    }
+
+    fn run_to_end(data: Vec<f32>, spec: impl Fn(TensorSource) -> JobSpec) -> ObserverSweep {
+        let (mut session, source) = holding(data);
+        match Job::start(&spec(source)).unwrap().run(&mut session).unwrap() {
             JobResult::ObserverSweep(r) => r,
             _ => panic!("a sweep gives a sweep"),
         }
@@ -212,7 +269,7 @@ mod tests {
     #[test]
     fn min_max_follows_six_db_per_bit() {
         let data = sample(Dist::Uniform { lo: -1.0, hi: 1.0 }, 100_000, 1, None).unwrap();
-        let r = run_to_end(&JobSpec::ObserverSweep { data, scheme: QScheme::Affine, unsigned: true, bits: (8, 14), curve_bits: 8 });
+        let r = run_to_end(data, |source| JobSpec::ObserverSweep { source, scheme: QScheme::Affine, unsigned: true, bits: (8, 14), curve_bits: 8 });
         let points = &r.sqnr[0].1;
         assert_eq!(r.sqnr[0].0, "minmax");
         assert_eq!(points.iter().map(|p| p.bits).collect::<Vec<_>>(), (8..=14).collect::<Vec<_>>());
@@ -227,20 +284,23 @@ mod tests {
 
     #[test]
     fn progress_then_done_and_bad_specs() {
-        let data = vec![1.0, -2.0, 0.5];
-        let spec = JobSpec::ObserverSweep { data: data.clone(), scheme: QScheme::Symmetric, unsigned: false, bits: (2, 3), curve_bits: 2 };
+        let (mut session, source) = holding(vec![1.0, -2.0, 0.5]);
+        let spec = JobSpec::ObserverSweep { source, scheme: QScheme::Symmetric, unsigned: false, bits: (2, 3), curve_bits: 2 };
         let mut job = Job::start(&spec).unwrap();
         let total = SWEPT_OBSERVERS.len() * 2 + 1;
         let clock = || 0.0;
-        assert_eq!(job.step(&clock), Ok(JobStep::Progress { done: 1, total, lab: None }));
-        let steps = std::iter::from_fn(|| job.step(&clock).ok()).take_while(|s| !matches!(s, JobStep::Done(_))).count();
+        assert_eq!(job.step(&mut session, &clock), Ok(JobStep::Progress { done: 1, total, lab: None, stage: None }));
+        let steps = std::iter::from_fn(|| job.step(&mut session, &clock).ok()).take_while(|s| !matches!(s, JobStep::Done(_))).count();
         assert_eq!(steps, total - 2, "progress after every step but the last");
-        let with = |bits: (u32, u32), curve_bits| JobSpec::ObserverSweep { data: data.clone(), scheme: QScheme::Affine, unsigned: true, bits, curve_bits };
+        let with = |bits: (u32, u32), curve_bits| JobSpec::ObserverSweep { source, scheme: QScheme::Affine, unsigned: true, bits, curve_bits };
         assert_eq!(Job::start(&with((1, 8), 4)).err(), Some(JobError::Bits(1, 8)));
         assert_eq!(Job::start(&with((9, 8), 4)).err(), Some(JobError::Bits(9, 8)));
         assert!(Job::start(&with((2, 8), 17)).is_err(), "the curve's bit width is checked too");
         // An empty tensor sweeps without a signal: no SQNR, no curve, no panic.
-        let empty = run_to_end(&JobSpec::ObserverSweep { data: vec![], scheme: QScheme::Affine, unsigned: true, bits: (2, 2), curve_bits: 2 });
+        let empty = run_to_end(vec![], |source| JobSpec::ObserverSweep { source, scheme: QScheme::Affine, unsigned: true, bits: (2, 2), curve_bits: 2 });
+        // A source the worker never had fails with a message.
+        let never = JobSpec::ObserverSweep { source: TensorSource::Loaded { key: 99 }, scheme: QScheme::Affine, unsigned: true, bits: (2, 2), curve_bits: 2 };
+        assert!(matches!(Job::start(&never).unwrap().run(&mut session), Err(JobError::Tensor(_))));
         assert!(empty.sqnr.iter().all(|(_, p)| p[0].sqnr_db.is_none()));
         assert!(empty.curve.is_empty());
     }
@@ -248,13 +308,14 @@ mod tests {
     #[test]
     fn observer_sweep_compares_every_observer() {
         let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, 20_000, 3, None).unwrap();
-        let spec = JobSpec::ObserverSweep { data, scheme: QScheme::Symmetric, unsigned: false, bits: (3, 8), curve_bits: 4 };
+        let (mut session, source) = holding(data);
+        let spec = JobSpec::ObserverSweep { source, scheme: QScheme::Symmetric, unsigned: false, bits: (3, 8), curve_bits: 4 };
         let mut job = Job::start(&spec).unwrap();
         let clock = || 0.0;
-        assert_eq!(job.step(&clock), Ok(JobStep::Progress { done: 1, total: 6 * 6 + 1, lab: None }));
+        assert_eq!(job.step(&mut session, &clock), Ok(JobStep::Progress { done: 1, total: 6 * 6 + 1, lab: None, stage: None }));
         let mut job_result = None;
         for _ in 0..100 {
-            if let Ok(JobStep::Done(r)) = job.step(&clock) {
+            if let Ok(JobStep::Done(r)) = job.step(&mut session, &clock) {
                 job_result = Some(r);
                 break;
             }
@@ -283,8 +344,8 @@ mod tests {
         let clock = || 0.0;
         let mut phases = Vec::new();
         let report = loop {
-            match job.step(&clock).unwrap() {
-                JobStep::Progress { lab: Some(p), done, total } => {
+            match job.step(&mut Session::default(), &clock).unwrap() {
+                JobStep::Progress { lab: Some(p), done, total, .. } => {
                     assert!(done <= total);
                     phases.push(p.phase);
                 }

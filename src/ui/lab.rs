@@ -64,6 +64,7 @@ impl Reducible for Run {
             RunAction::Output(out) => {
                 let id = match &out {
                     WorkerOutput::Progress { id, .. } | WorkerOutput::Paused { id } | WorkerOutput::Done { id, .. } | WorkerOutput::Failed { id, .. } | WorkerOutput::Cancelled { id } => *id,
+                    WorkerOutput::Ready => return self,
                 };
                 if id != self.id {
                     return self;
@@ -75,7 +76,7 @@ impl Reducible for Run {
                         }
                         RunStatus::Running { fraction: p.fraction, phase: p.phase, epoch: p.epoch, epochs: p.epochs, paused: false }
                     }
-                    WorkerOutput::Progress { .. } => return self,
+                    WorkerOutput::Progress { .. } | WorkerOutput::Ready => return self,
                     WorkerOutput::Paused { .. } => match next.status {
                         RunStatus::Running { fraction, phase, epoch, epochs, .. } => RunStatus::Running { fraction, phase, epoch, epochs, paused: true },
                         other => other,
@@ -455,7 +456,7 @@ fn bit_sweep(props: &BitSweepProps) -> Html {
                 WorkerOutput::Done { id, .. } => (id, SweepStatus::Failed("the worker answered with another job's result".into())),
                 WorkerOutput::Failed { id, message } => (id, SweepStatus::Failed(message)),
                 WorkerOutput::Cancelled { id } => (id, SweepStatus::Cancelled),
-                WorkerOutput::Paused { .. } => return,
+                WorkerOutput::Paused { .. } | WorkerOutput::Ready => return,
             };
             if id == state.0 {
                 state.set((id, status));

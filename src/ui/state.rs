@@ -561,6 +561,11 @@ impl UrlState {
         (self.outlier_fraction > 0.0).then_some(Outliers { fraction: self.outlier_fraction, magnitude: self.outlier_magnitude })
     }
 
+    /// Everything that makes the synthetic tensor.
+    pub fn synth_spec(&self) -> crate::engine::synth::SynthSpec {
+        crate::engine::synth::SynthSpec { dist: self.dist(), n: self.n, seed: self.seed, outliers: self.outliers(), channels: self.channels.clamp(1, MAX_CHANNELS), spread: self.spread }
+    }
+
     /// The synthetic tensor's shape: `[channels, n / channels]` (n is rounded down to a
     /// multiple of the channels).
     pub fn shape(&self) -> [usize; 2] {

@@ -9,6 +9,7 @@ use yew::prelude::*;
 use super::charts::canvas::Canvas;
 use super::charts::sweep::{ClipCurveChart, SqnrChart};
 use super::format::sig4;
+use crate::engine::explore::session::TensorSource;
 use crate::engine::jobs::{JobResult, JobSpec, ObserverSweep};
 use crate::engine::qparams::QScheme;
 use crate::engine::tensor::Tensor;
@@ -16,7 +17,9 @@ use crate::worker::{WorkerInput, WorkerOutput};
 
 #[derive(Properties, PartialEq)]
 pub struct SweepProps {
-    pub tensor: Rc<Tensor>,
+    /// The Explorer's tensor: the worker draws a synthetic one itself, and is handed a file's.
+    pub source: TensorSource,
+    pub upload: Option<Rc<Tensor>>,
     pub scheme: QScheme,
     pub unsigned: bool,
     /// The bit width of the clip curve (the Explorer's).
@@ -56,7 +59,7 @@ impl Reducible for Sweep {
                     WorkerOutput::Progress { id, done, total, .. } => (id, Status::Running { done, total }),
                     WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
                     WorkerOutput::Done { id, .. } => (id, Status::Failed("the worker answered with another job's result".into())),
-                    WorkerOutput::Paused { .. } => return self,
+                    WorkerOutput::Paused { .. } | WorkerOutput::Ready => return self,
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
                 };
@@ -80,8 +83,12 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
 
     let start = {
         let (client, sweep) = (client.clone(), sweep.clone());
+        let upload = props.upload.clone().zip(match props.source {
+            TensorSource::Loaded { key } => Some(key),
+            TensorSource::Synthetic(_) => None,
+        });
         let spec = JobSpec::ObserverSweep {
-            data: props.tensor.data.clone(),
+            source: props.source,
             scheme: props.scheme,
             unsigned: props.unsigned,
             bits: (2, 16),
@@ -90,6 +97,9 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
         Callback::from(move |_| {
             let id = sweep.id + 1;
             sweep.dispatch(SweepAction::Started(id));
+            if let Some((tensor, key)) = &upload {
+                client.emit(WorkerInput::Load { key: *key, tensor: (**tensor).clone() });
+            }
             client.emit(WorkerInput::Start { id, spec: spec.clone() });
         })
     };

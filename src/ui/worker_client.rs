@@ -1,50 +1,97 @@
-//! The page's end of the worker: a bridge per component that uses it.
+//! The page's end of the worker: one worker per component that uses it, spawned on first use
+//! and ended when the component goes.
 
 use yew::prelude::*;
 
 use crate::worker::{WorkerInput, WorkerOutput};
 
 /// A callback that sends inputs to the worker (one per component), spawning it on first use, and
-/// hands its outputs to `on_output`. Off the browser (SSR) it does nothing.
+/// hands its outputs to `on_output` (the latest one given). Off the browser (SSR) it does nothing.
 #[hook]
 pub fn use_worker_client(on_output: Callback<WorkerOutput>) -> Callback<WorkerInput> {
     #[cfg(target_arch = "wasm32")]
     {
         use std::cell::RefCell;
         use std::rc::Rc;
-        use std::pin::Pin;
 
-        use futures::StreamExt;
-        use yew_agent::reactor::{ReactorBridge, ReactorSpawner};
-
-        use crate::worker::{JobReactor, WORKER_PATH};
-
-        type Bridge = Rc<RefCell<Option<Pin<Box<ReactorBridge<JobReactor>>>>>>;
-        let bridge: Bridge = use_mut_ref(|| None);
-        use_callback(on_output, move |input: WorkerInput, on_output| {
-            if bridge.borrow().is_none() {
-                let spawned = Box::pin(ReactorSpawner::<JobReactor>::new().with_loader(true).spawn(WORKER_PATH));
-                *bridge.borrow_mut() = Some(spawned);
-                let (bridge, on_output) = (bridge.clone(), on_output.clone());
-                yew::platform::spawn_local(async move {
-                    // Borrow only inside each poll, so sending stays possible between outputs.
-                    let next = || futures::future::poll_fn(|cx| match bridge.borrow_mut().as_mut() {
-                        Some(b) => b.poll_next_unpin(cx),
-                        None => std::task::Poll::Ready(None),
-                    });
-                    while let Some(out) = next().await {
-                        on_output.emit(out);
-                    }
-                });
+        let listener = use_mut_ref(|| on_output.clone());
+        *listener.borrow_mut() = on_output;
+        let client: Rc<RefCell<Option<web::Client>>> = use_mut_ref(|| None);
+        {
+            let client = client.clone();
+            use_effect_with((), move |_| move || drop(client.borrow_mut().take()));
+        }
+        use_callback((), move |input: WorkerInput, _| {
+            let mut c = client.borrow_mut();
+            if c.is_none() {
+                match web::Client::spawn(listener.clone()) {
+                    Ok(spawned) => *c = Some(spawned),
+                    Err(e) => return listener.borrow().emit(WorkerOutput::Failed { id: 0, message: e }),
+                }
             }
-            if let Some(b) = bridge.borrow().as_ref() {
-                b.send_input(input);
-            }
+            c.as_mut().expect("spawned just above").send(input);
         })
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
         let _ = on_output;
         Callback::noop()
+    }
+}
+
+#[cfg(target_arch = "wasm32")]
+mod web {
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    use wasm_bindgen::prelude::*;
+    use web_sys::{MessageEvent, Worker};
+    use yew::Callback;
+
+    use crate::worker::{wire, WorkerInput, WorkerOutput, WORKER_PATH};
+
+    /// A running worker: inputs wait until it says it is ready.
+    pub struct Client {
+        worker: Worker,
+        queue: Rc<RefCell<Option<Vec<WorkerInput>>>>,
+        _on_message: Closure<dyn Fn(MessageEvent)>,
+    }
+
+    impl Client {
+        pub fn spawn(listener: Rc<RefCell<Callback<WorkerOutput>>>) -> Result<Client, String> {
+            let worker = Worker::new(WORKER_PATH).map_err(|e| format!("cannot start the worker: {e:?}"))?;
+            let queue: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+            let on_message = {
+                let (queue, worker) = (queue.clone(), worker.clone());
+                Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| match wire::receive::<WorkerOutput>(&e.data()) {
+                    Ok(WorkerOutput::Ready) => {
+                        for input in queue.borrow_mut().take().unwrap_or_default() {
+                            if let Err(e) = wire::post(&worker, input) {
+                                gloo::console::error!(format!("QuantScope: {e}"));
+                            }
+                        }
+                    }
+                    Ok(out) => listener.borrow().emit(out),
+                    Err(e) => gloo::console::error!(format!("QuantScope: a message from the worker: {e}")),
+                })
+            };
+            worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
+            Ok(Client { worker, queue, _on_message: on_message })
+        }
+
+        pub fn send(&mut self, input: WorkerInput) {
+            if let Some(q) = self.queue.borrow_mut().as_mut() {
+                return q.push(input);
+            }
+            if let Err(e) = wire::post(&self.worker, input) {
+                gloo::console::error!(format!("QuantScope: {e}"));
+            }
+        }
+    }
+
+    impl Drop for Client {
+        fn drop(&mut self) {
+            self.worker.terminate();
+        }
     }
 }

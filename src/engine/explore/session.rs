@@ -53,6 +53,38 @@ pub struct ExploreRequest {
     pub dynamics: Option<DynamicsRequest>,
 }
 
+impl ExploreRequest {
+    /// About how long the request takes in the browser (ms, wasm on this project's machine kind)
+    /// for a tensor of `len` values, from scratch: the page computes it itself when that fits in
+    /// a frame, and the worker does otherwise. Rough by design, and on the safe side.
+    pub fn estimated_ms(&self, len: usize) -> f64 {
+        use crate::engine::observer::ObserverKind::*;
+        // Settings that cannot work fail at once, wherever they run.
+        let Ok(range) = self.settings.range.range() else { return 0.0 };
+        let common = crate::engine::observer::Common { scheme: self.settings.scheme, range };
+        if self.settings.observer.build(common, self.settings.granularity).is_err() {
+            return 0.0;
+        }
+        let m = len as f64 / 1e6;
+        let draw = match self.source {
+            TensorSource::Synthetic(spec) => m * if matches!(spec.dist, crate::engine::synth::Dist::StudentT { .. }) { 150.0 } else { 70.0 },
+            TensorSource::Loaded { .. } => 0.0,
+        };
+        let observe = match self.settings.observer {
+            MinMax | MovingAverage { .. } => m * 6.0,
+            Percentile { .. } => m * 60.0,
+            Histogram { bins } => m * 20.0 + bins as f64 * 2e-3,
+            Entropy { bins, .. } => {
+                let levels = range.levels().max(2) as f64;
+                m * 25.0 + bins as f64 * 1e-3 + (bins as f64 - levels).max(0.0) * levels * 1e-5
+            }
+            Mse => m * 250.0,
+        };
+        let panels = self.channels.map_or(0.0, |_| m * 20.0) + self.dynamics.map_or(0.0, |_| m * 5.0);
+        draw + m * 3.0 + m * 8.0 + observe + panels
+    }
+}
+
 /// The answer: the view, and each panel asked for. Errors are sentences for the page.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Explored {
@@ -126,35 +158,45 @@ impl Session {
         self.held.as_ref().filter(|h| h.source == *source).map(|h| h.tensor.clone())
     }
 
+    /// Makes the tensor of `source` the held one: `Ok(None)` once it is, `Ok(Some((drawn, of)))`
+    /// after drawing one more slice of it.
+    pub fn hold(&mut self, source: &TensorSource) -> Result<Option<(usize, usize)>, String> {
+        if self.held.as_ref().is_some_and(|h| h.source == *source) {
+            return Ok(None);
+        }
+        let tensor = match *source {
+            TensorSource::Synthetic(spec) => {
+                if self.drawing.as_ref().is_none_or(|(s, _)| *s != spec) {
+                    self.drawing = Some((spec, spec.sampler().map_err(|e| e.to_string())?));
+                }
+                let (_, sampler) = self.drawing.as_mut().expect("set just above");
+                let (drawn, of) = sampler.progress();
+                if drawn < of {
+                    return Ok(Some((sampler.draw(DRAW_SLICE), of)));
+                }
+                let (spec, sampler) = self.drawing.take().expect("set just above");
+                let data = spec.finish(sampler);
+                Rc::new(Tensor { name: "synthetic".into(), shape: spec.shape().to_vec(), data, stored_as: "f32".into() })
+            }
+            TensorSource::Loaded { key } => match self.loaded.iter().find(|(k, _)| *k == key) {
+                Some((_, t)) => t.clone(),
+                None => return Err(format!("the tensor {key} was never handed to the worker")),
+            },
+        };
+        self.held = Some(Held { source: *source, tensor, summary: None, view: None, channels: None, dynamics: None });
+        Ok(None)
+    }
+
     /// Does one bounded piece of `request`'s work (a slice of drawing, the summary, the view, a
     /// panel), or returns the whole answer when nothing is left. An error is about the source
     /// (bad distribution parameters, a tensor never loaded): the other errors are the answer's.
     pub fn step(&mut self, request: &ExploreRequest) -> Result<SessionStep, String> {
-        let slices = |n: usize| n.div_ceil(DRAW_SLICE);
         let later = 1 + 1 + usize::from(request.channels.is_some()) + usize::from(request.dynamics.is_some());
-        if self.held.as_ref().is_none_or(|h| h.source != request.source) {
-            let tensor = match request.source {
-                TensorSource::Synthetic(spec) => {
-                    if self.drawing.as_ref().is_none_or(|(s, _)| *s != spec) {
-                        self.drawing = Some((spec, spec.sampler().map_err(|e| e.to_string())?));
-                    }
-                    let (_, sampler) = self.drawing.as_mut().expect("set just above");
-                    let (drawn, of) = sampler.progress();
-                    if drawn < of {
-                        let drawn = sampler.draw(DRAW_SLICE);
-                        return Ok(SessionStep::Progress { done: slices(drawn), total: slices(of) + later, stage: Stage::Drawing { drawn, of } });
-                    }
-                    let (spec, sampler) = self.drawing.take().expect("set just above");
-                    let data = spec.finish(sampler);
-                    Rc::new(Tensor { name: "synthetic".into(), shape: spec.shape().to_vec(), data, stored_as: "f32".into() })
-                }
-                TensorSource::Loaded { key } => match self.loaded.iter().find(|(k, _)| *k == key) {
-                    Some((_, t)) => t.clone(),
-                    None => return Err(format!("the tensor {key} was never handed to the worker")),
-                },
-            };
-            self.held = Some(Held { source: request.source, tensor, summary: None, view: None, channels: None, dynamics: None });
+        if let Some((drawn, of)) = self.hold(&request.source)? {
+            let slices = |n: usize| n.div_ceil(DRAW_SLICE);
+            return Ok(SessionStep::Progress { done: slices(drawn), total: slices(of) + later, stage: Stage::Drawing { drawn, of } });
         }
+        let slices = |n: usize| n.div_ceil(DRAW_SLICE);
         let drawn = match request.source {
             TensorSource::Synthetic(spec) => slices(spec.shape().iter().product()),
             TensorSource::Loaded { .. } => 0,

@@ -73,14 +73,15 @@ mod tests {
     use super::*;
     use crate::engine::jobs::{Job, JobResult, JobSpec};
     use crate::engine::qparams::QScheme;
-    use crate::engine::synth::{sample, Dist};
+    use crate::engine::explore::session::{Session, TensorSource};
+    use crate::engine::synth::{Dist, SynthSpec};
     use crate::ui::charts::to_svg;
 
     #[test]
     fn both_charts_draw_every_observer() {
-        let data = sample(Dist::Normal { mean: 0.0, std: 1.0 }, 5_000, 1, None).unwrap();
-        let spec = JobSpec::ObserverSweep { data, scheme: QScheme::Affine, unsigned: true, bits: (2, 6), curve_bits: 4 };
-        let Ok(JobResult::ObserverSweep(sweep)) = Job::start(&spec).unwrap().run() else { panic!("a sweep") };
+        let spec = SynthSpec { dist: Dist::Normal { mean: 0.0, std: 1.0 }, n: 5_000, seed: 1, outliers: None, channels: 1, spread: 1.0 };
+        let spec = JobSpec::ObserverSweep { source: TensorSource::Synthetic(spec), scheme: QScheme::Affine, unsigned: true, bits: (2, 6), curve_bits: 4 };
+        let Ok(JobResult::ObserverSweep(sweep)) = Job::start(&spec).unwrap().run(&mut Session::default()) else { panic!("a sweep") };
         let svg = to_svg(&SqnrChart { series: sweep.sqnr.clone() }, 700, 320).unwrap();
         for name in ["minmax", "moving-average", "percentile", "histogram", "entropy", "mse"] {
             assert!(svg.contains(name), "{name}");

@@ -5,8 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::engine::explore::channels;
-use crate::engine::tensor::Tensor;
+use crate::engine::explore::ChannelView;
 use crate::ui::charts::canvas::Canvas;
 use crate::ui::charts::channels::ChannelChart;
 use crate::ui::format::sig4;
@@ -17,24 +16,22 @@ pub const MAX_DRAWN_CHANNELS: usize = 4096;
 
 #[derive(Properties, PartialEq)]
 pub struct ChannelsProps {
-    pub tensor: Rc<Tensor>,
+    /// The tensor's name and shape.
+    pub name: String,
+    pub shape: Vec<usize>,
+    /// The comparison, when the shape has channels along the URL's axis.
+    pub channels: Option<Rc<Result<ChannelView, String>>>,
     pub url: UrlState,
     pub on_change: Callback<UrlState>,
 }
 
 #[function_component(ChannelsPanel)]
 pub fn channels_panel(props: &ChannelsProps) -> Html {
-    let settings = props.url.settings(0);
-    let range = settings.range.range().ok();
     let axis = props.url.axis;
-    let view = use_memo((props.tensor.clone(), settings.scheme, range, axis), |(t, scheme, range, axis)| {
-        let range = (*range)?;
-        let n = t.shape.get(*axis).copied().unwrap_or(0);
-        (t.shape.len() >= 2 && (2..=MAX_DRAWN_CHANNELS).contains(&n)).then(|| channels(&t.data, &t.shape, *axis, *scheme, range).ok()).flatten()
-    });
-    let chart = use_memo((view.clone(), props.url.channel_sort), |(v, sorted)| v.as_ref().as_ref().map(|v| Rc::new(ChannelChart::of(v, *sorted))));
+    let view = props.channels.as_ref().and_then(|c| c.as_ref().as_ref().ok().cloned());
+    let chart = use_memo((props.channels.clone(), props.url.channel_sort), |(v, sorted)| v.as_ref().and_then(|v| v.as_ref().as_ref().ok()).map(|v| Rc::new(ChannelChart::of(v, *sorted))));
     let (Some(v), Some(chart)) = (view.as_ref(), chart.as_ref()) else {
-        let n = props.tensor.shape.get(axis).copied().unwrap_or(0);
+        let n = props.shape.get(axis).copied().unwrap_or(0);
         return if n > MAX_DRAWN_CHANNELS {
             html! {
                 <section class="panel" aria-label="Per-channel view" data-testid="channels-panel">
@@ -52,7 +49,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
     };
     let gain = v.per_channel_sqnr.zip(v.per_tensor_sqnr).map(|(c, t)| c - t);
     let save_csv = {
-        let (view, name) = (view.clone(), props.tensor.name.clone());
+        let (view, name) = (view.clone(), props.name.clone());
         Callback::from(move |_: MouseEvent| {
             if let Some(v) = view.as_ref() {
                 let csv = crate::engine::export::channels_csv(&name, v);
@@ -73,7 +70,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
                     {"Sort by range"}
                 </label>
             </div>
-            <Canvas<ChannelChart> chart={chart.clone()} testid="chart-channels" width={800} height={300} export={Some(AttrValue::from(format!("{}-channels", props.tensor.name)))}
+            <Canvas<ChannelChart> chart={chart.clone()} testid="chart-channels" width={800} height={300} export={Some(AttrValue::from(format!("{}-channels", props.name)))}
                 label={format!("Ranges of {} channels against the per-tensor clip range", v.mins.len())} />
             <dl class="readouts-row">
                 <div class="readout"><dt>{"Channel-range ratio"}</dt><dd data-testid="metric-channel-ratio">{sig4(v.ratio)}</dd></div>

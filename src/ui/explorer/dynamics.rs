@@ -6,8 +6,7 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::engine::dynamics::run;
-use crate::engine::tensor::Tensor;
+use crate::engine::dynamics::Step;
 use crate::ui::charts::canvas::Canvas;
 use crate::ui::charts::dynamics::DynamicsChart;
 use crate::ui::format::sig4;
@@ -18,7 +17,8 @@ const STEP_MS: u32 = 250;
 
 #[derive(Properties, PartialEq)]
 pub struct DynamicsProps {
-    pub tensor: Rc<Tensor>,
+    /// The ranges after each batch (see [`crate::engine::dynamics::run`]).
+    pub steps: Rc<Result<Vec<Step>, String>>,
     pub url: UrlState,
     pub on_change: Callback<UrlState>,
 }
@@ -26,7 +26,7 @@ pub struct DynamicsProps {
 #[function_component(DynamicsPanel)]
 pub fn dynamics_panel(props: &DynamicsProps) -> Html {
     let url = &props.url;
-    let steps = use_memo((props.tensor.clone(), url.batches, url.averaging_constant, url.drift), |(t, b, c, d)| run(&t.data, *b, *c, *d));
+    let steps = props.steps.clone();
     let current = use_state(|| usize::MAX);
     let playing = use_state(|| false);
     let n = steps.as_ref().as_ref().map_or(0, Vec::len);

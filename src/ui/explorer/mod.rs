@@ -2,6 +2,7 @@
 //! readouts of [`crate::engine::explore`]. Nothing numeric is computed here.
 
 mod channels;
+mod compute;
 pub(crate) mod controls;
 mod dynamics;
 mod pointer;
@@ -20,9 +21,8 @@ use super::charts::transfer::TransferChart;
 use super::files::Files;
 use super::state::{Source, UrlState};
 use super::sweep::SweepPanel;
-use crate::engine::explore::{explore_summarized, View};
-use crate::engine::stats::summarize;
-use crate::engine::synth::{sample, scale_channels};
+use crate::engine::explore::session::{ChannelsRequest, DynamicsRequest, ExploreRequest, Stage, TensorSource};
+use crate::engine::explore::View;
 use crate::engine::tensor::Tensor;
 
 /// Bins of the value and error histograms.
@@ -36,18 +36,11 @@ pub struct ExplorerProps {
     pub files: UseStateHandle<Files>,
 }
 
-/// The synthetic tensor of a URL state: `channels × (n / channels)` values, channels scaled apart.
-fn synthesize(url: &UrlState) -> Result<Rc<Tensor>, String> {
-    let shape = url.shape();
-    let mut xs = sample(url.dist(), shape[0] * shape[1], url.seed, url.outliers()).map_err(|e| e.to_string())?;
-    scale_channels(&mut xs, shape[0], url.spread);
-    Ok(Rc::new(Tensor { name: "synthetic".into(), shape: shape.to_vec(), data: xs, stored_as: "f32".into() }))
-}
-
-/// The tensor the URL asks for, or why there is none (yet).
-fn tensor_of(url: &UrlState, files: &Files) -> Result<Rc<Tensor>, String> {
+/// Where the view's tensor comes from: drawn from the URL's distribution, or a file's tensor the
+/// page has read (with the key the worker knows it by).
+fn source_of(url: &UrlState, files: &Files) -> Result<(TensorSource, Option<Rc<Tensor>>), String> {
     if url.source == Source::Synthetic {
-        return synthesize(url);
+        return Ok((TensorSource::Synthetic(url.synth_spec()), None));
     }
     let Some(open) = files.open.as_ref().filter(|o| o.name == url.file) else {
         return Err(if url.file.is_empty() {
@@ -59,8 +52,28 @@ fn tensor_of(url: &UrlState, files: &Files) -> Result<Rc<Tensor>, String> {
     if !open.has(&url.tensor) {
         return Err(format!("The file “{}” has no tensor “{}”: choose one in the list.", open.name, url.tensor));
     }
-    open.tensor(&url.tensor).ok_or_else(|| format!("Reading tensor “{}”…", url.tensor))
+    let t = open.tensor(&url.tensor).ok_or_else(|| format!("Reading tensor “{}”…", url.tensor))?;
+    use std::hash::{Hash, Hasher};
+    let mut h = std::collections::hash_map::DefaultHasher::new();
+    (Rc::as_ptr(open) as usize, files.generation, &url.tensor, open.fold_bn).hash(&mut h);
+    Ok((TensorSource::Loaded { key: h.finish() }, Some(t)))
 }
+
+/// What the Explorer asks of the engine for `url`: the view, and the panels that apply to a
+/// tensor of `shape`.
+fn request_of(url: &UrlState, source: TensorSource, shape: &[usize]) -> ExploreRequest {
+    let settings = url.settings(BINS);
+    let along = shape.get(url.axis).copied().unwrap_or(0);
+    let channels = (shape.len() >= 2 && (2..=channels::MAX_DRAWN_CHANNELS).contains(&along))
+        .then(|| settings.range.range().ok())
+        .flatten()
+        .map(|range| ChannelsRequest { axis: url.axis, scheme: settings.scheme, range });
+    let dynamics = Some(DynamicsRequest { batches: url.batches, averaging_constant: url.averaging_constant, drift: url.drift });
+    ExploreRequest { source, settings, channels, dynamics }
+}
+
+/// Requests that cost more than this (see [`ExploreRequest::estimated_ms`]) go to the worker.
+pub const INLINE_MS: f64 = 12.0;
 
 /// The charts of one view, each behind an `Rc` so an unchanged chart is not repainted.
 #[derive(PartialEq)]
@@ -90,27 +103,46 @@ impl Charts {
 pub fn explorer(props: &ExplorerProps) -> Html {
     let url = &props.url;
     let files = &*props.files;
-    let synth_key = (url.dist(), url.n, url.seed, url.channels, url.spread, url.outlier_fraction, url.outlier_magnitude);
-    let file_key = (files.open.as_ref().map(|o| Rc::as_ptr(o) as usize), files.generation, url.file.clone(), url.tensor.clone());
-    let data = {
-        let (url, files) = (url.clone(), files.clone());
-        use_memo((url.source, synth_key, file_key), move |_| tensor_of(&url, &files))
-    };
     use_file_upkeep(url, &props.files);
-    let settings = url.settings(BINS);
-    // The summary depends on the tensor alone: computed once per tensor, not per setting.
-    let summary = use_memo(data.clone(), |data| data.as_ref().as_ref().ok().map(|t| summarize(&t.data)));
-    let view = use_memo((data.clone(), summary, settings), move |(data, summary, settings)| {
-        let t = data.as_ref().as_ref().map_err(Clone::clone)?;
-        let summary = summary.as_ref().as_ref().ok_or("no summary")?;
-        explore_summarized(&t.data, &t.shape, summary, settings).map_err(|e| format!("Cannot quantize this tensor: {e}"))
+    let source = source_of(url, files);
+    let (request, upload, problem) = match &source {
+        Ok((src, upload)) => {
+            let shape = upload.as_ref().map_or_else(|| url.shape().to_vec(), |t| t.shape.clone());
+            (Some(request_of(url, *src, &shape)), upload.clone(), None)
+        }
+        Err(e) => (None, None, Some(e.clone())),
+    };
+    let computed = compute::use_compute(request.clone(), url, upload.clone(), props.on_change.clone());
+    let shown = computed.shown.clone();
+    let explored = shown.as_ref().and_then(|s| s.result.as_ref().ok());
+    let view: Rc<Result<View, String>> = Rc::new(match (&problem, shown.as_ref().map(|s| &s.result)) {
+        (Some(p), _) => Err(p.clone()),
+        (None, Some(Ok(e))) => e.view.clone(),
+        (None, Some(Err(e))) => Err(e.clone()),
+        (None, None) => Err(String::new()),
     });
     let charts = use_memo((view.clone(), url.log, url.transfer_zoom, url.transfer_center), |(view, log, zoom, center)| {
         view.as_ref().as_ref().ok().map(|v| Charts::of(v, *log, *zoom, *center))
     });
     let dragging = use_mut_ref(|| None::<bool>);
+    // The view on screen answers this URL (the previous one while the worker works).
+    let shown_url = shown.as_ref().map_or(url, |s| &s.url);
+    let name = explored.map_or_else(|| "synthetic".to_string(), |e| e.name.clone());
+    let shape = explored.map(|e| e.shape.clone());
 
+    let pending = computed.pending.as_ref().map(|p| {
+        let label = p.stage.map_or_else(|| "Starting…".to_string(), |s| describe(&s));
+        let cancel = computed.cancel.reform(|_: MouseEvent| ());
+        html! {
+            <div class="panel pending-bar" role="status" aria-live="polite" data-testid="explore-progress">
+                <progress max={p.total.max(1).to_string()} value={p.done.to_string()} />
+                <span data-testid="explore-stage">{label}</span>
+                <button onclick={cancel} data-testid="explore-cancel">{"Cancel"}</button>
+            </div>
+        }
+    });
     let body = match (view.as_ref(), charts.as_ref()) {
+        (Err(e), _) if e.is_empty() => html! {},
         (Err(e), _) => html! {
             <div class="panel message" role="status" data-testid="explorer-error">{e.clone()}</div>
         },
@@ -123,7 +155,8 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                         label={format!("Histogram of {} values with the {}-level grid", v.summary.count, v.range.levels())} />
                 </section>
                 { readouts::readouts(v) }
-                <readouts::ExportBar tensor={data.as_ref().as_ref().ok().cloned()} view={view.clone()} url={url.clone()} />
+                <readouts::ExportBar name={name.clone()} shape={shape.clone().unwrap_or_default()} view={view.clone()} stem={export_stem(url)}
+                    save_npy={computed.save_npy.clone()} status={computed.save_status.clone()} />
                 <div class="chart-pair">
                     <section class="panel chart-panel">
                         <h2>{"Integer codes"}</h2>
@@ -154,23 +187,42 @@ pub fn explorer(props: &ExplorerProps) -> Html {
         },
         (Ok(_), None) => html! {},
     };
+    let sweep_source = source.as_ref().ok().map(|(s, _)| *s);
+    let settings = url.settings(BINS);
     html! {
         <div class="explorer">
             <controls::Controls url={url.clone()} on_change={props.on_change.clone()}
                 observed={view.as_ref().as_ref().ok().map(|v| (v.observed.min.clone(), v.observed.max.clone()))}
-                shape={data.as_ref().as_ref().ok().map(|t| t.shape.clone())} />
+                shape={shape.clone()} />
             <div class="explorer-main">
                 <source::SourcePanel url={url.clone()} on_change={props.on_change.clone()} files={props.files.clone()} />
-                {body}
-                if let Ok(t) = data.as_ref() {
-                    <channels::ChannelsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
-                    <dynamics::DynamicsPanel tensor={t.clone()} url={url.clone()} on_change={props.on_change.clone()} />
-                }
-                if let Ok(t) = data.as_ref() {
-                    <SweepPanel tensor={t.clone()} scheme={url.scheme} unsigned={settings.range.unsigned} bits={url.bits} />
+                {pending.clone().unwrap_or_default()}
+                <div class={classes!("explorer-results", computed.pending.is_some().then_some("stale"))} data-testid="explorer-results" aria-busy={computed.pending.is_some().to_string()}>
+                    {body}
+                    if let Some(e) = explored {
+                        <channels::ChannelsPanel name={e.name.clone()} shape={e.shape.clone()} channels={e.channels.clone().map(Rc::new)} url={shown_url.clone()} on_change={props.on_change.clone()} />
+                        if let Some(steps) = e.dynamics.clone() {
+                            <dynamics::DynamicsPanel steps={Rc::new(steps)} url={shown_url.clone()} on_change={props.on_change.clone()} />
+                        }
+                    }
+                </div>
+                if let Some(source) = sweep_source {
+                    <SweepPanel source={source} upload={upload.clone()} scheme={url.scheme} unsigned={settings.range.unsigned} bits={url.bits} />
                 }
             </div>
         </div>
+    }
+}
+
+/// The progress bar's label for what the worker is doing.
+fn describe(stage: &Stage) -> String {
+    use crate::ui::format::count;
+    match stage {
+        Stage::Drawing { drawn, of } => format!("Drawing the values: {} of {}", count(*drawn), count(*of)),
+        Stage::Summarizing => "Summarizing the tensor".into(),
+        Stage::Quantizing => "Calibrating, quantizing and measuring".into(),
+        Stage::Channels => "Comparing the channels".into(),
+        Stage::Dynamics => "Feeding the batches to the observers".into(),
     }
 }
 

@@ -45,44 +45,53 @@ pub fn readouts(v: &View) -> Html {
 
 #[derive(Properties, PartialEq)]
 pub struct ExportBarProps {
-    pub tensor: Option<std::rc::Rc<crate::engine::tensor::Tensor>>,
+    /// The tensor's name and shape.
+    pub name: String,
+    pub shape: Vec<usize>,
     pub view: std::rc::Rc<Result<View, String>>,
-    pub url: crate::ui::state::UrlState,
+    /// The stem of the saved files' names.
+    pub stem: String,
+    /// Saves the fake-quantized tensor under the given name (on the page, or from the worker).
+    pub save_npy: Callback<String>,
+    /// What the last `.npy` save said.
+    pub status: String,
 }
 
 /// Saves the readouts (CSV, JSON) and the fake-quantized tensor (`.npy`).
 #[function_component(ExportBar)]
 pub fn export_bar(props: &ExportBarProps) -> Html {
     let status = use_state(String::new);
-    let (Some(t), Ok(_)) = (props.tensor.clone(), props.view.as_ref()) else { return html! {} };
-    let stem = super::export_stem(&props.url);
+    if props.view.is_err() {
+        return html! {};
+    }
     let button = |kind: &'static str, label: &'static str| {
-        let (t, view, url, stem, status) = (t.clone(), props.view.clone(), props.url.clone(), stem.clone(), status.clone());
+        let (name, shape, view, stem, status, save_npy) = (props.name.clone(), props.shape.clone(), props.view.clone(), props.stem.clone(), status.clone(), props.save_npy.clone());
         let onclick = Callback::from(move |_: MouseEvent| {
             let Ok(v) = view.as_ref() else { return };
-            use crate::engine::export::{fake_quantized_npy, readouts_csv, readouts_json};
-            let (name, mime, bytes) = match kind {
-                "csv" => (format!("{stem}-readouts.csv"), "text/csv", readouts_csv(&t.name, v).into_bytes()),
-                "json" => (format!("{stem}-readouts.json"), "application/json", readouts_json(&t.name, &t.shape, v).into_bytes()),
-                _ => match fake_quantized_npy(&t.data, &t.shape, &url.settings(0), &v.qparams, v.range) {
-                    Ok(b) => (format!("{stem}-quantized.npy"), "application/octet-stream", b),
-                    Err(e) => return status.set(format!("Cannot save: {e}")),
-                },
+            use crate::engine::export::{readouts_csv, readouts_json};
+            let (file, mime, bytes) = match kind {
+                "csv" => (format!("{stem}-readouts.csv"), "text/csv", readouts_csv(&name, v).into_bytes()),
+                "json" => (format!("{stem}-readouts.json"), "application/json", readouts_json(&name, &shape, v).into_bytes()),
+                _ => {
+                    status.set(String::new());
+                    return save_npy.emit(format!("{stem}-quantized.npy"));
+                }
             };
-            status.set(match crate::ui::download::save(&name, mime, &bytes) {
-                Ok(()) => format!("Saved {name}"),
-                Err(e) => format!("Cannot save {name}: {e}"),
+            status.set(match crate::ui::download::save(&file, mime, &bytes) {
+                Ok(()) => format!("Saved {file}"),
+                Err(e) => format!("Cannot save {file}: {e}"),
             });
         });
         html! { <button class="export" {onclick} data-testid={format!("export-{kind}")}>{label}</button> }
     };
+    let said = if status.is_empty() { props.status.clone() } else { (*status).clone() };
     html! {
         <div class="export-bar" aria-label="Export">
             <span class="hint">{"Save:"}</span>
             { button("csv", "Readouts CSV") }
             { button("json", "Readouts JSON") }
             { button("npy", "Quantized tensor .npy") }
-            <span class="hint" role="status" data-testid="export-status">{(*status).clone()}</span>
+            <span class="hint" role="status" data-testid="export-status">{said}</span>
         </div>
     }
 }
