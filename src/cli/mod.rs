@@ -30,6 +30,9 @@ pub enum Command {
     Qparams(QparamsArgs),
     /// Draw a seeded synthetic tensor and report its min/max quantization.
     Synth(SynthArgs),
+    /// Compute what the Explorer shows for a link (the whole URL, or its part after `#`): the
+    /// readouts, the same numbers as the page's to the bit.
+    View(ViewArgs),
     /// Train a network, quantize it after training (PTQ) and while training (QAT), run both
     /// integer models, and compare them with FP32.
     Lab(lab::LabArgs),
@@ -134,6 +137,17 @@ pub struct SynthArgs {
     pub bits: u32,
     #[arg(long, value_enum, default_value_t = SchemeArg::Affine)]
     pub scheme: SchemeArg,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct ViewArgs {
+    /// The Explorer's link, e.g. 'http://127.0.0.1:8080/#n=1000000&obs=entropy&ebins=8192'.
+    pub link: String,
+    /// The file a link to a file's tensor (`src=file`) is about: files never go into links.
+    #[arg(long)]
+    pub file: Option<PathBuf>,
     #[arg(long)]
     pub json: bool,
 }
@@ -261,6 +275,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
             }
         }
         Command::Lab(a) => lab::lab(&a),
+        Command::View(a) => view(&a),
         Command::Synth(a) => {
             let scheme = match a.scheme {
                 SchemeArg::Affine => QScheme::Affine,
@@ -277,5 +292,35 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 Ok(report::synth_table(&analysis))
             }
         }
+    }
+}
+
+/// `quantscope view LINK`: the Explorer's readouts for a link.
+fn view(a: &ViewArgs) -> Result<String, String> {
+    use crate::engine::explore::session::{Session, TensorSource};
+    use crate::ui::state::{Source, UrlState};
+    let hash = a.link.split_once('#').map_or(a.link.as_str(), |(_, h)| h);
+    let (url, problems) = UrlState::from_hash(hash);
+    if let Some(p) = problems.first() {
+        return Err(format!("the link's {p}"));
+    }
+    let mut session = Session::default();
+    let (source, shape) = match url.source {
+        Source::Synthetic => (TensorSource::Synthetic(url.synth_spec()), url.shape().to_vec()),
+        Source::File => {
+            let path = a.file.as_ref().ok_or_else(|| format!("the link is about tensor “{}” of the file “{}”: give the file with --file", url.tensor, url.file))?;
+            let t = read_file(path, url.fold_bn)?.into_iter().find(|t| t.name == url.tensor).ok_or_else(|| format!("{}: no tensor “{}”", path.display(), url.tensor))?;
+            let shape = t.shape.clone();
+            session.load(0, std::rc::Rc::new(t));
+            (TensorSource::Loaded { key: 0 }, shape)
+        }
+    };
+    let request = url.explore_request(source, &shape, crate::ui::explorer::BINS);
+    let e = session.run(&request)?;
+    let v = e.view?;
+    if a.json {
+        Ok(crate::engine::export::readouts_json(&e.name, &e.shape, &v))
+    } else {
+        Ok(report::view_table(&e.name, &e.shape, &v))
     }
 }

@@ -167,3 +167,26 @@ pub fn synth_table(a: &Analysis) -> String {
     ];
     rows.iter().map(|(k, v)| format!("{k:<12} {v}")).collect::<Vec<_>>().join("\n")
 }
+
+/// The Explorer's readouts as lines of text.
+pub fn view_table(name: &str, shape: &[usize], v: &crate::engine::explore::View) -> String {
+    use crate::ui::format::{percent, sig4};
+    let m = &v.metrics;
+    let p = v.qparams[0];
+    let (a, b) = v.clip_ranges()[0];
+    let suffix = if v.qparams.len() > 1 { format!(" (channel 0 of {})", v.qparams.len()) } else { String::new() };
+    [
+        format!("tensor            {name} {shape:?}"),
+        format!("{:<18}{}", format!("scale{suffix}"), sig4(Some(p.scale as f64))),
+        format!("{:<18}{}", format!("zero point{suffix}"), p.zero_point),
+        format!("observer's range  [{}, {}]", sig4(Some(v.observed.min[0] as f64)), sig4(Some(v.observed.max[0] as f64))),
+        format!("clip range        [{}, {}]", sig4(Some(a as f64)), sig4(Some(b as f64))),
+        format!("SQNR (dB)         {}", sig4(m.sqnr_db)),
+        format!("MSE               {} (clipping {}, rounding {})", sig4(Some(m.mse)), sig4(Some(m.clip_mse)), sig4(Some(m.round_mse))),
+        format!("max |error|       {}", sig4(Some(m.max_abs_err))),
+        format!("clipped           {}", percent(m.clipped_fraction())),
+        format!("levels used       {} / {}", m.levels_used, v.range.levels()),
+        format!("NaN/Inf skipped   {}", m.non_finite),
+    ]
+    .join("\n")
+}

@@ -561,6 +561,20 @@ impl UrlState {
         (self.outlier_fraction > 0.0).then_some(Outliers { fraction: self.outlier_fraction, magnitude: self.outlier_magnitude })
     }
 
+    /// What the Explorer asks of the engine for this state, for a tensor of `shape` from
+    /// `source`, with `bins` histogram bins: the view, and the panels that apply.
+    pub fn explore_request(&self, source: crate::engine::explore::session::TensorSource, shape: &[usize], bins: usize) -> crate::engine::explore::session::ExploreRequest {
+        use crate::engine::explore::session::{ChannelsRequest, DynamicsRequest, ExploreRequest};
+        let settings = self.settings(bins);
+        let along = shape.get(self.axis).copied().unwrap_or(0);
+        let channels = (shape.len() >= 2 && (2..=crate::ui::explorer::MAX_DRAWN_CHANNELS).contains(&along))
+            .then(|| settings.range.range().ok())
+            .flatten()
+            .map(|range| ChannelsRequest { axis: self.axis, scheme: settings.scheme, range });
+        let dynamics = Some(DynamicsRequest { batches: self.batches, averaging_constant: self.averaging_constant, drift: self.drift });
+        ExploreRequest { source, settings, channels, dynamics }
+    }
+
     /// Everything that makes the synthetic tensor.
     pub fn synth_spec(&self) -> crate::engine::synth::SynthSpec {
         crate::engine::synth::SynthSpec { dist: self.dist(), n: self.n, seed: self.seed, outliers: self.outliers(), channels: self.channels.clamp(1, MAX_CHANNELS), spread: self.spread }

@@ -214,6 +214,11 @@ impl Browser {
         self.client.execute(script, vec![]).await.unwrap_or(Value::Null)
     }
 
+    /// Runs `script` with `arguments[0]` = `arg`.
+    pub async fn exec_with(&self, script: &str, arg: &str) -> Value {
+        self.client.execute(script, vec![json!(arg)]).await.unwrap_or(Value::Null)
+    }
+
     pub async fn hash(&self) -> String {
         self.exec("return location.hash").await.as_str().unwrap_or_default().to_string()
     }

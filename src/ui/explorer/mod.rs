@@ -21,12 +21,14 @@ use super::charts::transfer::TransferChart;
 use super::files::Files;
 use super::state::{Source, UrlState};
 use super::sweep::SweepPanel;
-use crate::engine::explore::session::{ChannelsRequest, DynamicsRequest, ExploreRequest, Stage, TensorSource};
+use crate::engine::explore::session::{Stage, TensorSource};
 use crate::engine::explore::View;
 use crate::engine::tensor::Tensor;
 
 /// Bins of the value and error histograms.
 pub const BINS: usize = 256;
+
+pub use channels::MAX_DRAWN_CHANNELS;
 
 #[derive(Properties, PartialEq)]
 pub struct ExplorerProps {
@@ -57,19 +59,6 @@ fn source_of(url: &UrlState, files: &Files) -> Result<(TensorSource, Option<Rc<T
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (Rc::as_ptr(open) as usize, files.generation, &url.tensor, open.fold_bn).hash(&mut h);
     Ok((TensorSource::Loaded { key: h.finish() }, Some(t)))
-}
-
-/// What the Explorer asks of the engine for `url`: the view, and the panels that apply to a
-/// tensor of `shape`.
-fn request_of(url: &UrlState, source: TensorSource, shape: &[usize]) -> ExploreRequest {
-    let settings = url.settings(BINS);
-    let along = shape.get(url.axis).copied().unwrap_or(0);
-    let channels = (shape.len() >= 2 && (2..=channels::MAX_DRAWN_CHANNELS).contains(&along))
-        .then(|| settings.range.range().ok())
-        .flatten()
-        .map(|range| ChannelsRequest { axis: url.axis, scheme: settings.scheme, range });
-    let dynamics = Some(DynamicsRequest { batches: url.batches, averaging_constant: url.averaging_constant, drift: url.drift });
-    ExploreRequest { source, settings, channels, dynamics }
 }
 
 /// Requests that cost more than this (see [`ExploreRequest::estimated_ms`]) go to the worker.
@@ -108,7 +97,7 @@ pub fn explorer(props: &ExplorerProps) -> Html {
     let (request, upload, problem) = match &source {
         Ok((src, upload)) => {
             let shape = upload.as_ref().map_or_else(|| url.shape().to_vec(), |t| t.shape.clone());
-            (Some(request_of(url, *src, &shape)), upload.clone(), None)
+            (Some(url.explore_request(*src, &shape, BINS)), upload.clone(), None)
         }
         Err(e) => (None, None, Some(e.clone())),
     };
