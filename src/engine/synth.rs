@@ -171,7 +171,8 @@ impl Sampler {
         if let Some(o) = self.outliers {
             let k = (o.fraction as f64 * n as f64).round() as usize;
             for _ in 0..k {
-                let i = self.rng.gen_range(0..n);
+                // As u64: a usize range would draw 32 bits in wasm and 64 natively, other indices.
+                let i = self.rng.gen_range(0..n as u64) as usize;
                 xs[i] = if self.rng.gen::<bool>() { o.magnitude } else { -o.magnitude };
             }
         }

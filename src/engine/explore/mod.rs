@@ -254,21 +254,12 @@ pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range
     let own = calculate_qparams_per_channel(&mins, &maxs, scheme, range);
     let per_tensor_sqnr = measure_rounded(xs, tensor_p, range, Rounding::HalfEven).0.sqnr_db;
     let per_channel_sqnr = measure_per_channel_rounded(xs, layout, &own, range, Rounding::HalfEven)?.0.sqnr_db;
-    // Signal and noise energies per channel, under each grid.
+    // Signal and noise energies per channel, under each grid: f32 errors, summed in f64 lanes.
     let mut energy = vec![[0f64; 3]; layout.channels];
-    let mut buf = Vec::new();
     layout.for_each_block(xs, |c, _, block| {
-        buf.resize(block.len(), 0.0);
-        for (k, p) in [tensor_p, own[c]].into_iter().enumerate() {
-            fake_quantize_into(block, p, range, Rounding::HalfEven, &mut buf);
-            for (&x, &y) in block.iter().zip(&buf) {
-                if x.is_finite() {
-                    if k == 0 {
-                        energy[c][0] += x as f64 * x as f64;
-                    }
-                    energy[c][1 + k] += (x as f64 - y as f64).powi(2);
-                }
-            }
+        let e = crate::engine::simd::dispatch!(channel_energies(block, tensor_p, own[c], range));
+        for (acc, add) in energy[c].iter_mut().zip(e) {
+            *acc += add;
         }
     });
     let sqnr = |k: usize| energy.iter().map(|e| crate::engine::stats::sqnr_from_energies(e[0], e[k])).collect();
@@ -283,6 +274,35 @@ pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range
         channel_sqnr_tensor: sqnr(1),
         channel_sqnr_own: sqnr(2),
     })
+}
+
+/// `Σ x²`, and `Σ (x − x̂)²` under grids `a` and `b`, over the finite values of `block`.
+#[inline(always)]
+fn channel_energies(block: &[f32], a: QParams, b: QParams, range: QRange) -> [f64; 3] {
+    let (ia, ib) = (1.0 / a.scale, 1.0 / b.scale);
+    let bounds = |p: QParams| ((range.qmin - p.zero_point) as f32, (range.qmax - p.zero_point) as f32);
+    let ((la, ha), (lb, hb)) = (bounds(a), bounds(b));
+    let mut lanes = [[0f64; 8]; 3];
+    let mut add = |l: usize, x: f32| {
+        if x.is_finite() {
+            let ea = x - crate::engine::rounding::round_half_even_small((x * ia).max(la).min(ha)) * a.scale;
+            let eb = x - crate::engine::rounding::round_half_even_small((x * ib).max(lb).min(hb)) * b.scale;
+            lanes[0][l] += x as f64 * x as f64;
+            lanes[1][l] += ea as f64 * ea as f64;
+            lanes[2][l] += eb as f64 * eb as f64;
+        }
+    };
+    let blocks = block.chunks_exact(8);
+    let rest = blocks.remainder();
+    for b8 in blocks {
+        for (l, &x) in b8.iter().enumerate() {
+            add(l, x);
+        }
+    }
+    for (l, &x) in rest.iter().enumerate() {
+        add(l, x);
+    }
+    lanes.map(|l| l.iter().sum())
 }
 
 #[cfg(test)]
