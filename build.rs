@@ -2,7 +2,7 @@
 
 use std::fs;
 
-const SHOWN: &[&str] = &["yew", "yew-agent", "wasm-bindgen", "plotters", "plotters-canvas", "serde", "rand"];
+const SHOWN: &[&str] = &["yew", "wasm-bindgen", "plotters", "plotters-canvas", "serde", "rand"];
 
 fn main() {
     println!("cargo:rerun-if-changed=Cargo.lock");
