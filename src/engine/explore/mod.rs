@@ -10,7 +10,7 @@ use crate::engine::histogram::{Binner, Envelope, Histogram};
 use crate::engine::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics, Sums, CHUNK};
 use crate::engine::observer::{Common, Granularity, ObserveError, ObserverKind, Ranges};
 use crate::engine::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
-use crate::engine::quantize::{dequantize_one, fake_quantize_into};
+use crate::engine::quantize::dequantize_one;
 use crate::engine::rounding::Rounding;
 use crate::engine::stats::{summarize, Summary};
 use crate::engine::tensor::{ChannelLayout, ShapeError};
@@ -305,23 +305,30 @@ fn channel_energies(block: &[f32], a: QParams, b: QParams, range: QRange) -> [f6
     lanes.map(|l| l.iter().sum())
 }
 
+/// 8-bit affine per tensor with `observer`, 64 bins: the tests' starting point.
+#[cfg(test)]
+pub(crate) fn test_settings(observer: ObserverKind) -> Settings {
+    Settings {
+        observer,
+        scheme: QScheme::Affine,
+        range: RangeSpec { bits: 8, unsigned: true, narrow: false, reduce_range: false, custom: None },
+        granularity: Granularity::PerTensor,
+        rounding: Rounding::HalfEven,
+        manual: None,
+        bins: 64,
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::quantize::fake_quantize_into;
     use crate::engine::analysis::analyze_with_codes;
     use crate::engine::observer::Tails;
     use crate::engine::synth::{sample, Dist};
 
     fn settings() -> Settings {
-        Settings {
-            observer: ObserverKind::MinMax,
-            scheme: QScheme::Affine,
-            range: RangeSpec { bits: 8, unsigned: true, narrow: false, reduce_range: false, custom: None },
-            granularity: Granularity::PerTensor,
-            rounding: Rounding::HalfEven,
-            manual: None,
-            bins: 64,
-        }
+        test_settings(ObserverKind::MinMax)
     }
 
     #[test]

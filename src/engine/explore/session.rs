@@ -246,21 +246,12 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::explore::{explore, RangeSpec};
+    use crate::engine::explore::explore;
     use crate::engine::observer::{Granularity, ObserverKind};
-    use crate::engine::rounding::Rounding;
     use crate::engine::synth::{Dist, Outliers};
 
     fn settings(observer: ObserverKind) -> Settings {
-        Settings {
-            observer,
-            scheme: QScheme::Affine,
-            range: RangeSpec { bits: 8, unsigned: true, narrow: false, reduce_range: false, custom: None },
-            granularity: Granularity::PerTensor,
-            rounding: Rounding::HalfEven,
-            manual: None,
-            bins: 64,
-        }
+        crate::engine::explore::test_settings(observer)
     }
 
     fn request(n: usize, observer: ObserverKind) -> ExploreRequest {
