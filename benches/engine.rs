@@ -101,5 +101,19 @@ fn lab(c: &mut Criterion) {
     g.finish();
 }
 
-criterion_group!(benches, kernels, lab);
+/// The Explorer's heavy settings of issue 15 at 10M values, from scratch, as the worker runs
+/// them (drawing, summary, observer, view and panels).
+fn settings(c: &mut Criterion) {
+    use quantscope::engine::explore::session::Session;
+    use quantscope::ui::bench::{heavy_request, HEAVY_N, HEAVY_SETTINGS};
+    let mut g = c.benchmark_group("setting");
+    g.sample_size(10);
+    for &(id, _, settings, _) in HEAVY_SETTINGS {
+        let request = heavy_request(settings, HEAVY_N);
+        g.bench_function(id.trim_start_matches("setting_"), |b| b.iter(|| Session::default().run(&request).unwrap()));
+    }
+    g.finish();
+}
+
+criterion_group!(benches, kernels, lab, settings);
 criterion_main!(benches);

@@ -30,6 +30,13 @@ KERNELS = [
     ("lab_cnn_fp32_epoch", "Lab: FP32 epoch, CNN (8, 16 channels)", "lab/cnn/fp32_epoch", "cnn fp32 epoch", None),
     ("lab_cnn_qat_epoch", "Lab: QAT epoch (W4A4), CNN", "lab/cnn/qat_epoch", "cnn qat epoch", None),
     ("lab_cnn_integer_1797", "Lab: integer CNN, 1,797 digits", "lab/cnn/integer_inference_1797", "cnn int8 inference", None),
+    ("setting_minmax", "Explorer setting from scratch, 10M: min/max", "setting/minmax", None, 1100),
+    ("setting_percentile", "… percentile", "setting/percentile", None, 1400),
+    ("setting_histogram_65536", "… histogram, 65,536 bins", "setting/histogram_65536", None, 1200),
+    ("setting_channels_1024", "… per channel, 1,024 channels", "setting/channels_1024", None, 1000),
+    ("setting_entropy_8192", "… entropy, 8,192 bins", "setting/entropy_8192", None, 4100),
+    ("setting_mse", "… MSE", "setting/mse", None, 5000),
+    ("setting_entropy_65536_outliers", "… entropy, 65,536 bins, 50% outliers of 10⁶", "setting/entropy_65536_outliers", None, 10000),
 ]
 
 

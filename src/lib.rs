@@ -6,6 +6,10 @@
 //! - [`worker`]: the protocol and the reactor that run the engine's long jobs off the main thread.
 //! - `cli`: the native `quantscope` command (not built for wasm).
 
+/// The crate also answers to its own name, so that a file shared with the integration tests
+/// (`ui::url_strategy`) names its items the same way in both.
+extern crate self as quantscope;
+
 #[cfg(not(target_arch = "wasm32"))]
 pub mod cli;
 pub mod engine;

@@ -33,7 +33,7 @@ impl FixedMultiplier {
         if m == 0.0 {
             return Ok(FixedMultiplier { m0: 0, shift: 0 });
         }
-        let mut exp = m.log2().floor() as i32 + 1; // m = frac·2^exp, frac in [0.5, 1)
+        let mut exp = libm::log2(m).floor() as i32 + 1; // m = frac·2^exp, frac in [0.5, 1)
         let mut frac = m / 2f64.powi(exp);
         // log2 can round across a power of two: renormalise.
         if frac < 0.5 {

@@ -124,7 +124,7 @@ pub fn sqnr_from_energies(signal: f64, noise: f64) -> Option<f64> {
     } else if noise == 0.0 {
         Some(f64::INFINITY)
     } else {
-        Some(10.0 * (signal / noise).log10())
+        Some(10.0 * libm::log10(signal / noise))
     }
 }
 

@@ -95,7 +95,39 @@ pub const KERNELS: &[(&str, &str, bool, Option<f64>)] = &[
     ("lab_cnn_fp32_epoch", "Lab: one FP32 epoch of the CNN (8, 16 channels)", false, None),
     ("lab_cnn_qat_epoch", "Lab: one QAT epoch of the CNN (W4A4)", false, None),
     ("lab_cnn_integer_1797", "Lab: the integer CNN over all 1,797 digits", false, None),
+    ("setting_minmax", "Explorer setting from scratch, as the worker runs it: min/max", false, Some(1_100.0)),
+    ("setting_percentile", "Explorer setting from scratch: percentile", false, Some(1_400.0)),
+    ("setting_histogram_65536", "Explorer setting from scratch: histogram, 65,536 bins", false, Some(1_200.0)),
+    ("setting_channels_1024", "Explorer setting from scratch: per channel, 1,024 channels", false, Some(1_000.0)),
+    ("setting_entropy_8192", "Explorer setting from scratch: entropy, 8,192 bins", false, Some(4_100.0)),
+    ("setting_mse", "Explorer setting from scratch: MSE", false, Some(5_000.0)),
+    ("setting_entropy_65536_outliers", "Explorer setting from scratch: entropy, 65,536 bins, 50% outliers of 10⁶", false, Some(10_000.0)),
 ];
+
+/// The Explorer's heavy settings of issue 15, at [`HEAVY_N`] values: the benchmark page's id, a
+/// name, the link's settings after `n=…`, and how long they froze the page before their work
+/// moved to the worker (ms; the rows' targets are these, or 5 s where they were longer, and
+/// 10 s for the last). The page times each as the worker runs it (`setting_…` rows), and the
+/// end-to-end test (`tests/e2e_heavy.rs`) drives each through the app.
+pub const HEAVY_SETTINGS: &[(&str, &str, &str, f64)] = &[
+    ("setting_minmax", "min/max", "", 1_100.0),
+    ("setting_percentile", "percentile", "&obs=percentile", 1_400.0),
+    ("setting_histogram_65536", "histogram, 65,536 bins", "&obs=histogram&hbins=65536", 1_200.0),
+    ("setting_channels_1024", "per channel, 1,024 channels", "&ch=1024&gran=channel", 1_000.0),
+    ("setting_entropy_8192", "entropy, 8,192 bins", "&obs=entropy&ebins=8192", 4_100.0),
+    ("setting_mse", "MSE", "&obs=mse", 11_000.0),
+    ("setting_entropy_65536_outliers", "entropy, 65,536 bins, 50% outliers of 10⁶", "&obs=entropy&ebins=65536&of=0.5&om=1000000", 99_000.0),
+];
+
+/// Values of the heavy settings' tensor (the issue's size; the quick run takes a tenth).
+pub const HEAVY_N: usize = 10_000_000;
+
+/// The Explorer's request for the heavy setting `settings` (see [`HEAVY_SETTINGS`]) at `n`
+/// values.
+pub fn heavy_request(settings: &str, n: usize) -> crate::engine::explore::session::ExploreRequest {
+    let (url, _) = crate::ui::state::UrlState::from_hash(&format!("n={n}{settings}"));
+    url.explore_request(crate::engine::explore::session::TensorSource::Synthetic(url.synth_spec()), &url.shape(), crate::ui::explorer::BINS)
+}
 
 /// The page's state.
 #[derive(Clone, Debug, PartialEq, Default)]
@@ -160,8 +192,10 @@ pub fn bench_table(props: &BenchTableProps) -> Html {
         };
         // The element-wise kernels' targets are for 16M values; the others run at 1M anyway.
         let big = KERNELS.iter().any(|&(id, _, big, _)| id == r.id && big);
+        let setting = r.id.starts_with("setting_");
         let target = match r.target_ms {
-            Some(t) if !big || props.size == Size::Full => format!("≤ {t}"),
+            Some(t) if !(big || setting) || props.size == Size::Full => format!("≤ {t}"),
+            Some(_) if setting => "(at 10M)".into(),
             Some(_) => "(at 16M)".into(),
             None => "—".into(),
         };
@@ -345,6 +379,32 @@ mod runner {
         Ok(Timing::from_samples(&samples))
     }
 
+    /// One warm-up run of the Explorer's session on `request` from scratch, then `runs` timed
+    /// ones. The page yields between the steps, as the worker does between its messages; the
+    /// time counted is the steps' own.
+    async fn time_session(runs: usize, cancelled: &Rc<RefCell<bool>>, request: &crate::engine::explore::session::ExploreRequest) -> Result<Option<Timing>, String> {
+        use crate::engine::explore::session::{Session, SessionStep};
+        let mut samples = Vec::with_capacity(runs);
+        for run in 0..=runs {
+            let mut session = Session::default();
+            let mut spent = 0.0;
+            loop {
+                let t0 = now();
+                let step = session.step(request)?;
+                spent += now() - t0;
+                yield_now(cancelled).await?;
+                if let SessionStep::Done(e) = step {
+                    e.view?;
+                    break;
+                }
+            }
+            if run > 0 {
+                samples.push(spent);
+            }
+        }
+        Ok(Timing::from_samples(&samples))
+    }
+
     fn js_error(e: JsValue) -> String {
         format!("the JavaScript kernels (bench.js) failed: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))
     }
@@ -473,6 +533,11 @@ mod runner {
                         .await?
                     };
                 }
+                _ if id.starts_with("setting_") => {
+                    let &(_, _, settings, _) = super::HEAVY_SETTINGS.iter().find(|h| h.0 == id).ok_or_else(|| format!("no heavy setting {id}"))?;
+                    row.n = if size == Size::Full { super::HEAVY_N } else { super::HEAVY_N / 10 };
+                    row.wasm = time_session(if size == Size::Full { 3 } else { 5 }, cancelled, &super::heavy_request(settings, row.n)).await?;
+                }
                 _ if id.starts_with("lab_") => {
                     use crate::engine::nn::{bench::LabBench, lab::ModelKind};
                     let kind = if id.starts_with("lab_cnn") { ModelKind::Cnn } else { ModelKind::Mlp };
@@ -522,5 +587,21 @@ mod tests {
         assert_eq!(Timing::from_samples(&[3.0, 1.0, 2.0]), Some(Timing { best_ms: 1.0, median_ms: 2.0, runs: 3 }));
         let t = Timing::from_samples(&[4.0, 1.0, 2.0, 3.0, f64::NAN]).unwrap();
         assert_eq!((t.best_ms, t.median_ms, t.runs), (1.0, 2.5, 4));
+    }
+
+    #[test]
+    fn every_heavy_setting_has_a_row_and_a_request() {
+        use crate::engine::observer::{Granularity, ObserverKind};
+        for &(id, _, settings, before) in HEAVY_SETTINGS {
+            let &(_, _, _, target) = KERNELS.iter().find(|k| k.0 == id).unwrap_or_else(|| panic!("{id} has no row"));
+            assert_eq!(target, Some(if id.ends_with("outliers") { 10_000.0 } else { before.min(5_000.0) }), "{id}");
+            let r = heavy_request(settings, HEAVY_N);
+            assert_eq!(r.source, crate::engine::explore::session::TensorSource::Synthetic(crate::ui::state::UrlState { n: HEAVY_N, ..crate::ui::state::UrlState::from_hash(settings).0 }.synth_spec()));
+            assert!(r.estimated_ms(HEAVY_N) > crate::ui::explorer::INLINE_MS, "{id} runs in the worker");
+        }
+        let r = |i: usize| heavy_request(HEAVY_SETTINGS[i].2, 1000).settings;
+        assert_eq!(r(0).observer, ObserverKind::MinMax);
+        assert_eq!(r(3).granularity, Granularity::PerChannel { axis: 0 });
+        assert_eq!(r(6).observer, ObserverKind::Entropy { bins: 65536, start_bin: 128 });
     }
 }

@@ -10,7 +10,7 @@ pub fn sig4(v: Option<f64>) -> String {
         Some(v) if v == 0.0 => "0".into(),
         Some(v) if v.abs() < 1e-3 || v.abs() >= 1e5 => format!("{v:.4e}"),
         Some(v) => {
-            let decimals = (3 - v.abs().log10().floor() as i32).clamp(0, 6) as usize;
+            let decimals = (3 - libm::log10(v.abs()).floor() as i32).clamp(0, 6) as usize;
             format!("{v:.decimals$}")
         }
     }

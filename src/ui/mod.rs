@@ -15,6 +15,8 @@ pub mod learn;
 pub mod panic;
 pub mod state;
 pub mod sweep;
+#[cfg(all(test, not(target_arch = "wasm32")))]
+pub mod url_strategy;
 pub mod worker_client;
 
 pub use app::App;

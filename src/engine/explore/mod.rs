@@ -136,21 +136,33 @@ pub fn explore(xs: &[f32], shape: &[usize], s: &Settings) -> Result<View, Explor
 /// 10M values, 40 MB, a pass is memory-bound: in wasm, whose loads cannot be prefetched, every
 /// extra pass costs about as much as a chunk's arithmetic). Other observers add their own passes.
 pub fn explore_summarized(xs: &[f32], shape: &[usize], summary: &Summary, s: &Settings) -> Result<View, ExploreError> {
+    let observed = observe(xs, shape, summary, s)?;
+    explore_observed(xs, shape, summary, s, observed)
+}
+
+/// The observer's ranges for `xs` under `s`, shown the whole tensor once.
+pub fn observe(xs: &[f32], shape: &[usize], summary: &Summary, s: &Settings) -> Result<Ranges, ExploreError> {
     let range = s.range.range()?;
-    let summary = *summary;
-    let (data_min, data_max) = (summary.min, summary.max);
     let mut observer = s.observer.build(Common { scheme: s.scheme, range }, s.granularity)?;
-    let observed = match (s.observer, s.granularity) {
+    Ok(match (s.observer, s.granularity) {
         // Both running observers, shown the whole tensor once, keep its finite min and max: the
         // summary's (the same function computed them), so they need no pass of their own.
         (ObserverKind::MinMax | ObserverKind::MovingAverage { .. }, Granularity::PerTensor) => {
-            Ranges { min: vec![data_min], max: vec![data_max] }
+            Ranges { min: vec![summary.min], max: vec![summary.max] }
         }
         _ => {
             observer.observe(xs, shape)?;
             observer.ranges()
         }
-    };
+    })
+}
+
+/// [`explore_summarized`] with the observer's ranges already known (`observed`, as [`observe`]
+/// gives them: the worker computes a slow observer's in steps of its own).
+pub fn explore_observed(xs: &[f32], shape: &[usize], summary: &Summary, s: &Settings, observed: Ranges) -> Result<View, ExploreError> {
+    let range = s.range.range()?;
+    let summary = *summary;
+    let (data_min, data_max) = (summary.min, summary.max);
     let layout = match s.granularity {
         Granularity::PerTensor => None,
         Granularity::PerChannel { axis } => Some(ChannelLayout::new(shape, axis, xs.len())?),

@@ -10,8 +10,9 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use super::{channels, explore_summarized, ChannelView, Settings, View};
+use super::{channels, explore_observed, explore_summarized, ChannelView, Settings, View};
 use crate::engine::dynamics::{self, Step};
+use crate::engine::observer::{Clip, ClipSearch, Common, Granularity, ObserverKind, Ranges};
 use crate::engine::qparams::{QRange, QScheme};
 use crate::engine::stats::{summarize, Summary};
 use crate::engine::synth::{Sampler, SynthSpec};
@@ -19,6 +20,13 @@ use crate::engine::tensor::Tensor;
 
 /// Values drawn per step: about 30 ms of drawing in the browser.
 pub const DRAW_SLICE: usize = 1 << 19;
+
+/// Value × candidate evaluations of the MSE observer's search per step: about 40 ms in the
+/// browser (the search over 10M values takes some 80 steps).
+pub const SEARCH_STEP: usize = 1 << 24;
+
+/// Progress units the MSE search counts for (each slice of drawing and each other part is one).
+const SEARCH_UNITS: usize = 100;
 
 /// Where the tensor comes from.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -59,29 +67,33 @@ impl ExploreRequest {
     /// a frame, and the worker does otherwise. Rough by design, and on the safe side.
     pub fn estimated_ms(&self, len: usize) -> f64 {
         use crate::engine::observer::ObserverKind::*;
-        // Settings that cannot work fail at once, wherever they run.
-        let Ok(range) = self.settings.range.range() else { return 0.0 };
-        let common = crate::engine::observer::Common { scheme: self.settings.scheme, range };
-        if self.settings.observer.build(common, self.settings.granularity).is_err() {
-            return 0.0;
-        }
         let m = len as f64 / 1e6;
+        // The tensor is drawn and summarized, and the panels computed, even when the view's
+        // settings cannot work (the view alone then fails, at once).
         let draw = match self.source {
             TensorSource::Synthetic(spec) => m * if matches!(spec.dist, crate::engine::synth::Dist::StudentT { .. }) { 150.0 } else { 70.0 },
             TensorSource::Loaded { .. } => 0.0,
         };
-        let observe = match self.settings.observer {
-            MinMax | MovingAverage { .. } => m * 6.0,
-            Percentile { .. } => m * 60.0,
-            Histogram { bins } => m * 20.0 + bins as f64 * 2e-3,
-            Entropy { bins, .. } => {
-                let levels = range.levels().max(2) as f64;
-                m * 25.0 + bins as f64 * 1e-3 + (bins as f64 - levels).max(0.0) * levels * 1e-5
+        let panels = self.channels.map_or(0.0, |_| m * 20.0) + self.dynamics.map_or(0.0, |d| m * 5.0 + d.batches as f64 * 0.01);
+        let summary = m * 3.0;
+        let view = match self.settings.range.range() {
+            Ok(range) if self.settings.observer.build(crate::engine::observer::Common { scheme: self.settings.scheme, range }, self.settings.granularity).is_ok() => {
+                let observe = match self.settings.observer {
+                    MinMax | MovingAverage { .. } => m * 6.0,
+                    Percentile { .. } => m * 60.0,
+                    Histogram { bins } => m * 20.0 + bins as f64 * 2e-3,
+                    Entropy { bins, .. } => {
+                        let levels = range.levels().max(2) as f64;
+                        m * 25.0 + bins as f64 * 1e-3 + (bins as f64 - levels).max(0.0) * levels * 1e-5
+                    }
+                    Mse => m * 250.0,
+                };
+                let rounding = if matches!(self.settings.rounding, crate::engine::rounding::Rounding::Stochastic { .. }) { m * 8.0 } else { 0.0 };
+                m * 8.0 + observe + rounding
             }
-            Mse => m * 250.0,
+            _ => 0.0,
         };
-        let panels = self.channels.map_or(0.0, |_| m * 20.0) + self.dynamics.map_or(0.0, |_| m * 5.0);
-        draw + m * 3.0 + m * 8.0 + observe + panels
+        draw + summary + view + panels
     }
 }
 
@@ -101,6 +113,8 @@ pub enum Stage {
     /// Drawing the synthetic values: so many of so many.
     Drawing { drawn: usize, of: usize },
     Summarizing,
+    /// The MSE observer's search for its clipping range, `percent` done.
+    Searching { percent: u8 },
     /// Calibrating, quantizing and measuring.
     Quantizing,
     Channels,
@@ -120,9 +134,47 @@ struct Held {
     source: TensorSource,
     tensor: Rc<Tensor>,
     summary: Option<Summary>,
+    /// The MSE observer's search, for the grid it was run for.
+    search: Option<MseSearch>,
     view: Option<(Settings, Result<View, String>)>,
     channels: Option<(ChannelsRequest, Result<ChannelView, String>)>,
     dynamics: Option<(DynamicsRequest, Result<Vec<Step>, String>)>,
+}
+
+/// The grid the MSE observer searches for, when `s` asks for it per tensor (its search is the
+/// one observer run in steps; the others take one step each).
+fn searched(s: &Settings) -> Option<Common> {
+    let range = s.range.range().ok()?;
+    (s.observer == ObserverKind::Mse && s.granularity == Granularity::PerTensor).then_some(Common { scheme: s.scheme, range })
+}
+
+/// The MSE observer's search over the held tensor, as [`crate::engine::observer::Mse`] runs it.
+struct MseSearch {
+    common: Common,
+    clip: Clip,
+    /// The tensor's finite values, when it has others (the observer sees only those).
+    finite: Option<Vec<f32>>,
+    search: ClipSearch,
+    answer: Option<Ranges>,
+}
+
+impl MseSearch {
+    fn new(xs: &[f32], summary: &Summary, common: Common) -> MseSearch {
+        let finite = (summary.nan + summary.inf > 0).then(|| xs.iter().copied().filter(|x| x.is_finite()).collect::<Vec<f32>>());
+        let clip = Clip { common, min: summary.min, max: summary.max };
+        let search = ClipSearch::new(finite.as_deref().unwrap_or(xs), common.range, &|t| clip.qparams(t));
+        MseSearch { common, clip, finite, search, answer: None }
+    }
+
+    /// One step of the search over `xs` (the held tensor); how far it is, from 0 to 1.
+    fn step(&mut self, xs: &[f32]) -> f64 {
+        let xs = self.finite.as_deref().unwrap_or(xs);
+        let clip = self.clip;
+        if let Some((t, _)) = self.search.step(xs, &|t| clip.qparams(t), SEARCH_STEP) {
+            self.answer = Some(clip.ranges(t));
+        }
+        self.search.progress(xs.len())
+    }
 }
 
 /// The Explorer's session.
@@ -183,7 +235,7 @@ impl Session {
                 None => return Err(format!("the tensor {key} was never handed to the worker")),
             },
         };
-        self.held = Some(Held { source: *source, tensor, summary: None, view: None, channels: None, dynamics: None });
+        self.held = Some(Held { source: *source, tensor, summary: None, search: None, view: None, channels: None, dynamics: None });
         Ok(None)
     }
 
@@ -191,12 +243,14 @@ impl Session {
     /// panel), or returns the whole answer when nothing is left. An error is about the source
     /// (bad distribution parameters, a tensor never loaded): the other errors are the answer's.
     pub fn step(&mut self, request: &ExploreRequest) -> Result<SessionStep, String> {
-        let later = 1 + 1 + usize::from(request.channels.is_some()) + usize::from(request.dynamics.is_some());
+        // Progress counts slices of drawing, then the summary, the search, the view and each
+        // panel asked for.
+        let search_units = if searched(&request.settings).is_some() { SEARCH_UNITS } else { 0 };
+        let later = 1 + search_units + 1 + usize::from(request.channels.is_some()) + usize::from(request.dynamics.is_some());
+        let slices = |n: usize| n.div_ceil(DRAW_SLICE);
         if let Some((drawn, of)) = self.hold(&request.source)? {
-            let slices = |n: usize| n.div_ceil(DRAW_SLICE);
             return Ok(SessionStep::Progress { done: slices(drawn), total: slices(of) + later, stage: Stage::Drawing { drawn, of } });
         }
-        let slices = |n: usize| n.div_ceil(DRAW_SLICE);
         let drawn = match request.source {
             TensorSource::Synthetic(spec) => slices(spec.shape().iter().product()),
             TensorSource::Loaded { .. } => 0,
@@ -210,14 +264,27 @@ impl Session {
         };
         if h.view.as_ref().is_none_or(|(s, _)| *s != request.settings) {
             let t = &h.tensor;
-            let view = explore_summarized(&t.data, &t.shape, &summary, &request.settings).map_err(|e| format!("Cannot quantize this tensor: {e}"));
-            h.view = Some((request.settings, view));
-            return progress(2, Stage::Quantizing);
+            let view = match searched(&request.settings).filter(|_| summary.count > 0) {
+                Some(common) => {
+                    if h.search.as_ref().is_none_or(|m| m.common != common) {
+                        h.search = Some(MseSearch::new(&t.data, &summary, common));
+                    }
+                    let m = h.search.as_mut().expect("set just above");
+                    let Some(observed) = m.answer.clone() else {
+                        let done = m.step(&t.data);
+                        return progress(1 + (done * SEARCH_UNITS as f64) as usize, Stage::Searching { percent: (done * 100.0) as u8 });
+                    };
+                    explore_observed(&t.data, &t.shape, &summary, &request.settings, observed)
+                }
+                None => explore_summarized(&t.data, &t.shape, &summary, &request.settings),
+            };
+            h.view = Some((request.settings, view.map_err(|e| format!("Cannot quantize this tensor: {e}"))));
+            return progress(2 + search_units, Stage::Quantizing);
         }
         if let Some(c) = request.channels.filter(|c| h.channels.as_ref().is_none_or(|(r, _)| r != c)) {
             let t = &h.tensor;
             h.channels = Some((c, channels(&t.data, &t.shape, c.axis, c.scheme, c.range).map_err(|e| e.to_string())));
-            return progress(3, Stage::Channels);
+            return progress(3 + search_units, Stage::Channels);
         }
         if let Some(d) = request.dynamics.filter(|d| h.dynamics.as_ref().is_none_or(|(r, _)| r != d)) {
             let steps = dynamics::run(&h.tensor.data, d.batches, d.averaging_constant, d.drift).map_err(|e| e.to_string());
@@ -291,6 +358,44 @@ mod tests {
         let other = ExploreRequest { settings: settings(ObserverKind::MinMax), ..req.clone() };
         assert!(matches!(s.step(&other).unwrap(), SessionStep::Progress { stage: Stage::Quantizing, .. }));
         assert!(matches!(s.step(&other).unwrap(), SessionStep::Done(_)));
+    }
+
+    #[test]
+    fn the_mse_search_runs_in_steps_and_gives_the_observers_view() {
+        let mut data = crate::engine::synth::sample(Dist::Normal { mean: 0.5, std: 2.0 }, 300_000, 4, Some(Outliers { fraction: 0.001, magnitude: 25.0 })).unwrap();
+        data[17] = f32::NAN;
+        data[99] = f32::NEG_INFINITY;
+        let shape = vec![3, 100_000];
+        let mut s = Session::default();
+        s.load(1, Rc::new(Tensor { name: "t".into(), shape: shape.clone(), data: data.clone(), stored_as: "f32".into() }));
+        for settings in [settings(ObserverKind::Mse), Settings { scheme: QScheme::Symmetric, range: crate::engine::explore::RangeSpec { bits: 3, unsigned: false, narrow: true, reduce_range: false, custom: None }, ..settings(ObserverKind::Mse) }] {
+            let req = ExploreRequest { source: TensorSource::Loaded { key: 1 }, settings, channels: None, dynamics: None };
+            let (mut searching, mut last) = (0, 0);
+            let got = loop {
+                match s.step(&req).unwrap() {
+                    SessionStep::Progress { done, total, stage } => {
+                        assert!(last <= done && done <= total, "{last}, {done} of {total}");
+                        last = done;
+                        searching += usize::from(matches!(stage, Stage::Searching { .. }));
+                    }
+                    SessionStep::Done(e) => break e,
+                }
+            };
+            assert!(searching >= 2, "the search took {searching} steps");
+            assert_eq!(got.view, explore(&data, &shape, &settings).map_err(|e| format!("Cannot quantize this tensor: {e}")));
+        }
+    }
+
+    #[test]
+    fn the_estimate_counts_the_tensor_even_when_the_view_cannot_work() {
+        let n = 10_000_000;
+        let big = request(n, ObserverKind::MinMax);
+        let narrow_unsigned = crate::engine::explore::RangeSpec { bits: 8, unsigned: true, narrow: true, reduce_range: false, custom: None };
+        let bad = ExploreRequest { settings: Settings { range: narrow_unsigned, ..big.settings }, ..big.clone() };
+        assert!(bad.settings.range.range().is_err());
+        assert!(bad.estimated_ms(n) > 500.0, "10M values are drawn whatever the grid: {}", bad.estimated_ms(n));
+        assert!(request(n, ObserverKind::Mse).estimated_ms(n) > big.estimated_ms(n));
+        assert!(request(1000, ObserverKind::Mse).estimated_ms(1000) < 12.0, "a small tensor stays on the page");
     }
 
     #[test]

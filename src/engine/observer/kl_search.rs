@@ -23,7 +23,7 @@ pub(crate) fn kl_divergence(p: &[f64], q: &[f64]) -> f64 {
         .map(|(&a, &b)| {
             let (a, b) = (a / sp, b / sq);
             if a > 0.0 && b > 0.0 {
-                a * (a / b).ln()
+                a * libm::log(a / b)
             } else if a == 0.0 && b >= 0.0 {
                 0.0
             } else {
@@ -78,7 +78,7 @@ impl Prefix {
             nonzero.push(z);
             m += b;
             if b > 0.0 {
-                l += b * b.ln();
+                l += b * libm::log(b);
                 z += 1;
             }
         }
@@ -117,7 +117,7 @@ impl Prefix {
                 let c = self.mass[hi] - self.mass[lo];
                 let q = c / m as f64;
                 if m > 1 {
-                    a += (self.clnc[hi] - self.clnc[lo]) - c * q.ln();
+                    a += (self.clnc[hi] - self.clnc[lo]) - c * libm::log(q);
                 }
                 if hi == i {
                     q_last = q;
@@ -128,11 +128,11 @@ impl Prefix {
         let mut kl = 0f64;
         let head_mass = self.mass[i - 1];
         if last > 0.0 {
-            a -= last * (last / q_last).ln();
+            a -= last * libm::log(last / q_last);
             let (pa, qb) = ((last + tail) / sp, q_last / sq);
-            kl += pa * (pa / qb).ln();
+            kl += pa * libm::log(pa / qb);
         }
-        kl + (a + head_mass * (sq / sp).ln()) / sp
+        kl + (a + head_mass * libm::log(sq / sp)) / sp
     }
 }
 

@@ -23,8 +23,8 @@ mod percentile;
 pub use histogram_l2::{histc, HistogramL2};
 pub use kl::{entropy_clip_bin, Entropy};
 pub use minmax::{MinMax, MovingAverage};
-pub use mse::{endpoints_mse, fake_quant_mse, fake_quantize_endpoints, search_clip_ratio, Mse};
-pub use mse_search::search_clip_ratio_over;
+pub use mse::{endpoints_mse, fake_quant_mse, fake_quantize_endpoints, search_clip_ratio, Clip, Mse};
+pub use mse_search::{search_clip_ratio_over, ClipSearch};
 pub use percentile::{percentile_of, Percentile, Tails};
 
 use serde::{Deserialize, Serialize};

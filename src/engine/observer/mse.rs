@@ -69,6 +69,40 @@ pub fn endpoints_mse(xs: &[f32], alpha: f32, levels: u32) -> f64 {
     xs.iter().map(|&x| ((x - fake_quantize_endpoints(x, alpha, levels)) as f64).powi(2)).sum::<f64>() / xs.len().max(1) as f64
 }
 
+/// The candidate ranges of the search over values whose finite min and max are `min`, `max`.
+#[derive(Clone, Copy, Debug)]
+pub struct Clip {
+    pub common: Common,
+    pub min: f32,
+    pub max: f32,
+}
+
+impl Clip {
+    /// The range of ratio `t`: `[−t·a, t·a]` within the data (symmetric), or `[t·min, t·max]`.
+    pub fn range(&self, t: f64) -> (f32, f32) {
+        let t = t as f32;
+        match self.common.scheme {
+            QScheme::Symmetric => {
+                let a = self.min.abs().max(self.max.abs()) * t;
+                (self.min.max(-a), self.max.min(a))
+            }
+            QScheme::Affine => (self.min * t, self.max * t),
+        }
+    }
+
+    /// The grid of ratio `t`.
+    pub fn qparams(&self, t: f64) -> QParams {
+        let (lo, hi) = self.range(t);
+        calculate_qparams(lo, hi, self.common.scheme, self.common.range)
+    }
+
+    /// The observer's answer for ratio `t`.
+    pub fn ranges(&self, t: f64) -> Ranges {
+        let (lo, hi) = self.range(t);
+        Ranges { min: vec![lo], max: vec![hi] }
+    }
+}
+
 /// The observer.
 #[derive(Clone, Debug)]
 pub struct Mse {
@@ -83,28 +117,13 @@ impl Mse {
         Mse { common, seen: Retained::new(), trace: Vec::new(), non_finite: 0 }
     }
 
-    fn candidate(&self, t: f64) -> (f32, f32) {
-        let t = t as f32;
-        match self.common.scheme {
-            QScheme::Symmetric => {
-                let a = self.seen.min.abs().max(self.seen.max.abs()) * t;
-                (self.seen.min.max(-a), self.seen.max.min(a))
-            }
-            QScheme::Affine => (self.seen.min * t, self.seen.max * t),
-        }
-    }
-
     fn chosen(&self) -> Ranges {
         if self.seen.values.is_empty() {
             return Ranges::unobserved(1);
         }
-        let (scheme, range) = (self.common.scheme, self.common.range);
-        let (t, _) = super::mse_search::search_clip_ratio_over(&self.seen.values, range, |t| {
-            let (lo, hi) = self.candidate(t);
-            calculate_qparams(lo, hi, scheme, range)
-        });
-        let (lo, hi) = self.candidate(t);
-        Ranges { min: vec![lo], max: vec![hi] }
+        let clip = Clip { common: self.common, min: self.seen.min, max: self.seen.max };
+        let (t, _) = super::mse_search::search_clip_ratio_over(&self.seen.values, self.common.range, |t| clip.qparams(t));
+        clip.ranges(t)
     }
 }
 

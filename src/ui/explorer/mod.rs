@@ -209,6 +209,7 @@ fn describe(stage: &Stage) -> String {
     match stage {
         Stage::Drawing { drawn, of } => format!("Drawing the values: {} of {}", count(*drawn), count(*of)),
         Stage::Summarizing => "Summarizing the tensor".into(),
+        Stage::Searching { percent } => format!("Searching for the MSE-optimal clipping range: {percent}%"),
         Stage::Quantizing => "Calibrating, quantizing and measuring".into(),
         Stage::Channels => "Comparing the channels".into(),
         Stage::Dynamics => "Feeding the batches to the observers".into(),

@@ -198,7 +198,7 @@ fn bits_table() -> Html {
     let rows = (2..=12).map(|bits| {
         let range = QRange::with_bits(bits, true).unwrap_or(QRange::QUINT8);
         let sqnr = analyze(&xs, QScheme::Affine, range).metrics.sqnr_db;
-        let theory = 20.0 * (((1u64 << bits) - 1) as f64).log10();
+        let theory = 20.0 * libm::log10(((1u64 << bits) - 1) as f64);
         html! { <tr><td>{bits}</td><td data-testid={format!("bits-sqnr-{bits}")}>{sig4(sqnr)}</td><td>{sig4(Some(theory))}</td><td>{sig4(Some(6.02 * bits as f64))}</td></tr> }
     });
     html! {

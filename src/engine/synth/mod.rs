@@ -1,10 +1,14 @@
 //! Seeded synthetic tensors. The same `(Dist, n, seed)` gives the same values on every platform
-//! (rand's `StdRng` is a portable ChaCha12 stream), so a shared URL reproduces a view exactly.
+//! (rand's `StdRng` is a portable ChaCha12 stream, and logarithms and powers come from `libm`,
+//! not the platform's maths library), so a shared URL reproduces a view exactly.
 
 use rand::rngs::StdRng;
 use rand::{Rng, SeedableRng};
-use rand_distr::{Distribution, Normal, StudentT, Uniform};
+use rand_distr::{Distribution, Normal, Uniform};
 use serde::{Deserialize, Serialize};
+
+mod student_t;
+use student_t::StudentT;
 
 /// A distribution to draw values from.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -66,7 +70,7 @@ enum Draw {
     /// Laplace by its inverse CDF (location, scale).
     Laplace(f64, f64),
     Uniform(Uniform<f32>),
-    StudentT(StudentT<f32>, f32),
+    StudentT(StudentT, f32),
     Bimodal(Normal<f32>, f32),
     PostRelu(Normal<f32>),
 }
@@ -90,7 +94,7 @@ impl Draw {
             }
             Dist::StudentT { dof, scale } => {
                 check_loc_spread("student-t", 0.0, scale)?;
-                Draw::StudentT(StudentT::new(dof).map_err(|e| bad("student-t", e))?, scale)
+                Draw::StudentT(StudentT::new(dof).ok_or_else(|| bad("student-t", format!("need dof > 0, got {dof}")))?, scale)
             }
             Dist::Bimodal { sep, std } => {
                 check_loc_spread("bimodal", sep, std)?;
@@ -112,7 +116,7 @@ impl Draw {
                 let u = Uniform::new(-0.5f64, 0.5);
                 xs.extend((0..k).map(|_| {
                     let u = u.sample(rng);
-                    (loc - b * u.signum() * (1.0 - 2.0 * u.abs()).max(f64::MIN_POSITIVE).ln()) as f32
+                    (loc - b * u.signum() * libm::log((1.0 - 2.0 * u.abs()).max(f64::MIN_POSITIVE))) as f32
                 }))
             }
             Draw::Uniform(d) => xs.extend((0..k).map(|_| d.sample(rng))),
@@ -227,7 +231,7 @@ pub fn scale_channels(xs: &mut [f32], channels: usize, spread: f32) {
     }
     let row = xs.len() / channels;
     for (c, chunk) in xs.chunks_mut(row.max(1)).take(channels).enumerate() {
-        let k = spread.powf(c as f32 / (channels - 1) as f32);
+        let k = libm::powf(spread, c as f32 / (channels - 1) as f32);
         chunk.iter_mut().for_each(|x| *x *= k);
     }
 }
