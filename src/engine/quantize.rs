@@ -51,9 +51,10 @@ impl Grid {
     /// `round(clamp(x·inv_scale))`, i.e. `q − z`. NaN gives 0.
     #[inline(always)]
     fn steps(&self, x: f32, rounding: Rounding, index: usize) -> f32 {
-        // f32::max/min return the non-NaN operand, so NaN lands on `lo`: filter it first.
+        // The clamp would put NaN on `lo`: it goes to 0 first (`inv_scale` > 0, so no other
+        // value gives a NaN here).
         let y = if x.is_nan() { 0.0 } else { x * self.inv_scale };
-        let c = y.max(self.lo).min(self.hi);
+        let c = crate::engine::rounding::clamp_fast(y, self.lo, self.hi);
         match rounding {
             Rounding::HalfEven => round_half_even_small(c),
             other => other.round(c, index),

@@ -297,8 +297,9 @@ fn channel_energies(block: &[f32], a: QParams, b: QParams, range: QRange) -> [f6
     let mut lanes = [[0f64; 8]; 3];
     let mut add = |l: usize, x: f32| {
         if x.is_finite() {
-            let ea = x - crate::engine::rounding::round_half_even_small((x * ia).max(la).min(ha)) * a.scale;
-            let eb = x - crate::engine::rounding::round_half_even_small((x * ib).max(lb).min(hb)) * b.scale;
+            use crate::engine::rounding::{clamp_fast, round_half_even_small};
+            let ea = x - round_half_even_small(clamp_fast(x * ia, la, ha)) * a.scale;
+            let eb = x - round_half_even_small(clamp_fast(x * ib, lb, hb)) * b.scale;
             lanes[0][l] += x as f64 * x as f64;
             lanes[1][l] += ea as f64 * ea as f64;
             lanes[2][l] += eb as f64 * eb as f64;

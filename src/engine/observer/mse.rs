@@ -9,7 +9,7 @@
 
 use super::{Common, Retained, ObserveError, Observer, Ranges, TraceStep};
 use crate::engine::qparams::{calculate_qparams, QParams, QRange, QScheme};
-use crate::engine::rounding::round_half_even_small;
+use crate::engine::rounding::{clamp_fast, round_half_even_small};
 
 /// Coarse grid size and refinement points of the clip-ratio search.
 pub(crate) const COARSE: usize = 100;
@@ -24,7 +24,7 @@ pub fn fake_quant_mse(xs: &[f32], p: QParams, range: QRange) -> f64 {
     let (lo, hi) = ((range.qmin - p.zero_point) as f32, (range.qmax - p.zero_point) as f32);
     let mut acc = 0f64;
     for &x in xs {
-        let q = round_half_even_small((x * inv).max(lo).min(hi)) * p.scale;
+        let q = round_half_even_small(clamp_fast(x * inv, lo, hi)) * p.scale;
         let e = (x - q) as f64;
         acc += e * e;
     }

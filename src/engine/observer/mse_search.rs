@@ -17,7 +17,7 @@
 
 use super::mse::{fake_quant_mse, COARSE, FINE};
 use crate::engine::qparams::{QParams, QRange};
-use crate::engine::rounding::round_half_even_small;
+use crate::engine::rounding::{clamp_fast, round_half_even_small};
 use crate::engine::simd::dispatch;
 
 /// Values every candidate of a round reads while they are in L1.
@@ -46,7 +46,7 @@ fn squared_errors(xs: &[f32], ps: &[QParams], range: QRange, sums: &mut [f64], f
         for (p, sum) in ps.iter().zip(sums.iter_mut()) {
             let inv = 1.0 / p.scale;
             let (lo, hi) = ((range.qmin - p.zero_point) as f32, (range.qmax - p.zero_point) as f32);
-            let err = |x: f32| x - round_half_even_small((x * inv).max(lo).min(hi)) * p.scale;
+            let err = |x: f32| x - round_half_even_small(clamp_fast(x * inv, lo, hi)) * p.scale;
             let mut lanes = [0f64; 8];
             let rest = if f32_blocks {
                 let blocks = chunk.chunks_exact(8 * BLOCK);
@@ -132,7 +132,7 @@ pub struct ClipSearch {
 impl ClipSearch {
     /// A search over `xs` (finite values) for `range`, with `qparams(t)` the grid of ratio `t`.
     pub fn new(xs: &[f32], range: QRange, qparams: &impl Fn(f64) -> QParams) -> ClipSearch {
-        let abs_max = xs.iter().fold(0f32, |m, x| m.max(x.abs()));
+        let abs_max = xs.iter().fold(0f32, |m, x| if x.abs() > m { x.abs() } else { m });
         let ts: Vec<f64> = std::iter::once(1.0).chain((1..COARSE).map(|k| k as f64 / COARSE as f64)).collect();
         let round = Round { ps: ts.iter().map(|&t| qparams(t)).collect(), ts, fine: false };
         ClipSearch { range, f32_blocks: F32_SQUARES_ABS.contains(&abs_max), phase: Phase::Sums { sums: vec![0.0; round.ts.len()], round, at: 0 }, best: None, exact: ExactCache::default() }
