@@ -64,6 +64,22 @@ async fn mounts_draws_and_switches_tabs() {
     root.remove();
 }
 
+/// A worker that cannot start fails the Explorer's heavy request with a message, rather than
+/// leaving the page waiting under its progress bar. Here the worker's script is missing (the
+/// test runner serves no app build), as it would be on a site that lost the file.
+#[wasm_bindgen_test]
+async fn a_worker_that_cannot_start_fails_the_request_with_a_message() {
+    gloo::utils::window().location().set_hash("view=explorer&n=10000000").unwrap();
+    let root = mount("#view=explorer&n=10000000");
+    let error = find(&root, "[data-testid=explorer-error]").await.text_content().unwrap();
+    // The runner answers the loader's request, and the worker then fails to import the script:
+    // an error in the worker, with the browser's message.
+    assert!(error.starts_with("The background worker ") && error.ends_with("The next change starts a new one."), "{error}");
+    assert!(root.query_selector("[data-testid=explore-progress]").unwrap().is_none(), "no progress bar left behind");
+    let results = find(&root, "[data-testid=explorer-results]").await;
+    assert_eq!(results.get_attribute("aria-busy").as_deref(), Some("false"));
+}
+
 #[wasm_bindgen_test]
 async fn malformed_hash_shows_notice() {
     let root = mount("#bits=abc&view=lab");

@@ -1,5 +1,7 @@
 //! The page's end of the worker: one worker per component that uses it, spawned on first use
-//! and ended when the component goes.
+//! and ended when the component goes. A worker that cannot start or stops (its script missing,
+//! a trap in its code) fails the job it was given, with a message, and the next input spawns a
+//! new one: the page never waits for a worker that is gone.
 
 use yew::prelude::*;
 
@@ -23,6 +25,9 @@ pub fn use_worker_client(on_output: Callback<WorkerOutput>) -> Callback<WorkerIn
         }
         use_callback((), move |input: WorkerInput, _| {
             let mut c = client.borrow_mut();
+            if c.as_ref().is_some_and(web::Client::is_gone) {
+                *c = None;
+            }
             if c.is_none() {
                 match web::Client::spawn(listener.clone()) {
                     Ok(spawned) => *c = Some(spawned),
@@ -41,11 +46,11 @@ pub fn use_worker_client(on_output: Callback<WorkerOutput>) -> Callback<WorkerIn
 
 #[cfg(target_arch = "wasm32")]
 mod web {
-    use std::cell::RefCell;
+    use std::cell::{Cell, RefCell};
     use std::rc::Rc;
 
     use wasm_bindgen::prelude::*;
-    use web_sys::{MessageEvent, Worker};
+    use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
     use yew::Callback;
 
     use crate::worker::{wire, WorkerInput, WorkerOutput, WORKER_PATH};
@@ -54,7 +59,12 @@ mod web {
     pub struct Client {
         worker: Worker,
         queue: Rc<RefCell<Option<Vec<WorkerInput>>>>,
+        /// The last job started, which a worker that stops takes down with it.
+        started: Rc<Cell<Option<u64>>>,
+        /// Whether the worker could not start or has stopped.
+        gone: Rc<Cell<bool>>,
         _on_message: Closure<dyn Fn(MessageEvent)>,
+        _on_error: Closure<dyn Fn(Event)>,
     }
 
     impl Client {
@@ -62,7 +72,7 @@ mod web {
             let worker = Worker::new(WORKER_PATH).map_err(|e| format!("cannot start the worker: {e:?}"))?;
             let queue: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
             let on_message = {
-                let (queue, worker) = (queue.clone(), worker.clone());
+                let (queue, worker, listener) = (queue.clone(), worker.clone(), listener.clone());
                 Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| match wire::receive::<WorkerOutput>(&e.data()) {
                     Ok(WorkerOutput::Ready) => {
                         for input in queue.borrow_mut().take().unwrap_or_default() {
@@ -76,10 +86,35 @@ mod web {
                 })
             };
             worker.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
-            Ok(Client { worker, queue, _on_message: on_message })
+            let (started, gone) = (Rc::new(Cell::new(None)), Rc::new(Cell::new(false)));
+            let on_error = {
+                let (started, gone) = (started.clone(), gone.clone());
+                // An ErrorEvent with a message for an error thrown in the worker (a trap); a
+                // plain Event when its script could not be loaded.
+                Closure::<dyn Fn(Event)>::new(move |e: Event| {
+                    e.prevent_default();
+                    gone.set(true);
+                    let what = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty());
+                    let message = match what {
+                        Some(m) => format!("The background worker stopped ({m})."),
+                        None => "The background worker could not start or stopped.".to_string(),
+                    };
+                    listener.borrow().emit(WorkerOutput::Failed { id: started.get().unwrap_or(0), message: format!("{message} The next change starts a new one.") });
+                })
+            };
+            worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
+            Ok(Client { worker, queue, started, gone, _on_message: on_message, _on_error: on_error })
+        }
+
+        /// Whether the worker could not start or has stopped (a new one is needed).
+        pub fn is_gone(&self) -> bool {
+            self.gone.get()
         }
 
         pub fn send(&mut self, input: WorkerInput) {
+            if let WorkerInput::Start { id, .. } = input {
+                self.started.set(Some(id));
+            }
             if let Some(q) = self.queue.borrow_mut().as_mut() {
                 return q.push(input);
             }

@@ -110,9 +110,15 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
     let state = use_reducer(Compute::default);
     let save_status = use_state(String::new);
     let saving: Rc<RefCell<Option<(u64, String)>>> = use_mut_ref(|| None);
+    // The key of the file tensor the worker holds.
+    let loaded = use_mut_ref(|| None::<u64>);
     let client = {
-        let (dispatch, saving, save_status) = (state.dispatcher(), saving.clone(), save_status.clone());
+        let (dispatch, saving, save_status, loaded) = (state.dispatcher(), saving.clone(), save_status.clone(), loaded.clone());
         crate::ui::worker_client::use_worker_client(Callback::from(move |out: WorkerOutput| {
+            // After a failure the worker may be a new one, without the tensor: hand it over again.
+            if matches!(out, WorkerOutput::Failed { .. }) {
+                *loaded.borrow_mut() = None;
+            }
             let wanted = saving.borrow().clone();
             match (&out, wanted) {
                 (WorkerOutput::Done { id, result: JobResult::Npy { bytes } }, Some((sid, name))) if *id == sid => {
@@ -155,7 +161,6 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
         });
     }
     // In the worker: started when the request changes, unless its answer is on screen.
-    let loaded = use_mut_ref(|| None::<u64>);
     {
         let (state, client, url, upload, loaded) = (state.clone(), client.clone(), url.clone(), upload.clone(), loaded.clone());
         use_effect_with((request.clone(), heavy), move |(request, heavy)| {
