@@ -7,6 +7,7 @@
 #![cfg(not(target_arch = "wasm32"))]
 
 mod models;
+#[allow(dead_code)] // the helpers only tests/e2e_heavy.rs uses
 mod support;
 
 use std::time::Duration;
@@ -266,17 +267,9 @@ async fn every_explorer_control_changes_the_view() {
 
     // Dragging the histogram's low clip end to the right sets the range by hand (symmetric here:
     // both ends move in).
-    b.exec("document.querySelector('[data-testid=chart-histogram]').scrollIntoView({block: 'center'})").await;
-    let ends = |t: String| -> (f64, f64) {
-        let v: Vec<f64> = t.trim_matches(['[', ']']).split(", ").map(|x| x.replace('−', "-").parse().unwrap()).collect();
-        (v[0], v[1])
-    };
+    let ends = |t: String| support::range_ends(&t);
     let (a, bb) = ends(text("metric-range").await);
-    let (omin, omax) = ends(text("metric-observed").await);
-    let (lo, hi) = (a.min(omin), bb.max(omax));
-    let (lo, hi) = (lo - (hi - lo) * 0.02, hi + (hi - lo) * 0.02);
-    let width = b.exec("return document.querySelector('[data-testid=chart-histogram]').getBoundingClientRect().width").await.as_f64().unwrap();
-    let x = 74.0 + (a - lo) / (hi - lo) * (width - 84.0);
+    let x = b.low_clip_end_x().await;
     b.drag("[data-testid=chart-histogram]", x, 120.0).await;
     let hash = b.wait_hash("&hi=").await;
     assert!(!hash.contains("lo=auto"), "the drag set the range: {hash}");

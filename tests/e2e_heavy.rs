@@ -238,6 +238,19 @@ async fn heavy_settings_run_in_the_worker_and_never_freeze_the_page() {
     assert!(cancel_returns_at_once(&b, &before, "MSE at 10M").await, "MSE at 10M was under way");
     assert!(!b.hash().await.contains("obs=mse"), "the controls go back with the view: {}", b.hash().await);
     assert_readouts_match(&b, "n=10000000").await;
+
+    // Dragging a clip end over 10M values: every move is computed in the worker, the histogram
+    // shows the dragged grid at once, and the page's thread stays free.
+    b.exec(WATCH).await;
+    let x = b.low_clip_end_x().await;
+    b.drag_and_hold("[data-testid=chart-histogram]", x, 120.0).await;
+    b.screenshot("explorer-drag-10m").await;
+    b.release().await;
+    let hash = b.wait_hash("&hi=").await;
+    assert!(!hash.contains("lo=auto"), "the drag set the range: {hash}");
+    b.wait_for_timeout("[data-testid=explorer-results][aria-busy=false]", Duration::from_secs(30)).await;
+    assert_no_long_task(&b, "dragging a clip end at 10M").await;
+    assert_readouts_match(&b, hash.trim_start_matches('#')).await;
     b.finish(&["worker_loader.js", "worker.js", "worker_bg.wasm"]).await;
 }
 

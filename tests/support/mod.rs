@@ -119,6 +119,12 @@ impl WebDriverCompatibleCommand for GetLog {
     }
 }
 
+/// The two ends of a range readout such as `[−1.5, 2]`.
+pub fn range_ends(text: &str) -> (f64, f64) {
+    let v: Vec<f64> = text.trim_matches(['[', ']']).split(", ").map(|x| x.replace('−', "-").parse().unwrap()).collect();
+    (v[0], v[1])
+}
+
 /// A chromedriver process, a browser session and the server it browses.
 pub struct Browser {
     pub client: Client,
@@ -280,9 +286,15 @@ impl Browser {
         self.client.execute(script, vec![serde_json::to_value(&el).unwrap(), json!(value)]).await.unwrap();
     }
 
-    /// Presses the left button at `x` CSS pixels from the left edge of `css` (half-way down),
-    /// moves it `dx` pixels in a few steps, and lets go: a real pointer drag through WebDriver.
+    /// Presses at `x` CSS pixels from the left of `css`, moves `dx` in four steps of 50 ms and
+    /// lets go.
     pub async fn drag(&self, css: &str, x: f64, dx: f64) {
+        self.drag_and_hold(css, x, dx).await;
+        self.release().await;
+    }
+
+    /// [`Browser::drag`] without letting go (a screenshot mid-drag); [`Browser::release`] ends it.
+    pub async fn drag_and_hold(&self, css: &str, x: f64, dx: f64) {
         use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
         let el = self.wait_for(css).await;
         let width = self.client.execute("return arguments[0].getBoundingClientRect().width", vec![serde_json::to_value(&el).unwrap()]).await.unwrap();
@@ -293,8 +305,27 @@ impl Browser {
         for _ in 0..4 {
             mouse = mouse.then(PointerAction::MoveBy { duration: Some(Duration::from_millis(50)), x: dx / 4.0, y: 0.0 });
         }
-        self.client.perform_actions(mouse.then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })).await.unwrap();
+        self.client.perform_actions(mouse).await.unwrap();
+    }
+
+    /// Lets the mouse button go.
+    pub async fn release(&self) {
+        use fantoccini::actions::{InputSource, MouseActions, PointerAction, MOUSE_BUTTON_LEFT};
+        self.client.perform_actions(MouseActions::new("mouse".into()).then(PointerAction::Up { button: MOUSE_BUTTON_LEFT })).await.unwrap();
         self.client.release_actions().await.unwrap();
+    }
+
+    /// Where the histogram's low clip end is, in CSS pixels from the chart's left edge (from the
+    /// readouts: the chart spans the data and the clip range with 2% on each side, its plot
+    /// area 74 px from the left and 10 px from the right); scrolls the chart into view.
+    pub async fn low_clip_end_x(&self) -> f64 {
+        self.exec("document.querySelector('[data-testid=chart-histogram]').scrollIntoView({block: 'center'})").await;
+        let (a, b) = range_ends(&self.text("[data-testid=metric-range]").await);
+        let (omin, omax) = range_ends(&self.text("[data-testid=metric-observed]").await);
+        let (lo, hi) = (a.min(omin), b.max(omax));
+        let (lo, hi) = (lo - (hi - lo) * 0.02, hi + (hi - lo) * 0.02);
+        let width = self.exec("return document.querySelector('[data-testid=chart-histogram]').getBoundingClientRect().width").await.as_f64().unwrap();
+        74.0 + (a - lo) / (hi - lo) * (width - 84.0)
     }
 
     /// Turns the wheel over `css` at `x` CSS pixels from its left edge (`delta_y < 0`: away from

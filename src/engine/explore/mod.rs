@@ -59,6 +59,19 @@ pub struct Settings {
     pub bins: usize,
 }
 
+impl Settings {
+    /// The grid of the range set by hand, every channel's (`None` without one): known without
+    /// the tensor, so the page can draw it while the view is computed again.
+    pub fn manual_grid(&self) -> Option<Result<QParams, ExploreError>> {
+        let (lo, hi) = self.manual?;
+        Some(if !(lo.is_finite() && hi.is_finite() && lo <= hi) {
+            Err(ExploreError::Manual(lo, hi))
+        } else {
+            self.range.range().map(|range| calculate_qparams(lo, hi, self.scheme, range)).map_err(ExploreError::from)
+        })
+    }
+}
+
 /// Why a view could not be computed.
 #[derive(Debug, thiserror::Error, PartialEq)]
 pub enum ExploreError {
@@ -167,9 +180,8 @@ pub fn explore_observed(xs: &[f32], shape: &[usize], summary: &Summary, s: &Sett
         Granularity::PerTensor => None,
         Granularity::PerChannel { axis } => Some(ChannelLayout::new(shape, axis, xs.len())?),
     };
-    let qparams = match s.manual {
-        Some((lo, hi)) if !(lo.is_finite() && hi.is_finite() && lo <= hi) => return Err(ExploreError::Manual(lo, hi)),
-        Some((lo, hi)) => vec![calculate_qparams(lo, hi, s.scheme, range); layout.map_or(1, |l| l.channels)],
+    let qparams = match s.manual_grid() {
+        Some(grid) => vec![grid?; layout.map_or(1, |l| l.channels)],
         None => calculate_qparams_per_channel(&observed.min, &observed.max, s.scheme, range),
     };
 

@@ -52,6 +52,12 @@ impl HistogramChart {
         HistogramChart { hist: v.values.clone(), clip: v.clip_span(), qparams: v.qparams[0], range: v.range, channels: v.qparams.len(), log }
     }
 
+    /// The chart with grid `p` in place of its own (every channel's): a range set by hand, drawn
+    /// over the same values while the view is computed again.
+    pub fn with_grid(&self, p: QParams) -> Self {
+        HistogramChart { clip: p.representable_range(self.range), qparams: p, ..self.clone() }
+    }
+
     /// The value at `fraction` of the x axis (see [`super::plot_fraction`]).
     pub fn value_at(&self, fraction: f64) -> f32 {
         (self.hist.lo as f64 + fraction * (self.hist.hi as f64 - self.hist.lo as f64)) as f32

@@ -9,6 +9,8 @@ use yew::prelude::*;
 
 use super::INLINE_MS;
 use crate::engine::explore::session::{ExploreRequest, Explored, Session, Stage, TensorSource};
+use crate::engine::explore::Settings;
+use crate::engine::qparams::QParams;
 use crate::engine::jobs::{JobResult, JobSpec};
 use crate::engine::tensor::Tensor;
 use crate::ui::state::UrlState;
@@ -88,6 +90,15 @@ impl Reducible for Compute {
         }
         Rc::new(next)
     }
+}
+
+/// The grid to draw at once while `pending` is computed, when all it changes from `shown` is the
+/// range set by hand (a clip end being dragged on a tensor the worker holds): the histogram
+/// follows the pointer at once, the readouts follow the worker.
+pub fn manual_preview(shown: &ExploreRequest, pending: &ExploreRequest) -> Option<QParams> {
+    let unset = |s: &Settings| Settings { manual: None, ..*s };
+    let only_manual = shown.source == pending.source && shown.channels == pending.channels && shown.dynamics == pending.dynamics && unset(&shown.settings) == unset(&pending.settings);
+    only_manual.then(|| pending.settings.manual_grid()?.ok()).flatten()
 }
 
 /// What the Explorer draws: the result to show, the work under way, and how to stop it.
@@ -233,4 +244,25 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
         })
     };
     Computed { shown, pending, cancel, save_npy, save_status: (*save_status).clone() }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::qparams::{calculate_qparams, QRange, QScheme};
+    use crate::ui::state::UrlState;
+
+    #[test]
+    fn a_range_set_by_hand_is_previewed_and_nothing_else() {
+        let url = UrlState { n: 10_000_000, ..UrlState::default() };
+        let request = |u: &UrlState| u.explore_request(TensorSource::Synthetic(u.synth_spec()), &u.shape(), crate::ui::explorer::BINS);
+        let shown = request(&url);
+        let dragged = UrlState { lo: Some(-2.0), hi: Some(3.0), ..url.clone() };
+        assert_eq!(manual_preview(&shown, &request(&dragged)), Some(calculate_qparams(-2.0, 3.0, QScheme::Affine, QRange::QUINT8)));
+        let other_observer = UrlState { observer: crate::ui::state::ObsKind::Mse, ..dragged.clone() };
+        assert_eq!(manual_preview(&shown, &request(&other_observer)), None, "the grid depends on more than the dragged ends");
+        assert_eq!(manual_preview(&shown, &request(&UrlState { seed: 1, ..dragged.clone() })), None, "another tensor");
+        assert_eq!(manual_preview(&shown, &request(&UrlState { lo: Some(4.0), hi: Some(3.0), ..url.clone() })), None, "no grid to draw");
+        assert_eq!(manual_preview(&shown, &shown), None, "nothing set by hand");
+    }
 }

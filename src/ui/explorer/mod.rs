@@ -114,6 +114,8 @@ pub fn explorer(props: &ExplorerProps) -> Html {
         view.as_ref().as_ref().ok().map(|v| Charts::of(v, *log, *zoom, *center))
     });
     let dragging = use_mut_ref(|| None::<bool>);
+    // A range set by hand while the worker computes its view: the histogram shows its grid now.
+    let preview = computed.pending.as_ref().zip(shown.as_ref()).and_then(|(p, s)| compute::manual_preview(&s.request, &p.request));
     // The view on screen answers this URL (the previous one while the worker works).
     let shown_url = shown.as_ref().map_or(url, |s| &s.url);
     let name = explored.map_or_else(|| "synthetic".to_string(), |e| e.name.clone());
@@ -135,12 +137,15 @@ pub fn explorer(props: &ExplorerProps) -> Html {
         (Err(e), _) => html! {
             <div class="panel message" role="status" data-testid="explorer-error">{e.clone()}</div>
         },
-        (Ok(v), Some(c)) => html! {
+        (Ok(v), Some(c)) => {
+            let values = preview.map_or_else(|| c.values.clone(), |grid| Rc::new(c.values.with_grid(grid)));
+            html! {
             <>
-                <section class="panel chart-panel">
+                // Drawn with the dragged range at once, so not dimmed with the rest.
+                <section class={classes!("panel", "chart-panel", preview.is_some().then_some("live"))}>
                     <h2>{"Values and the quantization grid"}</h2>
-                    <Canvas<HistogramChart> chart={c.values.clone()} testid="chart-histogram" export={Some(AttrValue::from(format!("{}-values", export_stem(url))))}
-                        on_pointer={Some(pointer::drag_clip_ends(url, &props.on_change, &c.values, v, dragging.clone()))}
+                    <Canvas<HistogramChart> chart={values.clone()} testid="chart-histogram" export={Some(AttrValue::from(format!("{}-values", export_stem(url))))}
+                        on_pointer={Some(pointer::drag_clip_ends(url, &props.on_change, &values, v, dragging.clone()))}
                         label={format!("Histogram of {} values with the {}-level grid", v.summary.count, v.range.levels())} />
                 </section>
                 { readouts::readouts(v) }
@@ -173,7 +178,8 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                     </section>
                 </div>
             </>
-        },
+            }
+        }
         (Ok(_), None) => html! {},
     };
     let sweep_source = source.as_ref().ok().map(|(s, _)| *s);
