@@ -186,7 +186,7 @@ impl ClipSearch {
                     *next += 1;
                     // A NaN MSE (an impossible grid) is never below anything, as in the written
                     // search; the first candidate is always taken when there is no best yet.
-                    if !(fast[i] <= *bar) && self.best.is_some() {
+                    if (fast[i].is_nan() || fast[i] > *bar) && self.best.is_some() {
                         continue;
                     }
                     let m = self.exact.get(xs, round.ps[i], range);

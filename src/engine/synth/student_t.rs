@@ -40,7 +40,7 @@ impl StudentT {
             ChiSquared::One
         } else {
             let shape = 0.5 * dof;
-            if !(shape > 0.0) {
+            if shape.is_nan() || shape <= 0.0 {
                 return None;
             }
             if shape == 1.0 {
