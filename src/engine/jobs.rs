@@ -117,7 +117,7 @@ impl Job {
     pub fn start(spec: &JobSpec) -> Result<Job, JobError> {
         match *spec {
             JobSpec::ObserverSweep { source, scheme, unsigned, bits: (first, last), curve_bits } => {
-                if !(2 <= first && first <= last && last <= 16) || !(2..=16).contains(&curve_bits) {
+                if !(2 <= first && first <= last && last <= 16 && (2..=16).contains(&curve_bits)) {
                     return Err(JobError::Bits(first, last));
                 }
                 let sqnr = SWEPT_OBSERVERS.iter().map(|(name, _)| (name.to_string(), Vec::new())).collect();
@@ -141,7 +141,7 @@ impl Job {
         match self {
             Job::Explore(request) => Ok(match explore_step(session.step(request).map_err(JobError::Tensor)?) {
                 Ok(progress) => progress,
-                Err(e) => JobStep::Done(JobResult::Explored(Box::new(e))),
+                Err(e) => JobStep::Done(JobResult::Explored(e)),
             }),
             Job::Quantized(request) => {
                 let e = match explore_step(session.step(request).map_err(JobError::Tensor)?) {
@@ -216,11 +216,15 @@ fn observe_and_measure(xs: &[f32], kind: ObserverKind, scheme: QScheme, range: Q
     Some(((r.min[0], r.max[0]), measure(xs, p, range).sqnr_db))
 }
 
+/// The curve's points `(t, mse)`, and each observer's name with its `(t, mse)`.
+type ClipCurve = (Vec<(f64, f64)>, Vec<(String, f64, f64)>);
+
 /// The MSE against the clip ratio `t` (the range `[t·min, t·max]`, or `±t·max|x|` symmetric),
 /// and each observer's choice placed on it.
-fn clip_curve(xs: &[f32], scheme: QScheme, range: QRange) -> (Vec<(f64, f64)>, Vec<(String, f64, f64)>) {
+fn clip_curve(xs: &[f32], scheme: QScheme, range: QRange) -> ClipCurve {
     let (lo, hi, _) = finite_min_max(xs);
-    if !(lo <= hi) {
+    // No finite value: (+∞, −∞).
+    if lo > hi {
         return (Vec::new(), Vec::new());
     }
     let finite: Vec<f32> = xs.iter().copied().filter(|x| x.is_finite()).collect();

@@ -256,7 +256,7 @@ mod tests {
             ties in proptest::bool::ANY,
         ) {
             let range = QRange::with_bits(bits, true).unwrap();
-            let p = QParams { scale, zero_point: zero_point.min(range.qmax as i32) };
+            let p = QParams { scale, zero_point: zero_point.min(range.qmax) };
             let g = Grid::new(p, range);
             // Exact half-way points between codes, where the tie rule decides.
             let x = if ties { (g.lo + (x.abs() % 20.0).floor() - 0.5) * g.scale } else { x };

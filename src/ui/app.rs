@@ -19,7 +19,8 @@ pub struct Shell {
     pub notice: Option<String>,
 }
 
-/// What can happen to the shell.
+/// What can happen to the shell (a few a second at most, so the settings travel unboxed).
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     /// The location hash changed (load, reload, back/forward, a pasted link).
     Navigate(String),

@@ -7,7 +7,7 @@ pub fn sig4(v: Option<f64>) -> String {
         None => "—".into(),
         Some(v) if v.is_nan() => "NaN".into(),
         Some(v) if v.is_infinite() => if v > 0.0 { "∞".into() } else { "−∞".into() },
-        Some(v) if v == 0.0 => "0".into(),
+        Some(0.0) => "0".into(),
         Some(v) if v.abs() < 1e-3 || v.abs() >= 1e5 => format!("{v:.4e}"),
         Some(v) => {
             let decimals = (3 - libm::log10(v.abs()).floor() as i32).clamp(0, 6) as usize;
@@ -26,7 +26,7 @@ pub fn group_thousands(n: usize) -> String {
     let digits = n.to_string();
     let mut out = String::new();
     for (i, c) in digits.chars().enumerate() {
-        if i > 0 && (digits.len() - i) % 3 == 0 {
+        if i > 0 && (digits.len() - i).is_multiple_of(3) {
             out.push('\u{202f}');
         }
         out.push(c);

@@ -126,7 +126,8 @@ pub enum Stage {
 pub enum SessionStep {
     /// Still working: `done` of about `total` steps, the last of which was `stage`.
     Progress { done: usize, total: usize, stage: Stage },
-    Done(Explored),
+    /// The answer (boxed: a progress step is small, and most steps are progress).
+    Done(Box<Explored>),
 }
 
 /// The held tensor and what was computed from it.
@@ -291,20 +292,20 @@ impl Session {
             h.dynamics = Some((d, steps));
             return progress(later, Stage::Dynamics);
         }
-        Ok(SessionStep::Done(Explored {
+        Ok(SessionStep::Done(Box::new(Explored {
             name: h.tensor.name.clone(),
             shape: h.tensor.shape.clone(),
             view: h.view.as_ref().expect("computed above").1.clone(),
             channels: request.channels.and(h.channels.as_ref().map(|(_, c)| c.clone())),
             dynamics: request.dynamics.and(h.dynamics.as_ref().map(|(_, d)| d.clone())),
-        }))
+        })))
     }
 
     /// Runs `request` to the end.
     pub fn run(&mut self, request: &ExploreRequest) -> Result<Explored, String> {
         loop {
             if let SessionStep::Done(e) = self.step(request)? {
-                return Ok(e);
+                return Ok(*e);
             }
         }
     }

@@ -144,7 +144,7 @@ pub fn write_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
         offset = end;
     }
     let mut json = serde_json::to_string(&header).expect("a map serializes");
-    while (8 + json.len()) % 8 != 0 {
+    while !(8 + json.len()).is_multiple_of(8) {
         json.push(' ');
     }
     let mut out = (json.len() as u64).to_le_bytes().to_vec();

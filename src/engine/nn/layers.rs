@@ -383,13 +383,14 @@ mod tests {
         };
         let (mut dw, mut dx) = (Vec::new(), Vec::new());
         depthwise_backward(&x, &gout, batch, plane, ch, &w, &mut dw, Some(&mut dx));
-        for i in 0..w.len() {
+        assert_eq!((dw.len(), dx.len()), (w.len(), x.len()));
+        for (i, &d) in dw.iter().enumerate() {
             let fd = central_diff(&w, i, |w| dot(&x, w));
-            assert!((fd - dw[i] as f64).abs() < 1e-3, "dw[{i}]: {fd} {}", dw[i]);
+            assert!((fd - d as f64).abs() < 1e-3, "dw[{i}]: {fd} {d}");
         }
-        for i in 0..x.len() {
+        for (i, &d) in dx.iter().enumerate() {
             let fd = central_diff(&x, i, |x| dot(x, &w));
-            assert!((fd - dx[i] as f64).abs() < 1e-3, "dx[{i}]: {fd} {}", dx[i]);
+            assert!((fd - d as f64).abs() < 1e-3, "dx[{i}]: {fd} {d}");
         }
         let (mut pooled, mut idx) = (Vec::new(), Vec::new());
         max_pool(&x, batch, plane, ch, &mut pooled, &mut idx);
@@ -431,9 +432,10 @@ mod tests {
             let mut g = gout.clone();
             let (mut dg, mut db) = (Vec::new(), Vec::new());
             bn.backward(&tape, &mut g, &mut dg, &mut db);
-            for i in 0..x.len() {
+            assert_eq!(g.len(), x.len());
+            for (i, &d) in g.iter().enumerate() {
                 let fd = central_diff(&x, i, |x| loss(x, &bn));
-                assert!((fd - g[i] as f64).abs() < 2e-3, "batch stats {batch_stats}, dx[{i}]: {fd} {}", g[i]);
+                assert!((fd - d as f64).abs() < 2e-3, "batch stats {batch_stats}, dx[{i}]: {fd} {d}");
             }
             for c in 0..ch {
                 for (which, analytic) in [(0, dg[c]), (1, db[c])] {

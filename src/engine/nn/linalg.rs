@@ -59,6 +59,7 @@ macro_rules! column_blocks {
 /// # Panics
 /// When a slice is shorter than its shape says (a caller's bug, never the data's), or `beta` is
 /// neither 0 nor 1.
+#[allow(clippy::too_many_arguments)] // BLAS's sgemm: shapes, operands, transposes, beta
 pub fn gemm(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op, beta: f32, c: &mut [f32]) {
     assert!(a.len() >= m * k && b.len() >= k * n && c.len() >= m * n, "gemm {m}×{k}·{k}×{n}: a {} b {} c {}", a.len(), b.len(), c.len());
     assert!(beta == 0.0 || beta == 1.0, "beta {beta}");
@@ -609,6 +610,7 @@ mod tests {
     use super::*;
 
     /// The plain triple loop, summing over `k` in order: what `gemm` must equal to the bit.
+    #[allow(clippy::too_many_arguments)] // gemm's arguments and the `c` it starts from
     fn naive(m: usize, k: usize, n: usize, a: &[f32], op_a: Op, b: &[f32], op_b: Op, c0: &[f32], beta: f32) -> Vec<f32> {
         let at = |i: usize, p: usize| if op_a == Op::N { a[i * k + p] } else { a[p * m + i] };
         let bt = |p: usize, j: usize| if op_b == Op::N { b[p * n + j] } else { b[j * k + p] };

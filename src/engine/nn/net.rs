@@ -734,8 +734,8 @@ mod tests {
             softmax_cross_entropy(&tape.output, y, m.outputs()).0
         };
         let mut checked = 0;
-        for p in 0..grads.len() {
-            for i in 0..grads[p].len() {
+        for (p, grad) in grads.iter().enumerate() {
+            for (i, &an) in grad.iter().enumerate() {
                 let orig = m.params_mut().nth(p).unwrap()[i];
                 m.params_mut().nth(p).unwrap()[i] = orig + FD_STEP;
                 let up = loss_of(m);
@@ -743,7 +743,6 @@ mod tests {
                 let down = loss_of(m);
                 m.params_mut().nth(p).unwrap()[i] = orig;
                 let fd = (up - down) / (2.0 * FD_STEP);
-                let an = grads[p][i];
                 let scale = fd.abs().max(an.abs()).max(FD_FLOOR);
                 assert!((fd - an).abs() / scale < FD_TOL, "{what}: param {p}[{i}]: fd {fd} analytic {an}");
                 checked += 1;

@@ -157,7 +157,7 @@ mod tests {
                     match kind {
                         OptimizerKind::Adam { lr } => {
                             m[i] += (1.0 - BETA1) * (0.0 - m[i]);
-                            v[i] = v[i] * BETA2;
+                            v[i] *= BETA2;
                             let step = (lr as f64 / (1.0 - libm::pow(BETA1 as f64, t as f64))) as f32;
                             let c2 = (1.0 - libm::pow(BETA2 as f64, t as f64)).sqrt() as f32;
                             q[i] -= step * (m[i] / (v[i].sqrt() / c2 + EPS));

@@ -81,7 +81,7 @@ impl Observer for Entropy {
             let step = x_max / self.num_bins as f32;
             let n = self.num_bins;
             // torch.linspace(0, x_max, n + 1)
-            self.edges = (0..=n).map(|k| if k < (n + 1) / 2 { step * k as f32 } else { x_max - step * (n - k) as f32 }).collect();
+            self.edges = (0..=n).map(|k| if k < n.div_ceil(2) { step * k as f32 } else { x_max - step * (n - k) as f32 }).collect();
         } else {
             let top = *self.edges.last().expect("edges exist with a histogram");
             if x_max > top {
@@ -146,7 +146,7 @@ mod tests {
         assert_eq!(r.min[0], -r.max[0]);
         // A batch a million times wider than the first merges bins instead of growing without bound.
         e.observe(&[500_000.0], &[1]).unwrap();
-        assert!(e.hist.len() <= MAX_ENTROPY_BINS && e.edges.len() >= e.hist.len() + 1);
+        assert!(e.hist.len() <= MAX_ENTROPY_BINS && e.edges.len() > e.hist.len());
         assert!((e.hist.iter().sum::<f32>() - 7.0).abs() < 1e-3);
         assert!(Entropy::new(common, 1, 128).is_err());
     }

@@ -230,9 +230,11 @@ mod tests {
                 let c = match kind % 6 {
                     0 => scale * (-x * 12.0).exp(),
                     1 => scale * (-x * x * 40.0).exp() * noise(),
-                    2 => if j % 7 == 0 { 0.0 } else { scale * (1.0 - x) },
-                    3 => if j == n - 1 { 3.0 } else if x < 0.1 { scale } else { 0.0 },
-                    4 => if j >= n - 2 { scale } else { 0.0 },
+                    2 if j % 7 == 0 => 0.0,
+                    2 => scale * (1.0 - x),
+                    3 if j == n - 1 => 3.0,
+                    3 if x < 0.1 => scale,
+                    4 if j >= n - 2 => scale,
                     _ => 0.0,
                 };
                 c.floor() as i64

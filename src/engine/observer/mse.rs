@@ -169,7 +169,9 @@ mod tests {
     #[test]
     fn finds_theoretical_clipping_points() {
         let n = 1_000_000;
-        let cases: [(Dist, f64, [(u32, f64, f64); 4]); 2] = [
+        // Each distribution with its variance and, per bit width, the clip and the SQNR (dB).
+        type Case = (Dist, f64, [(u32, f64, f64); 4]);
+        let cases: [Case; 2] = [
             (Dist::Normal { mean: 0.0, std: 1.0 }, 1.0, [(2, 1.49, 9.25), (3, 2.05, 14.27), (4, 2.51, 19.38), (8, 3.92, 40.57)]),
             (Dist::Laplace { loc: 0.0, b: 1.0 }, 2.0, [(2, 2.31, 7.07), (3, 3.62, 11.44), (4, 4.89, 15.96), (8, 9.89, 35.21)]),
         ];

@@ -180,7 +180,7 @@ mod tests {
 
     #[test]
     fn regions_and_points_are_drawn() {
-        let b = Boundaries { x: (-1.0, 1.0), y: (-1.0, 1.0), resolution: 4, fp32: vec![0, 0, 1, 1].repeat(4), ptq: vec![0; 16], qat: vec![1; 16] };
+        let b = Boundaries { x: (-1.0, 1.0), y: (-1.0, 1.0), resolution: 4, fp32: [0, 0, 1, 1].repeat(4), ptq: vec![0; 16], qat: vec![1; 16] };
         let test = TestSet { x: vec![-0.5, 0.0, 0.5, 0.0], y: vec![0, 1], features: 2, image: None };
         let svg = to_svg(&DecisionChart { boundaries: b, which: Which::Fp32, test, accuracy: 1.0 }, 400, 300).unwrap();
         assert!(svg.contains("FP32: 100.0%"));

@@ -19,7 +19,7 @@ impl Chart for TrainingChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let total = (self.epochs + self.qat_epochs).max(1) as f64;
         let accs: Vec<f64> = self.history.iter().map(|e| e.test_accuracy * 100.0).collect();
-        let low = accs.iter().copied().fold(100.0f64, f64::min).min(90.0).max(0.0);
+        let low = accs.iter().copied().fold(100.0f64, f64::min).clamp(0.0, 90.0);
         // No ticks in the legend's headroom above 100%.
         let y_format = |v: &f64| if *v > 100.5 { String::new() } else { format!("{v:.0}%") };
         let axes = Axes { x: "epoch (FP32, then QAT)", y: "test accuracy", y_format: &y_format, x_format: Some(&super::integer_tick) };

@@ -45,6 +45,8 @@ pub struct Compute {
     next_id: u64,
 }
 
+/// (A few a second at most, so the worker's outputs travel unboxed.)
+#[allow(clippy::large_enum_variant)]
 pub enum Action {
     Started(Pending),
     Output(WorkerOutput),
