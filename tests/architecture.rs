@@ -94,7 +94,7 @@ fn engine_maths_is_the_same_on_every_target() {
     assert_eq!(platform_maths("fn f() {}\n#[cfg(test)]\nmod tests { let a = b.powf(2.0); }"), []);
 }
 
-/// The README's URL-state table lists every field of the one table in `src/ui/state.rs`.
+/// The README's URL-state table lists every field of the one table in `src/ui/state/fields.rs`.
 #[test]
 fn readme_documents_every_url_field() {
     let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();

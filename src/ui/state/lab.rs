@@ -1,0 +1,100 @@
+//! The Lab's settings as the URL carries them (the `l…` fields), with their tables and parsers.
+
+use super::fields::parse_int;
+use super::*;
+
+/// The Lab's settings, as the URL carries them (`l…` fields).
+#[derive(Clone, Debug, PartialEq)]
+pub struct LabSettings {
+    pub dataset: LabData,
+    pub model: crate::engine::nn::lab::ModelKind,
+    pub hidden: Vec<usize>,
+    pub channels: [usize; 2],
+    pub relu6: bool,
+    pub sgd: bool,
+    pub lr: f32,
+    pub epochs: usize,
+    pub qat_epochs: usize,
+    pub weight_bits: u32,
+    pub act_bits: u32,
+    pub per_channel: bool,
+    pub observer: ObsKind,
+    pub calib_samples: usize,
+    pub averaging_constant: f32,
+    pub freeze_after: Option<usize>,
+    pub freeze_bn_after: Option<usize>,
+    pub points: usize,
+    pub noise: f32,
+    pub seed: u64,
+}
+
+impl Default for LabSettings {
+    /// The CLI's defaults (`quantscope lab`), so a link and a command line agree.
+    fn default() -> Self {
+        LabSettings {
+            dataset: LabData::Digits,
+            model: crate::engine::nn::lab::ModelKind::Mlp,
+            hidden: vec![128, 128],
+            channels: [8, 16],
+            relu6: false,
+            sgd: false,
+            lr: 1e-3,
+            epochs: 30,
+            qat_epochs: 10,
+            weight_bits: 4,
+            act_bits: 4,
+            per_channel: false,
+            observer: ObsKind::MinMax,
+            calib_samples: 256,
+            averaging_constant: ObserverKind::DEFAULT_AVERAGING_CONSTANT,
+            freeze_after: None,
+            freeze_bn_after: None,
+            points: 1000,
+            noise: 0.1,
+            seed: 0,
+        }
+    }
+}
+
+/// The Lab's data sets.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum LabData {
+    Digits,
+    Synthetic(crate::engine::nn::data::Synthetic2d),
+}
+
+pub const LAB_DATA: &[(LabData, &str, &str)] = {
+    use crate::engine::nn::data::Synthetic2d as S;
+    &[
+        (LabData::Digits, "digits", "8×8 digits (1,797 images)"),
+        (LabData::Synthetic(S::Moons), "moons", "2-D: moons"),
+        (LabData::Synthetic(S::Circles), "circles", "2-D: circles"),
+        (LabData::Synthetic(S::Xor), "xor", "2-D: XOR"),
+        (LabData::Synthetic(S::Spiral), "spiral", "2-D: spiral"),
+        (LabData::Synthetic(S::Blobs), "blobs", "2-D: three blobs"),
+    ]
+};
+
+/// The Lab's networks.
+pub const LAB_MODELS: &[(crate::engine::nn::lab::ModelKind, &str, &str)] = {
+    use crate::engine::nn::lab::ModelKind as M;
+    &[(M::Mlp, "mlp", "MLP"), (M::Cnn, "cnn", "CNN: conv, depthwise, pointwise (digits)")]
+};
+
+/// The CNN's two channel counts, `8,16`.
+pub(crate) fn parse_channels(v: &str) -> Result<[usize; 2], String> {
+    let c: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 256)).collect();
+    match c.as_deref() {
+        Ok(&[a, b]) => Ok([a, b]),
+        _ => Err("expected two channel counts from 1 to 256, comma-separated".into()),
+    }
+}
+
+/// The MLP's hidden widths, `128,128`.
+pub(crate) fn parse_widths(v: &str) -> Result<Vec<usize>, String> {
+    let widths: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 4096)).collect();
+    match widths {
+        Ok(w) if (1..=4).contains(&w.len()) => Ok(w),
+        _ => Err("expected 1 to 4 layer widths from 1 to 4096, comma-separated".into()),
+    }
+}
