@@ -6,24 +6,16 @@
 //! `scripts/test e2e` builds the app and runs it with `--ignored`.
 #![cfg(not(target_arch = "wasm32"))]
 
-mod models;
-#[allow(dead_code)] // the helpers only tests/e2e_heavy.rs uses
+#[allow(dead_code)] // the helpers other e2e tests use
 mod support;
 
 use std::time::Duration;
 
 use fantoccini::Locator;
-use quantscope::engine::io::{npy, safetensors};
+use quantscope::engine::io::npy;
 use quantscope::ui::format::sig4;
 use serde_json::Value;
-use support::Browser;
-
-/// Runs the `quantscope` CLI with `--json` and parses what it prints.
-fn cli_json(args: &[&str]) -> Value {
-    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope")).args(args).arg("--json").output().unwrap();
-    assert!(out.status.success(), "quantscope {args:?}: {}", String::from_utf8_lossy(&out.stderr));
-    serde_json::from_slice(&out.stdout).unwrap()
-}
+use support::{cli_json, Browser};
 
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
@@ -302,113 +294,6 @@ async fn every_explorer_control_changes_the_view() {
     b.goto(&hash).await;
     b.wait_painted("[data-testid=chart-histogram]").await;
     assert_eq!(b.text(".readouts").await, before, "{hash}");
-
-    b.finish(&[]).await;
-}
-
-/// Test files, written by the engine's own writers (and prost, for ONNX) into the test's
-/// scratch directory.
-fn fixtures() -> std::path::PathBuf {
-    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-files");
-    std::fs::create_dir_all(&dir).unwrap();
-    // A depthwise-like weight: 8 channels of 9 values whose ranges grow 2× per channel.
-    let dw: Vec<f32> = (0..72).map(|i| ((i % 9) as f32 - 4.0) * 0.01 * 2f32.powi(i / 9)).collect();
-    std::fs::write(dir.join("dw.npy"), npy::write_f32(&[8, 9], &dw)).unwrap();
-    // Over 64 MiB, so the app lists it from its header and reads one tensor at a time.
-    let big: Vec<f32> = (0u64..(17 << 20)).map(|i| ((i * 7919) % 2001) as f32 / 1000.0 - 1.0).collect();
-    let bias: Vec<f32> = (0..16).map(|i| i as f32 * 0.1 - 0.8).collect();
-    let st = safetensors::write_f32(&[("encoder.big", &[17, 1 << 20], &big), ("encoder.dw", &[8, 9], &dw), ("encoder.bias", &[16], &bias)]);
-    std::fs::write(dir.join("model.safetensors"), st).unwrap();
-    // Conv (2 channels) → BatchNormalization with γ = (0.5, 100): folding turns the weight's
-    // range [0.25, 1] into [0.25, 100].
-    std::fs::write(dir.join("model.onnx"), models::conv_bn_onnx(&[2, 1, 1, 2], &[1.0, 0.5, 1.0, 0.25])).unwrap();
-    std::fs::write(dir.join("broken.npy"), b"\x93NUMPY\x01\x00\x76\x00{'descr': '<f4', 'fortran_order': False, 'shape': (1000,), }").unwrap();
-    dir
-}
-
-/// Opens `path` through the file picker, as a user choosing it would.
-async fn open(b: &Browser, path: &std::path::Path) {
-    let input = b.wait_for("[data-testid=ctl-file]").await;
-    input.send_keys(path.to_str().unwrap()).await.unwrap();
-}
-
-/// Files: .npy, a large .safetensors read one tensor at a time, an ONNX model with batch-norm
-/// folding, a broken file; readouts equal the CLI's for the same file and tensor, and a link
-/// reproduces the view once the file is opened again.
-#[tokio::test(flavor = "current_thread")]
-#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
-async fn files_open_in_the_layer_browser_and_match_the_cli() {
-    let dir = fixtures();
-    let b = Browser::start().await;
-    b.goto("#src=file").await;
-    b.wait_text("[data-testid=explorer-error]", |t| t.contains("Open a file")).await;
-
-    // .npy: one tensor, read whole; the readouts equal `quantscope qparams`.
-    let npy = dir.join("dw.npy");
-    open(&b, &npy).await;
-    b.wait_hash("file=dw.npy&tensor=dw").await;
-    b.wait_painted("[data-testid=chart-histogram]").await;
-    let f = npy.to_str().unwrap();
-    let cli = cli_json(&["qparams", f, "--observer", "minmax"]);
-    assert_eq!(b.text("[data-testid=metric-zero-point]").await, cli["zero_point"][0].to_string());
-    assert_eq!(b.text("[data-testid=metric-scale]").await, sig4(cli["scale"][0].as_f64()));
-    assert_eq!(b.text("[data-testid=metric-sqnr-db]").await, sig4(cli["sqnr_db"].as_f64()));
-    assert!(b.text("[data-testid=layer-browser]").await.contains("⚠"), "a 128× channel spread is flagged");
-    // Per channel, as the CLI computes it.
-    b.set_value("[data-testid=ctl-granularity]", "channel").await;
-    let cli = cli_json(&["qparams", f, "--observer", "minmax", "--qscheme", "per-channel-affine"]);
-    b.wait_text("[data-testid=metric-sqnr-db]", |t| t == sig4(cli["sqnr_db"].as_f64())).await;
-    assert_eq!(b.text("[data-testid=metric-sqnr-per-channel]").await, sig4(cli["sqnr_db"].as_f64()));
-    let inspect = cli_json(&["inspect", f]);
-    assert_eq!(b.text("[data-testid=metric-channel-ratio]").await, sig4(inspect[0]["channel_range_ratio"].as_f64()));
-    b.screenshot("file-npy").await;
-
-    // A large .safetensors: listed from its header; a tensor is read when chosen.
-    let st = dir.join("model.safetensors");
-    open(&b, &st).await;
-    b.wait_hash("file=model.safetensors").await;
-    let rows = b.client.find_all(Locator::Css("[data-testid=layer-row]")).await.unwrap();
-    assert_eq!(rows.len(), 3);
-    b.click("[data-testid=layer-row][data-name='encoder.dw'] button").await;
-    b.wait_hash("tensor=encoder.dw").await;
-    b.wait_text("[data-testid=layer-row][data-name='encoder.dw']", |t| t.contains("⚠")).await;
-    let cli = cli_json(&["qparams", st.to_str().unwrap(), "--tensor", "encoder.dw", "--observer", "minmax", "--qscheme", "per-channel-affine"]);
-    b.wait_text("[data-testid=metric-sqnr-db]", |t| t == sig4(cli["sqnr_db"].as_f64())).await;
-    // Sorting by channel-range ratio puts the flagged tensor first.
-    b.click("[data-testid=layers-sort-channel-rangeratio]").await;
-    let first = b.client.find(Locator::Css("[data-testid=layer-row]")).await.unwrap().attr("data-name").await.unwrap();
-    assert_eq!(first.as_deref(), Some("encoder.dw"));
-    b.screenshot("file-safetensors").await;
-
-    // The link reproduces the view once the same file is opened.
-    let hash = b.hash().await;
-    let before = b.text(".readouts").await;
-    b.goto(&hash).await;
-    b.wait_text("[data-testid=explorer-error]", |t| t.contains("model.safetensors") && t.contains("encoder.dw")).await;
-    open(&b, &st).await;
-    b.wait_text(".readouts", |t| t == before).await;
-
-    // ONNX with batch-norm folding: the folded weight's range is the CLI's.
-    let onnx = dir.join("model.onnx");
-    b.set_value("[data-testid=ctl-granularity]", "tensor").await;
-    open(&b, &onnx).await;
-    b.wait_hash("file=model.onnx&tensor=conv.weight").await;
-    b.wait_text("[data-testid=metric-observed]", |t| t == "[0.2500, 1.000]").await;
-    b.click("[data-testid=ctl-fold-bn]").await;
-    b.wait_hash("foldbn=1").await;
-    let cli = cli_json(&["qparams", onnx.to_str().unwrap(), "--tensor", "conv.weight", "--fold-bn", "--observer", "minmax"]);
-    let want = format!("[{}, {}]", sig4(cli["min_val"][0].as_f64()), sig4(cli["max_val"][0].as_f64()));
-    b.wait_text("[data-testid=metric-observed]", |t| t == want).await;
-    assert_eq!(b.text("[data-testid=metric-scale]").await, sig4(cli["scale"][0].as_f64()));
-
-    // A broken file: a message naming it and the problem; the app keeps working.
-    open(&b, &dir.join("broken.npy")).await;
-    let err = b.text("[data-testid=file-error]").await;
-    assert!(err.contains("broken.npy"), "{err}");
-    b.screenshot("file-error").await;
-    b.set_value("[data-testid=ctl-source]", "synth").await;
-    b.wait_hash("src=synth").await;
-    b.wait_painted("[data-testid=chart-histogram]").await;
 
     b.finish(&[]).await;
 }

@@ -119,6 +119,13 @@ impl WebDriverCompatibleCommand for GetLog {
     }
 }
 
+/// Runs the `quantscope` CLI with `--json` and parses what it prints.
+pub fn cli_json(args: &[&str]) -> Value {
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope")).args(args).arg("--json").output().unwrap();
+    assert!(out.status.success(), "quantscope {args:?}: {}", String::from_utf8_lossy(&out.stderr));
+    serde_json::from_slice(&out.stdout).unwrap()
+}
+
 /// The two ends of a range readout such as `[−1.5, 2]`.
 pub fn range_ends(text: &str) -> (f64, f64) {
     let v: Vec<f64> = text.trim_matches(['[', ']']).split(", ").map(|x| x.replace('−', "-").parse().unwrap()).collect();
