@@ -92,19 +92,24 @@ const WATCH: &str = r#"
 "#;
 
 /// What the page shows now (readouts or error, the hash, whether work is under way).
-const SNAPSHOT: &str = r#"
-    const text = id => { const e = document.querySelector(`[data-testid=${id}]`); return e ? e.textContent : null; };
-    return {
-        hash: location.hash.replace(/^#/, ''),
-        readouts: arguments[0].map(text),
-        error: text('explorer-error'),
-        busy: document.querySelector('[data-testid=explorer-results]')?.getAttribute('aria-busy') ?? null,
-        progress: document.querySelector('[data-testid=explore-progress]') !== null,
+/// A function `snapshot(ids)` that reads what the page shows now: the readouts `ids` (or the
+/// error), the hash, and whether work is under way.
+const SNAPSHOT_FN: &str = r#"
+    const snapshot = ids => {
+        const text = id => { const e = document.querySelector(`[data-testid=${id}]`); return e ? e.textContent : null; };
+        return {
+            hash: location.hash.replace(/^#/, ''),
+            readouts: ids.map(text),
+            error: text('explorer-error'),
+            busy: document.querySelector('[data-testid=explorer-results]')?.getAttribute('aria-busy') ?? null,
+            progress: document.querySelector('[data-testid=explore-progress]') !== null,
+        };
     };
 "#;
 
 async fn snapshot(b: &Browser) -> Value {
-    b.client.execute(SNAPSHOT, vec![serde_json::json!(READOUTS)]).await.unwrap()
+    let script = format!("{SNAPSHOT_FN} return snapshot(arguments[0]);");
+    b.client.execute(&script, vec![serde_json::json!(READOUTS)]).await.unwrap()
 }
 
 /// The readouts (or the error) of a snapshot.
@@ -179,18 +184,9 @@ async fn cancel_returns_at_once(b: &Browser, before: &Value, what: &str) -> bool
         const cancel = document.querySelector('[data-testid=explore-cancel]');
         if (!cancel) return done(null);
         cancel.click();
-        requestAnimationFrame(() => setTimeout(() => {
-            const text = id => { const e = document.querySelector(`[data-testid=${id}]`); return e ? e.textContent : null; };
-            done({
-                hash: location.hash.replace(/^#/, ''),
-                readouts: ids.map(text),
-                error: text('explorer-error'),
-                busy: document.querySelector('[data-testid=explorer-results]')?.getAttribute('aria-busy') ?? null,
-                progress: document.querySelector('[data-testid=explore-progress]') !== null,
-            });
-        }, 0));
+        requestAnimationFrame(() => setTimeout(() => done(snapshot(ids)), 0));
     "#;
-    let after = b.client.execute_async(CANCEL, vec![serde_json::json!(READOUTS)]).await.unwrap();
+    let after = b.client.execute_async(&format!("{SNAPSHOT_FN}{CANCEL}"), vec![serde_json::json!(READOUTS)]).await.unwrap();
     if after.is_null() {
         return false;
     }
