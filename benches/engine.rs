@@ -4,14 +4,14 @@
 //! `cargo bench --bench engine -- lab` runs the Lab's epochs and integer inference alone.
 
 use criterion::{criterion_group, criterion_main, BenchmarkId, Criterion, Throughput};
-use quantscope::engine::analysis::analyze_views;
-use quantscope::engine::metrics::measure_with_codes;
-use quantscope::engine::stats::summarize;
-use quantscope::engine::histogram::Histogram;
+use quantscope::engine::views::analysis::analyze_views;
+use quantscope::engine::statistics::metrics::measure_with_codes;
+use quantscope::engine::statistics::stats::summarize;
+use quantscope::engine::statistics::histogram::Histogram;
 use quantscope::engine::observer::{finite_min_max, Common, HistogramL2, Observer};
-use quantscope::engine::qparams::{calculate_qparams, QRange, QScheme};
-use quantscope::engine::quantize::{fake_quantize_inplace, fake_quantize_into};
-use quantscope::engine::rounding::Rounding;
+use quantscope::engine::quantizer::qparams::{calculate_qparams, QRange, QScheme};
+use quantscope::engine::quantizer::quantize::{fake_quantize_inplace, fake_quantize_into};
+use quantscope::engine::quantizer::rounding::Rounding;
 use quantscope::engine::synth::{sample, Dist};
 
 const BIG: usize = 16 << 20;
@@ -104,7 +104,7 @@ fn lab(c: &mut Criterion) {
 /// The Explorer's heavy settings of issue 15 at 10M values, from scratch, as the worker runs
 /// them (drawing, summary, observer, view and panels).
 fn settings(c: &mut Criterion) {
-    use quantscope::engine::explore::session::Session;
+    use quantscope::engine::views::explore::session::Session;
     use quantscope::ui::bench::{heavy_request, HEAVY_N, HEAVY_SETTINGS};
     let mut g = c.benchmark_group("setting");
     g.sample_size(10);

@@ -303,8 +303,8 @@ async fn every_explorer_control_changes_the_view() {
 #[tokio::test(flavor = "current_thread")]
 #[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
 async fn exports_save_what_the_view_shows() {
-    use quantscope::engine::qparams::{calculate_qparams, QRange, QScheme};
-    use quantscope::engine::quantize::fake_quantize;
+    use quantscope::engine::quantizer::qparams::{calculate_qparams, QRange, QScheme};
+    use quantscope::engine::quantizer::quantize::fake_quantize;
     use quantscope::engine::synth::{sample, Dist};
     let b = Browser::start().await;
     b.goto("#n=10000&seed=5&bits=6").await;

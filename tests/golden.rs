@@ -6,11 +6,11 @@
 
 use std::collections::HashMap;
 
-use quantscope::engine::metrics::{measure, measure_per_channel};
+use quantscope::engine::statistics::metrics::{measure, measure_per_channel};
 use quantscope::engine::observer::{observe_batches, percentile_of, Common, Granularity, ObserverKind, Tails};
-use quantscope::engine::qparams::{DType, QParams, QRange, QScheme};
-use quantscope::engine::quantize::{fake_quantize_into, fake_quantize_per_channel_into};
-use quantscope::engine::rounding::Rounding;
+use quantscope::engine::quantizer::qparams::{DType, QParams, QRange, QScheme};
+use quantscope::engine::quantizer::quantize::{fake_quantize_into, fake_quantize_per_channel_into};
+use quantscope::engine::quantizer::rounding::Rounding;
 use quantscope::engine::tensor::ChannelLayout;
 use serde::Deserialize;
 

@@ -107,7 +107,7 @@ fn integer_kernels_equal_the_plain_loops() {
     use quantscope::engine::nn::net::{Activation, Net, WeightQuant};
     use quantscope::engine::nn::quant::{ActObservers, IntNet};
     use quantscope::engine::observer::ObserverKind;
-    use quantscope::engine::qparams::QRange;
+    use quantscope::engine::quantizer::qparams::QRange;
     let batch = 96;
     let x: Vec<f32> = (0..batch * 16).map(|i| ((i * 7919) % 1000) as f32 / 1000.0 - 0.2).collect();
     let models = [Net::mlp(&[16, 40, 24, 10], Activation::Relu, 3).unwrap(), Net::cnn((4, 4), [6, 12], 10, Activation::Relu6, 3).unwrap().folded()];

@@ -8,10 +8,10 @@ use std::path::PathBuf;
 
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
-use crate::engine::analysis::{analyze, default_range};
+use crate::engine::views::analysis::{analyze, default_range};
 use crate::engine::io::{load, LoadOptions};
 use crate::engine::observer::{Granularity, ObserverKind, Tails};
-use crate::engine::qparams::{DType, QRange, QScheme};
+use crate::engine::quantizer::qparams::{DType, QRange, QScheme};
 use crate::engine::synth::{sample, Dist};
 use crate::engine::tensor::Tensor;
 
@@ -224,7 +224,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Inspect(a) => {
             let tensors = read_file(&a.file, a.fold_bn)?;
-            let rows: Vec<_> = tensors.iter().map(crate::engine::inspect::inspect).collect();
+            let rows: Vec<_> = tensors.iter().map(crate::engine::views::inspect::inspect).collect();
             if a.json {
                 serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())
             } else {
@@ -297,7 +297,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
 
 /// `quantscope view LINK`: the Explorer's readouts for a link.
 fn view(a: &ViewArgs) -> Result<String, String> {
-    use crate::engine::explore::session::{Session, TensorSource};
+    use crate::engine::views::explore::session::{Session, TensorSource};
     use crate::ui::state::{Source, UrlState};
     let hash = a.link.split_once('#').map_or(a.link.as_str(), |(_, h)| h);
     let (url, problems) = UrlState::from_hash(hash);
@@ -319,7 +319,7 @@ fn view(a: &ViewArgs) -> Result<String, String> {
     let e = session.run(&request)?;
     let v = e.view?;
     if a.json {
-        Ok(crate::engine::export::readouts_json(&e.name, &e.shape, &v))
+        Ok(crate::engine::views::export::readouts_json(&e.name, &e.shape, &v))
     } else {
         Ok(report::view_table(&e.name, &e.shape, &v))
     }

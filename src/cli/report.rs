@@ -2,11 +2,11 @@
 
 use serde::Serialize;
 
-use crate::engine::analysis::Analysis;
-use crate::engine::inspect::TensorReport;
-use crate::engine::metrics::{measure, measure_per_channel};
+use crate::engine::views::analysis::Analysis;
+use crate::engine::views::inspect::TensorReport;
+use crate::engine::statistics::metrics::{measure, measure_per_channel};
 use crate::engine::observer::{observe_batches, Common, Granularity, ObserverKind};
-use crate::engine::qparams::{QRange, QScheme};
+use crate::engine::quantizer::qparams::{QRange, QScheme};
 use crate::engine::synth::Dist;
 use crate::engine::tensor::{ChannelLayout, Tensor};
 use crate::ui::format::{percent, sig4};
@@ -169,7 +169,7 @@ pub fn synth_table(a: &Analysis) -> String {
 }
 
 /// The Explorer's readouts as lines of text.
-pub fn view_table(name: &str, shape: &[usize], v: &crate::engine::explore::View) -> String {
+pub fn view_table(name: &str, shape: &[usize], v: &crate::engine::views::explore::View) -> String {
     use crate::ui::format::{percent, sig4};
     let m = &v.metrics;
     let p = v.qparams[0];

@@ -9,7 +9,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::engine::inspect::{flagged, inspect, order, SortKey, TensorReport};
+use crate::engine::views::inspect::{flagged, inspect, order, SortKey, TensorReport};
 use crate::engine::io::safetensors::Entry;
 use crate::engine::tensor::Tensor;
 use crate::ui::format::sig4;
@@ -198,7 +198,7 @@ pub mod read {
     use gloo::file::{Blob, File};
 
     use super::{Content, OpenFile};
-    use crate::engine::inspect::inspect;
+    use crate::engine::views::inspect::inspect;
     use crate::engine::io::{load, safetensors, Format, LoadError, LoadOptions};
     use crate::engine::tensor::Tensor;
 

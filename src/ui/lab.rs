@@ -12,7 +12,7 @@ use super::charts::lab::{DecisionChart, DigitsChart, WeightShiftChart, Which};
 use super::charts::training::TrainingChart;
 use super::format::{percent, sig4};
 use super::state::{UrlState, LAB_DATA, LAB_MODELS, OBSERVERS};
-use crate::engine::jobs::{JobResult, JobSpec};
+use crate::engine::views::jobs::{JobResult, JobSpec};
 use crate::engine::nn::lab::{EpochStats, LabReport, Phase, QuantReport};
 use crate::worker::{WorkerInput, WorkerOutput};
 
@@ -186,7 +186,7 @@ fn open_in_explorer(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlS
             source: super::state::Source::File,
             file: name,
             tensor,
-            scheme: crate::engine::qparams::QScheme::Symmetric,
+            scheme: crate::engine::quantizer::qparams::QScheme::Symmetric,
             codes: super::state::Codes::Signed,
             bits: c.weight_bits,
             per_channel: c.per_channel,

@@ -9,9 +9,9 @@ use yew::prelude::*;
 use super::charts::canvas::Canvas;
 use super::charts::sweep::{ClipCurveChart, SqnrChart};
 use super::format::sig4;
-use crate::engine::explore::session::TensorSource;
-use crate::engine::jobs::{JobResult, JobSpec, ObserverSweep};
-use crate::engine::qparams::QScheme;
+use crate::engine::views::explore::session::TensorSource;
+use crate::engine::views::jobs::{JobResult, JobSpec, ObserverSweep};
+use crate::engine::quantizer::qparams::QScheme;
 use crate::engine::tensor::Tensor;
 use crate::worker::{WorkerInput, WorkerOutput};
 

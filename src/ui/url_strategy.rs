@@ -5,7 +5,7 @@
 
 use proptest::prelude::*;
 use quantscope::engine::observer::Tails;
-use quantscope::engine::qparams::QScheme;
+use quantscope::engine::quantizer::qparams::QScheme;
 use quantscope::ui::state::*;
 
 /// Any state the URL can hold (the Lab's settings at their defaults; see [`any_lab`]).

@@ -13,8 +13,8 @@ use std::rc::Rc;
 use futures::{FutureExt, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::explore::session::{Session, Stage};
-use crate::engine::jobs::{Job, JobResult, JobSpec, JobStep};
+use crate::engine::views::explore::session::{Session, Stage};
+use crate::engine::views::jobs::{Job, JobResult, JobSpec, JobStep};
 use crate::engine::tensor::Tensor;
 
 /// Path of the worker's loader shim in the built app (made by trunk's `data-loader-shim`).
@@ -190,9 +190,9 @@ async fn yield_to_event_loop() {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::jobs::JobSpec;
-    use crate::engine::qparams::QScheme;
-    use crate::engine::explore::session::TensorSource;
+    use crate::engine::views::jobs::JobSpec;
+    use crate::engine::quantizer::qparams::QScheme;
+    use crate::engine::views::explore::session::TensorSource;
     use std::cell::RefCell;
 
     fn sweep(key: u64) -> JobSpec {

@@ -4,7 +4,7 @@
 //! cloned: its one copy is out of the sender's wasm memory, and one into the receiver's.
 
 use super::{WorkerInput, WorkerOutput};
-use crate::engine::jobs::JobResult;
+use crate::engine::views::jobs::JobResult;
 
 /// Bulk data carried beside a message.
 #[derive(Debug, PartialEq)]

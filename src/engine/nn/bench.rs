@@ -10,7 +10,7 @@ use super::optim::Optimizer;
 use super::quant::{ActObservers, IntNet};
 use super::NnError;
 use crate::engine::observer::ObserverKind;
-use crate::engine::qparams::QRange;
+use crate::engine::quantizer::qparams::QRange;
 
 /// FP32 epochs trained before timing, so activations are as sparse as a trained network's.
 pub const WARM_EPOCHS: usize = 3;

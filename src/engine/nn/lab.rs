@@ -15,10 +15,10 @@ use super::optim::{Optimizer, OptimizerKind};
 use super::quant::{argmax_i32, ActObservers, Agreement, IntNet};
 use super::NnError;
 use crate::engine::observer::ObserverKind;
-use crate::engine::qparams::QRange;
-use crate::engine::quantize::quantize_one;
-use crate::engine::rounding::Rounding;
-use crate::engine::stats::sqnr_db;
+use crate::engine::quantizer::qparams::QRange;
+use crate::engine::quantizer::quantize::quantize_one;
+use crate::engine::quantizer::rounding::Rounding;
+use crate::engine::statistics::stats::sqnr_db;
 
 /// Share of each class held out for testing.
 pub const TEST_FRACTION: f64 = 0.25;
@@ -682,7 +682,7 @@ fn quant_report(model: &Net, fp32: &Net, sim: QuantSim, test: &Dataset, now: &dy
         .iter()
         .map(|layer| {
             let ranges: Vec<f32> = layer.w.chunks(layer.inputs.max(1)).map(crate::engine::observer::finite_min_max).map(|(lo, hi, _)| hi - lo).collect();
-            crate::engine::inspect::range_ratio(&ranges)
+            crate::engine::views::inspect::range_ratio(&ranges)
         })
         .collect();
     let weight_codes_changed = fp32.layers.iter().zip(&model.layers).map(|(f, q)| wq.share_recoded(&f.w, &q.w, q.inputs)).collect();

@@ -18,9 +18,9 @@ use serde::{Deserialize, Serialize};
 use super::layers::{col2im, depthwise, depthwise_backward, im2col, max_pool, max_pool_backward, BatchNorm, BnTape, Plane};
 use super::linalg::{gemm, gemm_tn, Op};
 use super::NnError;
-use crate::engine::qparams::{calculate_qparams, QParams, QRange, QScheme};
-use crate::engine::quantize::{fake_quantize_into, ste_mask_into};
-use crate::engine::rounding::Rounding;
+use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
+use crate::engine::quantizer::quantize::{fake_quantize_into, ste_mask_into};
+use crate::engine::quantizer::rounding::Rounding;
 
 /// The nonlinearity after a layer.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
@@ -290,7 +290,7 @@ impl WeightQuant {
     /// weights; a length mismatch counts the weights beyond the shorter as changed.
     pub fn share_recoded(&self, before: &[f32], after: &[f32], fan_in: usize) -> f64 {
         let params = self.qparams(after, fan_in);
-        let code = |v: f32, o: usize| crate::engine::quantize::quantize_one(v, params[if self.per_channel { o } else { 0 }], self.range, Rounding::HalfEven, 0);
+        let code = |v: f32, o: usize| crate::engine::quantizer::quantize::quantize_one(v, params[if self.per_channel { o } else { 0 }], self.range, Rounding::HalfEven, 0);
         let same = before.iter().zip(after).enumerate().filter(|&(i, (&b, &a))| code(b, i / fan_in.max(1)) == code(a, i / fan_in.max(1))).count();
         let n = before.len().max(after.len());
         (n - same) as f64 / n.max(1) as f64

@@ -9,10 +9,10 @@ use super::linalg::{gemm_codes_rows, PackedI16};
 use super::net::{quantized_bias, ActObserve, Activation, Kind, Net, QuantSim, WeightQuant};
 use super::NnError;
 use crate::engine::observer::{Common, Granularity, Observer, ObserverKind};
-use crate::engine::qparams::{QParams, QRange, QScheme};
-use crate::engine::quantize::{quantize_into, quantize_one};
-use crate::engine::requant::FixedMultiplier;
-use crate::engine::rounding::Rounding;
+use crate::engine::quantizer::qparams::{QParams, QRange, QScheme};
+use crate::engine::quantizer::quantize::{quantize_into, quantize_one};
+use crate::engine::quantizer::requant::FixedMultiplier;
+use crate::engine::quantizer::rounding::Rounding;
 
 /// One observer per activation slot (the input, then each layer's output), all of one kind,
 /// affine over `range`. Frozen observers keep their scale and zero point (QAT's late epochs).

@@ -273,7 +273,7 @@ impl Observer for HistogramL2 {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{QRange, QScheme};
+    use crate::engine::quantizer::qparams::{QRange, QScheme};
 
     fn common() -> Common {
         Common { scheme: QScheme::Affine, range: QRange::QUINT8 }

@@ -128,7 +128,7 @@ impl Observer for Entropy {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{QRange, QScheme};
+    use crate::engine::quantizer::qparams::{QRange, QScheme};
 
     #[test]
     fn edges_and_empty() {

@@ -159,9 +159,9 @@ impl Observer for MovingAverage {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{QRange, QScheme};
+    use crate::engine::quantizer::qparams::{QRange, QScheme};
     use crate::engine::observer::ObserverKind;
-    use crate::engine::qparams::QParams;
+    use crate::engine::quantizer::qparams::QParams;
     use proptest::prelude::*;
 
     fn common() -> Common {

@@ -29,8 +29,8 @@ pub use percentile::{percentile_of, Percentile, Tails};
 
 use serde::{Deserialize, Serialize};
 
-use super::qparams::{calculate_qparams_per_channel, QParams, QRange, QScheme};
-use super::tensor::{ChannelLayout, ShapeError};
+use crate::engine::quantizer::qparams::{calculate_qparams_per_channel, QParams, QRange, QScheme};
+use crate::engine::tensor::{ChannelLayout, ShapeError};
 
 /// The ranges an observer has chosen: one `(min, max)` per channel (one entry per tensor).
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
@@ -104,10 +104,10 @@ pub trait Observer {
 /// `non_finite` fields (or those of a named inner field).
 macro_rules! bookkeeping {
     () => {
-        fn scheme(&self) -> crate::engine::qparams::QScheme {
+        fn scheme(&self) -> crate::engine::quantizer::qparams::QScheme {
             self.common.scheme
         }
-        fn qrange(&self) -> crate::engine::qparams::QRange {
+        fn qrange(&self) -> crate::engine::quantizer::qparams::QRange {
             self.common.range
         }
         fn trace(&self) -> &[super::TraceStep] {
@@ -118,10 +118,10 @@ macro_rules! bookkeeping {
         }
     };
     ($inner:ident) => {
-        fn scheme(&self) -> crate::engine::qparams::QScheme {
+        fn scheme(&self) -> crate::engine::quantizer::qparams::QScheme {
             self.$inner.common.scheme
         }
-        fn qrange(&self) -> crate::engine::qparams::QRange {
+        fn qrange(&self) -> crate::engine::quantizer::qparams::QRange {
             self.$inner.common.range
         }
         fn trace(&self) -> &[super::TraceStep] {

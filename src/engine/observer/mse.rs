@@ -8,8 +8,8 @@
 //! [`super::mse_search::search_clip_ratio_over`], all candidates of a round in one pass.
 
 use super::{Common, Retained, ObserveError, Observer, Ranges, TraceStep};
-use crate::engine::qparams::{calculate_qparams, QParams, QRange, QScheme};
-use crate::engine::rounding::{clamp_fast, round_half_even_small};
+use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
+use crate::engine::quantizer::rounding::{clamp_fast, round_half_even_small};
 
 /// Coarse grid size and refinement points of the clip-ratio search.
 pub(crate) const COARSE: usize = 100;

@@ -16,8 +16,8 @@
 //! newer request between them.
 
 use super::mse::{fake_quant_mse, COARSE, FINE};
-use crate::engine::qparams::{QParams, QRange};
-use crate::engine::rounding::{clamp_fast, round_half_even_small};
+use crate::engine::quantizer::qparams::{QParams, QRange};
+use crate::engine::quantizer::rounding::{clamp_fast, round_half_even_small};
 use crate::engine::simd::dispatch;
 
 /// Values every candidate of a round reads while they are in L1.
@@ -228,7 +228,7 @@ pub fn search_clip_ratio_over(xs: &[f32], range: QRange, qparams: impl Fn(f64) -
 mod tests {
     use super::*;
     use crate::engine::observer::mse::search_clip_ratio;
-    use crate::engine::qparams::{calculate_qparams, QScheme};
+    use crate::engine::quantizer::qparams::{calculate_qparams, QScheme};
     use crate::engine::synth::{sample, Dist, Outliers};
     use proptest::prelude::*;
 

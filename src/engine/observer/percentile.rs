@@ -105,7 +105,7 @@ impl Observer for Percentile {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{QRange, QScheme};
+    use crate::engine::quantizer::qparams::{QRange, QScheme};
 
     // >>> np.percentile(np.array([1, 2, 3, 4], dtype=np.float32), 99.99)  -> 3.9997
     // >>> np.percentile(np.array([5, 1, 4, 2, 3], dtype=np.float32), [0, 25, 50, 62.5, 100])

@@ -239,7 +239,7 @@ pub fn scale_channels(xs: &mut [f32], channels: usize, spread: f32) {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::stats::summarize;
+    use crate::engine::statistics::stats::summarize;
 
     #[test]
     fn seeded_and_reproducible() {

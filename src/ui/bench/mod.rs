@@ -124,9 +124,9 @@ pub const HEAVY_N: usize = 10_000_000;
 
 /// The Explorer's request for the heavy setting `settings` (see [`HEAVY_SETTINGS`]) at `n`
 /// values.
-pub fn heavy_request(settings: &str, n: usize) -> crate::engine::explore::session::ExploreRequest {
+pub fn heavy_request(settings: &str, n: usize) -> crate::engine::views::explore::session::ExploreRequest {
     let (url, _) = crate::ui::state::UrlState::from_hash(&format!("n={n}{settings}"));
-    url.explore_request(crate::engine::explore::session::TensorSource::Synthetic(url.synth_spec()), &url.shape(), crate::ui::explorer::BINS)
+    url.explore_request(crate::engine::views::explore::session::TensorSource::Synthetic(url.synth_spec()), &url.shape(), crate::ui::explorer::BINS)
 }
 
 /// The page's state.
@@ -317,7 +317,7 @@ mod tests {
             let &(_, _, _, target) = KERNELS.iter().find(|k| k.0 == id).unwrap_or_else(|| panic!("{id} has no row"));
             assert_eq!(target, Some(if id.ends_with("outliers") { 10_000.0 } else { before.min(5_000.0) }), "{id}");
             let r = heavy_request(settings, HEAVY_N);
-            assert_eq!(r.source, crate::engine::explore::session::TensorSource::Synthetic(crate::ui::state::UrlState { n: HEAVY_N, ..crate::ui::state::UrlState::from_hash(settings).0 }.synth_spec()));
+            assert_eq!(r.source, crate::engine::views::explore::session::TensorSource::Synthetic(crate::ui::state::UrlState { n: HEAVY_N, ..crate::ui::state::UrlState::from_hash(settings).0 }.synth_spec()));
             assert!(r.estimated_ms(HEAVY_N) > crate::ui::explorer::INLINE_MS, "{id} runs in the worker");
         }
         let r = |i: usize| heavy_request(HEAVY_SETTINGS[i].2, 1000).settings;

@@ -9,14 +9,14 @@ use wasm_bindgen::prelude::*;
 use yew::UseReducerDispatcher;
 
 use super::{BenchAction, BenchState, Report, Row, Size, Timing, KERNELS};
-use crate::engine::analysis::analyze_views;
-use crate::engine::histogram::Histogram;
-use crate::engine::metrics::measure_with_codes;
-use crate::engine::stats::summarize;
+use crate::engine::views::analysis::analyze_views;
+use crate::engine::statistics::histogram::Histogram;
+use crate::engine::statistics::metrics::measure_with_codes;
+use crate::engine::statistics::stats::summarize;
 use crate::engine::observer::{finite_min_max, Common, HistogramL2, Observer};
-use crate::engine::qparams::{calculate_qparams, QRange, QScheme};
-use crate::engine::quantize::{fake_quantize_inplace, fake_quantize_into, Grid};
-use crate::engine::rounding::Rounding;
+use crate::engine::quantizer::qparams::{calculate_qparams, QRange, QScheme};
+use crate::engine::quantizer::quantize::{fake_quantize_inplace, fake_quantize_into, Grid};
+use crate::engine::quantizer::rounding::Rounding;
 use crate::engine::synth::{sample, Dist};
 
 #[wasm_bindgen]
@@ -44,9 +44,9 @@ fn offscreen_canvases() -> Result<Vec<web_sys::HtmlCanvasElement>, String> {
 }
 
 /// What a control change costs the Explorer: the view computed again and every chart drawn.
-fn redraw(xs: &[f32], summary: &crate::engine::stats::Summary, settings: &crate::engine::explore::Settings, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
+fn redraw(xs: &[f32], summary: &crate::engine::statistics::stats::Summary, settings: &crate::engine::views::explore::Settings, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
     use crate::ui::charts::canvas::draw_on;
-    let view = crate::engine::explore::explore_summarized(xs, &[1, xs.len()], summary, settings).map_err(|e| e.to_string())?;
+    let view = crate::engine::views::explore::explore_summarized(xs, &[1, xs.len()], summary, settings).map_err(|e| e.to_string())?;
     let charts = crate::ui::explorer::Charts::of(&view, false, 1.0, None);
     draw_on(canvases[0].clone(), charts.values.as_ref())?;
     draw_on(canvases[1].clone(), charts.codes.as_ref())?;
@@ -86,8 +86,8 @@ async fn time(runs: usize, cancelled: &Rc<RefCell<bool>>, mut f: impl FnMut()) -
 /// One warm-up run of the Explorer's session on `request` from scratch, then `runs` timed
 /// ones. The page yields between the steps, as the worker does between its messages; the
 /// time counted is the steps' own.
-async fn time_session(runs: usize, cancelled: &Rc<RefCell<bool>>, request: &crate::engine::explore::session::ExploreRequest) -> Result<Option<Timing>, String> {
-    use crate::engine::explore::session::{Session, SessionStep};
+async fn time_session(runs: usize, cancelled: &Rc<RefCell<bool>>, request: &crate::engine::views::explore::session::ExploreRequest) -> Result<Option<Timing>, String> {
+    use crate::engine::views::explore::session::{Session, SessionStep};
     let mut samples = Vec::with_capacity(runs);
     for run in 0..=runs {
         let mut session = Session::default();
@@ -206,7 +206,7 @@ pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: 
                 let settings = crate::ui::state::UrlState::default().settings(crate::ui::explorer::BINS);
                 // As in the app: the tensor's summary is computed when the tensor changes, not
                 // when a setting does.
-                let summary = crate::engine::stats::summarize(&data);
+                let summary = crate::engine::statistics::stats::summarize(&data);
                 let mut failed = None;
                 row.wasm = time(if n > 2_000_000 { 5 } else { runs_small }, cancelled, || {
                     match redraw(&data, &summary, &settings, &canvases) {

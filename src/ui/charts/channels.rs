@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::palette::{BLUE, ORANGE, VERMILLION};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
-use crate::engine::explore::ChannelView;
+use crate::engine::views::explore::ChannelView;
 use crate::ui::format::sig4;
 
 /// The model of the channel-range chart.
@@ -70,8 +70,8 @@ impl Chart for ChannelChart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::explore::channels;
-    use crate::engine::qparams::{QRange, QScheme};
+    use crate::engine::views::explore::channels;
+    use crate::engine::quantizer::qparams::{QRange, QScheme};
     use crate::ui::charts::to_svg;
 
     #[test]

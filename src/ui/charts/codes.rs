@@ -5,8 +5,8 @@ use plotters::prelude::*;
 
 use super::palette::{BLUE, GRID, VERMILLION};
 use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
-use crate::engine::explore::View;
-use crate::engine::qparams::QRange;
+use crate::engine::views::explore::View;
+use crate::engine::quantizer::qparams::QRange;
 
 /// The model of the code histogram.
 #[derive(Clone, Debug, PartialEq)]

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::palette::{BLUE, GRID, INK, ORANGE};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
-use crate::engine::dynamics::Step;
+use crate::engine::views::dynamics::Step;
 
 /// The model of the dynamics chart.
 #[derive(Clone, Debug, PartialEq)]
@@ -62,7 +62,7 @@ impl Chart for DynamicsChart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::dynamics::run;
+    use crate::engine::views::dynamics::run;
     use crate::ui::charts::to_svg;
 
     #[test]

@@ -6,8 +6,8 @@ use plotters::prelude::*;
 
 use super::palette::{BLUE, GRID, ORANGE, VERMILLION};
 use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
-use crate::engine::explore::View;
-use crate::engine::histogram::Histogram;
+use crate::engine::views::explore::View;
+use crate::engine::statistics::histogram::Histogram;
 use crate::ui::format::sig4;
 
 /// The model of the error histogram.

@@ -5,12 +5,12 @@ use plotters::prelude::*;
 
 use super::palette::{BLUE as C_BLUE, ORANGE, SKY, VERMILLION};
 use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
-use crate::engine::explore::View;
+use crate::engine::views::explore::View;
 use crate::ui::format::sig4;
-use crate::engine::histogram::Histogram;
-use crate::engine::qparams::{QParams, QRange};
-use crate::engine::quantize::dequantize_one;
-use crate::engine::stats::Summary;
+use crate::engine::statistics::histogram::Histogram;
+use crate::engine::quantizer::qparams::{QParams, QRange};
+use crate::engine::quantizer::quantize::dequantize_one;
+use crate::engine::statistics::stats::Summary;
 
 /// How near (pixels) the pointer must come to a clip end to drag it.
 pub const GRAB_PX: f64 = 8.0;
@@ -157,8 +157,8 @@ impl Chart for HistogramChart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{calculate_qparams, QScheme};
-    use crate::engine::stats::summarize;
+    use crate::engine::quantizer::qparams::{calculate_qparams, QScheme};
+    use crate::engine::statistics::stats::summarize;
     use crate::ui::charts::to_svg;
 
     fn chart(bits: u32, xs: &[f32]) -> HistogramChart {

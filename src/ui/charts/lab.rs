@@ -104,8 +104,8 @@ impl Chart for DigitsChart {
 #[derive(Clone, Debug, PartialEq)]
 pub struct WeightShiftChart {
     pub layer: String,
-    pub before: crate::engine::histogram::Histogram,
-    pub after: crate::engine::histogram::Histogram,
+    pub before: crate::engine::statistics::histogram::Histogram,
+    pub after: crate::engine::statistics::histogram::Histogram,
     /// The grid's points within the histograms' span (per channel: the first channel's).
     pub grid: Vec<f32>,
     pub per_channel: bool,
@@ -124,7 +124,7 @@ impl WeightShiftChart {
     /// One layer (`name` for the caption) of both models: their folded weights, quantized as
     /// `weights` says.
     pub fn new(name: &str, fp32: &crate::engine::nn::net::Layer, qat: &crate::engine::nn::net::Layer, weights: crate::engine::nn::net::WeightQuant) -> WeightShiftChart {
-        use crate::engine::histogram::Histogram;
+        use crate::engine::statistics::histogram::Histogram;
         let (f, q) = (fp32.folded(), qat.folded());
         let params = weights.qparams(&q.w, q.inputs);
         let (lo0, hi0, _) = crate::engine::observer::finite_min_max(&f.w);
@@ -133,7 +133,7 @@ impl WeightShiftChart {
         let pad = ((hi - lo) * 0.03).max(f32::EPSILON);
         let (lo, hi) = (lo - pad, hi + pad);
         let p = params[0];
-        let grid = (weights.range.qmin..=weights.range.qmax).map(|c| crate::engine::quantize::dequantize_one(c, p)).filter(|x| (lo..=hi).contains(x)).collect();
+        let grid = (weights.range.qmin..=weights.range.qmax).map(|c| crate::engine::quantizer::quantize::dequantize_one(c, p)).filter(|x| (lo..=hi).contains(x)).collect();
         WeightShiftChart {
             layer: name.to_string(),
             before: Histogram::new(&f.w, lo, hi, WEIGHT_SHIFT_BINS),
@@ -196,7 +196,7 @@ mod tests {
         assert!(DigitsChart::of("x", &TestSet { image: None, ..test }, &[], 1).is_none());
     }
     use crate::engine::nn::net::{Activation, Net, WeightQuant};
-    use crate::engine::qparams::QRange;
+    use crate::engine::quantizer::qparams::QRange;
 
     #[test]
     fn weights_on_the_grid_are_counted_and_drawn() {

@@ -6,7 +6,7 @@ use plotters::prelude::*;
 
 use super::palette::{BLUE, GREEN, INK, ORANGE, SKY, VERMILLION};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
-use crate::engine::jobs::{ObserverSweep, SweepPoint};
+use crate::engine::views::jobs::{ObserverSweep, SweepPoint};
 use crate::ui::format::sig4;
 
 /// One colour per observer, in `SWEPT_OBSERVERS` order (Okabe–Ito).
@@ -71,9 +71,9 @@ impl Chart for ClipCurveChart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::jobs::{Job, JobResult, JobSpec};
-    use crate::engine::qparams::QScheme;
-    use crate::engine::explore::session::{Session, TensorSource};
+    use crate::engine::views::jobs::{Job, JobResult, JobSpec};
+    use crate::engine::quantizer::qparams::QScheme;
+    use crate::engine::views::explore::session::{Session, TensorSource};
     use crate::engine::synth::{Dist, SynthSpec};
     use crate::ui::charts::to_svg;
 

@@ -6,9 +6,9 @@ use plotters::prelude::*;
 use super::histogram::MIN_GRID_SPACING_PX;
 use super::palette::{BLUE, GRID, ORANGE};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
-use crate::engine::qparams::{QParams, QRange};
-use crate::engine::quantize::{dequantize_one, quantize_one};
-use crate::engine::rounding::Rounding;
+use crate::engine::quantizer::qparams::{QParams, QRange};
+use crate::engine::quantizer::quantize::{dequantize_one, quantize_one};
+use crate::engine::quantizer::rounding::Rounding;
 use crate::ui::format::sig4;
 
 /// The model of the transfer function over `[lo, hi]`.
@@ -23,7 +23,7 @@ pub struct TransferChart {
 impl TransferChart {
     /// The chart of an Explorer view: the values' span, or at `zoom` a `1/zoom` part of it
     /// centred on `center` (`None`: the span's middle).
-    pub fn of_view(v: &crate::engine::explore::View, zoom: f32, center: Option<f32>) -> Self {
+    pub fn of_view(v: &crate::engine::views::explore::View, zoom: f32, center: Option<f32>) -> Self {
         let (lo, hi) = zoomed((v.values.lo, v.values.hi), zoom, center);
         TransferChart { lo, hi, qparams: v.qparams[0], range: v.range }
     }
@@ -116,7 +116,7 @@ impl Chart for TransferChart {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{calculate_qparams, QScheme};
+    use crate::engine::quantizer::qparams::{calculate_qparams, QScheme};
     use crate::ui::charts::to_svg;
 
     #[test]

@@ -5,7 +5,7 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
-use crate::engine::explore::ChannelView;
+use crate::engine::views::explore::ChannelView;
 use crate::ui::charts::canvas::Canvas;
 use crate::ui::charts::channels::ChannelChart;
 use crate::ui::format::sig4;
@@ -52,7 +52,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         let (view, name) = (view.clone(), props.name.clone());
         Callback::from(move |_: MouseEvent| {
             if let Some(v) = view.as_ref() {
-                let csv = crate::engine::export::channels_csv(&name, v);
+                let csv = crate::engine::views::export::channels_csv(&name, v);
                 let file = format!("{}-channels.csv", name.replace(|c: char| !c.is_ascii_alphanumeric() && c != '.', "_"));
                 if let Err(e) = crate::ui::download::save(&file, "text/csv", csv.as_bytes()) {
                     gloo::console::error!(format!("QuantScope: {e}"));

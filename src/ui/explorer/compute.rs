@@ -8,10 +8,10 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use super::INLINE_MS;
-use crate::engine::explore::session::{ExploreRequest, Explored, Session, Stage, TensorSource};
-use crate::engine::explore::Settings;
-use crate::engine::qparams::QParams;
-use crate::engine::jobs::{JobResult, JobSpec};
+use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, Stage, TensorSource};
+use crate::engine::views::explore::Settings;
+use crate::engine::quantizer::qparams::QParams;
+use crate::engine::views::jobs::{JobResult, JobSpec};
 use crate::engine::tensor::Tensor;
 use crate::ui::state::UrlState;
 use crate::worker::{WorkerInput, WorkerOutput};
@@ -228,7 +228,7 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
             let Ok(v) = &e.view else { return };
             match &s.tensor {
                 Some(t) => {
-                    let bytes = crate::engine::export::fake_quantized_npy(&t.data, &t.shape, &s.request.settings, &v.qparams, v.range);
+                    let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &s.request.settings, &v.qparams, v.range);
                     save_status.set(match bytes.map_err(|e| e.to_string()).and_then(|b| crate::ui::download::save(&name, "application/octet-stream", &b).map_err(|e| e.to_string())) {
                         Ok(()) => format!("Saved {name}"),
                         Err(e) => format!("Cannot save {name}: {e}"),
@@ -251,7 +251,7 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::qparams::{calculate_qparams, QRange, QScheme};
+    use crate::engine::quantizer::qparams::{calculate_qparams, QRange, QScheme};
     use crate::ui::state::UrlState;
 
     #[test]

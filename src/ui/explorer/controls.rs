@@ -126,7 +126,7 @@ pub fn controls(props: &ControlsProps) -> Html {
         _ => html! {},
     };
     let unsigned = match url.codes {
-        Codes::Auto => url.scheme == crate::engine::qparams::QScheme::Affine,
+        Codes::Auto => url.scheme == crate::engine::quantizer::qparams::QScheme::Affine,
         Codes::Unsigned => true,
         Codes::Signed => false,
     };

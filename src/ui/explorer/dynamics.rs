@@ -6,7 +6,7 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
-use crate::engine::dynamics::Step;
+use crate::engine::views::dynamics::Step;
 use crate::ui::charts::canvas::Canvas;
 use crate::ui::charts::dynamics::DynamicsChart;
 use crate::ui::format::sig4;
@@ -17,7 +17,7 @@ const STEP_MS: u32 = 250;
 
 #[derive(Properties, PartialEq)]
 pub struct DynamicsProps {
-    /// The ranges after each batch (see [`crate::engine::dynamics::run`]).
+    /// The ranges after each batch (see [`crate::engine::views::dynamics::run`]).
     pub steps: Rc<Result<Vec<Step>, String>>,
     pub url: UrlState,
     pub on_change: Callback<UrlState>,

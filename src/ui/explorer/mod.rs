@@ -1,5 +1,5 @@
 //! The Explorer: one tensor, its quantization under every setting of the URL, and the charts and
-//! readouts of [`crate::engine::explore`]. Nothing numeric is computed here.
+//! readouts of [`crate::engine::views::explore`]. Nothing numeric is computed here.
 
 mod channels;
 mod compute;
@@ -21,8 +21,8 @@ use super::charts::transfer::TransferChart;
 use super::files::Files;
 use super::state::{Source, UrlState};
 use super::sweep::SweepPanel;
-use crate::engine::explore::session::{Stage, TensorSource};
-use crate::engine::explore::View;
+use crate::engine::views::explore::session::{Stage, TensorSource};
+use crate::engine::views::explore::View;
 use crate::engine::tensor::Tensor;
 
 /// Bins of the value and error histograms.

@@ -8,7 +8,7 @@ use std::rc::Rc;
 use web_sys::{HtmlInputElement, HtmlSelectElement};
 use yew::prelude::*;
 
-use crate::engine::explore::View;
+use crate::engine::views::explore::View;
 use crate::ui::charts::canvas::{PlotPointer, PointerAction};
 use crate::ui::charts::histogram::HistogramChart;
 use crate::ui::charts::transfer::{wheel_zoom, TransferChart};

@@ -2,7 +2,7 @@
 
 use yew::prelude::*;
 
-use crate::engine::explore::View;
+use crate::engine::views::explore::View;
 use crate::ui::format::{percent, sig4};
 
 fn range_text(lo: f32, hi: f32) -> String {
@@ -68,7 +68,7 @@ pub fn export_bar(props: &ExportBarProps) -> Html {
         let (name, shape, view, stem, status, save_npy) = (props.name.clone(), props.shape.clone(), props.view.clone(), props.stem.clone(), status.clone(), props.save_npy.clone());
         let onclick = Callback::from(move |_: MouseEvent| {
             let Ok(v) = view.as_ref() else { return };
-            use crate::engine::export::{readouts_csv, readouts_json};
+            use crate::engine::views::export::{readouts_csv, readouts_json};
             let (file, mime, bytes) = match kind {
                 "csv" => (format!("{stem}-readouts.csv"), "text/csv", readouts_csv(&name, v).into_bytes()),
                 "json" => (format!("{stem}-readouts.json"), "application/json", readouts_json(&name, &shape, v).into_bytes()),

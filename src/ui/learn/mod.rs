@@ -8,10 +8,10 @@ use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
 use math::{block, call, frac, mi, mint, mn, mo, row};
-use crate::engine::analysis::analyze;
-use crate::engine::qparams::{calculate_qparams, nudge, QRange, QScheme};
-use crate::engine::quantize::{dequantize_one, fake_quantize_nudged, quantize_one};
-use crate::engine::rounding::Rounding;
+use crate::engine::views::analysis::analyze;
+use crate::engine::quantizer::qparams::{calculate_qparams, nudge, QRange, QScheme};
+use crate::engine::quantizer::quantize::{dequantize_one, fake_quantize_nudged, quantize_one};
+use crate::engine::quantizer::rounding::Rounding;
 use crate::engine::synth::{sample, Dist};
 use crate::ui::format::sig4;
 use crate::ui::state::{UrlState, LESSONS};

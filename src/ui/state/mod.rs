@@ -7,10 +7,10 @@
 //! of fields and the parsers behind it; `lab.rs`, the Lab's settings; here, the state itself and
 //! reading and writing a hash.
 
-use crate::engine::explore::{RangeSpec, Settings};
+use crate::engine::views::explore::{RangeSpec, Settings};
 use crate::engine::observer::{Granularity, ObserverKind, Tails};
-use crate::engine::qparams::QScheme;
-use crate::engine::rounding::Rounding;
+use crate::engine::quantizer::qparams::QScheme;
+use crate::engine::quantizer::rounding::Rounding;
 use crate::engine::synth::{Dist, Outliers};
 
 mod choices;
@@ -270,8 +270,8 @@ impl UrlState {
 
     /// What the Explorer asks of the engine for this state, for a tensor of `shape` from
     /// `source`, with `bins` histogram bins: the view, and the panels that apply.
-    pub fn explore_request(&self, source: crate::engine::explore::session::TensorSource, shape: &[usize], bins: usize) -> crate::engine::explore::session::ExploreRequest {
-        use crate::engine::explore::session::{ChannelsRequest, DynamicsRequest, ExploreRequest};
+    pub fn explore_request(&self, source: crate::engine::views::explore::session::TensorSource, shape: &[usize], bins: usize) -> crate::engine::views::explore::session::ExploreRequest {
+        use crate::engine::views::explore::session::{ChannelsRequest, DynamicsRequest, ExploreRequest};
         let settings = self.settings(bins);
         let along = shape.get(self.axis).copied().unwrap_or(0);
         let channels = (shape.len() >= 2 && (2..=crate::ui::explorer::MAX_DRAWN_CHANNELS).contains(&along))

@@ -10,9 +10,9 @@
 //! Non-finite inputs: ±∞ saturate to the ends of the range; NaN fake-quantizes to NaN (x̂ of an
 //! undefined value is undefined) and quantizes to the code of 0.0.
 
-use super::qparams::{QParams, QRange};
-use super::rounding::{round_half_even_small, Rounding};
-use super::tensor::{ChannelLayout, ShapeError};
+use crate::engine::quantizer::qparams::{QParams, QRange};
+use crate::engine::quantizer::rounding::{round_half_even_small, Rounding};
+use crate::engine::tensor::{ChannelLayout, ShapeError};
 
 /// The per-element constants of one (scale, zero point).
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -54,7 +54,7 @@ impl Grid {
         // The clamp would put NaN on `lo`: it goes to 0 first (`inv_scale` > 0, so no other
         // value gives a NaN here).
         let y = if x.is_nan() { 0.0 } else { x * self.inv_scale };
-        let c = crate::engine::rounding::clamp_fast(y, self.lo, self.hi);
+        let c = crate::engine::quantizer::rounding::clamp_fast(y, self.lo, self.hi);
         match rounding {
             Rounding::HalfEven => round_half_even_small(c),
             other => other.round(c, index),
@@ -232,9 +232,9 @@ pub fn ste_mask_per_channel_into(
 
 /// The seed document's fake quantizer `q(r; a, b, n) = round((clamp(r; a, b) − a)/s)·s + a` with
 /// `s = (b − a)/(n − 1)` (Jacob et al. 2018, eq. 12), after nudging `[a, b]` so that 0 is exact
-/// (see [`super::qparams::nudge`]).
+/// (see [`crate::engine::quantizer::qparams::nudge`]).
 pub fn fake_quantize_nudged(r: f32, a: f32, b: f32, levels: u32) -> f32 {
-    let (a, b, s) = super::qparams::nudge(a, b, levels);
+    let (a, b, s) = crate::engine::quantizer::qparams::nudge(a, b, levels);
     if r.is_nan() {
         return r;
     }
@@ -266,7 +266,7 @@ mod tests {
             proptest::prop_assert_eq!(got[0], r >= g.lo && r <= g.hi, "x {} y {}", x, x * g.inv_scale);
         }
     }
-    use crate::engine::qparams::{calculate_qparams, QScheme};
+    use crate::engine::quantizer::qparams::{calculate_qparams, QScheme};
     use proptest::prelude::*;
 
     fn q(x: f32, p: QParams, r: QRange) -> i32 {
@@ -352,7 +352,7 @@ mod tests {
     #[test]
     fn nudged_form_matches_affine_kernel() {
         // q(r; a, b, n) equals PyTorch-style fake quantization with the nudged grid's qparams.
-        let (a, b, s) = crate::engine::qparams::nudge(-0.37, 1.21, 256);
+        let (a, b, s) = crate::engine::quantizer::qparams::nudge(-0.37, 1.21, 256);
         let z = (-a / s).round() as i32;
         let p = QParams { scale: s, zero_point: z };
         for r in [-1.0f32, -0.37, -0.1, 0.0, 0.004, 0.5, 1.2, 3.0] {

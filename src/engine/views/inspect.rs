@@ -2,9 +2,9 @@
 
 use serde::Serialize;
 
-use super::observer::channel_min_max;
-use super::stats::{summarize, Summary};
-use super::tensor::Tensor;
+use crate::engine::observer::channel_min_max;
+use crate::engine::statistics::stats::{summarize, Summary};
+use crate::engine::tensor::Tensor;
 
 /// One row of the layer table.
 #[derive(Clone, Debug, PartialEq, Serialize)]

@@ -6,13 +6,13 @@ use serde::{Deserialize, Serialize};
 
 pub mod session;
 
-use crate::engine::histogram::{Binner, Envelope, Histogram};
-use crate::engine::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics, Sums, CHUNK};
+use crate::engine::statistics::histogram::{Binner, Envelope, Histogram};
+use crate::engine::statistics::metrics::{measure_per_channel_rounded, measure_rounded, QuantMetrics, Sums, CHUNK};
 use crate::engine::observer::{Common, Granularity, ObserveError, ObserverKind, Ranges};
-use crate::engine::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
-use crate::engine::quantize::dequantize_one;
-use crate::engine::rounding::Rounding;
-use crate::engine::stats::{summarize, Summary};
+use crate::engine::quantizer::qparams::{calculate_qparams, calculate_qparams_per_channel, QParams, QRange, QScheme, RangeError};
+use crate::engine::quantizer::quantize::dequantize_one;
+use crate::engine::quantizer::rounding::Rounding;
+use crate::engine::statistics::stats::{summarize, Summary};
 use crate::engine::tensor::{ChannelLayout, ShapeError};
 
 /// The integer range, as the Explorer's controls describe it.
@@ -33,7 +33,7 @@ pub struct RangeSpec {
 impl RangeSpec {
     pub fn range(&self) -> Result<QRange, RangeError> {
         if let Some((qmin, qmax)) = self.custom {
-            let dtype = if self.unsigned { crate::engine::qparams::DType::QUInt8 } else { crate::engine::qparams::DType::QInt8 };
+            let dtype = if self.unsigned { crate::engine::quantizer::qparams::DType::QUInt8 } else { crate::engine::quantizer::qparams::DType::QInt8 };
             return QRange::for_dtype(dtype, Some((qmin, qmax)), self.reduce_range);
         }
         let r = match (self.narrow, self.unsigned) {
@@ -286,10 +286,10 @@ pub fn channels(xs: &[f32], shape: &[usize], axis: usize, scheme: QScheme, range
             *acc += add;
         }
     });
-    let sqnr = |k: usize| energy.iter().map(|e| crate::engine::stats::sqnr_from_energies(e[0], e[k])).collect();
+    let sqnr = |k: usize| energy.iter().map(|e| crate::engine::statistics::stats::sqnr_from_energies(e[0], e[k])).collect();
     let ranges: Vec<f32> = mins.iter().zip(&maxs).map(|(a, b)| if a.is_finite() { b - a } else { f32::NAN }).collect();
     Ok(ChannelView {
-        ratio: crate::engine::inspect::range_ratio(&ranges),
+        ratio: crate::engine::views::inspect::range_ratio(&ranges),
         mins,
         maxs,
         tensor_clip: tensor_p.representable_range(range),
@@ -309,7 +309,7 @@ fn channel_energies(block: &[f32], a: QParams, b: QParams, range: QRange) -> [f6
     let mut lanes = [[0f64; 8]; 3];
     let mut add = |l: usize, x: f32| {
         if x.is_finite() {
-            use crate::engine::rounding::{clamp_fast, round_half_even_small};
+            use crate::engine::quantizer::rounding::{clamp_fast, round_half_even_small};
             let ea = x - round_half_even_small(clamp_fast(x * ia, la, ha)) * a.scale;
             let eb = x - round_half_even_small(clamp_fast(x * ib, lb, hb)) * b.scale;
             lanes[0][l] += x as f64 * x as f64;
@@ -347,8 +347,8 @@ pub(crate) fn test_settings(observer: ObserverKind) -> Settings {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::quantize::fake_quantize_into;
-    use crate::engine::analysis::analyze_with_codes;
+    use crate::engine::quantizer::quantize::fake_quantize_into;
+    use crate::engine::views::analysis::analyze_with_codes;
     use crate::engine::observer::Tails;
     use crate::engine::synth::{sample, Dist};
 
@@ -429,7 +429,7 @@ mod tests {
                 Granularity::PerTensor => fake_quantize_into(&xs, v.qparams[0], v.range, rounding, &mut xhat),
                 Granularity::PerChannel { axis } => {
                     let layout = ChannelLayout::new(&[3, 3000], axis, xs.len()).unwrap();
-                    crate::engine::quantize::fake_quantize_per_channel_into(&xs, layout, &v.qparams, v.range, rounding, &mut xhat).unwrap();
+                    crate::engine::quantizer::quantize::fake_quantize_per_channel_into(&xs, layout, &v.qparams, v.range, rounding, &mut xhat).unwrap();
                 }
             }
             let err: Vec<f32> = xhat.iter().zip(&xs).map(|(y, x)| y - x).collect();

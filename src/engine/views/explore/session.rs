@@ -11,10 +11,10 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use super::{channels, explore_observed, explore_summarized, ChannelView, Settings, View};
-use crate::engine::dynamics::{self, Step};
+use crate::engine::views::dynamics::{self, Step};
 use crate::engine::observer::{Clip, ClipSearch, Common, Granularity, ObserverKind, Ranges};
-use crate::engine::qparams::{QRange, QScheme};
-use crate::engine::stats::{summarize, Summary};
+use crate::engine::quantizer::qparams::{QRange, QScheme};
+use crate::engine::statistics::stats::{summarize, Summary};
 use crate::engine::synth::{Sampler, SynthSpec};
 use crate::engine::tensor::Tensor;
 
@@ -88,7 +88,7 @@ impl ExploreRequest {
                     }
                     Mse => m * 250.0,
                 };
-                let rounding = if matches!(self.settings.rounding, crate::engine::rounding::Rounding::Stochastic { .. }) { m * 8.0 } else { 0.0 };
+                let rounding = if matches!(self.settings.rounding, crate::engine::quantizer::rounding::Rounding::Stochastic { .. }) { m * 8.0 } else { 0.0 };
                 m * 8.0 + observe + rounding
             }
             _ => 0.0,
@@ -314,12 +314,12 @@ impl Session {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::explore::explore;
+    use crate::engine::views::explore::explore;
     use crate::engine::observer::{Granularity, ObserverKind};
     use crate::engine::synth::{Dist, Outliers};
 
     fn settings(observer: ObserverKind) -> Settings {
-        crate::engine::explore::test_settings(observer)
+        crate::engine::views::explore::test_settings(observer)
     }
 
     fn request(n: usize, observer: ObserverKind) -> ExploreRequest {
@@ -369,7 +369,7 @@ mod tests {
         let shape = vec![3, 100_000];
         let mut s = Session::default();
         s.load(1, Rc::new(Tensor { name: "t".into(), shape: shape.clone(), data: data.clone(), stored_as: "f32".into() }));
-        for settings in [settings(ObserverKind::Mse), Settings { scheme: QScheme::Symmetric, range: crate::engine::explore::RangeSpec { bits: 3, unsigned: false, narrow: true, reduce_range: false, custom: None }, ..settings(ObserverKind::Mse) }] {
+        for settings in [settings(ObserverKind::Mse), Settings { scheme: QScheme::Symmetric, range: crate::engine::views::explore::RangeSpec { bits: 3, unsigned: false, narrow: true, reduce_range: false, custom: None }, ..settings(ObserverKind::Mse) }] {
             let req = ExploreRequest { source: TensorSource::Loaded { key: 1 }, settings, channels: None, dynamics: None };
             let (mut searching, mut last) = (0, 0);
             let got = loop {
@@ -391,7 +391,7 @@ mod tests {
     fn the_estimate_counts_the_tensor_even_when_the_view_cannot_work() {
         let n = 10_000_000;
         let big = request(n, ObserverKind::MinMax);
-        let narrow_unsigned = crate::engine::explore::RangeSpec { bits: 8, unsigned: true, narrow: true, reduce_range: false, custom: None };
+        let narrow_unsigned = crate::engine::views::explore::RangeSpec { bits: 8, unsigned: true, narrow: true, reduce_range: false, custom: None };
         let bad = ExploreRequest { settings: Settings { range: narrow_unsigned, ..big.settings }, ..big.clone() };
         assert!(bad.settings.range.range().is_err());
         assert!(bad.estimated_ms(n) > 500.0, "10M values are drawn whatever the grid: {}", bad.estimated_ms(n));

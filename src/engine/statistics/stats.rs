@@ -26,7 +26,7 @@ pub struct Summary {
 /// with the shift `K` at the middle of the range, which keeps the variance accurate for data far
 /// from zero (see [`shifted_moments`] for the precision).
 pub fn summarize(xs: &[f32]) -> Summary {
-    let (min, max, non_finite) = super::observer::finite_min_max(xs);
+    let (min, max, non_finite) = crate::engine::observer::finite_min_max(xs);
     let nan = if non_finite == 0 { 0 } else { xs.iter().filter(|x| x.is_nan()).count() };
     let count = xs.len() - non_finite;
     let mut s = Summary { count, nan, inf: non_finite - nan, min, max, mean: 0.0, std: 0.0, absmax: 0.0 };

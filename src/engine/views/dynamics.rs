@@ -4,8 +4,8 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::observer::{Common, Granularity, ObserveError, ObserverKind, TraceStep};
-use super::qparams::{QRange, QScheme};
+use crate::engine::observer::{Common, Granularity, ObserveError, ObserverKind, TraceStep};
+use crate::engine::quantizer::qparams::{QRange, QScheme};
 
 /// The ranges after one batch.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]

@@ -3,12 +3,12 @@
 
 use serde::Serialize;
 
-use super::explore::{ChannelView, Settings, View};
-use super::io::npy;
-use super::metrics::QuantMetrics;
-use super::qparams::{QParams, QRange};
-use super::quantize::{fake_quantize_into, fake_quantize_per_channel_into};
-use super::tensor::{ChannelLayout, ShapeError};
+use crate::engine::views::explore::{ChannelView, Settings, View};
+use crate::engine::io::npy;
+use crate::engine::statistics::metrics::QuantMetrics;
+use crate::engine::quantizer::qparams::{QParams, QRange};
+use crate::engine::quantizer::quantize::{fake_quantize_into, fake_quantize_per_channel_into};
+use crate::engine::tensor::{ChannelLayout, ShapeError};
 
 /// The readouts of a view, as exported.
 #[derive(Serialize)]
@@ -115,10 +115,10 @@ pub fn fake_quantized_npy(xs: &[f32], shape: &[usize], s: &Settings, qparams: &[
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::explore::{channels, explore, RangeSpec};
+    use crate::engine::views::explore::{channels, explore, RangeSpec};
     use crate::engine::observer::{Granularity, ObserverKind};
-    use crate::engine::qparams::QScheme;
-    use crate::engine::rounding::Rounding;
+    use crate::engine::quantizer::qparams::QScheme;
+    use crate::engine::quantizer::rounding::Rounding;
 
     fn settings(granularity: Granularity) -> Settings {
         Settings {

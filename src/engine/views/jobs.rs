@@ -6,14 +6,14 @@ use std::rc::Rc;
 
 use serde::{Deserialize, Serialize};
 
-use super::explore::session::{ExploreRequest, Explored, Session, SessionStep, Stage, TensorSource};
-use super::tensor::Tensor;
+use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, SessionStep, Stage, TensorSource};
+use crate::engine::tensor::Tensor;
 
-use super::metrics::measure;
-use super::observer::{fake_quant_mse, finite_min_max, Common, Granularity, ObserverKind, Tails};
-use super::qparams::{calculate_qparams, QRange, QScheme};
+use crate::engine::statistics::metrics::measure;
+use crate::engine::observer::{fake_quant_mse, finite_min_max, Common, Granularity, ObserverKind, Tails};
+use crate::engine::quantizer::qparams::{calculate_qparams, QRange, QScheme};
 #[cfg(test)]
-use super::synth::{sample, Dist};
+use crate::engine::synth::{sample, Dist};
 
 /// The observers an observer sweep compares, with their names.
 pub const SWEPT_OBSERVERS: &[(&str, ObserverKind)] = &[
@@ -150,7 +150,7 @@ impl Job {
                 };
                 let view = e.view.map_err(JobError::Tensor)?;
                 let t = session.tensor(&request.source).ok_or_else(|| JobError::Tensor("the tensor went away".into()))?;
-                let bytes = super::export::fake_quantized_npy(&t.data, &t.shape, &request.settings, &view.qparams, view.range).map_err(|e| JobError::Tensor(e.to_string()))?;
+                let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &request.settings, &view.qparams, view.range).map_err(|e| JobError::Tensor(e.to_string()))?;
                 Ok(JobStep::Done(JobResult::Npy { bytes }))
             }
             Job::LabSweep(sweep, done) => {

@@ -2,12 +2,12 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::histogram::Histogram;
-use super::metrics::{measure_with_codes, QuantMetrics};
-use super::qparams::{calculate_qparams, QParams, QRange, QScheme};
-use super::quantize::fake_quantize_into;
-use super::rounding::Rounding;
-use super::stats::{summarize, Summary};
+use crate::engine::statistics::histogram::Histogram;
+use crate::engine::statistics::metrics::{measure_with_codes, QuantMetrics};
+use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
+use crate::engine::quantizer::quantize::fake_quantize_into;
+use crate::engine::quantizer::rounding::Rounding;
+use crate::engine::statistics::stats::{summarize, Summary};
 
 /// The result of [`analyze`].
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
@@ -20,7 +20,7 @@ pub struct Analysis {
 
 /// The integer range conventionally paired with a scheme: unsigned codes for affine, signed for
 /// symmetric (PyTorch's quint8 / qint8 defaults), at `bits` bits (2..=16).
-pub fn default_range(scheme: QScheme, bits: u32) -> Result<QRange, super::qparams::RangeError> {
+pub fn default_range(scheme: QScheme, bits: u32) -> Result<QRange, crate::engine::quantizer::qparams::RangeError> {
     QRange::with_bits(bits, scheme == QScheme::Affine)
 }
 

@@ -2,11 +2,11 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::histogram::FourTables;
-use super::qparams::{QParams, QRange};
-use super::quantize::{dequantize_one, quantize_at};
-use super::rounding::Rounding;
-use super::stats::sqnr_from_energies;
+use crate::engine::statistics::histogram::FourTables;
+use crate::engine::quantizer::qparams::{QParams, QRange};
+use crate::engine::quantizer::quantize::{dequantize_one, quantize_at};
+use crate::engine::quantizer::rounding::Rounding;
+use crate::engine::statistics::stats::sqnr_from_energies;
 
 /// How well a quantization represents a tensor. Non-finite inputs are skipped and counted in
 /// `non_finite`; every other field describes the finite values only.
@@ -257,21 +257,21 @@ pub fn measure_rounded(xs: &[f32], p: QParams, range: QRange, rounding: Rounding
 /// counts the distinct codes over all channels.
 pub fn measure_per_channel(
     xs: &[f32],
-    layout: super::tensor::ChannelLayout,
+    layout: crate::engine::tensor::ChannelLayout,
     params: &[QParams],
     range: QRange,
-) -> Result<QuantMetrics, super::tensor::ShapeError> {
+) -> Result<QuantMetrics, crate::engine::tensor::ShapeError> {
     Ok(measure_per_channel_rounded(xs, layout, params, range, Rounding::HalfEven)?.0)
 }
 
 /// [`measure_per_channel`] with any rounding, and the histogram of the codes of all channels.
 pub fn measure_per_channel_rounded(
     xs: &[f32],
-    layout: super::tensor::ChannelLayout,
+    layout: crate::engine::tensor::ChannelLayout,
     params: &[QParams],
     range: QRange,
     rounding: Rounding,
-) -> Result<(QuantMetrics, Vec<u64>), super::tensor::ShapeError> {
+) -> Result<(QuantMetrics, Vec<u64>), crate::engine::tensor::ShapeError> {
     layout.check_channels("scale/zero point", params.len())?;
     let mut sums = Sums::new(range);
     layout.for_each_block(xs, |c, offset, block| sums.add(block, params[c], range, rounding, offset, |_, _| {}));
@@ -321,14 +321,14 @@ mod tests {
                 }
             }
             let r = QRange::with_bits(bits, false).unwrap();
-            let p = crate::engine::qparams::calculate_qparams(-2.0, 2.0, crate::engine::qparams::QScheme::Symmetric, r);
+            let p = crate::engine::quantizer::qparams::calculate_qparams(-2.0, 2.0, crate::engine::quantizer::qparams::QScheme::Symmetric, r);
             let (m, codes) = measure_with_codes(&xs, p, r);
             let (lo, hi) = p.representable_range(r);
             let (lo, hi) = (lo - p.scale / 2.0, hi + p.scale / 2.0);
             let mut want = vec![0u64; r.levels() as usize];
             let (mut n, mut below, mut above, mut noise, mut clip) = (0usize, 0usize, 0usize, 0f64, 0f64);
             for &x in xs.iter().filter(|x| x.is_finite()) {
-                let q = crate::engine::quantize::quantize_one(x, p, r, Rounding::HalfEven, 0);
+                let q = crate::engine::quantizer::quantize::quantize_one(x, p, r, Rounding::HalfEven, 0);
                 want[(q - r.qmin) as usize] += 1;
                 let e = x as f64 - dequantize_one(q, p) as f64;
                 n += 1;
@@ -362,7 +362,7 @@ mod tests {
         let xs = [0.01f32, -0.02, 0.03, 10.0, -20.0, 30.0];
         let layout = ChannelLayout::new(&[2, 3], 0, 6).unwrap();
         let r = QRange::QINT8;
-        use crate::engine::qparams::{calculate_qparams, QScheme};
+        use crate::engine::quantizer::qparams::{calculate_qparams, QScheme};
         let per_tensor = measure(&xs, calculate_qparams(-20.0, 30.0, QScheme::Symmetric, r), r);
         let params = [calculate_qparams(-0.02, 0.03, QScheme::Symmetric, r), calculate_qparams(-20.0, 30.0, QScheme::Symmetric, r)];
         let per_channel = measure_per_channel(&xs, layout, &params, r).unwrap();
