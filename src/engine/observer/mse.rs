@@ -31,7 +31,7 @@ pub fn fake_quant_mse(xs: &[f32], p: QParams, range: QRange) -> f64 {
     acc / xs.len() as f64
 }
 
-/// The `t` in (0, 1] minimising `mse_at(t)`: a grid of [`COARSE`] ratios, then [`FINE`] around
+/// The `t` in (0, 1] minimising `mse_at(t)`: a grid of `COARSE` ratios, then `FINE` around
 /// the best. Returns `(t, mse)`.
 pub fn search_clip_ratio(mut mse_at: impl FnMut(f64) -> f64) -> (f64, f64) {
     let mut best = (1.0, mse_at(1.0));

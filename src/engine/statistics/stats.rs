@@ -24,7 +24,7 @@ pub struct Summary {
 
 /// Two vectorizable passes over `xs`: the finite min/max, then sums of `x − K` and `(x − K)²`
 /// with the shift `K` at the middle of the range, which keeps the variance accurate for data far
-/// from zero (see [`shifted_moments`] for the precision).
+/// from zero (see `shifted_moments` for the precision).
 pub fn summarize(xs: &[f32]) -> Summary {
     let (min, max, non_finite) = crate::engine::observer::finite_min_max(xs);
     let nan = if non_finite == 0 { 0 } else { xs.iter().filter(|x| x.is_nan()).count() };

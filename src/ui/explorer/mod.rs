@@ -61,7 +61,7 @@ fn source_of(url: &UrlState, files: &Files) -> Result<(TensorSource, Option<Rc<T
     Ok((TensorSource::Loaded { key: h.finish() }, Some(t)))
 }
 
-/// Requests that cost more than this (see [`ExploreRequest::estimated_ms`]) go to the worker.
+/// Requests that cost more than this (see [`ExploreRequest::estimated_ms`](crate::engine::views::explore::session::ExploreRequest::estimated_ms)) go to the worker.
 pub const INLINE_MS: f64 = 12.0;
 
 /// The charts of one view, each behind an `Rc` so an unchanged chart is not repainted.
