@@ -6,6 +6,11 @@ try {
   const bindings = await import(tag.dataset.js);
   await bindings.default({ module_or_path: tag.dataset.wasm });
   window.wasmBindings = bindings;
+  // The offline cache (sw.js): once this page has loaded, the app opens without a network. Not
+  // where service workers are unavailable (file://, a private window in some browsers).
+  if ('serviceWorker' in navigator && window.isSecureContext) {
+    navigator.serviceWorker.register('./sw.js').catch((e) => console.warn(`QuantScope works online only here: ${e}`));
+  }
 } catch (err) {
   const banner = document.createElement('div');
   banner.id = 'error-banner';

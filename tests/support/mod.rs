@@ -35,12 +35,19 @@ pub const WAIT: Duration = Duration::from_secs(10);
 const MOUNT_WAIT: Duration = Duration::from_secs(60);
 const POLL: Duration = Duration::from_millis(50);
 
-/// Serves `dir` on 127.0.0.1 at an ephemeral port and is also the browser's HTTP proxy for every
-/// URL, loopback included: so it sees each request the page *and its workers* make, records the
-/// absolute URL and status, and answers only for its own origin (403 for anything else).
+/// Serves `dir` on 127.0.0.1 at an ephemeral port, under a path (`/` or a sub-path such as
+/// `/course/quantscope/`, as GitHub Pages serves a project), and is also the browser's HTTP proxy
+/// for every URL, loopback included: so it sees each request the page, its workers and its
+/// service worker make, records the absolute URL and status, and answers only for its own
+/// origin (403 for anything else) and within its path (404 outside it).
 pub struct StaticServer {
+    /// The app's URL: `http://127.0.0.1:port/path/`.
     pub base: String,
+    /// `http://127.0.0.1:port`: the browser's proxy.
+    pub origin: String,
     pub requests: Arc<Mutex<Vec<(String, u16)>>>,
+    /// While set, every request fails (503), as with the network cut.
+    pub offline: Arc<std::sync::atomic::AtomicBool>,
 }
 
 fn content_type(path: &Path) -> &'static str {
@@ -58,21 +65,26 @@ fn content_type(path: &Path) -> &'static str {
 }
 
 impl StaticServer {
-    pub fn start(dir: PathBuf) -> StaticServer {
+    pub fn start(dir: PathBuf, path: &str) -> StaticServer {
+        assert!(path.starts_with('/') && path.ends_with('/'), "a path such as / or /a/b/, not {path}");
         let server = tiny_http::Server::http("127.0.0.1:0").expect("bind 127.0.0.1:0");
         let port = server.server_addr().to_ip().expect("an IP address").port();
-        let base = format!("http://127.0.0.1:{port}/");
+        let origin = format!("http://127.0.0.1:{port}");
+        let base = format!("{origin}{path}");
         let requests = Arc::new(Mutex::new(Vec::new()));
-        let (log, origin) = (requests.clone(), base.clone());
+        let offline = Arc::new(std::sync::atomic::AtomicBool::new(false));
+        let (log, app, host, cut) = (requests.clone(), base.clone(), origin.clone(), offline.clone());
         std::thread::spawn(move || {
             for req in server.incoming_requests() {
                 // Proxied requests carry an absolute URL (or CONNECT host:port); direct ones a path.
                 let url = match req.url() {
-                    u if u.starts_with('/') => format!("{}{}", origin.trim_end_matches('/'), u),
+                    u if u.starts_with('/') => format!("{host}{u}"),
                     u if *req.method() == tiny_http::Method::Connect => format!("connect://{u}"),
                     u => u.to_string(),
                 };
-                let (status, response) = match url.strip_prefix(&origin) {
+                let (status, response) = match url.strip_prefix(&app) {
+                    _ if cut.load(std::sync::atomic::Ordering::SeqCst) => (503, tiny_http::Response::from_data(b"offline".to_vec()).with_status_code(503)),
+                    None if url.starts_with(&host) => (404, tiny_http::Response::from_data(b"outside the app's path".to_vec()).with_status_code(404)),
                     None => (403, tiny_http::Response::from_data(b"outside the app".to_vec()).with_status_code(403)),
                     Some(rest) => {
                         let path = rest.split(['?', '#']).next().unwrap_or("");
@@ -91,7 +103,7 @@ impl StaticServer {
                 let _ = req.respond(response);
             }
         });
-        StaticServer { base, requests }
+        StaticServer { base, origin, requests, offline }
     }
 }
 
@@ -144,12 +156,17 @@ pub struct Browser {
 }
 
 impl Browser {
-    /// Serves `$QUANTSCOPE_DIST` (default: dist/) and opens a headless Chromium session.
+    /// Serves `$QUANTSCOPE_DIST` (default: dist/) at `/` and opens a headless Chromium session.
     pub async fn start() -> Browser {
+        Browser::start_at("/").await
+    }
+
+    /// Serves `$QUANTSCOPE_DIST` under `path` (`/a/b/`) and opens a headless Chromium session.
+    pub async fn start_at(path: &str) -> Browser {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dist = std::env::var_os("QUANTSCOPE_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
         assert!(dist.join("index.html").exists(), "no app build in {}: run scripts/test e2e", dist.display());
-        let server = StaticServer::start(dist);
+        let server = StaticServer::start(dist, path);
 
         let port = free_port();
         let chromedriver = std::env::var("CHROMEDRIVER").ok().filter(|s| !s.is_empty()).unwrap_or("chromedriver".into());
@@ -190,7 +207,7 @@ impl Browser {
                     format!("--user-data-dir={}", profile.display()),
                     // Every request, loopback included, goes through the test server, which sees
                     // all of them and lets none leave.
-                    format!("--proxy-server={}", server.base.trim_end_matches('/')),
+                    format!("--proxy-server={}", server.origin),
                     "--proxy-bypass-list=<-loopback>",
                 ],
                 "prefs": {
@@ -420,7 +437,7 @@ impl Browser {
             .iter()
             .filter(|(u, _)| !u.starts_with(&self.server.base) && !BROWSER_SERVICE_HOSTS.contains(&host(u)))
             .collect();
-        assert!(outside.is_empty(), "requests outside the app's origin: {outside:?}");
+        assert!(outside.is_empty(), "requests outside the app's origin and path: {outside:?}");
         for needed in ["", "boot.js"].iter().chain(fetched) {
             let url = format!("{}{needed}", self.server.base);
             assert!(requests.iter().any(|(u, _)| *u == url), "the app never fetched {url}: {requests:?}");
