@@ -9,14 +9,15 @@ use super::bench::Bench;
 use super::explorer::Explorer;
 use super::lab::Lab;
 use super::learn::Learn;
+use super::i18n::{self, Lang, ShellText as S, Tr};
 use super::state::{Problem, UrlState, View, VIEWS};
 
-/// The shell's state: the URL state plus the notice about the last hash that was read.
+/// The shell's state: the URL state plus the problems of the last hash that was read.
 #[derive(Clone, Debug, PartialEq)]
 pub struct Shell {
     pub url: UrlState,
-    /// Shown when a hash had parts that could not be used.
-    pub notice: Option<String>,
+    /// Shown as a notice when a hash had parts that could not be used.
+    pub problems: Vec<Problem>,
 }
 
 /// What can happen to the shell (a few a second at most, so the settings travel unboxed).
@@ -32,16 +33,17 @@ pub enum Action {
 impl Shell {
     pub fn from_hash(hash: &str) -> Shell {
         let (url, problems) = UrlState::from_hash(hash);
-        Shell { url, notice: notice_text(&problems) }
+        Shell { url, problems }
     }
 }
 
-fn notice_text(problems: &[Problem]) -> Option<String> {
+/// The notice for `problems`, in `t`'s language; none without problems.
+pub fn notice_text(problems: &[Problem], t: Tr) -> Option<String> {
     if problems.is_empty() {
         return None;
     }
-    let list: Vec<String> = problems.iter().map(ToString::to_string).collect();
-    Some(format!("Some settings in the link could not be used and were reset to defaults: {}.", list.join("; ")))
+    let list: Vec<String> = problems.iter().map(|p| p.render(t.lang())).collect();
+    Some(t.f(S::Notice, &[&list.join(if t.lang() == Lang::Zh { "；" } else { "; " })]))
 }
 
 impl Reducible for Shell {
@@ -52,13 +54,13 @@ impl Reducible for Shell {
             Action::Navigate(hash) => {
                 let next = Shell::from_hash(&hash);
                 // A hash we wrote ourselves parses to the state we have: keep it as is.
-                if next.url == self.url && next.notice.is_none() {
+                if next.url == self.url && next.problems.is_empty() {
                     return self;
                 }
                 Rc::new(next)
             }
-            Action::Update(url) => Rc::new(Shell { url, notice: self.notice.clone() }),
-            Action::DismissNotice => Rc::new(Shell { url: self.url.clone(), notice: None }),
+            Action::Update(url) => Rc::new(Shell { url, problems: self.problems.clone() }),
+            Action::DismissNotice => Rc::new(Shell { url: self.url.clone(), problems: Vec::new() }),
         }
     }
 }
@@ -68,6 +70,9 @@ pub struct AppProps {
     /// The location hash at start-up (`#…`), read by the entry point.
     #[prop_or_default]
     pub initial_hash: AttrValue,
+    /// The browser's language (`navigator.languages`), used when the link names none.
+    #[prop_or_default]
+    pub browser_lang: Lang,
 }
 
 #[function_component(App)]
@@ -79,21 +84,36 @@ pub fn app(props: &AppProps) -> Html {
     use_hash_sync(&shell);
 
     let url = &shell.url;
+    let lang = url.page.lang.unwrap_or(props.browser_lang);
+    let t = Tr(lang);
+    use_document_lang(lang);
     let update = {
         let shell = shell.dispatcher();
         Callback::from(move |url: UrlState| shell.dispatch(Action::Update(url)))
     };
-    let tabs = VIEWS.iter().filter(|(view, _, _)| view.is_tab()).map(|&(view, _, label)| {
+    let tabs = VIEWS.iter().filter(|(view, _, _)| view.is_tab()).map(|&(view, key, label)| {
         let href = format!("#{}", UrlState { view, ..url.clone() }.to_hash());
         let selected = url.view == view;
         html! {
             <a role="tab" class={classes!("tab", selected.then_some("selected"))} href={href}
-               aria-selected={selected.to_string()} data-testid={format!("tab-{}", label.to_lowercase())}>
-                {label}
+               aria-selected={selected.to_string()} data-testid={format!("tab-{key}")}>
+                {t.s(label)}
             </a>
         }
     });
-    let notice = shell.notice.as_ref().map(|text| {
+    let choose_lang = {
+        let (url, update) = (url.clone(), update.clone());
+        Callback::from(move |e: Event| {
+            let code = e.target_unchecked_into::<web_sys::HtmlSelectElement>().value();
+            let mut next = url.clone();
+            next.page.lang = Lang::from_code(&code);
+            update.emit(next);
+        })
+    };
+    let languages = Lang::ALL.iter().map(|&l| html! {
+        <option value={l.code()} selected={l == lang} lang={l.html_lang()}>{l.name()}</option>
+    });
+    let notice = notice_text(&shell.problems, t).map(|text| {
         let dismiss = {
             let shell = shell.dispatcher();
             Callback::from(move |_| shell.dispatch(Action::DismissNotice))
@@ -101,7 +121,7 @@ pub fn app(props: &AppProps) -> Html {
         html! {
             <div class="notice" role="status" data-testid="url-notice">
                 <span>{text}</span>
-                <button class="link" onclick={dismiss} aria-label="Dismiss notice">{"Dismiss"}</button>
+                <button class="link" onclick={dismiss} aria-label={t.s(S::DismissNotice)}>{t.s(S::Dismiss)}</button>
             </div>
         }
     });
@@ -117,8 +137,8 @@ pub fn app(props: &AppProps) -> Html {
                 let copy_state = copy_state.clone();
                 yew::platform::spawn_local(async move {
                     copy_state.set(match wasm_bindgen_futures::JsFuture::from(promise).await {
-                        Ok(_) => "Link copied".into(),
-                        Err(_) => "Copying was not allowed: copy the address bar".into(),
+                        Ok(_) => t.s(S::LinkCopied).into(),
+                        Err(_) => t.s(S::CopyRefused).into(),
                     });
                 });
             }
@@ -138,25 +158,45 @@ pub fn app(props: &AppProps) -> Html {
     };
 
     html! {
-        <div class="shell">
-            <header class="topbar">
+        <ContextProvider<Tr> context={t}>
+        <div class={classes!("shell", url.page.hidden.classes())} lang={lang.html_lang()}>
+            <header class="topbar" data-part="header">
                 <div class="brand">
                     <span class="logo" aria-hidden="true">{"▦"}</span>
                     <h1>{"QuantScope"}</h1>
-                    <span class="tagline">{"see what quantization does to a tensor"}</span>
+                    <span class="tagline">{t.s(S::Tagline)}</span>
                 </div>
-                <nav class="tabs" role="tablist" aria-label="Views">{ for tabs }</nav>
+                <nav class="tabs" role="tablist" aria-label={t.s(S::ViewsLabel)}>{ for tabs }</nav>
+                <select class="lang" onchange={choose_lang} aria-label={t.s(S::Language)} data-testid="lang">{ for languages }</select>
                 <button class="about-toggle" onclick={copy_link} data-testid="copy-link"
-                        title="Copy a link to this view: every setting is in it">{"Copy link"}</button>
+                        title={t.s(S::CopyLinkTitle)}>{t.s(S::CopyLink)}</button>
                 <span class="copy-status" role="status" data-testid="copy-status">{(*copy_state).clone()}</span>
                 <button class="about-toggle" onclick={toggle_about.clone()} aria-expanded={about_open.to_string()}
-                        data-testid="about-toggle">{"About"}</button>
+                        data-testid="about-toggle">{t.s(S::About)}</button>
             </header>
             { for notice }
             if *about_open { <About on_close={toggle_about} /> }
             <main id="view" data-view={super::state::choice_key(VIEWS, &url.view)}>{view}</main>
         </div>
+        </ContextProvider<Tr>>
     }
+}
+
+/// Keeps the document's `lang` attribute (fonts, screen readers, hyphenation) and the language of
+/// the code outside the components in step with the page's language.
+#[hook]
+fn use_document_lang(lang: Lang) {
+    i18n::set_current(lang);
+    use_effect_with(lang, |lang| set_document_lang(*lang));
+}
+
+fn set_document_lang(lang: Lang) {
+    #[cfg(target_arch = "wasm32")]
+    if let Some(root) = gloo::utils::document().document_element() {
+        let _ = root.set_attribute("lang", lang.html_lang());
+    }
+    #[cfg(not(target_arch = "wasm32"))]
+    let _ = lang;
 }
 
 /// Keeps the shell and `location.hash` in step: reads the hash on `hashchange` and writes the
@@ -196,8 +236,9 @@ mod tests {
         let shell = Rc::new(Shell::from_hash("#view=lab"));
         let next = shell.reduce(Action::Navigate("#view=nowhere".into()));
         assert_eq!(next.url, UrlState::default());
-        assert!(next.notice.as_deref().unwrap().contains("view=nowhere"));
+        assert!(notice_text(&next.problems, Tr(Lang::En)).unwrap().contains("view=nowhere"));
+        assert!(notice_text(&next.problems, Tr(Lang::Zh)).unwrap().starts_with("链接中的部分设置无法使用"));
         let cleared = next.reduce(Action::DismissNotice);
-        assert_eq!(cleared.notice, None);
+        assert_eq!(notice_text(&cleared.problems, Tr(Lang::En)), None);
     }
 }

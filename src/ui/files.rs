@@ -9,6 +9,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, ExplorerText as E};
+
 use crate::engine::views::inspect::{flagged, inspect, order, SortKey, TensorReport};
 use crate::engine::io::safetensors::Entry;
 use crate::engine::tensor::Tensor;
@@ -116,17 +118,24 @@ pub struct LayerBrowserProps {
     pub generation: u64,
 }
 
-const SORTS: &[(SortKey, &str)] =
-    &[(SortKey::File, "file order"), (SortKey::Name, "name"), (SortKey::Size, "size"), (SortKey::AbsMax, "|x| max"), (SortKey::Ratio, "channel-range ratio")];
+/// The sort keys: what the test ids call them, and their column labels.
+const SORTS: &[(SortKey, &str, E)] = &[
+    (SortKey::File, "fileorder", E::SortFileOrder),
+    (SortKey::Name, "name", E::SortName),
+    (SortKey::Size, "size", E::SortSize),
+    (SortKey::AbsMax, "xmax", E::SortAbsMax),
+    (SortKey::Ratio, "channel-rangeratio", E::SortRatio),
+];
 
 /// Every tensor of a file, sortable, the ones to worry about flagged; a click chooses one.
 #[function_component(LayerBrowser)]
 pub fn layer_browser(props: &LayerBrowserProps) -> Html {
+    let t = use_tr();
     let sort = use_state(|| (SortKey::File, false));
     let rows = props.file.rows();
     let keyed: Vec<(String, Vec<usize>, Option<&TensorReport>)> = rows.iter().map(|r| (r.0.clone(), r.1.clone(), r.3.as_ref())).collect();
     let idx = order(&keyed, sort.0, sort.1);
-    let header = |key: SortKey, label: &'static str, numeric: bool| {
+    let header = |(key, id, label): (SortKey, &'static str, E), numeric: bool| {
         let (active, desc) = (sort.0 == key, sort.1);
         let arrow = if active { if desc { " ▼" } else { " ▲" } } else { "" };
         let onclick = {
@@ -135,7 +144,7 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
         };
         html! {
             <th scope="col" aria-sort={if active { if desc { "descending" } else { "ascending" } } else { "none" }}>
-                <button class="link" {onclick} data-testid={format!("layers-sort-{}", label.replace([' ', '|'], ""))}>{label}{arrow}</button>
+                <button class="link" {onclick} data-testid={format!("layers-sort-{id}")}>{t.s(label)}{arrow}</button>
             </th>
         }
     };
@@ -152,7 +161,7 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
             <tr class={classes!(chosen.then_some("chosen"), warn.then_some("flagged"))} data-testid="layer-row" data-name={name.clone()}>
                 <td>
                     <button class="link" {onclick} aria-pressed={chosen.to_string()}>{name.clone()}</button>
-                    if warn { <span class="flag" title="Channel ranges differ 10× or more, or NaN/Inf: per-channel quantization needed">{" ⚠"}</span> }
+                    if warn { <span class="flag" title={t.s(E::FlagTitle)}>{" ⚠"}</span> }
                 </td>
                 <td class="num">{format!("{shape:?}")}</td>
                 <td>{dtype.clone()}</td>
@@ -164,27 +173,27 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
     });
     let flagged_count = rows.iter().filter(|r| r.3.as_ref().is_some_and(flagged)).count();
     html! {
-        <section class="panel layers" aria-label="Tensors of the file" data-testid="layer-browser">
+        <section class="panel layers" aria-label={t.s(E::TensorsOfFile)} data-testid="layer-browser">
             <div class="panel-head">
-                <h2>{format!("{} · {} tensors", props.file.name, rows.len())}</h2>
-                if flagged_count > 0 { <span class="flag" data-testid="layers-flagged">{format!("⚠ {flagged_count} need per-channel quantization")}</span> }
+                <h2>{t.f(E::FileTensors, &[&props.file.name, &rows.len()])}</h2>
+                if flagged_count > 0 { <span class="flag" data-testid="layers-flagged">{t.f(E::FlaggedCount, &[&flagged_count])}</span> }
             </div>
             <div class="table-scroll">
                 <table class="layers-table">
                     <thead>
                         <tr>
-                            { header(SORTS[1].0, SORTS[1].1, false) }
-                            { header(SORTS[2].0, SORTS[2].1, true) }
-                            <th scope="col">{"stored as"}</th>
-                            <th scope="col">{"range"}</th>
-                            { header(SORTS[3].0, SORTS[3].1, true) }
-                            { header(SORTS[4].0, SORTS[4].1, true) }
+                            { header(SORTS[1], false) }
+                            { header(SORTS[2], true) }
+                            <th scope="col">{t.s(E::StoredAs)}</th>
+                            <th scope="col">{t.s(E::RangeColumn)}</th>
+                            { header(SORTS[3], true) }
+                            { header(SORTS[4], true) }
                         </tr>
                     </thead>
                     <tbody>{ for body }</tbody>
                 </table>
             </div>
-            <p class="hint">{"“—”: not read yet (large .safetensors files are read one tensor at a time). Channel-range ratio: widest over narrowest channel range along axis 0."}</p>
+            <p class="hint">{t.s(E::LayersHint)}</p>
         </section>
     }
 }
@@ -206,7 +215,7 @@ pub mod read {
     const SMALL: u64 = 64 << 20;
 
     async fn bytes(name: &str, blob: &Blob) -> Result<Vec<u8>, LoadError> {
-        read_as_bytes(blob).await.map_err(|e| LoadError::new(name, None, format!("the browser could not read it: {e}")))
+        read_as_bytes(blob).await.map_err(|e| LoadError::new(name, None, crate::ui::i18n::current().f(E::BrowserCouldNotRead, &[&e])))
     }
 
     /// Opens `file`: a large `.safetensors` by its header only, anything else whole.
@@ -228,7 +237,7 @@ pub mod read {
         let all = Rc::new(bytes(&name, &Blob::from(file)).await?);
         let tensors = load(&name, &all, LoadOptions { fold_bn })?;
         if tensors.is_empty() {
-            return Err(LoadError::new(&name, None, "holds no tensors that can be read as numbers"));
+            return Err(LoadError::new(&name, None, crate::ui::i18n::current().s(E::NoTensors)));
         }
         let keep = (Format::of(&name) == Some(Format::Onnx)).then_some(all);
         Ok(OpenFile::parsed(&name, tensors, keep, fold_bn))
@@ -240,9 +249,9 @@ pub mod read {
             return Ok(t);
         }
         let super::Content::Indexed { file, entries } = &open.content else {
-            return Err(LoadError::new(&open.name, Some(name), "no such tensor in this file"));
+            return Err(LoadError::new(&open.name, Some(name), crate::ui::i18n::current().s(E::NoSuchTensorInFile)));
         };
-        let entry = entries.iter().find(|e| e.name == name).ok_or_else(|| LoadError::new(&open.name, Some(name), "no such tensor in this file"))?;
+        let entry = entries.iter().find(|e| e.name == name).ok_or_else(|| LoadError::new(&open.name, Some(name), crate::ui::i18n::current().s(E::NoSuchTensorInFile)))?;
         let raw = bytes(&open.name, &Blob::from(file.slice(entry.start, entry.end))).await?;
         let t = safetensors::read_tensor(&open.name, entry, &raw)?;
         let report = inspect(&t);
@@ -257,7 +266,7 @@ pub mod read {
             Content::Parsed { bytes: Some(bytes), .. } => {
                 Ok(OpenFile::parsed(&open.name, load(&open.name, bytes, LoadOptions { fold_bn })?, Some(bytes.clone()), fold_bn))
             }
-            _ => Err(LoadError::new(&open.name, None, "batch-norm folding applies to .onnx files")),
+            _ => Err(LoadError::new(&open.name, None, crate::ui::i18n::current().s(E::FoldOnlyOnnx))),
         }
     }
 }

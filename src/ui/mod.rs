@@ -10,6 +10,7 @@ pub mod download;
 pub mod explorer;
 pub mod files;
 pub mod format;
+pub mod i18n;
 pub mod lab;
 pub mod learn;
 pub mod panic;

@@ -6,6 +6,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, ExplorerText as E};
+
 use super::charts::canvas::Canvas;
 use super::charts::sweep::{ClipCurveChart, SqnrChart};
 use super::format::sig4;
@@ -58,7 +60,7 @@ impl Reducible for Sweep {
                 let (id, status) = match out {
                     WorkerOutput::Progress { id, done, total, .. } => (id, Status::Running { done, total }),
                     WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
-                    WorkerOutput::Done { id, .. } => (id, Status::Failed("the worker answered with another job's result".into())),
+                    WorkerOutput::Done { id, .. } => (id, Status::Failed(crate::ui::i18n::current().s(E::WrongJob).into())),
                     WorkerOutput::Paused { .. } | WorkerOutput::Ready => return self,
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
@@ -75,6 +77,7 @@ impl Reducible for Sweep {
 
 #[function_component(SweepPanel)]
 pub fn sweep_panel(props: &SweepProps) -> Html {
+    let t = use_tr();
     let sweep = use_reducer(|| Sweep { id: 0, status: Status::Idle });
     let client = {
         let dispatch = sweep.dispatcher();
@@ -110,24 +113,24 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
 
     let running = matches!(sweep.status, Status::Running { .. });
     let body = match &sweep.status {
-        Status::Idle => html! { <p class="hint">{"Calibrate the tensor with every observer at every width from 2 to 16 bits, in the background, and trace the MSE against the clipping range."}</p> },
+        Status::Idle => html! { <p class="hint">{t.s(E::SweepIdle)}</p> },
         Status::Running { done, total } => html! {
             <div class="progress-row">
                 <progress data-testid="sweep-progress" max={total.to_string()} value={done.to_string()} />
                 <span>{format!("{done} / {total}")}</span>
             </div>
         },
-        Status::Cancelled => html! { <p class="hint" data-testid="sweep-cancelled">{"Cancelled."}</p> },
-        Status::Failed(message) => html! { <p class="error" role="alert">{format!("The sweep failed: {message}")}</p> },
+        Status::Cancelled => html! { <p class="hint" data-testid="sweep-cancelled">{t.s(E::Cancelled)}</p> },
+        Status::Failed(message) => html! { <p class="error" role="alert">{t.f(E::SweepFailed, &[message])}</p> },
         Status::Done(r) => html! {
             <>
                 <Canvas<SqnrChart> chart={Rc::new(SqnrChart { series: r.sqnr.clone() })} testid="chart-sweep-sqnr" width={800} height={320}
-                    export={Some(AttrValue::from("sweep-sqnr"))} label="SQNR against bit width for every observer" />
+                    export={Some(AttrValue::from("sweep-sqnr"))} label={t.s(E::SweepSqnrLabel)} />
                 <Canvas<ClipCurveChart> chart={Rc::new(ClipCurveChart { sweep: (**r).clone() })} testid="chart-sweep-clip" width={800} height={320}
-                    export={Some(AttrValue::from("sweep-clip"))} label="MSE against the clipping ratio, with each observer's choice" />
+                    export={Some(AttrValue::from("sweep-clip"))} label={t.s(E::SweepClipLabel)} />
                 <div class="table-scroll">
                     <table class="sweep" data-testid="sweep-result">
-                        <thead><tr><th scope="col">{"SQNR dB"}</th>{ for r.sqnr[0].1.iter().map(|p| html! { <th scope="col">{p.bits}</th> }) }</tr></thead>
+                        <thead><tr><th scope="col">{t.s(E::SqnrDbShort)}</th>{ for r.sqnr[0].1.iter().map(|p| html! { <th scope="col">{p.bits}</th> }) }</tr></thead>
                         <tbody>
                             { for r.sqnr.iter().map(|(name, pts)| html! {
                                 <tr data-testid={format!("sweep-row-{name}")}><th scope="row">{name.clone()}</th>{ for pts.iter().map(|p| html! { <td>{sig4(p.sqnr_db)}</td> }) }</tr>
@@ -139,11 +142,11 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
         },
     };
     html! {
-        <section class="panel sweep-panel" aria-label="Bit-width sweep">
+        <section class="panel sweep-panel" aria-label={t.s(E::SweepLabel)}>
             <div class="panel-head">
-                <h2>{"Every observer, every bit width (worker)"}</h2>
-                <button onclick={start} disabled={running} data-testid="sweep-start">{"Run sweep"}</button>
-                <button onclick={cancel} disabled={!running} data-testid="sweep-cancel">{"Cancel"}</button>
+                <h2>{t.s(E::SweepHeading)}</h2>
+                <button onclick={start} disabled={running} data-testid="sweep-start">{t.s(E::RunSweep)}</button>
+                <button onclick={cancel} disabled={!running} data-testid="sweep-cancel">{t.s(E::Cancel)}</button>
             </div>
             {body}
         </section>

@@ -5,6 +5,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, ExplorerText as E};
+
 use crate::engine::views::explore::ChannelView;
 use crate::ui::charts::canvas::Canvas;
 use crate::ui::charts::channels::ChannelChart;
@@ -27,6 +29,7 @@ pub struct ChannelsProps {
 
 #[function_component(ChannelsPanel)]
 pub fn channels_panel(props: &ChannelsProps) -> Html {
+    let t = use_tr();
     let axis = props.url.axis;
     let view = props.channels.as_ref().and_then(|c| c.as_ref().as_ref().ok().cloned());
     let chart = use_memo((props.channels.clone(), props.url.channel_sort), |(v, sorted)| v.as_ref().and_then(|v| v.as_ref().as_ref().ok()).map(|v| Rc::new(ChannelChart::of(v, *sorted))));
@@ -34,9 +37,9 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         let n = props.shape.get(axis).copied().unwrap_or(0);
         return if n > MAX_DRAWN_CHANNELS {
             html! {
-                <section class="panel" aria-label="Per-channel view" data-testid="channels-panel">
-                    <h2>{"Channels"}</h2>
-                    <p class="hint">{format!("Axis {axis} has {n} channels, more than the {MAX_DRAWN_CHANNELS} this view draws: choose another channel axis.")}</p>
+                <section class="panel" aria-label={t.s(E::ChannelsPanelLabel)} data-testid="channels-panel">
+                    <h2>{t.s(E::ChannelsTitle)}</h2>
+                    <p class="hint">{t.f(E::TooManyChannels, &[&axis, &n, &MAX_DRAWN_CHANNELS])}</p>
                 </section>
             }
         } else {
@@ -47,7 +50,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         let (url, cb) = (props.url.clone(), props.on_change.clone());
         Callback::from(move |_| cb.emit(UrlState { channel_sort: !url.channel_sort, ..url.clone() }))
     };
-    let gain = v.per_channel_sqnr.zip(v.per_tensor_sqnr).map(|(c, t)| c - t);
+    let gain = v.per_channel_sqnr.zip(v.per_tensor_sqnr).map(|(c, pt)| c - pt);
     let save_csv = {
         let (view, name) = (view.clone(), props.name.clone());
         Callback::from(move |_: MouseEvent| {
@@ -61,24 +64,24 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         })
     };
     html! {
-        <section class="panel chart-panel" aria-label="Per-channel view" data-testid="channels-panel">
+        <section class="panel chart-panel" aria-label={t.s(E::ChannelsPanelLabel)} data-testid="channels-panel">
             <div class="panel-head">
-                <h2>{"Channels: one grid per tensor, or one per channel"}</h2>
-                <button class="export" onclick={save_csv} data-testid="export-channels-csv">{"Channels CSV"}</button>
+                <h2>{t.s(E::ChannelsHeading)}</h2>
+                <button class="export" onclick={save_csv} data-testid="export-channels-csv">{t.s(E::ChannelsCsv)}</button>
                 <label class="check">
                     <input type="checkbox" data-testid="ctl-channel-sort" checked={props.url.channel_sort} onchange={toggle} />
-                    {"Sort by range"}
+                    {t.s(E::SortByRange)}
                 </label>
             </div>
             <Canvas<ChannelChart> chart={chart.clone()} testid="chart-channels" width={800} height={300} export={Some(AttrValue::from(format!("{}-channels", props.name)))}
-                label={format!("Ranges of {} channels against the per-tensor clip range", v.mins.len())} />
+                label={t.f(E::ChannelsLabel, &[&v.mins.len()])} />
             <dl class="readouts-row">
-                <div class="readout"><dt>{"Channel-range ratio"}</dt><dd data-testid="metric-channel-ratio">{sig4(v.ratio)}</dd></div>
-                <div class="readout"><dt>{"SQNR per tensor (dB)"}</dt><dd data-testid="metric-sqnr-per-tensor">{sig4(v.per_tensor_sqnr)}</dd></div>
-                <div class="readout"><dt>{"SQNR per channel (dB)"}</dt><dd data-testid="metric-sqnr-per-channel">{sig4(v.per_channel_sqnr)}</dd></div>
-                <div class="readout"><dt>{"Gain (dB)"}</dt><dd data-testid="metric-sqnr-gain">{sig4(gain)}</dd></div>
+                <div class="readout"><dt>{t.s(E::ChannelRatio)}</dt><dd data-testid="metric-channel-ratio">{sig4(v.ratio)}</dd></div>
+                <div class="readout"><dt>{t.s(E::SqnrPerTensor)}</dt><dd data-testid="metric-sqnr-per-tensor">{sig4(v.per_tensor_sqnr)}</dd></div>
+                <div class="readout"><dt>{t.s(E::SqnrPerChannel)}</dt><dd data-testid="metric-sqnr-per-channel">{sig4(v.per_channel_sqnr)}</dd></div>
+                <div class="readout"><dt>{t.s(E::Gain)}</dt><dd data-testid="metric-sqnr-gain">{sig4(gain)}</dd></div>
             </dl>
-            <p class="hint">{format!("Min/max ranges along axis {axis}, with the scheme and integer range set on the left. Vermillion channels span under a tenth of the shared range, so a per-tensor grid gives them few of its levels.")}</p>
+            <p class="hint">{t.f(E::ChannelsHint, &[&axis])}</p>
         </section>
     }
 }

@@ -7,6 +7,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::ui::i18n::ExplorerText as E;
+
 use super::INLINE_MS;
 use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, Stage, TensorSource};
 use crate::engine::views::explore::Settings;
@@ -136,11 +138,11 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
             match (&out, wanted) {
                 (WorkerOutput::Done { id, result: JobResult::Npy { bytes } }, Some((sid, name))) if *id == sid => {
                     save_status.set(match crate::ui::download::save(&name, "application/octet-stream", bytes) {
-                        Ok(()) => format!("Saved {name}"),
-                        Err(e) => format!("Cannot save {name}: {e}"),
+                        Ok(()) => crate::ui::i18n::current().f(E::Saved, &[&name]),
+                        Err(e) => crate::ui::i18n::current().f(E::CannotSave, &[&name, &e]),
                     });
                 }
-                (WorkerOutput::Failed { id, message }, Some((sid, name))) if *id == sid => save_status.set(format!("Cannot save {name}: {message}")),
+                (WorkerOutput::Failed { id, message }, Some((sid, name))) if *id == sid => save_status.set(crate::ui::i18n::current().f(E::CannotSave, &[&name, message])),
                 _ => dispatch.dispatch(Action::Output(out)),
             }
         }))
@@ -230,8 +232,8 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
                 Some(t) => {
                     let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &s.request.settings, &v.qparams, v.range);
                     save_status.set(match bytes.map_err(|e| e.to_string()).and_then(|b| crate::ui::download::save(&name, "application/octet-stream", &b).map_err(|e| e.to_string())) {
-                        Ok(()) => format!("Saved {name}"),
-                        Err(e) => format!("Cannot save {name}: {e}"),
+                        Ok(()) => crate::ui::i18n::current().f(E::Saved, &[&name]),
+                        Err(e) => crate::ui::i18n::current().f(E::CannotSave, &[&name, &e]),
                     });
                 }
                 None => {
@@ -239,7 +241,7 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
                     let id = state.next_id + 1;
                     state.dispatch(Action::Reserved(id));
                     *saving.borrow_mut() = Some((id, name.clone()));
-                    save_status.set(format!("Saving {name}…"));
+                    save_status.set(crate::ui::i18n::current().f(E::Saving, &[&name]));
                     client.emit(WorkerInput::Start { id, spec: JobSpec::Quantized { request: s.request.clone() } });
                 }
             }

@@ -7,6 +7,7 @@ use yew::prelude::*;
 
 use crate::engine::synth::Outliers;
 use crate::ui::format::group_thousands;
+use crate::ui::i18n::{use_tr, ExplorerText as E, Tr};
 use crate::ui::state::{
     Codes, DistKind, ObsKind, Source, UrlState, CODES, DISTS, GRANULARITIES, MAX_AXIS, MAX_BITS, MAX_CHANNELS, MAX_DIST_PARAM,
     MAX_OBSERVER_BINS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES, TAILS,
@@ -41,10 +42,11 @@ fn edit(props: &ControlsProps, f: impl Fn(&mut UrlState, &str) + 'static) -> Cal
 fn choice<T: PartialEq + Copy + 'static>(
     id: &'static str,
     label: &str,
-    table: &'static [(T, &'static str, &'static str)],
+    table: &'static [(T, &'static str, E)],
     current: T,
     props: &ControlsProps,
     f: fn(&mut UrlState, T),
+    t: Tr,
 ) -> Html {
     let on = edit(props, move |s, v| {
         if let Some((t, _, _)) = table.iter().find(|(_, k, _)| *k == v) {
@@ -55,7 +57,7 @@ fn choice<T: PartialEq + Copy + 'static>(
         <>
             <label for={id}>{label}</label>
             <select id={id} data-testid={id} onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
-                { for table.iter().map(|(t, key, text)| html! { <option value={*key} selected={*t == current}>{*text}</option> }) }
+                { for table.iter().map(|(v, key, text)| html! { <option value={*key} selected={*v == current}>{t.s(*text)}</option> }) }
             </select>
         </>
     }
@@ -90,6 +92,7 @@ fn parse_or<T: std::str::FromStr>(v: &str, keep: T) -> T {
 
 #[function_component(Controls)]
 pub fn controls(props: &ControlsProps) -> Html {
+    let t = use_tr();
     let url = &props.url;
     let on_size = edit(props, |s, v| s.n = parse_or(v, s.n));
     let on_bits = edit(props, |s, v| s.bits = parse_or(v, s.bits).clamp(MIN_BITS, MAX_BITS));
@@ -98,29 +101,29 @@ pub fn controls(props: &ControlsProps) -> Html {
             <>
                 { number(
                     "ctl-averaging-constant",
-                    "Averaging constant c (min += c·(batch min − min))",
+                    t.s(E::AveragingConstant),
                     url.averaging_constant.to_string(),
                     "0.001",
                     edit(props, |s, v| s.averaging_constant = parse_or(v, s.averaging_constant).clamp(1e-6, 1.0)),
                 ) }
-                <p class="hint">{"The tensor is one batch here, so the moving average equals min/max; “Observer dynamics” below feeds it in batches."}</p>
+                <p class="hint">{t.s(E::AveragingHint)}</p>
             </>
         },
-        ObsKind::Histogram => number("ctl-hist-bins", "Histogram bins (PyTorch: 2048)", url.hist_bins.to_string(), "1",
+        ObsKind::Histogram => number("ctl-hist-bins", t.s(E::HistBins), url.hist_bins.to_string(), "1",
             edit(props, |s, v| s.hist_bins = parse_or(v, s.hist_bins).clamp(16, MAX_OBSERVER_BINS))),
         ObsKind::Entropy => html! {
             <>
-                { number("ctl-entropy-bins", "Histogram bins (NVIDIA: 2048)", url.entropy_bins.to_string(), "1",
+                { number("ctl-entropy-bins", t.s(E::EntropyBins), url.entropy_bins.to_string(), "1",
                          edit(props, |s, v| s.entropy_bins = parse_or(v, s.entropy_bins).clamp(16, MAX_OBSERVER_BINS))) }
-                { number("ctl-entropy-start", "First candidate clip bin (128)", url.entropy_start.to_string(), "1",
+                { number("ctl-entropy-start", t.s(E::EntropyStart), url.entropy_start.to_string(), "1",
                          edit(props, |s, v| s.entropy_start = parse_or(v, s.entropy_start).clamp(1, MAX_OBSERVER_BINS))) }
             </>
         },
         ObsKind::Percentile => html! {
             <>
-                { number("ctl-percentile", "Percentile", url.percentile.to_string(), "0.01",
+                { number("ctl-percentile", t.s(E::ObsPercentile), url.percentile.to_string(), "0.01",
                          edit(props, |s, v| s.percentile = parse_or(v, s.percentile).clamp(1e-3, 100.0))) }
-                { choice("ctl-tails", "Taken", TAILS, url.tails, props, |s, t| s.tails = t) }
+                { choice("ctl-tails", t.s(E::Taken), TAILS, url.tails, props, |s, v| s.tails = v, t) }
             </>
         },
         _ => html! {},
@@ -139,27 +142,27 @@ pub fn controls(props: &ControlsProps) -> Html {
     let hand_set = url.lo.is_some() && url.hi.is_some();
 
     html! {
-        <section class="panel controls" aria-label="Tensor and quantization settings">
-            <h2>{"Tensor"}</h2>
+        <section class="panel controls" aria-label={t.s(E::ControlsLabel)}>
+            <h2>{t.s(E::Tensor)}</h2>
             if url.source == Source::File {
-                <p class="hint" data-testid="tensor-from-file">{format!("“{}” of {}", url.tensor, url.file)}</p>
+                <p class="hint" data-testid="tensor-from-file">{t.f(E::TensorOfFile, &[&url.tensor, &url.file])}</p>
             } else {
-            { choice("ctl-dist", "Distribution", DISTS, url.dist, props, |s, d| s.dist = d) }
+            { choice("ctl-dist", t.s(E::Distribution), DISTS, url.dist, props, |s, d| s.dist = d, t) }
             <div class="pair">
                 if url.dist.has_location() {
-                    { number("ctl-mu", "μ", url.mu.to_string(), "any",
+                    { number("ctl-mu", t.s(E::Mu), url.mu.to_string(), "any",
                              edit(props, |s, v| s.mu = parse_or(v, s.mu).clamp(-MAX_DIST_PARAM, MAX_DIST_PARAM))) }
                 }
-                { number("ctl-sigma", "σ", url.sigma.unwrap_or(url.dist.default_scale()).to_string(), "any",
+                { number("ctl-sigma", t.s(E::Sigma), url.sigma.unwrap_or(url.dist.default_scale()).to_string(), "any",
                          edit(props, |s, v| s.sigma = v.trim().parse::<f32>().ok().filter(|x| *x > 0.0).map(|x| x.min(MAX_DIST_PARAM)).or(s.sigma))) }
                 if url.dist == DistKind::StudentT {
-                    { number("ctl-dof", "ν (dof)", url.dof.to_string(), "any", edit(props, |s, v| s.dof = parse_or(v, s.dof).clamp(0.5, 1000.0))) }
+                    { number("ctl-dof", t.s(E::Dof), url.dof.to_string(), "any", edit(props, |s, v| s.dof = parse_or(v, s.dof).clamp(0.5, 1000.0))) }
                 }
                 if url.dist == DistKind::Bimodal {
-                    { number("ctl-sep", "sep", url.sep.to_string(), "any", edit(props, |s, v| s.sep = parse_or(v, s.sep).clamp(0.0, MAX_DIST_PARAM))) }
+                    { number("ctl-sep", t.s(E::Sep), url.sep.to_string(), "any", edit(props, |s, v| s.sep = parse_or(v, s.sep).clamp(0.0, MAX_DIST_PARAM))) }
                 }
             </div>
-            <label for="ctl-n">{"Values"}</label>
+            <label for="ctl-n">{t.s(E::Values)}</label>
             <select id="ctl-n" data-testid="ctl-n" onchange={on_size.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
                 { for SIZES.iter().map(|n| html! {
                     <option value={n.to_string()} selected={*n == url.n}>{group_thousands(*n)}</option>
@@ -168,76 +171,76 @@ pub fn controls(props: &ControlsProps) -> Html {
                     <option value={url.n.to_string()} selected=true>{group_thousands(url.n)}</option>
                 }
             </select>
-            { number("ctl-seed", "Seed", url.seed.to_string(), "1", edit(props, |s, v| s.seed = parse_or(v, s.seed))) }
-            { number("ctl-channels", "Channels (rows of the tensor)", url.channels.to_string(), "1",
+            { number("ctl-seed", t.s(E::Seed), url.seed.to_string(), "1", edit(props, |s, v| s.seed = parse_or(v, s.seed))) }
+            { number("ctl-channels", t.s(E::Channels), url.channels.to_string(), "1",
                      edit(props, |s, v| s.channels = parse_or(v, s.channels).clamp(1, MAX_CHANNELS))) }
             if url.channels > 1 {
-                { number("ctl-spread", "Widest ÷ narrowest channel range", url.spread.to_string(), "any",
+                { number("ctl-spread", t.s(E::Spread), url.spread.to_string(), "any",
                          edit(props, |s, v| s.spread = parse_or(v, s.spread).clamp(1.0, crate::ui::state::MAX_SPREAD))) }
             }
-            { number("ctl-outlier-fraction", "Outliers: fraction of values", url.outlier_fraction.to_string(), "0.0001",
+            { number("ctl-outlier-fraction", t.s(E::OutlierFraction), url.outlier_fraction.to_string(), "0.0001",
                      edit(props, |s, v| s.outlier_fraction = parse_or(v, s.outlier_fraction).clamp(0.0, 0.5))) }
             if url.outliers().is_some_and(|o: Outliers| o.fraction > 0.0) {
-                { number("ctl-outlier-magnitude", "Outliers: magnitude", url.outlier_magnitude.to_string(), "any",
+                { number("ctl-outlier-magnitude", t.s(E::OutlierMagnitude), url.outlier_magnitude.to_string(), "any",
                          edit(props, |s, v| s.outlier_magnitude = parse_or(v, s.outlier_magnitude).clamp(0.0, crate::ui::state::MAX_ABS_VALUE))) }
             }
 
             }
-            <h2>{"Observer"}</h2>
-            { choice("ctl-observer", "Range from", OBSERVERS, url.observer, props, |s, o| s.observer = o) }
+            <h2>{t.s(E::Observer)}</h2>
+            { choice("ctl-observer", t.s(E::RangeFrom), OBSERVERS, url.observer, props, |s, o| s.observer = o, t) }
             { observer_params }
 
-            <h2>{"Quantization"}</h2>
-            { choice("ctl-scheme", "Scheme", SCHEMES, url.scheme, props, |s, v| s.scheme = v) }
-            { choice("ctl-dtype", "Codes", CODES, url.codes, props, |s, v| s.codes = v) }
-            <label for="ctl-bits">{format!("Bit width: {}", url.bits)}</label>
+            <h2>{t.s(E::Quantization)}</h2>
+            { choice("ctl-scheme", t.s(E::Scheme), SCHEMES, url.scheme, props, |s, v| s.scheme = v, t) }
+            { choice("ctl-dtype", t.s(E::Codes), CODES, url.codes, props, |s, v| s.codes = v, t) }
+            <label for="ctl-bits">{t.f(E::BitWidth, &[&url.bits])}</label>
             <input id="ctl-bits" data-testid="ctl-bits" type="range" min={MIN_BITS.to_string()} max={MAX_BITS.to_string()}
                    value={url.bits.to_string()} oninput={on_bits.reform(|e: InputEvent| e.target_unchecked_into::<HtmlInputElement>().value())} />
             if !unsigned {
-                { check("ctl-narrow", "Narrow range [−(2^(b−1)−1), 2^(b−1)−1]", url.narrow, edit(props, |s, v| s.narrow = v == "true")) }
+                { check("ctl-narrow", t.s(E::Narrow), url.narrow, edit(props, |s, v| s.narrow = v == "true")) }
             }
-            { check("ctl-reduce-range", "Reduce range (one bit less, as PyTorch)", url.reduce_range, edit(props, |s, v| s.reduce_range = v == "true")) }
+            { check("ctl-reduce-range", t.s(E::ReduceRange), url.reduce_range, edit(props, |s, v| s.reduce_range = v == "true")) }
             <div class="pair">
-                { number("ctl-quant-min", "quant_min", auto_text(url.quant_min.map(|v| v.to_string())), "1",
+                { number("ctl-quant-min", t.s(E::QuantMin), auto_text(url.quant_min.map(|v| v.to_string())), "1",
                          edit(props, |s, v| s.quant_min = v.trim().parse().ok())) }
-                { number("ctl-quant-max", "quant_max", auto_text(url.quant_max.map(|v| v.to_string())), "1",
+                { number("ctl-quant-max", t.s(E::QuantMax), auto_text(url.quant_max.map(|v| v.to_string())), "1",
                          edit(props, |s, v| s.quant_max = v.trim().parse().ok())) }
             </div>
-            <p class="hint">{"Empty: from the bit width. Both set: a custom range (it must hold 0)."}</p>
-            { choice("ctl-granularity", "Granularity", GRANULARITIES, url.per_channel, props, |s, v| s.per_channel = v) }
+            <p class="hint">{t.s(E::QuantRangeHint)}</p>
+            { choice("ctl-granularity", t.s(E::Granularity), GRANULARITIES, url.per_channel, props, |s, v| s.per_channel = v, t) }
             if url.per_channel {
-                { axis_choice(props) }
+                { axis_choice(props, t) }
             }
-            { choice("ctl-rounding", "Rounding", ROUNDINGS, url.rounding, props, |s, v| s.rounding = v) }
+            { choice("ctl-rounding", t.s(E::Rounding), ROUNDINGS, url.rounding, props, |s, v| s.rounding = v, t) }
 
-            <h2>{"Clip range by hand"}</h2>
+            <h2>{t.s(E::ClipByHand)}</h2>
             <div class="pair">
-                { number("ctl-range-lo", "min", url.lo.map_or_else(|| omin.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
+                { number("ctl-range-lo", t.s(E::RangeLo), url.lo.map_or_else(|| omin.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
                          edit(props, move |s, v| s.set_clip_end(true, parse_or(v, f32::NAN), (omin, omax)))) }
-                { number("ctl-range-hi", "max", url.hi.map_or_else(|| omax.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
+                { number("ctl-range-hi", t.s(E::RangeHi), url.hi.map_or_else(|| omax.map_or_else(String::new, |v| v.to_string()), |v| v.to_string()), "any",
                          edit(props, move |s, v| s.set_clip_end(false, parse_or(v, f32::NAN), (omin, omax)))) }
             </div>
-            <button class="link" onclick={reset_range} disabled={!hand_set} data-testid="ctl-range-reset">{"Use the observer's range"}</button>
+            <button class="link" onclick={reset_range} disabled={!hand_set} data-testid="ctl-range-reset">{t.s(E::UseObserverRange)}</button>
 
-            <h2>{"View"}</h2>
-            { check("ctl-log", "Log-scaled counts", url.log, edit(props, |s, v| s.log = v == "true")) }
+            <h2>{t.s(E::ViewHeading)}</h2>
+            { check("ctl-log", t.s(E::LogCounts), url.log, edit(props, |s, v| s.log = v == "true")) }
         </section>
     }
 }
 
 /// The channel axis: one option per dimension of the tensor, with its length.
-fn axis_choice(props: &ControlsProps) -> Html {
+fn axis_choice(props: &ControlsProps, t: Tr) -> Html {
     let url = &props.url;
     let shape = props.shape.clone().unwrap_or_default();
     let on = edit(props, |s, v| s.axis = parse_or(v, s.axis).min(MAX_AXIS));
     let rank = shape.len().clamp(1, MAX_AXIS + 1);
     html! {
         <>
-            <label for="ctl-axis">{"Channel axis"}</label>
+            <label for="ctl-axis">{t.s(E::ChannelAxis)}</label>
             <select id="ctl-axis" data-testid="ctl-axis" onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
                 { for (0..rank.max(url.axis + 1)).map(|a| html! {
                     <option value={a.to_string()} selected={a == url.axis}>
-                        { match shape.get(a) { Some(n) => format!("{a} ({} channels)", group_thousands(*n)), None => format!("{a} (not in this tensor)") } }
+                        { match shape.get(a) { Some(n) => t.f(E::AxisChannels, &[&a, &group_thousands(*n)]), None => t.f(E::AxisNotInTensor, &[&a]) } }
                     </option>
                 }) }
             </select>

@@ -6,6 +6,8 @@ use std::rc::Rc;
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, ExplorerText as E};
+
 use crate::engine::views::dynamics::Step;
 use crate::ui::charts::canvas::Canvas;
 use crate::ui::charts::dynamics::DynamicsChart;
@@ -25,6 +27,7 @@ pub struct DynamicsProps {
 
 #[function_component(DynamicsPanel)]
 pub fn dynamics_panel(props: &DynamicsProps) -> Html {
+    let t = use_tr();
     let url = &props.url;
     let steps = props.steps.clone();
     let current = use_state(|| usize::MAX);
@@ -48,7 +51,7 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
         });
     }
     let Ok(steps) = steps.as_ref() else {
-        return html! { <section class="panel message" data-testid="dynamics-error">{"Observer dynamics: the averaging constant must be above 0."}</section> };
+        return html! { <section class="panel message" data-testid="dynamics-error">{t.s(E::DynamicsAcError)}</section> };
     };
     let chart = Rc::new(DynamicsChart { steps: steps.clone(), current: at, averaging_constant: url.averaging_constant });
     let edit = |f: fn(&mut UrlState, &str)| {
@@ -82,27 +85,27 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
     let s = steps.get(at).copied();
     let range = |r: Option<(f32, f32)>| r.map_or("—".into(), |(a, b)| format!("[{}, {}]", sig4(Some(a as f64)), sig4(Some(b as f64))));
     html! {
-        <section class="panel chart-panel" aria-label="Observer dynamics" data-testid="dynamics-panel">
+        <section class="panel chart-panel" aria-label={t.s(E::DynamicsPanelLabel)} data-testid="dynamics-panel">
             <div class="panel-head">
-                <h2>{"Observer dynamics: MinMax against the moving average"}</h2>
-                <button onclick={play} data-testid="dynamics-play">{if *playing { "Pause" } else { "Play" }}</button>
-                <button onclick={next} disabled={*playing} data-testid="dynamics-step">{"Step"}</button>
+                <h2>{t.s(E::DynamicsHeading)}</h2>
+                <button onclick={play} data-testid="dynamics-play">{if *playing { t.s(E::Pause) } else { t.s(E::Play) }}</button>
+                <button onclick={next} disabled={*playing} data-testid="dynamics-step">{t.s(E::Step)}</button>
             </div>
             <div class="controls-row">
-                <label>{"Batches "}<input type="number" min="1" max={MAX_BATCHES.to_string()} value={url.batches.to_string()} onchange={on_batches} data-testid="ctl-batches" /></label>
-                <label>{"Drift (last batch wider by) "}<input type="number" min="0" step="0.1" max={MAX_DRIFT.to_string()} value={url.drift.to_string()} onchange={on_drift} data-testid="ctl-drift" /></label>
-                <label>{"EMA constant c "}<input type="number" min="0.0001" max="1" step="0.01" value={url.averaging_constant.to_string()} onchange={on_ac} data-testid="ctl-dynamics-ac" /></label>
-                <label>{"Batch "}<input type="range" min="0" max={n.saturating_sub(1).to_string()} value={at.to_string()} oninput={on_step} data-testid="ctl-dynamics-step" aria-label="Current batch" /></label>
+                <label>{t.s(E::Batches)}{" "}<input type="number" min="1" max={MAX_BATCHES.to_string()} value={url.batches.to_string()} onchange={on_batches} data-testid="ctl-batches" /></label>
+                <label>{t.s(E::Drift)}{" "}<input type="number" min="0" step="0.1" max={MAX_DRIFT.to_string()} value={url.drift.to_string()} onchange={on_drift} data-testid="ctl-drift" /></label>
+                <label>{t.s(E::EmaConstant)}{" "}<input type="number" min="0.0001" max="1" step="0.01" value={url.averaging_constant.to_string()} onchange={on_ac} data-testid="ctl-dynamics-ac" /></label>
+                <label>{t.s(E::Batch)}{" "}<input type="range" min="0" max={n.saturating_sub(1).to_string()} value={at.to_string()} oninput={on_step} data-testid="ctl-dynamics-step" aria-label={t.s(E::CurrentBatch)} /></label>
             </div>
             <Canvas<DynamicsChart> chart={chart} testid="chart-dynamics" width={800} height={300} export={Some(AttrValue::from("dynamics"))}
-                label="Per batch: the batch's range, MinMax's running range and the moving average's" />
+                label={t.s(E::DynamicsLabel)} />
             <dl class="readouts-row">
-                <div class="readout"><dt>{"Batch"}</dt><dd data-testid="dynamics-batch">{format!("{} / {}", at + 1, n)}</dd></div>
-                <div class="readout"><dt>{"This batch"}</dt><dd data-testid="dynamics-batch-range">{range(s.map(|s| s.batch))}</dd></div>
-                <div class="readout"><dt>{"MinMax holds"}</dt><dd data-testid="dynamics-minmax">{range(s.map(|s| s.minmax))}</dd></div>
-                <div class="readout"><dt>{"EMA holds"}</dt><dd data-testid="dynamics-ema">{range(s.map(|s| s.ema))}</dd></div>
+                <div class="readout"><dt>{t.s(E::Batch)}</dt><dd data-testid="dynamics-batch">{format!("{} / {}", at + 1, n)}</dd></div>
+                <div class="readout"><dt>{t.s(E::ThisBatch)}</dt><dd data-testid="dynamics-batch-range">{range(s.map(|s| s.batch))}</dd></div>
+                <div class="readout"><dt>{t.s(E::MinMaxHolds)}</dt><dd data-testid="dynamics-minmax">{range(s.map(|s| s.minmax))}</dd></div>
+                <div class="readout"><dt>{t.s(E::EmaHolds)}</dt><dd data-testid="dynamics-ema">{range(s.map(|s| s.ema))}</dd></div>
             </dl>
-            <p class="hint">{"Calibration feeds a few batches to each observer. MinMax keeps the widest range it has seen, so one outlier batch sets the grid for good; the moving average (PyTorch's default for activations, c = 0.01) moves a fraction c of the way to each batch's range."}</p>
+            <p class="hint">{t.s(E::DynamicsHint)}</p>
         </section>
     }
 }

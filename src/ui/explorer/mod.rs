@@ -13,6 +13,8 @@ use std::rc::Rc;
 
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, ExplorerText as E, Tr};
+
 use super::charts::canvas::Canvas;
 use super::charts::codes::CodesChart;
 use super::charts::errors::{ErrorByValueChart, ErrorChart};
@@ -44,17 +46,14 @@ fn source_of(url: &UrlState, files: &Files) -> Result<(TensorSource, Option<Rc<T
     if url.source == Source::Synthetic {
         return Ok((TensorSource::Synthetic(url.synth_spec()), None));
     }
+    let tr = crate::ui::i18n::current();
     let Some(open) = files.open.as_ref().filter(|o| o.name == url.file) else {
-        return Err(if url.file.is_empty() {
-            "Open a file to look at its tensors.".into()
-        } else {
-            format!("This view is of tensor “{}” of the file “{}”. Open that file to see it: files never leave your browser, so links carry only their names.", url.tensor, url.file)
-        });
+        return Err(if url.file.is_empty() { tr.s(E::OpenFileFirst).into() } else { tr.f(E::LinkedFile, &[&url.tensor, &url.file]) });
     };
     if !open.has(&url.tensor) {
-        return Err(format!("The file “{}” has no tensor “{}”: choose one in the list.", open.name, url.tensor));
+        return Err(tr.f(E::NoSuchTensor, &[&open.name, &url.tensor]));
     }
-    let t = open.tensor(&url.tensor).ok_or_else(|| format!("Reading tensor “{}”…", url.tensor))?;
+    let t = open.tensor(&url.tensor).ok_or_else(|| tr.f(E::ReadingTensor, &[&url.tensor]))?;
     use std::hash::{Hash, Hasher};
     let mut h = std::collections::hash_map::DefaultHasher::new();
     (Rc::as_ptr(open) as usize, files.generation, &url.tensor, open.fold_bn).hash(&mut h);
@@ -90,6 +89,7 @@ impl Charts {
 
 #[function_component(Explorer)]
 pub fn explorer(props: &ExplorerProps) -> Html {
+    let t = use_tr();
     let url = &props.url;
     let files = &*props.files;
     use_file_upkeep(url, &props.files);
@@ -122,13 +122,13 @@ pub fn explorer(props: &ExplorerProps) -> Html {
     let shape = explored.map(|e| e.shape.clone());
 
     let pending = computed.pending.as_ref().map(|p| {
-        let label = p.stage.map_or_else(|| "Starting…".to_string(), |s| describe(&s));
+        let label = p.stage.map_or_else(|| t.s(E::Starting).to_string(), |s| describe(&s, t));
         let cancel = computed.cancel.reform(|_: MouseEvent| ());
         html! {
             <div class="panel pending-bar" role="status" aria-live="polite" data-testid="explore-progress">
                 <progress max={p.total.max(1).to_string()} value={p.done.to_string()} />
                 <span data-testid="explore-stage">{label}</span>
-                <button onclick={cancel} data-testid="explore-cancel">{"Cancel"}</button>
+                <button onclick={cancel} data-testid="explore-cancel">{t.s(E::Cancel)}</button>
             </div>
         }
     });
@@ -143,38 +143,38 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             <>
                 // Drawn with the dragged range at once, so not dimmed with the rest.
                 <section class={classes!("panel", "chart-panel", preview.is_some().then_some("live"))}>
-                    <h2>{"Values and the quantization grid"}</h2>
+                    <h2>{t.s(E::ValuesAndGrid)}</h2>
                     <Canvas<HistogramChart> chart={values.clone()} testid="chart-histogram" export={Some(AttrValue::from(format!("{}-values", export_stem(url))))}
                         on_pointer={Some(pointer::drag_clip_ends(url, &props.on_change, &values, v, dragging.clone()))}
-                        label={format!("Histogram of {} values with the {}-level grid", v.summary.count, v.range.levels())} />
+                        label={t.f(E::HistogramLabel, &[&v.summary.count, &v.range.levels()])} />
                 </section>
-                { readouts::readouts(v) }
+                { readouts::readouts(v, t) }
                 <readouts::ExportBar name={name.clone()} shape={shape.clone().unwrap_or_default()} view={view.clone()} stem={export_stem(url)}
                     save_npy={computed.save_npy.clone()} status={computed.save_status.clone()} />
                 <div class="chart-pair">
                     <section class="panel chart-panel">
-                        <h2>{"Integer codes"}</h2>
+                        <h2>{t.s(E::IntegerCodes)}</h2>
                         <Canvas<CodesChart> chart={c.codes.clone()} testid="chart-codes" export={Some(AttrValue::from(format!("{}-codes", export_stem(url))))} width={560} height={300}
-                            label={format!("Histogram of the integer codes: {} of {} levels used", v.metrics.levels_used, v.range.levels())} />
+                            label={t.f(E::CodesLabel, &[&v.metrics.levels_used, &v.range.levels()])} />
                     </section>
                     <section class="panel chart-panel">
                         <div class="panel-head">
-                            <h2>{"Transfer function"}</h2>
+                            <h2>{t.s(E::TransferFunction)}</h2>
                             { pointer::zoom_controls(url, &props.on_change) }
                         </div>
                         <Canvas<TransferChart> chart={c.transfer.clone()} testid="chart-transfer" export={Some(AttrValue::from(format!("{}-transfer", export_stem(url))))} width={560} height={300}
                             on_pointer={Some(pointer::zoom_transfer(url, &props.on_change, &c.transfer))}
-                            label="The quantizer's staircase from x to its quantized value (the wheel zooms, a double-click shows it all)" />
+                            label={t.s(E::TransferLabel)} />
                     </section>
                     <section class="panel chart-panel">
-                        <h2>{"Error"}</h2>
+                        <h2>{t.s(E::Error)}</h2>
                         <Canvas<ErrorChart> chart={c.errors.clone()} testid="chart-errors" export={Some(AttrValue::from(format!("{}-errors", export_stem(url))))} width={560} height={300}
-                            label="Histogram of the quantization error, rounding and clipping apart" />
+                            label={t.s(E::ErrorLabel)} />
                     </section>
                     <section class="panel chart-panel">
-                        <h2>{"Error against x"}</h2>
+                        <h2>{t.s(E::ErrorAgainstX)}</h2>
                         <Canvas<ErrorByValueChart> chart={c.error_by_value.clone()} testid="chart-error-by-value" export={Some(AttrValue::from(format!("{}-error-by-value", export_stem(url))))} width={560} height={300}
-                            label="The least and greatest error of the values in each bin of x" />
+                            label={t.s(E::ErrorByValueLabel)} />
                     </section>
                 </div>
             </>
@@ -210,15 +210,15 @@ pub fn explorer(props: &ExplorerProps) -> Html {
 }
 
 /// The progress bar's label for what the worker is doing.
-fn describe(stage: &Stage) -> String {
+fn describe(stage: &Stage, t: Tr) -> String {
     use crate::ui::format::count;
     match stage {
-        Stage::Drawing { drawn, of } => format!("Drawing the values: {} of {}", count(*drawn), count(*of)),
-        Stage::Summarizing => "Summarizing the tensor".into(),
-        Stage::Searching { percent } => format!("Searching for the MSE-optimal clipping range: {percent}%"),
-        Stage::Quantizing => "Calibrating, quantizing and measuring".into(),
-        Stage::Channels => "Comparing the channels".into(),
-        Stage::Dynamics => "Feeding the batches to the observers".into(),
+        Stage::Drawing { drawn, of } => t.f(E::StageDrawing, &[&count(*drawn), &count(*of)]),
+        Stage::Summarizing => t.s(E::StageSummarizing).into(),
+        Stage::Searching { percent } => t.f(E::StageSearching, &[percent]),
+        Stage::Quantizing => t.s(E::StageQuantizing).into(),
+        Stage::Channels => t.s(E::StageChannels).into(),
+        Stage::Dynamics => t.s(E::StageDynamics).into(),
     }
 }
 
@@ -239,7 +239,7 @@ fn use_file_upkeep(url: &UrlState, files: &UseStateHandle<Files>) {
                 }
             } else if open.has(&url.tensor) && open.tensor(&url.tensor).is_none() {
                 let name = url.tensor.clone();
-                files.set(Files { busy: Some(format!("Reading tensor “{name}”…")), ..(*files).clone() });
+                files.set(Files { busy: Some(crate::ui::i18n::current().f(E::ReadingTensor, &[&name])), ..(*files).clone() });
                 let files = files.clone();
                 yew::platform::spawn_local(async move {
                     let before = (*files).clone();

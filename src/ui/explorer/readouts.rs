@@ -2,6 +2,8 @@
 
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, ExplorerText as E, Tr};
+
 use crate::engine::views::explore::View;
 use crate::ui::format::{percent, sig4};
 
@@ -11,29 +13,29 @@ fn range_text(lo: f32, hi: f32) -> String {
 
 /// The readouts of a view (per channel: the first channel's scale and zero point, and how many
 /// channels there are).
-pub fn readouts(v: &View) -> Html {
+pub fn readouts(v: &View, t: Tr) -> Html {
     let m = &v.metrics;
     let p = v.qparams[0];
     let channels = v.qparams.len();
     let clips = v.clip_ranges();
     let (a, b) = clips[0];
     let (omin, omax) = (v.observed.min[0], v.observed.max[0]);
-    let suffix = if channels > 1 { format!(" (channel 0 of {channels})") } else { String::new() };
+    let suffix = if channels > 1 { format!(" {}", t.f(E::ChannelOf, &[&channels])) } else { String::new() };
     let items: Vec<(&str, String, String)> = vec![
-        ("metric-scale", format!("Scale s{suffix}"), sig4(Some(p.scale as f64))),
-        ("metric-zero-point", format!("Zero point z{suffix}"), p.zero_point.to_string()),
-        ("metric-observed", format!("Observer's min/max{suffix}"), range_text(omin, omax)),
-        ("metric-range", format!("Clip range{suffix}"), range_text(a, b)),
-        ("metric-sqnr-db", "SQNR (dB)".into(), sig4(m.sqnr_db)),
-        ("metric-mse", "MSE".into(), sig4(Some(m.mse))),
-        ("metric-mse-split", "MSE: clipping / rounding".into(), format!("{} / {}", sig4(Some(m.clip_mse)), sig4(Some(m.round_mse)))),
-        ("metric-max-error", "Max |error|".into(), sig4(Some(m.max_abs_err))),
-        ("metric-clipped", "Clipped".into(), percent(m.clipped_fraction())),
-        ("metric-levels-used", "Levels used".into(), format!("{} / {}", m.levels_used, v.range.levels())),
-        ("metric-non-finite", "NaN/Inf skipped".into(), m.non_finite.to_string()),
+        ("metric-scale", t.f(E::Scale, &[&suffix]), sig4(Some(p.scale as f64))),
+        ("metric-zero-point", t.f(E::ZeroPoint, &[&suffix]), p.zero_point.to_string()),
+        ("metric-observed", t.f(E::ObservedRange, &[&suffix]), range_text(omin, omax)),
+        ("metric-range", t.f(E::ClipRange, &[&suffix]), range_text(a, b)),
+        ("metric-sqnr-db", t.s(E::SqnrDb).into(), sig4(m.sqnr_db)),
+        ("metric-mse", t.s(E::Mse).into(), sig4(Some(m.mse))),
+        ("metric-mse-split", t.s(E::MseSplit).into(), format!("{} / {}", sig4(Some(m.clip_mse)), sig4(Some(m.round_mse)))),
+        ("metric-max-error", t.s(E::MaxError).into(), sig4(Some(m.max_abs_err))),
+        ("metric-clipped", t.s(E::Clipped).into(), percent(m.clipped_fraction())),
+        ("metric-levels-used", t.s(E::LevelsUsed).into(), format!("{} / {}", m.levels_used, v.range.levels())),
+        ("metric-non-finite", t.s(E::NonFinite).into(), m.non_finite.to_string()),
     ];
     html! {
-        <section class="panel readouts" aria-label="Readouts">
+        <section class="panel readouts" aria-label={t.s(E::Readouts)}>
             <dl>
                 { for items.into_iter().map(|(id, label, value)| html! {
                     <div class="readout"><dt>{label}</dt><dd data-testid={id}>{value}</dd></div>
@@ -60,6 +62,7 @@ pub struct ExportBarProps {
 /// Saves the readouts (CSV, JSON) and the fake-quantized tensor (`.npy`).
 #[function_component(ExportBar)]
 pub fn export_bar(props: &ExportBarProps) -> Html {
+    let t = use_tr();
     let status = use_state(String::new);
     if props.view.is_err() {
         return html! {};
@@ -78,19 +81,19 @@ pub fn export_bar(props: &ExportBarProps) -> Html {
                 }
             };
             status.set(match crate::ui::download::save(&file, mime, &bytes) {
-                Ok(()) => format!("Saved {file}"),
-                Err(e) => format!("Cannot save {file}: {e}"),
+                Ok(()) => t.f(E::Saved, &[&file]),
+                Err(e) => t.f(E::CannotSave, &[&file, &e]),
             });
         });
         html! { <button class="export" {onclick} data-testid={format!("export-{kind}")}>{label}</button> }
     };
     let said = if status.is_empty() { props.status.clone() } else { (*status).clone() };
     html! {
-        <div class="export-bar" aria-label="Export">
-            <span class="hint">{"Save:"}</span>
-            { button("csv", "Readouts CSV") }
-            { button("json", "Readouts JSON") }
-            { button("npy", "Quantized tensor .npy") }
+        <div class="export-bar" aria-label={t.s(E::Export)}>
+            <span class="hint">{t.s(E::Save)}</span>
+            { button("csv", t.s(E::ReadoutsCsv)) }
+            { button("json", t.s(E::ReadoutsJson)) }
+            { button("npy", t.s(E::QuantizedNpy)) }
             <span class="hint" role="status" data-testid="export-status">{said}</span>
         </div>
     }

@@ -1,9 +1,10 @@
 //! Where the Explorer's tensor comes from: the synthetic generator's settings, or a file opened
 //! by picker or drag-and-drop, with its layer browser.
 
-
 use web_sys::HtmlInputElement;
 use yew::prelude::*;
+
+use crate::ui::i18n::{use_tr, ExplorerText as E};
 
 use crate::ui::files::{Files, LayerBrowser};
 use crate::ui::state::{Source, UrlState, SOURCES};
@@ -18,7 +19,7 @@ pub struct SourceProps {
 /// Reads `file` in the background; on success makes it the source and picks a tensor.
 pub fn open_file(file: web_sys::File, files: UseStateHandle<Files>, url: UrlState, on_change: Callback<UrlState>) {
     let name = file.name();
-    files.set(Files { busy: Some(format!("Reading {name}…")), error: None, ..(*files).clone() });
+    files.set(Files { busy: Some(crate::ui::i18n::current().f(E::ReadingFile, &[&name])), error: None, ..(*files).clone() });
     #[cfg(target_arch = "wasm32")]
     yew::platform::spawn_local(async move {
         let before = (*files).clone();
@@ -37,6 +38,7 @@ pub fn open_file(file: web_sys::File, files: UseStateHandle<Files>, url: UrlStat
 
 #[function_component(SourcePanel)]
 pub fn source_panel(props: &SourceProps) -> Html {
+    let t = use_tr();
     let url = &props.url;
     let set_source = {
         let (url, cb) = (url.clone(), props.on_change.clone());
@@ -81,27 +83,27 @@ pub fn source_panel(props: &SourceProps) -> Html {
     let f = &*props.files;
     let is_onnx = url.file.to_ascii_lowercase().ends_with(".onnx");
     html! {
-        <section class="panel source" aria-label="Tensor source"
+        <section class="panel source" aria-label={t.s(E::TensorSource)}
                  ondragover={Callback::from(|e: DragEvent| e.prevent_default())} ondrop={on_drop}>
             <div class="panel-head">
-                <h2>{"Tensor source"}</h2>
-                <select aria-label="Tensor source" data-testid="ctl-source" onchange={set_source}>
-                    { for SOURCES.iter().map(|(s, key, label)| html! { <option value={*key} selected={*s == url.source}>{*label}</option> }) }
+                <h2>{t.s(E::TensorSource)}</h2>
+                <select aria-label={t.s(E::TensorSource)} data-testid="ctl-source" onchange={set_source}>
+                    { for SOURCES.iter().map(|(s, key, label)| html! { <option value={*key} selected={*s == url.source}>{t.s(*label)}</option> }) }
                 </select>
             </div>
             if url.source == Source::File {
                 <div class="drop" data-testid="drop-zone">
-                    <label for="ctl-file">{"Open a .npy, .npz, .safetensors or .onnx file, or drop one here. It is read in this browser and never leaves it."}</label>
+                    <label for="ctl-file">{t.s(E::OpenFileLabel)}</label>
                     <input id="ctl-file" data-testid="ctl-file" type="file" accept=".npy,.npz,.safetensors,.onnx" onchange={on_pick} />
                     if is_onnx {
                         <label class="check">
                             <input type="checkbox" data-testid="ctl-fold-bn" checked={url.fold_bn} onchange={on_fold} />
-                            {"Fold batch norm into the convolutions (w·γ/√(var + ε))"}
+                            {t.s(E::FoldBatchNorm)}
                         </label>
                     }
                 </div>
                 if let Some(busy) = &f.busy { <p class="hint" role="status" data-testid="file-busy">{busy.clone()}</p> }
-                if let Some(error) = &f.error { <p class="error" role="alert" data-testid="file-error">{format!("Cannot open: {error}")}</p> }
+                if let Some(error) = &f.error { <p class="error" role="alert" data-testid="file-error">{t.f(E::CannotOpen, &[error])}</p> }
                 if let Some(open) = f.open.as_ref().filter(|o| o.name == url.file) {
                     <LayerBrowser file={open.clone()} current={AttrValue::from(url.tensor.clone())} on_choose={on_choose} generation={f.generation} />
                 }

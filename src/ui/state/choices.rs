@@ -2,6 +2,7 @@
 //! names and labels, one table each.
 
 use super::*;
+use crate::ui::i18n::{ExplorerText as E, LearnText as L};
 
 /// The top-level views, one per tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -92,11 +93,11 @@ pub enum RoundKind {
 }
 
 /// Names used in URLs and in `<select>` options, for each enumerated setting.
-pub const VIEWS: &[(View, &str, &str)] = &[
-    (View::Explorer, "explorer", "Explorer"),
-    (View::Lab, "lab", "Lab"),
-    (View::Learn, "learn", "Learn"),
-    (View::Bench, "bench", "Benchmarks"),
+pub const VIEWS: &[(View, &str, E)] = &[
+    (View::Explorer, "explorer", E::ViewExplorer),
+    (View::Lab, "lab", E::ViewLab),
+    (View::Learn, "learn", E::ViewLearn),
+    (View::Bench, "bench", E::ViewBench),
 ];
 
 impl View {
@@ -105,55 +106,55 @@ impl View {
         self != View::Bench
     }
 }
-pub const DISTS: &[(DistKind, &str, &str)] = &[
-    (DistKind::Normal, "normal", "Normal N(μ, σ²)"),
-    (DistKind::Laplace, "laplace", "Laplace (μ, b = σ)"),
-    (DistKind::Uniform, "uniform", "Uniform [μ − σ, μ + σ)"),
-    (DistKind::StudentT, "student-t", "Student-t (ν dof, scale σ)"),
-    (DistKind::Bimodal, "bimodal", "Bimodal (modes ±sep/2, σ each)"),
-    (DistKind::PostRelu, "post-relu", "Post-ReLU max(0, N(μ, σ²))"),
+pub const DISTS: &[(DistKind, &str, E)] = &[
+    (DistKind::Normal, "normal", E::DistNormal),
+    (DistKind::Laplace, "laplace", E::DistLaplace),
+    (DistKind::Uniform, "uniform", E::DistUniform),
+    (DistKind::StudentT, "student-t", E::DistStudentT),
+    (DistKind::Bimodal, "bimodal", E::DistBimodal),
+    (DistKind::PostRelu, "post-relu", E::DistPostRelu),
 ];
-pub const SCHEMES: &[(QScheme, &str, &str)] = &[(QScheme::Affine, "affine", "Affine"), (QScheme::Symmetric, "symmetric", "Symmetric")];
+pub const SCHEMES: &[(QScheme, &str, E)] = &[(QScheme::Affine, "affine", E::SchemeAffine), (QScheme::Symmetric, "symmetric", E::SchemeSymmetric)];
 /// The lessons of Learn: URL key and title.
-pub const LESSONS: &[(&str, &str)] = &[
-    ("scale-zero-point", "Scale and zero point"),
-    ("outliers", "Outliers and calibration"),
-    ("ema", "Moving average against min/max"),
-    ("per-channel", "Per tensor against per channel"),
-    ("bits", "Bits against error"),
-    ("ptq-qat", "PTQ against QAT"),
+pub const LESSONS: &[(&str, L)] = &[
+    ("scale-zero-point", L::NavScaleZeroPoint),
+    ("outliers", L::NavOutliers),
+    ("ema", L::NavEma),
+    ("per-channel", L::NavPerChannel),
+    ("bits", L::NavBits),
+    ("ptq-qat", L::NavPtqQat),
 ];
 
-pub const SOURCES: &[(Source, &str, &str)] = &[(Source::Synthetic, "synth", "Synthetic"), (Source::File, "file", "A file")];
-pub const OBSERVERS: &[(ObsKind, &str, &str)] = &[
-    (ObsKind::MinMax, "minmax", "Min/max"),
-    (ObsKind::MovingAverage, "moving-average", "Moving-average min/max (EMA)"),
-    (ObsKind::Percentile, "percentile", "Percentile"),
-    (ObsKind::Histogram, "histogram", "Histogram (L2 search, PyTorch)"),
-    (ObsKind::Entropy, "entropy", "Entropy / KL (NVIDIA)"),
-    (ObsKind::Mse, "mse", "MSE-optimal clipping"),
+pub const SOURCES: &[(Source, &str, E)] = &[(Source::Synthetic, "synth", E::SourceSynthetic), (Source::File, "file", E::SourceFile)];
+pub const OBSERVERS: &[(ObsKind, &str, E)] = &[
+    (ObsKind::MinMax, "minmax", E::ObsMinMax),
+    (ObsKind::MovingAverage, "moving-average", E::ObsMovingAverage),
+    (ObsKind::Percentile, "percentile", E::ObsPercentile),
+    (ObsKind::Histogram, "histogram", E::ObsHistogram),
+    (ObsKind::Entropy, "entropy", E::ObsEntropy),
+    (ObsKind::Mse, "mse", E::ObsMse),
 ];
-pub const TAILS: &[(Tails, &str, &str)] = &[(Tails::Abs, "abs", "of |x|"), (Tails::Both, "both", "of each tail")];
-pub const CODES: &[(Codes, &str, &str)] = &[
-    (Codes::Auto, "auto", "Auto (from the scheme)"),
-    (Codes::Unsigned, "quint", "Unsigned (quint)"),
-    (Codes::Signed, "qint", "Signed (qint)"),
+pub const TAILS: &[(Tails, &str, E)] = &[(Tails::Abs, "abs", E::TailsAbs), (Tails::Both, "both", E::TailsBoth)];
+pub const CODES: &[(Codes, &str, E)] = &[
+    (Codes::Auto, "auto", E::CodesAuto),
+    (Codes::Unsigned, "quint", E::CodesUnsigned),
+    (Codes::Signed, "qint", E::CodesSigned),
 ];
-pub const GRANULARITIES: &[(bool, &str, &str)] = &[(false, "tensor", "Per tensor"), (true, "channel", "Per channel")];
-pub const ROUNDINGS: &[(RoundKind, &str, &str)] = &[
-    (RoundKind::HalfEven, "half-even", "Half to even (torch.round)"),
-    (RoundKind::HalfAway, "half-away", "Half away from zero"),
-    (RoundKind::Stochastic, "stochastic", "Stochastic"),
+pub const GRANULARITIES: &[(bool, &str, E)] = &[(false, "tensor", E::PerTensor), (true, "channel", E::PerChannel)];
+pub const ROUNDINGS: &[(RoundKind, &str, E)] = &[
+    (RoundKind::HalfEven, "half-even", E::RoundHalfEven),
+    (RoundKind::HalfAway, "half-away", E::RoundHalfAway),
+    (RoundKind::Stochastic, "stochastic", E::RoundStochastic),
 ];
 
 /// Looks up the URL name of `value` in a choice table.
-pub fn choice_key<T: PartialEq>(table: &[(T, &'static str, &'static str)], value: &T) -> &'static str {
+pub fn choice_key<T: PartialEq, L>(table: &[(T, &'static str, L)], value: &T) -> &'static str {
     table.iter().find(|(v, _, _)| v == value).map(|(_, k, _)| *k).unwrap_or("")
 }
 
-pub(super) fn parse_choice<T: Copy>(table: &[(T, &'static str, &'static str)], s: &str) -> Result<T, String> {
+pub(super) fn parse_choice<T: Copy, L>(table: &[(T, &'static str, L)], s: &str) -> Result<T, crate::ui::i18n::Msg> {
     table.iter().find(|(_, k, _)| *k == s).map(|(v, _, _)| *v).ok_or_else(|| {
         let names: Vec<&str> = table.iter().map(|(_, k, _)| *k).collect();
-        format!("expected one of {}", names.join(", "))
+        crate::ui::i18n::Msg::new(crate::ui::i18n::ShellText::ExpectOneOf).arg(names.join(", "))
     })
 }

@@ -2,27 +2,36 @@
 
 use super::choices::parse_choice;
 use super::*;
+use crate::ui::i18n::{Msg, ShellText as S};
 
-pub(super) fn parse_int<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(s: &str, lo: T, hi: T) -> Result<T, String> {
+pub(super) fn parse_int<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(s: &str, lo: T, hi: T) -> Result<T, Msg> {
     match s.parse::<T>() {
         Ok(v) if v >= lo && v <= hi => Ok(v),
-        _ => Err(format!("expected a whole number from {lo} to {hi}")),
+        _ => Err(Msg::new(S::ExpectWhole).arg(lo).arg(hi)),
     }
 }
 
-fn parse_float<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(s: &str, lo: T, hi: T, what: &str) -> Result<T, String> {
+fn parse_float<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy>(s: &str, lo: T, hi: T, what: S) -> Result<T, Msg> {
     match s.parse::<T>() {
         Ok(v) if v >= lo && v <= hi => Ok(v),
-        _ => Err(format!("expected {what} from {lo} to {hi}")),
+        _ => Err(Msg::new(S::ExpectRange).msg(Msg::new(what)).arg(lo).arg(hi)),
+    }
+}
+
+/// A value above 0 and at most `hi`.
+fn parse_positive<T: std::str::FromStr + PartialOrd + std::fmt::Display + Copy + Default>(s: &str, hi: T, what: S) -> Result<T, Msg> {
+    match parse_float(s, T::default(), hi, what)? {
+        v if v > T::default() => Ok(v),
+        _ => Err(Msg::new(S::ExpectAboveZero).msg(Msg::new(what)).arg(hi)),
     }
 }
 
 /// `auto` for none, else a value `parse` accepts.
-fn parse_auto<T>(s: &str, parse: impl Fn(&str) -> Result<T, String>) -> Result<Option<T>, String> {
+fn parse_auto<T>(s: &str, parse: impl Fn(&str) -> Result<T, Msg>) -> Result<Option<T>, Msg> {
     if s == "auto" {
         Ok(None)
     } else {
-        parse(s).map(Some).map_err(|e| format!("{e}, or auto"))
+        parse(s).map(Some).map_err(|e| Msg::new(S::OrAuto).msg(e))
     }
 }
 
@@ -37,10 +46,10 @@ fn encode_name(s: &str) -> String {
     percent_encoding::utf8_percent_encode(s, NAME_SAFE).to_string()
 }
 
-fn decode_name(s: &str) -> Result<String, String> {
-    let name = percent_encoding::percent_decode_str(s).decode_utf8().map_err(|_| "expected a %-encoded UTF-8 name".to_string())?;
+fn decode_name(s: &str) -> Result<String, Msg> {
+    let name = percent_encoding::percent_decode_str(s).decode_utf8().map_err(|_| Msg::new(S::ExpectName))?;
     if name.chars().count() > MAX_NAME_CHARS {
-        return Err(format!("expected a name of at most {MAX_NAME_CHARS} characters"));
+        return Err(Msg::new(S::NameTooLong).arg(MAX_NAME_CHARS));
     }
     Ok(name.into_owned())
 }
@@ -49,11 +58,11 @@ fn auto<T: std::fmt::Display>(v: Option<T>) -> String {
     v.map_or_else(|| "auto".into(), |v| v.to_string())
 }
 
-fn parse_bool(s: &str) -> Result<bool, String> {
+fn parse_bool(s: &str) -> Result<bool, Msg> {
     match s {
         "1" | "true" => Ok(true),
         "0" | "false" => Ok(false),
-        _ => Err("expected 0 or 1".into()),
+        _ => Err(Msg::new(S::ExpectBool)),
     }
 }
 
@@ -61,7 +70,7 @@ fn parse_bool(s: &str) -> Result<bool, String> {
 pub struct Field {
     pub key: &'static str,
     pub get: fn(&UrlState) -> String,
-    pub set: fn(&mut UrlState, &str) -> Result<(), String>,
+    pub set: fn(&mut UrlState, &str) -> Result<(), Msg>,
 }
 
 /// The one table of URL fields, in the order they are written. Each setter assigns and passes an
@@ -81,18 +90,18 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "mu",
         get: |s| s.mu.to_string(),
-        set: |s, v| Ok(s.mu = parse_float(v, -MAX_DIST_PARAM, MAX_DIST_PARAM, "a location")?),
+        set: |s, v| Ok(s.mu = parse_float(v, -MAX_DIST_PARAM, MAX_DIST_PARAM, S::WhatLocation)?),
     },
     Field {
         key: "sigma",
         get: |s| auto(s.sigma),
-        set: |s, v| match parse_auto(v, |v| parse_float(v, 0.0, MAX_DIST_PARAM, "a scale"))? {
-            Some(x) if x <= 0.0 => Err("expected a scale above 0, or auto".into()),
+        set: |s, v| match parse_auto(v, |v| parse_float(v, 0.0, MAX_DIST_PARAM, S::WhatScale))? {
+            Some(x) if x <= 0.0 => Err(Msg::new(S::ExpectScaleOrAuto)),
             x => Ok(s.sigma = x),
         },
     },
-    Field { key: "dof", get: |s| s.dof.to_string(), set: |s, v| Ok(s.dof = parse_float(v, 0.5, 1000.0, "degrees of freedom")?) },
-    Field { key: "sep", get: |s| s.sep.to_string(), set: |s, v| Ok(s.sep = parse_float(v, 0.0, MAX_DIST_PARAM, "a separation")?) },
+    Field { key: "dof", get: |s| s.dof.to_string(), set: |s, v| Ok(s.dof = parse_float(v, 0.5, 1000.0, S::WhatDof)?) },
+    Field { key: "sep", get: |s| s.sep.to_string(), set: |s, v| Ok(s.sep = parse_float(v, 0.0, MAX_DIST_PARAM, S::WhatSeparation)?) },
     Field { key: "n", get: |s| s.n.to_string(), set: |s, v| Ok(s.n = parse_int(v, MIN_SAMPLES, MAX_SAMPLES)?) },
     Field { key: "seed", get: |s| s.seed.to_string(), set: |s, v| Ok(s.seed = parse_int(v, 0, u64::MAX)?) },
     Field { key: "bits", get: |s| s.bits.to_string(), set: |s, v| Ok(s.bits = parse_int(v, MIN_BITS, MAX_BITS)?) },
@@ -106,17 +115,17 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "spread",
         get: |s| s.spread.to_string(),
-        set: |s, v| Ok(s.spread = parse_float(v, 1.0, MAX_SPREAD, "a ratio")?),
+        set: |s, v| Ok(s.spread = parse_float(v, 1.0, MAX_SPREAD, S::WhatRatio)?),
     },
     Field {
         key: "of",
         get: |s| s.outlier_fraction.to_string(),
-        set: |s, v| Ok(s.outlier_fraction = parse_float(v, 0.0, 0.5, "a fraction")?),
+        set: |s, v| Ok(s.outlier_fraction = parse_float(v, 0.0, 0.5, S::WhatFraction)?),
     },
     Field {
         key: "om",
         get: |s| s.outlier_magnitude.to_string(),
-        set: |s, v| Ok(s.outlier_magnitude = parse_float(v, 0.0, MAX_ABS_VALUE, "a magnitude")?),
+        set: |s, v| Ok(s.outlier_magnitude = parse_float(v, 0.0, MAX_ABS_VALUE, S::WhatMagnitude)?),
     },
     Field {
         key: "obs",
@@ -126,18 +135,12 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "ac",
         get: |s| s.averaging_constant.to_string(),
-        set: |s, v| match parse_float(v, 0.0, 1.0, "an averaging constant")? {
-            c if c > 0.0 => Ok(s.averaging_constant = c),
-            _ => Err("expected an averaging constant above 0, at most 1".into()),
-        },
+        set: |s, v| Ok(s.averaging_constant = parse_positive(v, 1.0, S::WhatAveraging)?),
     },
     Field {
         key: "pct",
         get: |s| s.percentile.to_string(),
-        set: |s, v| match parse_float(v, 0.0, 100.0, "a percentile")? {
-            p if p > 0.0 => Ok(s.percentile = p),
-            _ => Err("expected a percentile above 0, at most 100".into()),
-        },
+        set: |s, v| Ok(s.percentile = parse_positive(v, 100.0, S::WhatPercentile)?),
     },
     Field { key: "tails", get: |s| choice_key(TAILS, &s.tails).into(), set: |s, v| Ok(s.tails = parse_choice(TAILS, v)?) },
     Field { key: "hbins", get: |s| s.hist_bins.to_string(), set: |s, v| Ok(s.hist_bins = parse_int(v, 16, MAX_OBSERVER_BINS)?) },
@@ -177,24 +180,24 @@ pub const FIELDS: &[Field] = &[
         get: |s| LESSONS[s.lesson.min(LESSONS.len() - 1)].0.into(),
         set: |s, v| match LESSONS.iter().position(|(k, _)| *k == v) {
             Some(i) => Ok(s.lesson = i),
-            None => Err(format!("expected one of {}", LESSONS.iter().map(|l| l.0).collect::<Vec<_>>().join(", "))),
+            None => Err(Msg::new(S::ExpectOneOf).arg(LESSONS.iter().map(|l| l.0).collect::<Vec<_>>().join(", "))),
         },
     },
     Field { key: "nb", get: |s| s.batches.to_string(), set: |s, v| Ok(s.batches = parse_int(v, 1, MAX_BATCHES)?) },
     Field {
         key: "drift",
         get: |s| s.drift.to_string(),
-        set: |s, v| Ok(s.drift = parse_float(v, 0.0, MAX_DRIFT, "a drift")?),
+        set: |s, v| Ok(s.drift = parse_float(v, 0.0, MAX_DRIFT, S::WhatDrift)?),
     },
     Field {
         key: "tzoom",
         get: |s| s.transfer_zoom.to_string(),
-        set: |s, v| Ok(s.transfer_zoom = parse_float(v, 1.0, MAX_TRANSFER_ZOOM, "a zoom")?),
+        set: |s, v| Ok(s.transfer_zoom = parse_float(v, 1.0, MAX_TRANSFER_ZOOM, S::WhatZoom)?),
     },
     Field {
         key: "tcenter",
         get: |s| auto(s.transfer_center),
-        set: |s, v| Ok(s.transfer_center = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
+        set: |s, v| Ok(s.transfer_center = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, S::WhatValue))?),
     },
     Field { key: "ldata", get: |s| choice_key(LAB_DATA, &s.lab.dataset).into(), set: |s, v| Ok(s.lab.dataset = parse_choice(LAB_DATA, v)?) },
     Field { key: "lmodel", get: |s| choice_key(LAB_MODELS, &s.lab.model).into(), set: |s, v| Ok(s.lab.model = parse_choice(LAB_MODELS, v)?) },
@@ -213,10 +216,7 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "llr",
         get: |s| s.lab.lr.to_string(),
-        set: |s, v| match parse_float(v, 0.0, 10.0, "a learning rate")? {
-            lr if lr > 0.0 => Ok(s.lab.lr = lr),
-            _ => Err("expected a learning rate above 0, at most 10".into()),
-        },
+        set: |s, v| Ok(s.lab.lr = parse_positive(v, 10.0, S::WhatLearningRate)?),
     },
     Field { key: "lepochs", get: |s| s.lab.epochs.to_string(), set: |s, v| Ok(s.lab.epochs = parse_int(v, 0, 1000)?) },
     Field { key: "lqat", get: |s| s.lab.qat_epochs.to_string(), set: |s, v| Ok(s.lab.qat_epochs = parse_int(v, 0, 1000)?) },
@@ -228,25 +228,22 @@ pub const FIELDS: &[Field] = &[
     Field {
         key: "lac",
         get: |s| s.lab.averaging_constant.to_string(),
-        set: |s, v| match parse_float(v, 0.0, 1.0, "an averaging constant")? {
-            c if c > 0.0 => Ok(s.lab.averaging_constant = c),
-            _ => Err("expected an averaging constant above 0, at most 1".into()),
-        },
+        set: |s, v| Ok(s.lab.averaging_constant = parse_positive(v, 1.0, S::WhatAveraging)?),
     },
     Field { key: "lfreeze", get: |s| auto(s.lab.freeze_after), set: |s, v| Ok(s.lab.freeze_after = parse_auto(v, |v| parse_int(v, 0, 1000))?) },
     Field { key: "lfreezebn", get: |s| auto(s.lab.freeze_bn_after), set: |s, v| Ok(s.lab.freeze_bn_after = parse_auto(v, |v| parse_int(v, 0, 1000))?) },
     Field { key: "lpoints", get: |s| s.lab.points.to_string(), set: |s, v| Ok(s.lab.points = parse_int(v, 20, 100_000)?) },
-    Field { key: "lnoise", get: |s| s.lab.noise.to_string(), set: |s, v| Ok(s.lab.noise = parse_float(v, 0.0, 10.0, "a noise level")?) },
+    Field { key: "lnoise", get: |s| s.lab.noise.to_string(), set: |s, v| Ok(s.lab.noise = parse_float(v, 0.0, 10.0, S::WhatNoise)?) },
     Field { key: "lseed", get: |s| s.lab.seed.to_string(), set: |s, v| Ok(s.lab.seed = parse_int(v, 0, u64::MAX)?) },
     Field {
         key: "lo",
         get: |s| auto(s.lo),
-        set: |s, v| Ok(s.lo = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
+        set: |s, v| Ok(s.lo = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, S::WhatValue))?),
     },
     Field {
         key: "hi",
         get: |s| auto(s.hi),
-        set: |s, v| Ok(s.hi = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, "a value"))?),
+        set: |s, v| Ok(s.hi = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, S::WhatValue))?),
     },
 ];
 

@@ -63,38 +63,40 @@ pub enum LabData {
     Synthetic(crate::engine::nn::data::Synthetic2d),
 }
 
-pub const LAB_DATA: &[(LabData, &str, &str)] = {
+use crate::ui::i18n::LabText;
+
+pub const LAB_DATA: &[(LabData, &str, LabText)] = {
     use crate::engine::nn::data::Synthetic2d as S;
     &[
-        (LabData::Digits, "digits", "8×8 digits (1,797 images)"),
-        (LabData::Synthetic(S::Moons), "moons", "2-D: moons"),
-        (LabData::Synthetic(S::Circles), "circles", "2-D: circles"),
-        (LabData::Synthetic(S::Xor), "xor", "2-D: XOR"),
-        (LabData::Synthetic(S::Spiral), "spiral", "2-D: spiral"),
-        (LabData::Synthetic(S::Blobs), "blobs", "2-D: three blobs"),
+        (LabData::Digits, "digits", LabText::DataDigits),
+        (LabData::Synthetic(S::Moons), "moons", LabText::DataMoons),
+        (LabData::Synthetic(S::Circles), "circles", LabText::DataCircles),
+        (LabData::Synthetic(S::Xor), "xor", LabText::DataXor),
+        (LabData::Synthetic(S::Spiral), "spiral", LabText::DataSpiral),
+        (LabData::Synthetic(S::Blobs), "blobs", LabText::DataBlobs),
     ]
 };
 
 /// The Lab's networks.
-pub const LAB_MODELS: &[(crate::engine::nn::lab::ModelKind, &str, &str)] = {
+pub const LAB_MODELS: &[(crate::engine::nn::lab::ModelKind, &str, LabText)] = {
     use crate::engine::nn::lab::ModelKind as M;
-    &[(M::Mlp, "mlp", "MLP"), (M::Cnn, "cnn", "CNN: conv, depthwise, pointwise (digits)")]
+    &[(M::Mlp, "mlp", LabText::ModelMlp), (M::Cnn, "cnn", LabText::ModelCnn)]
 };
 
 /// The CNN's two channel counts, `8,16`.
-pub(crate) fn parse_channels(v: &str) -> Result<[usize; 2], String> {
+pub(crate) fn parse_channels(v: &str) -> Result<[usize; 2], crate::ui::i18n::Msg> {
     let c: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 256)).collect();
     match c.as_deref() {
         Ok(&[a, b]) => Ok([a, b]),
-        _ => Err("expected two channel counts from 1 to 256, comma-separated".into()),
+        _ => Err(crate::ui::i18n::Msg::new(crate::ui::i18n::ShellText::ExpectChannels)),
     }
 }
 
 /// The MLP's hidden widths, `128,128`.
-pub(crate) fn parse_widths(v: &str) -> Result<Vec<usize>, String> {
+pub(crate) fn parse_widths(v: &str) -> Result<Vec<usize>, crate::ui::i18n::Msg> {
     let widths: Result<Vec<usize>, _> = v.split(',').map(|w| parse_int(w.trim(), 1, 4096)).collect();
     match widths {
         Ok(w) if (1..=4).contains(&w.len()) => Ok(w),
-        _ => Err("expected 1 to 4 layer widths from 1 to 4096, comma-separated".into()),
+        _ => Err(crate::ui::i18n::Msg::new(crate::ui::i18n::ShellText::ExpectWidths)),
     }
 }

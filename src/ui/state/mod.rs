@@ -12,12 +12,15 @@ use crate::engine::observer::{Granularity, ObserverKind, Tails};
 use crate::engine::quantizer::qparams::QScheme;
 use crate::engine::quantizer::rounding::Rounding;
 use crate::engine::synth::{Dist, Outliers};
+use crate::ui::i18n::{Lang, Msg, ShellText};
 
 mod choices;
+mod embed;
 mod fields;
 mod lab;
 
 pub use choices::*;
+pub use embed::{Hidden, Page, Part, PARTS};
 pub use fields::{Field, FIELDS, MAX_NAME_CHARS};
 pub use lab::*;
 
@@ -106,6 +109,8 @@ pub struct UrlState {
     pub transfer_center: Option<f32>,
     /// The Lab's experiment (see [`UrlState::lab_config`]).
     pub lab: LabSettings,
+    /// How the page is shown: parts hidden for embedding, the language.
+    pub page: Page,
 }
 
 impl Default for UrlState {
@@ -154,6 +159,7 @@ impl Default for UrlState {
             transfer_zoom: 1.0,
             transfer_center: None,
             lab: LabSettings::default(),
+            page: Page::default(),
         }
     }
 }
@@ -299,19 +305,26 @@ impl UrlState {
 #[derive(Clone, Debug, PartialEq, Eq)]
 pub struct Problem {
     pub part: String,
-    pub reason: String,
+    pub reason: Msg,
+}
+
+impl Problem {
+    /// `“part”: reason`, in `lang`.
+    pub fn render(&self, lang: Lang) -> String {
+        Msg::new(ShellText::ProblemPart).arg(&self.part).msg(self.reason.clone()).render(lang)
+    }
 }
 
 impl std::fmt::Display for Problem {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        write!(f, "“{}”: {}", self.part, self.reason)
+        f.write_str(&self.render(Lang::En))
     }
 }
 
 impl UrlState {
     /// `view=explorer&dist=normal&…`, every field of [`FIELDS`] in order (no leading `#`).
     pub fn to_hash(&self) -> String {
-        FIELDS.iter().map(|f| format!("{}={}", f.key, (f.get)(self))).collect::<Vec<_>>().join("&")
+        FIELDS.iter().map(|f| format!("{}={}", f.key, (f.get)(self))).chain(self.page.pairs()).collect::<Vec<_>>().join("&")
     }
 
     /// Reads a hash (with or without its leading `#`). Unknown keys, repeated keys, parts without
@@ -322,24 +335,30 @@ impl UrlState {
         let mut seen = Vec::new();
         let body = hash.strip_prefix('#').unwrap_or(hash);
         for part in body.split('&').filter(|p| !p.is_empty()) {
-            let problem = |reason: String| Problem { part: truncate(part, 60), reason };
+            let problem = |reason: Msg| Problem { part: truncate(part, 60), reason };
             let Some((key, value)) = part.split_once('=') else {
-                problems.push(problem("not a key=value pair".into()));
+                problems.push(problem(Msg::new(ShellText::NotAPair)));
                 continue;
             };
-            let Some(field) = FIELDS.iter().find(|f| f.key == key) else {
-                problems.push(problem("unknown setting".into()));
+            let field = FIELDS.iter().find(|f| f.key == key);
+            if field.is_none() && !Page::knows(key) {
+                problems.push(problem(Msg::new(ShellText::UnknownSetting)));
                 continue;
-            };
+            }
             if seen.contains(&key) {
-                problems.push(problem("repeated setting (the first one is used)".into()));
+                problems.push(problem(Msg::new(ShellText::RepeatedSetting)));
                 continue;
             }
             seen.push(key);
-            let mut candidate = state.clone();
-            match (field.set)(&mut candidate, value) {
-                Ok(()) => state = candidate,
-                Err(reason) => problems.push(problem(format!("{reason}; using the default"))),
+            let read = match field {
+                Some(field) => {
+                    let mut candidate = state.clone();
+                    (field.set)(&mut candidate, value).map(|()| state = candidate)
+                }
+                None => state.page.read(key, value).unwrap_or(Ok(())),
+            };
+            if let Err(reason) = read {
+                problems.push(problem(Msg::new(ShellText::UsingDefault).msg(reason)));
             }
         }
         (state, problems)
@@ -393,7 +412,7 @@ mod tests {
         assert_eq!(s.seed, 7);
         let parts: Vec<&str> = problems.iter().map(|p| p.part.as_str()).collect();
         assert_eq!(parts, ["bits=99", "junk", "color=red", "n=abc", "view=learn"]);
-        assert!(problems[0].reason.contains("2 to 16"), "{}", problems[0]);
+        assert!(problems[0].to_string().contains("2 to 16"), "{}", problems[0]);
     }
 
     #[test]

@@ -1,0 +1,6 @@
+//! The benchmark page's texts.
+
+texts! {
+    pub enum BenchText {
+    }
+}

@@ -1,0 +1,6 @@
+//! The charts' titles, axes and legends.
+
+texts! {
+    pub enum ChartText {
+    }
+}

@@ -1,0 +1,212 @@
+//! The UI's languages, English and 简体中文, and its one table of strings.
+//!
+//! Every string the page shows comes from the table: one enum per part of the app (the shell,
+//! the Explorer, the Lab, Learn, the benchmark page, the charts), each variant with its English
+//! and its Chinese text side by side, written with [`texts!`]. A component asks the context for
+//! the language ([`use_tr`]) and writes `t.s(Ui::Train)`, or `t.f(Ui::Epoch, &[&e, &n])` for a
+//! text with placeholders `{0}`, `{1}`, … (their order may differ between the languages).
+//!
+//! The field's own terms stay as they are: scale, zero point, PTQ, QAT, SQNR, min/max keep their
+//! symbols and abbreviations, and the Chinese uses the words Chinese articles on quantization use
+//! (缩放因子 scale, 零点 zero point, 伪量化 fake-quantize, 校准 calibration, 观察器 observer,
+//! 逐通道 per channel, 截断 clipping).
+//!
+//! The tests fail on a text without a translation, on placeholders that differ between the
+//! languages, and (`tests/architecture.rs`) on English text written in `src/ui` outside the table.
+
+use yew::prelude::*;
+
+#[macro_use]
+mod table;
+mod bench;
+mod charts;
+mod explorer;
+mod lab;
+mod learn;
+mod shell;
+
+pub use bench::BenchText;
+pub use charts::ChartText;
+pub use explorer::ExplorerText;
+pub use lab::LabText;
+pub use learn::LearnText;
+pub use shell::ShellText;
+
+/// A language of the UI.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq, Hash)]
+pub enum Lang {
+    #[default]
+    En,
+    Zh,
+}
+
+impl Lang {
+    pub const ALL: [Lang; 2] = [Lang::En, Lang::Zh];
+
+    /// Its URL name (`lang=zh`).
+    pub fn code(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh",
+        }
+    }
+
+    pub fn from_code(code: &str) -> Option<Lang> {
+        Lang::ALL.into_iter().find(|l| l.code() == code)
+    }
+
+    /// The `lang` attribute of the document (`zh-Hans`: simplified Chinese).
+    pub fn html_lang(self) -> &'static str {
+        match self {
+            Lang::En => "en",
+            Lang::Zh => "zh-Hans",
+        }
+    }
+
+    /// Its own name, for the language switch.
+    pub fn name(self) -> &'static str {
+        match self {
+            Lang::En => "English",
+            Lang::Zh => "简体中文",
+        }
+    }
+
+    /// The browser's choice: the first of its preferred languages (`navigator.languages`, most
+    /// preferred first) that the UI has, English when none is.
+    pub fn from_browser<S: AsRef<str>>(preferred: &[S]) -> Lang {
+        preferred
+            .iter()
+            .find_map(|tag| {
+                let primary = tag.as_ref().split(['-', '_']).next().unwrap_or("").to_ascii_lowercase();
+                Lang::from_code(&primary)
+            })
+            .unwrap_or_default()
+    }
+}
+
+/// A section of the table: each variant's text in every language.
+pub trait Text: Copy {
+    fn en(self) -> &'static str;
+    fn zh(self) -> &'static str;
+    fn get(self, lang: Lang) -> &'static str {
+        match lang {
+            Lang::En => self.en(),
+            Lang::Zh => self.zh(),
+        }
+    }
+}
+
+/// The texts in one language: what a component writes with.
+#[derive(Clone, Copy, Debug, Default, PartialEq, Eq)]
+pub struct Tr(pub Lang);
+
+impl Tr {
+    /// A text as it is.
+    pub fn s(self, text: impl Text) -> &'static str {
+        text.get(self.0)
+    }
+
+    /// A text with its placeholders `{0}`, `{1}`, … filled in by `args`, in order.
+    pub fn f(self, text: impl Text, args: &[&dyn std::fmt::Display]) -> String {
+        fill(text.get(self.0), args)
+    }
+
+    pub fn lang(self) -> Lang {
+        self.0
+    }
+}
+
+/// `template` with `{i}` replaced by `args[i]` (a placeholder without an argument stays).
+pub fn fill(template: &str, args: &[&dyn std::fmt::Display]) -> String {
+    let mut out = String::with_capacity(template.len() + 16 * args.len());
+    let mut rest = template;
+    while let Some(open) = rest.find('{') {
+        out.push_str(&rest[..open]);
+        let after = &rest[open + 1..];
+        match after.find('}').and_then(|close| after[..close].parse::<usize>().ok().map(|i| (i, close))) {
+            Some((i, close)) if i < args.len() => {
+                out.push_str(&args[i].to_string());
+                rest = &after[close + 1..];
+            }
+            _ => {
+                out.push('{');
+                rest = after;
+            }
+        }
+    }
+    out.push_str(rest);
+    out
+}
+
+/// A message kept as its text and arguments until it is shown, so that it shows in the language
+/// of the moment: what the URL parser, the worker and the file readers report. Its `Display` is
+/// the English.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Msg {
+    en: &'static str,
+    zh: &'static str,
+    args: Vec<Arg>,
+}
+
+/// An argument of a [`Msg`]: a value shown as it is, or a message of its own.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub enum Arg {
+    Plain(String),
+    Msg(Msg),
+}
+
+impl Msg {
+    pub fn new(text: impl Text) -> Msg {
+        Msg { en: text.en(), zh: text.zh(), args: Vec::new() }
+    }
+
+    /// The next placeholder's value, shown as it is.
+    pub fn arg(mut self, value: impl std::fmt::Display) -> Msg {
+        self.args.push(Arg::Plain(value.to_string()));
+        self
+    }
+
+    /// The next placeholder's value, a message shown in the same language.
+    pub fn msg(mut self, inner: Msg) -> Msg {
+        self.args.push(Arg::Msg(inner));
+        self
+    }
+
+    pub fn render(&self, lang: Lang) -> String {
+        let args: Vec<String> = self.args.iter().map(|a| match a {
+            Arg::Plain(s) => s.clone(),
+            Arg::Msg(m) => m.render(lang),
+        }).collect();
+        let refs: Vec<&dyn std::fmt::Display> = args.iter().map(|a| a as &dyn std::fmt::Display).collect();
+        fill(if lang == Lang::Zh { self.zh } else { self.en }, &refs)
+    }
+}
+
+impl std::fmt::Display for Msg {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.render(Lang::En))
+    }
+}
+
+thread_local! {
+    static CURRENT: std::cell::Cell<Lang> = const { std::cell::Cell::new(Lang::En) };
+}
+
+/// The page's language for code outside the components (the panic banner, the worker client):
+/// the shell sets it whenever the language changes.
+pub fn set_current(lang: Lang) {
+    CURRENT.with(|c| c.set(lang));
+}
+
+pub fn current() -> Tr {
+    Tr(CURRENT.with(|c| c.get()))
+}
+
+/// The texts in the page's language (from the shell's context; English outside it).
+#[hook]
+pub fn use_tr() -> Tr {
+    use_context::<Tr>().unwrap_or_default()
+}
+
+#[cfg(test)]
+mod tests;
