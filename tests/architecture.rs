@@ -85,8 +85,10 @@ fn platform_maths(text: &str) -> Vec<(usize, &'static str)> {
 fn engine_maths_is_the_same_on_every_target() {
     let mut files = Vec::new();
     rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/engine"), &mut files);
+    // A module's tests in a file of their own (`#[cfg(test)] mod tests;`) are tests too.
     let offences: Vec<String> = files
         .iter()
+        .filter(|f| !f.ends_with("tests.rs"))
         .flat_map(|file| platform_maths(&fs::read_to_string(file).unwrap()).into_iter().map(move |(line, name)| format!("{}:{line} calls .{name}(): use libm::", file.display())))
         .collect();
     assert!(offences.is_empty(), "src/engine must not use the platform's maths library:\n{}", offences.join("\n"));
@@ -102,4 +104,119 @@ fn readme_documents_every_url_field() {
     for field in quantscope::ui::state::FIELDS {
         assert!(table.contains(&format!("`{}`", field.key)), "README's URL table lacks `{}`", field.key);
     }
+}
+
+/// Literals in `src/ui` that are not UI text, each with why: names, symbols, format patterns,
+/// and strings that never reach the page (console messages, test-facing names).
+const NOT_UI_TEXT: &[&str] = &[
+    "QuantScope",                                // the name
+    "JS / wasm",                                 // a ratio's symbols
+    "scripts/bench",                             // a command
+    "PNG",                                       // a file format
+    "20·log10(2^b − 1)",                         // a formula
+    "FP32",                                      // the field's abbreviations
+    "PTQ",
+    "QAT",
+    "MSE",
+    "NaN",
+    "{} {}px {}",                                // a CSS font
+    "{truth}→{pred}",                            // numbers and an arrow
+    "{name}: t = {}",                            // an observer's name and a number
+    "FP32 {fp32:.1}%",
+    "{done} / {total}",
+    "{v:.decimals$}",
+    "of which",                                  // matches a kernel's English label for a CSS class
+    "OpenFile",                                  // a Debug name
+    "this browser gave no 2D canvas context",    // the console's, when a chart cannot be drawn
+    "no heavy setting {id}",                     // a programming error, in the console
+];
+
+/// Where `line` (code, not a comment) has string literals: (start, literal).
+fn literals(line: &str) -> Vec<(usize, String)> {
+    let bytes: Vec<char> = line.chars().collect();
+    let (mut out, mut i) = (Vec::new(), 0);
+    while i < bytes.len() {
+        if bytes[i] == '"' && (i == 0 || bytes[i - 1] != '\'') {
+            let start = i;
+            let mut s = String::new();
+            i += 1;
+            while i < bytes.len() && bytes[i] != '"' {
+                if bytes[i] == '\\' && i + 1 < bytes.len() {
+                    s.push(bytes[i + 1]);
+                    i += 2;
+                    continue;
+                }
+                s.push(bytes[i]);
+                i += 1;
+            }
+            out.push((start, s));
+        }
+        i += 1;
+    }
+    out
+}
+
+/// English written in `src/ui` outside the table of texts (`src/ui/i18n/`): text between an
+/// element's tags, a label, title, aria-label or placeholder, or words in any other literal.
+/// Lines that only talk to the console or state a programming error are not the page's.
+fn untranslated(text: &str) -> Vec<(usize, String)> {
+    let code = text.split("#[cfg(test)]").next().unwrap_or("");
+    let attribute = ["class=", "data-testid=", "id=", "for=", "type=", "step=", "inputmode=", "value=", "accept=", "role=", "key=", "href=", "aria-sort=", "aria-live=", "lang=", "data-part=", "data-view=", "data-name="];
+    let display = ["placeholder=", "title=", "aria-label=", "label=", "alt="];
+    // The console's, programming errors, the embed keys' descriptions (for the docs) and the
+    // heavy settings' names (for the end-to-end test's log).
+    let quiet = ["gloo::console", ".expect(", "panic!", "env!(", "what: \"", "unreachable!", "(\"setting_"];
+    let mut found = Vec::new();
+    for (n, line) in code.lines().enumerate() {
+        let line = if line.trim_start().starts_with("//") { "" } else { line.split(" // ").next().unwrap_or("") };
+        if quiet.iter().any(|q| line.contains(q)) {
+            continue;
+        }
+        for (at, s) in literals(line) {
+            let letters = s.split(|c: char| !c.is_ascii_alphabetic()).any(|w| w.len() >= 2);
+            if !letters || NOT_UI_TEXT.contains(&s.as_str()) {
+                continue;
+            }
+            let before = line.chars().take(at).collect::<String>();
+            let before = before.trim_end_matches('{').trim_end();
+            if attribute.iter().any(|a| before.ends_with(a)) {
+                continue;
+            }
+            let after: String = line.chars().skip(at + s.chars().count() + 2).collect();
+            let shown = (before.ends_with(">") || before.ends_with('{') || line.chars().nth(at.wrapping_sub(1)) == Some('{')) && after.starts_with('}')
+                || display.iter().any(|a| before.ends_with(a));
+            // One lowercase token is an id, a key or a path; prose has words apart.
+            let token = s.chars().all(|c| c.is_ascii_lowercase() || c.is_ascii_digit() || "-_./:#=&%?{}[],".contains(c));
+            let prose = s.split_whitespace().filter(|w| w.chars().any(|c| c.is_ascii_alphabetic())).count() >= 2 || s.chars().next().is_some_and(|c| c.is_ascii_uppercase());
+            if shown || (!token && prose && !s.contains("&obs=") && !s.contains("view=")) {
+                found.push((n + 1, s));
+            }
+        }
+    }
+    found
+}
+
+#[test]
+fn ui_text_comes_from_the_table_of_texts() {
+    let mut files = Vec::new();
+    rust_files(&Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui"), &mut files);
+    let mut offences = Vec::new();
+    for file in files.iter().filter(|f| !f.to_string_lossy().contains("/i18n/") && !f.ends_with("url_strategy.rs")) {
+        for (line, s) in untranslated(&fs::read_to_string(file).unwrap()) {
+            offences.push(format!("{}:{line}: \"{s}\"", file.display()));
+        }
+    }
+    assert!(offences.is_empty(), "UI text outside src/ui/i18n (put it in the table, with its translation):\n{}", offences.join("\n"));
+}
+
+#[test]
+fn the_text_scanner_catches_english() {
+    assert_eq!(untranslated(r#"html! { <p>{"Press Train"}</p> }"#).len(), 1);
+    assert_eq!(untranslated(r#"<label for="x">{"at"}</label>"#).len(), 1);
+    assert_eq!(untranslated(r#"<input placeholder="middle" />"#).len(), 1);
+    assert_eq!(untranslated(r#"let s = format!("Saved {name}");"#).len(), 1);
+    assert!(untranslated(r#"<div class="panel chart-panel" data-testid="lab-results">"#).is_empty());
+    assert!(untranslated(r#"gloo::console::error!(format!("QuantScope: drawing failed: {e}"));"#).is_empty());
+    assert!(untranslated(r#"<p>{t.s(E::Saved)}</p> // "a comment""#).is_empty());
+    assert!(untranslated("#[cfg(test)]\nlet x = \"Some test text\";").is_empty());
 }

@@ -22,7 +22,7 @@ use serde_json::Value;
 use support::Browser;
 
 /// The URL state's strategy (shared with its unit tests).
-#[allow(dead_code)] // any_lab: the Lab's settings stay at their defaults here
+#[allow(dead_code)] // any_lab, any_page: the Lab and the page keep their defaults here
 #[path = "../src/ui/url_strategy.rs"]
 mod url_strategy;
 

@@ -2,10 +2,16 @@
 //! each view produces, with no browser.
 
 use quantscope::ui::app::{App, AppProps};
+use quantscope::ui::i18n::Lang;
 use yew::LocalServerRenderer;
 
 async fn render(hash: &str) -> String {
-    LocalServerRenderer::<App>::with_props(AppProps { initial_hash: hash.to_string().into() }).render().await
+    render_in(hash, Lang::En).await
+}
+
+/// The app at `hash` in a browser whose preferred language is `browser_lang`.
+async fn render_in(hash: &str, browser_lang: Lang) -> String {
+    LocalServerRenderer::<App>::with_props(AppProps { initial_hash: hash.to_string().into(), browser_lang }).render().await
 }
 
 fn run<F: std::future::Future>(f: F) -> F::Output {
@@ -188,4 +194,78 @@ fn the_bits_lesson_shows_six_db_per_bit() {
         assert!((sqnr(b) - theory).abs() < 0.1, "{b} bits: {} vs {theory}", sqnr(b));
     }
     assert!(html.contains(r#"data-testid="lesson-preset""#));
+}
+
+/// The visible text of rendered markup: text between tags, and the labels a screen reader
+/// reads (`aria-label`, `title`, `placeholder`).
+fn visible_text(html: &str) -> Vec<String> {
+    let mut out = Vec::new();
+    let mut rest = html;
+    while let Some(open) = rest.find('<') {
+        let text = rest[..open].trim();
+        if !text.is_empty() {
+            out.push(text.to_string());
+        }
+        let close = rest[open..].find('>').map_or(rest.len(), |c| open + c);
+        let tag = &rest[open..close];
+        for attr in ["aria-label=\"", "title=\"", "placeholder=\""] {
+            if let Some(at) = tag.find(attr) {
+                let v = &tag[at + attr.len()..];
+                out.push(v[..v.find('"').unwrap_or(v.len())].to_string());
+            }
+        }
+        rest = &rest[(close + 1).min(rest.len())..];
+    }
+    out
+}
+
+/// Words in Latin letters that stay in the Chinese UI: the field's abbreviations and symbols,
+/// names, the engine's layer descriptions, and what the user typed or loaded.
+const KEPT: &[&str] = &[
+    "QuantScope", "PTQ", "QAT", "SQNR", "MSE", "FP", "KL", "L2", "EMA", "MinMax", "min", "max", "dB", "ReLU", "ReLU6", "MLP", "CNN",
+    "PyTorch", "NVIDIA", "torch", "round", "quint", "qint", "quant", "NaN", "Inf", "CSV", "JSON", "npy", "npz", "onnx", "safetensors",
+    "ONNX", "English", "Adam", "SGD", "BN", "XOR", "sep", "qmin", "qmax", "scale", "zero", "point", "error", "clamp", "affine",
+    "symmetric", "observer", "worker", "fake", "quantize", "PNG", "JS", "wasm", "scripts", "bench", "auto", "dense", "conv", "depthwise",
+    "pointwise", "ConvBn", "MovingAverageMinMax", "Jacob", "et", "al", "arXiv", "CVPR", "UCI", "CC", "BY", "scikit", "learn",
+    "Okabe", "Ito", "Alpaydin", "Kaynak", "Machine", "Learning", "Repository", "ao", "quantization", "log", "synthetic", "seed",
+    "yew", "plotters", "serde", "tract", "half", "image", "proptest", "libm", "rand", "gloo", "web", "sys", "bindgen", "js",
+    "flate", "zip", "thiserror", "safetensors", "prost", "percent", "encoding", "console", "panic", "hook", "futures", "distr",
+];
+
+#[test]
+fn a_chinese_page_has_no_english_left() {
+    for hash in ["#view=explorer&lang=zh", "#view=explorer&lang=zh&ch=8&gran=channel", "#view=lab&lang=zh", "#view=bench&lang=zh",
+                 "#view=explorer&src=file&lang=zh", "#view=explorer&obs=moving-average&nb=10&lang=zh"]
+        .into_iter()
+        .chain(["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat"].map(|l| Box::leak(format!("#view=learn&lesson={l}&lang=zh").into_boxed_str()) as &str))
+    {
+        let html = run(render(hash));
+        assert!(html.contains(r#"lang="zh-Hans""#), "{hash}");
+        let english: Vec<String> = visible_text(&html)
+            .into_iter()
+            .filter(|text| quantscope::ui::i18n::english_words(text).iter().any(|w| !KEPT.contains(w)))
+            .collect();
+        assert!(english.is_empty(), "{hash}: English left in the Chinese page: {english:#?}");
+    }
+}
+
+#[test]
+fn the_language_comes_from_the_link_then_the_browser() {
+    let zh = run(render_in("#view=explorer&bits=4", Lang::Zh));
+    assert!(zh.contains("位宽：4") && zh.contains(r#"lang="zh-Hans""#), "a Chinese browser");
+    let en = run(render_in("#view=explorer&bits=4&lang=en", Lang::Zh));
+    assert!(en.contains("Bit width: 4") && !en.contains("位宽"), "the link's language wins");
+    let linked = run(render_in("#view=explorer&bits=4&lang=zh", Lang::En));
+    assert!(linked.contains("位宽：4"), "lang=zh in an English browser");
+    assert!(run(render("#lang=fr")).contains("url-notice"), "an unknown language is reported");
+}
+
+#[test]
+fn embed_keys_mark_the_page() {
+    let html = run(render("#view=explorer&header_hide=1&controls_hide=1"));
+    assert!(html.contains(r#"class="shell hide-header hide-controls""#), "{}", &html[..400]);
+    for part in ["header", "controls", "source", "histogram", "readouts", "codes", "transfer", "errors", "sweep"] {
+        assert!(html.contains(&format!(r#"data-part="{part}""#)), "{part} is marked");
+    }
+    assert!(!run(render("#view=explorer")).contains("hide-"), "nothing hidden by default");
 }

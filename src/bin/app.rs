@@ -3,8 +3,12 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     quantscope::ui::panic::install_panic_hook();
-    let hash = gloo::utils::window().location().hash().unwrap_or_default();
-    yew::Renderer::<quantscope::ui::App>::with_props(quantscope::ui::app::AppProps { initial_hash: hash.into() }).render();
+    let window = gloo::utils::window();
+    let hash = window.location().hash().unwrap_or_default();
+    // The browser's languages, most preferred first: the page's language unless a link names one.
+    let preferred: Vec<String> = window.navigator().languages().iter().filter_map(|l| l.as_string()).collect();
+    let browser_lang = quantscope::ui::i18n::Lang::from_browser(&preferred);
+    yew::Renderer::<quantscope::ui::App>::with_props(quantscope::ui::app::AppProps { initial_hash: hash.into(), browser_lang }).render();
 }
 
 /// Test hook for the end-to-end suite: panics on purpose so the panic banner can be checked.

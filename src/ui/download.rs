@@ -34,7 +34,7 @@ fn click_link(name: &str, href: &str) -> Result<(), String> {
     let a: web_sys::HtmlAnchorElement = document.create_element("a").map_err(|e| format!("{e:?}"))?.unchecked_into();
     a.set_href(href);
     a.set_download(name);
-    let body = document.body().ok_or("no document body")?;
+    let body = document.body().ok_or_else(|| crate::ui::i18n::current().s(crate::ui::i18n::ShellText::NoDocumentBody).to_string())?;
     body.append_child(&a).map_err(|e| format!("{e:?}"))?;
     a.click();
     let _ = body.remove_child(&a);
@@ -44,5 +44,5 @@ fn click_link(name: &str, href: &str) -> Result<(), String> {
 /// Off the browser there is nowhere to save to.
 #[cfg(not(target_arch = "wasm32"))]
 pub fn save(_name: &str, _mime: &str, _bytes: &[u8]) -> Result<(), String> {
-    Err("saving needs a browser".into())
+    Err(crate::ui::i18n::current().s(crate::ui::i18n::ShellText::NeedsBrowser).into())
 }

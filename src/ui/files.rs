@@ -207,6 +207,7 @@ pub mod read {
     use gloo::file::{Blob, File};
 
     use super::{Content, OpenFile};
+    use crate::ui::i18n::ExplorerText as E;
     use crate::engine::views::inspect::inspect;
     use crate::engine::io::{load, safetensors, Format, LoadError, LoadOptions};
     use crate::engine::tensor::Tensor;

@@ -151,9 +151,9 @@ pub fn lab(props: &LabProps) -> Html {
         <div class="learn">
             { controls(url, &props.on_change, tr) }
             <div class="explorer-main">
-                <section class="panel" aria-label={tr.s(L::TrainingLabel)}>
+                <section class="panel" aria-label={tr.s(L::TrainingLabel)} data-part="training">
                     <div class="panel-head">
-                        <h2>{tr.f(L::RunTitle, &[&config.model_name(), &super::state::choice_key(LAB_DATA, &url.lab.dataset), &config.weight_bits, &config.act_bits])}</h2>
+                        <h2>{tr.f(L::RunTitle, &[&config.model_name(), &tr.s(url.lab.dataset.short_name()), &config.weight_bits, &config.act_bits])}</h2>
                         <button onclick={train} data-testid="lab-train">{ if running { tr.s(L::Restart) } else { tr.s(L::Train) } }</button>
                         <button onclick={pause} disabled={!running} data-testid="lab-pause">{ if paused { tr.s(L::Resume) } else { tr.s(L::Pause) } }</button>
                         <button onclick={cancel} disabled={!running} data-testid="lab-cancel">{tr.s(L::Cancel)}</button>
@@ -248,7 +248,7 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                     &format!("{:.2}", t.integer_inference_ms),
                 ])}</p>
             </section>
-            <section class="panel" aria-label={tr.s(L::SqnrLabel)}>
+            <section class="panel" aria-label={tr.s(L::SqnrLabel)} data-part="sqnr">
                 <h2>{tr.s(L::SqnrTitle)}</h2>
                 <table class="bench-table" data-testid="lab-sqnr">
                     <thead><tr><th scope="col">{tr.s(L::Layer)}</th><th scope="col">{tr.s(L::WeightsPtq)}</th><th scope="col">{tr.s(L::WeightsQat)}</th><th scope="col">{tr.s(L::ActivationsPtq)}</th><th scope="col">{tr.s(L::ActivationsQat)}</th><th scope="col">{tr.s(L::ChannelRanges)}</th></tr></thead>
@@ -274,7 +274,7 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                     </tbody>
                 </table>
             </section>
-            <section class="panel" aria-label={tr.s(L::WeightsLabel)} data-testid="lab-weights">
+            <section class="panel" aria-label={tr.s(L::WeightsLabel)} data-testid="lab-weights" data-part="weights">
                 <h2>{tr.s(L::WeightsTitle)}</h2>
                 <p class="hint">{tr.s(L::WeightsHint)}</p>
                 <p class="legend-line">
@@ -301,7 +301,7 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                 </div>
             </section>
             if let Some(b) = &r.boundaries {
-                <section class="panel" aria-label={tr.s(L::BoundariesLabel)}>
+                <section class="panel" aria-label={tr.s(L::BoundariesLabel)} data-part="regions">
                     <h2>{tr.s(L::BoundariesTitle)}</h2>
                     <div class="chart-trio">
                         { for [(Which::Fp32, r.fp32.accuracy), (Which::Ptq, r.ptq.integer.accuracy), (Which::Qat, r.qat.integer.accuracy)].into_iter().map(|(which, accuracy)| html! {
@@ -313,7 +313,7 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                 </section>
             }
             if r.test.image.is_some() {
-                <section class="panel" aria-label={tr.s(L::MisclassifiedLabel)}>
+                <section class="panel" aria-label={tr.s(L::MisclassifiedLabel)} data-part="misclassified">
                     <h2>{tr.s(L::MisclassifiedTitle)}</h2>
                     { for [(tr.s(L::Fp32), &r.fp32.misclassified), (tr.s(L::Ptq), &r.ptq.integer.misclassified), (tr.s(L::Qat), &r.qat.integer.misclassified)].into_iter().filter_map(|(name, wrong)| {
                         DigitsChart::of(name, &r.test, wrong, 32).map(|c| html! {
@@ -323,7 +323,7 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                     }) }
                 </section>
             }
-            <section class="panel" aria-label={tr.s(L::ConfusionLabel)}>
+            <section class="panel" aria-label={tr.s(L::ConfusionLabel)} data-part="confusion">
                 <h2>{tr.s(L::ConfusionTitle)}</h2>
                 <div class="chart-pair">
                     { for [(tr.s(L::Fp32), &r.fp32.confusion), (tr.s(L::Ptq), &r.ptq.integer.confusion), (tr.s(L::Qat), &r.qat.integer.confusion)].into_iter().map(|(name, m)| html! {
@@ -385,7 +385,7 @@ fn controls(url: &UrlState, on_change: &Callback<UrlState>, tr: Tr) -> Html {
     let cnn = l.model == crate::engine::nn::lab::ModelKind::Cnn;
     let check = |id: &'static str, label: &str, checked: bool, f: fn(&mut UrlState, &str)| super::explorer::controls::check(id, label, checked, edit(f));
     html! {
-        <section class="panel controls" aria-label={tr.s(L::SettingsLabel)}>
+        <section class="panel controls" aria-label={tr.s(L::SettingsLabel)} data-part="controls">
             <h2>{tr.s(L::DataAndModel)}</h2>
             <label for="lab-data">{tr.s(L::Data)}</label>
             <select id="lab-data" data-testid="lab-data" onchange={on_data.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
@@ -514,7 +514,7 @@ fn bit_sweep(props: &BitSweepProps) -> Html {
         },
     };
     html! {
-        <section class="panel" aria-label={tr.s(L::SweepLabel)}>
+        <section class="panel" aria-label={tr.s(L::SweepLabel)} data-part="labsweep">
             <div class="panel-head">
                 <h2>{tr.s(L::SweepLabel)}</h2>
                 <button onclick={start} data-testid="lab-sweep-run">{ if running { tr.s(L::Restart) } else { tr.s(L::RunTheSweep) } }</button>

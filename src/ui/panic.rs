@@ -6,7 +6,7 @@ pub const BANNER_ID: &str = "error-banner";
 
 /// The text of the banner for a panic message.
 pub fn banner_text(message: &str) -> String {
-    format!("QuantScope stopped after an internal error: {message}. Reload the page to start again; your settings are kept in the link.")
+    super::i18n::current().f(super::i18n::ShellText::PanicBanner, &[&message])
 }
 
 /// Installs the panic hook (browser only; native code keeps Rust's default hook). It goes through
@@ -17,7 +17,7 @@ pub fn install_panic_hook() {
         console_error_panic_hook::hook(info);
         let message = match info.payload().downcast_ref::<&str>() {
             Some(s) => s.to_string(),
-            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| "unknown panic".into()),
+            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| "?".into()),
         };
         show_error_banner(&banner_text(&message));
     }));

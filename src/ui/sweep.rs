@@ -142,7 +142,7 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
         },
     };
     html! {
-        <section class="panel sweep-panel" aria-label={t.s(E::SweepLabel)}>
+        <section class="panel sweep-panel" aria-label={t.s(E::SweepLabel)} data-part="sweep">
             <div class="panel-head">
                 <h2>{t.s(E::SweepHeading)}</h2>
                 <button onclick={start} disabled={running} data-testid="sweep-start">{t.s(E::RunSweep)}</button>

@@ -23,6 +23,7 @@ pub fn any_state() -> impl Strategy<Value = UrlState> {
             transfer_zoom,
             transfer_center,
             lab: LabSettings::default(),
+            page: Page::default(),
             mu,
             sigma,
             dof,
@@ -93,5 +94,15 @@ pub fn any_lab() -> impl Strategy<Value = LabSettings> {
         points,
         noise,
         seed,
+    })
+}
+
+/// Any presentation settings: hidden parts and a language (the e2e test's states keep the
+/// defaults, so that every readout is on the page).
+pub fn any_page() -> impl Strategy<Value = Page> {
+    let lang = proptest::option::of(proptest::sample::select(quantscope::ui::i18n::Lang::ALL.to_vec()));
+    (proptest::collection::vec(any::<bool>(), PARTS.len()), lang).prop_map(|(hide, lang)| Page {
+        hidden: PARTS.iter().zip(hide).fold(Hidden::default(), |h, (p, on)| h.with(p.key, on)),
+        lang,
     })
 }

@@ -53,6 +53,7 @@ mod web {
     use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
     use yew::Callback;
 
+    use crate::ui::i18n::ShellText as S;
     use crate::worker::{wire, WorkerInput, WorkerOutput, WORKER_PATH};
 
     /// A running worker: inputs wait until it says it is ready.
@@ -69,7 +70,7 @@ mod web {
 
     impl Client {
         pub fn spawn(listener: Rc<RefCell<Callback<WorkerOutput>>>) -> Result<Client, String> {
-            let worker = Worker::new(WORKER_PATH).map_err(|e| format!("cannot start the worker: {e:?}"))?;
+            let worker = Worker::new(WORKER_PATH).map_err(|e| crate::ui::i18n::current().f(S::WorkerCannotStart, &[&format!("{e:?}")]))?;
             let queue: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
             let on_message = {
                 let (queue, worker, listener) = (queue.clone(), worker.clone(), listener.clone());
@@ -96,10 +97,10 @@ mod web {
                     gone.set(true);
                     let what = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty());
                     let message = match what {
-                        Some(m) => format!("The background worker stopped ({m})."),
-                        None => "The background worker could not start or stopped.".to_string(),
+                        Some(m) => crate::ui::i18n::current().f(S::WorkerStoppedWith, &[&m]),
+                        None => crate::ui::i18n::current().s(S::WorkerStopped).to_string(),
                     };
-                    listener.borrow().emit(WorkerOutput::Failed { id: started.get().unwrap_or(0), message: format!("{message} The next change starts a new one.") });
+                    listener.borrow().emit(WorkerOutput::Failed { id: started.get().unwrap_or(0), message: crate::ui::i18n::current().f(S::WorkerRestarts, &[&message]) });
                 })
             };
             worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));

@@ -10,6 +10,8 @@ use crate::ui::format::count;
 use serde::Serialize;
 use yew::prelude::*;
 
+use crate::ui::i18n::{use_tr, BenchText as B};
+
 /// What one kernel measured, in milliseconds.
 #[derive(Clone, Copy, Debug, PartialEq, Serialize)]
 pub struct Timing {
@@ -76,32 +78,32 @@ pub struct Report {
 }
 
 /// The kernels, in the order they run: id, label, whether it runs on the big size, the target.
-pub const KERNELS: &[(&str, &str, bool, Option<f64>)] = &[
-    ("fake_quantize_inplace", "fake-quantize, in place", true, Some(10.0)),
-    ("fake_quantize_into", "fake-quantize into a new buffer", true, None),
-    ("min_max", "min / max", true, Some(5.0)),
-    ("histogram_2048", "histogram, 2048 bins", true, Some(20.0)),
-    ("analysis_per_tensor", "full per-tensor analysis (observer, qparams, fake-quant, metrics, histograms)", false, Some(8.0)),
-    ("analysis_summary", "of which: summary (min/max, mean, std)", false, None),
-    ("analysis_metrics", "of which: metrics and code histogram", false, None),
-    ("analysis_histogram", "of which: one 256-bin histogram", false, None),
-    ("l2_search", "HistogramObserver L2 search", false, Some(5.0)),
-    ("explorer_redraw_1m", "Explorer redraw after a setting changes: the view again (the tensor's summary kept) + every chart drawn (1M values)", false, Some(16.0)),
-    ("explorer_redraw_10m", "Explorer redraw after a setting changes: the view again (the tensor's summary kept) + every chart drawn (10M values)", false, Some(100.0)),
-    ("l2_observe_and_search", "HistogramObserver observe + L2 search", false, None),
-    ("lab_mlp_fp32_epoch", "Lab: one FP32 epoch of the 64-128-128-10 MLP, 1,346 digits, batch 64, Adam", false, Some(8.0)),
-    ("lab_mlp_qat_epoch", "Lab: one QAT epoch of the same MLP (W4A4, EMA observers)", false, Some(15.0)),
-    ("lab_mlp_integer_1797", "Lab: the integer MLP over all 1,797 digits", false, Some(1.0)),
-    ("lab_cnn_fp32_epoch", "Lab: one FP32 epoch of the CNN (8, 16 channels)", false, None),
-    ("lab_cnn_qat_epoch", "Lab: one QAT epoch of the CNN (W4A4)", false, None),
-    ("lab_cnn_integer_1797", "Lab: the integer CNN over all 1,797 digits", false, None),
-    ("setting_minmax", "Explorer setting from scratch, as the worker runs it: min/max", false, Some(1_100.0)),
-    ("setting_percentile", "Explorer setting from scratch: percentile", false, Some(1_400.0)),
-    ("setting_histogram_65536", "Explorer setting from scratch: histogram, 65,536 bins", false, Some(1_200.0)),
-    ("setting_channels_1024", "Explorer setting from scratch: per channel, 1,024 channels", false, Some(1_000.0)),
-    ("setting_entropy_8192", "Explorer setting from scratch: entropy, 8,192 bins", false, Some(4_100.0)),
-    ("setting_mse", "Explorer setting from scratch: MSE", false, Some(5_000.0)),
-    ("setting_entropy_65536_outliers", "Explorer setting from scratch: entropy, 65,536 bins, 50% outliers of 10⁶", false, Some(10_000.0)),
+pub const KERNELS: &[(&str, B, bool, Option<f64>)] = &[
+    ("fake_quantize_inplace", B::KFakeQuantInplace, true, Some(10.0)),
+    ("fake_quantize_into", B::KFakeQuantInto, true, None),
+    ("min_max", B::KMinMax, true, Some(5.0)),
+    ("histogram_2048", B::KHistogram2048, true, Some(20.0)),
+    ("analysis_per_tensor", B::KAnalysis, false, Some(8.0)),
+    ("analysis_summary", B::KAnalysisSummary, false, None),
+    ("analysis_metrics", B::KAnalysisMetrics, false, None),
+    ("analysis_histogram", B::KAnalysisHistogram, false, None),
+    ("l2_search", B::KL2Search, false, Some(5.0)),
+    ("explorer_redraw_1m", B::KRedraw1m, false, Some(16.0)),
+    ("explorer_redraw_10m", B::KRedraw10m, false, Some(100.0)),
+    ("l2_observe_and_search", B::KL2ObserveSearch, false, None),
+    ("lab_mlp_fp32_epoch", B::KLabMlpFp32, false, Some(8.0)),
+    ("lab_mlp_qat_epoch", B::KLabMlpQat, false, Some(15.0)),
+    ("lab_mlp_integer_1797", B::KLabMlpInt, false, Some(1.0)),
+    ("lab_cnn_fp32_epoch", B::KLabCnnFp32, false, None),
+    ("lab_cnn_qat_epoch", B::KLabCnnQat, false, None),
+    ("lab_cnn_integer_1797", B::KLabCnnInt, false, None),
+    ("setting_minmax", B::KSetMinMax, false, Some(1_100.0)),
+    ("setting_percentile", B::KSetPercentile, false, Some(1_400.0)),
+    ("setting_histogram_65536", B::KSetHistogram, false, Some(1_200.0)),
+    ("setting_channels_1024", B::KSetChannels, false, Some(1_000.0)),
+    ("setting_entropy_8192", B::KSetEntropy8192, false, Some(4_100.0)),
+    ("setting_mse", B::KSetMse, false, Some(5_000.0)),
+    ("setting_entropy_65536_outliers", B::KSetEntropyOutliers, false, Some(10_000.0)),
 ];
 
 /// The Explorer's heavy settings of issue 15, at [`HEAVY_N`] values: the benchmark page's id, a
@@ -152,17 +154,17 @@ impl Reducible for BenchState {
     fn reduce(self: std::rc::Rc<Self>, action: BenchAction) -> std::rc::Rc<Self> {
         let mut s = (*self).clone();
         match action {
-            BenchAction::Started => s = BenchState { running: true, status: "Preparing data…".into(), ..Default::default() },
+            BenchAction::Started => s = BenchState { running: true, status: crate::ui::i18n::current().s(B::Preparing).into(), ..Default::default() },
             BenchAction::Status(t) => s.status = t,
             BenchAction::Row(r) => s.rows.push(r),
             BenchAction::Finished(r) => {
                 s.running = false;
-                s.status = "Done.".into();
+                s.status = crate::ui::i18n::current().s(B::Done).into();
                 s.report = Some(r);
             }
             BenchAction::Failed(e) => {
                 s.running = false;
-                s.status = format!("Stopped: {e}");
+                s.status = crate::ui::i18n::current().f(B::Stopped, &[&e]);
             }
         }
         std::rc::Rc::new(s)
@@ -185,6 +187,7 @@ pub struct BenchTableProps {
 /// The results table.
 #[function_component(BenchTable)]
 pub fn bench_table(props: &BenchTableProps) -> Html {
+    let t = use_tr();
     let rows = props.rows.iter().map(|r| {
         let ratio = match (r.wasm, r.js) {
             (Some(w), Some(j)) if w.best_ms > 0.0 => format!("{:.1}×", j.best_ms / w.best_ms),
@@ -195,18 +198,18 @@ pub fn bench_table(props: &BenchTableProps) -> Html {
         let setting = r.id.starts_with("setting_");
         let target = match r.target_ms {
             Some(t) if !(big || setting) || props.size == Size::Full => format!("≤ {t}"),
-            Some(_) if setting => "(at 10M)".into(),
-            Some(_) => "(at 16M)".into(),
+            Some(_) if setting => t.s(B::At10m).into(),
+            Some(_) => t.s(B::At16m).into(),
             None => "—".into(),
         };
         let agree = match r.agree {
-            Some(true) => "yes",
-            Some(false) => "NO",
+            Some(true) => t.s(B::Yes),
+            Some(false) => t.s(B::No),
             None => "—",
         };
         html! {
             <tr data-testid={format!("bench-row-{}", r.id)} class={classes!(r.label.starts_with("of which").then_some("part"))}>
-                <td>{r.label}</td>
+                <td>{KERNELS.iter().find(|k| k.0 == r.id).map_or(r.label, |k| t.s(k.1))}</td>
                 <td class="num">{count(r.n)}</td>
                 <td class="num" data-testid={format!("bench-{}-wasm", r.id)}>{ms(r.wasm)}</td>
                 <td class="num" data-testid={format!("bench-{}-js", r.id)}>{ms(r.js)}</td>
@@ -220,9 +223,9 @@ pub fn bench_table(props: &BenchTableProps) -> Html {
         <table class="bench-table" data-testid="bench-table">
             <thead>
                 <tr>
-                    <th>{"Kernel"}</th><th>{"Values"}</th><th>{"wasm ms, best (median)"}</th>
-                    <th>{"plain JS ms, best (median)"}</th><th>{"JS / wasm"}</th><th>{"Target ms"}</th>
-                    <th>{"Same result"}</th>
+                    <th>{t.s(B::Kernel)}</th><th>{t.s(B::Values)}</th><th>{t.s(B::WasmMs)}</th>
+                    <th>{t.s(B::JsMs)}</th><th>{"JS / wasm"}</th><th>{t.s(B::TargetMs)}</th>
+                    <th>{t.s(B::SameResult)}</th>
                 </tr>
             </thead>
             <tbody>{ for rows }</tbody>
@@ -233,6 +236,7 @@ pub fn bench_table(props: &BenchTableProps) -> Html {
 /// The benchmark page.
 #[function_component(Bench)]
 pub fn bench() -> Html {
+    let t = use_tr();
     let state = use_reducer(BenchState::default);
     let size = use_state(|| Size::Full);
     // Set when the page goes away, so a run in progress stops at its next yield.
@@ -272,22 +276,22 @@ pub fn bench() -> Html {
     let json = state.report.as_ref().map(|r| serde_json::to_string_pretty(r).unwrap_or_default());
     html! {
         <section class="panel bench" data-testid="bench-page">
-            <h2>{"Benchmarks in this browser"}</h2>
-            <p>{"The engine's hot kernels run here in WebAssembly (SIMD128), beside plain JavaScript versions of the same kernels on the same data, with a check that both give the same numbers. One warm-up run, then the best and the median of several. Nothing leaves the page. The figures in the README come from this page run headless by "}<code>{"scripts/bench"}</code>{", with the native and NumPy figures of the same session."}</p>
+            <h2>{t.s(B::Title)}</h2>
+            <p>{t.s(B::IntroBefore)}<code>{"scripts/bench"}</code>{t.s(B::IntroAfter)}</p>
             <div class="controls-row">
-                <label>{"Size "}
+                <label>{t.s(B::Size)}{" "}
                     <select onchange={on_size} data-testid="bench-size" disabled={state.running}>
-                        <option value="full" selected={*size == Size::Full}>{"Full: 16M values (the targets’ size)"}</option>
-                        <option value="quick" selected={*size == Size::Quick}>{"Quick: 1M values"}</option>
+                        <option value="full" selected={*size == Size::Full}>{t.s(B::Full)}</option>
+                        <option value="quick" selected={*size == Size::Quick}>{t.s(B::Quick)}</option>
                     </select>
                 </label>
-                <button onclick={run} disabled={state.running} data-testid="bench-run">{"Run benchmarks"}</button>
+                <button onclick={run} disabled={state.running} data-testid="bench-run">{t.s(B::Run)}</button>
                 <span class="status" role="status" data-testid="bench-status">{state.status.clone()}</span>
             </div>
             <BenchTable rows={state.rows.clone()} size={state.report.as_ref().map(|r| r.size).unwrap_or(*size)} />
             if let Some(json) = json {
                 <details>
-                    <summary>{"Results as JSON"}</summary>
+                    <summary>{t.s(B::Json)}</summary>
                     <pre data-testid="bench-json">{json}</pre>
                 </details>
             }

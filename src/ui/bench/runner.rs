@@ -63,7 +63,7 @@ fn now() -> f64 {
 async fn yield_now(cancelled: &Rc<RefCell<bool>>) -> Result<(), String> {
     gloo::timers::future::TimeoutFuture::new(0).await;
     if *cancelled.borrow() {
-        Err("the page was closed".into())
+        Err(crate::ui::i18n::current().s(crate::ui::i18n::BenchText::PageClosed).into())
     } else {
         Ok(())
     }
@@ -110,7 +110,7 @@ async fn time_session(runs: usize, cancelled: &Rc<RefCell<bool>>, request: &crat
 }
 
 fn js_error(e: JsValue) -> String {
-    format!("the JavaScript kernels (bench.js) failed: {}", e.as_string().unwrap_or_else(|| format!("{e:?}")))
+    crate::ui::i18n::current().f(crate::ui::i18n::BenchText::JsFailed, &[&e.as_string().unwrap_or_else(|| format!("{e:?}"))])
 }
 
 pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: &Rc<RefCell<bool>>) -> Result<Report, String> {
@@ -127,10 +127,10 @@ pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: 
     let g = Grid::new(p, range);
     let mut rows = Vec::new();
     for (i, &(id, label, big, target)) in KERNELS.iter().enumerate() {
-        out.dispatch(BenchAction::Status(format!("Running {label} ({}/{})…", i + 1, KERNELS.len())));
+        out.dispatch(BenchAction::Status(crate::ui::i18n::current().f(crate::ui::i18n::BenchText::Running, &[&crate::ui::i18n::current().s(label), &(i + 1), &KERNELS.len()])));
         yield_now(cancelled).await?;
         let n = if big { big_n } else { small.len() };
-        let mut row = Row { id, label, n, target_ms: target, wasm: None, js: None, agree: None };
+        let mut row = Row { id, label: crate::ui::i18n::Text::en(label), n, target_ms: target, wasm: None, js: None, agree: None };
         match id {
             "fake_quantize_inplace" => {
                 let mut buf = xs.clone();

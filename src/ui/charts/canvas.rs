@@ -62,12 +62,14 @@ impl<C: Chart> PartialEq for CanvasProps<C> {
 #[function_component(Canvas)]
 pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
     let node = use_node_ref();
+    let t = crate::ui::i18n::use_tr();
     {
         // Each canvas paints in a task of its own (a zero timeout after the render), so that a
         // page of many charts never holds the main thread in one long task; a newer model
         // cancels a paint still pending.
         let node = node.clone();
-        use_effect_with(props.chart.clone(), move |chart| {
+        // Repainted when the language changes too: the charts' texts are in it.
+        use_effect_with((props.chart.clone(), t), move |(chart, _)| {
             #[cfg(target_arch = "wasm32")]
             let pending = {
                 let chart = chart.clone();
@@ -86,7 +88,7 @@ pub fn canvas<C: Chart>(props: &CanvasProps<C>) -> Html {
         let onclick = Callback::from(move |_: MouseEvent| save_png(&node, &name));
         html! {
             <button class="export" {onclick} data-testid={format!("export-png-{}", props.testid)}
-                    title="Save this chart as a PNG image">{"PNG"}</button>
+                    title={t.s(crate::ui::i18n::ChartText::SavePngTitle)}>{"PNG"}</button>
         }
     });
     use_wheel(&node, props.on_pointer.clone());

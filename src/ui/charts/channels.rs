@@ -4,6 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, ORANGE, VERMILLION};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
 use crate::engine::views::explore::ChannelView;
@@ -33,20 +34,16 @@ impl ChannelChart {
 
 impl Chart for ChannelChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let (a, b) = (self.tensor_clip.0 as f64, self.tensor_clip.1 as f64);
         let lo = self.bars.iter().fold(a, |m, x| m.min(x.1 as f64));
         let hi = self.bars.iter().fold(b, |m, x| m.max(x.2 as f64));
         let pad = ((hi - lo) * 0.05).max(f64::MIN_POSITIVE);
         let n = self.bars.len().max(1) as f64;
-        let caption = format!(
-            "{} channels{} · widest ÷ narrowest range {}",
-            self.bars.len(),
-            if self.sorted { ", narrowest first" } else { "" },
-            sig4(self.ratio)
-        );
+        let caption = t.f(C::ChannelsCaption, &[&self.bars.len(), &if self.sorted { t.s(C::NarrowestFirst) } else { "" }, &sig4(self.ratio)]);
         let y_format = |v: &f64| super::tick(*v, hi - lo);
-        let x_desc = if self.sorted { "channels, by range" } else { "channel" };
-        let axes = Axes { x: x_desc, y: "value", y_format: &y_format, x_format: Some(&super::integer_tick) };
+        let x_desc = if self.sorted { t.s(C::ChannelsByRange) } else { t.s(C::Channel) };
+        let axes = Axes { x: x_desc, y: t.s(C::Value), y_format: &y_format, x_format: Some(&super::integer_tick) };
         let mut chart = frame(root, &caption, -0.5..n - 0.5, lo - pad..hi + pad, axes)?;
         let half = (0.4f64).min(0.45 * (n.max(1.0) / n));
         // A channel whose range uses under a tenth of the shared range gets few levels: vermillion.
@@ -59,9 +56,9 @@ impl Chart for ChannelChart {
         }))?;
         chart.draw_series([a, b].into_iter().map(|y| PathElement::new(vec![(-0.5, y), (n - 0.5, y)], ORANGE.stroke_width(2))))?;
         let entries = [
-            ("channel range".to_string(), Swatch::Fill(BLUE.to_rgba())),
-            ("under 1/10 of the shared range".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
-            ("per-tensor clip range".to_string(), Swatch::Line(ORANGE.to_rgba())),
+            (t.s(C::ChannelRange).to_string(), Swatch::Fill(BLUE.to_rgba())),
+            (t.s(C::UnderTenth).to_string(), Swatch::Fill(VERMILLION.to_rgba())),
+            (t.s(C::PerTensorClip).to_string(), Swatch::Line(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }

@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, GRID, VERMILLION};
 use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
 use crate::engine::views::explore::View;
@@ -31,14 +32,15 @@ impl CodesChart {
 
 impl Chart for CodesChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let used = self.counts.iter().filter(|&&c| c > 0).count();
         let levels = self.range.levels();
-        let caption = format!("codes {}…{} · {} of {} levels used", self.range.qmin, self.range.qmax, used, levels);
+        let caption = t.f(C::CodesCaption, &[&self.range.qmin, &self.range.qmax, &used, &levels]);
         let (lo, hi) = (self.range.qmin as f64 - 0.5, self.range.qmax as f64 + 0.5);
         let top = headroom(self.height(self.counts.iter().copied().max().unwrap_or(0)));
         let log = self.log;
         let y_format = move |v: &f64| super::count_tick(*v, log);
-        let axes = Axes { x: "integer code q", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: Some(&super::integer_tick) };
+        let axes = Axes { x: t.s(C::IntegerCode), y: if log { t.s(C::LogCount) } else { t.s(C::Count) }, y_format: &y_format, x_format: Some(&super::integer_tick) };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
         // The end codes hold the clipped values too: drawn in vermillion.
         let last = self.counts.len().saturating_sub(1);
@@ -50,9 +52,9 @@ impl Chart for CodesChart {
         let z = self.zero_point as f64;
         chart.draw_series(std::iter::once(PathElement::new(vec![(z, 0.0), (z, top)], GRID.stroke_width(1))))?;
         let entries = [
-            (format!("{used} / {levels} levels used"), Swatch::Fill(BLUE.to_rgba())),
-            ("end codes (hold clipped values)".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
-            (format!("zero point {}", self.zero_point), Swatch::Tick(GRID.to_rgba())),
+            (t.f(C::LevelsUsed, &[&used, &levels]), Swatch::Fill(BLUE.to_rgba())),
+            (t.s(C::EndCodes).to_string(), Swatch::Fill(VERMILLION.to_rgba())),
+            (t.f(C::ZeroPointTick, &[&self.zero_point]), Swatch::Tick(GRID.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }

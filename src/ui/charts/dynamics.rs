@@ -4,6 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, GRID, INK, ORANGE};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
 use crate::engine::views::dynamics::Step;
@@ -19,15 +20,16 @@ pub struct DynamicsChart {
 
 impl Chart for DynamicsChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let finite = |v: f32| v.is_finite().then_some(v as f64);
         let all = self.steps.iter().flat_map(|s| [s.batch.0, s.batch.1, s.minmax.0, s.minmax.1]).filter_map(finite);
         let (lo, hi) = all.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
         let (lo, hi) = if lo < hi { (lo, hi) } else { (lo.min(0.0) - 1.0, hi.max(0.0) + 1.0) };
         let pad = (hi - lo) * 0.08;
         let n = self.steps.len().max(1);
-        let caption = format!("batch {} of {} · EMA averaging constant {}", (self.current + 1).min(n), n, self.averaging_constant);
+        let caption = t.f(C::DynamicsCaption, &[&(self.current + 1).min(n), &n, &self.averaging_constant]);
         let y_format = |v: &f64| super::tick(*v, hi - lo);
-        let axes = Axes { x: "batch", y: "range", y_format: &y_format, x_format: Some(&super::integer_tick) };
+        let axes = Axes { x: t.s(C::Batch), y: t.s(C::Range), y_format: &y_format, x_format: Some(&super::integer_tick) };
         let mut chart = frame(root, &caption, -0.5..n as f64 - 0.5, lo - pad..hi + 2.0 * pad, axes)?;
         let shown = &self.steps[..(self.current + 1).min(self.steps.len())];
         // Each batch's own range, as a grey bar.
@@ -51,9 +53,9 @@ impl Chart for DynamicsChart {
         let x = self.current.min(n - 1) as f64;
         chart.draw_series(std::iter::once(PathElement::new(vec![(x, lo - pad), (x, hi + 2.0 * pad)], INK.mix(0.3).stroke_width(1))))?;
         let entries = [
-            ("batch min … max".to_string(), Swatch::Line(GRID.to_rgba())),
-            ("MinMax: running min/max".to_string(), Swatch::Line(BLUE.to_rgba())),
-            ("moving average (EMA)".to_string(), Swatch::Line(ORANGE.to_rgba())),
+            (t.s(C::BatchMinMax).to_string(), Swatch::Line(GRID.to_rgba())),
+            (t.s(C::MinMaxRunning).to_string(), Swatch::Line(BLUE.to_rgba())),
+            (t.s(C::MovingAverage).to_string(), Swatch::Line(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }

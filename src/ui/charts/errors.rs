@@ -4,6 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, GRID, ORANGE, VERMILLION};
 use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
 use crate::engine::views::explore::View;
@@ -29,14 +30,15 @@ impl ErrorChart {
 
 impl Chart for ErrorChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let h = &self.errors;
         let (lo, hi) = (h.lo as f64, h.hi as f64);
         let height = |c: u64| super::count_height(c, self.log);
         let top = headroom(height(h.max_count()));
         let log = self.log;
         let y_format = move |v: &f64| super::count_tick(*v, log);
-        let caption = format!("error x̂ − x · rounding error within ±{}", sig4(Some(self.bound as f64)));
-        let axes = Axes { x: "x̂ − x", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: None };
+        let caption = t.f(C::ErrorCaption, &[&sig4(Some(self.bound as f64))]);
+        let axes = Axes { x: "x̂ − x", y: if log { t.s(C::LogCount) } else { t.s(C::Count) }, y_format: &y_format, x_format: None };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
         let w = h.bin_width() as f64;
         let half = self.bound as f64 * (1.0 + 1e-6);
@@ -47,8 +49,8 @@ impl Chart for ErrorChart {
         }))?;
         chart.draw_series([-half, half].into_iter().map(|x| PathElement::new(vec![(x, 0.0), (x, top)], ORANGE.stroke_width(1))))?;
         let entries = [
-            ("rounding error".to_string(), Swatch::Fill(BLUE.to_rgba())),
-            ("clipping error".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
+            (t.s(C::RoundingError).to_string(), Swatch::Fill(BLUE.to_rgba())),
+            (t.s(C::ClippingError).to_string(), Swatch::Fill(VERMILLION.to_rgba())),
             (format!("± {}", sig4(Some(self.bound as f64))), Swatch::Tick(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
@@ -74,6 +76,7 @@ impl ErrorByValueChart {
 
 impl Chart for ErrorByValueChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let (lo, hi) = (self.x.0 as f64, self.x.1 as f64);
         let reach = self
             .envelope
@@ -83,8 +86,8 @@ impl Chart for ErrorByValueChart {
             .max(f64::MIN_POSITIVE)
             * 1.1;
         let y_format = |v: &f64| sig4(Some(*v));
-        let axes = Axes { x: "value x", y: "x̂ − x", y_format: &y_format, x_format: None };
-        let mut chart = frame(root, "error against x: least and greatest per bin", lo..hi, -reach..reach, axes)?;
+        let axes = Axes { x: t.s(C::ValueX), y: "x̂ − x", y_format: &y_format, x_format: None };
+        let mut chart = frame(root, t.s(C::ErrorByValueCaption), lo..hi, -reach..reach, axes)?;
         let n = self.envelope.len().max(1) as f64;
         let w = (hi - lo) / n;
         let (a, b) = (self.clip.0 as f64, self.clip.1 as f64);
@@ -98,9 +101,9 @@ impl Chart for ErrorByValueChart {
         chart.draw_series([-half, half].into_iter().map(|y| PathElement::new(vec![(lo, y), (hi, y)], ORANGE.stroke_width(1))))?;
         chart.draw_series(std::iter::once(PathElement::new(vec![(lo, 0.0), (hi, 0.0)], GRID.stroke_width(1))))?;
         let entries = [
-            ("inside the clip range".to_string(), Swatch::Line(BLUE.to_rgba())),
-            ("clipped".to_string(), Swatch::Line(VERMILLION.to_rgba())),
-            (format!("± {} (rounding)", sig4(Some(self.bound as f64))), Swatch::Line(ORANGE.to_rgba())),
+            (t.s(C::InsideClip).to_string(), Swatch::Line(BLUE.to_rgba())),
+            (t.s(C::Clipped).to_string(), Swatch::Line(VERMILLION.to_rgba())),
+            (t.f(C::RoundingBound, &[&sig4(Some(self.bound as f64))]), Swatch::Line(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }

@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE as C_BLUE, ORANGE, SKY, VERMILLION};
 use super::{draw_legend, frame, headroom, Axes, Chart, DrawResult, Swatch};
 use crate::engine::views::explore::View;
@@ -85,17 +86,18 @@ impl HistogramChart {
 
 impl Chart for HistogramChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let (lo, hi) = (self.hist.lo as f64, self.hist.hi as f64);
         let top = headroom(self.height(self.hist.max_count()));
         let levels = self.range.levels();
         let caption = if self.channels > 1 {
-            format!("{} levels · {} channels, each with its own scale and zero point", levels, self.channels)
+            t.f(C::HistogramPerChannel, &[&levels, &self.channels])
         } else {
-            format!("{} levels · scale {} · zero point {}", levels, sig4(Some(self.qparams.scale as f64)), self.qparams.zero_point)
+            t.f(C::HistogramCaption, &[&levels, &sig4(Some(self.qparams.scale as f64)), &self.qparams.zero_point])
         };
         let log = self.log;
         let y_format = move |v: &f64| super::count_tick(*v, log);
-        let axes = Axes { x: "value", y: if log { "log10(1 + count)" } else { "count" }, y_format: &y_format, x_format: None };
+        let axes = Axes { x: t.s(C::Value), y: if log { t.s(C::LogCount) } else { t.s(C::Count) }, y_format: &y_format, x_format: None };
         let mut chart = frame(root, &caption, lo..hi, 0.0..top, axes)?;
 
         // Clipped regions, shaded.
@@ -119,12 +121,12 @@ impl Chart for HistogramChart {
                     .filter(|x| (lo..=hi).contains(x))
                     .map(|x| PathElement::new(vec![(x, 0.0), (x, top)], grid.stroke_width(1))),
             )?;
-            (format!("grid: {levels} levels"), Swatch::Tick(grid))
+            (t.f(C::GridLevels, &[&levels]), Swatch::Tick(grid))
         } else {
             let band = SKY.mix(0.15);
             chart.draw_series(std::iter::once(Rectangle::new([(a.max(lo), 0.0), (b.min(hi), top)], band.filled())))?;
-            let why = if self.channels > 1 { "one grid per channel" } else { "too dense to draw" };
-            (format!("grid: {levels} levels ({why})"), Swatch::Fill(band))
+            let why = if self.channels > 1 { t.s(C::OneGridPerChannel) } else { t.s(C::TooDense) };
+            (t.f(C::GridWhy, &[&levels, &why]), Swatch::Fill(band))
         };
 
         // Bars: inside the range in blue, clipped mass in vermillion.
@@ -145,9 +147,9 @@ impl Chart for HistogramChart {
         chart.draw_series(ends.iter().map(|&x| Rectangle::new([(x - grip, top * 0.9), (x + grip, top)], ORANGE.filled())))?;
 
         let entries = [
-            ("values".to_string(), Swatch::Fill(C_BLUE.to_rgba())),
-            ("clipped values".to_string(), Swatch::Fill(VERMILLION.to_rgba())),
-            (format!("clip range [{:.3}, {:.3}] (drag its ends)", a, b), Swatch::Line(ORANGE.to_rgba())),
+            (t.s(C::Values).to_string(), Swatch::Fill(C_BLUE.to_rgba())),
+            (t.s(C::ClippedValues).to_string(), Swatch::Fill(VERMILLION.to_rgba())),
+            (t.f(C::ClipRangeDrag, &[&format!("{a:.3}"), &format!("{b:.3}")]), Swatch::Line(ORANGE.to_rgba())),
             grid_entry,
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)

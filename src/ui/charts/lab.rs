@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, GREEN, INK, ORANGE, VERMILLION};
 use super::{frame, Axes, Chart, DrawResult};
 use crate::engine::nn::lab::{Boundaries, TestSet};
@@ -29,16 +30,17 @@ pub struct DecisionChart {
 
 impl Chart for DecisionChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let b = &self.boundaries;
         let (name, classes) = match self.which {
             Which::Fp32 => ("FP32", &b.fp32),
-            Which::Ptq => ("PTQ, integer", &b.ptq),
-            Which::Qat => ("QAT, integer", &b.qat),
+            Which::Ptq => (t.s(C::PtqInteger), &b.ptq),
+            Which::Qat => (t.s(C::QatInteger), &b.qat),
         };
         let fmt = |v: &f64| format!("{v:.1}");
         let axes = Axes { x: "x₁", y: "x₂", y_format: &fmt, x_format: Some(&fmt) };
         let (x0, x1, y0, y1) = (b.x.0 as f64, b.x.1 as f64, b.y.0 as f64, b.y.1 as f64);
-        let caption = format!("{name}: {:.1}% of the test points", self.accuracy * 100.0);
+        let caption = t.f(C::RegionsCaption, &[&name, &format!("{:.1}", self.accuracy * 100.0)]);
         let mut chart = frame(root, &caption, x0..x1, y0..y1, axes)?;
         let n = b.resolution.max(1);
         let (w, h) = ((x1 - x0) / n as f64, (y1 - y0) / n as f64);
@@ -78,10 +80,11 @@ impl DigitsChart {
 
 impl Chart for DigitsChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         root.fill(&WHITE)?;
         let (width, _) = root.dim_in_pixel();
         let style = ("sans-serif", 13).into_font().color(&INK);
-        root.draw(&Text::new(format!("{} ({} misclassified shown)", self.title, self.images.len()), (8, 6), style.clone()))?;
+        root.draw(&Text::new(t.f(C::MisclassifiedShown, &[&self.title, &self.images.len()]), (8, 6), style.clone()))?;
         let (h, w) = self.size;
         let px = 5i32;
         let cell = (w as i32 * px + 14, h as i32 * px + 22);
@@ -147,13 +150,14 @@ impl WeightShiftChart {
 
 impl Chart for WeightShiftChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         use super::headroom;
         use super::palette::SKY;
         let (lo, hi) = (self.before.lo as f64, self.before.hi as f64);
         let top = headroom(self.before.max_count().max(self.after.max_count()) as f64);
         let y_format = |v: &f64| format!("{v:.0}");
         let x_format = |v: &f64| format!("{:.2}", (v * 100.0).round() / 100.0 + 0.0);
-        let axes = Axes { x: "weight (batch norm folded)", y: "count", y_format: &y_format, x_format: Some(&x_format) };
+        let axes = Axes { x: t.s(C::WeightFolded), y: t.s(C::Count), y_format: &y_format, x_format: Some(&x_format) };
         let mut chart = frame(root, &self.layer, lo..hi, 0.0..top, axes)?;
         let grid = SKY.mix(0.9);
         chart.draw_series(self.grid.iter().map(|&x| PathElement::new(vec![(x as f64, 0.0), (x as f64, top)], grid.stroke_width(1))))?;

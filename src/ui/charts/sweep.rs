@@ -4,6 +4,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, GREEN, INK, ORANGE, SKY, VERMILLION};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
 use crate::engine::views::jobs::{ObserverSweep, SweepPoint};
@@ -20,13 +21,14 @@ pub struct SqnrChart {
 
 impl Chart for SqnrChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let pts = || self.series.iter().flat_map(|(_, p)| p.iter());
         let (b0, b1) = pts().fold((u32::MAX, 0), |(a, b), p| (a.min(p.bits), b.max(p.bits)));
         let (b0, b1) = if b0 <= b1 { (b0 as f64, b1 as f64) } else { (2.0, 16.0) };
         let top = pts().filter_map(|p| p.sqnr_db).filter(|v| v.is_finite()).fold(10.0f64, f64::max) * 1.1;
         let y_format = |v: &f64| format!("{v:.0}");
-        let axes = Axes { x: "bits", y: "SQNR (dB)", y_format: &y_format, x_format: Some(&super::integer_tick) };
-        let mut chart = frame(root, "SQNR against bit width, every observer", b0 - 0.3..b1 + 0.3, 0.0..top, axes)?;
+        let axes = Axes { x: t.s(C::Bits), y: t.s(C::SqnrDb), y_format: &y_format, x_format: Some(&super::integer_tick) };
+        let mut chart = frame(root, t.s(C::SqnrCaption), b0 - 0.3..b1 + 0.3, 0.0..top, axes)?;
         let mut entries = Vec::new();
         for (i, (name, points)) in self.series.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
@@ -47,18 +49,19 @@ pub struct ClipCurveChart {
 
 impl Chart for ClipCurveChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let log = |m: f64| m.max(1e-30).log10();
         let ys = || self.sweep.curve.iter().map(|p| log(p.1)).chain(self.sweep.choices.iter().map(|c| log(c.2)));
         let (lo, hi) = ys().fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
         let (lo, hi) = if lo < hi { (lo, hi) } else { (lo - 1.0, lo + 1.0) };
         let pad = (hi - lo) * 0.08;
-        let caption = format!("MSE against the clipping range at {} bits (1 = the full data range)", self.sweep.curve_bits);
+        let caption = t.f(C::ClipCurveCaption, &[&self.sweep.curve_bits]);
         let y_format = |v: &f64| sig4(Some(10f64.powf(*v)));
-        let axes = Axes { x: "clip ratio t", y: "MSE (log scale)", y_format: &y_format, x_format: None };
+        let axes = Axes { x: t.s(C::ClipRatio), y: t.s(C::MseLog), y_format: &y_format, x_format: None };
         let mut chart = frame(root, &caption, 0.0..1.02, lo - pad..hi + pad, axes)?;
         let line: Vec<(f64, f64)> = self.sweep.curve.iter().map(|&(t, m)| (t, log(m))).collect();
         chart.draw_series(std::iter::once(PathElement::new(line, INK.mix(0.6).stroke_width(2))))?;
-        let mut entries = vec![("MSE at ratio t".to_string(), Swatch::Line(INK.mix(0.6)))];
+        let mut entries = vec![(t.s(C::MseAtRatio).to_string(), Swatch::Line(INK.mix(0.6)))];
         for (i, (name, t, m)) in self.sweep.choices.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
             chart.draw_series(std::iter::once(Circle::new((*t, log(*m)), 6, color.stroke_width(2))))?;

@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::palette::{BLUE, GRID, ORANGE};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
 use crate::engine::nn::lab::{EpochStats, Phase, SweepReport};
@@ -17,15 +18,16 @@ pub struct TrainingChart {
 
 impl Chart for TrainingChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let total = (self.epochs + self.qat_epochs).max(1) as f64;
         let accs: Vec<f64> = self.history.iter().map(|e| e.test_accuracy * 100.0).collect();
         let low = accs.iter().copied().fold(100.0f64, f64::min).clamp(0.0, 90.0);
         // No ticks in the legend's headroom above 100%.
         let y_format = |v: &f64| if *v > 100.5 { String::new() } else { format!("{v:.0}%") };
-        let axes = Axes { x: "epoch (FP32, then QAT)", y: "test accuracy", y_format: &y_format, x_format: Some(&super::integer_tick) };
+        let axes = Axes { x: t.s(C::EpochAxis), y: t.s(C::TestAccuracy), y_format: &y_format, x_format: Some(&super::integer_tick) };
         // Headroom above 100% for the legend.
         let top = 100.5 + (100.0 - low + 1.0) * 0.35;
-        let mut chart = frame(root, "test accuracy after each epoch", 0.0..total + 0.5, (low - 1.0)..top, axes)?;
+        let mut chart = frame(root, t.s(C::TestAccuracyCaption), 0.0..total + 0.5, (low - 1.0)..top, axes)?;
         for (phase, color, offset) in [(Phase::Fp32, BLUE, 0usize), (Phase::Qat, ORANGE, self.epochs)] {
             let pts: Vec<(f64, f64)> =
                 self.history.iter().filter(|e| e.phase == phase).map(|e| ((e.epoch + offset) as f64, e.test_accuracy * 100.0)).collect();
@@ -33,8 +35,8 @@ impl Chart for TrainingChart {
             chart.draw_series(pts.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
         }
         let entries = [
-            ("FP32 training".to_string(), Swatch::Line(BLUE.to_rgba())),
-            ("QAT (fake-quantized)".to_string(), Swatch::Line(ORANGE.to_rgba())),
+            (t.s(C::Fp32Training).to_string(), Swatch::Line(BLUE.to_rgba())),
+            (t.s(C::QatFakeQuant).to_string(), Swatch::Line(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
@@ -48,6 +50,7 @@ pub struct BitSweepChart {
 
 impl Chart for BitSweepChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let pts = &self.sweep.points;
         let n = pts.len().max(1);
         let labels: Vec<String> = pts.iter().map(|p| format!("W{}A{}", p.weight_bits, p.act_bits)).collect();
@@ -57,9 +60,9 @@ impl Chart for BitSweepChart {
         };
         // No ticks in the legend's headroom above 100%.
         let y_format = |v: &f64| if *v > 100.5 { String::new() } else { format!("{v:.0}%") };
-        let axes = Axes { x: "weight and activation bits", y: "test accuracy", y_format: &y_format, x_format: Some(&x_format) };
+        let axes = Axes { x: t.s(C::WeightActBits), y: t.s(C::TestAccuracy), y_format: &y_format, x_format: Some(&x_format) };
         // Headroom above 100% for the legend.
-        let mut chart = frame(root, "integer models' test accuracy against bit width", -0.5..n as f64 - 0.5, 0.0..130.0, axes)?;
+        let mut chart = frame(root, t.s(C::SweepCaption), -0.5..n as f64 - 0.5, 0.0..130.0, axes)?;
         let fp32 = self.sweep.fp32 * 100.0;
         chart.draw_series(std::iter::once(PathElement::new(vec![(-0.5, fp32), (n as f64 - 0.5, fp32)], GRID.stroke_width(2))))?;
         for (pick, color) in [(0usize, ORANGE), (1, BLUE)] {

@@ -3,6 +3,7 @@
 use plotters::coord::Shift;
 use plotters::prelude::*;
 
+use crate::ui::i18n::ChartText as C;
 use super::histogram::MIN_GRID_SPACING_PX;
 use super::palette::{BLUE, GRID, ORANGE};
 use super::{draw_legend, frame, Axes, Chart, DrawResult, Swatch};
@@ -78,10 +79,11 @@ pub fn wheel_zoom(zoom: f32, lo: f32, hi: f32, fraction: f64, steps: f64) -> (f3
 
 impl Chart for TransferChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
+        let t = crate::ui::i18n::current();
         let (lo, hi) = (self.lo as f64, self.hi as f64);
         let y_format = |v: &f64| sig4(Some(*v));
         let axes = Axes { x: "x", y: "x̂", y_format: &y_format, x_format: None };
-        let caption = format!("transfer function x → x̂ · step {}", sig4(Some(self.qparams.scale as f64)));
+        let caption = t.f(C::TransferCaption, &[&sig4(Some(self.qparams.scale as f64))]);
         // x̂ at the view's ends: beyond the clip range the staircase is flat, possibly out of
         // [lo, hi] when zoomed in there.
         let end = |x: f64| dequantize_one(quantize_one(x as f32, self.qparams, self.range, Rounding::HalfEven, 0), self.qparams) as f64;
@@ -93,9 +95,9 @@ impl Chart for TransferChart {
         let (a, b) = self.qparams.representable_range(self.range);
         let (a, b) = (a as f64, b as f64);
         let (line, label) = match self.steps(width) {
-            Some(pts) => (pts, "x̂ (one step per level)".to_string()),
+            Some(pts) => (pts, t.s(C::OneStepPerLevel).to_string()),
             // Too many steps to see: the clamp they follow.
-            None => (vec![(lo, a.max(lo).min(hi)), (a.max(lo), a.max(lo)), (b.min(hi), b.min(hi)), (hi, b.min(hi).max(lo))], "x̂ (steps too fine to draw)".to_string()),
+            None => (vec![(lo, a.max(lo).min(hi)), (a.max(lo), a.max(lo)), (b.min(hi), b.min(hi)), (hi, b.min(hi).max(lo))], t.s(C::StepsTooFine).to_string()),
         };
         chart.draw_series(std::iter::once(PathElement::new(line, BLUE.stroke_width(2))))?;
         chart.draw_series(
@@ -107,7 +109,7 @@ impl Chart for TransferChart {
         let entries = [
             (label, Swatch::Line(BLUE.to_rgba())),
             ("x̂ = x".to_string(), Swatch::Line(GRID.to_rgba())),
-            ("clip range".to_string(), Swatch::Line(ORANGE.to_rgba())),
+            (t.s(C::ClipRange).to_string(), Swatch::Line(ORANGE.to_rgba())),
         ];
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }

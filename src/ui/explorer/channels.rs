@@ -37,7 +37,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         let n = props.shape.get(axis).copied().unwrap_or(0);
         return if n > MAX_DRAWN_CHANNELS {
             html! {
-                <section class="panel" aria-label={t.s(E::ChannelsPanelLabel)} data-testid="channels-panel">
+                <section class="panel" aria-label={t.s(E::ChannelsPanelLabel)} data-testid="channels-panel" data-part="channels">
                     <h2>{t.s(E::ChannelsTitle)}</h2>
                     <p class="hint">{t.f(E::TooManyChannels, &[&axis, &n, &MAX_DRAWN_CHANNELS])}</p>
                 </section>
@@ -64,7 +64,7 @@ pub fn channels_panel(props: &ChannelsProps) -> Html {
         })
     };
     html! {
-        <section class="panel chart-panel" aria-label={t.s(E::ChannelsPanelLabel)} data-testid="channels-panel">
+        <section class="panel chart-panel" aria-label={t.s(E::ChannelsPanelLabel)} data-testid="channels-panel" data-part="channels">
             <div class="panel-head">
                 <h2>{t.s(E::ChannelsHeading)}</h2>
                 <button class="export" onclick={save_csv} data-testid="export-channels-csv">{t.s(E::ChannelsCsv)}</button>

@@ -142,7 +142,7 @@ pub fn controls(props: &ControlsProps) -> Html {
     let hand_set = url.lo.is_some() && url.hi.is_some();
 
     html! {
-        <section class="panel controls" aria-label={t.s(E::ControlsLabel)}>
+        <section class="panel controls" aria-label={t.s(E::ControlsLabel)} data-part="controls">
             <h2>{t.s(E::Tensor)}</h2>
             if url.source == Source::File {
                 <p class="hint" data-testid="tensor-from-file">{t.f(E::TensorOfFile, &[&url.tensor, &url.file])}</p>

@@ -51,7 +51,7 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
         });
     }
     let Ok(steps) = steps.as_ref() else {
-        return html! { <section class="panel message" data-testid="dynamics-error">{t.s(E::DynamicsAcError)}</section> };
+        return html! { <section class="panel message" data-testid="dynamics-error" data-part="dynamics">{t.s(E::DynamicsAcError)}</section> };
     };
     let chart = Rc::new(DynamicsChart { steps: steps.clone(), current: at, averaging_constant: url.averaging_constant });
     let edit = |f: fn(&mut UrlState, &str)| {
@@ -85,7 +85,7 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
     let s = steps.get(at).copied();
     let range = |r: Option<(f32, f32)>| r.map_or("—".into(), |(a, b)| format!("[{}, {}]", sig4(Some(a as f64)), sig4(Some(b as f64))));
     html! {
-        <section class="panel chart-panel" aria-label={t.s(E::DynamicsPanelLabel)} data-testid="dynamics-panel">
+        <section class="panel chart-panel" aria-label={t.s(E::DynamicsPanelLabel)} data-testid="dynamics-panel" data-part="dynamics">
             <div class="panel-head">
                 <h2>{t.s(E::DynamicsHeading)}</h2>
                 <button onclick={play} data-testid="dynamics-play">{if *playing { t.s(E::Pause) } else { t.s(E::Play) }}</button>

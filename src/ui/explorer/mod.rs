@@ -142,7 +142,7 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             html! {
             <>
                 // Drawn with the dragged range at once, so not dimmed with the rest.
-                <section class={classes!("panel", "chart-panel", preview.is_some().then_some("live"))}>
+                <section class={classes!("panel", "chart-panel", preview.is_some().then_some("live"))} data-part="histogram">
                     <h2>{t.s(E::ValuesAndGrid)}</h2>
                     <Canvas<HistogramChart> chart={values.clone()} testid="chart-histogram" export={Some(AttrValue::from(format!("{}-values", export_stem(url))))}
                         on_pointer={Some(pointer::drag_clip_ends(url, &props.on_change, &values, v, dragging.clone()))}
@@ -152,26 +152,26 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                 <readouts::ExportBar name={name.clone()} shape={shape.clone().unwrap_or_default()} view={view.clone()} stem={export_stem(url)}
                     save_npy={computed.save_npy.clone()} status={computed.save_status.clone()} />
                 <div class="chart-pair">
-                    <section class="panel chart-panel">
+                    <section class="panel chart-panel" data-part="codes">
                         <h2>{t.s(E::IntegerCodes)}</h2>
                         <Canvas<CodesChart> chart={c.codes.clone()} testid="chart-codes" export={Some(AttrValue::from(format!("{}-codes", export_stem(url))))} width={560} height={300}
                             label={t.f(E::CodesLabel, &[&v.metrics.levels_used, &v.range.levels()])} />
                     </section>
-                    <section class="panel chart-panel">
+                    <section class="panel chart-panel" data-part="transfer">
                         <div class="panel-head">
                             <h2>{t.s(E::TransferFunction)}</h2>
-                            { pointer::zoom_controls(url, &props.on_change) }
+                            { pointer::zoom_controls(url, &props.on_change, t) }
                         </div>
                         <Canvas<TransferChart> chart={c.transfer.clone()} testid="chart-transfer" export={Some(AttrValue::from(format!("{}-transfer", export_stem(url))))} width={560} height={300}
                             on_pointer={Some(pointer::zoom_transfer(url, &props.on_change, &c.transfer))}
                             label={t.s(E::TransferLabel)} />
                     </section>
-                    <section class="panel chart-panel">
+                    <section class="panel chart-panel" data-part="errors">
                         <h2>{t.s(E::Error)}</h2>
                         <Canvas<ErrorChart> chart={c.errors.clone()} testid="chart-errors" export={Some(AttrValue::from(format!("{}-errors", export_stem(url))))} width={560} height={300}
                             label={t.s(E::ErrorLabel)} />
                     </section>
-                    <section class="panel chart-panel">
+                    <section class="panel chart-panel" data-part="errors">
                         <h2>{t.s(E::ErrorAgainstX)}</h2>
                         <Canvas<ErrorByValueChart> chart={c.error_by_value.clone()} testid="chart-error-by-value" export={Some(AttrValue::from(format!("{}-error-by-value", export_stem(url))))} width={560} height={300}
                             label={t.s(E::ErrorByValueLabel)} />

@@ -61,7 +61,8 @@ pub fn zoom_transfer(url: &UrlState, on_change: &Callback<UrlState>, chart: &Rc<
 const ZOOMS: &[f32] = &[1.0, 4.0, 16.0, 64.0, 256.0, 1024.0, 4096.0, 16384.0, 65536.0];
 
 /// The transfer function's zoom and centre, for the keyboard.
-pub fn zoom_controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
+pub fn zoom_controls(url: &UrlState, on_change: &Callback<UrlState>, t: crate::ui::i18n::Tr) -> Html {
+    use crate::ui::i18n::ExplorerText as E;
     let on_zoom = {
         let (url, cb) = (url.clone(), on_change.clone());
         Callback::from(move |e: Event| {
@@ -81,12 +82,12 @@ pub fn zoom_controls(url: &UrlState, on_change: &Callback<UrlState>) -> Html {
     let zooms = ZOOMS.iter().copied().chain((!ZOOMS.contains(&url.transfer_zoom)).then_some(url.transfer_zoom));
     html! {
         <div class="inline-controls">
-            <label for="ctl-transfer-zoom">{"Zoom"}</label>
+            <label for="ctl-transfer-zoom">{t.s(E::Zoom)}</label>
             <select id="ctl-transfer-zoom" data-testid="ctl-transfer-zoom" onchange={on_zoom}>
                 { for zooms.map(|z| html! { <option value={z.to_string()} selected={z == url.transfer_zoom}>{format!("{z}×")}</option> }) }
             </select>
-            <label for="ctl-transfer-center">{"at"}</label>
-            <input id="ctl-transfer-center" data-testid="ctl-transfer-center" type="number" step="any" placeholder="middle"
+            <label for="ctl-transfer-center">{t.s(E::ZoomAt)}</label>
+            <input id="ctl-transfer-center" data-testid="ctl-transfer-center" type="number" step="any" placeholder={t.s(E::ZoomMiddle)}
                    value={url.transfer_center.map_or_else(String::new, |c| c.to_string())} onchange={on_center} />
         </div>
     }

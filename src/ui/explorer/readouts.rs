@@ -35,7 +35,7 @@ pub fn readouts(v: &View, t: Tr) -> Html {
         ("metric-non-finite", t.s(E::NonFinite).into(), m.non_finite.to_string()),
     ];
     html! {
-        <section class="panel readouts" aria-label={t.s(E::Readouts)}>
+        <section class="panel readouts" aria-label={t.s(E::Readouts)} data-part="readouts">
             <dl>
                 { for items.into_iter().map(|(id, label, value)| html! {
                     <div class="readout"><dt>{label}</dt><dd data-testid={id}>{value}</dd></div>
@@ -89,7 +89,7 @@ pub fn export_bar(props: &ExportBarProps) -> Html {
     };
     let said = if status.is_empty() { props.status.clone() } else { (*status).clone() };
     html! {
-        <div class="export-bar" aria-label={t.s(E::Export)}>
+        <div class="export-bar" aria-label={t.s(E::Export)} data-part="readouts">
             <span class="hint">{t.s(E::Save)}</span>
             { button("csv", t.s(E::ReadoutsCsv)) }
             { button("json", t.s(E::ReadoutsJson)) }

@@ -83,7 +83,7 @@ pub fn source_panel(props: &SourceProps) -> Html {
     let f = &*props.files;
     let is_onnx = url.file.to_ascii_lowercase().ends_with(".onnx");
     html! {
-        <section class="panel source" aria-label={t.s(E::TensorSource)}
+        <section class="panel source" aria-label={t.s(E::TensorSource)} data-part="source"
                  ondragover={Callback::from(|e: DragEvent| e.prevent_default())} ondrop={on_drop}>
             <div class="panel-head">
                 <h2>{t.s(E::TensorSource)}</h2>

@@ -176,5 +176,8 @@ texts! {
         RangeColumn => "range", "范围";
         DynamicsPanelLabel => "Observer dynamics", "观察器动态";
         ChannelsPanelLabel => "Per-channel view", "逐通道视图";
+        Zoom => "Zoom", "缩放";
+        ZoomAt => "at", "中心";
+        ZoomMiddle => "middle", "居中";
     }
 }

@@ -105,5 +105,11 @@ texts! {
         SweepLabel => "Accuracy against bit width", "准确率随位宽的变化";
         RunTheSweep => "Run the sweep", "运行扫描";
         ResultsLabel => "Results", "结果";
+        ShortDigits => "digits", "手写数字";
+        ShortMoons => "moons", "双月形";
+        ShortCircles => "circles", "同心圆";
+        ShortXor => "XOR", "异或";
+        ShortSpiral => "spiral", "螺旋";
+        ShortBlobs => "blobs", "团簇";
     }
 }

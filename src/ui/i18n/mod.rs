@@ -84,6 +84,49 @@ impl Lang {
     }
 }
 
+/// Words that stay in Latin letters in the Chinese texts: the field's abbreviations and symbols,
+/// file formats, names of libraries, tools, models and people. The tests check every Chinese text
+/// (and the Chinese page) for English words outside this list.
+pub const KEPT_TERMS: &[&str] = &[
+    "PTQ", "QAT", "SQNR", "MSE", "FP32", "KL", "L2", "ReLU", "ReLU6", "EMA", "min", "max", "dB", "MLP", "CNN", "ONNX", "npy", "npz",
+    "safetensors", "CSV", "JSON", "PNG", "SGD", "Adam", "BN", "PyTorch", "NVIDIA", "TensorRT", "torch", "round", "quint", "qint",
+    "int8", "uint8", "int32", "int16", "f32", "f16", "bf16", "WebAssembly", "wasm", "JavaScript", "SIMD", "NumPy", "Jacob", "et",
+    "al", "arXiv", "URL", "QuantScope", "Yew", "plotters", "Rust", "ms", "MiB", "KiB", "GiB", "GB", "MB", "AVX", "AVX2", "VNNI",
+    "Chromium", "CPU", "dof", "sep", "log", "ln", "exp", "std", "clamp", "sign", "argmax", "id", "sum", "mean", "var", "Numeric",
+    "Suite", "ConvBn2d", "BatchNorm", "MobileNet", "GitHub", "MIT", "BSD", "UCI", "sklearn", "scikit", "learn", "CC", "BY",
+    "dw", "pw", "conv", "dense", "depthwise", "pointwise", "TFLite", "TensorFlow", "Playground", "Node", "V8", "MathML", "RAM",
+    "Hz", "px", "ID", "OK", "NaN", "Inf", "MinMax", "MovingAverageMinMax", "HistogramObserver", "FP", "uint", "int", "ConvBn", "qmin", "qmax", "JS", "README", "WebAssembly", "SIMD", "JavaScript", "NumPy", "CVPR", "UCI", "Machine", "Learning", "Repository", "Alpaydin", "Kaynak", "Okabe", "Ito", "Pages", "UTF", "auto", "W", "A", "N", "M", "s", "z", "q", "x", "b", "n", "r", "a", "c", "k", "t", "e", "i", "j", "p", "y", "Δ",
+];
+
+/// The words in Latin letters of `text`, outside titles quoted “…” (a paper's or a data set's
+/// title stays in its language), outside a term glossed in full-width brackets after its
+/// Chinese name (缩放因子（scale）), and outside code (`torch.ao.quantization`, `key=value`).
+fn latin_words(text: &str) -> Vec<&str> {
+    let mut out = Vec::new();
+    for (i, part) in text.split(['“', '”']).enumerate() {
+        if i % 2 == 1 {
+            continue;
+        }
+        for (j, piece) in part.split(['（', '）']).enumerate() {
+            let gloss = j % 2 == 1 && piece.chars().all(|c| c.is_ascii_alphabetic() || c == ' ' || c == '-');
+            if gloss {
+                continue;
+            }
+            let code = |w: &str| w.contains('.') || w.contains('=') || w.contains('_');
+            for token in piece.split_whitespace().filter(|w| !code(w)) {
+                out.extend(token.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 2));
+            }
+        }
+    }
+    out
+}
+
+/// The English words in a Chinese `text`: its words in Latin letters (see `latin_words`) that
+/// are not among [`KEPT_TERMS`].
+pub fn english_words(text: &str) -> Vec<&str> {
+    latin_words(text).into_iter().filter(|w| !KEPT_TERMS.contains(w)).collect()
+}
+
 /// A section of the table: each variant's text in every language.
 pub trait Text: Copy {
     fn en(self) -> &'static str;

@@ -65,5 +65,7 @@ texts! {
         WorkerStoppedWith => "The background worker stopped ({0}).", "后台线程已停止（{0}）。";
         WorkerStopped => "The background worker could not start or stopped.", "后台线程无法启动或已停止。";
         WorkerRestarts => "{0} The next change starts a new one.", "{0}下一次更改会启动一个新的后台线程。";
+        NoDocumentBody => "the page has no body to save from", "页面没有可用于保存的主体";
+        NeedsBrowser => "saving needs a browser", "保存需要在浏览器中进行";
     }
 }

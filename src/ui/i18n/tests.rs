@@ -2,30 +2,7 @@
 
 use super::*;
 
-/// Words that stay in Latin letters in the Chinese texts: the field's abbreviations and symbols,
-/// file formats, library and model names.
-pub const TERMS: &[&str] = &[
-    "PTQ", "QAT", "SQNR", "MSE", "FP32", "KL", "L2", "ReLU", "ReLU6", "EMA", "min", "max", "dB", "MLP", "CNN", "ONNX", "npy", "npz",
-    "safetensors", "CSV", "JSON", "PNG", "SGD", "Adam", "BN", "PyTorch", "NVIDIA", "TensorRT", "torch", "round", "quint", "qint",
-    "int8", "uint8", "int32", "int16", "f32", "f16", "bf16", "WebAssembly", "wasm", "JavaScript", "SIMD", "NumPy", "Jacob", "et",
-    "al", "arXiv", "URL", "QuantScope", "Yew", "plotters", "Rust", "ms", "MiB", "KiB", "GiB", "GB", "MB", "AVX", "AVX2", "VNNI",
-    "Chromium", "CPU", "dof", "sep", "log", "ln", "exp", "std", "clamp", "sign", "argmax", "id", "sum", "mean", "var", "Numeric",
-    "Suite", "ConvBn2d", "BatchNorm", "MobileNet", "GitHub", "MIT", "BSD", "UCI", "sklearn", "scikit", "learn", "CC", "BY",
-    "dw", "pw", "conv", "dense", "depthwise", "pointwise", "TFLite", "TensorFlow", "Playground", "Node", "V8", "MathML", "RAM",
-    "Hz", "px", "ID", "OK", "CVPR", "UCI", "Machine", "Learning", "Repository", "Alpaydin", "Kaynak", "Okabe", "Ito", "Pages", "UTF", "auto", "W", "A", "N", "M", "s", "z", "q", "x", "b", "n", "r", "a", "c", "k", "t", "e", "i", "j", "p", "y", "Δ",
-];
 
-/// The words in Latin letters of `text`, outside titles quoted “…” (a paper's or a data set's
-/// title stays in its language).
-fn words(text: &str) -> Vec<&str> {
-    let mut out = Vec::new();
-    for (i, part) in text.split(['“', '”']).enumerate() {
-        if i % 2 == 0 {
-            out.extend(part.split(|c: char| !c.is_ascii_alphabetic()).filter(|w| w.len() >= 2));
-        }
-    }
-    out
-}
 
 fn placeholders(text: &str) -> Vec<usize> {
     let mut found: Vec<usize> = text.match_indices('{').filter_map(|(i, _)| text[i + 1..].split_once('}')).filter_map(|(n, _)| n.parse().ok()).collect();
@@ -40,7 +17,7 @@ pub fn problems(name: &str, en: &str, zh: &str) -> Vec<String> {
     if en.trim().is_empty() || zh.trim().is_empty() {
         out.push(format!("{name}: empty text"));
     }
-    let english: Vec<&str> = words(zh).into_iter().filter(|w| !TERMS.contains(w)).collect();
+    let english = english_words(zh);
     if !english.is_empty() {
         out.push(format!("{name}: untranslated words {english:?} in {zh:?}"));
     }

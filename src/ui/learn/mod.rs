@@ -222,7 +222,7 @@ mod tests {
         for (key, _) in LESSONS {
             for (hash, label) in lesson(key).presets {
                 let (_, problems) = UrlState::from_hash(hash);
-                assert!(problems.is_empty(), "lesson {key}, preset {label}: {problems:?}");
+                assert!(problems.is_empty(), "lesson {key}, preset {label:?}: {problems:?}");
             }
         }
     }

@@ -135,6 +135,31 @@ mod tests {
         }
     }
 
+    /// Every part has its rule in the stylesheet and is marked somewhere in the components.
+    #[test]
+    fn every_part_has_a_rule_and_an_element() {
+        let css = include_str!("../../../static/style.css");
+        let root = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("src/ui");
+        let mut sources = String::new();
+        let mut dirs = vec![root];
+        while let Some(dir) = dirs.pop() {
+            for entry in std::fs::read_dir(dir).unwrap() {
+                let path = entry.unwrap().path();
+                if path.is_dir() {
+                    dirs.push(path);
+                } else if path.extension().is_some_and(|e| e == "rs") {
+                    sources.push_str(&std::fs::read_to_string(path).unwrap());
+                }
+            }
+        }
+        for p in PARTS {
+            let rule = format!(".hide-{0} [data-part=\"{0}\"] {{ display: none !important; }}", p.key);
+            assert!(css.contains(&rule), "static/style.css has no rule {rule}");
+            assert!(sources.contains(&format!("data-part=\"{}\">", p.key)) || sources.contains(&format!("data-part=\"{}\" ", p.key)) || sources.contains(&format!("data-part=\"{}\"\n", p.key)),
+                "no element is marked data-part=\"{}\"", p.key);
+        }
+    }
+
     #[test]
     fn other_keys_and_bad_values() {
         let mut page = Page::default();

@@ -77,6 +77,21 @@ pub const LAB_DATA: &[(LabData, &str, LabText)] = {
     ]
 };
 
+impl LabData {
+    /// Its short name, for the run's title.
+    pub fn short_name(self) -> LabText {
+        use crate::engine::nn::data::Synthetic2d as S;
+        match self {
+            LabData::Digits => LabText::ShortDigits,
+            LabData::Synthetic(S::Moons) => LabText::ShortMoons,
+            LabData::Synthetic(S::Circles) => LabText::ShortCircles,
+            LabData::Synthetic(S::Xor) => LabText::ShortXor,
+            LabData::Synthetic(S::Spiral) => LabText::ShortSpiral,
+            LabData::Synthetic(S::Blobs) => LabText::ShortBlobs,
+        }
+    }
+}
+
 /// The Lab's networks.
 pub const LAB_MODELS: &[(crate::engine::nn::lab::ModelKind, &str, LabText)] = {
     use crate::engine::nn::lab::ModelKind as M;

@@ -376,7 +376,7 @@ fn truncate(s: &str, max_chars: usize) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::ui::url_strategy::{any_lab, any_state};
+    use crate::ui::url_strategy::{any_lab, any_page, any_state};
     use proptest::prelude::*;
 
     #[test]
@@ -442,7 +442,8 @@ mod tests {
         }
 
         #[test]
-        fn any_state_round_trips(s in any_state()) {
+        fn any_state_round_trips(s in any_state(), page in any_page()) {
+            let s = UrlState { page, ..s };
             prop_assert_eq!(UrlState::from_hash(&s.to_hash()), (s, vec![]));
         }
 
