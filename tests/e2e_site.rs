@@ -90,3 +90,124 @@ async fn the_site_works_under_a_sub_path_and_offline() {
     b.server.offline.store(false, Ordering::SeqCst);
     b.stop().await;
 }
+
+/// How many elements of a part are on the page, and how many of them are shown.
+async fn part_shown(b: &Browser, part: &str) -> (u64, u64) {
+    let v = b
+        .exec_with("const els = [...document.querySelectorAll(`[data-part=\"${arguments[0]}\"]`)]; return [els.length, els.filter(e => e.getClientRects().length > 0).length];", part)
+        .await;
+    (v[0].as_u64().unwrap_or(0), v[1].as_u64().unwrap_or(0))
+}
+
+/// Loads `hash`, runs the Lab when the page is the Lab's, and waits until every part of
+/// `parts` is on the page.
+async fn open_with_parts(b: &Browser, hash: &str, parts: &[&str]) {
+    b.goto(hash).await;
+    if hash.contains("view=lab") {
+        // A script's click: the button is hidden when the training panel is.
+        b.wait_for("[data-testid=lab-train]").await;
+        b.exec("document.querySelector('[data-testid=lab-train]').click()").await;
+        b.wait_for_timeout("[data-testid=lab-qat-accuracy]", Duration::from_secs(60)).await;
+    }
+    for part in parts {
+        let deadline = std::time::Instant::now() + Duration::from_secs(20);
+        while part_shown(b, part).await.0 == 0 {
+            assert!(std::time::Instant::now() < deadline, "{hash}: no element of part {part}");
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+    }
+}
+
+/// Each embed key hides every element of the part it names, and nothing else: for each page
+/// that shows a part, with all its parts shown first, then with one key at a time.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn each_embed_key_hides_what_it_names() {
+    use quantscope::ui::state::PARTS;
+    let b = Browser::start().await;
+    let pages: &[(&str, &[&str])] = &[
+        ("#view=explorer&ch=8&obs=moving-average&nb=10", &["header", "controls", "source", "histogram", "readouts", "codes", "transfer", "errors", "channels", "dynamics", "sweep"]),
+        ("#view=learn", &["header", "lessons"]),
+        ("#view=lab&ldata=moons&lhidden=8&lepochs=2&lqat=1", &["controls", "training", "results", "sqnr", "weights", "regions", "confusion", "labsweep"]),
+        ("#view=lab&ldata=digits&lhidden=16&lepochs=1&lqat=1&lcalib=64", &["misclassified"]),
+    ];
+    let covered: Vec<&str> = pages.iter().flat_map(|(_, parts)| parts.iter().copied()).collect();
+    for p in PARTS {
+        assert!(covered.contains(&p.key), "part {} has no page in this test", p.key);
+    }
+    for (hash, parts) in pages {
+        open_with_parts(&b, hash, parts).await;
+        for part in *parts {
+            let (n, shown) = part_shown(&b, part).await;
+            assert_eq!(shown, n, "{hash}: part {part} shown before any key");
+        }
+        for part in *parts {
+            let hidden = format!("{hash}&{part}_hide=1");
+            let others: Vec<&str> = parts.iter().copied().filter(|p| p != part).collect();
+            open_with_parts(&b, &hidden, &others).await;
+            let (n, shown) = part_shown(&b, part).await;
+            assert!(n > 0 && shown == 0, "{hidden}: {shown} of {n} elements of {part} still shown");
+            for other in &others {
+                let (n, shown) = part_shown(&b, other).await;
+                assert!(n > 0 && shown == n, "{hidden}: {other} hidden too ({shown} of {n} shown)");
+            }
+            assert!(b.hash().await.contains(&format!("{part}_hide=1")), "the key stays in the link");
+        }
+    }
+    // A teacher's frame: one chart and its readouts, no header, no controls.
+    b.goto("#view=explorer&dist=normal&of=0.001&om=50&header_hide=1&controls_hide=1&source_hide=1&codes_hide=1&transfer_hide=1&errors_hide=1&sweep_hide=1").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    b.screenshot("embed-histogram-only").await;
+    b.finish(&[]).await;
+}
+
+/// The page takes the browser's language, a link's `lang` overrides it, the switch changes it,
+/// and a Chinese page shows no English outside the field's own terms, at run time too.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn the_language_comes_from_the_browser_and_the_link() {
+    let b = Browser::start_with("/", "zh-CN").await;
+    b.goto("").await;
+    assert_eq!(b.exec("return document.documentElement.lang").await, "zh-Hans");
+    assert_eq!(b.text("[data-testid=tab-explorer]").await, "探索");
+    assert!(!b.hash().await.contains("lang="), "the browser's language is not written into links");
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    b.screenshot("zh-explorer").await;
+    // What the page shows, readouts and worker results included, has no English left.
+    let shown = "return [document.body.innerText, ...[...document.querySelectorAll('[aria-label],[title],[placeholder]')].map(e => [e.getAttribute('aria-label'), e.getAttribute('title'), e.getAttribute('placeholder')].join(' '))].join('\\n')";
+    let english = |text: &str| -> Vec<String> {
+        text.lines()
+            .filter(|l| !quantscope::ui::i18n::english_words(l).is_empty())
+            // The language switch names each language in its own.
+            .filter(|l| !quantscope::ui::i18n::Lang::ALL.iter().any(|lang| l.trim() == lang.name()))
+            .map(String::from)
+            .collect()
+    };
+    b.click("[data-testid=sweep-start]").await;
+    b.wait_for_timeout("[data-testid=sweep-result]", Duration::from_secs(30)).await;
+    let left = english(b.exec(shown).await.as_str().unwrap_or_default());
+    assert!(left.is_empty(), "English on the Chinese Explorer: {left:#?}");
+    for hash in ["#view=learn&lesson=ptq-qat", "#view=learn&lesson=scale-zero-point", "#view=lab&ldata=digits&lhidden=16&lepochs=2&lqat=1"] {
+        b.goto(hash).await;
+        if hash.contains("view=lab") {
+            b.click("[data-testid=lab-train]").await;
+            b.wait_for_timeout("[data-testid=lab-qat-accuracy]", Duration::from_secs(60)).await;
+            b.wait_painted("[data-testid=chart-lab-training]").await;
+        }
+        let left = english(b.exec(shown).await.as_str().unwrap_or_default());
+        assert!(left.is_empty(), "English on the Chinese page {hash}: {left:#?}");
+        b.screenshot(&format!("zh-{}", hash.trim_start_matches("#view=").replace(['&', '='], "-"))).await;
+    }
+    assert!(b.text("[data-testid=lab-ptq-agreement]").await.contains("完全一致"));
+    // The switch: English, written into the link, and kept on reload.
+    b.client.find(fantoccini::Locator::Css("[data-testid=lang]")).await.unwrap().select_by_value("en").await.unwrap();
+    b.wait_text("[data-testid=tab-explorer]", |t| t == "Explorer").await;
+    assert_eq!(b.exec("return document.documentElement.lang").await, "en");
+    let hash = b.wait_hash("lang=en").await;
+    b.goto(&hash).await;
+    assert_eq!(b.text("[data-testid=tab-lab]").await, "Lab");
+    // A link's language wins over the browser's.
+    b.goto("#view=learn&lang=zh").await;
+    assert_eq!(b.text("[data-testid=tab-learn]").await, "学习");
+    b.finish(&[]).await;
+}

@@ -7,6 +7,7 @@ use std::rc::Rc;
 use yew::prelude::*;
 
 use crate::ui::i18n::{use_tr, ExplorerText as E};
+use crate::ui::state::observer_label;
 
 use super::charts::canvas::Canvas;
 use super::charts::sweep::{ClipCurveChart, SqnrChart};
@@ -133,7 +134,7 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
                         <thead><tr><th scope="col">{t.s(E::SqnrDbShort)}</th>{ for r.sqnr[0].1.iter().map(|p| html! { <th scope="col">{p.bits}</th> }) }</tr></thead>
                         <tbody>
                             { for r.sqnr.iter().map(|(name, pts)| html! {
-                                <tr data-testid={format!("sweep-row-{name}")}><th scope="row">{name.clone()}</th>{ for pts.iter().map(|p| html! { <td>{sig4(p.sqnr_db)}</td> }) }</tr>
+                                <tr data-testid={format!("sweep-row-{name}")}><th scope="row">{observer_label(name, t)}</th>{ for pts.iter().map(|p| html! { <td>{sig4(p.sqnr_db)}</td> }) }</tr>
                             }) }
                         </tbody>
                     </table>

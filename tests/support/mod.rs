@@ -163,6 +163,11 @@ impl Browser {
 
     /// Serves `$QUANTSCOPE_DIST` under `path` (`/a/b/`) and opens a headless Chromium session.
     pub async fn start_at(path: &str) -> Browser {
+        Browser::start_with(path, "en-US").await
+    }
+
+    /// The same, in a browser whose preferred language is `language` (`zh-CN`).
+    pub async fn start_with(path: &str, language: &str) -> Browser {
         let root = Path::new(env!("CARGO_MANIFEST_DIR"));
         let dist = std::env::var_os("QUANTSCOPE_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
         assert!(dist.join("index.html").exists(), "no app build in {}: run scripts/test e2e", dist.display());
@@ -197,7 +202,7 @@ impl Browser {
                 "args": [
                     "--headless=new", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
                     "--disable-background-networking", "--disable-component-update", "--disable-sync",
-                    "--disable-dev-shm-usage", "--window-size=1280,1000",
+                    "--disable-dev-shm-usage", "--window-size=1280,1000", format!("--lang={language}"),
                     // Quiet the browser's own background services, so that what the proxy sees
                     // is the page's traffic.
                     "--disable-client-side-phishing-detection", "--disable-default-apps", "--disable-extensions",
@@ -211,6 +216,7 @@ impl Browser {
                     "--proxy-bypass-list=<-loopback>",
                 ],
                 "prefs": {
+                    "intl.accept_languages": language,
                     "download.default_directory": downloads.to_str().unwrap(),
                     "download.prompt_for_download": false,
                 }

@@ -35,7 +35,7 @@ impl Chart for SqnrChart {
             let line: Vec<(f64, f64)> = points.iter().filter_map(|p| p.sqnr_db.filter(|v| v.is_finite()).map(|v| (p.bits as f64, v))).collect();
             chart.draw_series(std::iter::once(PathElement::new(line.clone(), color.stroke_width(2))))?;
             chart.draw_series(line.into_iter().map(|p| Circle::new(p, 3, color.filled())))?;
-            entries.push((name.clone(), Swatch::Line(color.to_rgba())));
+            entries.push((crate::ui::state::observer_label(name, t), Swatch::Line(color.to_rgba())));
         }
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
@@ -62,10 +62,10 @@ impl Chart for ClipCurveChart {
         let line: Vec<(f64, f64)> = self.sweep.curve.iter().map(|&(t, m)| (t, log(m))).collect();
         chart.draw_series(std::iter::once(PathElement::new(line, INK.mix(0.6).stroke_width(2))))?;
         let mut entries = vec![(t.s(C::MseAtRatio).to_string(), Swatch::Line(INK.mix(0.6)))];
-        for (i, (name, t, m)) in self.sweep.choices.iter().enumerate() {
+        for (i, (name, ratio, m)) in self.sweep.choices.iter().enumerate() {
             let color = COLORS[i % COLORS.len()];
-            chart.draw_series(std::iter::once(Circle::new((*t, log(*m)), 6, color.stroke_width(2))))?;
-            entries.push((format!("{name}: t = {}", sig4(Some(*t))), Swatch::Fill(color.to_rgba())));
+            chart.draw_series(std::iter::once(Circle::new((*ratio, log(*m)), 6, color.stroke_width(2))))?;
+            entries.push((format!("{}: t = {}", crate::ui::state::observer_label(name, t), sig4(Some(*ratio))), Swatch::Fill(color.to_rgba())));
         }
         draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
     }
@@ -86,10 +86,10 @@ mod tests {
         let spec = JobSpec::ObserverSweep { source: TensorSource::Synthetic(spec), scheme: QScheme::Affine, unsigned: true, bits: (2, 6), curve_bits: 4 };
         let Ok(JobResult::ObserverSweep(sweep)) = Job::start(&spec).unwrap().run(&mut Session::default()) else { panic!("a sweep") };
         let svg = to_svg(&SqnrChart { series: sweep.sqnr.clone() }, 700, 320).unwrap();
-        for name in ["minmax", "moving-average", "percentile", "histogram", "entropy", "mse"] {
+        for name in ["Min/max", "Moving-average min/max (EMA)", "Percentile", "Histogram (L2 search, PyTorch)", "Entropy / KL (NVIDIA)", "MSE-optimal clipping"] {
             assert!(svg.contains(name), "{name}");
         }
         let curve = to_svg(&ClipCurveChart { sweep }, 700, 320).unwrap();
-        assert!(curve.contains("at 4 bits") && curve.contains("mse: t = "));
+        assert!(curve.contains("at 4 bits") && curve.contains("MSE-optimal clipping: t = "));
     }
 }

@@ -147,6 +147,12 @@ pub const ROUNDINGS: &[(RoundKind, &str, E)] = &[
     (RoundKind::Stochastic, "stochastic", E::RoundStochastic),
 ];
 
+/// An observer's name as the page shows it, from its URL name (the engine's sweep names its
+/// series so); the URL name itself when it is not one.
+pub fn observer_label(key: &str, t: crate::ui::i18n::Tr) -> String {
+    OBSERVERS.iter().find(|o| o.1 == key).map_or_else(|| key.to_string(), |o| t.s(o.2).to_string())
+}
+
 /// Looks up the URL name of `value` in a choice table.
 pub fn choice_key<T: PartialEq, L>(table: &[(T, &'static str, L)], value: &T) -> &'static str {
     table.iter().find(|(v, _, _)| v == value).map(|(_, k, _)| *k).unwrap_or("")
