@@ -2,7 +2,7 @@
 //!
 //! Every string the page shows comes from the table: one enum per part of the app (the shell,
 //! the Explorer, the Lab, Learn, the benchmark page, the charts), each variant with its English
-//! and its Chinese text side by side, written with [`texts!`]. A component asks the context for
+//! and its Chinese text side by side, written with `texts!` (table.rs). A component asks the context for
 //! the language ([`use_tr`]) and writes `t.s(Ui::Train)`, or `t.f(Ui::Epoch, &[&e, &n])` for a
 //! text with placeholders `{0}`, `{1}`, … (their order may differ between the languages).
 //!
