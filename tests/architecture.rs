@@ -96,14 +96,18 @@ fn engine_maths_is_the_same_on_every_target() {
     assert_eq!(platform_maths("fn f() {}\n#[cfg(test)]\nmod tests { let a = b.powf(2.0); }"), []);
 }
 
-/// The README's URL-state table lists every field of the one table in `src/ui/state/fields.rs`.
+/// The URL reference (docs/url-state.md) lists every field of the one table in
+/// `src/ui/state/fields.rs`, every embed key and the language key.
 #[test]
-fn readme_documents_every_url_field() {
-    let readme = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/README.md")).unwrap();
-    let table = &readme[readme.find("## The URL state").expect("a URL state section")..];
+fn the_url_reference_documents_every_key() {
+    let doc = std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/docs/url-state.md")).unwrap();
     for field in quantscope::ui::state::FIELDS {
-        assert!(table.contains(&format!("`{}`", field.key)), "README's URL table lacks `{}`", field.key);
+        assert!(doc.contains(&format!("`{}`", field.key)), "docs/url-state.md lacks `{}`", field.key);
     }
+    for part in quantscope::ui::state::PARTS {
+        assert!(doc.contains(&format!("`{}_hide`", part.key)), "docs/url-state.md lacks `{}_hide`", part.key);
+    }
+    assert!(doc.contains("`lang`"), "docs/url-state.md lacks `lang`");
 }
 
 /// Literals in `src/ui` that are not UI text, each with why: names, symbols, format patterns,
