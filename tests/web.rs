@@ -16,7 +16,7 @@ fn mount(hash: &str) -> Element {
     let document = gloo::utils::document();
     let root = document.create_element("div").unwrap();
     document.body().unwrap().append_child(&root).unwrap();
-    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { initial_hash: hash.to_string().into() }).render();
+    yew::Renderer::<App>::with_root_and_props(root.clone(), AppProps { initial_hash: hash.to_string().into(), browser_lang: quantscope::ui::i18n::Lang::En }).render();
     root
 }
 
