@@ -181,53 +181,35 @@ pub fn ste_mask_into(xs: &[f32], p: QParams, range: QRange, out: &mut [bool]) {
     mask_block(xs, out, Grid::new(p, range));
 }
 
-/// Per-channel [`fake_quantize_into`]: channel `c` of `layout` uses `params[c]`.
-pub fn fake_quantize_per_channel_into(
+/// Runs `block_fn` on each channel's blocks of `xs` with that channel's grid, writing the
+/// matching part of `out`: the per-channel forms below, one channel's `params[c]` each.
+fn per_channel<T>(
     xs: &[f32],
     layout: ChannelLayout,
     params: &[QParams],
     range: QRange,
-    rounding: Rounding,
-    out: &mut [f32],
+    out: &mut [T],
+    block_fn: impl Fn(&[f32], &mut [T], Grid, usize),
 ) -> Result<(), ShapeError> {
     layout.check_channels("scale/zero point", params.len())?;
     let grids: Vec<Grid> = params.iter().map(|&p| Grid::new(p, range)).collect();
-    layout.for_each_block(xs, |c, offset, block| {
-        fake_block(block, &mut out[offset..offset + block.len()], grids[c], rounding, offset);
-    });
+    layout.for_each_block(xs, |c, offset, block| block_fn(block, &mut out[offset..offset + block.len()], grids[c], offset));
     Ok(())
+}
+
+/// Per-channel [`fake_quantize_into`]: channel `c` of `layout` uses `params[c]`.
+pub fn fake_quantize_per_channel_into(xs: &[f32], layout: ChannelLayout, params: &[QParams], range: QRange, rounding: Rounding, out: &mut [f32]) -> Result<(), ShapeError> {
+    per_channel(xs, layout, params, range, out, |block, out, grid, offset| fake_block(block, out, grid, rounding, offset))
 }
 
 /// Per-channel [`quantize_into`].
-pub fn quantize_per_channel_into(
-    xs: &[f32],
-    layout: ChannelLayout,
-    params: &[QParams],
-    range: QRange,
-    rounding: Rounding,
-    out: &mut [i32],
-) -> Result<(), ShapeError> {
-    layout.check_channels("scale/zero point", params.len())?;
-    let grids: Vec<Grid> = params.iter().map(|&p| Grid::new(p, range)).collect();
-    layout.for_each_block(xs, |c, offset, block| {
-        quantize_block(block, &mut out[offset..offset + block.len()], grids[c], rounding, offset);
-    });
-    Ok(())
+pub fn quantize_per_channel_into(xs: &[f32], layout: ChannelLayout, params: &[QParams], range: QRange, rounding: Rounding, out: &mut [i32]) -> Result<(), ShapeError> {
+    per_channel(xs, layout, params, range, out, |block, out, grid, offset| quantize_block(block, out, grid, rounding, offset))
 }
 
 /// Per-channel [`ste_mask_into`].
-pub fn ste_mask_per_channel_into(
-    xs: &[f32],
-    layout: ChannelLayout,
-    params: &[QParams],
-    range: QRange,
-    out: &mut [bool],
-) -> Result<(), ShapeError> {
-    layout.check_channels("scale/zero point", params.len())?;
-    layout.for_each_block(xs, |c, offset, block| {
-        mask_block(block, &mut out[offset..offset + block.len()], Grid::new(params[c], range));
-    });
-    Ok(())
+pub fn ste_mask_per_channel_into(xs: &[f32], layout: ChannelLayout, params: &[QParams], range: QRange, out: &mut [bool]) -> Result<(), ShapeError> {
+    per_channel(xs, layout, params, range, out, |block, out, grid, _| mask_block(block, out, grid))
 }
 
 /// The seed document's fake quantizer `q(r; a, b, n) = round((clamp(r; a, b) − a)/s)·s + a` with
