@@ -233,31 +233,47 @@ pub(super) fn int_row_portable(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]
 pub(super) fn int_row_wasm(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i32]) {
     assert!(acc.len() >= b.n_pad);
     column_blocks!(b.n_pad, [32, 16], |j0, w| match w {
-        32 => wasm_block::<8>(nz, b, j0, acc),
-        _ => wasm_block::<4>(nz, b, j0, acc),
+        // SAFETY: column_blocks keeps every block within n_pad <= acc.len().
+        32 => unsafe { wasm_block::<8>(nz, b, j0, acc) },
+        _ => unsafe { wasm_block::<4>(nz, b, j0, acc) },
     });
 }
 
-/// `4R` columns from `j0` of [`int_row_wasm`], which keeps `j0 + 4R <= n_pad <= acc.len()`.
-#[cfg(target_arch = "wasm32")]
-#[inline(always)]
-pub(super) fn wasm_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
-    use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
-    let mut s = [i32x4_splat(0); R];
-    for &(off, pair) in nz {
-        let x = i32x4_splat(pair);
-        // SAFETY: `off` is a pair row's start (asserted to lie in `data` by gemm_i16_rows's
-        // shape check) and j0 + 4R <= n_pad: 8R i16 values, 8 per (unaligned) load.
-        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const v128;
-        for (t, st) in s.iter_mut().enumerate() {
-            *st = i32x4_add(*st, i32x4_dot_i16x8(x, unsafe { v128_load(bp.add(t)) }));
+/// `pair_block!(attributes, name, vector, lanes, zero, splat, load, dot, add, store)`: `R`
+/// registers of `lanes` sums, `lanes·R` columns from `j0`, of a row's pairs `nz` against `b`:
+/// the same loop for each target, over its vector type and 16-bit dot-product instruction. The
+/// caller keeps `j0 + lanes·R <= n_pad <= acc.len()`; each `off` is a pair row's start in
+/// `b.data` (gemm_i16_rows checks the shapes), so every load and store is in bounds.
+macro_rules! pair_block {
+    ($(#[$attr:meta])* $name:ident, $vec:ty, $lanes:expr, $zero:expr, $splat:path, $load:path, $dot:path, $add:path, $store:path) => {
+        $(#[$attr])*
+        pub(super) unsafe fn $name<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
+            let mut s = [$zero; R];
+            for &(off, pair) in nz {
+                let x = $splat(pair);
+                // SAFETY: see the macro's doc: 2·lanes·R values from the pair row's column j0.
+                let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const $vec;
+                for (t, st) in s.iter_mut().enumerate() {
+                    *st = $add(*st, $dot(x, unsafe { $load(bp.add(t)) }));
+                }
+            }
+            for (t, st) in s.iter().enumerate() {
+                // SAFETY: j0 + lanes·(t + 1) <= j0 + lanes·R <= acc.len().
+                unsafe { $store(acc.as_mut_ptr().add(j0 + $lanes * t) as *mut $vec, *st) };
+            }
         }
-    }
-    for (t, st) in s.iter().enumerate() {
-        // SAFETY: j0 + 4t + 4 <= j0 + 4R <= acc.len().
-        unsafe { v128_store(acc.as_mut_ptr().add(j0 + 4 * t) as *mut v128, *st) };
-    }
+    };
 }
+
+#[cfg(target_arch = "wasm32")]
+use core::arch::wasm32::{i32x4_add, i32x4_dot_i16x8, i32x4_splat, v128, v128_load, v128_store};
+
+pair_block!(
+    /// `4R` columns from `j0` of [`int_row_wasm`] (`i32x4.dot_i16x8_s`).
+    #[cfg(target_arch = "wasm32")]
+    #[inline(always)]
+    wasm_block, v128, 4, i32x4_splat(0), i32x4_splat, v128_load, i32x4_dot_i16x8, i32x4_add, v128_store
+);
 
 /// [`int_row`] with AVX2's `vpmaddwd`: eight columns a register, 32 a block.
 #[cfg(target_arch = "x86_64")]
@@ -272,27 +288,16 @@ pub(super) unsafe fn int_row_avx2(nz: &[(u32, i32)], b: &PackedI16, acc: &mut [i
     });
 }
 
-/// `8R` columns from `j0` of [`int_row_avx2`], which keeps `j0 + 8R <= n_pad <= acc.len()`.
 #[cfg(target_arch = "x86_64")]
-#[target_feature(enable = "avx2")]
-#[inline]
-pub(super) unsafe fn avx2_block<const R: usize>(nz: &[(u32, i32)], b: &PackedI16, j0: usize, acc: &mut [i32]) {
-    use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256, _mm256_storeu_si256};
-    let mut s = [_mm256_setzero_si256(); R];
-    for &(off, pair) in nz {
-        let x = _mm256_set1_epi32(pair);
-        // SAFETY: `off` is a pair row's start (see wasm_block) and j0 + 8R <= n_pad: 16R values,
-        // 16 per (unaligned) load.
-        let bp = unsafe { b.data.as_ptr().add(off as usize + 2 * j0) } as *const __m256i;
-        for (t, st) in s.iter_mut().enumerate() {
-            *st = _mm256_add_epi32(*st, _mm256_madd_epi16(x, unsafe { _mm256_loadu_si256(bp.add(t)) }));
-        }
-    }
-    for (t, st) in s.iter().enumerate() {
-        // SAFETY: j0 + 8t + 8 <= j0 + 8R <= acc.len().
-        unsafe { _mm256_storeu_si256(acc.as_mut_ptr().add(j0 + 8 * t) as *mut __m256i, *st) };
-    }
-}
+use std::arch::x86_64::{__m256i, _mm256_add_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_set1_epi32, _mm256_setzero_si256, _mm256_storeu_si256};
+
+pair_block!(
+    /// `8R` columns from `j0` of [`int_row_avx2`] (`vpmaddwd`).
+    #[cfg(target_arch = "x86_64")]
+    #[target_feature(enable = "avx2")]
+    #[inline]
+    avx2_block, __m256i, 8, _mm256_setzero_si256(), _mm256_set1_epi32, _mm256_loadu_si256, _mm256_madd_epi16, _mm256_add_epi32, _mm256_storeu_si256
+);
 
 /// [`int_row`] with AVX-512 VNNI's `vpdpwssd` ([`vnni_row`]).
 #[cfg(target_arch = "x86_64")]
