@@ -139,3 +139,28 @@ fn the_shell_words_are_read_as_a_shell_would() {
     assert_eq!(words("  # only a comment"), Vec::<String>::new());
     assert_eq!(sh_lines("```sh\na b # c\n```\n```\nnot sh\n```").len(), 1);
 }
+
+/// The Pages workflow cannot run here, so it may only call what the test command runs itself:
+/// `scripts/test` with some of its layers, and `scripts/dist`, which the e2e layer builds with.
+#[test]
+fn the_pages_workflow_runs_only_what_the_tests_run() {
+    let workflow = std::fs::read_to_string(root().join(".github/workflows/pages.yml")).unwrap();
+    let runs: Vec<&str> = workflow.lines().filter_map(|l| l.trim().strip_prefix("run:")).map(str::trim).collect();
+    assert!(!runs.is_empty(), "the workflow runs something");
+    for run in &runs {
+        let words: Vec<&str> = run.split_whitespace().collect();
+        match words[..] {
+            ["scripts/dist"] => {}
+            ["scripts/test", ref layers @ ..] => {
+                for layer in layers {
+                    assert!(["lint", "native", "ssr", "e2e", "wasm"].contains(layer), "scripts/test has no layer {layer}");
+                }
+            }
+            _ => panic!("the Pages workflow runs `{run}`, which the test command does not"),
+        }
+    }
+    assert!(runs.contains(&"scripts/dist"), "the workflow builds the site with scripts/dist");
+    let test = std::fs::read_to_string(root().join("scripts/test")).unwrap();
+    assert!(test.lines().any(|l| l.trim() == "scripts/dist"), "the e2e layer builds with scripts/dist");
+    assert!(workflow.contains("actions/deploy-pages"), "the workflow publishes to Pages");
+}
