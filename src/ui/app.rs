@@ -43,7 +43,7 @@ pub fn notice_text(problems: &[Problem], t: Tr) -> Option<String> {
         return None;
     }
     let list: Vec<String> = problems.iter().map(|p| p.render(t.lang())).collect();
-    Some(t.f(S::Notice, &[&list.join(if t.lang() == Lang::Zh { "；" } else { "; " })]))
+    Some(t.f(S::Notice, &[&list.join(t.s(S::ListSeparator))]))
 }
 
 impl Reducible for Shell {

@@ -233,9 +233,9 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                         { row(tr.s(L::QatInteger), "qat", r.qat.integer.accuracy, r.qat.integer.loss, Some(&r.qat)) }
                     </tbody>
                 </table>
-                { for [(tr.s(L::Ptq), &r.ptq), (tr.s(L::Qat), &r.qat)].into_iter().filter(|(_, q)| !q.agreement.examples.is_empty()).map(|(name, q)| html! {
-                    <p class="hint" data-testid={format!("lab-{}-disagreements", name.to_lowercase())}>
-                        {tr.f(L::Disagreements, &[&name])}{" "}
+                { for [("ptq", L::Ptq, &r.ptq), ("qat", L::Qat, &r.qat)].into_iter().filter(|(_, _, q)| !q.agreement.examples.is_empty()).map(|(id, name, q)| html! {
+                    <p class="hint" data-testid={format!("lab-{id}-disagreements")}>
+                        {tr.f(L::Disagreements, &[&tr.s(name)])}{" "}
                         { for q.agreement.examples.iter().map(|(i, int, sim)| html! { <span class="mono">{tr.f(L::DisagreementSample, &[i, &format!("{int:?}"), &format!("{sim:?}")])}{" "}</span> }) }
                     </p>
                 }) }
@@ -315,10 +315,10 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
             if r.test.image.is_some() {
                 <section class="panel" aria-label={tr.s(L::MisclassifiedLabel)} data-part="misclassified">
                     <h2>{tr.s(L::MisclassifiedTitle)}</h2>
-                    { for [(tr.s(L::Fp32), &r.fp32.misclassified), (tr.s(L::Ptq), &r.ptq.integer.misclassified), (tr.s(L::Qat), &r.qat.integer.misclassified)].into_iter().filter_map(|(name, wrong)| {
-                        DigitsChart::of(name, &r.test, wrong, 32).map(|c| html! {
-                            <Canvas<DigitsChart> chart={Rc::new(c)} testid={format!("chart-lab-misclassified-{}", name.to_lowercase())} width={800} height={130}
-                                label={tr.f(L::MisclassifiedChartLabel, &[&name])} />
+                    { for [("fp32", L::Fp32, &r.fp32.misclassified), ("ptq", L::Ptq, &r.ptq.integer.misclassified), ("qat", L::Qat, &r.qat.integer.misclassified)].into_iter().filter_map(|(id, name, wrong)| {
+                        DigitsChart::of(tr.s(name), &r.test, wrong, 32).map(|c| html! {
+                            <Canvas<DigitsChart> chart={Rc::new(c)} testid={format!("chart-lab-misclassified-{id}")} width={800} height={130}
+                                label={tr.f(L::MisclassifiedChartLabel, &[&tr.s(name)])} />
                         })
                     }) }
                 </section>
@@ -326,9 +326,9 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
             <section class="panel" aria-label={tr.s(L::ConfusionLabel)} data-part="confusion">
                 <h2>{tr.s(L::ConfusionTitle)}</h2>
                 <div class="chart-pair">
-                    { for [(tr.s(L::Fp32), &r.fp32.confusion), (tr.s(L::Ptq), &r.ptq.integer.confusion), (tr.s(L::Qat), &r.qat.integer.confusion)].into_iter().map(|(name, m)| html! {
-                        <table class="confusion" data-testid={format!("lab-confusion-{}", name.to_lowercase())}>
-                            <caption>{name}</caption>
+                    { for [("fp32", L::Fp32, &r.fp32.confusion), ("ptq", L::Ptq, &r.ptq.integer.confusion), ("qat", L::Qat, &r.qat.integer.confusion)].into_iter().map(|(id, name, m)| html! {
+                        <table class="confusion" data-testid={format!("lab-confusion-{id}")}>
+                            <caption>{tr.s(name)}</caption>
                             <tbody>
                                 { for m.iter().enumerate().map(|(i, row)| html! {
                                     <tr>{ for row.iter().enumerate().map(|(j, &c)| html! {

@@ -17,7 +17,7 @@ pub fn install_panic_hook() {
         console_error_panic_hook::hook(info);
         let message = match info.payload().downcast_ref::<&str>() {
             Some(s) => s.to_string(),
-            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| "?".into()),
+            None => info.payload().downcast_ref::<String>().cloned().unwrap_or_else(|| super::i18n::current().s(super::i18n::ShellText::UnknownPanic).into()),
         };
         show_error_banner(&banner_text(&message));
     }));

@@ -2,9 +2,10 @@
 //!
 //! Every string the page shows comes from the table: one enum per part of the app (the shell,
 //! the Explorer, the Lab, Learn, the benchmark page, the charts), each variant with its English
-//! and its Chinese text side by side, written with `texts!` (table.rs). A component asks the context for
-//! the language ([`use_tr`]) and writes `t.s(Ui::Train)`, or `t.f(Ui::Epoch, &[&e, &n])` for a
-//! text with placeholders `{0}`, `{1}`, … (their order may differ between the languages).
+//! and its Chinese text side by side, written with `texts!` (table.rs). A component asks the
+//! context for the language ([`use_tr`]) and writes `t.s(LabText::Train)`, or
+//! `t.f(LabText::PhaseFp32, &[&epoch, &epochs])` for a text with placeholders `{0}`, `{1}`, …
+//! (their order may differ between the languages).
 //!
 //! The field's own terms stay as they are: scale, zero point, PTQ, QAT, SQNR, min/max keep their
 //! symbols and abbreviations, and the Chinese uses the words Chinese articles on quantization use
@@ -60,6 +61,14 @@ impl Lang {
         match self {
             Lang::En => "en",
             Lang::Zh => "zh-Hans",
+        }
+    }
+
+    /// `en` or `zh`, whichever is this language's.
+    pub fn pick(self, en: &'static str, zh: &'static str) -> &'static str {
+        match self {
+            Lang::En => en,
+            Lang::Zh => zh,
         }
     }
 
@@ -132,10 +141,7 @@ pub trait Text: Copy {
     fn en(self) -> &'static str;
     fn zh(self) -> &'static str;
     fn get(self, lang: Lang) -> &'static str {
-        match lang {
-            Lang::En => self.en(),
-            Lang::Zh => self.zh(),
-        }
+        lang.pick(self.en(), self.zh())
     }
 }
 
@@ -221,7 +227,7 @@ impl Msg {
             Arg::Msg(m) => m.render(lang),
         }).collect();
         let refs: Vec<&dyn std::fmt::Display> = args.iter().map(|a| a as &dyn std::fmt::Display).collect();
-        fill(if lang == Lang::Zh { self.zh } else { self.en }, &refs)
+        fill(lang.pick(self.en, self.zh), &refs)
     }
 }
 

@@ -67,5 +67,7 @@ texts! {
         WorkerRestarts => "{0} The next change starts a new one.", "{0}下一次更改会启动一个新的后台线程。";
         NoDocumentBody => "the page has no body to save from", "页面没有可用于保存的主体";
         NeedsBrowser => "saving needs a browser", "保存需要在浏览器中进行";
+        ListSeparator => "; ", "；";
+        UnknownPanic => "an unknown panic", "未知的内部错误";
     }
 }
