@@ -41,7 +41,7 @@ texts! {
         TargetMs => "Target ms", "目标 ms";
         SameResult => "Same result", "结果相同";
         Title => "Benchmarks in this browser", "在此浏览器中的基准测试";
-        IntroBefore => "The engine's hot kernels run here in WebAssembly (SIMD128), beside plain JavaScript versions of the same kernels on the same data, with a check that both give the same numbers. One warm-up run, then the best and the median of several. Nothing leaves the page. The figures in the README come from this page run headless by ", "引擎的热点计算核在这里以 WebAssembly（SIMD128）运行，旁边是同样计算核的纯 JavaScript 版本，使用相同的数据，并检查两者给出相同的数值。先预热一次，再取多次运行的最佳值与中位数。任何数据都不会离开页面。README 中的数字来自由 ";
+        IntroBefore => "The engine's hot kernels run here in WebAssembly (SIMD128), beside plain JavaScript versions of the same kernels on the same data, with a check that both give the same numbers. One warm-up run, then the best and the median of several. Nothing leaves the page. The figures in docs/benchmarks.md come from this page run headless by ", "引擎的热点计算核在这里以 WebAssembly（SIMD128）运行，旁边是同样计算核的纯 JavaScript 版本，使用相同的数据，并检查两者给出相同的数值。先预热一次，再取多次运行的最佳值与中位数。任何数据都不会离开页面。docs/benchmarks.md 中的数字来自由 ";
         IntroAfter => ", with the native and NumPy figures of the same session.", " 以无头方式运行的此页面，以及同一次运行中的原生与 NumPy 数字。";
         Size => "Size", "规模";
         Full => "Full: 16M values (the targets’ size)", "完整：16M 个数值（目标所用的规模）";
