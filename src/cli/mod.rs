@@ -2,6 +2,7 @@
 //! one line on stderr (`quantscope: …`) with exit code 1 (bad input) or 2 (bad flags).
 
 mod lab;
+mod model;
 mod report;
 
 use std::path::PathBuf;
@@ -36,6 +37,12 @@ pub enum Command {
     /// Train a network, quantize it after training (PTQ) and while training (QAT), run both
     /// integer models, and compare them with FP32.
     Lab(lab::LabArgs),
+    /// Run an ONNX model on inputs (.npy, or .npz with one array per input) and print or save
+    /// its FP32 outputs.
+    Run(model::RunArgs),
+    /// Run an ONNX model on calibration data and report every node output's range, scale and
+    /// zero point.
+    Calibrate(model::CalibrateArgs),
 }
 
 #[derive(Args, Debug)]
@@ -86,6 +93,22 @@ pub struct QparamsArgs {
     pub tensor: Option<String>,
     #[arg(long)]
     pub fold_bn: bool,
+    #[command(flatten)]
+    pub observer: ObserverOpts,
+    /// The channel axis of per-channel schemes.
+    #[arg(long, default_value_t = 0)]
+    pub ch_axis: usize,
+    /// Feed the slices along this axis to the observer one at a time (otherwise the tensor is
+    /// one batch).
+    #[arg(long)]
+    pub batch_axis: Option<usize>,
+    #[arg(long)]
+    pub json: bool,
+}
+
+/// The observer and its integer grid, as `qparams` and `calibrate` take them.
+#[derive(Args, Debug)]
+pub struct ObserverOpts {
     #[arg(long, value_enum)]
     pub observer: ObserverArg,
     #[arg(long, value_enum, default_value_t = QSchemeArg::PerTensorAffine)]
@@ -99,9 +122,6 @@ pub struct QparamsArgs {
     pub quant_max: Option<i64>,
     #[arg(long)]
     pub reduce_range: bool,
-    /// The channel axis of per-channel schemes.
-    #[arg(long, default_value_t = 0)]
-    pub ch_axis: usize,
     /// Moving average: c in (0, 1].
     #[arg(long, default_value_t = ObserverKind::DEFAULT_AVERAGING_CONSTANT)]
     pub averaging_constant: f32,
@@ -114,12 +134,35 @@ pub struct QparamsArgs {
     /// Histogram and entropy observers: number of bins.
     #[arg(long, default_value_t = 2048)]
     pub bins: usize,
-    /// Feed the slices along this axis to the observer one at a time (otherwise the tensor is
-    /// one batch).
-    #[arg(long)]
-    pub batch_axis: Option<usize>,
-    #[arg(long)]
-    pub json: bool,
+}
+
+impl ObserverOpts {
+    /// The observer, the integer range, and the scheme with whether it is per channel.
+    fn resolve(&self) -> Result<(ObserverKind, QRange, QScheme, bool), String> {
+        let dtype = match self.dtype {
+            DTypeArg::Quint8 => DType::QUInt8,
+            DTypeArg::Qint8 => DType::QInt8,
+        };
+        let range = QRange::for_dtype(dtype, self.quant_min.zip(self.quant_max), self.reduce_range).map_err(|e| e.to_string())?;
+        let (per_channel, scheme) = match self.qscheme {
+            QSchemeArg::PerTensorAffine => (false, QScheme::Affine),
+            QSchemeArg::PerTensorSymmetric => (false, QScheme::Symmetric),
+            QSchemeArg::PerChannelAffine => (true, QScheme::Affine),
+            QSchemeArg::PerChannelSymmetric => (true, QScheme::Symmetric),
+        };
+        let kind = match self.observer {
+            ObserverArg::Minmax => ObserverKind::MinMax,
+            ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: self.averaging_constant },
+            ObserverArg::Percentile => ObserverKind::Percentile {
+                percentile: self.percentile,
+                tails: if self.tails == TailsArg::Abs { Tails::Abs } else { Tails::Both },
+            },
+            ObserverArg::Histogram => ObserverKind::Histogram { bins: self.bins },
+            ObserverArg::Entropy => ObserverKind::Entropy { bins: self.bins, start_bin: 128 },
+            ObserverArg::Mse => ObserverKind::Mse,
+        };
+        Ok((kind, range, scheme, per_channel))
+    }
 }
 
 #[derive(Args, Debug)]
@@ -240,28 +283,8 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 })?],
                 None => tensors.iter().collect(),
             };
-            let dtype = match a.dtype {
-                DTypeArg::Quint8 => DType::QUInt8,
-                DTypeArg::Qint8 => DType::QInt8,
-            };
-            let range = QRange::for_dtype(dtype, a.quant_min.zip(a.quant_max), a.reduce_range).map_err(|e| e.to_string())?;
-            let (granularity, scheme) = match a.qscheme {
-                QSchemeArg::PerTensorAffine => (Granularity::PerTensor, QScheme::Affine),
-                QSchemeArg::PerTensorSymmetric => (Granularity::PerTensor, QScheme::Symmetric),
-                QSchemeArg::PerChannelAffine => (Granularity::PerChannel { axis: a.ch_axis }, QScheme::Affine),
-                QSchemeArg::PerChannelSymmetric => (Granularity::PerChannel { axis: a.ch_axis }, QScheme::Symmetric),
-            };
-            let kind = match a.observer {
-                ObserverArg::Minmax => ObserverKind::MinMax,
-                ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: a.averaging_constant },
-                ObserverArg::Percentile => ObserverKind::Percentile {
-                    percentile: a.percentile,
-                    tails: if a.tails == TailsArg::Abs { Tails::Abs } else { Tails::Both },
-                },
-                ObserverArg::Histogram => ObserverKind::Histogram { bins: a.bins },
-                ObserverArg::Entropy => ObserverKind::Entropy { bins: a.bins, start_bin: 128 },
-                ObserverArg::Mse => ObserverKind::Mse,
-            };
+            let (kind, range, scheme, per_channel) = a.observer.resolve()?;
+            let granularity = if per_channel { Granularity::PerChannel { axis: a.ch_axis } } else { Granularity::PerTensor };
             let file = a.file.display().to_string();
             let reports = chosen
                 .iter()
@@ -275,6 +298,8 @@ pub fn run(cli: Cli) -> Result<String, String> {
             }
         }
         Command::Lab(a) => lab::lab(&a),
+        Command::Run(a) => model::run(&a),
+        Command::Calibrate(a) => model::calibrate(&a),
         Command::View(a) => view(&a),
         Command::Synth(a) => {
             let scheme = match a.scheme {

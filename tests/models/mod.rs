@@ -25,3 +25,20 @@ pub fn conv_bn_onnx(dims: &[i64], weight: &[f32]) -> Vec<u8> {
     };
     ModelProto { ir_version: 8, graph: Some(graph), ..Default::default() }.encode_to_vec()
 }
+
+/// A real model: committed under tests/data/models/, or fetched by `scripts/tools/models` into
+/// its cache (`$QUANTSCOPE_MODELS`, default ~/.cache/quantscope/models). Panics with what to
+/// run when a fetched one is missing.
+#[allow(dead_code)]
+pub fn real(name: &str) -> std::path::PathBuf {
+    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/models").join(format!("{name}.onnx"));
+    if committed.exists() {
+        return committed;
+    }
+    let cache = std::env::var_os("QUANTSCOPE_MODELS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/quantscope/models"));
+    let path = cache.join(format!("{name}.onnx"));
+    assert!(path.exists(), "the model {name} is not at {}: run scripts/tools/models (the test command does)", path.display());
+    path
+}

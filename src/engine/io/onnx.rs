@@ -3,82 +3,18 @@
 //! BatchNormalization gets the folded weight `w·γ/√(var + ε)` (per output channel) under the conv
 //! weight's name, and its bias `(b − mean)·γ/√(var + ε) + β` under the bias's name.
 //!
-//! The protobuf messages are declared here with prost, only the fields that are read (the field
-//! numbers are those of onnx.proto).
+//! Weights inside subgraphs (the branches of `If`, the bodies of `Loop` and `Scan`, as Silero's
+//! exports keep them) are read too, named `node.attribute/name` after the node that holds them.
+//!
+//! The protobuf messages are tract-onnx's (generated from onnx.proto), the ones its runtime reads.
 
 use std::collections::HashMap;
 
 use prost::Message;
+pub use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
 
 use super::{checked_count, Elem, LoadError};
 use crate::engine::tensor::Tensor;
-
-#[derive(Clone, PartialEq, Message)]
-pub struct ModelProto {
-    #[prost(int64, tag = "1")]
-    pub ir_version: i64,
-    #[prost(string, tag = "2")]
-    pub producer_name: String,
-    #[prost(message, optional, tag = "7")]
-    pub graph: Option<GraphProto>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct GraphProto {
-    #[prost(message, repeated, tag = "1")]
-    pub node: Vec<NodeProto>,
-    #[prost(string, tag = "2")]
-    pub name: String,
-    #[prost(message, repeated, tag = "5")]
-    pub initializer: Vec<TensorProto>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct NodeProto {
-    #[prost(string, repeated, tag = "1")]
-    pub input: Vec<String>,
-    #[prost(string, repeated, tag = "2")]
-    pub output: Vec<String>,
-    #[prost(string, tag = "3")]
-    pub name: String,
-    #[prost(string, tag = "4")]
-    pub op_type: String,
-    #[prost(message, repeated, tag = "5")]
-    pub attribute: Vec<AttributeProto>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct AttributeProto {
-    #[prost(string, tag = "1")]
-    pub name: String,
-    #[prost(float, tag = "2")]
-    pub f: f32,
-    #[prost(int64, tag = "3")]
-    pub i: i64,
-    #[prost(message, optional, tag = "5")]
-    pub t: Option<TensorProto>,
-}
-
-#[derive(Clone, PartialEq, Message)]
-pub struct TensorProto {
-    #[prost(int64, repeated, tag = "1")]
-    pub dims: Vec<i64>,
-    #[prost(int32, tag = "2")]
-    pub data_type: i32,
-    #[prost(float, repeated, tag = "4")]
-    pub float_data: Vec<f32>,
-    #[prost(int32, repeated, tag = "5")]
-    pub int32_data: Vec<i32>,
-    #[prost(string, tag = "8")]
-    pub name: String,
-    #[prost(bytes = "vec", tag = "9")]
-    pub raw_data: Vec<u8>,
-    #[prost(double, repeated, tag = "10")]
-    pub double_data: Vec<f64>,
-    /// 1 = EXTERNAL: the data lives in another file.
-    #[prost(int32, tag = "14")]
-    pub data_location: i32,
-}
 
 /// TensorProto.DataType values that are read.
 const FLOAT: i32 = 1;
@@ -93,7 +29,7 @@ fn is_float(data_type: i32) -> bool {
 /// Decodes a float TensorProto.
 fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, LoadError> {
     let err = |p: String| LoadError::new(file, Some(name), p);
-    if t.data_location == 1 {
+    if t.data_location == Some(1) {
         return Err(err("its data is stored in an external file, which is not supported".into()));
     }
     let shape = t
@@ -173,10 +109,23 @@ fn fold_batch_norms(file: &str, graph: &GraphProto, by_name: &mut HashMap<String
     Ok(())
 }
 
-/// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order.
+/// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order
+/// (a subgraph's tensors after the node that holds it).
 pub fn read(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Vec<Tensor>, LoadError> {
     let model = ModelProto::decode(bytes).map_err(|e| LoadError::new(file, None, format!("not a valid ONNX model: {e}")))?;
     let graph = model.graph.ok_or_else(|| LoadError::new(file, None, "the model has no graph"))?;
+    let mut out = Vec::new();
+    read_graph(file, &graph, "", fold_bn, &mut out, 0)?;
+    Ok(out)
+}
+
+/// Subgraphs nest at most this deep (a guard against a crafted file's recursion).
+const MAX_DEPTH: usize = 32;
+
+fn read_graph(file: &str, graph: &GraphProto, prefix: &str, fold_bn: bool, out: &mut Vec<Tensor>, depth: usize) -> Result<(), LoadError> {
+    if depth > MAX_DEPTH {
+        return Err(LoadError::new(file, None, format!("subgraphs nest more than {MAX_DEPTH} deep")));
+    }
     let mut order = Vec::new();
     let mut by_name = HashMap::new();
     for init in graph.initializer.iter().filter(|t| is_float(t.data_type)) {
@@ -195,9 +144,22 @@ pub fn read(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Vec<Tensor>, Load
         }
     }
     if fold_bn {
-        fold_batch_norms(file, &graph, &mut by_name)?;
+        fold_batch_norms(file, graph, &mut by_name)?;
     }
-    Ok(order.into_iter().filter_map(|n| by_name.remove(&n)).collect())
+    out.extend(order.into_iter().filter_map(|n| by_name.remove(&n)).map(|mut t| {
+        t.name.insert_str(0, prefix);
+        t
+    }));
+    for node in &graph.node {
+        let node_name = if node.name.is_empty() { node.output.first().map_or("", String::as_str) } else { &node.name };
+        for a in &node.attribute {
+            for g in a.g.iter().chain(&a.graphs) {
+                let inner = format!("{prefix}{node_name}.{}/", a.name);
+                read_graph(file, g, &inner, fold_bn, out, depth + 1)?;
+            }
+        }
+    }
+    Ok(())
 }
 
 #[cfg(test)]
@@ -214,7 +176,7 @@ pub(crate) mod tests {
             output: outputs.iter().map(|s| s.to_string()).collect(),
             name: format!("{op}_0"),
             op_type: op.into(),
-            attribute: vec![],
+            ..Default::default()
         }
     }
 
@@ -239,8 +201,9 @@ pub(crate) mod tests {
                 raw,
                 TensorProto { dims: vec![1], data_type: 7, name: "shape_i64".into(), ..Default::default() },
             ],
+            ..Default::default()
         };
-        ModelProto { ir_version: 8, producer_name: "quantscope-test".into(), graph: Some(graph) }.encode_to_vec()
+        ModelProto { ir_version: 8, producer_name: "quantscope-test".into(), graph: Some(graph), ..Default::default() }.encode_to_vec()
     }
 
     #[test]

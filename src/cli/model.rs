@@ -1,0 +1,169 @@
+//! `quantscope run` and `quantscope calibrate`: a real ONNX model, run by tract on the user's
+//! arrays, batch by batch.
+
+use std::path::{Path, PathBuf};
+
+use clap::Args;
+use serde::Serialize;
+
+use super::ObserverOpts;
+use crate::engine::io::{load, npy, LoadOptions};
+use crate::engine::model::calibrate::{ActivationRange, Calibration, Settings};
+use crate::engine::model::{Dataset, Model, Runners};
+use crate::engine::observer::Common;
+use crate::engine::tensor::Tensor;
+
+/// Where the model's inputs come from.
+#[derive(Args, Debug)]
+pub struct InputOpts {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// The input arrays: X.npy (a one-input model, or NAME=X.npy for each input) or an .npz with
+    /// one array per input name. Batches are cut along the first axis.
+    #[arg(long = "input", required = true, num_args = 1..)]
+    pub inputs: Vec<String>,
+    /// Samples per batch.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+}
+
+#[derive(Args, Debug)]
+pub struct RunArgs {
+    #[command(flatten)]
+    pub input: InputOpts,
+    /// Write the output (all batches, along the first axis) to this .npy file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Which output --out writes, for a model with several (default: the first).
+    #[arg(long)]
+    pub output: Option<String>,
+}
+
+#[derive(Args, Debug)]
+pub struct CalibrateArgs {
+    #[command(flatten)]
+    pub input: InputOpts,
+    #[command(flatten)]
+    pub observer: ObserverOpts,
+    #[arg(long)]
+    pub json: bool,
+}
+
+fn read_model(path: &Path) -> Result<Model, String> {
+    let shown = path.display().to_string();
+    let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+    Model::read(&shown, &bytes).map_err(|e| e.to_string())
+}
+
+/// The arrays named by `--input`: `X.npy`, `NAME=X.npy` or an `.npz`.
+fn read_inputs(specs: &[String]) -> Result<Vec<Tensor>, String> {
+    let mut out = Vec::new();
+    for spec in specs {
+        let (name, path) = match spec.split_once('=') {
+            Some((n, p)) if !Path::new(spec).exists() => (Some(n), p),
+            _ => (None, spec.as_str()),
+        };
+        let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        let mut tensors = load(path, &bytes, LoadOptions::default()).map_err(|e| e.to_string())?;
+        if !(path.ends_with(".npy") || path.ends_with(".npz")) {
+            return Err(format!("{path}: inputs are .npy or .npz arrays"));
+        }
+        if let (Some(n), [t]) = (name, tensors.as_mut_slice()) {
+            t.name = n.to_string();
+        }
+        out.extend(tensors);
+    }
+    Ok(out)
+}
+
+fn dataset(opts: &InputOpts) -> Result<(Model, Dataset), String> {
+    let model = read_model(&opts.model)?;
+    let data = Dataset::new(&model, read_inputs(&opts.inputs)?).map_err(|e| e.to_string())?;
+    Ok((model, data))
+}
+
+/// `quantscope run`.
+pub fn run(a: &RunArgs) -> Result<String, String> {
+    let (model, data) = dataset(&a.input)?;
+    let batch = a.input.batch as usize;
+    let mut runners = Runners::new(&model, false);
+    let mut outputs: Vec<Tensor> = Vec::new();
+    for i in 0..data.batch_count(batch) {
+        let inputs = data.batch(i, batch);
+        let run = runners.for_inputs(&inputs).and_then(|r| r.run(&inputs)).map_err(|e| e.to_string())?;
+        if outputs.is_empty() {
+            outputs = run.outputs;
+        } else {
+            for (all, part) in outputs.iter_mut().zip(run.outputs) {
+                concat_rows(all, part).map_err(|p| format!("{}: output “{}”: {p}", model.file, all.name))?;
+            }
+        }
+    }
+    if let Some(path) = &a.out {
+        let chosen = match &a.output {
+            Some(name) => outputs.iter().find(|t| &t.name == name).ok_or_else(|| format!("{}: no output “{name}” (it has: {})", model.file, model.outputs.join(", ")))?,
+            None => &outputs[0],
+        };
+        std::fs::write(path, npy::write_f32(&chosen.shape, &chosen.data)).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
+    let mut table = format!("{:<40} {:<18} {:>12} {:>12} {:>12}\n", "output", "shape", "min", "max", "mean");
+    for t in &outputs {
+        let (lo, hi) = t.data.iter().fold((f32::INFINITY, f32::NEG_INFINITY), |(lo, hi), &v| (lo.min(v), hi.max(v)));
+        let mean = t.data.iter().map(|&v| v as f64).sum::<f64>() / t.data.len().max(1) as f64;
+        table += &format!("{:<40} {:<18} {lo:>12.6} {hi:>12.6} {mean:>12.6}\n", t.name, format!("{:?}", t.shape));
+    }
+    Ok(table.trim_end().to_string())
+}
+
+/// Appends `part` to `all` along the first axis.
+fn concat_rows(all: &mut Tensor, part: Tensor) -> Result<(), String> {
+    if all.shape.is_empty() || all.shape[1..] != part.shape.get(1..).unwrap_or(&[])[..] {
+        return Err(format!("batches give shapes {:?} and {:?}, which do not stack along the first axis", all.shape, part.shape));
+    }
+    all.shape[0] += part.shape[0];
+    all.data.extend(part.data);
+    Ok(())
+}
+
+#[derive(Serialize)]
+struct CalibrationReport<'a> {
+    model: &'a str,
+    samples: usize,
+    batches: usize,
+    activations: Vec<ActivationRange>,
+}
+
+/// `quantscope calibrate`.
+pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
+    let (model, data) = dataset(&a.input)?;
+    let (observer, range, scheme, per_channel) = a.observer.resolve()?;
+    let settings = Settings { observer, common: Common { scheme, range }, per_channel };
+    let batch = a.input.batch as usize;
+    let mut runners = Runners::new(&model, true);
+    let mut calibration: Option<Calibration> = None;
+    for i in 0..data.batch_count(batch) {
+        let inputs = data.batch(i, batch);
+        let runner = runners.for_inputs(&inputs).map_err(|e| e.to_string())?;
+        let run = runner.run(&inputs).map_err(|e| e.to_string())?;
+        let cal = match &mut calibration {
+            Some(c) => c,
+            None => calibration.insert(Calibration::new(&runner.activations, &settings).map_err(|e| format!("{}: {e}", model.file))?),
+        };
+        cal.observe(&run).map_err(|e| format!("{}: {e}", model.file))?;
+    }
+    let cal = calibration.ok_or_else(|| format!("{}: no batches", model.file))?;
+    let report = CalibrationReport { model: &model.file, samples: data.samples(), batches: cal.batches(), activations: cal.ranges() };
+    if a.json {
+        return serde_json::to_string_pretty(&report).map_err(|e| e.to_string());
+    }
+    let mut table = format!("{} — {} samples in {} batches\n", report.model, report.samples, report.batches);
+    table += &format!("{:<44} {:<18} {:<16} {:>11} {:>11} {:>11} {:>6}\n", "activation", "op", "shape", "min", "max", "scale", "zp");
+    for r in &report.activations {
+        let (scale, zp) = match (&r.scale, &r.zero_point) {
+            (crate::engine::model::calibrate::PerTensorOrChannel::Tensor(s), crate::engine::model::calibrate::PerTensorOrChannel::Tensor(z)) => (format!("{s:.6}"), z.to_string()),
+            _ => ("per chan.".into(), "…".into()),
+        };
+        table += &format!("{:<44} {:<18} {:<16} {:>11.5} {:>11.5} {scale:>11} {zp:>6}\n", r.name, r.op, format!("{:?}", r.shape), r.min_val, r.max_val);
+    }
+    Ok(table.trim_end().to_string())
+}

@@ -1,0 +1,127 @@
+//! Feeding a model: the user's arrays matched to the model's inputs, cut into batches along
+//! their first axis, and the runners that run them (one per distinct set of input shapes, so a
+//! shorter last batch works too).
+
+use super::graph::{Dim, Model};
+use super::runner::Runner;
+use super::ModelError;
+use crate::engine::tensor::Tensor;
+
+/// The arrays fed to a model, one per input, in the model's input order.
+#[derive(Clone, Debug)]
+pub struct Dataset {
+    inputs: Vec<Tensor>,
+    /// Whether each input is cut along axis 0 (its first dimension is dynamic, or the batch
+    /// axis of a fixed-batch model); the others are fed whole with every batch.
+    batched: Vec<bool>,
+    samples: usize,
+}
+
+impl Dataset {
+    /// Matches `arrays` to the model's inputs by name; a model with one input takes the only
+    /// array whatever its name.
+    pub fn new(model: &Model, arrays: Vec<Tensor>) -> Result<Dataset, ModelError> {
+        let file = model.file.as_str();
+        let mut arrays: Vec<Option<Tensor>> = arrays.into_iter().map(Some).collect();
+        let mut inputs = Vec::with_capacity(model.inputs.len());
+        for info in &model.inputs {
+            let pos = arrays.iter().position(|a| a.as_ref().is_some_and(|a| a.name == info.name));
+            let pos = match pos {
+                Some(p) => p,
+                None if model.inputs.len() == 1 && arrays.len() == 1 => 0,
+                None => {
+                    let given: Vec<String> = arrays.iter().flatten().map(|a| format!("“{}”", a.name)).collect();
+                    return Err(ModelError::input(file, &info.name, format!("no array for it (given: {})", if given.is_empty() { "none".into() } else { given.join(", ") })));
+                }
+            };
+            let a = arrays[pos].take().ok_or_else(|| ModelError::input(file, &info.name, "given twice"))?;
+            inputs.push(a);
+        }
+        if let Some(extra) = arrays.into_iter().flatten().next() {
+            let names: Vec<&str> = model.inputs.iter().map(|i| i.name.as_str()).collect();
+            return Err(ModelError::file(file, format!("the array “{}” matches no input (the model's inputs: {})", extra.name, names.join(", "))));
+        }
+        let batched: Vec<bool> = model
+            .inputs
+            .iter()
+            .zip(&inputs)
+            .map(|(info, a)| !a.shape.is_empty() && info.dims.as_ref().is_none_or(|d| !matches!(d.first(), Some(Dim::Fixed(_)))))
+            .collect();
+        let mut samples = None;
+        for ((info, a), &b) in model.inputs.iter().zip(&inputs).zip(&batched) {
+            if !b {
+                continue;
+            }
+            match samples {
+                None => samples = Some(a.shape[0]),
+                Some(n) if n != a.shape[0] => {
+                    return Err(ModelError::input(file, &info.name, format!("has {} samples along its first axis, another input has {n}", a.shape[0])));
+                }
+                Some(_) => {}
+            }
+        }
+        let samples = samples.unwrap_or(1);
+        if samples == 0 {
+            return Err(ModelError::file(file, "the input arrays hold no samples"));
+        }
+        Ok(Dataset { inputs, batched, samples })
+    }
+
+    /// Samples along the first axis (1 when no input is batched).
+    pub fn samples(&self) -> usize {
+        self.samples
+    }
+
+    /// The number of batches of `batch` samples (the last may be shorter).
+    pub fn batch_count(&self, batch: usize) -> usize {
+        if self.batched.iter().any(|&b| b) {
+            self.samples.div_ceil(batch.max(1))
+        } else {
+            1
+        }
+    }
+
+    /// Batch `index` of `batch` samples: the batched inputs' rows `index·batch …`, the others
+    /// whole.
+    pub fn batch(&self, index: usize, batch: usize) -> Vec<Tensor> {
+        let batch = batch.max(1);
+        let start = (index * batch).min(self.samples);
+        let end = (start + batch).min(self.samples);
+        self.inputs
+            .iter()
+            .zip(&self.batched)
+            .map(|(t, &b)| {
+                if !b {
+                    return t.clone();
+                }
+                let row: usize = t.shape[1..].iter().product();
+                let mut shape = t.shape.clone();
+                shape[0] = end - start;
+                Tensor { name: t.name.clone(), shape, data: t.data[start * row..end * row].to_vec(), stored_as: t.stored_as.clone() }
+            })
+            .collect()
+    }
+}
+
+/// Runners for one model, built on first use for each set of input shapes.
+pub struct Runners<'m> {
+    model: &'m Model,
+    capture: bool,
+    built: Vec<Runner>,
+}
+
+impl<'m> Runners<'m> {
+    pub fn new(model: &'m Model, capture: bool) -> Runners<'m> {
+        Runners { model, capture, built: Vec::new() }
+    }
+
+    /// The runner for inputs of these shapes.
+    pub fn for_inputs(&mut self, inputs: &[Tensor]) -> Result<&Runner, ModelError> {
+        let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape.clone()).collect();
+        if let Some(i) = self.built.iter().position(|r| r.input_shapes() == shapes) {
+            return Ok(&self.built[i]);
+        }
+        self.built.push(Runner::new(self.model, &shapes, self.capture)?);
+        Ok(self.built.last().expect("just pushed"))
+    }
+}

@@ -1,0 +1,188 @@
+//! A tract plan for one model at fixed input shapes. A plain runner computes the model's
+//! outputs; a capturing one also keeps every float node output of the main graph (each ONNX
+//! node's outputs, under their ONNX names), as onnxruntime's calibrators do by adding them as
+//! graph outputs.
+//!
+//! Shapes are fixed before tract optimises the model: its kernels are chosen for them, which
+//! makes a run several times faster than with symbolic dimensions.
+
+use std::sync::Arc;
+
+use tract_onnx::prelude::{
+    tvec, DatumType, InferenceFact, InferenceModelExt, TValue, TVec, Tensor as TractTensor, TypedSimplePlan,
+};
+use tract_onnx::tract_core::plan::SimplePlan;
+
+use super::error::from_tract;
+use super::graph::{ElemType, InputInfo, Model};
+use super::ModelError;
+use crate::engine::tensor::{element_count, Tensor};
+
+/// A node output that a capturing runner keeps.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Activation {
+    /// The ONNX name of the value.
+    pub name: String,
+    /// The node that produces it and its op.
+    pub node: String,
+    pub op: String,
+    /// Its index among the model's nodes (graph order).
+    pub node_index: usize,
+    pub shape: Vec<usize>,
+}
+
+/// What one run returns: the model's outputs, and the activations when capturing (in the order
+/// of [`Runner::activations`]).
+#[derive(Clone, Debug, PartialEq)]
+pub struct Outputs {
+    pub outputs: Vec<Tensor>,
+    pub activations: Vec<Tensor>,
+}
+
+/// A model prepared to run at fixed input shapes.
+#[derive(Debug)]
+pub struct Runner {
+    file: String,
+    plan: Arc<TypedSimplePlan>,
+    inputs: Vec<(InputInfo, Vec<usize>)>,
+    /// The model's output names.
+    pub outputs: Vec<String>,
+    /// The activations kept, in graph order.
+    pub activations: Vec<Activation>,
+    /// For each activation, its position among the plan's outputs.
+    slots: Vec<usize>,
+}
+
+fn datum(elem: ElemType) -> Option<DatumType> {
+    Some(match elem {
+        ElemType::F32 => DatumType::F32,
+        ElemType::F64 => DatumType::F64,
+        ElemType::F16 => DatumType::F16,
+        ElemType::I64 => DatumType::I64,
+        ElemType::I32 => DatumType::I32,
+        ElemType::I8 => DatumType::I8,
+        ElemType::U8 => DatumType::U8,
+        ElemType::Bool => DatumType::Bool,
+        ElemType::Other(_) => return None,
+    })
+}
+
+fn is_float(dt: DatumType) -> bool {
+    matches!(dt, DatumType::F32 | DatumType::F16 | DatumType::F64)
+}
+
+impl Runner {
+    /// Prepares `model` for inputs of `shapes` (one per [`Model::inputs`]); with `capture`,
+    /// every float node output is kept too.
+    pub fn new(model: &Model, shapes: &[Vec<usize>], capture: bool) -> Result<Runner, ModelError> {
+        let file = model.file.as_str();
+        if shapes.len() != model.inputs.len() {
+            return Err(ModelError::file(file, format!("the model has {} inputs, {} shapes were given", model.inputs.len(), shapes.len())));
+        }
+        let tract = |e: &tract_onnx::prelude::TractError| from_tract(file, e, |n| model.op_of(n));
+        let onnx = tract_onnx::onnx().with_ignore_value_info(true).with_ignore_output_shapes(true);
+        let parsed = onnx.parse(&model.proto, None).map_err(|e| tract(&e))?;
+        if let Some(name) = parsed.unresolved_inputs.first() {
+            return Err(ModelError::file(file, format!("the value “{name}” is read by a node but no node, input or initializer makes it")));
+        }
+        let mut im = parsed.model;
+        let mut inputs = Vec::with_capacity(shapes.len());
+        for (i, (info, shape)) in model.inputs.iter().zip(shapes).enumerate() {
+            if !info.accepts(shape) {
+                return Err(ModelError::input(file, &info.name, format!("shape {shape:?} does not fit the declared {}", info.dims_text())));
+            }
+            let dt = datum(info.elem).ok_or_else(|| ModelError::input(file, &info.name, "its element type cannot be fed"))?;
+            im.set_input_fact(i, InferenceFact::dt_shape(dt, shape.clone())).map_err(|e| tract(&e))?;
+            inputs.push((info.clone(), shape.clone()));
+        }
+        let mut outlets = im.output_outlets().map_err(|e| tract(&e))?.to_vec();
+        let model_outputs = outlets.len();
+        let mut wanted = Vec::new();
+        if capture {
+            for (index, node) in model.nodes.iter().enumerate().filter(|(_, n)| n.op != "Constant") {
+                for name in node.outputs.iter().filter(|o| !o.is_empty()) {
+                    let Some(&outlet) = parsed.outlets_by_name.get(name) else { continue };
+                    let slot = outlets.iter().position(|o| *o == outlet).unwrap_or_else(|| {
+                        outlets.push(outlet);
+                        outlets.len() - 1
+                    });
+                    wanted.push((slot, index, name.clone()));
+                }
+            }
+        }
+        im.select_output_outlets(&outlets).map_err(|e| tract(&e))?;
+        let mut typed = im.into_typed().map_err(|e| tract(&e))?;
+        // Keep the float activations of known shape; drop the other extra outputs.
+        let typed_outlets = typed.output_outlets().map_err(|e| tract(&e))?.to_vec();
+        let mut kept = typed_outlets[..model_outputs].to_vec();
+        let mut activations = Vec::new();
+        let mut slots = Vec::new();
+        for (slot, node_index, name) in wanted {
+            let fact = typed.outlet_fact(typed_outlets[slot]).map_err(|e| tract(&e))?;
+            let Some(shape) = fact.shape.as_concrete() else { continue };
+            if !is_float(fact.datum_type) {
+                continue;
+            }
+            let new_slot = if slot < model_outputs {
+                slot
+            } else {
+                kept.push(typed_outlets[slot]);
+                kept.len() - 1
+            };
+            let node = &model.nodes[node_index];
+            activations.push(Activation { name, node: node.name.clone(), op: node.op.clone(), node_index, shape: shape.to_vec() });
+            slots.push(new_slot);
+        }
+        typed.select_output_outlets(&kept).map_err(|e| tract(&e))?;
+        let optimized = typed.into_optimized().map_err(|e| tract(&e))?;
+        let plan = SimplePlan::new(optimized).map_err(|e| tract(&e))?;
+        Ok(Runner { file: file.to_string(), plan, inputs, outputs: model.outputs.clone(), activations, slots })
+    }
+
+    /// The input shapes this runner was prepared for.
+    pub fn input_shapes(&self) -> Vec<Vec<usize>> {
+        self.inputs.iter().map(|(_, s)| s.clone()).collect()
+    }
+
+    /// Runs the model on `inputs` (one per model input, f32 values converted to the input's
+    /// type). NaN or infinite values, fractions fed to an integer input and shapes other than the
+    /// prepared ones are refused, naming the input.
+    pub fn run(&self, inputs: &[Tensor]) -> Result<Outputs, ModelError> {
+        let file = self.file.as_str();
+        if inputs.len() != self.inputs.len() {
+            return Err(ModelError::file(file, format!("the model has {} inputs, {} were given", self.inputs.len(), inputs.len())));
+        }
+        let mut values: TVec<TValue> = tvec![];
+        for ((info, shape), t) in self.inputs.iter().zip(inputs) {
+            let bad = |p: String| ModelError::input(file, &info.name, p);
+            if &t.shape != shape {
+                return Err(bad(format!("has shape {:?}, the model was prepared for {shape:?}", t.shape)));
+            }
+            if element_count(&t.shape) != Some(t.data.len()) {
+                return Err(bad(format!("{} values for shape {:?}", t.data.len(), t.shape)));
+            }
+            if let Some(i) = t.data.iter().position(|v| !v.is_finite()) {
+                return Err(bad(format!("value {i} is {}; inputs must be finite", t.data[i])));
+            }
+            if info.elem.is_integer() {
+                if let Some(i) = t.data.iter().position(|v| v.fract() != 0.0) {
+                    return Err(bad(format!("value {i} is {}, but the input holds integers", t.data[i])));
+                }
+            }
+            let dt = datum(info.elem).ok_or_else(|| bad("its element type cannot be fed".into()))?;
+            let tensor = TractTensor::from_shape(shape, &t.data).and_then(|x| Ok(x.cast_to_dt(dt)?.into_owned())).map_err(|e| bad(e.to_string()))?;
+            values.push(tensor.into());
+        }
+        let results = self.plan.run(values).map_err(|e| from_tract(file, &e, |_| None))?;
+        let to_tensor = |name: &str, v: &TValue| -> Result<Tensor, ModelError> {
+            let data = v
+                .cast_to::<f32>()
+                .and_then(|c| Ok(c.try_as_plain_ram()?.as_slice::<f32>()?.to_vec()))
+                .map_err(|e| ModelError::file(file, format!("output “{name}”: {e}")))?;
+            Ok(Tensor { name: name.to_string(), shape: v.shape().to_vec(), data, stored_as: format!("{:?}", v.datum_type()).to_lowercase() })
+        };
+        let outputs = self.outputs.iter().zip(results.iter()).map(|(n, v)| to_tensor(n, v)).collect::<Result<_, _>>()?;
+        let activations = self.activations.iter().zip(&self.slots).map(|(a, &s)| to_tensor(&a.name, &results[s])).collect::<Result<_, _>>()?;
+        Ok(Outputs { outputs, activations })
+    }
+}
