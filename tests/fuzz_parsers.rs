@@ -2,8 +2,12 @@
 //! and a corpus of bad files kept as regression tests (tests/corpus/), each of which must give an
 //! error that names the file.
 
+mod models;
+
 use prost::Message;
 use proptest::prelude::*;
+use quantscope::engine::model::{Model, Runner};
+use quantscope::engine::tensor::Tensor;
 use quantscope::engine::io::onnx::{GraphProto, ModelProto, TensorProto};
 use quantscope::engine::io::{load, npy, safetensors, LoadOptions};
 
@@ -108,6 +112,171 @@ proptest! {
         // The same with a plausible magic prefix, so parsing goes further.
         let prefix: &[u8] = match ext { "npy" => b"\x93NUMPY\x01\x00", "npz" => b"PK\x03\x04", "safetensors" => &[64, 0, 0, 0, 0, 0, 0, 0, b'{'], _ => b"\x08\x08" };
         let _ = load(&name, &[prefix, &bytes[..]].concat(), LoadOptions::default());
+    }
+}
+
+/// Panics inside tract are caught and become errors (checked below); keep them off the output.
+fn quiet_tract_panics() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        let default = std::panic::take_hook();
+        std::panic::set_hook(Box::new(move |info| {
+            if !info.location().is_some_and(|l| l.file().contains("/tract-")) {
+                default(info);
+            }
+        }));
+    });
+}
+
+/// Reads a model and, when that works, prepares it (capturing) and runs it on zeros: every step
+/// either works or gives an error that names the file.
+fn try_model(name: &str, bytes: &[u8]) {
+    let model = match Model::read(name, bytes) {
+        Ok(m) => m,
+        Err(e) => return assert!(e.to_string().starts_with(name), "{e}"),
+    };
+    let shapes: Vec<Vec<usize>> = model.inputs.iter().map(|i| i.default_shape()).collect();
+    match Runner::new(&model, &shapes, true) {
+        Ok(runner) => {
+            let inputs: Vec<Tensor> = model
+                .inputs
+                .iter()
+                .zip(&shapes)
+                .map(|(i, s)| Tensor { name: i.name.clone(), shape: s.clone(), data: vec![0.0; s.iter().product()], stored_as: "f32".into() })
+                .collect();
+            if let Err(e) = runner.run(&inputs) {
+                assert!(e.to_string().starts_with(name), "{e}");
+            }
+        }
+        Err(e) => assert!(e.to_string().starts_with(name), "{e}"),
+    }
+}
+
+/// A change to a model's structure, which (unlike most byte flips) still decodes and so reaches
+/// tract's graph building, shape inference and kernels.
+#[derive(Debug, Clone)]
+enum Edit {
+    /// Node `n % len` gets op `OPS[k % len]`.
+    Op(usize, usize),
+    /// Node `n`'s input `i` reads value `v` (one of the model's values, or a new name).
+    Rewire(usize, usize, usize),
+    /// Node `n` loses its last input, or its last output.
+    DropInput(usize),
+    DropOutput(usize),
+    /// Initializer `t` gets dims `d`.
+    Dims(usize, Vec<i64>),
+    /// Initializer `t` keeps only `k` values.
+    Cut(usize, usize),
+    /// Node `n`'s integer-list attributes (kernel, pads, strides) become `v`.
+    Ints(usize, Vec<i64>),
+    /// The graph input's dims become `d`.
+    InputDims(Vec<i64>),
+}
+
+const OPS: &[&str] = &["Conv", "Relu", "Gemm", "Add", "Mul", "Reshape", "Flatten", "Softmax", "MatMul", "Transpose", "Concat", "MaxPool", "BatchNormalization", "Nonexistent"];
+
+fn small_dims() -> impl Strategy<Value = Vec<i64>> {
+    proptest::collection::vec(prop_oneof![0i64..5, Just(-1), Just(1 << 40), 1i64..20], 0..5)
+}
+
+fn edit() -> impl Strategy<Value = Edit> {
+    prop_oneof![
+        (any::<usize>(), any::<usize>()).prop_map(|(n, k)| Edit::Op(n, k)),
+        (any::<usize>(), any::<usize>(), any::<usize>()).prop_map(|(n, i, v)| Edit::Rewire(n, i, v)),
+        any::<usize>().prop_map(Edit::DropInput),
+        any::<usize>().prop_map(Edit::DropOutput),
+        (any::<usize>(), small_dims()).prop_map(|(t, d)| Edit::Dims(t, d)),
+        (any::<usize>(), 0usize..40).prop_map(|(t, k)| Edit::Cut(t, k)),
+        (any::<usize>(), proptest::collection::vec(prop_oneof![-2i64..6, Just(1 << 31)], 0..6)).prop_map(|(n, v)| Edit::Ints(n, v)),
+        small_dims().prop_map(Edit::InputDims),
+    ]
+}
+
+fn edit_model(bytes: &[u8], edits: &[Edit]) -> Vec<u8> {
+    use quantscope::engine::io::onnx::pb;
+    let mut m = ModelProto::decode(bytes).unwrap();
+    let g = m.graph.as_mut().unwrap();
+    let values: Vec<String> = g.node.iter().flat_map(|n| n.output.clone()).chain(g.initializer.iter().map(|t| t.name.clone())).chain(["x".into(), "ghost".into()]).collect();
+    for e in edits {
+        let nodes = g.node.len().max(1);
+        let inits = g.initializer.len().max(1);
+        match e {
+            Edit::Op(n, k) => {
+                if let Some(node) = g.node.get_mut(n % nodes) {
+                    node.op_type = OPS[k % OPS.len()].into();
+                }
+            }
+            Edit::Rewire(n, i, v) => {
+                if let Some(node) = g.node.get_mut(n % nodes) {
+                    let slots = node.input.len() + 1;
+                    let value = values[v % values.len()].clone();
+                    if i % slots == node.input.len() {
+                        node.input.push(value);
+                    } else {
+                        node.input[i % slots] = value;
+                    }
+                }
+            }
+            Edit::DropInput(n) => {
+                g.node.get_mut(n % nodes).map(|node| node.input.pop());
+            }
+            Edit::DropOutput(n) => {
+                g.node.get_mut(n % nodes).map(|node| node.output.pop());
+            }
+            Edit::Dims(t, d) => {
+                if let Some(t) = g.initializer.get_mut(t % inits) {
+                    t.dims = d.clone();
+                }
+            }
+            Edit::Cut(t, k) => {
+                if let Some(t) = g.initializer.get_mut(t % inits) {
+                    t.float_data.truncate(*k);
+                }
+            }
+            Edit::Ints(n, v) => {
+                if let Some(node) = g.node.get_mut(n % nodes) {
+                    for a in node.attribute.iter_mut().filter(|a| !a.ints.is_empty()) {
+                        a.ints = v.clone();
+                    }
+                }
+            }
+            Edit::InputDims(d) => {
+                if let Some(pb::type_proto::Value::TensorType(t)) = g.input[0].r#type.as_mut().and_then(|t| t.value.as_mut()) {
+                    t.shape = Some(pb::TensorShapeProto {
+                        dim: d.iter().map(|&v| pb::tensor_shape_proto::Dimension { value: Some(pb::tensor_shape_proto::dimension::Value::DimValue(v)), ..Default::default() }).collect(),
+                    });
+                }
+            }
+        }
+    }
+    m.encode_to_vec()
+}
+
+proptest! {
+    #![proptest_config(ProptestConfig { cases: 256, ..ProptestConfig::default() })]
+
+    /// Byte mutations of a small CNN: mostly the protobuf decoder's errors.
+    #[test]
+    fn mutated_models_never_panic(ms in proptest::collection::vec(mutation(), 1..4)) {
+        quiet_tract_panics();
+        let bytes = ms.iter().fold(models::tiny_cnn(), apply);
+        try_model("m.onnx", &bytes);
+    }
+
+    /// Structural edits of the same CNN: tract's graph building, shape inference and kernels.
+    #[test]
+    fn edited_models_never_panic(edits in proptest::collection::vec(edit(), 1..4)) {
+        quiet_tract_panics();
+        try_model("m.onnx", &edit_model(&models::tiny_cnn(), &edits));
+    }
+}
+
+#[test]
+fn truncated_real_model_is_named() {
+    let bytes = std::fs::read(models::real("ppocr-cls-v2")).unwrap();
+    for cut in [0, 1, 100, 4096, bytes.len() / 2, bytes.len() - 1] {
+        try_model("cls.onnx", &bytes[..cut]);
+        assert!(Model::read("cls.onnx", &bytes[..cut]).is_err(), "cut at {cut}");
     }
 }
 

@@ -73,6 +73,9 @@ fn fixtures() -> PathBuf {
     let w: Vec<f32> = (0..8 * 9).map(|i| ((i % 9) as f32 - 4.0) * 0.01 * (1 + i / 9) as f32).collect();
     std::fs::write(dir.join("w.npy"), npy::write_f32(&[8, 9], &w)).unwrap();
     std::fs::write(dir.join("model.safetensors"), safetensors::write_f32(&[("conv1.weight", &[8, 1, 3, 3], &w)])).unwrap();
+    // A real model and the text-like pictures its golden test runs on.
+    std::fs::copy(models::real("ppocr-cls-v2"), dir.join("classifier.onnx")).unwrap();
+    std::fs::copy(root().join("tests/golden/onnx/ppocr-cls-v2_input.npy"), dir.join("images.npy")).unwrap();
     dir
 }
 

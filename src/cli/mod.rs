@@ -229,6 +229,14 @@ impl DistArg {
 
 /// Runs the CLI and returns the process exit code.
 pub fn main() -> i32 {
+    // A panic is a bug, but it still gets one line and exit code 1: the release build aborts on
+    // panics, so the hook reports and exits before that.
+    std::panic::set_hook(Box::new(|info| {
+        let text = info.payload().downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| info.payload().downcast_ref::<String>().cloned()).unwrap_or_default();
+        let at = info.location().map(|l| format!(" (at {}:{})", l.file().rsplit("/src/").next().unwrap_or(l.file()), l.line())).unwrap_or_default();
+        eprintln!("quantscope: internal error: {text}{at}");
+        std::process::exit(1);
+    }));
     let cli = match Cli::try_parse() {
         Ok(cli) => cli,
         Err(e) if !e.use_stderr() => {

@@ -27,6 +27,19 @@ impl ModelError {
     }
 }
 
+/// Runs `f`, turning a panic inside tract (which malformed models can cause: the fuzz tests
+/// found some) into an error that names the file. Where panics abort (the release builds), the
+/// entry points' panic hooks report them instead.
+pub(crate) fn guarded<T>(file: &str, f: impl FnOnce() -> Result<T, ModelError>) -> Result<T, ModelError> {
+    match std::panic::catch_unwind(std::panic::AssertUnwindSafe(f)) {
+        Ok(result) => result,
+        Err(payload) => {
+            let text = payload.downcast_ref::<&str>().map(|s| s.to_string()).or_else(|| payload.downcast_ref::<String>().cloned()).unwrap_or_default();
+            Err(ModelError::file(file, format!("tract failed on this model: {text}")))
+        }
+    }
+}
+
 /// Where in tract's error chain a node is named: `… node #12 "conv_1" ConvHir …`.
 fn named_node(message: &str) -> Option<(&str, &str)> {
     let at = message.find("node #")?;
@@ -50,7 +63,8 @@ pub(crate) fn from_tract(file: &str, err: &TractError, onnx_op: impl Fn(&str) ->
     };
     match chain.iter().rev().find_map(|m| named_node(m)) {
         Some((name, tract_op)) => {
-            let op = onnx_op(name).unwrap_or_else(|| tract_op.trim_end_matches("Hir").to_string());
+            // tract's own op names carry a suffix: `ConvHir`, `Squeeze13`.
+            let op = onnx_op(name).unwrap_or_else(|| tract_op.trim_end_matches("Hir").trim_end_matches(|c: char| c.is_ascii_digit()).to_string());
             ModelError::Node { file: file.to_string(), node: name.to_string(), op, problem }
         }
         None => ModelError::file(file, problem),
@@ -63,14 +77,14 @@ mod tests {
 
     #[test]
     fn finds_the_innermost_node_and_the_root_cause() {
-        let e = tract_onnx::prelude::anyhow!("Impossible to unify Val(1) with Sym(B).")
+        let e = tract_onnx::tract_core::internal::anyhow!("Impossible to unify Val(1) with Sym(B).")
             .context("Failed analyse for node #76 \"If_0_then/rnn/LSTM\" LSTM")
             .context("Failed analyse for node #5 \"If_0\" If");
         let m = from_tract("m.onnx", &e, |n| (n == "If_0_then/rnn/LSTM").then(|| "LSTM".to_string()));
         assert_eq!(m.to_string(), "m.onnx: node “If_0_then/rnn/LSTM” (LSTM): Impossible to unify Val(1) with Sym(B).");
-        let plain = from_tract("m.onnx", &tract_onnx::prelude::anyhow!("model proto does not contain a graph"), |_| None);
+        let plain = from_tract("m.onnx", &tract_onnx::tract_core::internal::anyhow!("model proto does not contain a graph"), |_| None);
         assert_eq!(plain, ModelError::file("m.onnx", "model proto does not contain a graph"));
-        let unsupported = tract_onnx::prelude::anyhow!("Operator can not be made a TypedOp.").context("Translating node #3 \"weird\" Unimplemented(FooOp) ToTypedTranslator");
+        let unsupported = tract_onnx::tract_core::internal::anyhow!("Operator can not be made a TypedOp.").context("Translating node #3 \"weird\" Unimplemented(FooOp) ToTypedTranslator");
         let m = from_tract("m.onnx", &unsupported, |_| Some("FooOp".into()));
         assert_eq!(m.to_string(), "m.onnx: node “weird” (FooOp): tract does not support this operator");
     }

@@ -13,7 +13,7 @@ use tract_onnx::prelude::{
 };
 use tract_onnx::tract_core::plan::SimplePlan;
 
-use super::error::from_tract;
+use super::error::{from_tract, guarded};
 use super::graph::{ElemType, InputInfo, Model};
 use super::ModelError;
 use crate::engine::tensor::{element_count, Tensor};
@@ -53,6 +53,9 @@ pub struct Runner {
     slots: Vec<usize>,
 }
 
+/// The most values one input may hold (1 GiB of f32).
+pub const MAX_INPUT_VALUES: usize = 1 << 28;
+
 fn datum(elem: ElemType) -> Option<DatumType> {
     Some(match elem {
         ElemType::F32 => DatumType::F32,
@@ -75,6 +78,10 @@ impl Runner {
     /// Prepares `model` for inputs of `shapes` (one per [`Model::inputs`]); with `capture`,
     /// every float node output is kept too.
     pub fn new(model: &Model, shapes: &[Vec<usize>], capture: bool) -> Result<Runner, ModelError> {
+        guarded(&model.file, || Runner::build(model, shapes, capture))
+    }
+
+    fn build(model: &Model, shapes: &[Vec<usize>], capture: bool) -> Result<Runner, ModelError> {
         let file = model.file.as_str();
         if shapes.len() != model.inputs.len() {
             return Err(ModelError::file(file, format!("the model has {} inputs, {} shapes were given", model.inputs.len(), shapes.len())));
@@ -90,6 +97,9 @@ impl Runner {
         for (i, (info, shape)) in model.inputs.iter().zip(shapes).enumerate() {
             if !info.accepts(shape) {
                 return Err(ModelError::input(file, &info.name, format!("shape {shape:?} does not fit the declared {}", info.dims_text())));
+            }
+            if element_count(shape).is_none_or(|n| n > MAX_INPUT_VALUES) {
+                return Err(ModelError::input(file, &info.name, format!("shape {shape:?} holds more than {MAX_INPUT_VALUES} values")));
             }
             let dt = datum(info.elem).ok_or_else(|| ModelError::input(file, &info.name, "its element type cannot be fed"))?;
             im.set_input_fact(i, InferenceFact::dt_shape(dt, shape.clone())).map_err(|e| tract(&e))?;
@@ -173,7 +183,7 @@ impl Runner {
             let tensor = TractTensor::from_shape(shape, &t.data).and_then(|x| Ok(x.cast_to_dt(dt)?.into_owned())).map_err(|e| bad(e.to_string()))?;
             values.push(tensor.into());
         }
-        let results = self.plan.run(values).map_err(|e| from_tract(file, &e, |_| None))?;
+        let results = guarded(file, || self.plan.run(values).map_err(|e| from_tract(file, &e, |_| None)))?;
         let to_tensor = |name: &str, v: &TValue| -> Result<Tensor, ModelError> {
             let data = v
                 .cast_to::<f32>()

@@ -1,17 +1,27 @@
 //! ONNX models: the float tensors among the graph's initializers and `Constant` nodes, with
-//! optional batch-norm folding (`--fold-bn`): each Conv whose output feeds only a
+//! optional batch-norm folding (`--fold-bn`, see [`fold`]): each Conv whose output feeds only a
 //! BatchNormalization gets the folded weight `w·γ/√(var + ε)` (per output channel) under the conv
-//! weight's name, and its bias `(b − mean)·γ/√(var + ε) + β` under the bias's name.
+//! weight's name, and its bias `(b − mean)·γ/√(var + ε) + β`; the batch norm's parameters go.
 //!
 //! Weights inside subgraphs (the branches of `If`, the bodies of `Loop` and `Scan`, as Silero's
 //! exports keep them) are read too, named `node.attribute/name` after the node that holds them.
 //!
 //! The protobuf messages are tract-onnx's (generated from onnx.proto), the ones its runtime reads.
+//! Builds without the `models` feature (the app and the Lab's worker, which must not link tract)
+//! declare the fields read here with the same names in [`proto`], until ONNX files are opened in
+//! the model worker.
+
+pub mod fold;
+#[cfg(not(feature = "models"))]
+pub mod proto;
 
 use std::collections::HashMap;
 
 use prost::Message;
-pub use tract_onnx::pb::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto};
+#[cfg(not(feature = "models"))]
+pub use proto::{AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
+#[cfg(feature = "models")]
+pub use tract_onnx::pb::{self, AttributeProto, GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
 
 use super::{checked_count, Elem, LoadError};
 use crate::engine::tensor::Tensor;
@@ -22,12 +32,12 @@ const FLOAT16: i32 = 10;
 const DOUBLE: i32 = 11;
 const BFLOAT16: i32 = 16;
 
-fn is_float(data_type: i32) -> bool {
+pub(crate) fn is_float(data_type: i32) -> bool {
     matches!(data_type, FLOAT | FLOAT16 | DOUBLE | BFLOAT16)
 }
 
 /// Decodes a float TensorProto.
-fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, LoadError> {
+pub(crate) fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, LoadError> {
     let err = |p: String| LoadError::new(file, Some(name), p);
     if t.data_location == Some(1) {
         return Err(err("its data is stored in an external file, which is not supported".into()));
@@ -67,64 +77,36 @@ fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, LoadError> 
     Ok(Tensor { name: name.to_string(), shape, data, stored_as: elem.name().into() })
 }
 
-/// Folds BatchNormalization into the preceding Conv, in place in `by_name`.
-fn fold_batch_norms(file: &str, graph: &GraphProto, by_name: &mut HashMap<String, Tensor>) -> Result<(), LoadError> {
-    // How many nodes read each value: a conv output feeding anything else must stay unfolded.
-    let mut readers: HashMap<&str, usize> = HashMap::new();
-    for n in &graph.node {
-        for i in &n.input {
-            *readers.entry(i.as_str()).or_default() += 1;
-        }
+/// A float32 TensorProto holding `data` of `shape`, little-endian in `raw_data`.
+pub(crate) fn encode_f32(name: &str, shape: &[usize], data: &[f32]) -> TensorProto {
+    TensorProto {
+        dims: shape.iter().map(|&d| d as i64).collect(),
+        data_type: FLOAT,
+        raw_data: data.iter().flat_map(|v| v.to_le_bytes()).collect(),
+        name: name.to_string(),
+        ..Default::default()
     }
-    let producer: HashMap<&str, &NodeProto> =
-        graph.node.iter().filter(|n| n.op_type == "Conv").filter_map(|n| n.output.first().map(|o| (o.as_str(), n))).collect();
-    for bn in graph.node.iter().filter(|n| n.op_type == "BatchNormalization") {
-        let Some(conv) = bn.input.first().and_then(|x| producer.get(x.as_str())) else { continue };
-        if readers.get(bn.input[0].as_str()) != Some(&1) || bn.input.len() < 5 || conv.input.len() < 2 {
-            continue;
-        }
-        let eps = bn.attribute.iter().find(|a| a.name == "epsilon").map_or(1e-5, |a| a.f);
-        let get = |k: usize| by_name.get(&bn.input[k]).map(|t| t.data.clone());
-        let (Some(gamma), Some(beta), Some(mean), Some(var)) = (get(1), get(2), get(3), get(4)) else { continue };
-        let wname = conv.input[1].clone();
-        let Some(w) = by_name.get(&wname) else { continue };
-        let out_channels = w.shape.first().copied().unwrap_or(0);
-        if [&gamma, &beta, &mean, &var].iter().any(|v| v.len() != out_channels) {
-            return Err(LoadError::new(file, Some(&wname), format!("batch norm “{}” has parameters that do not match the conv's {out_channels} output channels", bn.name)));
-        }
-        let factor: Vec<f32> = gamma.iter().zip(&var).map(|(g, v)| g / (v + eps).sqrt()).collect();
-        let per = w.data.len().checked_div(out_channels).unwrap_or(0);
-        let mut folded = w.clone();
-        for (i, v) in folded.data.iter_mut().enumerate() {
-            *v *= factor[i / per.max(1)];
-        }
-        by_name.insert(wname, folded);
-        let bias_name = conv.input.get(2).filter(|b| !b.is_empty()).cloned();
-        let old_bias = bias_name.as_ref().and_then(|b| by_name.get(b)).map(|t| t.data.clone()).unwrap_or_else(|| vec![0.0; out_channels]);
-        if let Some(b) = bias_name {
-            let data: Vec<f32> = (0..out_channels).map(|c| (old_bias.get(c).copied().unwrap_or(0.0) - mean[c]) * factor[c] + beta[c]).collect();
-            by_name.insert(b.clone(), Tensor { name: b, shape: vec![out_channels], data, stored_as: "f32".into() });
-        }
-    }
-    Ok(())
 }
 
 /// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order
 /// (a subgraph's tensors after the node that holds it).
 pub fn read(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Vec<Tensor>, LoadError> {
     let model = ModelProto::decode(bytes).map_err(|e| LoadError::new(file, None, format!("not a valid ONNX model: {e}")))?;
-    let graph = model.graph.ok_or_else(|| LoadError::new(file, None, "the model has no graph"))?;
+    let mut graph = model.graph.ok_or_else(|| LoadError::new(file, None, "the model has no graph"))?;
     let mut out = Vec::new();
-    read_graph(file, &graph, "", fold_bn, &mut out, 0)?;
+    read_graph(file, &mut graph, "", fold_bn, &mut out, 0)?;
     Ok(out)
 }
 
 /// Subgraphs nest at most this deep (a guard against a crafted file's recursion).
 const MAX_DEPTH: usize = 32;
 
-fn read_graph(file: &str, graph: &GraphProto, prefix: &str, fold_bn: bool, out: &mut Vec<Tensor>, depth: usize) -> Result<(), LoadError> {
+fn read_graph(file: &str, graph: &mut GraphProto, prefix: &str, fold_bn: bool, out: &mut Vec<Tensor>, depth: usize) -> Result<(), LoadError> {
     if depth > MAX_DEPTH {
         return Err(LoadError::new(file, None, format!("subgraphs nest more than {MAX_DEPTH} deep")));
+    }
+    if fold_bn {
+        fold::fold_batch_norms(file, graph)?;
     }
     let mut order = Vec::new();
     let mut by_name = HashMap::new();
@@ -143,17 +125,14 @@ fn read_graph(file: &str, graph: &GraphProto, prefix: &str, fold_bn: bool, out: 
             by_name.insert(out.clone(), t);
         }
     }
-    if fold_bn {
-        fold_batch_norms(file, graph, &mut by_name)?;
-    }
     out.extend(order.into_iter().filter_map(|n| by_name.remove(&n)).map(|mut t| {
         t.name.insert_str(0, prefix);
         t
     }));
-    for node in &graph.node {
-        let node_name = if node.name.is_empty() { node.output.first().map_or("", String::as_str) } else { &node.name };
-        for a in &node.attribute {
-            for g in a.g.iter().chain(&a.graphs) {
+    for node in &mut graph.node {
+        let node_name = if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() };
+        for a in &mut node.attribute {
+            for g in a.g.iter_mut().chain(&mut a.graphs) {
                 let inner = format!("{prefix}{node_name}.{}/", a.name);
                 read_graph(file, g, &inner, fold_bn, out, depth + 1)?;
             }
@@ -215,6 +194,8 @@ pub(crate) mod tests {
         assert_eq!(ts[6].data, vec![0.5, 1.5]);
         assert_eq!(ts[7].data, vec![7.0, 8.0]);
         let folded = read("m.onnx", &bytes, true).unwrap();
+        let names: Vec<&str> = folded.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["w", "b", "raw", "c"], "the batch norm's parameters go with it");
         // γ/√var = [2/2, 0.5/1] = [1, 0.5]
         assert_eq!(folded[0].data, vec![1.0, 2.0, 1.5, 2.0]);
         // (b − mean)·factor + β = [(1 − 1)·1 + 0, (1 − 0)·0.5 + 1]
