@@ -43,6 +43,9 @@ pub enum Command {
     /// Run an ONNX model on calibration data and report every node output's range, scale and
     /// zero point.
     Calibrate(model::CalibrateArgs),
+    /// Simulate post-training quantization of an ONNX model (weights, and activations unless
+    /// --weights-only) and report its error against FP32, layer by layer.
+    Ptq(model::PtqArgs),
 }
 
 #[derive(Args, Debug)]
@@ -308,6 +311,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
         Command::Lab(a) => lab::lab(&a),
         Command::Run(a) => model::run(&a),
         Command::Calibrate(a) => model::calibrate(&a),
+        Command::Ptq(a) => model::ptq(&a),
         Command::View(a) => view(&a),
         Command::Synth(a) => {
             let scheme = match a.scheme {

@@ -10,7 +10,8 @@ use super::ObserverOpts;
 use crate::engine::io::{load, npy, LoadOptions};
 use crate::engine::model::calibrate::{ActivationRange, Calibration, Settings};
 use crate::engine::model::{Dataset, Model, Runners};
-use crate::engine::observer::Common;
+use crate::engine::model::ptq::{simulate, Settings as PtqSettings};
+use crate::engine::observer::{Common, ObserverKind, Tails};
 use crate::engine::tensor::Tensor;
 
 /// Where the model's inputs come from.
@@ -45,6 +46,47 @@ pub struct CalibrateArgs {
     pub input: InputOpts,
     #[command(flatten)]
     pub observer: ObserverOpts,
+    #[arg(long)]
+    pub json: bool,
+}
+
+#[derive(Args, Debug)]
+pub struct PtqArgs {
+    /// The ONNX model.
+    pub model: PathBuf,
+    /// Calibration arrays, as run's --input.
+    #[arg(long, required = true, num_args = 1..)]
+    pub calib: Vec<String>,
+    /// Evaluation arrays (default: the calibration arrays).
+    #[arg(long, num_args = 1..)]
+    pub eval: Vec<String>,
+    /// Class labels of the evaluation samples: a 1-D integer .npy.
+    #[arg(long)]
+    pub labels: Option<PathBuf>,
+    /// Samples per batch, for calibration and evaluation.
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
+    pub batch: u64,
+    /// Weight bits (symmetric, signed codes).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=16))]
+    pub weight_bits: u32,
+    /// One weight scale per output channel.
+    #[arg(long)]
+    pub per_channel: bool,
+    /// Activation bits (affine, unsigned codes).
+    #[arg(long, default_value_t = 8, value_parser = clap::value_parser!(u32).range(2..=16), conflicts_with = "weights_only")]
+    pub act_bits: u32,
+    /// Quantize the weights only; activations stay in float.
+    #[arg(long)]
+    pub weights_only: bool,
+    /// The activations' observer.
+    #[arg(long, value_enum, default_value_t = super::ObserverArg::Minmax)]
+    pub act_observer: super::ObserverArg,
+    /// Moving average: c in (0, 1].
+    #[arg(long, default_value_t = ObserverKind::DEFAULT_AVERAGING_CONSTANT)]
+    pub averaging_constant: f32,
+    /// Fold BatchNormalization into the preceding Conv first.
+    #[arg(long)]
+    pub fold_bn: bool,
     #[arg(long)]
     pub json: bool,
 }
@@ -166,4 +208,51 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
         table += &format!("{:<44} {:<18} {:<16} {:>11.5} {:>11.5} {scale:>11} {zp:>6}\n", r.name, r.op, format!("{:?}", r.shape), r.min_val, r.max_val);
     }
     Ok(table.trim_end().to_string())
+}
+
+/// `quantscope ptq`.
+pub fn ptq(a: &PtqArgs) -> Result<String, String> {
+    let model = read_model(&a.model)?;
+    let calib = Dataset::new(&model, read_inputs(&a.calib)?).map_err(|e| e.to_string())?;
+    let eval = if a.eval.is_empty() { calib.clone() } else { Dataset::new(&model, read_inputs(&a.eval)?).map_err(|e| e.to_string())? };
+    let labels = match &a.labels {
+        Some(path) => {
+            let shown = path.display().to_string();
+            let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
+            Some(npy::read_labels(&shown, &bytes).map_err(|e| e.to_string())?)
+        }
+        None => None,
+    };
+    let act_observer = match a.act_observer {
+        super::ObserverArg::Minmax => ObserverKind::MinMax,
+        super::ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: a.averaging_constant },
+        super::ObserverArg::Percentile => ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs },
+        super::ObserverArg::Histogram => ObserverKind::Histogram { bins: 2048 },
+        super::ObserverArg::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
+        super::ObserverArg::Mse => ObserverKind::Mse,
+    };
+    let settings = PtqSettings {
+        weight_bits: a.weight_bits,
+        per_channel: a.per_channel,
+        act_bits: (!a.weights_only).then_some(a.act_bits),
+        act_observer,
+        fold_bn: a.fold_bn,
+    };
+    let report = simulate(&model, &calib, &eval, a.batch as usize, labels.as_deref(), &settings).map_err(|e| e.to_string())?;
+    if a.json {
+        return serde_json::to_string_pretty(&report).map_err(|e| e.to_string());
+    }
+    let db = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
+    let mut out = format!(
+        "{}: output SQNR {} dB, top-1 agreement {:.2}%{}\n",
+        model.file,
+        db(report.output_sqnr_db),
+        100.0 * report.top1_agreement,
+        report.accuracy.zip(report.fp32_accuracy).map(|(q, f)| format!(", accuracy {:.2}% (FP32 {:.2}%)", 100.0 * q, 100.0 * f)).unwrap_or_default()
+    );
+    out += &format!("{:<44} {:<18} {:>12} {:>12}\n", "layer", "op", "weight dB", "cumul. dB");
+    for l in report.layers.iter().filter(|l| l.weight_sqnr_db.is_some() || l.act_quantized) {
+        out += &format!("{:<44} {:<18} {:>12} {:>12}\n", l.name, l.op, db(l.weight_sqnr_db), db(l.cumulative_sqnr_db));
+    }
+    Ok(out.trim_end().to_string())
 }

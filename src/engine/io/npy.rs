@@ -25,6 +25,18 @@ fn field<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn parse_header(file: &str, name: &str, text: &str) -> Result<Header, LoadError> {
+    let (kind, little_endian, fortran_order, shape) = parse_header_raw(file, name, text)?;
+    let elem = match kind.as_str() {
+        "f2" => Elem::F16,
+        "f4" => Elem::F32,
+        "f8" => Elem::F64,
+        _ => return Err(LoadError::new(file, Some(name), format!("unsupported dtype '{kind}' (float16, float32 and float64 are supported)"))),
+    };
+    Ok(Header { elem, little_endian, fortran_order, shape })
+}
+
+/// The header's dtype kind (`f4`, `i8`…), byte order, order and shape.
+fn parse_header_raw(file: &str, name: &str, text: &str) -> Result<(String, bool, bool, Vec<usize>), LoadError> {
     let err = |p: String| LoadError::new(file, Some(name), p);
     let descr = field(text, "descr").ok_or_else(|| err("header has no 'descr'".into()))?;
     let quote = descr.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or_else(|| err("'descr' is not a string".into()))?;
@@ -35,12 +47,7 @@ fn parse_header(file: &str, name: &str, text: &str) -> Result<Header, LoadError>
         ">" => false,
         _ => return Err(err(format!("unsupported dtype '{descr}'"))),
     };
-    let elem = match kind {
-        "f2" => Elem::F16,
-        "f4" => Elem::F32,
-        "f8" => Elem::F64,
-        _ => return Err(err(format!("unsupported dtype '{descr}' (float16, float32 and float64 are supported)"))),
-    };
+    let kind = kind.to_string();
     let fortran = field(text, "fortran_order").ok_or_else(|| err("header has no 'fortran_order'".into()))?;
     let fortran_order = if fortran.starts_with("True") {
         true
@@ -60,7 +67,7 @@ fn parse_header(file: &str, name: &str, text: &str) -> Result<Header, LoadError>
         .filter(|s| !s.is_empty())
         .map(|d| d.trim_end_matches('L').parse::<usize>().map_err(|_| err(format!("bad dimension '{d}' in shape"))))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok(Header { elem, little_endian, fortran_order, shape })
+    Ok((kind, little_endian, fortran_order, shape))
 }
 
 /// Converts Fortran-order (column-major) data of `shape` to C order.
@@ -87,8 +94,8 @@ fn fortran_to_c(data: &[f32], shape: &[usize]) -> Vec<f32> {
     out
 }
 
-/// Reads one `.npy` array named `name` from `bytes` of `file`.
-pub fn read(file: &str, name: &str, bytes: &[u8]) -> Result<Tensor, LoadError> {
+/// The header text and where the data starts.
+fn header_text<'a>(file: &str, name: &str, bytes: &'a [u8]) -> Result<(&'a str, usize), LoadError> {
     let err = |p: &str| LoadError::new(file, Some(name), p);
     if bytes.len() < 10 || &bytes[..6] != MAGIC {
         return Err(err("not a .npy file (no \\x93NUMPY magic)"));
@@ -106,8 +113,14 @@ pub fn read(file: &str, name: &str, bytes: &[u8]) -> Result<Tensor, LoadError> {
     }
     let text = bytes.get(start..start + header_len).ok_or_else(|| err("truncated header"))?;
     let text = std::str::from_utf8(text).map_err(|_| err("header is not text"))?;
+    Ok((text, start + header_len))
+}
+
+/// Reads one `.npy` array named `name` from `bytes` of `file`.
+pub fn read(file: &str, name: &str, bytes: &[u8]) -> Result<Tensor, LoadError> {
+    let (text, start) = header_text(file, name, bytes)?;
     let h = parse_header(file, name, text)?;
-    let data = &bytes[start + header_len..];
+    let data = &bytes[start..];
     let count = checked_count(file, name, &h.shape, h.elem.size(), data.len())?;
     let used = count * h.elem.size();
     if data.len() != used {
@@ -116,6 +129,44 @@ pub fn read(file: &str, name: &str, bytes: &[u8]) -> Result<Tensor, LoadError> {
     let values = h.elem.decode(&data[..used], h.little_endian);
     let values = if h.fortran_order && h.shape.len() > 1 { fortran_to_c(&values, &h.shape) } else { values };
     Ok(Tensor { name: name.to_string(), shape: h.shape, data: values, stored_as: h.elem.name().into() })
+}
+
+/// Reads class labels: a 1-D (or `[N, 1]`) `.npy` of integers (signed or unsigned, 1 to 8 bytes,
+/// either byte order), as NumPy saves `np.array([3, 1, 4])`.
+pub fn read_labels(file: &str, bytes: &[u8]) -> Result<Vec<usize>, LoadError> {
+    let (text, start) = header_text(file, "labels", bytes)?;
+    let (kind, little, fortran, shape) = parse_header_raw(file, "labels", text)?;
+    let err = |p: String| LoadError::new(file, None, p);
+    if !(shape.len() == 1 || (shape.len() == 2 && shape[1] == 1)) || (fortran && shape.len() > 1 && shape[1] != 1) {
+        return Err(err(format!("labels must be one integer per sample, not shape {shape:?}")));
+    }
+    let (signed, size) = match kind.as_bytes() {
+        [b'i', d] | [b'u', d] if matches!(d, b'1' | b'2' | b'4' | b'8') => (kind.starts_with('i'), (d - b'0') as usize),
+        _ => return Err(err(format!("labels must be integers, not dtype '{kind}'"))),
+    };
+    let data = &bytes[start..];
+    let count = checked_count(file, "labels", &shape, size, data.len())?;
+    if data.len() != count * size {
+        return Err(err(format!("{} bytes of data for {count} labels of {size} bytes", data.len())));
+    }
+    data.chunks_exact(size)
+        .enumerate()
+        .map(|(i, c)| {
+            let mut b = [0u8; 8];
+            if little {
+                b[..size].copy_from_slice(c);
+            } else {
+                for (k, &v) in c.iter().rev().enumerate() {
+                    b[k] = v;
+                }
+            }
+            let negative = signed && b[size - 1] & 0x80 != 0;
+            if negative {
+                return Err(err(format!("label {i} is negative")));
+            }
+            usize::try_from(u64::from_le_bytes(b)).map_err(|_| err(format!("label {i} is too large")))
+        })
+        .collect()
 }
 
 /// Writes `data` of `shape` as a version 1.0, little-endian float32, C-order `.npy`.

@@ -130,6 +130,11 @@ impl Model {
     /// Decodes `bytes` (the contents of `file`).
     pub fn read(file: &str, bytes: &[u8]) -> Result<Model, ModelError> {
         let proto = pb::ModelProto::decode(bytes).map_err(|e| ModelError::file(file, format!("not a valid ONNX model: {e}")))?;
+        Model::from_proto(file, proto)
+    }
+
+    /// What `proto` declares (a model read, or one the engine changed: folded, quantized).
+    pub fn from_proto(file: &str, proto: pb::ModelProto) -> Result<Model, ModelError> {
         let graph = proto.graph.as_ref().ok_or_else(|| ModelError::file(file, "the model has no graph"))?;
         let weights: std::collections::HashSet<&str> = graph.initializer.iter().map(|t| t.name.as_str()).collect();
         let inputs: Vec<InputInfo> = graph.input.iter().filter(|i| !weights.contains(i.name.as_str())).map(input_info).collect();

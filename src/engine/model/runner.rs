@@ -14,6 +14,7 @@ use tract_onnx::prelude::{
 use tract_onnx::tract_core::plan::SimplePlan;
 
 use super::error::{from_tract, guarded};
+use super::ptq::fakequant::{insert_after, FakeQuant};
 use super::graph::{ElemType, InputInfo, Model};
 use super::ModelError;
 use crate::engine::tensor::{element_count, Tensor};
@@ -78,10 +79,16 @@ impl Runner {
     /// Prepares `model` for inputs of `shapes` (one per [`Model::inputs`]); with `capture`,
     /// every float node output is kept too.
     pub fn new(model: &Model, shapes: &[Vec<usize>], capture: bool) -> Result<Runner, ModelError> {
-        guarded(&model.file, || Runner::build(model, shapes, capture))
+        guarded(&model.file, || Runner::build(model, shapes, capture, &[]))
     }
 
-    fn build(model: &Model, shapes: &[Vec<usize>], capture: bool) -> Result<Runner, ModelError> {
+    /// As [`Runner::new`], with the values named in `quantizers` fake-quantized where they are
+    /// made: every reader sees the fake-quantized values, and so do the captured activations.
+    pub fn with_fake_quant(model: &Model, shapes: &[Vec<usize>], capture: bool, quantizers: &[(String, FakeQuant)]) -> Result<Runner, ModelError> {
+        guarded(&model.file, || Runner::build(model, shapes, capture, quantizers))
+    }
+
+    fn build(model: &Model, shapes: &[Vec<usize>], capture: bool, quantizers: &[(String, FakeQuant)]) -> Result<Runner, ModelError> {
         let file = model.file.as_str();
         if shapes.len() != model.inputs.len() {
             return Err(ModelError::file(file, format!("the model has {} inputs, {} shapes were given", model.inputs.len(), shapes.len())));
@@ -120,8 +127,18 @@ impl Runner {
                 }
             }
         }
+        // The values to fake-quantize become outputs too, to be found again in the typed model.
+        let first_quantizer = outlets.len();
+        for (name, _) in quantizers {
+            let outlet = *parsed.outlets_by_name.get(name).ok_or_else(|| ModelError::file(file, format!("no value “{name}” to quantize")))?;
+            outlets.push(outlet);
+        }
         im.select_output_outlets(&outlets).map_err(|e| tract(&e))?;
         let mut typed = im.into_typed().map_err(|e| tract(&e))?;
+        let targets = typed.output_outlets().map_err(|e| tract(&e))?[first_quantizer..].to_vec();
+        for (target, (_, op)) in targets.into_iter().zip(quantizers) {
+            insert_after(&mut typed, target, op.clone()).map_err(|e| tract(&e))?;
+        }
         // Keep the float activations of known shape; drop the other extra outputs.
         let typed_outlets = typed.output_outlets().map_err(|e| tract(&e))?.to_vec();
         let mut kept = typed_outlets[..model_outputs].to_vec();
