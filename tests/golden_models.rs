@@ -105,6 +105,50 @@ fn check(name: &str) {
     assert!(compared > 100, "{name}: only {compared} activations compared");
 }
 
+/// Output SQNR of a PTQ simulation agrees with the reference's within this (the acceptance bound
+/// for weights only against the numpy simulation on onnxruntime).
+const PTQ_TOL_DB: f64 = 0.5;
+/// Full W8A8 against onnxruntime's own quantize_static (QDQ): the quantizers sit in slightly
+/// different places (see docs/cli.md), so within this.
+const W8A8_TOL_DB: f64 = 2.0;
+
+#[derive(Deserialize)]
+struct PtqGolden {
+    models: BTreeMap<String, BTreeMap<String, f64>>,
+}
+
+fn check_ptq(name: &str) {
+    use quantscope::engine::model::ptq::{simulate, Settings};
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/golden/onnx");
+    let golden: PtqGolden = serde_json::from_str(&std::fs::read_to_string(dir.join("ptq.json")).unwrap()).unwrap();
+    let reference = &golden.models[name];
+    let calibration: Golden = serde_json::from_str(&std::fs::read_to_string(dir.join(format!("{name}_minmax.json"))).unwrap()).unwrap();
+    let model = Model::read(name, &std::fs::read(models::real(name)).unwrap()).unwrap();
+    let data = Dataset::new(&model, vec![npy(&dir.join(format!("{name}_input.npy")))]).unwrap();
+    let run = |per_channel: bool, act_bits: Option<u32>| {
+        let settings = Settings { weight_bits: 8, per_channel, act_bits, act_observer: ObserverKind::MinMax, fold_bn: true };
+        let report = simulate(&model, &data, &data, calibration.batch, None, &settings).unwrap();
+        assert_eq!(report.folded as f64, reference["folded"], "{name}: batch norms folded");
+        report.output_sqnr_db.unwrap()
+    };
+    for (per_channel, key) in [(false, "weights_only_per_tensor"), (true, "weights_only_per_channel")] {
+        let (ours, theirs) = (run(per_channel, None), reference[key]);
+        assert!((ours - theirs).abs() <= PTQ_TOL_DB, "{name} {key}: {ours:.3} dB, numpy on onnxruntime {theirs:.3} dB");
+    }
+    let (ours, theirs) = (run(false, Some(8)), reference["ort_w8a8_per_tensor"]);
+    assert!((ours - theirs).abs() <= W8A8_TOL_DB, "{name} W8A8 per tensor: {ours:.3} dB, onnxruntime's quantize_static {theirs:.3} dB");
+}
+
+#[test]
+fn classifier_ptq_matches_the_reference_simulation() {
+    check_ptq("ppocr-cls-v2");
+}
+
+#[test]
+fn detector_ptq_matches_the_reference_simulation() {
+    check_ptq("ppocr-det-v4");
+}
+
 #[test]
 fn text_direction_classifier_matches_onnxruntime() {
     check("ppocr-cls-v2");
