@@ -115,4 +115,12 @@ fn a_real_mobilenet_needs_per_channel_weights() {
     let conv = model.nodes.iter().find(|n| n.name == worst.node).unwrap();
     assert!(conv.op == "Conv" && model.proto.graph.as_ref().unwrap().node.iter().any(|n| n.name == worst.node && n.attribute.iter().any(|a| a.name == "group" && a.i > 1)), "worst weight {} ({:?} dB) is not a depthwise conv", worst.node, worst.weight_sqnr_db);
     assert!(worst.weight_sqnr_db.unwrap() < 30.0, "{:?}", worst.weight_sqnr_db);
+    // With activations too: the first conv reads the model input, so run alone it sees what it
+    // sees in the quantized model: local and cumulative agree. Later layers inherit error.
+    let full = simulate(&model, &data, &data, 2, None, &settings(8, true, Some(8))).unwrap();
+    let first = full.layers.iter().find(|l| l.weight_sqnr_db.is_some()).unwrap();
+    assert!((first.local_sqnr_db.unwrap() - first.cumulative_sqnr_db.unwrap()).abs() < 1e-6, "{first:?}");
+    let later: Vec<_> = full.layers.iter().filter(|l| l.weight_sqnr_db.is_some()).skip(5).collect();
+    let inherited = later.iter().filter(|l| l.local_sqnr_db.unwrap() > l.cumulative_sqnr_db.unwrap()).count();
+    assert!(inherited * 10 >= later.len() * 9, "{inherited} of {} later layers lose more with their inputs' error", later.len());
 }

@@ -250,9 +250,9 @@ pub fn ptq(a: &PtqArgs) -> Result<String, String> {
         100.0 * report.top1_agreement,
         report.accuracy.zip(report.fp32_accuracy).map(|(q, f)| format!(", accuracy {:.2}% (FP32 {:.2}%)", 100.0 * q, 100.0 * f)).unwrap_or_default()
     );
-    out += &format!("{:<44} {:<18} {:>12} {:>12}\n", "layer", "op", "weight dB", "cumul. dB");
+    out += &format!("{:<44} {:<18} {:>10} {:>10} {:>10}\n", "layer", "op", "weight dB", "local dB", "cumul. dB");
     for l in report.layers.iter().filter(|l| l.weight_sqnr_db.is_some() || l.act_quantized) {
-        out += &format!("{:<44} {:<18} {:>12} {:>12}\n", l.name, l.op, db(l.weight_sqnr_db), db(l.cumulative_sqnr_db));
+        out += &format!("{:<44} {:<18} {:>10} {:>10} {:>10}\n", l.name, l.op, db(l.weight_sqnr_db), db(l.local_sqnr_db), db(l.cumulative_sqnr_db));
     }
     Ok(out.trim_end().to_string())
 }

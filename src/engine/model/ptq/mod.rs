@@ -6,13 +6,16 @@
 //! 3. Activations are calibrated on the float model and fake-quantized where an int8 runtime
 //!    quantizes them ([`placement`]), with [`fakequant::FakeQuant`] ops in tract's graph.
 //! 4. The float and the quantized model run side by side on evaluation batches: the output's
-//!    SQNR, top-1 agreement and accuracy, and each layer's SQNR, both cumulative (the quantized
-//!    model's own activation against the float one) and, for the weights, against the float
-//!    weight.
+//!    SQNR, top-1 agreement and accuracy, and each layer's SQNR: local (the layer alone, fed the
+//!    float input, [`local`]), cumulative (the quantized model's own value against the float
+//!    one) and, for the weights, against the float weight.
 
 pub mod fakequant;
+pub mod local;
 pub mod placement;
 pub mod weights;
+
+use std::collections::{HashMap, HashSet};
 
 use serde::Serialize;
 
@@ -25,6 +28,7 @@ use crate::engine::io::onnx::fold::fold_batch_norms;
 use crate::engine::observer::{Common, ObserverKind};
 use crate::engine::quantizer::qparams::{QParams, QRange, QScheme};
 use crate::engine::statistics::stats::sqnr_from_energies;
+use crate::engine::tensor::Tensor;
 use fakequant::FakeQuant;
 
 /// What to simulate.
@@ -50,7 +54,11 @@ pub struct LayerReport {
     pub op: String,
     /// SQNR of the layer's fake-quantized weight (layers with a weight).
     pub weight_sqnr_db: Option<f64>,
-    /// SQNR of the quantized model's value against the float model's, over the evaluation data.
+    /// SQNR of the layer run alone on the float model's input to it (its own quantizers only)
+    /// against the float value: what the layer costs by itself.
+    pub local_sqnr_db: Option<f64>,
+    /// SQNR of the quantized model's value against the float model's, over the evaluation data:
+    /// what the layer costs with everything before it.
     pub cumulative_sqnr_db: Option<f64>,
     /// Whether an activation quantizer sits on this value.
     pub act_quantized: bool,
@@ -157,6 +165,10 @@ pub fn simulate(model: &Model, calib: &Dataset, eval: &Dataset, batch: usize, la
     let mut layer_energy: Vec<Energy> = Vec::new();
     let (mut agree, mut rows, mut correct, mut fp_correct) = (0usize, 0usize, 0usize, 0usize);
     let mut names: Vec<(String, String, String)> = Vec::new();
+    // Layers run alone, per set of input shapes: the weighted layers and the quantized values.
+    let mut locals: Vec<HashMap<String, Option<local::LocalLayer>>> = Vec::new();
+    let mut local_energy: HashMap<String, Energy> = HashMap::new();
+    let local_names: HashSet<String> = qweights.iter().map(|w| w.output.clone()).chain(quantizers.iter().map(|(n, _)| n.clone())).collect();
     for i in 0..eval.batch_count(batch) {
         let inputs = eval.batch(i, batch);
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape.clone()).collect();
@@ -165,6 +177,7 @@ pub fn simulate(model: &Model, calib: &Dataset, eval: &Dataset, batch: usize, la
             None => {
                 fp_runners.push(Runner::new(&float, &shapes, true)?);
                 q_runners.push(Runner::with_fake_quant(&quantized_weights, &shapes, true, &quantizers)?);
+                locals.push(HashMap::new());
                 fp_runners.len() - 1
             }
         };
@@ -175,6 +188,19 @@ pub fn simulate(model: &Model, calib: &Dataset, eval: &Dataset, batch: usize, la
             layer_energy = vec![Energy::default(); names.len()];
         }
         out_energy.add(&fp.outputs[0].data, &q.outputs[0].data);
+        let values: HashMap<&str, &Tensor> = fp.activations.iter().map(|t| (t.name.as_str(), t)).chain(float.inputs.iter().zip(&inputs).map(|(i, t)| (i.name.as_str(), t))).collect();
+        let value_shapes: HashMap<String, Vec<usize>> = values.iter().map(|(n, t)| (n.to_string(), t.shape.clone())).collect();
+        for a in fp.activations.iter().filter(|a| local_names.contains(&a.name)) {
+            if !locals[k].contains_key(&a.name) {
+                let layer = local::LocalLayer::new(&quantized_weights, &a.name, &value_shapes, &quantizers)?;
+                locals[k].insert(a.name.clone(), layer);
+            }
+            if let Some(layer) = &locals[k][&a.name] {
+                if let Some(out) = layer.run(&values)? {
+                    local_energy.entry(a.name.clone()).or_default().add(&a.data, &out.data);
+                }
+            }
+        }
         for ((e, a), b) in layer_energy.iter_mut().zip(&fp.activations).zip(&q.activations) {
             e.add(&a.data, &b.data);
         }
@@ -196,12 +222,13 @@ pub fn simulate(model: &Model, calib: &Dataset, eval: &Dataset, batch: usize, la
             return Err(ModelError::file(file, format!("{} labels for {rows} evaluation rows", labels.len())));
         }
     }
-    let quantized: std::collections::HashSet<&str> = quantizers.iter().map(|(n, _)| n.as_str()).collect();
+    let quantized: HashSet<&str> = quantizers.iter().map(|(n, _)| n.as_str()).collect();
     let layers = names
         .into_iter()
         .zip(layer_energy)
         .map(|((name, node, op), e)| LayerReport {
             weight_sqnr_db: qweights.iter().find(|w| w.output == name).and_then(|w| w.sqnr_db),
+            local_sqnr_db: local_energy.get(&name).and_then(|e| e.db()),
             cumulative_sqnr_db: e.db(),
             act_quantized: quantized.contains(name.as_str()),
             name,
