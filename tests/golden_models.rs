@@ -135,8 +135,11 @@ fn check_ptq(name: &str) {
         let (ours, theirs) = (run(per_channel, None), reference[key]);
         assert!((ours - theirs).abs() <= PTQ_TOL_DB, "{name} {key}: {ours:.3} dB, numpy on onnxruntime {theirs:.3} dB");
     }
-    let (ours, theirs) = (run(false, Some(8)), reference["ort_w8a8_per_tensor"]);
-    assert!((ours - theirs).abs() <= W8A8_TOL_DB, "{name} W8A8 per tensor: {ours:.3} dB, onnxruntime's quantize_static {theirs:.3} dB");
+    // Per channel, against onnxruntime's QDQ model executed as a simulation. (Its integer
+    // kernels lose more: on x86 without VNNI, u8×s8 products saturate in 16-bit pairs, which is
+    // why onnxruntime recommends reduce_range there; docs/cli.md.)
+    let (ours, theirs) = (run(true, Some(8)), reference["ort_w8a8_per_channel_qdq_in_float"]);
+    assert!((ours - theirs).abs() <= W8A8_TOL_DB, "{name} W8A8 per channel: {ours:.3} dB, onnxruntime's quantize_static (QDQ in float) {theirs:.3} dB");
 }
 
 #[test]

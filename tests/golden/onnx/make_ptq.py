@@ -9,7 +9,9 @@
    model, batch by batch; the output SQNR is 10·log10(Σy² / Σ(y − ŷ)²) over all outputs.
 2. Full W8A8 by onnxruntime itself: quant_pre_process (which folds batch norm), then
    quantize_static in QDQ format (MinMax calibration on the same batches, uint8 activations,
-   int8 weights), per tensor and per channel, run by onnxruntime.
+   int8 weights), per tensor and per channel, run by onnxruntime twice: as it runs by default
+   (the QDQ pairs fused into its integer kernels) and with graph optimizations off (every
+   QuantizeLinear/DequantizeLinear executed as written, in float: a simulation, like ours).
 
 Run from the repository root after make_calibration.py:
     python3 tests/golden/onnx/make_ptq.py
@@ -109,9 +111,10 @@ def fake_quant_weights(model, per_channel):
         set_tensor(t, q * scale)
 
 
-def run(path, x, batch):
+def run(path, x, batch, level=ort.GraphOptimizationLevel.ORT_ENABLE_ALL):
     options = ort.SessionOptions()
     options.intra_op_num_threads = 1
+    options.graph_optimization_level = level
     s = ort.InferenceSession(str(path), options, providers=["CPUExecutionProvider"])
     name = s.get_inputs()[0].name
     return np.concatenate([s.run(None, {name: x[i:i + batch]})[0] for i in range(0, len(x), batch)])
@@ -151,7 +154,10 @@ def main():
                                 per_channel=per_channel, activation_type=QuantType.QUInt8, weight_type=QuantType.QInt8,
                                 calibrate_method=CalibrationMethod.MinMax)
                 key = "ort_w8a8_per_channel" if per_channel else "ort_w8a8_per_tensor"
+                # As onnxruntime runs it (QDQ fused into its integer kernels), and with every
+                # QuantizeLinear/DequantizeLinear executed as written, in float: the simulation.
                 result[key] = sqnr(y0, run(tmp / "qdq.onnx", x, batch))
+                result[key + "_qdq_in_float"] = sqnr(y0, run(tmp / "qdq.onnx", x, batch, ort.GraphOptimizationLevel.ORT_DISABLE_ALL))
         out[name] = result
         print(name, result)
     json.dump({"onnxruntime": ort.__version__, "models": out}, open(HERE / "ptq.json", "w"), indent=1, sort_keys=True)
