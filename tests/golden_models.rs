@@ -16,7 +16,7 @@ use std::path::Path;
 
 use quantscope::engine::io::{load, onnx, LoadOptions};
 use quantscope::engine::model::calibrate::{Calibration, Settings};
-use quantscope::engine::model::{Dataset, Model, Runners};
+use quantscope::engine::model::{Dataset, Model};
 use quantscope::engine::observer::{Common, ObserverKind};
 use quantscope::engine::quantizer::qparams::{DType, QRange, QScheme};
 use quantscope::engine::tensor::Tensor;
@@ -56,16 +56,16 @@ fn check(name: &str) {
         common: Common { scheme: QScheme::Affine, range: QRange::for_dtype(DType::QUInt8, None, false).unwrap() },
         per_channel: false,
     };
-    let mut runners = Runners::new(&model, true);
-    let mut calibration = None;
+    let mut calibration = Calibration::new(&settings).unwrap();
+    let mut runners = calibration.runners(&model);
     let mut outputs = Vec::new();
     for i in 0..data.batch_count(golden.batch) {
         let inputs = data.batch(i, golden.batch);
         let runner = runners.for_inputs(&inputs).unwrap();
-        let run = runner.run(&inputs).unwrap();
-        calibration.get_or_insert_with(|| Calibration::new(&runner.activations, &settings).unwrap()).observe(&run).unwrap();
+        let run = calibration.run(runner, &inputs).unwrap();
         outputs.extend_from_slice(&run.outputs[0].data);
     }
+    drop(runners);
 
     // FP32 outputs.
     assert_eq!(outputs.len(), reference.data.len(), "{name}: output size");
@@ -74,7 +74,7 @@ fn check(name: &str) {
     assert!(worst <= OUTPUT_TOL * scale, "{name}: FP32 output differs from onnxruntime {} by up to {worst} (|max| {scale})", golden.onnxruntime);
 
     // Ranges.
-    let ours: HashMap<String, (f32, f32)> = calibration.unwrap().ranges().into_iter().map(|r| (r.name, (r.min_val, r.max_val))).collect();
+    let ours: HashMap<String, (f32, f32)> = calibration.ranges().into_iter().map(|r| (r.name, (r.min_val, r.max_val))).collect();
     let weights: HashMap<String, (f32, f32)> = onnx::read(name, &bytes, false)
         .unwrap()
         .into_iter()

@@ -61,26 +61,32 @@ fn calibration_follows_the_batches() {
     assert_eq!((data.samples(), data.batch_count(2)), (5, 3));
     assert_eq!(data.batch(2, 2)[0].shape, vec![1, 1, 8, 8]);
     let mut runners = Runners::new(&model, true);
-    let mut per_tensor: Option<Calibration> = None;
-    let mut per_channel: Option<Calibration> = None;
+    let mut per_tensor = Calibration::new(&settings(false)).unwrap();
+    let mut per_channel = Calibration::new(&settings(true)).unwrap();
+    let (mut tensor_runners, mut channel_runners) = (per_tensor.runners(&model), per_channel.runners(&model));
     let mut conv_lo = f32::INFINITY;
     let mut conv_hi = f32::NEG_INFINITY;
     for i in 0..3 {
         let b = data.batch(i, 2);
-        let r = runners.for_inputs(&b).unwrap();
-        let out = r.run(&b).unwrap();
+        let out = runners.for_inputs(&b).unwrap().run(&b).unwrap();
         for &v in &out.activations[0].data {
             conv_lo = conv_lo.min(v);
             conv_hi = conv_hi.max(v);
         }
-        per_tensor.get_or_insert_with(|| Calibration::new(&r.activations, &settings(false)).unwrap()).observe(&out).unwrap();
-        per_channel.get_or_insert_with(|| Calibration::new(&r.activations, &settings(true)).unwrap()).observe(&out).unwrap();
+        // The tapped runs give the model's outputs, as a capturing run does (to round-off: the
+        // taps change what tract can fuse).
+        let tapped = per_tensor.run(tensor_runners.for_inputs(&b).unwrap(), &b).unwrap();
+        assert_eq!(tapped.outputs[0].shape, out.outputs[0].shape);
+        assert!(tapped.outputs[0].data.iter().zip(&out.outputs[0].data).all(|(a, b)| (a - b).abs() <= 1e-6));
+        assert!(tapped.activations.is_empty());
+        per_channel.run(channel_runners.for_inputs(&b).unwrap(), &b).unwrap();
     }
-    let t = per_tensor.unwrap().ranges();
+    assert_eq!(per_tensor.batches(), 3);
+    let t = per_tensor.ranges();
     assert_eq!((t[0].min_val, t[0].max_val), (conv_lo, conv_hi), "MinMax over all three batches");
     assert_eq!(t[0].abs_max, conv_lo.abs().max(conv_hi));
     assert!(matches!(t[0].scale, PerTensorOrChannel::Tensor(s) if s > 0.0));
-    let c = per_channel.unwrap().ranges();
+    let c = per_channel.ranges();
     assert_eq!(c[1].ch_axis, Some(1));
     let PerTensorOrChannel::Channel(scales) = &c[1].scale else { panic!("per channel") };
     assert_eq!(scales.len(), 4);

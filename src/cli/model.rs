@@ -181,19 +181,13 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
     let (observer, range, scheme, per_channel) = a.observer.resolve()?;
     let settings = Settings { observer, common: Common { scheme, range }, per_channel };
     let batch = a.input.batch as usize;
-    let mut runners = Runners::new(&model, true);
-    let mut calibration: Option<Calibration> = None;
+    let mut cal = Calibration::new(&settings).map_err(|e| format!("{}: {e}", model.file))?;
+    let mut runners = cal.runners(&model);
     for i in 0..data.batch_count(batch) {
         let inputs = data.batch(i, batch);
         let runner = runners.for_inputs(&inputs).map_err(|e| e.to_string())?;
-        let run = runner.run(&inputs).map_err(|e| e.to_string())?;
-        let cal = match &mut calibration {
-            Some(c) => c,
-            None => calibration.insert(Calibration::new(&runner.activations, &settings).map_err(|e| format!("{}: {e}", model.file))?),
-        };
-        cal.observe(&run).map_err(|e| format!("{}: {e}", model.file))?;
+        cal.run(runner, &inputs).map_err(|e| e.to_string())?;
     }
-    let cal = calibration.ok_or_else(|| format!("{}: no batches", model.file))?;
     let report = CalibrationReport { model: &model.file, samples: data.samples(), batches: cal.batches(), activations: cal.ranges() };
     if a.json {
         return serde_json::to_string_pretty(&report).map_err(|e| e.to_string());

@@ -1,10 +1,19 @@
 //! Calibration of a real model: one observer per activation, fed the model's own values batch
-//! by batch, as onnxruntime's calibrators and PyTorch's `prepare` → run → `convert` do.
+//! by batch, as onnxruntime's calibrators and PyTorch's `prepare` → run → `convert` do. The
+//! observers sit inside tract's graph ([`super::tap`]), so a calibration run costs little more
+//! than a plain one.
+
+use std::sync::{Arc, Mutex, MutexGuard};
 
 use serde::Serialize;
 
-use super::runner::{Activation, Outputs};
-use crate::engine::observer::{finite_min_max, Common, Granularity, Observer, ObserverKind};
+use super::feed::Runners;
+use super::graph::Model;
+use super::runner::{Activation, Capture, Outputs, Runner};
+use super::tap::Sink;
+use super::ModelError;
+use crate::engine::observer::{Common, ObserverKind};
+use crate::engine::tensor::Tensor;
 
 /// How activations are calibrated.
 #[derive(Clone, Copy, Debug, PartialEq)]
@@ -49,28 +58,45 @@ pub struct ActivationRange {
     pub non_finite: usize,
 }
 
-/// Observers on every activation of a capturing [`super::Runner`].
+/// Observers on every activation of a model, fed by its runners' taps.
 pub struct Calibration {
+    sink: Arc<Mutex<Sink>>,
     activations: Vec<Activation>,
-    observers: Vec<Box<dyn Observer>>,
-    axes: Vec<Option<usize>>,
-    abs_max: Vec<f32>,
     batches: usize,
 }
 
 impl Calibration {
-    /// Observers for `activations`, or why the settings do not work (an observer that works
-    /// per tensor only, asked for per-channel ranges).
-    pub fn new(activations: &[Activation], settings: &Settings) -> Result<Calibration, String> {
-        let mut observers = Vec::with_capacity(activations.len());
-        let mut axes = Vec::with_capacity(activations.len());
-        for a in activations {
-            let axis = (settings.per_channel && a.shape.len() >= 2).then_some(1);
-            let granularity = axis.map_or(Granularity::PerTensor, |axis| Granularity::PerChannel { axis });
-            observers.push(settings.observer.build(settings.common, granularity).map_err(|e| e.to_string())?);
-            axes.push(axis);
+    /// Checks that the settings work (an observer that works per tensor only cannot be asked for
+    /// per-channel ranges) and makes an empty calibration.
+    pub fn new(settings: &Settings) -> Result<Calibration, String> {
+        let granularity = if settings.per_channel { crate::engine::observer::Granularity::PerChannel { axis: 1 } } else { crate::engine::observer::Granularity::PerTensor };
+        settings.observer.build(settings.common, granularity).map_err(|e| e.to_string())?;
+        Ok(Calibration { sink: Arc::new(Mutex::new(Sink::new(*settings))), activations: Vec::new(), batches: 0 })
+    }
+
+    /// Runners for `model` whose taps feed this calibration.
+    pub fn runners<'m>(&self, model: &'m Model) -> Runners<'m> {
+        Runners::with_capture(model, Capture::Taps(self.sink.clone()))
+    }
+
+    fn sink(&self) -> MutexGuard<'_, Sink> {
+        self.sink.lock().unwrap_or_else(|p| p.into_inner())
+    }
+
+    /// Runs one batch through `runner` (one of [`Calibration::runners`]): its activations go to
+    /// the observers; the model's outputs are returned.
+    pub fn run(&mut self, runner: &Runner, inputs: &[Tensor]) -> Result<Outputs, ModelError> {
+        if self.activations.is_empty() {
+            self.activations = runner.activations.clone();
+        } else if runner.activations.iter().map(|a| &a.name).ne(self.activations.iter().map(|a| &a.name)) {
+            return Err(ModelError::file(runner.file(), "a batch of another shape gives other activations"));
         }
-        Ok(Calibration { activations: activations.to_vec(), observers, axes, abs_max: vec![0.0; activations.len()], batches: 0 })
+        let out = runner.run(inputs)?;
+        if let Some(e) = self.sink().error.take() {
+            return Err(ModelError::file(runner.file(), e));
+        }
+        self.batches += 1;
+        Ok(out)
     }
 
     /// Batches seen so far.
@@ -78,30 +104,15 @@ impl Calibration {
         self.batches
     }
 
-    /// Feeds one run's activations.
-    pub fn observe(&mut self, run: &Outputs) -> Result<(), String> {
-        if run.activations.len() != self.observers.len() {
-            return Err(format!("{} activations for {} observers", run.activations.len(), self.observers.len()));
-        }
-        for ((obs, t), abs_max) in self.observers.iter_mut().zip(&run.activations).zip(&mut self.abs_max) {
-            obs.observe(&t.data, &t.shape).map_err(|e| format!("activation “{}”: {e}", t.name))?;
-            let (lo, hi, _) = finite_min_max(&t.data);
-            if lo <= hi {
-                *abs_max = abs_max.max(lo.abs()).max(hi.abs());
-            }
-        }
-        self.batches += 1;
-        Ok(())
-    }
-
     /// The range, scale and zero point of every activation, in graph order.
     pub fn ranges(&self) -> Vec<ActivationRange> {
+        let sink = self.sink();
         self.activations
             .iter()
-            .zip(&self.observers)
-            .zip(&self.axes)
-            .zip(&self.abs_max)
-            .map(|(((a, obs), &axis), &abs_max)| {
+            .enumerate()
+            .filter_map(|(slot, a)| {
+                let obs = sink.observers.get(slot)?.as_ref()?;
+                let axis = sink.axes[slot];
                 let r = obs.ranges();
                 let q = obs.qparams();
                 let min_val = r.min.iter().copied().fold(f32::INFINITY, f32::min);
@@ -120,20 +131,20 @@ impl Calibration {
                         )
                     }
                 };
-                ActivationRange {
+                Some(ActivationRange {
                     name: a.name.clone(),
                     node: a.node.clone(),
                     op: a.op.clone(),
                     shape: a.shape.clone(),
                     min_val,
                     max_val,
-                    abs_max,
+                    abs_max: sink.abs_max[slot],
                     ch_axis: axis,
                     scale,
                     zero_point,
                     channel_range_ratio: ratio,
                     non_finite: obs.non_finite(),
-                }
+                })
             })
             .collect()
     }

@@ -3,7 +3,7 @@
 //! shorter last batch works too).
 
 use super::graph::{Dim, Model};
-use super::runner::Runner;
+use super::runner::{Capture, Runner};
 use super::ModelError;
 use crate::engine::tensor::Tensor;
 
@@ -106,12 +106,17 @@ impl Dataset {
 /// Runners for one model, built on first use for each set of input shapes.
 pub struct Runners<'m> {
     model: &'m Model,
-    capture: bool,
+    capture: Capture,
     built: Vec<Runner>,
 }
 
 impl<'m> Runners<'m> {
+    /// Plain runners, or (`capture`) runners that return every activation.
     pub fn new(model: &'m Model, capture: bool) -> Runners<'m> {
+        Runners::with_capture(model, if capture { Capture::Values } else { Capture::None })
+    }
+
+    pub fn with_capture(model: &'m Model, capture: Capture) -> Runners<'m> {
         Runners { model, capture, built: Vec::new() }
     }
 
@@ -121,7 +126,7 @@ impl<'m> Runners<'m> {
         if let Some(i) = self.built.iter().position(|r| r.input_shapes() == shapes) {
             return Ok(&self.built[i]);
         }
-        self.built.push(Runner::new(self.model, &shapes, self.capture)?);
+        self.built.push(Runner::with_capture(self.model, &shapes, &self.capture)?);
         Ok(self.built.last().expect("just pushed"))
     }
 }

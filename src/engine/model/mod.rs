@@ -13,10 +13,11 @@ pub mod feed;
 pub mod graph;
 pub mod ptq;
 pub mod runner;
+pub mod tap;
 
 mod error;
 
 pub use error::ModelError;
 pub use graph::{Dim, ElemType, InputInfo, Model, NodeInfo};
 pub use feed::{Dataset, Runners};
-pub use runner::{Activation, Outputs, Runner};
+pub use runner::{Activation, Capture, Outputs, Runner};

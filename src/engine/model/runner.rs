@@ -6,7 +6,7 @@
 //! Shapes are fixed before tract optimises the model: its kernels are chosen for them, which
 //! makes a run several times faster than with symbolic dimensions.
 
-use std::sync::Arc;
+use std::sync::{Arc, Mutex};
 
 use tract_onnx::prelude::{
     tvec, DatumType, InferenceFact, InferenceModelExt, TValue, TVec, Tensor as TractTensor, TypedSimplePlan,
@@ -15,6 +15,8 @@ use tract_onnx::tract_core::plan::SimplePlan;
 
 use super::error::{from_tract, guarded};
 use super::ptq::fakequant::{insert_after, FakeQuant};
+use super::tap::{Sink, Tap};
+use tract_onnx::tract_core::internal::TypedOp;
 use super::graph::{ElemType, InputInfo, Model};
 use super::ModelError;
 use crate::engine::tensor::{element_count, Tensor};
@@ -38,6 +40,16 @@ pub struct Activation {
 pub struct Outputs {
     pub outputs: Vec<Tensor>,
     pub activations: Vec<Tensor>,
+}
+
+/// What a runner keeps of the activations.
+#[derive(Clone, Debug)]
+pub enum Capture {
+    None,
+    /// Every float activation, returned by [`Runner::run`].
+    Values,
+    /// Every float activation, fed to the sink's observers inside the graph.
+    Taps(Arc<Mutex<Sink>>),
 }
 
 /// A model prepared to run at fixed input shapes.
@@ -79,16 +91,30 @@ impl Runner {
     /// Prepares `model` for inputs of `shapes` (one per [`Model::inputs`]); with `capture`,
     /// every float node output is kept too.
     pub fn new(model: &Model, shapes: &[Vec<usize>], capture: bool) -> Result<Runner, ModelError> {
-        guarded(&model.file, || Runner::build(model, shapes, capture, &[]))
+        let capture = if capture { Capture::Values } else { Capture::None };
+        guarded(&model.file, || Runner::build(model, shapes, &capture, &[]))
     }
 
     /// As [`Runner::new`], with the values named in `quantizers` fake-quantized where they are
     /// made: every reader sees the fake-quantized values, and so do the captured activations.
     pub fn with_fake_quant(model: &Model, shapes: &[Vec<usize>], capture: bool, quantizers: &[(String, FakeQuant)]) -> Result<Runner, ModelError> {
-        guarded(&model.file, || Runner::build(model, shapes, capture, quantizers))
+        let capture = if capture { Capture::Values } else { Capture::None };
+        let ops: Vec<(String, Box<dyn TypedOp>)> = quantizers.iter().map(|(n, q)| (n.clone(), Box::new(q.clone()) as Box<dyn TypedOp>)).collect();
+        guarded(&model.file, || Runner::build(model, shapes, &capture, &ops))
     }
 
-    fn build(model: &Model, shapes: &[Vec<usize>], capture: bool, quantizers: &[(String, FakeQuant)]) -> Result<Runner, ModelError> {
+    /// A runner whose activations are observed in the graph, by `sink`'s observers (slot `k`
+    /// is activation `k` of [`Runner::activations`]); it returns the model's outputs only.
+    pub fn with_taps(model: &Model, shapes: &[Vec<usize>], sink: Arc<Mutex<Sink>>) -> Result<Runner, ModelError> {
+        Runner::with_capture(model, shapes, &Capture::Taps(sink))
+    }
+
+    /// A runner that keeps `capture` of the activations.
+    pub fn with_capture(model: &Model, shapes: &[Vec<usize>], capture: &Capture) -> Result<Runner, ModelError> {
+        guarded(&model.file, || Runner::build(model, shapes, capture, &[]))
+    }
+
+    fn build(model: &Model, shapes: &[Vec<usize>], capture: &Capture, inserted: &[(String, Box<dyn TypedOp>)]) -> Result<Runner, ModelError> {
         let file = model.file.as_str();
         if shapes.len() != model.inputs.len() {
             return Err(ModelError::file(file, format!("the model has {} inputs, {} shapes were given", model.inputs.len(), shapes.len())));
@@ -115,7 +141,7 @@ impl Runner {
         let mut outlets = im.output_outlets().map_err(|e| tract(&e))?.to_vec();
         let model_outputs = outlets.len();
         let mut wanted = Vec::new();
-        if capture {
+        if !matches!(capture, Capture::None) {
             for (index, node) in model.nodes.iter().enumerate().filter(|(_, n)| n.op != "Constant") {
                 for name in node.outputs.iter().filter(|o| !o.is_empty()) {
                     let Some(&outlet) = parsed.outlets_by_name.get(name) else { continue };
@@ -129,14 +155,14 @@ impl Runner {
         }
         // The values to fake-quantize become outputs too, to be found again in the typed model.
         let first_quantizer = outlets.len();
-        for (name, _) in quantizers {
+        for (name, _) in inserted {
             let outlet = *parsed.outlets_by_name.get(name).ok_or_else(|| ModelError::file(file, format!("no value “{name}” to quantize")))?;
             outlets.push(outlet);
         }
         im.select_output_outlets(&outlets).map_err(|e| tract(&e))?;
         let mut typed = im.into_typed().map_err(|e| tract(&e))?;
         let targets = typed.output_outlets().map_err(|e| tract(&e))?[first_quantizer..].to_vec();
-        for (target, (_, op)) in targets.into_iter().zip(quantizers) {
+        for (target, (_, op)) in targets.into_iter().zip(inserted) {
             insert_after(&mut typed, target, op.clone()).map_err(|e| tract(&e))?;
         }
         // Keep the float activations of known shape; drop the other extra outputs.
@@ -146,24 +172,37 @@ impl Runner {
         let mut slots = Vec::new();
         for (slot, node_index, name) in wanted {
             let fact = typed.outlet_fact(typed_outlets[slot]).map_err(|e| tract(&e))?;
-            let Some(shape) = fact.shape.as_concrete() else { continue };
+            let Some(shape) = fact.shape.as_concrete().map(|s| s.to_vec()) else { continue };
             if !is_float(fact.datum_type) {
                 continue;
             }
-            let new_slot = if slot < model_outputs {
-                slot
-            } else {
-                kept.push(typed_outlets[slot]);
-                kept.len() - 1
-            };
             let node = &model.nodes[node_index];
-            activations.push(Activation { name, node: node.name.clone(), op: node.op.clone(), node_index, shape: shape.to_vec() });
-            slots.push(new_slot);
+            if let Capture::Taps(sink) = capture {
+                let tap = Tap { slot: activations.len(), sink: sink.clone() };
+                insert_after(&mut typed, typed_outlets[slot], Box::new(tap)).map_err(|e| tract(&e))?;
+            } else {
+                let new_slot = if slot < model_outputs {
+                    slot
+                } else {
+                    kept.push(typed_outlets[slot]);
+                    kept.len() - 1
+                };
+                slots.push(new_slot);
+            }
+            activations.push(Activation { name, node: node.name.clone(), op: node.op.clone(), node_index, shape });
         }
+        // A tap after a model output took its place among the outputs.
+        let current = typed.output_outlets().map_err(|e| tract(&e))?.to_vec();
+        kept[..model_outputs].copy_from_slice(&current[..model_outputs]);
         typed.select_output_outlets(&kept).map_err(|e| tract(&e))?;
         let optimized = typed.into_optimized().map_err(|e| tract(&e))?;
         let plan = SimplePlan::new(optimized).map_err(|e| tract(&e))?;
         Ok(Runner { file: file.to_string(), plan, inputs, outputs: model.outputs.clone(), activations, slots })
+    }
+
+    /// The model's file name.
+    pub fn file(&self) -> &str {
+        &self.file
     }
 
     /// The input shapes this runner was prepared for.

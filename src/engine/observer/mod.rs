@@ -77,7 +77,7 @@ pub enum ObserveError {
 }
 
 /// An observer: feed it batches, then ask for the range and the quantization parameters.
-pub trait Observer {
+pub trait Observer: Send {
     /// A short name, e.g. `"minmax"`.
     fn name(&self) -> &'static str;
     /// The scheme and integer range the chosen range is for.

@@ -47,11 +47,11 @@ impl TypedOp for FakeQuant {
     as_op!();
 }
 
-/// Puts a [`FakeQuant`] after `outlet`: every reader of it, model outputs included, reads the
-/// fake-quantized values instead.
-pub fn insert_after(model: &mut TypedModel, outlet: OutletId, op: FakeQuant) -> TractResult<OutletId> {
+/// Puts `op` (a [`FakeQuant`], a tap) after `outlet`: every reader of it, model outputs
+/// included, reads the op's output instead.
+pub fn insert_after(model: &mut TypedModel, outlet: OutletId, op: Box<dyn TypedOp>) -> TractResult<OutletId> {
     let readers = model.outlet_successors(outlet).to_vec();
-    let name = format!("{}.fake_quant.{}", model.node(outlet.node).name, outlet.slot);
+    let name = format!("{}.{}.{}", model.node(outlet.node).name, op.name(), outlet.slot);
     let fq = model.wire_node(name, op, &[outlet])?[0];
     for inlet in readers {
         model.add_edge(fq, inlet)?;

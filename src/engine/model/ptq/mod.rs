@@ -20,7 +20,7 @@ use std::collections::{HashMap, HashSet};
 use serde::Serialize;
 
 use super::calibrate::{Calibration, PerTensorOrChannel, Settings as CalibrationSettings};
-use super::feed::{Dataset, Runners};
+use super::feed::Dataset;
 use super::graph::Model;
 use super::runner::Runner;
 use super::ModelError;
@@ -132,15 +132,14 @@ pub fn simulate(model: &Model, calib: &Dataset, eval: &Dataset, batch: usize, la
         let range = act_range(bits).map_err(|e| ModelError::file(file, e))?;
         let places = placement::act_quant_values(&float);
         let cal_settings = CalibrationSettings { observer: settings.act_observer, common: Common { scheme: QScheme::Affine, range }, per_channel: false };
-        let mut runners = Runners::new(&float, true);
-        let mut calibration: Option<Calibration> = None;
+        let mut calibration = Calibration::new(&cal_settings).map_err(|e| ModelError::file(file, e))?;
+        let mut runners = calibration.runners(&float);
         for i in 0..calib.batch_count(batch) {
             let inputs = calib.batch(i, batch);
             let runner = runners.for_inputs(&inputs)?;
-            let run = runner.run(&inputs)?;
-            calibration.get_or_insert(Calibration::new(&runner.activations, &cal_settings).map_err(|e| ModelError::file(file, e))?).observe(&run).map_err(|e| ModelError::file(file, e))?;
+            calibration.run(runner, &inputs)?;
         }
-        let ranges = calibration.ok_or_else(|| ModelError::file(file, "no calibration batches"))?.ranges();
+        let ranges = calibration.ranges();
         for r in ranges.into_iter().filter(|r| places.contains(&r.name)) {
             if let (PerTensorOrChannel::Tensor(scale), PerTensorOrChannel::Tensor(zero_point)) = (r.scale, r.zero_point) {
                 quantizers.push((r.name, FakeQuant { params: QParams { scale, zero_point }, range }));
