@@ -195,3 +195,54 @@ fn lab_cnn_keeps_the_expected_shape() {
     let out = quantscope(&["lab", "--model", "cnn", "--channels", "4"]);
     assert!(String::from_utf8_lossy(&out.stderr).contains("--channels takes two numbers"));
 }
+
+/// Text-like pictures in two class folders: a page with dark glyph rows, upright (`up/`) or
+/// upside down (`down/`, the same rows near the bottom).
+fn picture_folder() -> PathBuf {
+    let dir = std::env::temp_dir().join(format!("quantscope-pictures-{}", std::process::id()));
+    for (class, flip) in [("up", false), ("down", true)] {
+        std::fs::create_dir_all(dir.join(class)).unwrap();
+        for k in 0..3u32 {
+            let img = image::RgbImage::from_fn(192, 48, |x, y| {
+                let y = if flip { 47 - y } else { y };
+                let glyph = (4..14).contains(&y) && (x / 6 + k) % 3 != 0 && x > 8 && x < 180;
+                if glyph { image::Rgb([20, 20, 30]) } else { image::Rgb([230, 225, 215 - 10 * k as u8]) }
+            });
+            let ext = if k == 2 { "jpg" } else { "png" };
+            img.save(dir.join(class).join(format!("{k}.{ext}"))).unwrap();
+        }
+    }
+    dir
+}
+
+#[test]
+fn real_model_runs_calibrates_and_quantizes_on_pictures() {
+    let model = models::real("ppocr-cls-v2");
+    let m = model.to_str().unwrap();
+    let dir = picture_folder();
+    let d = dir.to_str().unwrap();
+    let out = quantscope(&["run", m, "--input", d, "--batch", "4", "--preset", "minus-one-one"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    assert!(String::from_utf8_lossy(&out.stdout).contains("[6, 2]"), "six pictures, two classes");
+    let cal = json(&["calibrate", m, "--input", d, "--batch", "2", "--observer", "minmax", "--preset", "minus-one-one", "--json"]);
+    assert_eq!((cal["samples"].as_u64(), cal["batches"].as_u64()), (Some(6), Some(3)));
+    let acts = cal["activations"].as_array().unwrap();
+    assert!(acts.len() > 200, "{} activations", acts.len());
+    assert!(acts.iter().all(|a| a["min_val"].as_f64().unwrap() <= a["max_val"].as_f64().unwrap()));
+    let ptq = json(&["ptq", m, "--calib", d, "--batch", "2", "--fold-bn", "--per-channel", "--preset", "minus-one-one", "--json"]);
+    // The folders are the labels: accuracy is there, for both models.
+    assert!(ptq["accuracy"].as_f64().is_some() && ptq["fp32_accuracy"].as_f64().is_some(), "{ptq}");
+    assert!(ptq["output_sqnr_db"].as_f64().unwrap() > 10.0, "{ptq}");
+    let layers = ptq["layers"].as_array().unwrap();
+    assert!(layers.iter().any(|l| l["weight_sqnr_db"].is_number() && l["local_sqnr_db"].is_number() && l["cumulative_sqnr_db"].is_number()));
+    // A picture that is not one, and NaN in an array: one line each.
+    std::fs::write(dir.join("up/broken.png"), b"\x89PNG not really").unwrap();
+    let out = quantscope(&["run", m, "--input", d]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1 && err.contains("broken.png: not a readable PNG or JPEG picture"), "{err}");
+    let nan = scratch("nan.npy", &npy::write_f32(&[1, 3, 48, 192], &[f32::NAN; 3 * 48 * 192]));
+    let out = quantscope(&["run", m, "--input", nan.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&out.stderr);
+    assert!(!out.status.success() && err.lines().count() == 1 && err.contains("input “x”: value 0 is NaN"), "{err}");
+    std::fs::remove_dir_all(&dir).unwrap();
+}

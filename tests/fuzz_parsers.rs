@@ -263,6 +263,20 @@ proptest! {
         try_model("m.onnx", &bytes);
     }
 
+    /// Mutated PNG and JPEG pictures: decoded, resized and normalised, or an error naming them.
+    #[test]
+    fn mutated_pictures_never_panic(jpeg in any::<bool>(), ms in proptest::collection::vec(mutation(), 1..4)) {
+        use quantscope::engine::model::images::{batch, Preprocess, Preset};
+        let img = image::RgbImage::from_fn(13, 9, |x, y| image::Rgb([(x * 19) as u8, (y * 27) as u8, ((x + y) * 7) as u8]));
+        let mut seed = std::io::Cursor::new(Vec::new());
+        img.write_to(&mut seed, if jpeg { image::ImageFormat::Jpeg } else { image::ImageFormat::Png }).unwrap();
+        let bytes = ms.iter().fold(seed.into_inner(), apply);
+        match batch("x", &[("p.img".into(), bytes)], &Preprocess::preset(Preset::ImageNet, (16, 16))) {
+            Ok(t) => prop_assert_eq!(t.shape, vec![1, 3, 16, 16]),
+            Err(e) => prop_assert!(e.starts_with("p.img: "), "{}", e),
+        }
+    }
+
     /// Structural edits of the same CNN: tract's graph building, shape inference and kernels.
     #[test]
     fn edited_models_never_panic(edits in proptest::collection::vec(edit(), 1..4)) {

@@ -9,6 +9,7 @@ use serde::Serialize;
 use super::ObserverOpts;
 use crate::engine::io::{load, npy, LoadOptions};
 use crate::engine::model::calibrate::{ActivationRange, Calibration, Settings};
+use crate::engine::model::images::{self, Preprocess};
 use crate::engine::model::{Dataset, Model, Runners};
 use crate::engine::model::ptq::{simulate, Settings as PtqSettings};
 use crate::engine::observer::{Common, ObserverKind, Tails};
@@ -19,13 +20,16 @@ use crate::engine::tensor::Tensor;
 pub struct InputOpts {
     /// The ONNX model.
     pub model: PathBuf,
-    /// The input arrays: X.npy (a one-input model, or NAME=X.npy for each input) or an .npz with
-    /// one array per input name. Batches are cut along the first axis.
+    /// The input arrays: X.npy (a one-input model, or NAME=X.npy for each input), an .npz with
+    /// one array per input name, or PNG/JPEG pictures and folders of them (for the first
+    /// input). Batches are cut along the first axis.
     #[arg(long = "input", required = true, num_args = 1..)]
     pub inputs: Vec<String>,
     /// Samples per batch.
     #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u64).range(1..))]
     pub batch: u64,
+    #[command(flatten)]
+    pub pictures: PictureOpts,
 }
 
 #[derive(Args, Debug)]
@@ -87,6 +91,8 @@ pub struct PtqArgs {
     /// Fold BatchNormalization into the preceding Conv first.
     #[arg(long)]
     pub fold_bn: bool,
+    #[command(flatten)]
+    pub pictures: PictureOpts,
     #[arg(long)]
     pub json: bool,
 }
@@ -97,30 +103,138 @@ fn read_model(path: &Path) -> Result<Model, String> {
     Model::read(&shown, &bytes).map_err(|e| e.to_string())
 }
 
-/// The arrays named by `--input`: `X.npy`, `NAME=X.npy` or an `.npz`.
-fn read_inputs(specs: &[String]) -> Result<Vec<Tensor>, String> {
+/// How pictures given as input become a batch.
+#[derive(Args, Debug, Clone)]
+pub struct PictureOpts {
+    /// Pictures (PNG, JPEG, or folders of them): the normalisation. imagenet also resizes the
+    /// shorter side and crops the centre.
+    #[arg(long, value_enum, default_value_t = PresetArg::ZeroOne)]
+    pub preset: PresetArg,
+    /// Pictures: the size fed to the model, HxW (default: the model input's, else 224x224).
+    #[arg(long)]
+    pub size: Option<String>,
+    /// Pictures: channels in BGR order.
+    #[arg(long)]
+    pub bgr: bool,
+    /// Pictures: an [N, H, W, C] batch rather than [N, C, H, W].
+    #[arg(long)]
+    pub nhwc: bool,
+    /// Pictures: the per-channel mean and std after scaling to [0, 1] (three values each),
+    /// instead of the preset's.
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    pub mean: Option<Vec<f32>>,
+    #[arg(long, value_delimiter = ',', num_args = 1)]
+    pub std: Option<Vec<f32>>,
+}
+
+#[derive(clap::ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
+pub enum PresetArg {
+    Imagenet,
+    ZeroOne,
+    MinusOneOne,
+}
+
+const PICTURES: &[&str] = &["png", "jpg", "jpeg"];
+
+fn is_picture(path: &Path) -> bool {
+    path.extension().and_then(|e| e.to_str()).is_some_and(|e| PICTURES.contains(&e.to_ascii_lowercase().as_str()))
+}
+
+/// The pictures in `dir` and in its sub-folders (one level: a folder per class), sorted.
+fn pictures_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
+    let list = |d: &Path| -> Result<Vec<PathBuf>, String> {
+        let mut v: Vec<PathBuf> = std::fs::read_dir(d).map_err(|e| format!("{}: {e}", d.display()))?.filter_map(|e| e.ok().map(|e| e.path())).collect();
+        v.sort();
+        Ok(v)
+    };
     let mut out = Vec::new();
+    for p in list(dir)? {
+        if p.is_dir() {
+            out.extend(list(&p)?.into_iter().filter(|q| is_picture(q)));
+        } else if is_picture(&p) {
+            out.push(p);
+        }
+    }
+    Ok(out)
+}
+
+/// The preprocessing for `model`'s first input.
+fn preprocess(model: &Model, o: &PictureOpts) -> Result<Preprocess, String> {
+    use crate::engine::model::images::{Layout, Preset};
+    use crate::engine::model::Dim;
+    let fixed = |d: &Dim| if let Dim::Fixed(n) = d { Some(*n as u32) } else { None };
+    let declared = model.inputs[0].dims.as_ref().filter(|d| d.len() == 4).and_then(|d| {
+        let (h, w) = if o.nhwc { (&d[1], &d[2]) } else { (&d[2], &d[3]) };
+        fixed(h).zip(fixed(w))
+    });
+    let size = match &o.size {
+        Some(text) => {
+            let (h, w) = text.split_once(['x', 'X']).ok_or_else(|| format!("--size {text}: expected HxW, e.g. 224x224"))?;
+            (h.trim().parse().map_err(|_| format!("--size {text}: bad height"))?, w.trim().parse().map_err(|_| format!("--size {text}: bad width"))?)
+        }
+        None => declared.unwrap_or((224, 224)),
+    };
+    let preset = match o.preset {
+        PresetArg::Imagenet => Preset::ImageNet,
+        PresetArg::ZeroOne => Preset::ZeroOne,
+        PresetArg::MinusOneOne => Preset::MinusOneOne,
+    };
+    let mut pre = Preprocess::preset(preset, size);
+    pre.bgr = o.bgr;
+    pre.layout = if o.nhwc { Layout::Nhwc } else { Layout::Nchw };
+    for (given, slot, what) in [(&o.mean, &mut pre.mean, "--mean"), (&o.std, &mut pre.std, "--std")] {
+        if let Some(v) = given {
+            *slot = <[f32; 3]>::try_from(v.as_slice()).map_err(|_| format!("{what}: three values, one per channel"))?;
+        }
+    }
+    Ok(pre)
+}
+
+/// The arrays named by `--input`: `X.npy`, `NAME=X.npy`, an `.npz`, or pictures (files and
+/// folders, one batch for the model's first input, with the labels their names give).
+fn read_inputs(specs: &[String], model: &Model, pics: &PictureOpts) -> Result<(Vec<Tensor>, Option<Vec<usize>>), String> {
+    let mut out = Vec::new();
+    let mut pictures = Vec::new();
     for spec in specs {
         let (name, path) = match spec.split_once('=') {
             Some((n, p)) if !Path::new(spec).exists() => (Some(n), p),
             _ => (None, spec.as_str()),
         };
+        let p = Path::new(path);
+        if p.is_dir() {
+            pictures.extend(pictures_in(p)?);
+            continue;
+        }
+        if is_picture(p) {
+            pictures.push(p.to_path_buf());
+            continue;
+        }
+        if !(path.ends_with(".npy") || path.ends_with(".npz")) {
+            return Err(format!("{path}: inputs are .npy or .npz arrays, or PNG/JPEG pictures"));
+        }
         let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
         let mut tensors = load(path, &bytes, LoadOptions::default()).map_err(|e| e.to_string())?;
-        if !(path.ends_with(".npy") || path.ends_with(".npz")) {
-            return Err(format!("{path}: inputs are .npy or .npz arrays"));
-        }
         if let (Some(n), [t]) = (name, tensors.as_mut_slice()) {
             t.name = n.to_string();
         }
         out.extend(tensors);
     }
-    Ok(out)
+    let mut labels = None;
+    if !pictures.is_empty() {
+        let files = pictures
+            .iter()
+            .map(|p| std::fs::read(p).map(|b| (p.display().to_string(), b)).map_err(|e| format!("{}: {e}", p.display())))
+            .collect::<Result<Vec<_>, _>>()?;
+        out.push(images::batch(&model.inputs[0].name, &files, &preprocess(model, pics)?)?);
+        let names: Vec<String> = pictures.iter().map(|p| p.display().to_string()).collect();
+        labels = images::labels_from_names(&names).map(|(l, _)| l);
+    }
+    Ok((out, labels))
 }
 
 fn dataset(opts: &InputOpts) -> Result<(Model, Dataset), String> {
     let model = read_model(&opts.model)?;
-    let data = Dataset::new(&model, read_inputs(&opts.inputs)?).map_err(|e| e.to_string())?;
+    let data = Dataset::new(&model, read_inputs(&opts.inputs, &model, &opts.pictures)?.0).map_err(|e| e.to_string())?;
     Ok((model, data))
 }
 
@@ -207,15 +321,22 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
 /// `quantscope ptq`.
 pub fn ptq(a: &PtqArgs) -> Result<String, String> {
     let model = read_model(&a.model)?;
-    let calib = Dataset::new(&model, read_inputs(&a.calib)?).map_err(|e| e.to_string())?;
-    let eval = if a.eval.is_empty() { calib.clone() } else { Dataset::new(&model, read_inputs(&a.eval)?).map_err(|e| e.to_string())? };
+    let (calib_arrays, calib_labels) = read_inputs(&a.calib, &model, &a.pictures)?;
+    let calib = Dataset::new(&model, calib_arrays).map_err(|e| e.to_string())?;
+    let (eval, named_labels) = if a.eval.is_empty() {
+        (calib.clone(), calib_labels)
+    } else {
+        let (arrays, labels) = read_inputs(&a.eval, &model, &a.pictures)?;
+        (Dataset::new(&model, arrays).map_err(|e| e.to_string())?, labels)
+    };
     let labels = match &a.labels {
         Some(path) => {
             let shown = path.display().to_string();
             let bytes = std::fs::read(path).map_err(|e| format!("{shown}: {e}"))?;
             Some(npy::read_labels(&shown, &bytes).map_err(|e| e.to_string())?)
         }
-        None => None,
+        // Pictures in class folders (or named class_…) label themselves.
+        None => named_labels,
     };
     let act_observer = match a.act_observer {
         super::ObserverArg::Minmax => ObserverKind::MinMax,

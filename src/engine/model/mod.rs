@@ -11,6 +11,7 @@
 pub mod calibrate;
 pub mod feed;
 pub mod graph;
+pub mod images;
 pub mod ptq;
 pub mod runner;
 pub mod tap;
