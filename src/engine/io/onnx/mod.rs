@@ -8,7 +8,7 @@
 //!
 //! The protobuf messages are tract-onnx's (generated from onnx.proto), the ones its runtime reads.
 //! Builds without the `models` feature (the app and the Lab's worker, which must not link tract)
-//! declare the fields read here with the same names in [`proto`], until ONNX files are opened in
+//! declare the fields read here with the same names in `proto.rs`, until ONNX files are opened in
 //! the model worker.
 
 pub mod fold;
