@@ -25,29 +25,29 @@ fn field<'a>(dict: &'a str, key: &str) -> Option<&'a str> {
 }
 
 fn parse_header(file: &str, name: &str, text: &str) -> Result<Header, LoadError> {
-    let (kind, little_endian, fortran_order, shape) = parse_header_raw(file, name, text)?;
-    let elem = match kind.as_str() {
+    let (descr, little_endian, fortran_order, shape) = parse_header_raw(file, name, text)?;
+    let elem = match &descr[1..] {
         "f2" => Elem::F16,
         "f4" => Elem::F32,
         "f8" => Elem::F64,
-        _ => return Err(LoadError::new(file, Some(name), format!("unsupported dtype '{kind}' (float16, float32 and float64 are supported)"))),
+        _ => return Err(LoadError::new(file, Some(name), format!("unsupported dtype '{descr}' (float16, float32 and float64 are supported)"))),
     };
     Ok(Header { elem, little_endian, fortran_order, shape })
 }
 
-/// The header's dtype kind (`f4`, `i8`…), byte order, order and shape.
+/// The header's dtype (`<f4`, `|u1`…), byte order, order and shape.
 fn parse_header_raw(file: &str, name: &str, text: &str) -> Result<(String, bool, bool, Vec<usize>), LoadError> {
     let err = |p: String| LoadError::new(file, Some(name), p);
     let descr = field(text, "descr").ok_or_else(|| err("header has no 'descr'".into()))?;
     let quote = descr.chars().next().filter(|c| *c == '\'' || *c == '"').ok_or_else(|| err("'descr' is not a string".into()))?;
     let descr = descr[1..].split(quote).next().unwrap_or("");
-    let (order, kind) = descr.split_at(descr.len().min(1));
+    let order = &descr[..descr.len().min(1)];
     let little_endian = match order {
         "<" | "|" | "=" => true,
         ">" => false,
         _ => return Err(err(format!("unsupported dtype '{descr}'"))),
     };
-    let kind = kind.to_string();
+    let descr = descr.to_string();
     let fortran = field(text, "fortran_order").ok_or_else(|| err("header has no 'fortran_order'".into()))?;
     let fortran_order = if fortran.starts_with("True") {
         true
@@ -67,7 +67,7 @@ fn parse_header_raw(file: &str, name: &str, text: &str) -> Result<(String, bool,
         .filter(|s| !s.is_empty())
         .map(|d| d.trim_end_matches('L').parse::<usize>().map_err(|_| err(format!("bad dimension '{d}' in shape"))))
         .collect::<Result<Vec<_>, _>>()?;
-    Ok((kind, little_endian, fortran_order, shape))
+    Ok((descr, little_endian, fortran_order, shape))
 }
 
 /// Converts Fortran-order (column-major) data of `shape` to C order.
@@ -135,14 +135,15 @@ pub fn read(file: &str, name: &str, bytes: &[u8]) -> Result<Tensor, LoadError> {
 /// either byte order), as NumPy saves `np.array([3, 1, 4])`.
 pub fn read_labels(file: &str, bytes: &[u8]) -> Result<Vec<usize>, LoadError> {
     let (text, start) = header_text(file, "labels", bytes)?;
-    let (kind, little, fortran, shape) = parse_header_raw(file, "labels", text)?;
+    let (descr, little, fortran, shape) = parse_header_raw(file, "labels", text)?;
+    let kind = &descr[1..];
     let err = |p: String| LoadError::new(file, None, p);
     if !(shape.len() == 1 || (shape.len() == 2 && shape[1] == 1)) || (fortran && shape.len() > 1 && shape[1] != 1) {
         return Err(err(format!("labels must be one integer per sample, not shape {shape:?}")));
     }
     let (signed, size) = match kind.as_bytes() {
         [b'i', d] | [b'u', d] if matches!(d, b'1' | b'2' | b'4' | b'8') => (kind.starts_with('i'), (d - b'0') as usize),
-        _ => return Err(err(format!("labels must be integers, not dtype '{kind}'"))),
+        _ => return Err(err(format!("labels must be integers, not dtype '{descr}'"))),
     };
     let data = &bytes[start..];
     let count = checked_count(file, "labels", &shape, size, data.len())?;
@@ -200,6 +201,19 @@ mod tests {
         out.extend_from_slice(header.as_bytes());
         out.extend_from_slice(payload);
         out
+    }
+
+    #[test]
+    fn labels_are_integers_of_any_width_and_order() {
+        let i64s: Vec<u8> = [3i64, 0, 7].iter().flat_map(|v| v.to_le_bytes()).collect();
+        assert_eq!(read_labels("l.npy", &npy("<i8", false, "(3,)", &i64s)).unwrap(), vec![3, 0, 7]);
+        assert_eq!(read_labels("l.npy", &npy("|u1", false, "(2, 1)", &[9, 4])).unwrap(), vec![9, 4]);
+        assert_eq!(read_labels("l.npy", &npy(">i2", false, "(1,)", &[1, 2])).unwrap(), vec![258]);
+        let neg: Vec<u8> = (-1i32).to_le_bytes().to_vec();
+        assert!(read_labels("l.npy", &npy("<i4", false, "(1,)", &neg)).unwrap_err().problem.contains("label 0 is negative"));
+        assert!(read_labels("l.npy", &npy("<f4", false, "(1,)", &[0; 4])).unwrap_err().problem.contains("labels must be integers, not dtype '<f4'"));
+        assert!(read_labels("l.npy", &npy("<i4", false, "(2, 2)", &[0; 16])).unwrap_err().problem.contains("one integer per sample"));
+        assert!(read_labels("l.npy", &npy("<i4", false, "(2,)", &[0; 4])).is_err(), "truncated");
     }
 
     #[test]
