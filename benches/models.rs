@@ -7,6 +7,9 @@
 //! - `ptq`: the W8A8 simulation's quantized run, with a fake-quant op after every activation
 //!   the placement quantizes and fake-quantized weights (at most 2× `run`).
 
+#[path = "../tests/models/mod.rs"]
+mod models;
+
 use criterion::{criterion_group, criterion_main, Criterion};
 use quantscope::engine::model::calibrate::{Calibration, Settings};
 use quantscope::engine::model::ptq::fakequant::FakeQuant;
@@ -23,16 +26,6 @@ const CASES: &[(&str, &str, [usize; 4])] = &[
     ("ppocr-det-320", "ppocr-det-v4", [1, 3, 320, 320]),
 ];
 
-fn model_path(name: &str) -> std::path::PathBuf {
-    let committed = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/data/models").join(format!("{name}.onnx"));
-    if committed.exists() {
-        return committed;
-    }
-    let home = std::env::var_os("HOME").unwrap_or_default();
-    let cache = std::env::var_os("QUANTSCOPE_MODELS").map(std::path::PathBuf::from).unwrap_or_else(|| std::path::PathBuf::from(home).join(".cache/quantscope/models"));
-    cache.join(format!("{name}.onnx"))
-}
-
 /// The same pseudo-random input as bench_models.py: `sin(i · 0.001)`.
 fn input(shape: [usize; 4]) -> Tensor {
     let n = shape.iter().product();
@@ -43,11 +36,7 @@ fn models(c: &mut Criterion) {
     let mut group = c.benchmark_group("model");
     group.sample_size(20);
     for (label, file, shape) in CASES {
-        let path = model_path(file);
-        let Ok(bytes) = std::fs::read(&path) else {
-            eprintln!("{}: missing (run scripts/tools/models); skipped", path.display());
-            continue;
-        };
+        let bytes = std::fs::read(models::real(file)).unwrap();
         let model = Model::read(file, &bytes).unwrap();
         let x = input(*shape);
         let shapes = [shape.to_vec()];
