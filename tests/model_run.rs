@@ -126,6 +126,13 @@ fn bad_models_are_named() {
         ModelError::Node { node, op, .. } => assert_eq!((node.as_str(), op.as_str()), ("fancy", "FancyRelu"), "{e}"),
         other => panic!("expected a node error, got {other}"),
     }
+    // A batch norm fed a constant without a channel axis: refused before tract's shape inference
+    // reads past a slice.
+    let mut flat = ModelProto::decode(&bytes[..]).unwrap();
+    flat.graph.as_mut().unwrap().node[1].input[0] = "conv.b".into();
+    let m = Model::read("bn.onnx", &flat.encode_to_vec()).unwrap();
+    let e = Runner::new(&m, &[vec![1, 1, 8, 8]], false).unwrap_err();
+    assert_eq!(e.to_string(), "bn.onnx: node “bn” (BatchNormalization): needs a data input with a channel axis and four parameters");
     // No inputs.
     let mut none = ModelProto::decode(&bytes[..]).unwrap();
     none.graph.as_mut().unwrap().input.clear();
