@@ -78,6 +78,13 @@ async fn files_open_in_the_layer_browser_and_match_the_cli() {
     b.wait_hash("file=model.safetensors").await;
     let rows = b.client.find_all(Locator::Css("[data-testid=layer-row]")).await.unwrap();
     assert_eq!(rows.len(), 3);
+    // The default tensor (the 68 MB one) is read first: choose another once that is done (a
+    // click during the read was once lost in CI; see the session notes).
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while b.exec("return document.querySelector('[data-testid=file-busy]') !== null").await == serde_json::Value::Bool(true) {
+        assert!(std::time::Instant::now() < deadline, "the default tensor was never read");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
     b.click("[data-testid=layer-row][data-name='encoder.dw'] button").await;
     b.wait_hash("tensor=encoder.dw").await;
     b.wait_text("[data-testid=layer-row][data-name='encoder.dw']", |t| t.contains("⚠")).await;
