@@ -305,6 +305,8 @@ fn truncated_real_model_is_named() {
     }
 }
 
+/// Each bad file is given to its reader: pictures (`picture-*`) to the picture batcher, class
+/// labels (`labels-*`) to the labels reader, the rest to the tensor loader.
 #[test]
 fn corpus_of_bad_files_gives_named_errors() {
     let dir = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
@@ -313,14 +315,23 @@ fn corpus_of_bad_files_gives_named_errors() {
         let path = entry.unwrap().path();
         let name = path.file_name().unwrap().to_str().unwrap().to_string();
         let bytes = std::fs::read(&path).unwrap();
-        match load(&name, &bytes, LoadOptions { fold_bn: true }) {
-            Ok(ts) => panic!("{name} should be rejected, gave {} tensors", ts.len()),
-            Err(e) => {
-                assert_eq!(e.file, name);
-                assert!(e.to_string().starts_with(&name), "{e}");
+        if name.starts_with("picture-") {
+            use quantscope::engine::model::images::{batch, Preprocess, Preset};
+            let e = batch("x", &[(name.clone(), bytes)], &Preprocess::preset(Preset::ZeroOne, (8, 8))).expect_err(&name);
+            assert!(e.starts_with(&format!("{name}: not a readable PNG or JPEG picture")), "{e}");
+        } else if name.starts_with("labels-") {
+            let e = npy::read_labels(&name, &bytes).expect_err(&name);
+            assert!(e.to_string().starts_with(&name), "{e}");
+        } else {
+            match load(&name, &bytes, LoadOptions { fold_bn: true }) {
+                Ok(ts) => panic!("{name} should be rejected, gave {} tensors", ts.len()),
+                Err(e) => {
+                    assert_eq!(e.file, name);
+                    assert!(e.to_string().starts_with(&name), "{e}");
+                }
             }
         }
         seen += 1;
     }
-    assert!(seen >= 15, "the corpus has {seen} files");
+    assert!(seen >= 21, "the corpus has {seen} files");
 }

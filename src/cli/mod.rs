@@ -68,6 +68,20 @@ pub enum ObserverArg {
     Mse,
 }
 
+impl ObserverArg {
+    /// The observer with its parameters.
+    pub fn kind(self, averaging_constant: f32, percentile: f64, tails: Tails, bins: usize) -> ObserverKind {
+        match self {
+            ObserverArg::Minmax => ObserverKind::MinMax,
+            ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant },
+            ObserverArg::Percentile => ObserverKind::Percentile { percentile, tails },
+            ObserverArg::Histogram => ObserverKind::Histogram { bins },
+            ObserverArg::Entropy => ObserverKind::Entropy { bins, start_bin: 128 },
+            ObserverArg::Mse => ObserverKind::Mse,
+        }
+    }
+}
+
 #[derive(ValueEnum, Clone, Copy, Debug, PartialEq, Eq)]
 pub enum QSchemeArg {
     PerTensorAffine,
@@ -153,17 +167,8 @@ impl ObserverOpts {
             QSchemeArg::PerChannelAffine => (true, QScheme::Affine),
             QSchemeArg::PerChannelSymmetric => (true, QScheme::Symmetric),
         };
-        let kind = match self.observer {
-            ObserverArg::Minmax => ObserverKind::MinMax,
-            ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: self.averaging_constant },
-            ObserverArg::Percentile => ObserverKind::Percentile {
-                percentile: self.percentile,
-                tails: if self.tails == TailsArg::Abs { Tails::Abs } else { Tails::Both },
-            },
-            ObserverArg::Histogram => ObserverKind::Histogram { bins: self.bins },
-            ObserverArg::Entropy => ObserverKind::Entropy { bins: self.bins, start_bin: 128 },
-            ObserverArg::Mse => ObserverKind::Mse,
-        };
+        let tails = if self.tails == TailsArg::Abs { Tails::Abs } else { Tails::Both };
+        let kind = self.observer.kind(self.averaging_constant, self.percentile, tails, self.bins);
         Ok((kind, range, scheme, per_channel))
     }
 }

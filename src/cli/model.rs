@@ -338,14 +338,7 @@ pub fn ptq(a: &PtqArgs) -> Result<String, String> {
         // Pictures in class folders (or named class_…) label themselves.
         None => named_labels,
     };
-    let act_observer = match a.act_observer {
-        super::ObserverArg::Minmax => ObserverKind::MinMax,
-        super::ObserverArg::MovingAverage => ObserverKind::MovingAverage { averaging_constant: a.averaging_constant },
-        super::ObserverArg::Percentile => ObserverKind::Percentile { percentile: 99.99, tails: Tails::Abs },
-        super::ObserverArg::Histogram => ObserverKind::Histogram { bins: 2048 },
-        super::ObserverArg::Entropy => ObserverKind::Entropy { bins: 2048, start_bin: 128 },
-        super::ObserverArg::Mse => ObserverKind::Mse,
-    };
+    let act_observer = a.act_observer.kind(a.averaging_constant, 99.99, Tails::Abs, 2048);
     let settings = PtqSettings {
         weight_bits: a.weight_bits,
         per_channel: a.per_channel,

@@ -101,6 +101,16 @@ fn block_moments(xs: &[f32], k: f32) -> (f64, f64) {
 /// Signal-to-quantization-noise ratio in dB: `10·log10(Σx² / Σ(x − x̂)²)` over the pairs where
 /// both are finite. `+∞` when the error is zero, `None` when there is no finite pair or no signal.
 pub fn sqnr_db(x: &[f32], xhat: &[f32]) -> Option<f64> {
+    let (signal, noise, n) = sqnr_energies(x, xhat);
+    if n == 0 {
+        return None;
+    }
+    sqnr_from_energies(signal, noise)
+}
+
+/// `Σx²`, `Σ(x − x̂)²` and the number of pairs, over the pairs where both are finite: the sums
+/// behind [`sqnr_db`], for SQNRs accumulated over several batches.
+pub fn sqnr_energies(x: &[f32], xhat: &[f32]) -> (f64, f64, usize) {
     let (mut signal, mut noise, mut n) = (0.0f64, 0.0f64, 0usize);
     for (&a, &b) in x.iter().zip(xhat) {
         if a.is_finite() && b.is_finite() {
@@ -110,10 +120,7 @@ pub fn sqnr_db(x: &[f32], xhat: &[f32]) -> Option<f64> {
             n += 1;
         }
     }
-    if n == 0 {
-        return None;
-    }
-    sqnr_from_energies(signal, noise)
+    (signal, noise, n)
 }
 
 /// `10·log10(signal/noise)` from the two sums of squares: `+∞` when `noise == 0`, `None` when

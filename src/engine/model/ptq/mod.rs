@@ -27,7 +27,7 @@ use super::ModelError;
 use crate::engine::io::onnx::fold::fold_batch_norms;
 use crate::engine::observer::{Common, ObserverKind};
 use crate::engine::quantizer::qparams::{QParams, QRange, QScheme};
-use crate::engine::statistics::stats::sqnr_from_energies;
+use crate::engine::statistics::stats::{sqnr_energies, sqnr_from_energies};
 use crate::engine::tensor::Tensor;
 use fakequant::FakeQuant;
 
@@ -89,12 +89,9 @@ struct Energy {
 
 impl Energy {
     fn add(&mut self, x: &[f32], xhat: &[f32]) {
-        for (&a, &b) in x.iter().zip(xhat) {
-            if a.is_finite() && b.is_finite() {
-                self.signal += a as f64 * a as f64;
-                self.noise += (a as f64 - b as f64).powi(2);
-            }
-        }
+        let (signal, noise, _) = sqnr_energies(x, xhat);
+        self.signal += signal;
+        self.noise += noise;
     }
 
     fn db(self) -> Option<f64> {
@@ -104,7 +101,7 @@ impl Energy {
 
 /// Index of the largest value of each row of `data` (rows of `width`).
 fn argmax_rows(data: &[f32], width: usize) -> Vec<usize> {
-    data.chunks(width.max(1)).map(|row| row.iter().enumerate().fold((0, f32::NEG_INFINITY), |best, (i, &v)| if v > best.1 { (i, v) } else { best }).0).collect()
+    data.chunks(width.max(1)).map(crate::engine::nn::quant::argmax).collect()
 }
 
 /// The unsigned range of `bits`-bit activation codes.

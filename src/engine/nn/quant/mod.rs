@@ -284,5 +284,16 @@ impl Agreement {
 
 /// The index of the largest value (the first of ties).
 pub fn argmax_i32(v: &[i32]) -> usize {
-    v.iter().enumerate().fold((0, i32::MIN), |(bi, bv), (i, &x)| if x > bv { (i, x) } else { (bi, bv) }).0
+    argmax(v)
+}
+
+/// The index of the largest value (the first of ties; NaN never wins; 0 for an empty slice).
+pub fn argmax<T: PartialOrd + Copy>(v: &[T]) -> usize {
+    let mut best = 0;
+    for (i, x) in v.iter().enumerate().skip(1) {
+        if *x > v[best] || v[best].partial_cmp(&v[best]).is_none() {
+            best = i;
+        }
+    }
+    best
 }
