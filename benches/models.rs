@@ -45,8 +45,8 @@ fn models(c: &mut Criterion) {
         let range = QRange::for_dtype(DType::QUInt8, None, false).unwrap();
         let settings = Settings { observer: ObserverKind::MinMax, common: Common { scheme: QScheme::Affine, range }, per_channel: false };
         let mut calibration = Calibration::new(&settings).unwrap();
-        let mut runners = calibration.runners(&model);
-        let tapped = runners.for_inputs(std::slice::from_ref(&x)).unwrap();
+        let mut runners = calibration.runners();
+        let tapped = runners.for_inputs(&model, std::slice::from_ref(&x)).unwrap();
         group.bench_function(format!("calibrate/{label}"), |b| b.iter(|| calibration.run(tapped, std::slice::from_ref(&x)).unwrap()));
         let fq = FakeQuant { params: QParams { scale: 0.05, zero_point: 128 }, range };
         let quantizers: Vec<(String, FakeQuant)> = act_quant_values(&model).into_iter().chain(quantized_inputs(&model)).map(|n| (n, fq.clone())).collect();

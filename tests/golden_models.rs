@@ -57,11 +57,11 @@ fn check(name: &str) {
         per_channel: false,
     };
     let mut calibration = Calibration::new(&settings).unwrap();
-    let mut runners = calibration.runners(&model);
+    let mut runners = calibration.runners();
     let mut outputs = Vec::new();
     for i in 0..data.batch_count(golden.batch) {
         let inputs = data.batch(i, golden.batch);
-        let runner = runners.for_inputs(&inputs).unwrap();
+        let runner = runners.for_inputs(&model, &inputs).unwrap();
         let run = calibration.run(runner, &inputs).unwrap();
         outputs.extend_from_slice(&run.outputs[0].data);
     }

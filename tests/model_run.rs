@@ -60,26 +60,26 @@ fn calibration_follows_the_batches() {
     let data = Dataset::new(&model, vec![x.clone()]).unwrap();
     assert_eq!((data.samples(), data.batch_count(2)), (5, 3));
     assert_eq!(data.batch(2, 2)[0].shape, vec![1, 1, 8, 8]);
-    let mut runners = Runners::new(&model, true);
+    let mut runners = Runners::new(true);
     let mut per_tensor = Calibration::new(&settings(false)).unwrap();
     let mut per_channel = Calibration::new(&settings(true)).unwrap();
-    let (mut tensor_runners, mut channel_runners) = (per_tensor.runners(&model), per_channel.runners(&model));
+    let (mut tensor_runners, mut channel_runners) = (per_tensor.runners(), per_channel.runners());
     let mut conv_lo = f32::INFINITY;
     let mut conv_hi = f32::NEG_INFINITY;
     for i in 0..3 {
         let b = data.batch(i, 2);
-        let out = runners.for_inputs(&b).unwrap().run(&b).unwrap();
+        let out = runners.for_inputs(&model, &b).unwrap().run(&b).unwrap();
         for &v in &out.activations[0].data {
             conv_lo = conv_lo.min(v);
             conv_hi = conv_hi.max(v);
         }
         // The tapped runs give the model's outputs, as a capturing run does (to round-off: the
         // taps change what tract can fuse).
-        let tapped = per_tensor.run(tensor_runners.for_inputs(&b).unwrap(), &b).unwrap();
+        let tapped = per_tensor.run(tensor_runners.for_inputs(&model, &b).unwrap(), &b).unwrap();
         assert_eq!(tapped.outputs[0].shape, out.outputs[0].shape);
         assert!(tapped.outputs[0].data.iter().zip(&out.outputs[0].data).all(|(a, b)| (a - b).abs() <= 1e-6));
         assert!(tapped.activations.is_empty());
-        per_channel.run(channel_runners.for_inputs(&b).unwrap(), &b).unwrap();
+        per_channel.run(channel_runners.for_inputs(&model, &b).unwrap(), &b).unwrap();
     }
     assert_eq!(per_tensor.batches(), 3);
     let t = per_tensor.ranges();
@@ -123,7 +123,9 @@ fn bad_models_are_named() {
     let m = Model::read("odd.onnx", &proto.encode_to_vec()).unwrap();
     let e = Runner::new(&m, &[vec![1, 1, 8, 8]], true).unwrap_err();
     match &e {
-        ModelError::Node { node, op, .. } => assert_eq!((node.as_str(), op.as_str()), ("fancy", "FancyRelu"), "{e}"),
+        ModelError::Node { node, op, .. } => {
+            assert_eq!((node.as_str(), op.as_str()), ("fancy", "FancyRelu"), "{e}")
+        }
         other => panic!("expected a node error, got {other}"),
     }
     // A batch norm fed a constant without a channel axis: refused before tract's shape inference

@@ -3,7 +3,7 @@
 #[cfg(target_arch = "wasm32")]
 fn main() {
     quantscope::ui::panic::install_panic_hook();
-    quantscope::worker::start();
+    quantscope::worker::start(quantscope::worker::explore::Explore::default());
 }
 
 #[cfg(not(target_arch = "wasm32"))]

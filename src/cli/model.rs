@@ -10,8 +10,8 @@ use super::ObserverOpts;
 use crate::engine::io::{load, npy, LoadOptions};
 use crate::engine::model::calibrate::{ActivationRange, Calibration, Settings};
 use crate::engine::model::images::{self, Preprocess};
-use crate::engine::model::{Dataset, Model, Runners};
 use crate::engine::model::ptq::{simulate, Settings as PtqSettings};
+use crate::engine::model::{Dataset, Model, Runners};
 use crate::engine::observer::{Common, ObserverKind, Tails};
 use crate::engine::tensor::Tensor;
 
@@ -162,7 +162,13 @@ fn pictures_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 fn preprocess(model: &Model, o: &PictureOpts) -> Result<Preprocess, String> {
     use crate::engine::model::images::{Layout, Preset};
     use crate::engine::model::Dim;
-    let fixed = |d: &Dim| if let Dim::Fixed(n) = d { Some(*n as u32) } else { None };
+    let fixed = |d: &Dim| {
+        if let Dim::Fixed(n) = d {
+            Some(*n as u32)
+        } else {
+            None
+        }
+    };
     let declared = model.inputs[0].dims.as_ref().filter(|d| d.len() == 4).and_then(|d| {
         let (h, w) = if o.nhwc { (&d[1], &d[2]) } else { (&d[2], &d[3]) };
         fixed(h).zip(fixed(w))
@@ -242,11 +248,11 @@ fn dataset(opts: &InputOpts) -> Result<(Model, Dataset), String> {
 pub fn run(a: &RunArgs) -> Result<String, String> {
     let (model, data) = dataset(&a.input)?;
     let batch = a.input.batch as usize;
-    let mut runners = Runners::new(&model, false);
+    let mut runners = Runners::new(false);
     let mut outputs: Vec<Tensor> = Vec::new();
     for i in 0..data.batch_count(batch) {
         let inputs = data.batch(i, batch);
-        let run = runners.for_inputs(&inputs).and_then(|r| r.run(&inputs)).map_err(|e| e.to_string())?;
+        let run = runners.for_inputs(&model, &inputs).and_then(|r| r.run(&inputs)).map_err(|e| e.to_string())?;
         if outputs.is_empty() {
             outputs = run.outputs;
         } else {
@@ -257,7 +263,9 @@ pub fn run(a: &RunArgs) -> Result<String, String> {
     }
     if let Some(path) = &a.out {
         let chosen = match &a.output {
-            Some(name) => outputs.iter().find(|t| &t.name == name).ok_or_else(|| format!("{}: no output “{name}” (it has: {})", model.file, model.outputs.join(", ")))?,
+            Some(name) => {
+                outputs.iter().find(|t| &t.name == name).ok_or_else(|| format!("{}: no output “{name}” (it has: {})", model.file, model.outputs.join(", ")))?
+            }
             None => &outputs[0],
         };
         std::fs::write(path, npy::write_f32(&chosen.shape, &chosen.data)).map_err(|e| format!("{}: {e}", path.display()))?;
@@ -296,10 +304,10 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
     let settings = Settings { observer, common: Common { scheme, range }, per_channel };
     let batch = a.input.batch as usize;
     let mut cal = Calibration::new(&settings).map_err(|e| format!("{}: {e}", model.file))?;
-    let mut runners = cal.runners(&model);
+    let mut runners = cal.runners();
     for i in 0..data.batch_count(batch) {
         let inputs = data.batch(i, batch);
-        let runner = runners.for_inputs(&inputs).map_err(|e| e.to_string())?;
+        let runner = runners.for_inputs(&model, &inputs).map_err(|e| e.to_string())?;
         cal.run(runner, &inputs).map_err(|e| e.to_string())?;
     }
     let report = CalibrationReport { model: &model.file, samples: data.samples(), batches: cal.batches(), activations: cal.ranges() };
@@ -310,7 +318,9 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
     table += &format!("{:<44} {:<18} {:<16} {:>11} {:>11} {:>11} {:>6}\n", "activation", "op", "shape", "min", "max", "scale", "zp");
     for r in &report.activations {
         let (scale, zp) = match (&r.scale, &r.zero_point) {
-            (crate::engine::model::calibrate::PerTensorOrChannel::Tensor(s), crate::engine::model::calibrate::PerTensorOrChannel::Tensor(z)) => (format!("{s:.6}"), z.to_string()),
+            (crate::engine::model::calibrate::PerTensorOrChannel::Tensor(s), crate::engine::model::calibrate::PerTensorOrChannel::Tensor(z)) => {
+                (format!("{s:.6}"), z.to_string())
+            }
             _ => ("per chan.".into(), "…".into()),
         };
         table += &format!("{:<44} {:<18} {:<16} {:>11.5} {:>11.5} {scale:>11} {zp:>6}\n", r.name, r.op, format!("{:?}", r.shape), r.min_val, r.max_val);

@@ -13,7 +13,6 @@
 //! - [`nn`]: the Lab's networks, trained, fake-quantized and run on integers.
 
 pub mod io;
-#[cfg(feature = "models")]
 pub mod model;
 pub mod nn;
 pub mod observer;

@@ -13,8 +13,8 @@ use super::charts::training::TrainingChart;
 use super::format::{percent, sig4};
 use super::i18n::{use_tr, LabText as L, Tr};
 use super::state::{UrlState, LAB_DATA, LAB_MODELS, OBSERVERS};
-use crate::engine::views::jobs::{JobResult, JobSpec};
 use crate::engine::nn::lab::{EpochStats, LabReport, Phase, QuantReport};
+use crate::engine::views::jobs::{JobResult, JobSpec};
 use crate::worker::{WorkerInput, WorkerOutput};
 
 #[derive(Properties, PartialEq)]
@@ -64,14 +64,18 @@ impl Reducible for Run {
             }
             RunAction::Output(out) => {
                 let id = match &out {
-                    WorkerOutput::Progress { id, .. } | WorkerOutput::Paused { id } | WorkerOutput::Done { id, .. } | WorkerOutput::Failed { id, .. } | WorkerOutput::Cancelled { id } => *id,
+                    WorkerOutput::Progress { id, .. }
+                    | WorkerOutput::Paused { id }
+                    | WorkerOutput::Done { id, .. }
+                    | WorkerOutput::Failed { id, .. }
+                    | WorkerOutput::Cancelled { id } => *id,
                     WorkerOutput::Ready => return self,
                 };
                 if id != self.id {
                     return self;
                 }
                 next.status = match out {
-                    WorkerOutput::Progress { lab: Some(p), .. } => {
+                    WorkerOutput::Progress { detail: crate::worker::explore::Detail { lab: Some(p), .. }, .. } => {
                         if let Some(e) = p.last.clone().filter(|e| next.history.last() != Some(e)) {
                             next.history.push(e);
                         }
@@ -142,8 +146,12 @@ pub fn lab(props: &LabProps) -> Html {
                 </div>
             }
         }
-        RunStatus::Failed(m) => html! { <p class="error" role="alert" data-testid="lab-error">{tr.f(L::RunStopped, &[m])}</p> },
-        RunStatus::Cancelled => html! { <p class="hint" data-testid="lab-cancelled">{tr.s(L::Cancelled)}</p> },
+        RunStatus::Failed(m) => {
+            html! { <p class="error" role="alert" data-testid="lab-error">{tr.f(L::RunStopped, &[m])}</p> }
+        }
+        RunStatus::Cancelled => {
+            html! { <p class="hint" data-testid="lab-cancelled">{tr.s(L::Cancelled)}</p> }
+        }
         RunStatus::Done(_) => html! {},
     };
     let chart = Rc::new(TrainingChart { history: run.history.clone(), epochs: config.epochs, qat_epochs: config.qat_epochs });
@@ -490,7 +498,9 @@ fn bit_sweep(props: &BitSweepProps) -> Html {
                 <span>{tr.f(L::SweepProgress, &[done, total])}</span>
             </div>
         },
-        SweepStatus::Failed(m) => html! { <p class="error" role="alert">{tr.f(L::SweepStopped, &[m])}</p> },
+        SweepStatus::Failed(m) => {
+            html! { <p class="error" role="alert">{tr.f(L::SweepStopped, &[m])}</p> }
+        }
         SweepStatus::Cancelled => html! { <p class="hint">{tr.s(L::Cancelled)}</p> },
         SweepStatus::Done(r) => html! {
             <>

@@ -12,10 +12,10 @@ use crate::ui::state::observer_label;
 use super::charts::canvas::Canvas;
 use super::charts::sweep::{ClipCurveChart, SqnrChart};
 use super::format::sig4;
-use crate::engine::views::explore::session::TensorSource;
-use crate::engine::views::jobs::{JobResult, JobSpec, ObserverSweep};
 use crate::engine::quantizer::qparams::QScheme;
 use crate::engine::tensor::Tensor;
+use crate::engine::views::explore::session::TensorSource;
+use crate::engine::views::jobs::{JobResult, JobSpec, ObserverSweep};
 use crate::worker::{WorkerInput, WorkerOutput};
 
 #[derive(Properties, PartialEq)]
@@ -91,18 +91,12 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
             TensorSource::Loaded { key } => Some(key),
             TensorSource::Synthetic(_) => None,
         });
-        let spec = JobSpec::ObserverSweep {
-            source: props.source,
-            scheme: props.scheme,
-            unsigned: props.unsigned,
-            bits: (2, 16),
-            curve_bits: props.bits,
-        };
+        let spec = JobSpec::ObserverSweep { source: props.source, scheme: props.scheme, unsigned: props.unsigned, bits: (2, 16), curve_bits: props.bits };
         Callback::from(move |_| {
             let id = sweep.id + 1;
             sweep.dispatch(SweepAction::Started(id));
             if let Some((tensor, key)) = &upload {
-                client.emit(WorkerInput::Load { key: *key, tensor: (**tensor).clone() });
+                client.emit(WorkerInput::Load { key: *key, data: (**tensor).clone() });
             }
             client.emit(WorkerInput::Start { id, spec: spec.clone() });
         })
@@ -121,8 +115,12 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
                 <span>{format!("{done} / {total}")}</span>
             </div>
         },
-        Status::Cancelled => html! { <p class="hint" data-testid="sweep-cancelled">{t.s(E::Cancelled)}</p> },
-        Status::Failed(message) => html! { <p class="error" role="alert">{t.f(E::SweepFailed, &[message])}</p> },
+        Status::Cancelled => {
+            html! { <p class="hint" data-testid="sweep-cancelled">{t.s(E::Cancelled)}</p> }
+        }
+        Status::Failed(message) => {
+            html! { <p class="error" role="alert">{t.f(E::SweepFailed, &[message])}</p> }
+        }
         Status::Done(r) => html! {
             <>
                 <Canvas<SqnrChart> chart={Rc::new(SqnrChart { series: r.sqnr.clone() })} testid="chart-sweep-sqnr" width={800} height={320}

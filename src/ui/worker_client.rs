@@ -5,12 +5,28 @@
 
 use yew::prelude::*;
 
-use crate::worker::{WorkerInput, WorkerOutput};
+use crate::worker::{wire::Carries, Input, Output, WorkerInput, WorkerOutput, WORKER_PATH};
 
-/// A callback that sends inputs to the worker (one per component), spawning it on first use, and
-/// hands its outputs to `on_output` (the latest one given). Off the browser (SSR) it does nothing.
+/// A callback that sends inputs to the app's worker (one per component), spawning it on first
+/// use, and hands its outputs to `on_output` (the latest one given). Off the browser (SSR) it
+/// does nothing.
 #[hook]
 pub fn use_worker_client(on_output: Callback<WorkerOutput>) -> Callback<WorkerInput> {
+    use_client(WORKER_PATH, false, on_output)
+}
+
+/// The same for any worker: the one whose loader is at `path`, speaking `Input<S, L>` and
+/// `Output<P, R>`. With `replay`, data handed over (`Load`) is kept and handed to a worker
+/// spawned after the last one stopped, so that jobs naming it still find it. (The app's worker
+/// does without: the Explorer hands its tensor over again when a job fails.)
+#[hook]
+pub fn use_client<S, L, P, R>(path: &'static str, replay: bool, on_output: Callback<Output<P, R>>) -> Callback<Input<S, L>>
+where
+    S: Clone + serde::Serialize + 'static,
+    L: Clone + Carries + serde::Serialize + 'static,
+    P: serde::de::DeserializeOwned + 'static,
+    R: Carries + serde::de::DeserializeOwned + 'static,
+{
     #[cfg(target_arch = "wasm32")]
     {
         use std::cell::RefCell;
@@ -18,28 +34,42 @@ pub fn use_worker_client(on_output: Callback<WorkerOutput>) -> Callback<WorkerIn
 
         let listener = use_mut_ref(|| on_output.clone());
         *listener.borrow_mut() = on_output;
-        let client: Rc<RefCell<Option<web::Client>>> = use_mut_ref(|| None);
+        let client: Rc<RefCell<Option<web::Client<S, L, P, R>>>> = use_mut_ref(|| None);
         {
             let client = client.clone();
             use_effect_with((), move |_| move || drop(client.borrow_mut().take()));
         }
-        use_callback((), move |input: WorkerInput, _| {
+        let loaded: Rc<RefCell<Vec<Input<S, L>>>> = use_mut_ref(Vec::new);
+        use_callback((), move |input: Input<S, L>, _| {
             let mut c = client.borrow_mut();
             if c.as_ref().is_some_and(web::Client::is_gone) {
                 *c = None;
             }
             if c.is_none() {
-                match web::Client::spawn(listener.clone()) {
-                    Ok(spawned) => *c = Some(spawned),
-                    Err(e) => return listener.borrow().emit(WorkerOutput::Failed { id: 0, message: e }),
+                match web::Client::spawn(path, listener.clone()) {
+                    Ok(mut spawned) => {
+                        for load in loaded.borrow().iter() {
+                            spawned.send(load.clone());
+                        }
+                        *c = Some(spawned);
+                    }
+                    Err(e) => return listener.borrow().emit(Output::Failed { id: 0, message: e }),
                 }
+            }
+            match &input {
+                Input::Load { key, .. } if replay => {
+                    let mut kept = loaded.borrow_mut();
+                    kept.retain(|l| !matches!(l, Input::Load { key: k, .. } if k == key));
+                    kept.push(input.clone());
+                }
+                _ => {}
             }
             c.as_mut().expect("spawned just above").send(input);
         })
     }
     #[cfg(not(target_arch = "wasm32"))]
     {
-        let _ = on_output;
+        let _ = (path, replay, on_output);
         Callback::noop()
     }
 }
@@ -53,29 +83,36 @@ mod web {
     use web_sys::{ErrorEvent, Event, MessageEvent, Worker};
     use yew::Callback;
 
-    use crate::ui::i18n::ShellText as S;
-    use crate::worker::{wire, WorkerInput, WorkerOutput, WORKER_PATH};
+    use crate::ui::i18n::ShellText as T;
+    use crate::worker::{wire, Input, Output};
 
     /// A running worker: inputs wait until it says it is ready.
-    pub struct Client {
+    pub struct Client<S, L, P, R> {
         worker: Worker,
-        queue: Rc<RefCell<Option<Vec<WorkerInput>>>>,
+        queue: Rc<RefCell<Option<Vec<Input<S, L>>>>>,
         /// The last job started, which a worker that stops takes down with it.
         started: Rc<Cell<Option<u64>>>,
         /// Whether the worker could not start or has stopped.
         gone: Rc<Cell<bool>>,
         _on_message: Closure<dyn Fn(MessageEvent)>,
         _on_error: Closure<dyn Fn(Event)>,
+        _output: std::marker::PhantomData<(P, R)>,
     }
 
-    impl Client {
-        pub fn spawn(listener: Rc<RefCell<Callback<WorkerOutput>>>) -> Result<Client, String> {
-            let worker = Worker::new(WORKER_PATH).map_err(|e| crate::ui::i18n::current().f(S::WorkerCannotStart, &[&format!("{e:?}")]))?;
-            let queue: Rc<RefCell<Option<Vec<WorkerInput>>>> = Rc::new(RefCell::new(Some(Vec::new())));
+    impl<S, L, P, R> Client<S, L, P, R>
+    where
+        S: serde::Serialize + 'static,
+        L: wire::Carries + serde::Serialize + 'static,
+        P: serde::de::DeserializeOwned + 'static,
+        R: wire::Carries + serde::de::DeserializeOwned + 'static,
+    {
+        pub fn spawn(path: &str, listener: Rc<RefCell<Callback<Output<P, R>>>>) -> Result<Self, String> {
+            let worker = Worker::new(path).map_err(|e| crate::ui::i18n::current().f(T::WorkerCannotStart, &[&format!("{e:?}")]))?;
+            let queue: Rc<RefCell<Option<Vec<Input<S, L>>>>> = Rc::new(RefCell::new(Some(Vec::new())));
             let on_message = {
                 let (queue, worker, listener) = (queue.clone(), worker.clone(), listener.clone());
-                Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| match wire::receive::<WorkerOutput>(&e.data()) {
-                    Ok(WorkerOutput::Ready) => {
+                Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| match wire::receive::<Output<P, R>>(&e.data()) {
+                    Ok(Output::Ready) => {
                         for input in queue.borrow_mut().take().unwrap_or_default() {
                             if let Err(e) = wire::post(&worker, input) {
                                 gloo::console::error!(format!("QuantScope: {e}"));
@@ -97,14 +134,16 @@ mod web {
                     gone.set(true);
                     let what = e.dyn_ref::<ErrorEvent>().map(|e| e.message()).filter(|m| !m.is_empty());
                     let message = match what {
-                        Some(m) => crate::ui::i18n::current().f(S::WorkerStoppedWith, &[&m]),
-                        None => crate::ui::i18n::current().s(S::WorkerStopped).to_string(),
+                        Some(m) => crate::ui::i18n::current().f(T::WorkerStoppedWith, &[&m]),
+                        None => crate::ui::i18n::current().s(T::WorkerStopped).to_string(),
                     };
-                    listener.borrow().emit(WorkerOutput::Failed { id: started.get().unwrap_or(0), message: crate::ui::i18n::current().f(S::WorkerRestarts, &[&message]) });
+                    listener
+                        .borrow()
+                        .emit(Output::Failed { id: started.get().unwrap_or(0), message: crate::ui::i18n::current().f(T::WorkerRestarts, &[&message]) });
                 })
             };
             worker.set_onerror(Some(on_error.as_ref().unchecked_ref()));
-            Ok(Client { worker, queue, started, gone, _on_message: on_message, _on_error: on_error })
+            Ok(Client { worker, queue, started, gone, _on_message: on_message, _on_error: on_error, _output: std::marker::PhantomData })
         }
 
         /// Whether the worker could not start or has stopped (a new one is needed).
@@ -112,8 +151,8 @@ mod web {
             self.gone.get()
         }
 
-        pub fn send(&mut self, input: WorkerInput) {
-            if let WorkerInput::Start { id, .. } = input {
+        pub fn send(&mut self, input: Input<S, L>) {
+            if let Input::Start { id, .. } = input {
                 self.started.set(Some(id));
             }
             if let Some(q) = self.queue.borrow_mut().as_mut() {
@@ -125,7 +164,7 @@ mod web {
         }
     }
 
-    impl Drop for Client {
+    impl<S, L, P, R> Drop for Client<S, L, P, R> {
         fn drop(&mut self) {
             self.worker.terminate();
         }

@@ -6,54 +6,115 @@
 //! worker yields to its event loop, so a `Cancel` (or a newer `Start`, which replaces the
 //! running job) is seen within one step.
 
-pub mod wire;
+//! The workers: run the engine's long jobs off the main thread.
+//!
+//! The page sends [`Input`]s and a worker answers with a stream of [`Output`]s, both through
+//! [`wire`], which moves bulk data (a tensor or a file handed over, a `.npy` handed back) as
+//! transferred buffers rather than through the message encoding. Between two job steps the
+//! worker yields to its event loop, so a `Cancel` (or a newer `Start`, which replaces the
+//! running job) is seen within one step.
+//!
+//! Two workers speak this protocol, each a [`Service`]: [`explore`] (the Explorer's and the Lab's
+//! jobs, spawned with the app) and [`model`] (real ONNX models with tract, a module of its own
+//! fetched only when a model is opened, so that neither the app's first load nor the Lab's worker
+//! carries tract).
 
-use std::rc::Rc;
+pub mod explore;
+// pub mod model;
+pub mod wire;
 
 use futures::{FutureExt, Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 
-use crate::engine::views::explore::session::{Session, Stage};
-use crate::engine::views::jobs::{Job, JobResult, JobSpec, JobStep};
-use crate::engine::tensor::Tensor;
+pub use explore::{WorkerInput, WorkerOutput, WORKER_PATH};
 
-/// Path of the worker's loader shim in the built app (made by trunk's `data-loader-shim`).
-pub const WORKER_PATH: &str = "./worker_loader.js";
-
+/// What the page sends a worker: jobs of spec `S` and data `L` handed over for them.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum WorkerInput {
+pub enum Input<S, L> {
     /// Start job `id`, replacing any job still running.
-    Start { id: u64, spec: JobSpec },
+    Start {
+        id: u64,
+        spec: S,
+    },
     /// Stop job `id` if it is still running.
-    Cancel { id: u64 },
+    Cancel {
+        id: u64,
+    },
     /// Hold job `id` after its current step, until `Resume` (or `Cancel`).
-    Pause { id: u64 },
-    Resume { id: u64 },
-    /// Keep this tensor for jobs that name `key` (its values travel as a transferred buffer).
-    Load { key: u64, tensor: Tensor },
+    Pause {
+        id: u64,
+    },
+    Resume {
+        id: u64,
+    },
+    /// Keep this for jobs that name `key` (its bulk travels as a transferred buffer).
+    Load {
+        key: u64,
+        data: L,
+    },
 }
 
+/// What a worker answers: progress with detail `P`, results `R`.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-pub enum WorkerOutput {
+pub enum Output<P, R> {
     /// The worker has started and takes inputs.
     Ready,
-    Progress { id: u64, done: usize, total: usize, lab: Option<crate::engine::nn::lab::Progress>, stage: Option<Stage> },
-    Paused { id: u64 },
-    Done { id: u64, result: JobResult },
-    Failed { id: u64, message: String },
-    Cancelled { id: u64 },
+    Progress {
+        id: u64,
+        done: usize,
+        total: usize,
+        detail: P,
+    },
+    Paused {
+        id: u64,
+    },
+    Done {
+        id: u64,
+        result: R,
+    },
+    Failed {
+        id: u64,
+        message: String,
+    },
+    Cancelled {
+        id: u64,
+    },
+}
+
+/// One step of a job: progress, or its result.
+pub enum Step<P, R> {
+    Progress { done: usize, total: usize, detail: P },
+    Done(R),
+}
+
+/// A worker's state and jobs.
+pub trait Service {
+    type Spec;
+    type Load;
+    type Detail;
+    type Result;
+    type Job;
+    /// Keeps data handed over.
+    fn load(&mut self, key: u64, data: Self::Load);
+    /// Prepares a job (cheap steps follow).
+    fn start(&mut self, spec: Self::Spec) -> Result<Self::Job, String>;
+    /// Does one bounded slice of `job`.
+    fn step(&mut self, job: &mut Self::Job) -> Result<Step<Self::Detail, Self::Result>, String>;
 }
 
 /// Runs jobs from `inputs` until the page goes away, sending what they produce with `send`
 /// (which returns `false` once nobody listens).
-pub async fn serve(mut inputs: impl Stream<Item = WorkerInput> + Unpin, send: impl Fn(WorkerOutput) -> bool) {
-    let mut session = Session::default();
+pub async fn serve<Svc: Service>(
+    service: &mut Svc,
+    mut inputs: impl Stream<Item = Input<Svc::Spec, Svc::Load>> + Unpin,
+    send: impl Fn(Output<Svc::Detail, Svc::Result>) -> bool,
+) {
     let mut next = inputs.next().await;
     while let Some(input) = next.take() {
         let (id, spec) = match input {
-            WorkerInput::Start { id, spec } => (id, spec),
-            WorkerInput::Load { key, tensor } => {
-                session.load(key, Rc::new(tensor));
+            Input::Start { id, spec } => (id, spec),
+            Input::Load { key, data } => {
+                service.load(key, data);
                 next = inputs.next().await;
                 continue;
             }
@@ -62,10 +123,10 @@ pub async fn serve(mut inputs: impl Stream<Item = WorkerInput> + Unpin, send: im
                 continue;
             }
         };
-        let mut job = match Job::start(&spec) {
+        let mut job = match service.start(spec) {
             Ok(job) => job,
-            Err(e) => {
-                if !send(WorkerOutput::Failed { id, message: e.to_string() }) {
+            Err(message) => {
+                if !send(Output::Failed { id, message }) {
                     return;
                 }
                 next = inputs.next().await;
@@ -73,12 +134,12 @@ pub async fn serve(mut inputs: impl Stream<Item = WorkerInput> + Unpin, send: im
             }
         };
         loop {
-            let out = match job.step(&mut session, &now_ms) {
-                Ok(JobStep::Done(result)) => WorkerOutput::Done { id, result },
-                Ok(JobStep::Progress { done, total, lab, stage }) => WorkerOutput::Progress { id, done, total, lab, stage },
-                Err(e) => WorkerOutput::Failed { id, message: e.to_string() },
+            let out = match service.step(&mut job) {
+                Ok(Step::Done(result)) => Output::Done { id, result },
+                Ok(Step::Progress { done, total, detail }) => Output::Progress { id, done, total, detail },
+                Err(message) => Output::Failed { id, message },
             };
-            let finished = matches!(out, WorkerOutput::Done { .. } | WorkerOutput::Failed { .. });
+            let finished = matches!(out, Output::Done { .. } | Output::Failed { .. });
             if !send(out) {
                 return; // the page went away
             }
@@ -91,15 +152,15 @@ pub async fn serve(mut inputs: impl Stream<Item = WorkerInput> + Unpin, send: im
             loop {
                 match input {
                     // Paused: wait for what comes next, holding the job.
-                    Some(Some(WorkerInput::Pause { id: p })) => {
-                        if p == id && !send(WorkerOutput::Paused { id }) {
+                    Some(Some(Input::Pause { id: p })) => {
+                        if p == id && !send(Output::Paused { id }) {
                             return;
                         }
                         input = if p == id { Some(inputs.next().await) } else { inputs.next().now_or_never() };
                     }
-                    // A tensor handed over while a job runs: keep it and look again.
-                    Some(Some(WorkerInput::Load { key, tensor })) => {
-                        session.load(key, Rc::new(tensor));
+                    // Data handed over while a job runs: keep it and look again.
+                    Some(Some(Input::Load { key, data })) => {
+                        service.load(key, data);
                         input = inputs.next().now_or_never();
                     }
                     _ => break,
@@ -108,17 +169,17 @@ pub async fn serve(mut inputs: impl Stream<Item = WorkerInput> + Unpin, send: im
             match input {
                 None => {}            // nothing new: keep going
                 Some(None) => return, // the page went away
-                Some(Some(WorkerInput::Resume { .. } | WorkerInput::Pause { .. } | WorkerInput::Load { .. })) => {}
-                Some(Some(WorkerInput::Cancel { id: c })) if c == id => {
-                    if !send(WorkerOutput::Cancelled { id }) {
+                Some(Some(Input::Resume { .. } | Input::Pause { .. } | Input::Load { .. })) => {}
+                Some(Some(Input::Cancel { id: c })) if c == id => {
+                    if !send(Output::Cancelled { id }) {
                         return;
                     }
                     next = inputs.next().await;
                     break;
                 }
-                Some(Some(WorkerInput::Cancel { .. })) => {}
+                Some(Some(Input::Cancel { .. })) => {}
                 Some(Some(start)) => {
-                    let _ = send(WorkerOutput::Cancelled { id });
+                    let _ = send(Output::Cancelled { id });
                     next = Some(start);
                     break;
                 }
@@ -127,15 +188,20 @@ pub async fn serve(mut inputs: impl Stream<Item = WorkerInput> + Unpin, send: im
     }
 }
 
-/// The worker's entry point (`src/bin/worker.rs`): takes the page's messages and serves them.
+/// A worker's entry point (`src/bin/`): takes the page's messages and serves them with `service`.
 #[cfg(target_arch = "wasm32")]
-pub fn start() {
+pub fn start<Svc>(mut service: Svc)
+where
+    Svc: Service + 'static,
+    Input<Svc::Spec, Svc::Load>: wire::Carries + serde::de::DeserializeOwned + 'static,
+    Output<Svc::Detail, Svc::Result>: wire::Carries + Serialize,
+{
     use wasm_bindgen::prelude::*;
     use web_sys::{DedicatedWorkerGlobalScope, MessageEvent};
 
     let scope: DedicatedWorkerGlobalScope = js_sys::global().unchecked_into();
-    let (tx, rx) = futures::channel::mpsc::unbounded::<WorkerInput>();
-    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| match wire::receive::<WorkerInput>(&e.data()) {
+    let (tx, rx) = futures::channel::mpsc::unbounded::<Input<Svc::Spec, Svc::Load>>();
+    let on_message = Closure::<dyn Fn(MessageEvent)>::new(move |e: MessageEvent| match wire::receive::<Input<Svc::Spec, Svc::Load>>(&e.data()) {
         Ok(input) => {
             let _ = tx.unbounded_send(input);
         }
@@ -144,12 +210,12 @@ pub fn start() {
     scope.set_onmessage(Some(on_message.as_ref().unchecked_ref()));
     on_message.forget();
     let post = scope.clone();
-    wasm_bindgen_futures::spawn_local(serve(rx, move |out| wire::post(&post, out).is_ok()));
-    let _ = wire::post(&scope, WorkerOutput::Ready);
+    wasm_bindgen_futures::spawn_local(async move { serve(&mut service, rx, move |out| wire::post(&post, out).is_ok()).await });
+    let _ = wire::post(&scope, Output::<Svc::Detail, Svc::Result>::Ready);
 }
 
 /// The worker's clock in milliseconds (the Lab times its phases with it).
-fn now_ms() -> f64 {
+pub(crate) fn now_ms() -> f64 {
     #[cfg(target_arch = "wasm32")]
     {
         js_sys::Date::now()
@@ -184,46 +250,5 @@ async fn yield_to_event_loop() {
             Some(p) => drop(wasm_bindgen_futures::JsFuture::from(p).await),
             None => gloo::timers::future::TimeoutFuture::new(0).await,
         }
-    }
-}
-
-#[cfg(test)]
-mod tests {
-    use super::*;
-    use crate::engine::views::jobs::JobSpec;
-    use crate::engine::quantizer::qparams::QScheme;
-    use crate::engine::views::explore::session::TensorSource;
-    use std::cell::RefCell;
-
-    fn sweep(key: u64) -> JobSpec {
-        JobSpec::ObserverSweep { source: TensorSource::Loaded { key }, scheme: QScheme::Affine, unsigned: true, bits: (2, 3), curve_bits: 2 }
-    }
-
-    /// The protocol natively: a tensor handed over, a job on it, a newer start replacing an
-    /// older one, and a failure for a tensor never handed over.
-    #[test]
-    fn serves_loads_starts_replacements_and_failures() {
-        let tensor = Tensor { name: "t".into(), shape: vec![4], data: vec![0.0, 1.0, -1.0, 0.5], stored_as: "f32".into() };
-        let (tx, rx) = futures::channel::mpsc::unbounded();
-        tx.unbounded_send(WorkerInput::Load { key: 5, tensor }).unwrap();
-        tx.unbounded_send(WorkerInput::Start { id: 1, spec: sweep(5) }).unwrap();
-        let tx = RefCell::new(Some(tx));
-        let out = RefCell::new(Vec::new());
-        futures::executor::block_on(serve(rx, |o| {
-            let push = |i| tx.borrow().as_ref().unwrap().unbounded_send(i).unwrap();
-            match &o {
-                WorkerOutput::Progress { id: 1, done: 1, .. } => push(WorkerInput::Start { id: 2, spec: sweep(5) }),
-                WorkerOutput::Done { id: 2, .. } => push(WorkerInput::Start { id: 3, spec: sweep(6) }),
-                WorkerOutput::Failed { id: 3, .. } => drop(tx.borrow_mut().take()),
-                _ => {}
-            }
-            out.borrow_mut().push(o);
-            true
-        }));
-        let out = out.into_inner();
-        assert!(matches!(out[0], WorkerOutput::Progress { id: 1, .. }), "{:?}", out[0]);
-        assert_eq!(out[1], WorkerOutput::Cancelled { id: 1 }, "a newer start replaces the running job");
-        assert!(out.iter().any(|o| matches!(o, WorkerOutput::Done { id: 2, result: JobResult::ObserverSweep(_) })));
-        assert!(matches!(out.last(), Some(WorkerOutput::Failed { id: 3, message }) if message.contains("never handed")), "{:?}", out.last());
     }
 }

@@ -3,7 +3,8 @@
 //! values (`Float32Array`) or a file's bytes (`Uint8Array`) — that is *transferred*, not
 //! cloned: its one copy is out of the sender's wasm memory, and one into the receiver's.
 
-use super::{WorkerInput, WorkerOutput};
+use super::{Input, Output};
+use crate::engine::tensor::Tensor;
 use crate::engine::views::jobs::JobResult;
 
 /// Bulk data carried beside a message.
@@ -21,40 +22,67 @@ pub trait Carries: Sized {
     fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String>;
 }
 
-impl Carries for WorkerInput {
+impl Carries for Tensor {
     fn take_bulk(&mut self) -> Option<Bulk> {
-        match self {
-            WorkerInput::Load { tensor, .. } => Some(Bulk::F32(std::mem::take(&mut tensor.data))),
-            _ => None,
-        }
+        Some(Bulk::F32(std::mem::take(&mut self.data)))
     }
 
     fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
-        match (self, bulk) {
-            (WorkerInput::Load { tensor, .. }, Bulk::F32(data)) => {
-                tensor.data = data;
-                Ok(())
-            }
-            _ => Err("a message came with data it does not carry".into()),
+        match bulk {
+            Bulk::F32(data) => Ok(self.data = data),
+            Bulk::Bytes(_) => Err(NOT_CARRIED.into()),
         }
     }
 }
 
-impl Carries for WorkerOutput {
+impl Carries for JobResult {
     fn take_bulk(&mut self) -> Option<Bulk> {
         match self {
-            WorkerOutput::Done { result: JobResult::Npy { bytes }, .. } => Some(Bulk::Bytes(std::mem::take(bytes))),
+            JobResult::Npy { bytes } => Some(Bulk::Bytes(std::mem::take(bytes))),
             _ => None,
         }
     }
 
     fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
         match (self, bulk) {
-            (WorkerOutput::Done { result: JobResult::Npy { bytes }, .. }, Bulk::Bytes(b)) => {
-                *bytes = b;
-                Ok(())
-            }
-            _ => Err("a message came with data it does not carry".into()),
+            (JobResult::Npy { bytes }, Bulk::Bytes(b)) => Ok(*bytes = b),
+            _ => Err(NOT_CARRIED.into()),
+        }
+    }
+}
+
+const NOT_CARRIED: &str = "a message came with data it does not carry";
+
+/// Data handed over carries its bulk.
+impl<S, L: Carries> Carries for Input<S, L> {
+    fn take_bulk(&mut self) -> Option<Bulk> {
+        match self {
+            Input::Load { data, .. } => data.take_bulk(),
+            _ => None,
+        }
+    }
+
+    fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
+        match self {
+            Input::Load { data, .. } => data.put_bulk(bulk),
+            _ => Err(NOT_CARRIED.into()),
+        }
+    }
+}
+
+/// A result carries its bulk.
+impl<P, R: Carries> Carries for Output<P, R> {
+    fn take_bulk(&mut self) -> Option<Bulk> {
+        match self {
+            Output::Done { result, .. } => result.take_bulk(),
+            _ => None,
+        }
+    }
+
+    fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
+        match self {
+            Output::Done { result, .. } => result.put_bulk(bulk),
+            _ => Err(NOT_CARRIED.into()),
         }
     }
 }
@@ -139,15 +167,15 @@ pub fn receive<T: Carries + serde::de::DeserializeOwned>(data: &wasm_bindgen::Js
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::engine::tensor::Tensor;
+    use crate::worker::{WorkerInput, WorkerOutput};
 
     #[test]
     fn bulk_data_travels_beside_the_head_and_comes_back() {
         let t = Tensor { name: "w".into(), shape: vec![3], data: vec![1.0, f32::NAN, -0.0], stored_as: "f16".into() };
-        let (head, bulk) = split(WorkerInput::Load { key: 3, tensor: t.clone() }).unwrap();
+        let (head, bulk) = split(WorkerInput::Load { key: 3, data: t.clone() }).unwrap();
         assert!(head.len() < 64, "the values are not in the head: {} bytes", head.len());
         let back: WorkerInput = join(&head, bulk).unwrap();
-        let WorkerInput::Load { key: 3, tensor } = back else { panic!("{back:?}") };
+        let WorkerInput::Load { key: 3, data: tensor } = back else { panic!("{back:?}") };
         assert_eq!((tensor.name, tensor.shape, tensor.stored_as), (t.name, t.shape, t.stored_as));
         assert_eq!(tensor.data.iter().map(|x| x.to_bits()).collect::<Vec<_>>(), t.data.iter().map(|x| x.to_bits()).collect::<Vec<_>>());
         let npy = WorkerOutput::Done { id: 1, result: JobResult::Npy { bytes: vec![1, 2, 3] } };

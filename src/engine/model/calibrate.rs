@@ -5,58 +5,12 @@
 
 use std::sync::{Arc, Mutex, MutexGuard};
 
-use serde::Serialize;
-
 use super::feed::Runners;
-use super::graph::Model;
+pub use super::report::{ActivationRange, CalibrationSettings as Settings, PerTensorOrChannel};
 use super::runner::{Activation, Capture, Outputs, Runner};
 use super::tap::Sink;
 use super::ModelError;
-use crate::engine::observer::{Common, ObserverKind};
 use crate::engine::tensor::Tensor;
-
-/// How activations are calibrated.
-#[derive(Clone, Copy, Debug, PartialEq)]
-pub struct Settings {
-    pub observer: ObserverKind,
-    pub common: Common,
-    /// Per channel means along axis 1 (NCHW's channels, a Gemm output's features) for
-    /// activations of rank 2 or more; lower ranks stay per tensor.
-    pub per_channel: bool,
-}
-
-/// One value or one per channel, as the JSON report writes it.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-#[serde(untagged)]
-pub enum PerTensorOrChannel<T> {
-    Tensor(T),
-    Channel(Vec<T>),
-}
-
-/// What calibration found for one activation.
-#[derive(Clone, Debug, PartialEq, Serialize)]
-pub struct ActivationRange {
-    /// The ONNX name of the value.
-    pub name: String,
-    pub node: String,
-    pub op: String,
-    pub shape: Vec<usize>,
-    /// The range the observer chose (per channel: the widest channel's ends).
-    pub min_val: f32,
-    pub max_val: f32,
-    /// The largest |x| seen.
-    pub abs_max: f32,
-    /// The channel axis when calibrated per channel.
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub ch_axis: Option<usize>,
-    pub scale: PerTensorOrChannel<f32>,
-    pub zero_point: PerTensorOrChannel<i32>,
-    /// The widest channel range over the narrowest (per channel only; `None` if one is zero).
-    #[serde(skip_serializing_if = "Option::is_none")]
-    pub channel_range_ratio: Option<f32>,
-    /// NaN and infinite values seen (never part of a range).
-    pub non_finite: usize,
-}
 
 /// Observers on every activation of a model, fed by its runners' taps.
 pub struct Calibration {
@@ -69,14 +23,15 @@ impl Calibration {
     /// Checks that the settings work (an observer that works per tensor only cannot be asked for
     /// per-channel ranges) and makes an empty calibration.
     pub fn new(settings: &Settings) -> Result<Calibration, String> {
-        let granularity = if settings.per_channel { crate::engine::observer::Granularity::PerChannel { axis: 1 } } else { crate::engine::observer::Granularity::PerTensor };
+        let granularity =
+            if settings.per_channel { crate::engine::observer::Granularity::PerChannel { axis: 1 } } else { crate::engine::observer::Granularity::PerTensor };
         settings.observer.build(settings.common, granularity).map_err(|e| e.to_string())?;
         Ok(Calibration { sink: Arc::new(Mutex::new(Sink::new(*settings))), activations: Vec::new(), batches: 0 })
     }
 
-    /// Runners for `model` whose taps feed this calibration.
-    pub fn runners<'m>(&self, model: &'m Model) -> Runners<'m> {
-        Runners::with_capture(model, Capture::Taps(self.sink.clone()))
+    /// Runners whose taps feed this calibration.
+    pub fn runners(&self) -> Runners {
+        Runners::with_capture(Capture::Taps(self.sink.clone()))
     }
 
     fn sink(&self) -> MutexGuard<'_, Sink> {

@@ -2,7 +2,8 @@
 //! their first axis, and the runners that run them (one per distinct set of input shapes, so a
 //! shorter last batch works too).
 
-use super::graph::{Dim, Model};
+use super::declared::Dim;
+use super::graph::Model;
 use super::runner::{Capture, Runner};
 use super::ModelError;
 use crate::engine::tensor::Tensor;
@@ -31,7 +32,11 @@ impl Dataset {
                 None if model.inputs.len() == 1 && arrays.len() == 1 => 0,
                 None => {
                     let given: Vec<String> = arrays.iter().flatten().map(|a| format!("“{}”", a.name)).collect();
-                    return Err(ModelError::input(file, &info.name, format!("no array for it (given: {})", if given.is_empty() { "none".into() } else { given.join(", ") })));
+                    return Err(ModelError::input(
+                        file,
+                        &info.name,
+                        format!("no array for it (given: {})", if given.is_empty() { "none".into() } else { given.join(", ") }),
+                    ));
                 }
             };
             let a = arrays[pos].take().ok_or_else(|| ModelError::input(file, &info.name, "given twice"))?;
@@ -103,30 +108,30 @@ impl Dataset {
     }
 }
 
-/// Runners for one model, built on first use for each set of input shapes.
-pub struct Runners<'m> {
-    model: &'m Model,
+/// Runners for one model, built on first use for each set of input shapes. (The model is given
+/// at each use, so that a job can keep both side by side.)
+pub struct Runners {
     capture: Capture,
     built: Vec<Runner>,
 }
 
-impl<'m> Runners<'m> {
+impl Runners {
     /// Plain runners, or (`capture`) runners that return every activation.
-    pub fn new(model: &'m Model, capture: bool) -> Runners<'m> {
-        Runners::with_capture(model, if capture { Capture::Values } else { Capture::None })
+    pub fn new(capture: bool) -> Runners {
+        Runners::with_capture(if capture { Capture::Values } else { Capture::None })
     }
 
-    pub fn with_capture(model: &'m Model, capture: Capture) -> Runners<'m> {
-        Runners { model, capture, built: Vec::new() }
+    pub fn with_capture(capture: Capture) -> Runners {
+        Runners { capture, built: Vec::new() }
     }
 
-    /// The runner for inputs of these shapes.
-    pub fn for_inputs(&mut self, inputs: &[Tensor]) -> Result<&Runner, ModelError> {
+    /// The runner of `model` for inputs of these shapes (always the same model).
+    pub fn for_inputs(&mut self, model: &Model, inputs: &[Tensor]) -> Result<&Runner, ModelError> {
         let shapes: Vec<Vec<usize>> = inputs.iter().map(|t| t.shape.clone()).collect();
         if let Some(i) = self.built.iter().position(|r| r.input_shapes() == shapes) {
             return Ok(&self.built[i]);
         }
-        self.built.push(Runner::with_capture(self.model, &shapes, &self.capture)?);
+        self.built.push(Runner::with_capture(model, &shapes, &self.capture)?);
         Ok(self.built.last().expect("just pushed"))
     }
 }

@@ -4,116 +4,8 @@
 use prost::Message;
 use tract_onnx::pb::{self, tensor_proto::DataType, type_proto::Value};
 
+use super::declared::{Dim, ElemType, InputInfo, NodeInfo};
 use super::ModelError;
-
-/// A dimension as the model declares it.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub enum Dim {
-    Fixed(usize),
-    /// A named dynamic dimension (`batch`, `height`).
-    Named(String),
-    /// A dynamic dimension without a name.
-    Unknown,
-}
-
-/// The element types a model input can have; values are converted to it from f32.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
-pub enum ElemType {
-    F32,
-    F64,
-    F16,
-    I64,
-    I32,
-    I8,
-    U8,
-    Bool,
-    /// Any other type (strings, complex numbers): such an input cannot be fed.
-    Other(i32),
-}
-
-impl ElemType {
-    fn from_onnx(code: i32) -> ElemType {
-        match DataType::try_from(code) {
-            Ok(DataType::Float) => ElemType::F32,
-            Ok(DataType::Double) => ElemType::F64,
-            Ok(DataType::Float16) => ElemType::F16,
-            Ok(DataType::Int64) => ElemType::I64,
-            Ok(DataType::Int32) => ElemType::I32,
-            Ok(DataType::Int8) => ElemType::I8,
-            Ok(DataType::Uint8) => ElemType::U8,
-            Ok(DataType::Bool) => ElemType::Bool,
-            _ => ElemType::Other(code),
-        }
-    }
-
-    /// Whether values of this type are integers (an f32 value fed to it must be whole).
-    pub fn is_integer(self) -> bool {
-        matches!(self, ElemType::I64 | ElemType::I32 | ElemType::I8 | ElemType::U8 | ElemType::Bool)
-    }
-}
-
-/// One input the model needs fed (graph inputs with an initializer are weights, not inputs).
-#[derive(Clone, Debug, PartialEq)]
-pub struct InputInfo {
-    pub name: String,
-    pub elem: ElemType,
-    /// `None` when the model declares no shape at all.
-    pub dims: Option<Vec<Dim>>,
-}
-
-impl InputInfo {
-    /// A concrete shape for this input: declared dimensions kept, dynamic ones filled in. The
-    /// batch (axis 0) gets 1; the spatial axes of a 4-D input get 224 (the ImageNet size), or
-    /// the value of another spatial axis that is fixed; any other dynamic axis gets 1.
-    pub fn default_shape(&self) -> Vec<usize> {
-        let Some(dims) = &self.dims else { return vec![] };
-        let fixed_spatial = if dims.len() == 4 { dims[2..].iter().find_map(|d| if let Dim::Fixed(n) = d { Some(*n) } else { None }) } else { None };
-        dims.iter()
-            .enumerate()
-            .map(|(axis, d)| match d {
-                Dim::Fixed(n) => *n,
-                _ if dims.len() == 4 && axis >= 2 => fixed_spatial.unwrap_or(224),
-                _ => 1,
-            })
-            .collect()
-    }
-
-    /// Whether `shape` fits the declared dimensions (fixed ones must match, rank too).
-    pub fn accepts(&self, shape: &[usize]) -> bool {
-        match &self.dims {
-            None => true,
-            Some(dims) => dims.len() == shape.len() && dims.iter().zip(shape).all(|(d, &s)| !matches!(d, Dim::Fixed(n) if *n != s)),
-        }
-    }
-
-    /// The declared shape as text: `[batch, 3, ?, ?]`.
-    pub fn dims_text(&self) -> String {
-        match &self.dims {
-            None => "any shape".into(),
-            Some(dims) => {
-                let parts: Vec<String> = dims
-                    .iter()
-                    .map(|d| match d {
-                        Dim::Fixed(n) => n.to_string(),
-                        Dim::Named(s) => s.clone(),
-                        Dim::Unknown => "?".into(),
-                    })
-                    .collect();
-                format!("[{}]", parts.join(", "))
-            }
-        }
-    }
-}
-
-/// One node of the main graph.
-#[derive(Clone, Debug, PartialEq, Eq)]
-pub struct NodeInfo {
-    /// The node's name, or its first output's when it has none (as tract names it).
-    pub name: String,
-    pub op: String,
-    pub inputs: Vec<String>,
-    pub outputs: Vec<String>,
-}
 
 /// A decoded ONNX model and what it declares.
 #[derive(Clone, Debug)]
@@ -181,7 +73,7 @@ impl Model {
 
 fn input_info(v: &pb::ValueInfoProto) -> InputInfo {
     let tensor = v.r#type.as_ref().and_then(|t| t.value.as_ref()).map(|Value::TensorType(t)| t);
-    let elem = ElemType::from_onnx(tensor.map_or(DataType::Float as i32, |t| t.elem_type));
+    let elem = elem_type(tensor.map_or(DataType::Float as i32, |t| t.elem_type));
     let dims = tensor.and_then(|t| t.shape.as_ref()).map(|s| {
         s.dim
             .iter()
@@ -193,4 +85,19 @@ fn input_info(v: &pb::ValueInfoProto) -> InputInfo {
             .collect()
     });
     InputInfo { name: v.name.clone(), elem, dims }
+}
+
+/// The element type of ONNX type code `code`.
+fn elem_type(code: i32) -> ElemType {
+    match DataType::try_from(code) {
+        Ok(DataType::Float) => ElemType::F32,
+        Ok(DataType::Double) => ElemType::F64,
+        Ok(DataType::Float16) => ElemType::F16,
+        Ok(DataType::Int64) => ElemType::I64,
+        Ok(DataType::Int32) => ElemType::I32,
+        Ok(DataType::Int8) => ElemType::I8,
+        Ok(DataType::Uint8) => ElemType::U8,
+        Ok(DataType::Bool) => ElemType::Bool,
+        _ => ElemType::Other(code),
+    }
 }

@@ -8,18 +8,17 @@
 
 use std::sync::{Arc, Mutex};
 
-use tract_onnx::prelude::{
-    tvec, DatumType, InferenceFact, InferenceModelExt, TValue, TVec, Tensor as TractTensor, TypedSimplePlan,
-};
+use tract_onnx::prelude::{tvec, DatumType, InferenceFact, InferenceModelExt, TValue, TVec, Tensor as TractTensor, TypedSimplePlan};
 use tract_onnx::tract_core::plan::SimplePlan;
 
+use super::declared::{ElemType, InputInfo};
 use super::error::{from_tract, guarded};
+use super::graph::Model;
 use super::ptq::fakequant::{insert_after, FakeQuant};
 use super::tap::{Sink, Tap};
-use tract_onnx::tract_core::internal::TypedOp;
-use super::graph::{ElemType, InputInfo, Model};
 use super::ModelError;
 use crate::engine::tensor::{element_count, Tensor};
+use tract_onnx::tract_core::internal::TypedOp;
 
 /// A node output that a capturing runner keeps.
 #[derive(Clone, Debug, PartialEq, Eq)]
@@ -46,14 +45,24 @@ pub struct Outputs {
 /// the fuzz tests): a BatchNormalization whose data input is a constant of rank below 2 makes its
 /// shape inference index past a slice unchecked.
 fn refuse_known_tract_faults(model: &Model) -> Result<(), ModelError> {
-    let Some(graph) = model.proto.graph.as_ref() else { return Ok(()) };
+    let Some(graph) = model.proto.graph.as_ref() else {
+        return Ok(());
+    };
     let constants = crate::engine::io::onnx::fold::Constants::of(graph);
     for n in graph.node.iter().filter(|n| n.op_type == "BatchNormalization") {
         let data = n.input.first().map(String::as_str).unwrap_or("");
-        let rank = constants.get(graph, data).map(|t| t.dims.len()).or_else(|| model.inputs.iter().find(|i| i.name == data).and_then(|i| i.dims.as_ref().map(Vec::len)));
+        let rank = constants
+            .get(graph, data)
+            .map(|t| t.dims.len())
+            .or_else(|| model.inputs.iter().find(|i| i.name == data).and_then(|i| i.dims.as_ref().map(Vec::len)));
         if rank.is_some_and(|r| r < 2) || n.input.len() < 5 {
             let name = if n.name.is_empty() { n.output.first().cloned().unwrap_or_default() } else { n.name.clone() };
-            return Err(ModelError::Node { file: model.file.clone(), node: name, op: n.op_type.clone(), problem: "needs a data input with a channel axis and four parameters".into() });
+            return Err(ModelError::Node {
+                file: model.file.clone(),
+                node: name,
+                op: n.op_type.clone(),
+                problem: "needs a data input with a channel axis and four parameters".into(),
+            });
         }
     }
     Ok(())
@@ -162,7 +171,9 @@ impl Runner {
         if !matches!(capture, Capture::None) {
             for (index, node) in model.nodes.iter().enumerate().filter(|(_, n)| n.op != "Constant") {
                 for name in node.outputs.iter().filter(|o| !o.is_empty()) {
-                    let Some(&outlet) = parsed.outlets_by_name.get(name) else { continue };
+                    let Some(&outlet) = parsed.outlets_by_name.get(name) else {
+                        continue;
+                    };
                     let slot = outlets.iter().position(|o| *o == outlet).unwrap_or_else(|| {
                         outlets.push(outlet);
                         outlets.len() - 1
@@ -190,7 +201,9 @@ impl Runner {
         let mut slots = Vec::new();
         for (slot, node_index, name) in wanted {
             let fact = typed.outlet_fact(typed_outlets[slot]).map_err(|e| tract(&e))?;
-            let Some(shape) = fact.shape.as_concrete().map(|s| s.to_vec()) else { continue };
+            let Some(shape) = fact.shape.as_concrete().map(|s| s.to_vec()) else {
+                continue;
+            };
             if !is_float(fact.datum_type) {
                 continue;
             }

@@ -10,11 +10,11 @@ use yew::prelude::*;
 use crate::ui::i18n::ExplorerText as E;
 
 use super::INLINE_MS;
+use crate::engine::quantizer::qparams::QParams;
+use crate::engine::tensor::Tensor;
 use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, Stage, TensorSource};
 use crate::engine::views::explore::Settings;
-use crate::engine::quantizer::qparams::QParams;
 use crate::engine::views::jobs::{JobResult, JobSpec};
-use crate::engine::tensor::Tensor;
 use crate::ui::state::UrlState;
 use crate::worker::{WorkerInput, WorkerOutput};
 
@@ -75,10 +75,12 @@ impl Reducible for Compute {
             Action::Cancelled => next.pending = None,
             Action::Reserved(id) => next.next_id = id,
             Action::Output(out) => {
-                let Some(p) = self.pending.as_ref() else { return self };
+                let Some(p) = self.pending.as_ref() else {
+                    return self;
+                };
                 match out {
-                    WorkerOutput::Progress { id, done, total, stage, .. } if id == p.id => {
-                        next.pending = Some(Pending { done, total, stage, ..p.clone() });
+                    WorkerOutput::Progress { id, done, total, detail } if id == p.id => {
+                        next.pending = Some(Pending { done, total, stage: detail.stage, ..p.clone() });
                     }
                     WorkerOutput::Done { id, result: JobResult::Explored(e) } if id == p.id => {
                         next.pending = None;
@@ -101,7 +103,10 @@ impl Reducible for Compute {
 /// follows the pointer at once, the readouts follow the worker.
 pub fn manual_preview(shown: &ExploreRequest, pending: &ExploreRequest) -> Option<QParams> {
     let unset = |s: &Settings| Settings { manual: None, ..*s };
-    let only_manual = shown.source == pending.source && shown.channels == pending.channels && shown.dynamics == pending.dynamics && unset(&shown.settings) == unset(&pending.settings);
+    let only_manual = shown.source == pending.source
+        && shown.channels == pending.channels
+        && shown.dynamics == pending.dynamics
+        && unset(&shown.settings) == unset(&pending.settings);
     only_manual.then(|| pending.settings.manual_grid()?.ok()).flatten()
 }
 
@@ -142,7 +147,9 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
                         Err(e) => crate::ui::i18n::current().f(E::CannotSave, &[&name, &e]),
                     });
                 }
-                (WorkerOutput::Failed { id, message }, Some((sid, name))) if *id == sid => save_status.set(crate::ui::i18n::current().f(E::CannotSave, &[&name, message])),
+                (WorkerOutput::Failed { id, message }, Some((sid, name))) if *id == sid => {
+                    save_status.set(crate::ui::i18n::current().f(E::CannotSave, &[&name, message]))
+                }
                 _ => dispatch.dispatch(Action::Output(out)),
             }
         }))
@@ -179,7 +186,9 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
     {
         let (state, client, url, upload, loaded) = (state.clone(), client.clone(), url.clone(), upload.clone(), loaded.clone());
         use_effect_with((request.clone(), heavy), move |(request, heavy)| {
-            let Some(request) = request.as_ref().filter(|_| *heavy) else { return };
+            let Some(request) = request.as_ref().filter(|_| *heavy) else {
+                return;
+            };
             let answered = state.shown.as_ref().is_some_and(|s| s.request == *request);
             let working = state.pending.as_ref().is_some_and(|p| p.request == *request);
             if answered || working {
@@ -187,7 +196,7 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
             }
             if let (TensorSource::Loaded { key }, Some(t)) = (request.source, upload) {
                 if *loaded.borrow() != Some(key) {
-                    client.emit(WorkerInput::Load { key, tensor: (*t).clone() });
+                    client.emit(WorkerInput::Load { key, data: (*t).clone() });
                     *loaded.borrow_mut() = Some(key);
                 }
             }
@@ -205,7 +214,17 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
                 Some(s) => (Some(s), None),
                 // Heavy and not answered yet: the last result, with the work under way (or about
                 // to start: the effect above runs after this render).
-                None if heavy => (state.shown.clone(), Some(state.pending.clone().unwrap_or_else(|| Pending { id: 0, request: request.clone().expect("heavy implies a request"), url: url.clone(), done: 0, total: 1, stage: None }))),
+                None if heavy => (
+                    state.shown.clone(),
+                    Some(state.pending.clone().unwrap_or_else(|| Pending {
+                        id: 0,
+                        request: request.clone().expect("heavy implies a request"),
+                        url: url.clone(),
+                        done: 0,
+                        total: 1,
+                        stage: None,
+                    })),
+                ),
                 None => (None, None),
             }
         }
@@ -231,10 +250,15 @@ pub fn use_compute(request: Option<ExploreRequest>, url: &UrlState, upload: Opti
             match &s.tensor {
                 Some(t) => {
                     let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &s.request.settings, &v.qparams, v.range);
-                    save_status.set(match bytes.map_err(|e| e.to_string()).and_then(|b| crate::ui::download::save(&name, "application/octet-stream", &b).map_err(|e| e.to_string())) {
-                        Ok(()) => crate::ui::i18n::current().f(E::Saved, &[&name]),
-                        Err(e) => crate::ui::i18n::current().f(E::CannotSave, &[&name, &e]),
-                    });
+                    save_status.set(
+                        match bytes
+                            .map_err(|e| e.to_string())
+                            .and_then(|b| crate::ui::download::save(&name, "application/octet-stream", &b).map_err(|e| e.to_string()))
+                        {
+                            Ok(()) => crate::ui::i18n::current().f(E::Saved, &[&name]),
+                            Err(e) => crate::ui::i18n::current().f(E::CannotSave, &[&name, &e]),
+                        },
+                    );
                 }
                 None => {
                     // The worker holds the tensor: it quantizes and hands the file back.
