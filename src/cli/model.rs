@@ -11,6 +11,7 @@ use crate::engine::io::{load, npy, LoadOptions};
 use crate::engine::model::calibrate::{ActivationRange, Calibration, Settings};
 use crate::engine::model::images::{self, Preprocess};
 use crate::engine::model::ptq::{simulate, Settings as PtqSettings};
+use crate::engine::model::feed::concat_rows;
 use crate::engine::model::{Dataset, Model, Runners};
 use crate::engine::observer::{Common, ObserverKind, Tails};
 use crate::engine::tensor::Tensor;
@@ -22,7 +23,8 @@ pub struct InputOpts {
     pub model: PathBuf,
     /// The input arrays: X.npy (a one-input model, or NAME=X.npy for each input), an .npz with
     /// one array per input name, or PNG/JPEG pictures and folders of them (for the first
-    /// input). Batches are cut along the first axis.
+    /// input), or synthetic:N[:SEED] (N seeded N(0, 1) samples at each input's default shape,
+    /// labelled synthetic in the results). Batches are cut along the first axis.
     #[arg(long = "input", required = true, num_args = 1..)]
     pub inputs: Vec<String>,
     /// Samples per batch.
@@ -161,18 +163,7 @@ fn pictures_in(dir: &Path) -> Result<Vec<PathBuf>, String> {
 /// The preprocessing for `model`'s first input.
 fn preprocess(model: &Model, o: &PictureOpts) -> Result<Preprocess, String> {
     use crate::engine::model::images::{Layout, Preset};
-    use crate::engine::model::Dim;
-    let fixed = |d: &Dim| {
-        if let Dim::Fixed(n) = d {
-            Some(*n as u32)
-        } else {
-            None
-        }
-    };
-    let declared = model.inputs[0].dims.as_ref().filter(|d| d.len() == 4).and_then(|d| {
-        let (h, w) = if o.nhwc { (&d[1], &d[2]) } else { (&d[2], &d[3]) };
-        fixed(h).zip(fixed(w))
-    });
+    let declared = model.inputs[0].picture_size(o.nhwc);
     let size = match &o.size {
         Some(text) => {
             let (h, w) = text.split_once(['x', 'X']).ok_or_else(|| format!("--size {text}: expected HxW, e.g. 224x224"))?;
@@ -206,6 +197,14 @@ fn read_inputs(specs: &[String], model: &Model, pics: &PictureOpts) -> Result<(V
             Some((n, p)) if !Path::new(spec).exists() => (Some(n), p),
             _ => (None, spec.as_str()),
         };
+        if let Some(rest) = spec.strip_prefix("synthetic:") {
+            let mut parts = rest.splitn(2, ':').map(|p| p.trim().parse::<u64>());
+            let bad = || format!("{spec}: expected synthetic:N or synthetic:N:SEED (N samples, seeded)");
+            let samples = parts.next().and_then(Result::ok).filter(|&n| n > 0).ok_or_else(bad)?;
+            let seed = parts.next().map_or(Ok(0), |s| s.map_err(|_| bad()))?;
+            out.extend(crate::engine::model::feed::synthetic(model, samples as usize, seed).map_err(|e| e.to_string())?);
+            continue;
+        }
         let p = Path::new(path);
         if p.is_dir() {
             pictures.extend(pictures_in(p)?);
@@ -279,19 +278,11 @@ pub fn run(a: &RunArgs) -> Result<String, String> {
     Ok(table.trim_end().to_string())
 }
 
-/// Appends `part` to `all` along the first axis.
-fn concat_rows(all: &mut Tensor, part: Tensor) -> Result<(), String> {
-    if all.shape.is_empty() || all.shape[1..] != part.shape.get(1..).unwrap_or(&[])[..] {
-        return Err(format!("batches give shapes {:?} and {:?}, which do not stack along the first axis", all.shape, part.shape));
-    }
-    all.shape[0] += part.shape[0];
-    all.data.extend(part.data);
-    Ok(())
-}
-
 #[derive(Serialize)]
 struct CalibrationReport<'a> {
     model: &'a str,
+    /// Whether the input was seeded synthetic data (`--input synthetic:N`).
+    synthetic: bool,
     samples: usize,
     batches: usize,
     activations: Vec<ActivationRange>,
@@ -310,11 +301,12 @@ pub fn calibrate(a: &CalibrateArgs) -> Result<String, String> {
         let runner = runners.for_inputs(&model, &inputs).map_err(|e| e.to_string())?;
         cal.run(runner, &inputs).map_err(|e| e.to_string())?;
     }
-    let report = CalibrationReport { model: &model.file, samples: data.samples(), batches: cal.batches(), activations: cal.ranges() };
+    let report = CalibrationReport { model: &model.file, synthetic: data.is_synthetic(), samples: data.samples(), batches: cal.batches(), activations: cal.ranges() };
     if a.json {
         return serde_json::to_string_pretty(&report).map_err(|e| e.to_string());
     }
-    let mut table = format!("{} — {} samples in {} batches\n", report.model, report.samples, report.batches);
+    let synthetic = if report.synthetic { " (synthetic input)" } else { "" };
+    let mut table = format!("{} — {} samples{synthetic} in {} batches\n", report.model, report.samples, report.batches);
     table += &format!("{:<44} {:<18} {:<16} {:>11} {:>11} {:>11} {:>6}\n", "activation", "op", "shape", "min", "max", "scale", "zp");
     for r in &report.activations {
         let (scale, zp) = match (&r.scale, &r.zero_point) {
@@ -362,8 +354,9 @@ pub fn ptq(a: &PtqArgs) -> Result<String, String> {
     }
     let db = |v: Option<f64>| v.map_or("—".to_string(), |v| format!("{v:.2}"));
     let mut out = format!(
-        "{}: output SQNR {} dB, top-1 agreement {:.2}%{}\n",
+        "{}{}: output SQNR {} dB, top-1 agreement {:.2}%{}\n",
         model.file,
+        if report.synthetic { " (synthetic input)" } else { "" },
         db(report.output_sqnr_db),
         100.0 * report.top1_agreement,
         report.accuracy.zip(report.fp32_accuracy).map(|(q, f)| format!(", accuracy {:.2}% (FP32 {:.2}%)", 100.0 * q, 100.0 * f)).unwrap_or_default()

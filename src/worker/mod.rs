@@ -20,7 +20,7 @@
 //! carries tract).
 
 pub mod explore;
-// pub mod model;
+pub mod model;
 pub mod wire;
 
 use futures::{FutureExt, Stream, StreamExt};

@@ -63,6 +63,17 @@ impl InputInfo {
             .collect()
     }
 
+    /// The `(height, width)` a picture fed to this input must have: its fixed spatial dims when
+    /// it is a 4-D image input (`[N, C, H, W]`, or `[N, H, W, C]` with `nhwc`), else `None`.
+    pub fn picture_size(&self, nhwc: bool) -> Option<(u32, u32)> {
+        let d = self.dims.as_ref().filter(|d| d.len() == 4)?;
+        let (h, w) = if nhwc { (&d[1], &d[2]) } else { (&d[2], &d[3]) };
+        match (h, w) {
+            (Dim::Fixed(h), Dim::Fixed(w)) => Some((u32::try_from(*h).ok()?, u32::try_from(*w).ok()?)),
+            _ => None,
+        }
+    }
+
     /// Whether `shape` fits the declared dimensions (fixed ones must match, rank too).
     pub fn accepts(&self, shape: &[usize]) -> bool {
         match &self.dims {

@@ -72,6 +72,11 @@ impl Dataset {
         Ok(Dataset { inputs, batched, samples })
     }
 
+    /// Whether the values were drawn by [`synthetic`], not given.
+    pub fn is_synthetic(&self) -> bool {
+        self.inputs.iter().any(|t| t.stored_as == SYNTHETIC)
+    }
+
     /// Samples along the first axis (1 when no input is batched).
     pub fn samples(&self) -> usize {
         self.samples
@@ -106,6 +111,47 @@ impl Dataset {
             })
             .collect()
     }
+}
+
+/// Appends `part` to `all` along the first axis.
+pub fn concat_rows(all: &mut Tensor, part: Tensor) -> Result<(), String> {
+    if all.shape.is_empty() || all.shape[1..] != part.shape.get(1..).unwrap_or(&[])[..] {
+        return Err(format!("batches give shapes {:?} and {:?}, which do not stack along the first axis", all.shape, part.shape));
+    }
+    all.shape[0] += part.shape[0];
+    all.data.extend(part.data);
+    Ok(())
+}
+
+/// How [`synthetic`] marks what it draws.
+const SYNTHETIC: &str = "synthetic";
+
+/// Seeded synthetic input: for each input, `samples` rows of N(0, 1) values at its default shape
+/// ([`crate::engine::model::InputInfo::default_shape`]), the batch axis holding the samples when
+/// it is dynamic (a fixed batch is drawn as it is). Values land where a normalised picture's do;
+/// results from them are labelled synthetic wherever they appear.
+pub fn synthetic(model: &Model, samples: usize, seed: u64) -> Result<Vec<Tensor>, ModelError> {
+    use crate::engine::synth::{sample, Dist};
+    let file = model.file.as_str();
+    if samples == 0 {
+        return Err(ModelError::file(file, "synthetic input needs at least one sample"));
+    }
+    let mut out = Vec::with_capacity(model.inputs.len());
+    for (k, info) in model.inputs.iter().enumerate() {
+        if info.elem.is_integer() {
+            return Err(ModelError::input(file, &info.name, "takes integers: give arrays for it, synthetic input is for float inputs"));
+        }
+        let mut shape = info.default_shape();
+        if let (Some(first), Some(dims)) = (shape.first_mut(), info.dims.as_ref()) {
+            if !matches!(dims.first(), Some(Dim::Fixed(_))) {
+                *first = samples;
+            }
+        }
+        let n = crate::engine::tensor::element_count(&shape).filter(|&n| n <= super::runner::MAX_INPUT_VALUES).ok_or_else(|| ModelError::input(file, &info.name, format!("{samples} synthetic samples of {shape:?} are too many values")))?;
+        let data = sample(Dist::Normal { mean: 0.0, std: 1.0 }, n, seed.wrapping_add(k as u64), None).map_err(|e| ModelError::input(file, &info.name, e.to_string()))?;
+        out.push(Tensor { name: info.name.clone(), shape, data, stored_as: SYNTHETIC.into() });
+    }
+    Ok(out)
 }
 
 /// Runners for one model, built on first use for each set of input shapes. (The model is given

@@ -94,5 +94,7 @@ pub struct Report {
     /// Batch norms folded.
     pub folded: usize,
     pub eval_samples: usize,
+    /// Whether the data was seeded synthetic input rather than the user's.
+    pub synthetic: bool,
     pub layers: Vec<LayerReport>,
 }

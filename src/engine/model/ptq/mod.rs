@@ -78,6 +78,7 @@ pub struct Simulation {
     eval: Evaluation,
     /// Steps done.
     done: usize,
+    calibrated_on_synthetic: bool,
 }
 
 /// The evaluation so far: the float and the quantized model side by side.
@@ -134,6 +135,7 @@ impl Simulation {
             quantizers: Vec::new(),
             eval,
             done: 0,
+            calibrated_on_synthetic: false,
         })
     }
 
@@ -150,6 +152,7 @@ impl Simulation {
             if self.done < calib_batches {
                 let inputs = calib.batch(self.done, self.batch);
                 calibration.run(runners.for_inputs(&self.float, &inputs)?, &inputs)?;
+                self.calibrated_on_synthetic |= calib.is_synthetic();
                 self.done += 1;
                 return Ok(None);
             }
@@ -286,6 +289,7 @@ impl Simulation {
             fp32_accuracy: labels.map(|_| share(e.fp_correct)),
             folded: self.folded,
             eval_samples: eval.samples(),
+            synthetic: eval.is_synthetic() || self.calibrated_on_synthetic,
             layers,
         })
     }

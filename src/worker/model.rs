@@ -1,0 +1,334 @@
+//! The model worker: real ONNX models run by tract, in a worker of their own
+//! (`src/bin/model_worker.rs`, built with the `models` feature) that the page spawns only when a
+//! model is opened. It keeps the files handed over (the model, pictures, arrays) and serves
+//! three jobs: read a model (what it declares, and whether tract can run it), calibrate every
+//! activation, and simulate PTQ per tensor and per channel side by side. Every job steps one
+//! batch (or a few pictures) at a time, for progress and cancel.
+//!
+//! The messages are plain data, compiled without tract for the page; [`Models`], the service,
+//! needs the `models` feature.
+
+use serde::{Deserialize, Serialize};
+
+use super::wire::{Bulk, Carries};
+use super::{Input, Output};
+use crate::engine::model::declared::{InputInfo, NodeInfo};
+use crate::engine::model::preprocess::Preprocess;
+use crate::engine::model::report::{ActivationRange, CalibrationSettings, PtqSettings, Report};
+
+/// Path of the model worker's loader shim in the built app.
+pub const MODEL_WORKER_PATH: &str = "./model_worker_loader.js";
+
+/// A file handed to the model worker: its name (a relative path when a folder was given, so
+/// that class folders label pictures) and bytes, which travel as a transferred buffer.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct FileData {
+    pub name: String,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+impl Carries for FileData {
+    fn take_bulk(&mut self) -> Option<Bulk> {
+        Some(Bulk::Bytes(std::mem::take(&mut self.bytes)))
+    }
+
+    fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
+        match bulk {
+            Bulk::Bytes(b) => Ok(self.bytes = b),
+            Bulk::F32(_) => Err("a file came as numbers".into()),
+        }
+    }
+}
+
+/// The data a model is fed.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum Data {
+    /// PNG and JPEG files handed over, prepared for the model's first input; pictures in class
+    /// folders (or named `class_…`) label themselves.
+    Pictures { files: Vec<u64>, preprocess: Preprocess },
+    /// `.npy`/`.npz` files handed over, matched to the inputs by name.
+    Arrays { files: Vec<u64> },
+    /// `samples` seeded N(0, 1) samples at each input's default shape.
+    Synthetic { samples: usize, seed: u64 },
+}
+
+/// What the model worker is asked. `model` is the key its file was handed over under.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModelSpec {
+    /// Read the model: what it declares, and whether tract can run it.
+    Open { model: u64 },
+    /// Run `data` through the model `batch` samples at a time, every activation observed.
+    Calibrate { model: u64, data: Data, batch: usize, settings: CalibrationSettings },
+    /// Simulate PTQ on `data` (calibration and evaluation alike) twice: weights per tensor and
+    /// per channel (`settings.per_channel` is ignored), everything else the same.
+    Ptq { model: u64, data: Data, batch: usize, settings: PtqSettings },
+}
+
+/// What a job is busy with.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Stage {
+    Reading,
+    /// Decoding and preparing pictures.
+    Preparing,
+    Calibrating,
+    /// A PTQ simulation: per tensor, then per channel.
+    Simulating { per_channel: bool },
+}
+
+/// What a model declares, and whether tract can run it.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Declared {
+    pub file: String,
+    pub inputs: Vec<InputInfo>,
+    pub outputs: Vec<String>,
+    pub nodes: Vec<NodeInfo>,
+    /// Why tract cannot run the model (its message names the node and op), if it cannot.
+    pub cannot_run: Option<String>,
+}
+
+/// A calibration's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Calibrated {
+    pub samples: usize,
+    pub batches: usize,
+    pub synthetic: bool,
+    pub activations: Vec<ActivationRange>,
+}
+
+/// PTQ per tensor and per channel on the same model and data.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Compared {
+    pub per_tensor: Report,
+    pub per_channel: Report,
+}
+
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub enum ModelResult {
+    Opened(Box<Declared>),
+    Calibrated(Box<Calibrated>),
+    Compared(Box<Compared>),
+}
+
+/// Results carry no bulk data.
+impl Carries for ModelResult {
+    fn take_bulk(&mut self) -> Option<Bulk> {
+        None
+    }
+
+    fn put_bulk(&mut self, _: Bulk) -> Result<(), String> {
+        Err("a model result came with data it does not carry".into())
+    }
+}
+
+pub type ModelInput = Input<ModelSpec, FileData>;
+pub type ModelOutput = Output<Stage, ModelResult>;
+
+#[cfg(feature = "models")]
+pub use service::Models;
+
+#[cfg(feature = "models")]
+mod service {
+    use std::collections::HashMap;
+
+    use super::*;
+    use crate::engine::model::calibrate::Calibration;
+    use crate::engine::model::feed::{concat_rows, synthetic};
+    use crate::engine::model::ptq::Simulation;
+    use crate::engine::model::{images, Dataset, Model, Runner, Runners};
+    use crate::engine::tensor::Tensor;
+    use crate::worker::{Service, Step};
+
+    /// Pictures decoded per step.
+    const PICTURES_PER_STEP: usize = 4;
+
+    /// The model worker's files and the model last read.
+    #[derive(Default)]
+    pub struct Models {
+        files: HashMap<u64, FileData>,
+        /// The model read from file `key`.
+        model: Option<(u64, Model)>,
+    }
+
+    /// Data being made ready: pictures decoded a few at a time.
+    pub struct Preparing {
+        data: Data,
+        next: usize,
+        pictures: Option<Tensor>,
+    }
+
+    pub enum ModelJob {
+        Open(u64),
+        Calibrate { preparing: Option<Preparing>, ready: Option<(Dataset, Option<Vec<usize>>)>, batch: usize, calibration: Calibration, runners: Runners, done: usize },
+        Ptq { preparing: Option<Preparing>, ready: Option<(Dataset, Option<Vec<usize>>)>, sims: Vec<Simulation>, reports: Vec<Report> },
+    }
+
+    impl Models {
+        /// The model read from file `key` (read again only when another file is asked for).
+        fn model(&mut self, key: u64) -> Result<&Model, String> {
+            if self.model.as_ref().is_none_or(|(k, _)| *k != key) {
+                let file = self.files.get(&key).ok_or("the model was never handed to the model worker")?;
+                self.model = Some((key, Model::read(&file.name, &file.bytes).map_err(|e| e.to_string())?));
+            }
+            Ok(&self.model.as_ref().expect("read just above").1)
+        }
+
+        /// One step of making `p` ready for model `key`.
+        fn prepare(&mut self, key: u64, p: &mut Preparing) -> Result<Option<(Dataset, Option<Vec<usize>>)>, String> {
+            self.model(key)?;
+            let m = &self.model.as_ref().expect("read just above").1;
+            prepare(&self.files, m, p)
+        }
+    }
+
+    fn file(files: &HashMap<u64, FileData>, key: u64) -> Result<&FileData, String> {
+        files.get(&key).ok_or_else(|| "a file was never handed to the model worker".to_string())
+    }
+
+    /// One step of making `p` ready: a few pictures decoded, or the arrays read or drawn. `Some`
+    /// once the dataset (and the labels the pictures' names give) is ready.
+    fn prepare(files: &HashMap<u64, FileData>, m: &Model, p: &mut Preparing) -> Result<Option<(Dataset, Option<Vec<usize>>)>, String> {
+        match &p.data {
+            Data::Synthetic { samples, seed } => {
+                let arrays = synthetic(m, *samples, *seed).map_err(|e| e.to_string())?;
+                Ok(Some((Dataset::new(m, arrays).map_err(|e| e.to_string())?, None)))
+            }
+            Data::Arrays { files: keys } => {
+                let mut arrays = Vec::new();
+                for &k in keys {
+                    let f = file(files, k)?;
+                    let lower = f.name.to_ascii_lowercase();
+                    if !(lower.ends_with(".npy") || lower.ends_with(".npz")) {
+                        return Err(format!("{}: inputs are .npy or .npz arrays, or PNG/JPEG pictures", f.name));
+                    }
+                    arrays.extend(crate::engine::io::load(&f.name, &f.bytes, Default::default()).map_err(|e| e.to_string())?);
+                }
+                Ok(Some((Dataset::new(m, arrays).map_err(|e| e.to_string())?, None)))
+            }
+            Data::Pictures { files: keys, preprocess } => {
+                if m.inputs.len() != 1 {
+                    return Err(format!("{}: pictures feed a model with one input; this one has {}", m.file, m.inputs.len()));
+                }
+                if keys.is_empty() {
+                    return Err("no pictures were given".into());
+                }
+                let end = (p.next + PICTURES_PER_STEP).min(keys.len());
+                let chunk = keys[p.next..end].iter().map(|&k| file(files, k).map(|f| (f.name.clone(), f.bytes.clone()))).collect::<Result<Vec<_>, _>>()?;
+                let part = images::batch(&m.inputs[0].name, &chunk, preprocess)?;
+                match p.pictures.as_mut() {
+                    None => p.pictures = Some(part),
+                    Some(all) => concat_rows(all, part)?,
+                }
+                p.next = end;
+                if end < keys.len() {
+                    return Ok(None);
+                }
+                let names = keys.iter().map(|&k| file(files, k).map(|f| f.name.clone())).collect::<Result<Vec<_>, _>>()?;
+                let labels = images::labels_from_names(&names).map(|(l, _)| l);
+                let pictures = p.pictures.take().expect("decoded above");
+                Ok(Some((Dataset::new(m, vec![pictures]).map_err(|e| e.to_string())?, labels)))
+            }
+        }
+    }
+
+    /// Progress of preparing: pictures decoded of all.
+    fn preparing_progress(p: &Preparing) -> Step<Stage, ModelResult> {
+        let total = match &p.data {
+            Data::Pictures { files, .. } => files.len(),
+            _ => 1,
+        };
+        Step::Progress { done: p.next, total, detail: Stage::Preparing }
+    }
+
+    impl Service for Models {
+        type Spec = ModelSpec;
+        type Load = FileData;
+        type Detail = Stage;
+        type Result = ModelResult;
+        type Job = (u64, ModelJob);
+
+        fn load(&mut self, key: u64, data: FileData) {
+            if self.model.as_ref().is_some_and(|(k, _)| *k == key) {
+                self.model = None;
+            }
+            self.files.insert(key, data);
+        }
+
+        fn start(&mut self, spec: ModelSpec) -> Result<(u64, ModelJob), String> {
+            Ok(match spec {
+                ModelSpec::Open { model } => (model, ModelJob::Open(model)),
+                ModelSpec::Calibrate { model, data, batch, settings } => {
+                    let calibration = Calibration::new(&settings)?;
+                    let runners = calibration.runners();
+                    (model, ModelJob::Calibrate { preparing: Some(Preparing { data, next: 0, pictures: None }), ready: None, batch: batch.max(1), calibration, runners, done: 0 })
+                }
+                ModelSpec::Ptq { model, data, batch, settings } => {
+                    let m = self.model(model)?;
+                    let sims = [false, true]
+                        .into_iter()
+                        .map(|per_channel| Simulation::new(m, batch.max(1), &PtqSettings { per_channel, ..settings }))
+                        .collect::<Result<Vec<_>, _>>()
+                        .map_err(|e| e.to_string())?;
+                    (model, ModelJob::Ptq { preparing: Some(Preparing { data, next: 0, pictures: None }), ready: None, sims, reports: Vec::new() })
+                }
+            })
+        }
+
+        fn step(&mut self, (key, job): &mut (u64, ModelJob)) -> Result<Step<Stage, ModelResult>, String> {
+            let key = *key;
+            match job {
+                ModelJob::Open(_) => {
+                    let m = self.model(key)?;
+                    let cannot_run = Runner::new(m, &m.inputs.iter().map(InputInfo::default_shape).collect::<Vec<_>>(), false).err().map(|e| e.to_string());
+                    let declared = Declared { file: m.file.clone(), inputs: m.inputs.clone(), outputs: m.outputs.clone(), nodes: m.nodes.clone(), cannot_run };
+                    Ok(Step::Done(ModelResult::Opened(Box::new(declared))))
+                }
+                ModelJob::Calibrate { preparing, ready, batch, calibration, runners, done } => {
+                    if let Some(p) = preparing.as_mut() {
+                        match self.prepare(key, p)? {
+                            None => return Ok(preparing_progress(p)),
+                            Some(r) => {
+                                *ready = Some(r);
+                                *preparing = None;
+                            }
+                        }
+                    }
+                    let (data, _) = ready.as_ref().expect("prepared above");
+                    let total = data.batch_count(*batch);
+                    let m = self.model(key)?;
+                    let inputs = data.batch(*done, *batch);
+                    calibration.run(runners.for_inputs(m, &inputs).map_err(|e| e.to_string())?, &inputs).map_err(|e| e.to_string())?;
+                    *done += 1;
+                    if *done < total {
+                        return Ok(Step::Progress { done: *done, total, detail: Stage::Calibrating });
+                    }
+                    let calibrated = Calibrated { samples: data.samples(), batches: calibration.batches(), synthetic: data.is_synthetic(), activations: calibration.ranges() };
+                    Ok(Step::Done(ModelResult::Calibrated(Box::new(calibrated))))
+                }
+                ModelJob::Ptq { preparing, ready, sims, reports } => {
+                    if let Some(p) = preparing.as_mut() {
+                        match self.prepare(key, p)? {
+                            None => return Ok(preparing_progress(p)),
+                            Some(r) => {
+                                *ready = Some(r);
+                                *preparing = None;
+                            }
+                        }
+                    }
+                    let (data, labels) = ready.as_ref().expect("prepared above");
+                    let k = reports.len();
+                    if let Some(report) = sims[k].step(data, data, labels.as_deref()).map_err(|e| e.to_string())? {
+                        reports.push(report);
+                    }
+                    if reports.len() == sims.len() {
+                        let per_channel = reports.pop().expect("two reports");
+                        let per_tensor = reports.pop().expect("two reports");
+                        return Ok(Step::Done(ModelResult::Compared(Box::new(Compared { per_tensor, per_channel }))));
+                    }
+                    let (done, each) = sims[reports.len()].progress(data, data);
+                    Ok(Step::Progress { done: reports.len() * each + done, total: sims.len() * each, detail: Stage::Simulating { per_channel: reports.len() == 1 } })
+                }
+            }
+        }
+    }
+}

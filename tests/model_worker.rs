@@ -1,0 +1,172 @@
+//! The model worker's service natively: files handed over, a model read, calibrated and
+//! quantized on pictures in steps, with the same numbers as the engine (and so the CLI) gives on
+//! the same data; a cancel between steps; and the messages for what cannot work.
+
+mod models;
+
+use std::cell::RefCell;
+
+use prost::Message;
+use quantscope::engine::io::onnx::{ModelProto, NodeProto};
+use quantscope::engine::model::calibrate::{Calibration, Settings};
+use quantscope::engine::model::images::{self, Preprocess, Preset};
+use quantscope::engine::model::ptq::{simulate, Settings as PtqSettings};
+use quantscope::engine::model::{Dataset, Model};
+use quantscope::engine::observer::{Common, ObserverKind};
+use quantscope::engine::quantizer::qparams::{QRange, QScheme};
+use quantscope::worker::model::{Data, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Models, Stage};
+use quantscope::worker::{serve, Input, Output};
+
+/// Six text-like pictures in two class folders (`up/`, `down/`), as the CLI test's.
+fn pictures() -> Vec<(String, Vec<u8>)> {
+    let mut out = Vec::new();
+    for (class, flip) in [("up", false), ("down", true)] {
+        for k in 0..3u32 {
+            let img = image::RgbImage::from_fn(192, 48, |x, y| {
+                let y = if flip { 47 - y } else { y };
+                let glyph = (4..14).contains(&y) && (x / 6 + k) % 3 != 0 && x > 8 && x < 180;
+                if glyph { image::Rgb([20, 20, 30]) } else { image::Rgb([230, 225, 215 - 10 * k as u8]) }
+            });
+            let mut bytes = std::io::Cursor::new(Vec::new());
+            img.write_to(&mut bytes, image::ImageFormat::Png).unwrap();
+            out.push((format!("{class}/{k}.png"), bytes.into_inner()));
+        }
+    }
+    out
+}
+
+/// Serves `inputs` to a fresh model worker; `react` may answer an output with more inputs (or
+/// end the session with `None`).
+fn session(inputs: Vec<ModelInput>, react: impl Fn(&ModelOutput) -> Option<Vec<ModelInput>>) -> Vec<ModelOutput> {
+    let (tx, rx) = futures::channel::mpsc::unbounded();
+    for i in inputs {
+        tx.unbounded_send(i).unwrap();
+    }
+    let tx = RefCell::new(Some(tx));
+    let out = RefCell::new(Vec::new());
+    futures::executor::block_on(serve(&mut Models::default(), rx, |o| {
+        match react(&o) {
+            Some(more) => more.into_iter().for_each(|i| tx.borrow().as_ref().unwrap().unbounded_send(i).unwrap()),
+            None => drop(tx.borrow_mut().take()),
+        }
+        out.borrow_mut().push(o);
+        true
+    }));
+    out.into_inner()
+}
+
+fn load(key: u64, name: &str, bytes: Vec<u8>) -> ModelInput {
+    Input::Load { key, data: FileData { name: name.into(), bytes } }
+}
+
+fn minmax() -> Settings {
+    Settings { observer: ObserverKind::MinMax, common: Common { scheme: QScheme::Affine, range: QRange::with_bits(8, true).unwrap() }, per_channel: false }
+}
+
+#[test]
+fn reads_calibrates_and_quantizes_a_real_model_as_the_engine_does() {
+    let path = models::real("ppocr-cls-v2");
+    let bytes = std::fs::read(&path).unwrap();
+    let pics = pictures();
+    let pre = Preprocess::preset(Preset::MinusOneOne, (48, 192));
+    let keys: Vec<u64> = (10..10 + pics.len() as u64).collect();
+    let mut inputs = vec![load(1, "ppocr-cls-v2.onnx", bytes.clone())];
+    inputs.extend(pics.iter().zip(&keys).map(|((n, b), &k)| load(k, n, b.clone())));
+    let data = Data::Pictures { files: keys.clone(), preprocess: pre.clone() };
+    let ptq = PtqSettings { weight_bits: 8, per_channel: false, act_bits: Some(8), act_observer: ObserverKind::MinMax, fold_bn: true };
+    inputs.push(Input::Start { id: 1, spec: ModelSpec::Open { model: 1 } });
+    // A newer start replaces a running job: each starts when the one before is done.
+    let out = session(inputs, |o| match o {
+        Output::Done { id: 1, .. } => Some(vec![Input::Start { id: 2, spec: ModelSpec::Calibrate { model: 1, data: data.clone(), batch: 2, settings: minmax() } }]),
+        Output::Done { id: 2, .. } => Some(vec![Input::Start { id: 3, spec: ModelSpec::Ptq { model: 1, data: data.clone(), batch: 2, settings: ptq } }]),
+        Output::Done { .. } | Output::Failed { .. } => None,
+        _ => Some(vec![]),
+    });
+    let kinds: Vec<String> = out.iter().map(|o| format!("{o:?}").chars().take(80).collect()).collect();
+
+    // What the engine gives on the same pictures, as the CLI computes it.
+    let model = Model::read("ppocr-cls-v2.onnx", &bytes).unwrap();
+    let batch = images::batch("x", &pics, &pre).unwrap();
+    let dataset = Dataset::new(&model, vec![batch]).unwrap();
+    let mut cal = Calibration::new(&minmax()).unwrap();
+    let mut runners = cal.runners();
+    for i in 0..dataset.batch_count(2) {
+        let b = dataset.batch(i, 2);
+        cal.run(runners.for_inputs(&model, &b).unwrap(), &b).unwrap();
+    }
+    let labels = images::labels_from_names(&pics.iter().map(|p| p.0.clone()).collect::<Vec<_>>()).map(|l| l.0);
+    let engine = |per_channel| simulate(&model, &dataset, &dataset, 2, labels.as_deref(), &PtqSettings { per_channel, ..ptq }).unwrap();
+
+    let done = |id| out.iter().find_map(|o| if let Output::Done { id: i, result } = o { (*i == id).then_some(result) } else { None }).unwrap_or_else(|| panic!("job {id} did not finish: {kinds:?}"));
+    let ModelResult::Opened(declared) = done(1) else { panic!("{:?}", done(1)) };
+    assert_eq!((declared.inputs.len(), declared.cannot_run.as_deref()), (1, None), "{declared:?}");
+    assert_eq!(declared.nodes.len(), model.nodes.len());
+    let ModelResult::Calibrated(calibrated) = done(2) else { panic!() };
+    assert_eq!((calibrated.samples, calibrated.batches, calibrated.synthetic), (6, 3, false));
+    assert_eq!(calibrated.activations, cal.ranges(), "the worker's ranges are the engine's, to the bit");
+    let ModelResult::Compared(compared) = done(3) else { panic!() };
+    assert_eq!(compared.per_tensor, engine(false));
+    assert_eq!(compared.per_channel, engine(true));
+    assert!(compared.per_channel.accuracy.is_some(), "class folders label the pictures");
+    // Progress: pictures decoded, batches calibrated, then both simulations, each counting up.
+    let stages: Vec<Stage> = out.iter().filter_map(|o| if let Output::Progress { detail, .. } = o { Some(*detail) } else { None }).collect();
+    for s in [Stage::Preparing, Stage::Calibrating, Stage::Simulating { per_channel: false }, Stage::Simulating { per_channel: true }] {
+        assert!(stages.contains(&s), "{s:?} in {stages:?}");
+    }
+    let last_ptq = out.iter().filter_map(|o| if let Output::Progress { id: 3, done, total, .. } = o { Some((*done, *total)) } else { None }).last().unwrap();
+    assert!(last_ptq.0 < last_ptq.1 && last_ptq.1 >= 4, "{last_ptq:?}");
+}
+
+#[test]
+fn a_cancel_stops_between_batches_and_synthetic_input_is_labelled() {
+    let bytes = std::fs::read(models::real("ppocr-cls-v2")).unwrap();
+    let data = Data::Synthetic { samples: 8, seed: 3 };
+    let inputs = vec![load(1, "m.onnx", bytes), Input::Start { id: 1, spec: ModelSpec::Calibrate { model: 1, data: data.clone(), batch: 1, settings: minmax() } }];
+    let out = session(inputs, |o| match o {
+        Output::Progress { id: 1, done: 2, .. } => Some(vec![Input::Cancel { id: 1 }]),
+        Output::Cancelled { id: 1 } => Some(vec![Input::Start { id: 2, spec: ModelSpec::Calibrate { model: 1, data: data.clone(), batch: 4, settings: minmax() } }]),
+        Output::Done { .. } | Output::Failed { .. } => None,
+        _ => Some(vec![]),
+    });
+    assert!(out.contains(&Output::Cancelled { id: 1 }), "{out:?}");
+    assert!(!out.iter().any(|o| matches!(o, Output::Progress { id: 1, done: 4, .. })), "stopped within a step");
+    let Some(Output::Done { id: 2, result: ModelResult::Calibrated(c) }) = out.last() else { panic!("{:?}", out.last()) };
+    assert_eq!((c.samples, c.batches, c.synthetic), (8, 2, true));
+}
+
+#[test]
+fn what_cannot_work_is_named_and_the_worker_goes_on() {
+    let bytes = models::tiny_cnn();
+    let mut proto = ModelProto::decode(&bytes[..]).unwrap();
+    let graph = proto.graph.as_mut().unwrap();
+    graph.node[2] = NodeProto { op_type: "FancyRelu".into(), name: "fancy".into(), ..graph.node[2].clone() };
+    let spec = |id: u64| match id {
+        1 => ModelSpec::Open { model: 1 },
+        2 => ModelSpec::Open { model: 2 },
+        3 => ModelSpec::Calibrate { model: 3, data: Data::Arrays { files: vec![4] }, batch: 1, settings: minmax() },
+        4 => ModelSpec::Calibrate { model: 3, data: Data::Pictures { files: vec![4], preprocess: Preprocess::preset(Preset::ZeroOne, (8, 8)) }, batch: 1, settings: minmax() },
+        5 => ModelSpec::Open { model: 9 },
+        _ => ModelSpec::Calibrate { model: 3, data: Data::Synthetic { samples: 3, seed: 1 }, batch: 2, settings: minmax() },
+    };
+    let inputs = vec![
+        load(1, "odd.onnx", proto.encode_to_vec()),
+        load(2, "cut.onnx", bytes[..bytes.len() / 2].to_vec()),
+        load(3, "tiny.onnx", bytes.clone()),
+        load(4, "x.txt", b"hello".to_vec()),
+        Input::Start { id: 1, spec: spec(1) },
+    ];
+    let out = session(inputs, |o| match o {
+        Output::Done { id: 6, .. } | Output::Failed { id: 6, .. } => None,
+        Output::Done { id, .. } | Output::Failed { id, .. } => Some(vec![Input::Start { id: id + 1, spec: spec(id + 1) }]),
+        _ => Some(vec![]),
+    });
+    let failed = |id| out.iter().find_map(|o| if let Output::Failed { id: i, message } = o { (*i == id).then(|| message.clone()) } else { None });
+    let Some(Output::Done { result: ModelResult::Opened(odd), .. }) = out.iter().find(|o| matches!(o, Output::Done { id: 1, .. })) else { panic!("{out:?}") };
+    let why = odd.cannot_run.as_deref().unwrap();
+    assert!(why.contains("“fancy” (FancyRelu)"), "{why}");
+    assert!(failed(2).unwrap().starts_with("cut.onnx: not a valid ONNX model"), "{:?}", failed(2));
+    assert!(failed(3).unwrap().starts_with("x.txt: inputs are .npy or .npz"), "{:?}", failed(3));
+    assert!(failed(4).unwrap().starts_with("x.txt: not a readable PNG or JPEG picture"), "{:?}", failed(4));
+    assert!(failed(5).unwrap().contains("never handed"), "{:?}", failed(5));
+    assert!(matches!(out.last(), Some(Output::Done { id: 6, result: ModelResult::Calibrated(_) })), "the worker goes on: {:?}", out.last());
+}
