@@ -13,6 +13,9 @@ const VERSION = "__QUANTSCOPE_VERSION__";
 // The build's files, relative to this script; null in a development build (scripts/serve),
 // where this worker removes itself and its caches and every request goes to the network.
 const FILES = /*__QUANTSCOPE_FILES__*/ null;
+// Files cached the first time the page asks for them rather than at install: the model worker,
+// which only a page that opens a model needs.
+const LATER = /*__QUANTSCOPE_LATER__*/ null;
 // Caches are per origin, and several copies of the app can live under one origin at different
 // paths: each copy's caches are named after its scope.
 const PREFIX = `quantscope ${self.registration.scope} `;
@@ -53,6 +56,12 @@ self.addEventListener("fetch", (event) => {
     if (request.mode === "navigate") {
       const shell = await cache.match("./");
       if (shell) return shell;
+    }
+    const path = "./" + new URL(request.url).pathname.split("/").pop();
+    if (LATER && LATER.includes(path)) {
+      const response = await fetch(request);
+      if (response.ok) await cache.put(request, response.clone());
+      return response;
     }
     return fetch(request);
   })());

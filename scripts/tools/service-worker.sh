@@ -10,13 +10,23 @@ cd "$staging"
 rm -f sw.js
 mapfile -t files < <(find . -type f | sed 's|^\./||' | LC_ALL=C sort)
 version="$(cat "${files[@]}" | sha256sum | cut -c1-16)"
+# The model worker (tract, ~15 MB) is not fetched with the app: it is cached when a model is
+# first opened (LATER), so that the first load stays small.
 if [ "${QUANTSCOPE_DEV_SERVER:-0}" = 1 ]; then
   list=null
+  later=null
 else
   list="[\"./\""
-  for f in "${files[@]}"; do list+=", \"./$f\""; done
+  later="["
+  for f in "${files[@]}"; do
+    case "$f" in
+      model_worker*) later+="$([ "$later" = "[" ] || echo ", ")\"./$f\"" ;;
+      *) list+=", \"./$f\"" ;;
+    esac
+  done
   list+="]"
+  later+="]"
 fi
-sed -e "s|__QUANTSCOPE_VERSION__|$version|" -e "s|/\*__QUANTSCOPE_FILES__\*/ null|$list|" "$template" > sw.js
+sed -e "s|__QUANTSCOPE_VERSION__|$version|" -e "s|/\*__QUANTSCOPE_FILES__\*/ null|$list|" -e "s|/\*__QUANTSCOPE_LATER__\*/ null|$later|" "$template" > sw.js
 grep -q "const VERSION = \"$version\"" sw.js || { echo "service-worker.sh: $template has no version placeholder" >&2; exit 1; }
 echo "service worker: ${#files[@]} files, version $version$([ "$list" = null ] && echo ' (development: no cache)')"

@@ -153,6 +153,7 @@ pub fn app(props: &AppProps) -> Html {
     let view = match url.view {
         View::Explorer => html! { <Explorer url={url.clone()} on_change={update} files={files.clone()} /> },
         View::Lab => html! { <Lab url={url.clone()} on_change={update.clone()} files={files.clone()} /> },
+        View::Model => html! { <super::model::ModelView /> },
         View::Learn => html! { <Learn url={url.clone()} on_change={update.clone()} /> },
         View::Bench => html! { <Bench /> },
     };

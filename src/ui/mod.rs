@@ -13,6 +13,7 @@ pub mod format;
 pub mod i18n;
 pub mod lab;
 pub mod learn;
+pub mod model;
 pub mod panic;
 pub mod state;
 pub mod sweep;

@@ -4,6 +4,7 @@ texts! {
     pub enum ExplorerText {
         ViewExplorer => "Explorer", "探索";
         ViewLab => "Lab", "实验室";
+        ViewModel => "Model", "模型";
         ViewLearn => "Learn", "学习";
         ViewBench => "Benchmarks", "基准测试";
         DistNormal => "Normal N(μ, σ²)", "正态分布 N(μ, σ²)";

@@ -38,6 +38,7 @@ fn every_text_is_translated_with_the_same_placeholders() {
     all.extend(check(ExplorerText::ALL));
     all.extend(check(LabText::ALL));
     all.extend(check(LearnText::ALL));
+    all.extend(check(ModelText::ALL));
     all.extend(check(BenchText::ALL));
     all.extend(check(ChartText::ALL));
     assert!(all.is_empty(), "{} texts without a proper translation:\n{}", all.len(), all.join("\n"));

@@ -9,6 +9,8 @@ use crate::ui::i18n::{ExplorerText as E, LearnText as L};
 pub enum View {
     Explorer,
     Lab,
+    /// A real ONNX model run in the model worker: calibration and PTQ.
+    Model,
     Learn,
     /// The in-browser benchmark page (not a tab; linked from About).
     Bench,
@@ -96,6 +98,7 @@ pub enum RoundKind {
 pub const VIEWS: &[(View, &str, E)] = &[
     (View::Explorer, "explorer", E::ViewExplorer),
     (View::Lab, "lab", E::ViewLab),
+    (View::Model, "model", E::ViewModel),
     (View::Learn, "learn", E::ViewLearn),
     (View::Bench, "bench", E::ViewBench),
 ];

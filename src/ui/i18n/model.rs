@@ -1,0 +1,74 @@
+//! The texts of the Model view: a real ONNX model, calibrated and quantized in the model worker.
+
+texts! {
+    pub enum ModelText {
+        Title => "A real model: calibration and PTQ", "真实模型：校准与 PTQ";
+        Intro => "Open an ONNX model. It runs in a worker of its own in this page (tract, compiled to WebAssembly); nothing you open leaves the browser. Feed it pictures, arrays or synthetic input, calibrate every activation with an observer, then simulate PTQ per tensor and per channel side by side.", "打开一个 ONNX 模型。它在本页面自己的后台线程中运行（tract，编译为 WebAssembly）；你打开的任何内容都不会离开浏览器。给它输入图片、数组或合成数据，用观察器校准每一个激活值，然后并排模拟逐张量与逐通道的 PTQ。";
+        ModelFile => "ONNX model", "ONNX 模型";
+        NoModel => "No model open yet.", "尚未打开模型。";
+        Reading => "Reading the model…", "正在读取模型…";
+        Declared => "{0}: {1} nodes; inputs {2}; outputs {3}", "{0}：{1} 个节点；输入 {2}；输出 {3}";
+        CannotRun => "tract cannot run this model: {0}. Its weights stay browsable in the Explorer.", "tract 无法运行此模型：{0}。其权重仍可在探索器中浏览。";
+        CannotRead => "Cannot read {0}: {1}", "无法读取 {0}：{1}";
+        DataTitle => "Data", "数据";
+        DataPictures => "Pictures (PNG, JPEG)", "图片（PNG、JPEG）";
+        DataArrays => "Arrays (npy, npz)", "数组（npy、npz）";
+        DataSynthetic => "Synthetic (seeded)", "合成数据（带种子）";
+        PicturesChosen => "{0} pictures", "{0} 张图片";
+        ArraysChosen => "{0} files", "{0} 个文件";
+        Samples => "Samples", "样本数";
+        Seed => "Seed", "种子";
+        Preset => "Normalisation", "归一化";
+        PresetImageNet => "ImageNet (resize, centre crop, mean/std)", "ImageNet（缩放、中心裁剪、均值/标准差）";
+        PresetZeroOne => "[0, 1]", "[0, 1]";
+        PresetMinusOneOne => "[−1, 1]", "[−1, 1]";
+        Size => "Size H×W", "尺寸 H×W";
+        Nhwc => "NHWC layout", "NHWC 布局";
+        Bgr => "BGR channel order", "BGR 通道顺序";
+        Batch => "Batch", "批大小";
+        CalibrateTitle => "Calibration", "校准";
+        Observer => "Observer", "观察器";
+        PerChannel => "Per channel (axis 1)", "逐通道（轴 1）";
+        Bits => "Bits", "位宽";
+        Calibrate => "Calibrate", "校准";
+        Cancel => "Cancel", "取消";
+        Cancelled => "Cancelled.", "已取消。";
+        Failed => "Stopped: {0}", "已停止：{0}";
+        StagePreparing => "Preparing pictures: {0} of {1}", "正在准备图片：{0} / {1}";
+        StageCalibrating => "Calibrating: batch {0} of {1}", "正在校准：第 {0} / {1} 批";
+        StageSimulating => "PTQ, weights per tensor: step {0} of {1}", "PTQ，逐张量权重：第 {0} / {1} 步";
+        StageSimulatingChannel => "PTQ, weights per channel: step {0} of {1}", "PTQ，逐通道权重：第 {0} / {1} 步";
+        Calibrated => "{0} activations from {1} samples in {2} batches", "{0} 个激活值，来自 {1} 个样本，共 {2} 批";
+        SyntheticLabel => "synthetic input", "合成输入";
+        ColActivation => "Activation", "激活值";
+        ColOp => "Op", "算子";
+        ColShape => "Shape", "形状";
+        ColMin => "min", "min";
+        ColMax => "max", "max";
+        ColAbsMax => "|x| max", "|x| max";
+        ColScale => "Scale", "缩放因子";
+        ColZeroPoint => "Zero point", "零点";
+        ColRatio => "Channel range ratio", "通道范围比";
+        ColNonFinite => "NaN/Inf", "NaN/Inf";
+        PtqTitle => "PTQ: per tensor against per channel", "PTQ：逐张量与逐通道对比";
+        WeightBits => "Weight bits", "权重位宽";
+        ActBits => "Activation bits", "激活位宽";
+        WeightsOnly => "Weights only (activations stay float)", "仅权重（激活值保持浮点）";
+        FoldBn => "Fold batch norm into conv", "将批归一化折叠进卷积";
+        RunPtq => "Run PTQ", "运行 PTQ";
+        PerTensorHead => "Weights per tensor", "逐张量权重";
+        PerChannelHead => "Weights per channel", "逐通道权重";
+        OutputSqnr => "Output SQNR", "输出 SQNR";
+        TopOne => "top-1 agreement with FP32", "与 FP32 的 top-1 一致率";
+        AccuracyOf => "accuracy {0} (FP32 {1})", "准确率 {0}（FP32 {1}）";
+        EvalOn => "{0} samples; {1} batch norms folded", "{0} 个样本；折叠了 {1} 个批归一化";
+        LayersHint => "Layers with a weight or an activation quantizer, in graph order. Weight: the fake-quantized weight against the float one. Local: the layer run alone on the float model's input. Cumulative: the quantized model's value against the float model's. Bars show the cumulative SQNR, red where little signal is left.", "含权重或激活量化器的层，按计算图顺序排列。权重：伪量化权重相对浮点权重。局部：该层单独运行于浮点模型的输入之上。累积：量化模型的值相对浮点模型的值。条形表示累积 SQNR，信号所剩无几之处显示为红色。";
+        ColLayer => "Layer", "层";
+        ColWeight => "Weight dB", "权重 dB";
+        ColLocal => "Local dB", "局部 dB";
+        ColCumulative => "Cumulative dB", "累积 dB";
+        Blame => "Per tensor, {0} ({1}) costs the most on its own: {2} dB local SQNR, {3} dB per channel.", "逐张量时，{0}（{1}）单独造成的损失最大：局部 SQNR {2} dB，逐通道为 {3} dB。";
+        Decibels => "{0} dB", "{0} dB";
+        NotApplicable => "n/a", "不适用";
+    }
+}

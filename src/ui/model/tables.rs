@@ -1,0 +1,191 @@
+//! What the Model view shows of a calibration and of a PTQ comparison: the activations in graph
+//! order, and the layers per tensor beside per channel with their SQNR as heat-coloured bars.
+//! Every number's exact value sits in its cell's `data-value` (the end-to-end test compares
+//! them with the CLI's JSON); the text shows four significant digits.
+
+use yew::prelude::*;
+
+use crate::engine::model::report::{ActivationRange, LayerReport, PerTensorOrChannel, Report};
+use crate::ui::format::sig4;
+use crate::ui::i18n::{ModelText as M, Tr};
+use crate::worker::model::{Calibrated, Compared};
+
+/// A numeric cell: four significant digits shown, the exact value in `data-value`.
+fn num(v: f64) -> Html {
+    html! { <td class="num" data-value={v.to_string()}>{sig4(Some(v))}</td> }
+}
+
+/// A cell for an optional dB value (`n/a` where there is none).
+fn db(v: Option<f64>, t: Tr) -> Html {
+    match v {
+        Some(v) if v.is_infinite() => html! { <td class="num" data-value="inf">{"∞"}</td> },
+        Some(v) => html! { <td class="num" data-value={v.to_string()}>{format!("{v:.1}")}</td> },
+        None => html! { <td class="num na">{t.s(M::NotApplicable)}</td> },
+    }
+}
+
+/// The colour of an SQNR: red at 0 dB and below, through yellow, to green at 40 dB and above.
+pub fn heat(db: f64) -> String {
+    let hue = (db.clamp(0.0, 40.0) / 40.0 * 120.0).round();
+    format!("hsl({hue}, 70%, 45%)")
+}
+
+/// A bar for an SQNR, its length up to 60 dB.
+fn bar(v: Option<f64>, testid: &str) -> Html {
+    match v {
+        Some(v) if v.is_finite() => {
+            let width = (v.clamp(0.0, 60.0) / 60.0 * 100.0).max(1.0);
+            let style = format!("width:{width:.1}%;background:{}", heat(v));
+            html! { <div class="sqnr-bar" data-testid={testid.to_string()}><span style={style}></span><em>{format!("{v:.1}")}</em></div> }
+        }
+        _ => html! { <div class="sqnr-bar" data-testid={testid.to_string()}><em>{"∞"}</em></div> },
+    }
+}
+
+fn scale_text(scale: &PerTensorOrChannel<f32>) -> String {
+    match scale {
+        PerTensorOrChannel::Tensor(s) => sig4(Some(*s as f64)),
+        PerTensorOrChannel::Channel(v) => {
+            let lo = v.iter().copied().fold(f32::INFINITY, f32::min);
+            let hi = v.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            format!("{}…{} ({})", sig4(Some(lo as f64)), sig4(Some(hi as f64)), v.len())
+        }
+    }
+}
+
+fn zero_point_text(zp: &PerTensorOrChannel<i32>) -> String {
+    match zp {
+        PerTensorOrChannel::Tensor(z) => z.to_string(),
+        PerTensorOrChannel::Channel(v) => {
+            let lo = v.iter().min().copied().unwrap_or(0);
+            let hi = v.iter().max().copied().unwrap_or(0);
+            if lo == hi { lo.to_string() } else { format!("{lo}…{hi}") }
+        }
+    }
+}
+
+fn activation_row(a: &ActivationRange, t: Tr) -> Html {
+    let ratio = match a.channel_range_ratio {
+        Some(r) => num(r as f64),
+        None => html! { <td class="num na">{t.s(M::NotApplicable)}</td> },
+    };
+    html! {
+        <tr data-testid="act-row" data-name={a.name.clone()}>
+            <td class="name" title={a.node.clone()}>{&a.name}</td>
+            <td>{&a.op}</td>
+            <td>{format!("{:?}", a.shape)}</td>
+            { num(a.min_val as f64) }
+            { num(a.max_val as f64) }
+            { num(a.abs_max as f64) }
+            <td class="num">{scale_text(&a.scale)}</td>
+            <td class="num">{zero_point_text(&a.zero_point)}</td>
+            { ratio }
+            <td class={classes!("num", (a.non_finite > 0).then_some("flag"))}>{a.non_finite}</td>
+        </tr>
+    }
+}
+
+/// The calibration's activations, in graph order.
+pub fn calibration(c: &Calibrated, t: Tr) -> Html {
+    let synthetic = c.synthetic.then(|| html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> });
+    html! {
+        <div data-testid="calibration">
+            <p data-testid="calibrated" data-samples={c.samples.to_string()} data-batches={c.batches.to_string()}>
+                {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ for synthetic }
+            </p>
+            <div class="table-scroll">
+                <table class="layers-table">
+                    <thead><tr>
+                        <th>{t.s(M::ColActivation)}</th><th>{t.s(M::ColOp)}</th><th>{t.s(M::ColShape)}</th>
+                        <th>{t.s(M::ColMin)}</th><th>{t.s(M::ColMax)}</th><th>{t.s(M::ColAbsMax)}</th>
+                        <th>{t.s(M::ColScale)}</th><th>{t.s(M::ColZeroPoint)}</th><th>{t.s(M::ColRatio)}</th><th>{t.s(M::ColNonFinite)}</th>
+                    </tr></thead>
+                    <tbody>{ for c.activations.iter().map(|a| activation_row(a, t)) }</tbody>
+                </table>
+            </div>
+        </div>
+    }
+}
+
+/// The summary of one PTQ run: output SQNR, top-1 agreement, accuracy.
+fn summary(r: &Report, head: M, key: &str, t: Tr) -> Html {
+    let pct = |v: f64| format!("{:.1}%", 100.0 * v);
+    let accuracy = r.accuracy.zip(r.fp32_accuracy).map(|(q, f)| {
+        html! { <li data-testid={format!("ptq-{key}-accuracy")} data-value={q.to_string()}>{t.f(M::AccuracyOf, &[&pct(q), &pct(f)])}</li> }
+    });
+    let out = r.output_sqnr_db;
+    html! {
+        <div class="ptq-summary">
+            <h3>{t.s(head)}</h3>
+            <p class="big" data-testid={format!("ptq-{key}-output-sqnr")} data-value={out.map_or("none".into(), |v| v.to_string())}
+               style={out.map(|v| format!("color: {}", heat(v)))}>
+                {t.s(M::OutputSqnr)}{": "}{out.map_or("∞".into(), |v| t.f(M::Decibels, &[&format!("{v:.2}")]))}
+            </p>
+            <ul>
+                <li data-testid={format!("ptq-{key}-top1")} data-value={r.top1_agreement.to_string()}>{pct(r.top1_agreement)}{" "}{t.s(M::TopOne)}</li>
+                { for accuracy }
+            </ul>
+        </div>
+    }
+}
+
+/// The layers worth a row: those with a weight or an activation quantizer.
+fn shown(l: &LayerReport) -> bool {
+    l.weight_sqnr_db.is_some() || l.act_quantized
+}
+
+/// The layer that costs most on its own per tensor (lowest finite local SQNR), with its local
+/// SQNR per channel.
+pub fn blame(c: &Compared) -> Option<(&LayerReport, f64, Option<f64>)> {
+    let worst = c.per_tensor.layers.iter().filter(|l| shown(l)).filter_map(|l| l.local_sqnr_db.filter(|v| v.is_finite()).map(|v| (l, v))).min_by(|a, b| a.1.total_cmp(&b.1))?;
+    let channel = c.per_channel.layers.iter().find(|l| l.name == worst.0.name).and_then(|l| l.local_sqnr_db);
+    Some((worst.0, worst.1, channel))
+}
+
+/// Per tensor beside per channel: the summaries, the layer that breaks the model, and every
+/// layer in graph order.
+pub fn comparison(c: &Compared, t: Tr) -> Html {
+    let synthetic = (c.per_tensor.synthetic).then(|| html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> });
+    let blame = blame(c).map(|(l, tensor, channel)| {
+        let channel = channel.map_or("∞".into(), |v| format!("{v:.1}"));
+        html! { <p class="blame" data-testid="ptq-blame" data-name={l.name.clone()}>{t.f(M::Blame, &[&l.name, &l.op, &format!("{tensor:.1}"), &channel])}</p> }
+    });
+    let rows = c.per_tensor.layers.iter().zip(&c.per_channel.layers).filter(|(a, _)| shown(a)).map(|(a, b)| {
+        html! {
+            <tr data-testid="ptq-row" data-name={a.name.clone()}>
+                <td class="name" title={a.node.clone()}>{&a.name}</td>
+                <td>{&a.op}</td>
+                { db(a.weight_sqnr_db, t) }{ db(b.weight_sqnr_db, t) }
+                { db(a.local_sqnr_db, t) }{ db(b.local_sqnr_db, t) }
+                <td class="bars">{ bar(a.cumulative_sqnr_db, "bar-tensor") }{ bar(b.cumulative_sqnr_db, "bar-channel") }</td>
+            </tr>
+        }
+    });
+    html! {
+        <div data-testid="ptq">
+            <p class="hint">{t.f(M::EvalOn, &[&c.per_tensor.eval_samples, &c.per_tensor.folded])}{" "}{ for synthetic }</p>
+            <div class="ptq-pair">
+                { summary(&c.per_tensor, M::PerTensorHead, "tensor", t) }
+                { summary(&c.per_channel, M::PerChannelHead, "channel", t) }
+            </div>
+            { for blame }
+            <p class="hint">{t.s(M::LayersHint)}</p>
+            <div class="table-scroll tall">
+                <table class="layers-table">
+                    <thead>
+                        <tr>
+                            <th rowspan="2">{t.s(M::ColLayer)}</th><th rowspan="2">{t.s(M::ColOp)}</th>
+                            <th colspan="2">{t.s(M::ColWeight)}</th><th colspan="2">{t.s(M::ColLocal)}</th><th>{t.s(M::ColCumulative)}</th>
+                        </tr>
+                        <tr>
+                            <th>{t.s(M::PerTensorHead)}</th><th>{t.s(M::PerChannelHead)}</th>
+                            <th>{t.s(M::PerTensorHead)}</th><th>{t.s(M::PerChannelHead)}</th>
+                            <th>{t.s(M::PerTensorHead)}{" / "}{t.s(M::PerChannelHead)}</th>
+                        </tr>
+                    </thead>
+                    <tbody>{ for rows }</tbody>
+                </table>
+            </div>
+        </div>
+    }
+}
