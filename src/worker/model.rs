@@ -332,3 +332,42 @@ mod service {
         }
     }
 }
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::model::report::PerTensorOrChannel;
+    use crate::worker::wire::{join, split};
+
+    fn range(name: &str, scale: PerTensorOrChannel<f32>, zero_point: PerTensorOrChannel<i32>) -> ActivationRange {
+        let ch_axis = matches!(scale, PerTensorOrChannel::Channel(_)).then_some(1);
+        ActivationRange { name: name.into(), node: "n".into(), op: "Conv".into(), shape: vec![1, 2], min_val: -1.0, max_val: f32::INFINITY, abs_max: 3.0, ch_axis, scale, zero_point, channel_range_ratio: None, non_finite: 2 }
+    }
+
+    /// Results cross the wire whole (per-tensor and per-channel values alike), and JSON writes
+    /// the values bare, as the CLI's report shows them.
+    #[test]
+    fn results_cross_the_wire_and_json_stays_bare() {
+        let calibrated = Calibrated {
+            samples: 3,
+            batches: 2,
+            synthetic: true,
+            activations: vec![
+                range("a", PerTensorOrChannel::Tensor(0.5), PerTensorOrChannel::Tensor(3)),
+                range("b", PerTensorOrChannel::Channel(vec![0.5, 0.25]), PerTensorOrChannel::Channel(vec![0, 1])),
+            ],
+        };
+        let out: ModelOutput = Output::Done { id: 4, result: ModelResult::Calibrated(Box::new(calibrated.clone())) };
+        let (head, bulk) = split(out.clone()).unwrap();
+        assert_eq!(join::<ModelOutput>(&head, bulk).unwrap(), out);
+        let json = serde_json::to_value(&calibrated.activations).unwrap();
+        assert_eq!((json[0]["scale"].clone(), json[1]["zero_point"].clone()), (serde_json::json!(0.5), serde_json::json!([0, 1])));
+        let back: PerTensorOrChannel<f32> = serde_json::from_value(json[1]["scale"].clone()).unwrap();
+        assert_eq!(back, calibrated.activations[1].scale);
+        // A file's bytes travel beside the head.
+        let load: ModelInput = Input::Load { key: 2, data: FileData { name: "m.onnx".into(), bytes: vec![1, 2, 3] } };
+        let (head, bulk) = split(load.clone()).unwrap();
+        assert!(head.len() < 32 && bulk.is_some());
+        assert_eq!(join::<ModelInput>(&head, bulk).unwrap(), load);
+    }
+}

@@ -15,12 +15,56 @@ pub struct CalibrationSettings {
     pub per_channel: bool,
 }
 
-/// One value or one per channel, as the JSON report writes it.
-#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
-#[serde(untagged)]
+/// One value or one per channel. JSON (and any human-readable format) writes it bare, a number
+/// or a list, as the CLI's report shows it; the model worker's binary messages tag it, since
+/// they cannot tell a bare number from a list by looking.
+#[derive(Clone, Debug, PartialEq)]
 pub enum PerTensorOrChannel<T> {
     Tensor(T),
     Channel(Vec<T>),
+}
+
+/// The tagged form, for formats that are not self-describing.
+#[derive(Serialize, Deserialize)]
+enum Tagged<T> {
+    Tensor(T),
+    Channel(Vec<T>),
+}
+
+/// The bare form, for human-readable formats.
+#[derive(Serialize, Deserialize)]
+#[serde(untagged)]
+enum Bare<T> {
+    Tensor(T),
+    Channel(Vec<T>),
+}
+
+impl<T: Serialize + Clone> Serialize for PerTensorOrChannel<T> {
+    fn serialize<S: serde::Serializer>(&self, serializer: S) -> Result<S::Ok, S::Error> {
+        let human = serializer.is_human_readable();
+        match (self, human) {
+            (PerTensorOrChannel::Tensor(v), true) => Bare::Tensor(v.clone()).serialize(serializer),
+            (PerTensorOrChannel::Channel(v), true) => Bare::<T>::Channel(v.clone()).serialize(serializer),
+            (PerTensorOrChannel::Tensor(v), false) => Tagged::Tensor(v.clone()).serialize(serializer),
+            (PerTensorOrChannel::Channel(v), false) => Tagged::<T>::Channel(v.clone()).serialize(serializer),
+        }
+    }
+}
+
+impl<'de, T: Deserialize<'de>> Deserialize<'de> for PerTensorOrChannel<T> {
+    fn deserialize<D: serde::Deserializer<'de>>(deserializer: D) -> Result<Self, D::Error> {
+        Ok(if deserializer.is_human_readable() {
+            match Bare::deserialize(deserializer)? {
+                Bare::Tensor(v) => PerTensorOrChannel::Tensor(v),
+                Bare::Channel(v) => PerTensorOrChannel::Channel(v),
+            }
+        } else {
+            match Tagged::deserialize(deserializer)? {
+                Tagged::Tensor(v) => PerTensorOrChannel::Tensor(v),
+                Tagged::Channel(v) => PerTensorOrChannel::Channel(v),
+            }
+        })
+    }
 }
 
 /// What calibration found for one activation.
@@ -37,12 +81,10 @@ pub struct ActivationRange {
     /// The largest |x| seen.
     pub abs_max: f32,
     /// The channel axis when calibrated per channel.
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub ch_axis: Option<usize>,
     pub scale: PerTensorOrChannel<f32>,
     pub zero_point: PerTensorOrChannel<i32>,
     /// The widest channel range over the narrowest (per channel only; `None` if one is zero).
-    #[serde(skip_serializing_if = "Option::is_none")]
     pub channel_range_ratio: Option<f32>,
     /// NaN and infinite values seen (never part of a range).
     pub non_finite: usize,

@@ -1,0 +1,187 @@
+//! End-to-end: a real ONNX model opened in the Model view, run in the model worker (tract in
+//! wasm): calibrated on pictures given to the file input, then PTQ per tensor beside per
+//! channel. The page's numbers equal the CLI's JSON for the same model, pictures and settings
+//! (within the named tolerances: tract's wasm kernels and its native ones sum in other orders),
+//! and the page's thread holds no task of 50 ms or more while the worker runs. A model tract
+//! cannot run, a truncated model and an input of the wrong shape each get a message, and the
+//! app keeps working.
+//!
+//! Needs the built app and a browser, so it is `#[ignore]`d in plain `cargo test`;
+//! `scripts/test e2e` builds the app and runs it with `--ignored`.
+#![cfg(not(target_arch = "wasm32"))]
+
+mod models;
+#[allow(dead_code)] // the helpers other e2e tests use
+mod support;
+
+use std::path::PathBuf;
+
+use fantoccini::Locator;
+use prost::Message;
+use quantscope::engine::io::npy;
+use quantscope::engine::io::onnx::{ModelProto, NodeProto};
+use support::{cli_json, Browser};
+
+/// Longest main-thread task allowed while the worker runs (the figure).
+const LONG_TASK_MS: f64 = 50.0;
+/// An activation's range, browser against CLI: relative to the tensor's largest magnitude
+/// (the golden test's tolerance against onnxruntime).
+const RANGE_TOLERANCE: f64 = 1e-4;
+/// An SQNR, browser against CLI, in dB.
+const SQNR_TOLERANCE_DB: f64 = 0.05;
+
+/// Six text-like pictures named by class (`up_…`, `down_…`), four PNG and two JPEG, and the
+/// model's files, in the test's scratch directory.
+fn fixtures() -> (PathBuf, Vec<PathBuf>) {
+    let dir = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-model");
+    std::fs::create_dir_all(&dir).unwrap();
+    let mut pictures = Vec::new();
+    for (class, flip) in [("down", true), ("up", false)] {
+        for k in 0..3u32 {
+            let img = image::RgbImage::from_fn(192, 48, |x, y| {
+                let y = if flip { 47 - y } else { y };
+                let glyph = (4..14).contains(&y) && (x / 6 + k) % 3 != 0 && x > 8 && x < 180;
+                if glyph { image::Rgb([20, 20, 30]) } else { image::Rgb([230, 225, 215 - 10 * k as u8]) }
+            });
+            let path = dir.join(format!("{class}_{k}.{}", if k == 2 { "jpg" } else { "png" }));
+            img.save(&path).unwrap();
+            pictures.push(path);
+        }
+    }
+    (dir, pictures)
+}
+
+fn value(v: &serde_json::Value) -> f64 {
+    v.as_f64().unwrap_or_else(|| panic!("not a number: {v}"))
+}
+
+/// The exact values the page keeps in `data-value` of the cells matching `css`.
+async fn data_values(b: &Browser, css: &str) -> Vec<String> {
+    b.exec_with("return [...document.querySelectorAll(arguments[0])].map(e => e.dataset.value || e.dataset.name || '')", css).await.as_array().unwrap().iter().map(|v| v.as_str().unwrap().to_string()).collect()
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
+    let (_, pictures) = fixtures();
+    let model = models::real("ppocr-cls-v2");
+    let m = model.to_str().unwrap();
+    let pics: Vec<&str> = pictures.iter().map(|p| p.to_str().unwrap()).collect();
+    let settings = ["--batch", "2", "--preset", "minus-one-one", "--size", "48x192"];
+
+    let b = Browser::start().await;
+    b.goto("#view=model").await;
+    b.wait_for("[data-testid=model-file]").await;
+    b.exec("window.__long = []; new PerformanceObserver(l => l.getEntries().forEach(e => window.__long.push(e.duration))).observe({type: 'longtask', buffered: false});").await;
+
+    b.wait_for("[data-testid=model-file]").await.send_keys(m).await.unwrap();
+    let declared = b.wait_text("[data-testid=model-declared]", |t| t.contains("ppocr-cls-v2.onnx")).await;
+    assert!(declared.contains("x [?, 3, ?, ?]"), "{declared}");
+    b.click("[data-testid=feed-pictures]").await;
+    b.wait_for("[data-testid=model-pictures]").await.send_keys(&pics.join("\n")).await.unwrap();
+    b.wait_text("[data-part=model-data]", |t| t.contains("6 pictures")).await;
+    b.set_value("[data-testid=model-preset]", "minus-one-one").await;
+    b.set_value("[data-testid=model-size]", "48x192").await;
+    b.set_value("[data-testid=model-batch]", "2").await;
+
+    // Calibration: every activation's name and range, in graph order, as the CLI's.
+    b.click("[data-testid=model-calibrate]").await;
+    let line = b.wait_text("[data-testid=calibrated]", |t| !t.is_empty()).await;
+    let mut args = vec!["calibrate", m, "--input"];
+    args.extend(&pics);
+    args.extend(settings);
+    args.extend(["--observer", "minmax", "--json"]);
+    let cli = cli_json(&args);
+    let acts = cli["activations"].as_array().unwrap();
+    assert!(line.starts_with(&format!("{} activations from 6 samples in 3 batches", acts.len())), "{line}");
+    let names = data_values(&b, "[data-testid=act-row]").await;
+    let cli_names: Vec<&str> = acts.iter().map(|a| a["name"].as_str().unwrap()).collect();
+    assert_eq!(names, cli_names, "the same activations in the same order");
+    let cells = data_values(&b, "[data-testid=act-row] td.num:nth-child(4), [data-testid=act-row] td.num:nth-child(5)").await;
+    for (k, a) in acts.iter().enumerate() {
+        let (lo, hi): (f64, f64) = (cells[2 * k].parse().unwrap(), cells[2 * k + 1].parse().unwrap());
+        let scale = value(&a["abs_max"]).max(f64::MIN_POSITIVE);
+        assert!((lo - value(&a["min_val"])).abs() <= RANGE_TOLERANCE * scale, "{}: min {lo} against {}", cli_names[k], a["min_val"]);
+        assert!((hi - value(&a["max_val"])).abs() <= RANGE_TOLERANCE * scale, "{}: max {hi} against {}", cli_names[k], a["max_val"]);
+    }
+
+    // PTQ per tensor and per channel: the same output SQNR, agreement and accuracy as the CLI.
+    b.click("[data-testid=model-ptq]").await;
+    b.wait_for("[data-testid=ptq]").await;
+    for (key, per_channel) in [("tensor", false), ("channel", true)] {
+        let mut args = vec!["ptq", m, "--calib"];
+        args.extend(&pics);
+        args.extend(settings);
+        args.extend(["--fold-bn", "--json"]);
+        if per_channel {
+            args.push("--per-channel");
+        }
+        let cli = cli_json(&args);
+        let page: f64 = data_values(&b, &format!("[data-testid=ptq-{key}-output-sqnr]")).await[0].parse().unwrap();
+        assert!((page - value(&cli["output_sqnr_db"])).abs() <= SQNR_TOLERANCE_DB, "{key}: {page} dB against the CLI's {}", cli["output_sqnr_db"]);
+        for (what, field) in [("top1", "top1_agreement"), ("accuracy", "accuracy")] {
+            let page: f64 = data_values(&b, &format!("[data-testid=ptq-{key}-{what}]")).await[0].parse().unwrap();
+            assert_eq!(page, value(&cli[field]), "{key} {what}");
+        }
+        let layers: Vec<&str> = cli["layers"].as_array().unwrap().iter().filter(|l| l["weight_sqnr_db"].is_number() || l["act_quantized"] == true).map(|l| l["name"].as_str().unwrap()).collect();
+        assert_eq!(data_values(&b, "[data-testid=ptq-row]").await, layers, "the layers in graph order");
+    }
+    assert!(b.text("[data-testid=ptq-blame]").await.contains("costs the most"));
+    b.screenshot("model-ptq").await;
+
+    let long: Vec<f64> = b.exec("return window.__long").await.as_array().unwrap().iter().filter_map(|v| v.as_f64()).collect();
+    assert!(long.iter().all(|&d| d < LONG_TASK_MS), "main-thread tasks of 50 ms or more while the worker ran: {long:?}");
+    b.finish(&["model_worker_loader.js", "model_worker.js", "model_worker_bg.wasm"]).await;
+}
+
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn models_that_cannot_run_and_wrong_inputs_get_a_message_and_the_app_goes_on() {
+    let (dir, _) = fixtures();
+    let bytes = models::tiny_cnn();
+    let mut proto = ModelProto::decode(&bytes[..]).unwrap();
+    let graph = proto.graph.as_mut().unwrap();
+    graph.node[2] = NodeProto { op_type: "FancyRelu".into(), name: "fancy".into(), ..graph.node[2].clone() };
+    let odd = dir.join("odd.onnx");
+    std::fs::write(&odd, proto.encode_to_vec()).unwrap();
+    let cut = dir.join("cut.onnx");
+    std::fs::write(&cut, &bytes[..bytes.len() / 2]).unwrap();
+    let tiny = dir.join("tiny.onnx");
+    std::fs::write(&tiny, &bytes).unwrap();
+    let wrong = dir.join("wrong.npy");
+    std::fs::write(&wrong, npy::write_f32(&[2, 1, 5, 8], &[0.5; 80])).unwrap();
+
+    let b = Browser::start().await;
+    b.goto("#view=model").await;
+    let open = |path: PathBuf| {
+        let b = &b;
+        async move { b.wait_for("[data-testid=model-file]").await.send_keys(path.to_str().unwrap()).await.unwrap() }
+    };
+    // An operator tract does not know: named with its node; calibration stays off.
+    open(odd).await;
+    let why = b.wait_text("[data-testid=model-cannot-run]", |t| !t.is_empty()).await;
+    assert!(why.contains("“fancy” (FancyRelu)"), "{why}");
+    assert!(b.client.find(Locator::Css("[data-testid=model-calibrate]")).await.unwrap().attr("disabled").await.unwrap().is_some());
+    // A truncated model.
+    open(cut).await;
+    let e = b.wait_text("[data-testid=model-error]", |t| t.contains("cut.onnx")).await;
+    assert!(e.contains("not a valid ONNX model"), "{e}");
+    // An input of the wrong shape: named with the input.
+    open(tiny).await;
+    b.wait_text("[data-testid=model-declared]", |t| t.contains("tiny.onnx")).await;
+    b.click("[data-testid=feed-arrays]").await;
+    b.wait_for("[data-testid=model-arrays]").await.send_keys(wrong.to_str().unwrap()).await.unwrap();
+    b.wait_text("[data-part=model-data]", |t| t.contains("1 files")).await;
+    b.click("[data-testid=model-calibrate]").await;
+    let e = b.wait_text("[data-testid=model-error]", |t| t.contains("input")).await;
+    assert!(e.contains("tiny.onnx: input “x”"), "{e}");
+    // The app goes on: synthetic input calibrates, labelled as such; the other views still work.
+    b.click("[data-testid=feed-synthetic]").await;
+    b.click("[data-testid=model-calibrate]").await;
+    b.wait_text("[data-testid=calibrated]", |t| t.contains("from 8 samples")).await;
+    assert!(b.text("[data-testid=synthetic]").await.contains("synthetic"));
+    b.screenshot("model-errors").await;
+    b.click("[data-testid=tab-explorer]").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    b.finish(&["model_worker_bg.wasm"]).await;
+}
