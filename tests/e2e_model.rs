@@ -27,8 +27,20 @@ const LONG_TASK_MS: f64 = 50.0;
 /// An activation's range, browser against CLI: relative to the tensor's largest magnitude
 /// (the golden test's tolerance against onnxruntime).
 const RANGE_TOLERANCE: f64 = 1e-4;
-/// An SQNR, browser against CLI, in dB.
-const SQNR_TOLERANCE_DB: f64 = 0.05;
+/// A weight's SQNR, browser against CLI, in dB (the same weights, rounded alike: only the sums
+/// of squares' order differs).
+const WEIGHT_TOLERANCE_DB: f64 = 1e-6;
+/// A layer's local SQNR (the layer alone on the float model's input), in dB; the median layer
+/// must agree ten times closer. Most layers agree to 0.001 dB; the squeeze-and-excite convs,
+/// which see a few hundred values, move by up to 0.06 dB when one of them lands on another
+/// code (see OUTPUT_TOLERANCE_DB).
+const LOCAL_TOLERANCE_DB: f64 = 0.1;
+/// The output's SQNR, in dB. tract's wasm kernels (SIMD128, no FMA) and its native ones (AVX2,
+/// FMA) differ in the last bits; through ~50 layers of fake quantization a last-bit difference
+/// now and then moves a value to the next code, and the output of this model is 2 classes × 6
+/// pictures, so its SQNR moves by up to about a dB (measured: 0.8) while every layer's local
+/// SQNR agrees to 0.001 dB.
+const OUTPUT_TOLERANCE_DB: f64 = 1.5;
 
 /// Six text-like pictures named by class (`up_…`, `down_…`), four PNG and two JPEG, and the
 /// model's files, in the test's scratch directory.
@@ -90,10 +102,11 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     let mut args = vec!["calibrate", m, "--input"];
     args.extend(&pics);
     args.extend(settings);
-    args.extend(["--observer", "minmax", "--json"]);
+    args.extend(["--observer", "minmax"]);
     let cli = cli_json(&args);
     let acts = cli["activations"].as_array().unwrap();
     assert!(line.starts_with(&format!("{} activations from 6 samples in 3 batches", acts.len())), "{line}");
+    b.wait_for("[data-testid=calibration] tbody[data-complete=true]").await;
     let names = data_values(&b, "[data-testid=act-row]").await;
     let cli_names: Vec<&str> = acts.iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, cli_names, "the same activations in the same order");
@@ -107,18 +120,41 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
 
     // PTQ per tensor and per channel: the same output SQNR, agreement and accuracy as the CLI.
     b.click("[data-testid=model-ptq]").await;
-    b.wait_for("[data-testid=ptq]").await;
+    b.wait_for("[data-testid=ptq] tbody[data-complete=true]").await;
     for (key, per_channel) in [("tensor", false), ("channel", true)] {
         let mut args = vec!["ptq", m, "--calib"];
         args.extend(&pics);
         args.extend(settings);
-        args.extend(["--fold-bn", "--json"]);
+        args.extend(["--fold-bn"]);
         if per_channel {
             args.push("--per-channel");
         }
         let cli = cli_json(&args);
+        // Each layer alone: the weight's SQNR and the local SQNR, as the CLI's.
+        let rows: Vec<&serde_json::Value> = cli["layers"].as_array().unwrap().iter().filter(|l| l["weight_sqnr_db"].is_number() || l["act_quantized"] == true).collect();
+        for (column, field, tolerance) in [(3, "weight_sqnr_db", WEIGHT_TOLERANCE_DB), (5, "local_sqnr_db", LOCAL_TOLERANCE_DB)] {
+            let col = column + usize::from(per_channel);
+            let page = data_values(&b, &format!("[data-testid=ptq-row] td:nth-child({col})")).await;
+            assert_eq!(page.len(), rows.len());
+            let mut gaps = Vec::new();
+            for (l, p) in rows.iter().zip(&page) {
+                match (p.parse::<f64>(), l[field].as_f64()) {
+                    (Ok(p), Some(c)) => {
+                        assert!((p - c).abs() <= tolerance, "{key} {} {field}: {p} against the CLI's {c}", l["name"]);
+                        gaps.push((p - c).abs());
+                    }
+                    // JSON has no infinity: the CLI writes null where the page shows ∞.
+                    (Err(_), None) => {}
+                    (Ok(p), None) if p.is_infinite() => {}
+                    (p, c) => panic!("{key} {} {field}: {p:?} against the CLI's {c:?}", l["name"]),
+                }
+            }
+            gaps.sort_by(f64::total_cmp);
+            let median = gaps.get(gaps.len() / 2).copied().unwrap_or(0.0);
+            assert!(median <= tolerance / 10.0, "{key} {field}: the median layer differs by {median} dB");
+        }
         let page: f64 = data_values(&b, &format!("[data-testid=ptq-{key}-output-sqnr]")).await[0].parse().unwrap();
-        assert!((page - value(&cli["output_sqnr_db"])).abs() <= SQNR_TOLERANCE_DB, "{key}: {page} dB against the CLI's {}", cli["output_sqnr_db"]);
+        assert!((page - value(&cli["output_sqnr_db"])).abs() <= OUTPUT_TOLERANCE_DB, "{key}: {page} dB against the CLI's {}", cli["output_sqnr_db"]);
         for (what, field) in [("top1", "top1_agreement"), ("accuracy", "accuracy")] {
             let page: f64 = data_values(&b, &format!("[data-testid=ptq-{key}-{what}]")).await[0].parse().unwrap();
             assert_eq!(page, value(&cli[field]), "{key} {what}");
@@ -127,10 +163,11 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
         assert_eq!(data_values(&b, "[data-testid=ptq-row]").await, layers, "the layers in graph order");
     }
     assert!(b.text("[data-testid=ptq-blame]").await.contains("costs the most"));
-    b.screenshot("model-ptq").await;
-
+    // (Read before the screenshot, whose paint of the whole page is the browser's task.)
     let long: Vec<f64> = b.exec("return window.__long").await.as_array().unwrap().iter().filter_map(|v| v.as_f64()).collect();
     assert!(long.iter().all(|&d| d < LONG_TASK_MS), "main-thread tasks of 50 ms or more while the worker ran: {long:?}");
+    b.exec("document.querySelector('[data-part=model-ptq]').scrollIntoView()").await;
+    b.screenshot("model-ptq").await;
     b.finish(&["model_worker_loader.js", "model_worker.js", "model_worker_bg.wasm"]).await;
 }
 

@@ -113,7 +113,7 @@ fn reads_calibrates_and_quantizes_a_real_model_as_the_engine_does() {
     for s in [Stage::Preparing, Stage::Calibrating, Stage::Simulating { per_channel: false }, Stage::Simulating { per_channel: true }] {
         assert!(stages.contains(&s), "{s:?} in {stages:?}");
     }
-    let last_ptq = out.iter().filter_map(|o| if let Output::Progress { id: 3, done, total, .. } = o { Some((*done, *total)) } else { None }).last().unwrap();
+    let last_ptq = out.iter().filter_map(|o| if let Output::Progress { id: 3, done, total, .. } = o { Some((*done, *total)) } else { None }).next_back().unwrap();
     assert!(last_ptq.0 < last_ptq.1 && last_ptq.1 >= 4, "{last_ptq:?}");
 }
 

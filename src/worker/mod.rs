@@ -1,11 +1,3 @@
-//! The worker: runs the engine's long [`Job`]s off the main thread.
-//!
-//! The page sends [`WorkerInput`]s and the worker answers with a stream of [`WorkerOutput`]s,
-//! both through [`wire`], which moves bulk data (a tensor handed over, a `.npy` handed back) as
-//! transferred buffers rather than through the message encoding. Between two job steps the
-//! worker yields to its event loop, so a `Cancel` (or a newer `Start`, which replaces the
-//! running job) is seen within one step.
-
 //! The workers: run the engine's long jobs off the main thread.
 //!
 //! The page sends [`Input`]s and a worker answers with a stream of [`Output`]s, both through

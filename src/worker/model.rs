@@ -5,7 +5,7 @@
 //! activation, and simulate PTQ per tensor and per channel side by side. Every job steps one
 //! batch (or a few pictures) at a time, for progress and cancel.
 //!
-//! The messages are plain data, compiled without tract for the page; [`Models`], the service,
+//! The messages are plain data, compiled without tract for the page; `Models`, the service,
 //! needs the `models` feature.
 
 use serde::{Deserialize, Serialize};
@@ -35,7 +35,10 @@ impl Carries for FileData {
 
     fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
         match bulk {
-            Bulk::Bytes(b) => Ok(self.bytes = b),
+            Bulk::Bytes(b) => {
+                self.bytes = b;
+                Ok(())
+            }
             Bulk::F32(_) => Err("a file came as numbers".into()),
         }
     }
@@ -139,6 +142,9 @@ mod service {
     use crate::engine::tensor::Tensor;
     use crate::worker::{Service, Step};
 
+    /// A dataset ready to feed, with the labels its pictures' names give.
+    type Ready = (Dataset, Option<Vec<usize>>);
+
     /// Pictures decoded per step.
     const PICTURES_PER_STEP: usize = 4;
 
@@ -159,8 +165,8 @@ mod service {
 
     pub enum ModelJob {
         Open(u64),
-        Calibrate { preparing: Option<Preparing>, ready: Option<(Dataset, Option<Vec<usize>>)>, batch: usize, calibration: Calibration, runners: Runners, done: usize },
-        Ptq { preparing: Option<Preparing>, ready: Option<(Dataset, Option<Vec<usize>>)>, sims: Vec<Simulation>, reports: Vec<Report> },
+        Calibrate { preparing: Option<Preparing>, ready: Option<Ready>, batch: usize, calibration: Calibration, runners: Runners, done: usize },
+        Ptq { preparing: Option<Preparing>, ready: Option<Ready>, sims: Vec<Simulation>, reports: Vec<Report> },
     }
 
     impl Models {
@@ -174,7 +180,7 @@ mod service {
         }
 
         /// One step of making `p` ready for model `key`.
-        fn prepare(&mut self, key: u64, p: &mut Preparing) -> Result<Option<(Dataset, Option<Vec<usize>>)>, String> {
+        fn prepare(&mut self, key: u64, p: &mut Preparing) -> Result<Option<Ready>, String> {
             self.model(key)?;
             let m = &self.model.as_ref().expect("read just above").1;
             prepare(&self.files, m, p)
@@ -187,7 +193,7 @@ mod service {
 
     /// One step of making `p` ready: a few pictures decoded, or the arrays read or drawn. `Some`
     /// once the dataset (and the labels the pictures' names give) is ready.
-    fn prepare(files: &HashMap<u64, FileData>, m: &Model, p: &mut Preparing) -> Result<Option<(Dataset, Option<Vec<usize>>)>, String> {
+    fn prepare(files: &HashMap<u64, FileData>, m: &Model, p: &mut Preparing) -> Result<Option<Ready>, String> {
         match &p.data {
             Data::Synthetic { samples, seed } => {
                 let arrays = synthetic(m, *samples, *seed).map_err(|e| e.to_string())?;

@@ -29,7 +29,10 @@ impl Carries for Tensor {
 
     fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
         match bulk {
-            Bulk::F32(data) => Ok(self.data = data),
+            Bulk::F32(data) => {
+                self.data = data;
+                Ok(())
+            }
             Bulk::Bytes(_) => Err(NOT_CARRIED.into()),
         }
     }
@@ -45,7 +48,10 @@ impl Carries for JobResult {
 
     fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
         match (self, bulk) {
-            (JobResult::Npy { bytes }, Bulk::Bytes(b)) => Ok(*bytes = b),
+            (JobResult::Npy { bytes }, Bulk::Bytes(b)) => {
+                *bytes = b;
+                Ok(())
+            }
             _ => Err(NOT_CARRIED.into()),
         }
     }

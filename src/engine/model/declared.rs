@@ -1,5 +1,5 @@
 //! What an ONNX model declares, as plain data: its inputs (element types and dimensions, fixed
-//! or named) and its nodes. Read by [`super::graph`]; the page shows it without tract.
+//! or named) and its nodes. Read by `graph`; the page shows it without tract.
 
 use serde::{Deserialize, Serialize};
 

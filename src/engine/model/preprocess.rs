@@ -1,5 +1,5 @@
 //! How pictures become a model's input: the settings of every step, as plain data (the page
-//! sets them; [`super::images`] applies them).
+//! sets them; `images` applies them).
 
 use serde::{Deserialize, Serialize};
 

@@ -376,7 +376,7 @@ pub fn model_view() -> Html {
                         onchange={set(|c, v| c.act_bits = v.parse::<u32>().map_or(c.act_bits, |b| b.clamp(2, 16)))} /></label>
                     <button onclick={calibrate} disabled={!ready} data-testid="model-calibrate">{t.s(M::Calibrate)}</button>
                 </div>
-                if let Some(cal) = &page.calibrated { { tables::calibration(cal, t) } }
+                if let Some(cal) = &page.calibrated { <tables::CalibrationTable calibrated={cal.clone()} /> }
             </section>
             <section class="panel" data-part="model-ptq">
                 <h2>{t.s(M::PtqTitle)}</h2>
@@ -387,7 +387,7 @@ pub fn model_view() -> Html {
                     <label><input type="checkbox" checked={c.fold_bn} onchange={toggle(|c, on| c.fold_bn = on)} data-testid="model-fold-bn" />{t.s(M::FoldBn)}</label>
                     <button onclick={ptq} disabled={!ready} data-testid="model-ptq">{t.s(M::RunPtq)}</button>
                 </div>
-                if let Some(cmp) = &page.compared { { tables::comparison(cmp, t) } }
+                if let Some(cmp) = &page.compared { <tables::ComparisonTable compared={cmp.clone()} /> }
             </section>
         </div>
     }

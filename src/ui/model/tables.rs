@@ -3,6 +3,8 @@
 //! Every number's exact value sits in its cell's `data-value` (the end-to-end test compares
 //! them with the CLI's JSON); the text shows four significant digits.
 
+use std::rc::Rc;
+
 use yew::prelude::*;
 
 use crate::engine::model::report::{ActivationRange, LayerReport, PerTensorOrChannel, Report};
@@ -30,15 +32,29 @@ pub fn heat(db: f64) -> String {
     format!("hsl({hue}, 70%, 45%)")
 }
 
-/// A bar for an SQNR, its length up to 60 dB.
+/// A bar for an SQNR, its length up to 60 dB: an SVG rectangle, whose size and colour are
+/// attributes (the page's CSP allows no inline style).
 fn bar(v: Option<f64>, testid: &str) -> Html {
     match v {
         Some(v) if v.is_finite() => {
             let width = (v.clamp(0.0, 60.0) / 60.0 * 100.0).max(1.0);
-            let style = format!("width:{width:.1}%;background:{}", heat(v));
-            html! { <div class="sqnr-bar" data-testid={testid.to_string()}><span style={style}></span><em>{format!("{v:.1}")}</em></div> }
+            html! {
+                <div class="sqnr-bar" data-testid={testid.to_string()}>
+                    <svg viewBox="0 0 100 10" preserveAspectRatio="none" aria-hidden="true"><rect width={format!("{width:.1}")} height="10" fill={heat(v)} /></svg>
+                    <em>{format!("{v:.1}")}</em>
+                </div>
+            }
         }
         _ => html! { <div class="sqnr-bar" data-testid={testid.to_string()}><em>{"∞"}</em></div> },
+    }
+}
+
+/// The heat class of an SQNR, for text: bad below 10 dB, fair below 25, good above.
+fn heat_class(db: Option<f64>) -> &'static str {
+    match db {
+        Some(v) if v < 10.0 => "heat-bad",
+        Some(v) if v < 25.0 => "heat-fair",
+        _ => "heat-good",
     }
 }
 
@@ -85,8 +101,46 @@ fn activation_row(a: &ActivationRange, t: Tr) -> Html {
     }
 }
 
+/// Rows added per frame: a few hundred rows built at once hold the page's thread for over
+/// 100 ms; twenty at a time came near the 50 ms of a long task on this machine, ten stay well
+/// under it (a table of 400 rows fills in 40 frames, under a second).
+pub const ROWS_PER_FRAME: usize = 10;
+
+/// How many of `total` rows are shown: [`ROWS_PER_FRAME`] more each frame until all are.
+#[hook]
+fn use_rows_shown(total: usize) -> usize {
+    let shown = use_state(|| ROWS_PER_FRAME.min(total));
+    {
+        let shown = shown.clone();
+        use_effect_with((*shown, total), move |&(now, total)| {
+            // The frame is cancelled if the table goes before it comes.
+            #[cfg(target_arch = "wasm32")]
+            let frame = (now < total).then(|| {
+                let next = (now + ROWS_PER_FRAME).min(total);
+                gloo::render::request_animation_frame(move |_| shown.set(next))
+            });
+            #[cfg(not(target_arch = "wasm32"))]
+            let frame = {
+                let _ = (shown, now, total);
+                None::<Vec<()>>
+            };
+            move || drop(frame)
+        });
+    }
+    (*shown).min(total)
+}
+
+#[derive(Properties, PartialEq)]
+pub struct CalibrationProps {
+    pub calibrated: Rc<Calibrated>,
+}
+
 /// The calibration's activations, in graph order.
-pub fn calibration(c: &Calibrated, t: Tr) -> Html {
+#[function_component(CalibrationTable)]
+pub fn calibration_table(props: &CalibrationProps) -> Html {
+    let t = use_context::<Tr>().unwrap_or_default();
+    let c = &*props.calibrated;
+    let shown = use_rows_shown(c.activations.len());
     let synthetic = c.synthetic.then(|| html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> });
     html! {
         <div data-testid="calibration">
@@ -94,13 +148,14 @@ pub fn calibration(c: &Calibrated, t: Tr) -> Html {
                 {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ for synthetic }
             </p>
             <div class="table-scroll">
-                <table class="layers-table">
+                <table class="layers-table fixed">
+                    <colgroup><col class="w-name" /><col class="w-op" /><col class="w-shape" /><col span="7" /></colgroup>
                     <thead><tr>
                         <th>{t.s(M::ColActivation)}</th><th>{t.s(M::ColOp)}</th><th>{t.s(M::ColShape)}</th>
                         <th>{t.s(M::ColMin)}</th><th>{t.s(M::ColMax)}</th><th>{t.s(M::ColAbsMax)}</th>
                         <th>{t.s(M::ColScale)}</th><th>{t.s(M::ColZeroPoint)}</th><th>{t.s(M::ColRatio)}</th><th>{t.s(M::ColNonFinite)}</th>
                     </tr></thead>
-                    <tbody>{ for c.activations.iter().map(|a| activation_row(a, t)) }</tbody>
+                    <tbody data-complete={(shown == c.activations.len()).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <ActivationRows key={start} data={props.calibrated.clone()} {start} {end} /> }) }</tbody>
                 </table>
             </div>
         </div>
@@ -117,8 +172,7 @@ fn summary(r: &Report, head: M, key: &str, t: Tr) -> Html {
     html! {
         <div class="ptq-summary">
             <h3>{t.s(head)}</h3>
-            <p class="big" data-testid={format!("ptq-{key}-output-sqnr")} data-value={out.map_or("none".into(), |v| v.to_string())}
-               style={out.map(|v| format!("color: {}", heat(v)))}>
+            <p class={classes!("big", heat_class(out))} data-testid={format!("ptq-{key}-output-sqnr")} data-value={out.map_or("none".into(), |v| v.to_string())}>
                 {t.s(M::OutputSqnr)}{": "}{out.map_or("∞".into(), |v| t.f(M::Decibels, &[&format!("{v:.2}")]))}
             </p>
             <ul>
@@ -142,25 +196,25 @@ pub fn blame(c: &Compared) -> Option<(&LayerReport, f64, Option<f64>)> {
     Some((worst.0, worst.1, channel))
 }
 
+#[derive(Properties, PartialEq)]
+pub struct ComparisonProps {
+    pub compared: Rc<Compared>,
+}
+
 /// Per tensor beside per channel: the summaries, the layer that breaks the model, and every
 /// layer in graph order.
-pub fn comparison(c: &Compared, t: Tr) -> Html {
+#[function_component(ComparisonTable)]
+pub fn comparison_table(props: &ComparisonProps) -> Html {
+    let t = use_context::<Tr>().unwrap_or_default();
+    let c = &*props.compared;
+    let total = layer_pairs(c).len();
+    let count = use_rows_shown(total);
     let synthetic = (c.per_tensor.synthetic).then(|| html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> });
     let blame = blame(c).map(|(l, tensor, channel)| {
         let channel = channel.map_or("∞".into(), |v| format!("{v:.1}"));
         html! { <p class="blame" data-testid="ptq-blame" data-name={l.name.clone()}>{t.f(M::Blame, &[&l.name, &l.op, &format!("{tensor:.1}"), &channel])}</p> }
     });
-    let rows = c.per_tensor.layers.iter().zip(&c.per_channel.layers).filter(|(a, _)| shown(a)).map(|(a, b)| {
-        html! {
-            <tr data-testid="ptq-row" data-name={a.name.clone()}>
-                <td class="name" title={a.node.clone()}>{&a.name}</td>
-                <td>{&a.op}</td>
-                { db(a.weight_sqnr_db, t) }{ db(b.weight_sqnr_db, t) }
-                { db(a.local_sqnr_db, t) }{ db(b.local_sqnr_db, t) }
-                <td class="bars">{ bar(a.cumulative_sqnr_db, "bar-tensor") }{ bar(b.cumulative_sqnr_db, "bar-channel") }</td>
-            </tr>
-        }
-    });
+    let rows = chunks(count).map(|(start, end)| html! { <LayerRows key={start} data={props.compared.clone()} {start} {end} /> });
     html! {
         <div data-testid="ptq">
             <p class="hint">{t.f(M::EvalOn, &[&c.per_tensor.eval_samples, &c.per_tensor.folded])}{" "}{ for synthetic }</p>
@@ -171,7 +225,8 @@ pub fn comparison(c: &Compared, t: Tr) -> Html {
             { for blame }
             <p class="hint">{t.s(M::LayersHint)}</p>
             <div class="table-scroll tall">
-                <table class="layers-table">
+                <table class="layers-table fixed">
+                    <colgroup><col class="w-name" /><col class="w-op" /><col span="4" /><col class="w-bars" /></colgroup>
                     <thead>
                         <tr>
                             <th rowspan="2">{t.s(M::ColLayer)}</th><th rowspan="2">{t.s(M::ColOp)}</th>
@@ -183,9 +238,58 @@ pub fn comparison(c: &Compared, t: Tr) -> Html {
                             <th>{t.s(M::PerTensorHead)}{" / "}{t.s(M::PerChannelHead)}</th>
                         </tr>
                     </thead>
-                    <tbody>{ for rows }</tbody>
+                    <tbody data-complete={(count == total).to_string()}>{ for rows }</tbody>
                 </table>
             </div>
         </div>
     }
+}
+
+/// The layers worth a row, per tensor beside per channel.
+fn layer_pairs(c: &Compared) -> Vec<(&LayerReport, &LayerReport)> {
+    c.per_tensor.layers.iter().zip(&c.per_channel.layers).filter(|(a, _)| shown(a)).collect()
+}
+
+/// `0..total` in slices of [`ROWS_PER_FRAME`].
+fn chunks(total: usize) -> impl Iterator<Item = (usize, usize)> {
+    (0..total).step_by(ROWS_PER_FRAME).map(move |s| (s, (s + ROWS_PER_FRAME).min(total)))
+}
+
+/// Rows `start..end` of a table, rendered once: a frame that adds rows leaves these alone (their
+/// props compare by pointer, not by the whole report).
+#[derive(Properties)]
+pub struct ChunkProps<T: 'static> {
+    pub data: Rc<T>,
+    pub start: usize,
+    pub end: usize,
+}
+
+impl<T> PartialEq for ChunkProps<T> {
+    fn eq(&self, other: &Self) -> bool {
+        Rc::ptr_eq(&self.data, &other.data) && (self.start, self.end) == (other.start, other.end)
+    }
+}
+
+#[function_component(ActivationRows)]
+fn activation_rows(props: &ChunkProps<Calibrated>) -> Html {
+    let t = use_context::<Tr>().unwrap_or_default();
+    html! { <>{ for props.data.activations[props.start..props.end].iter().map(|a| activation_row(a, t)) }</> }
+}
+
+#[function_component(LayerRows)]
+fn layer_rows(props: &ChunkProps<Compared>) -> Html {
+    let t = use_context::<Tr>().unwrap_or_default();
+    let pairs = layer_pairs(&props.data);
+    let rows = pairs[props.start..props.end].iter().map(|(a, b)| {
+        html! {
+            <tr data-testid="ptq-row" data-name={a.name.clone()}>
+                <td class="name" title={a.node.clone()}>{&a.name}</td>
+                <td>{&a.op}</td>
+                { db(a.weight_sqnr_db, t) }{ db(b.weight_sqnr_db, t) }
+                { db(a.local_sqnr_db, t) }{ db(b.local_sqnr_db, t) }
+                <td class="bars">{ bar(a.cumulative_sqnr_db, "bar-tensor") }{ bar(b.cumulative_sqnr_db, "bar-channel") }</td>
+            </tr>
+        }
+    });
+    html! { <>{ for rows }</> }
 }
