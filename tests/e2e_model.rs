@@ -168,6 +168,31 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     assert!(long.iter().all(|&d| d < LONG_TASK_MS), "main-thread tasks of 50 ms or more while the worker ran: {long:?}");
     b.exec("document.querySelector('[data-part=model-ptq]').scrollIntoView()").await;
     b.screenshot("model-ptq").await;
+
+    // Weights only: the MobileNet story. Per tensor, the folded depthwise weights lose the
+    // output's signal; per channel keeps it, as the CLI finds.
+    b.click("[data-testid=model-weights-only]").await;
+    let before = b.text("[data-testid=ptq-channel-output-sqnr]").await;
+    b.click("[data-testid=model-ptq]").await;
+    b.wait_text("[data-testid=ptq-channel-output-sqnr]", |t| t != before).await;
+    b.wait_for("[data-testid=ptq] tbody[data-complete=true]").await;
+    let mut outputs = Vec::new();
+    for (key, per_channel) in [("tensor", false), ("channel", true)] {
+        let mut args = vec!["ptq", m, "--calib"];
+        args.extend(&pics);
+        args.extend(settings);
+        args.extend(["--fold-bn", "--weights-only"]);
+        if per_channel {
+            args.push("--per-channel");
+        }
+        let cli = cli_json(&args);
+        let page: f64 = b.wait_for(&format!("[data-testid=ptq-{key}-output-sqnr]")).await.attr("data-value").await.unwrap().unwrap().parse().unwrap();
+        assert!((page - value(&cli["output_sqnr_db"])).abs() <= OUTPUT_TOLERANCE_DB, "weights only, {key}: {page} dB against the CLI's {}", cli["output_sqnr_db"]);
+        outputs.push(page);
+    }
+    assert!(outputs[1] > outputs[0] + 10.0, "per channel beats per tensor by over 10 dB: {outputs:?}");
+    b.exec("document.querySelector('[data-part=model-ptq]').scrollIntoView()").await;
+    b.screenshot("model-weights-only").await;
     b.finish(&["model_worker_loader.js", "model_worker.js", "model_worker_bg.wasm"]).await;
 }
 

@@ -269,3 +269,71 @@ fn embed_keys_mark_the_page() {
     }
     assert!(!run(render("#view=explorer")).contains("hide-"), "nothing hidden by default");
 }
+
+/// The Model view: its controls before any model; and the PTQ comparison rendered from a
+/// report, in graph order, with the exact values in `data-value`, the layer to blame, ∞ and
+/// "n/a" where they belong, and the synthetic label.
+#[test]
+fn the_model_view_renders_its_controls_and_a_comparison() {
+    use quantscope::engine::model::report::{LayerReport, Report};
+    use quantscope::ui::i18n::Tr;
+    use quantscope::ui::model::tables::{ComparisonProps, ComparisonTable};
+    use quantscope::worker::model::Compared;
+    use std::rc::Rc;
+    use yew::prelude::*;
+
+    let html = run(render("#view=model"));
+    for id in ["model-file", "feed-pictures", "feed-arrays", "feed-synthetic", "model-samples", "model-batch", "model-observer", "model-calibrate", "model-ptq", "model-fold-bn"] {
+        assert!(html.contains(&format!("data-testid=\"{id}\"")), "missing {id}");
+    }
+    assert!(html.contains("No model open yet."));
+    let zh = run(render("#view=model&lang=zh"));
+    assert!(zh.contains("尚未打开模型。"));
+
+    let layer = |name: &str, op: &str, w: Option<f64>, local: Option<f64>, cumulative: f64, quantized: bool| LayerReport {
+        name: name.into(),
+        node: name.into(),
+        op: op.into(),
+        weight_sqnr_db: w,
+        local_sqnr_db: local,
+        cumulative_sqnr_db: Some(cumulative),
+        act_quantized: quantized,
+    };
+    let report = |dw: f64, out: f64| Report {
+        output_sqnr_db: Some(out),
+        top1_agreement: 0.75,
+        accuracy: Some(0.5),
+        fp32_accuracy: Some(0.625),
+        folded: 3,
+        eval_samples: 8,
+        synthetic: true,
+        layers: vec![
+            layer("conv1", "Conv", Some(40.0), Some(38.0), 38.0, true),
+            layer("reshape", "Reshape", None, None, f64::INFINITY, false),
+            layer("dw", "Conv", Some(dw), Some(dw - 2.0), 12.0, true),
+            layer("relu", "Relu", None, Some(45.0), 11.5, true),
+        ],
+    };
+    let compared = Rc::new(Compared { per_tensor: report(9.5, 7.25), per_channel: report(44.0, 30.5) });
+
+    #[derive(Properties, PartialEq)]
+    struct Wrap {
+        compared: Rc<Compared>,
+    }
+    #[function_component]
+    fn Shown(props: &Wrap) -> Html {
+        html! { <ContextProvider<Tr> context={Tr::default()}><ComparisonTable ..ComparisonProps { compared: props.compared.clone() } /></ContextProvider<Tr>> }
+    }
+    let html = run(LocalServerRenderer::<Shown>::with_props(Wrap { compared }).render());
+    assert!(html.contains(r#"data-testid="ptq-tensor-output-sqnr" data-value="7.25""#), "{html}");
+    assert!(html.contains(r#"data-testid="ptq-channel-output-sqnr" data-value="30.5""#));
+    assert!(html.contains("heat-bad") && html.contains("heat-good"), "the output SQNR coloured by how bad it is");
+    // The reshape has no weight and no quantizer: no row. The others, in graph order.
+    let rows: Vec<&str> = html.match_indices(r#"data-testid="ptq-row" data-name=""#).map(|(i, m)| html[i + m.len()..].split('"').next().unwrap()).collect();
+    assert_eq!(rows, ["conv1", "dw", "relu"]);
+    assert!(html.contains(r#"data-testid="ptq-blame" data-name="dw""#), "the depthwise conv costs most per tensor");
+    assert!(html.contains("dw (Conv) costs the most on its own: 7.5 dB local SQNR, 42.0 dB per channel."));
+    assert!(html.contains("n/a"), "the relu has no weight");
+    assert!(html.contains(r#"data-testid="synthetic""#));
+    assert!(html.contains(r#"<rect width="20.0""#), "12 dB of 60: a fifth of the bar");
+}
