@@ -57,6 +57,7 @@ where
                 }
             }
             match &input {
+                Input::Forget { keys } => loaded.borrow_mut().retain(|l| !matches!(l, Input::Load { key, .. } if keys.contains(key))),
                 Input::Load { key, .. } if replay => {
                     let mut kept = loaded.borrow_mut();
                     kept.retain(|l| !matches!(l, Input::Load { key: k, .. } if k == key));

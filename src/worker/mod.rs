@@ -24,26 +24,16 @@ pub use explore::{WorkerInput, WorkerOutput, WORKER_PATH};
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub enum Input<S, L> {
     /// Start job `id`, replacing any job still running.
-    Start {
-        id: u64,
-        spec: S,
-    },
+    Start { id: u64, spec: S },
     /// Stop job `id` if it is still running.
-    Cancel {
-        id: u64,
-    },
+    Cancel { id: u64 },
     /// Hold job `id` after its current step, until `Resume` (or `Cancel`).
-    Pause {
-        id: u64,
-    },
-    Resume {
-        id: u64,
-    },
+    Pause { id: u64 },
+    Resume { id: u64 },
     /// Keep this for jobs that name `key` (its bulk travels as a transferred buffer).
-    Load {
-        key: u64,
-        data: L,
-    },
+    Load { key: u64, data: L },
+    /// Let go of what was handed over as `keys` (a file the user replaced).
+    Forget { keys: Vec<u64> },
 }
 
 /// What a worker answers: progress with detail `P`, results `R`.
@@ -51,26 +41,11 @@ pub enum Input<S, L> {
 pub enum Output<P, R> {
     /// The worker has started and takes inputs.
     Ready,
-    Progress {
-        id: u64,
-        done: usize,
-        total: usize,
-        detail: P,
-    },
-    Paused {
-        id: u64,
-    },
-    Done {
-        id: u64,
-        result: R,
-    },
-    Failed {
-        id: u64,
-        message: String,
-    },
-    Cancelled {
-        id: u64,
-    },
+    Progress { id: u64, done: usize, total: usize, detail: P },
+    Paused { id: u64 },
+    Done { id: u64, result: R },
+    Failed { id: u64, message: String },
+    Cancelled { id: u64 },
 }
 
 /// One step of a job: progress, or its result.
@@ -88,6 +63,8 @@ pub trait Service {
     type Job;
     /// Keeps data handed over.
     fn load(&mut self, key: u64, data: Self::Load);
+    /// Lets go of data handed over (nothing to do for a service that keeps none for long).
+    fn forget(&mut self, _key: u64) {}
     /// Prepares a job (cheap steps follow).
     fn start(&mut self, spec: Self::Spec) -> Result<Self::Job, String>;
     /// Does one bounded slice of `job`.
@@ -107,6 +84,11 @@ pub async fn serve<Svc: Service>(
             Input::Start { id, spec } => (id, spec),
             Input::Load { key, data } => {
                 service.load(key, data);
+                next = inputs.next().await;
+                continue;
+            }
+            Input::Forget { keys } => {
+                keys.into_iter().for_each(|k| service.forget(k));
                 next = inputs.next().await;
                 continue;
             }
@@ -155,13 +137,19 @@ pub async fn serve<Svc: Service>(
                         service.load(key, data);
                         input = inputs.next().now_or_never();
                     }
+                    // The running job may still need what is forgotten: it keeps its own copy of
+                    // the data it has made ready; a file it has yet to read fails it, by name.
+                    Some(Some(Input::Forget { keys })) => {
+                        keys.into_iter().for_each(|k| service.forget(k));
+                        input = inputs.next().now_or_never();
+                    }
                     _ => break,
                 }
             }
             match input {
                 None => {}            // nothing new: keep going
                 Some(None) => return, // the page went away
-                Some(Some(Input::Resume { .. } | Input::Pause { .. } | Input::Load { .. })) => {}
+                Some(Some(Input::Resume { .. } | Input::Pause { .. } | Input::Load { .. } | Input::Forget { .. })) => {}
                 Some(Some(Input::Cancel { id: c })) if c == id => {
                     if !send(Output::Cancelled { id }) {
                         return;

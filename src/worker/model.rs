@@ -179,6 +179,20 @@ mod service {
             Ok(&self.model.as_ref().expect("read just above").1)
         }
 
+        /// One step of making the data ready, while it is not: its progress (`None` once
+        /// `ready` holds it).
+        fn get_ready(&mut self, key: u64, preparing: &mut Option<Preparing>, ready: &mut Option<Ready>) -> Result<Option<Step<Stage, ModelResult>>, String> {
+            let Some(p) = preparing.as_mut() else { return Ok(None) };
+            match self.prepare(key, p)? {
+                None => Ok(Some(preparing_progress(p))),
+                Some(r) => {
+                    *ready = Some(r);
+                    *preparing = None;
+                    Ok(None)
+                }
+            }
+        }
+
         /// One step of making `p` ready for model `key`.
         fn prepare(&mut self, key: u64, p: &mut Preparing) -> Result<Option<Ready>, String> {
             self.model(key)?;
@@ -254,10 +268,15 @@ mod service {
         type Job = (u64, ModelJob);
 
         fn load(&mut self, key: u64, data: FileData) {
+            self.forget(key);
+            self.files.insert(key, data);
+        }
+
+        fn forget(&mut self, key: u64) {
             if self.model.as_ref().is_some_and(|(k, _)| *k == key) {
                 self.model = None;
             }
-            self.files.insert(key, data);
+            self.files.remove(&key);
         }
 
         fn start(&mut self, spec: ModelSpec) -> Result<(u64, ModelJob), String> {
@@ -290,14 +309,8 @@ mod service {
                     Ok(Step::Done(ModelResult::Opened(Box::new(declared))))
                 }
                 ModelJob::Calibrate { preparing, ready, batch, calibration, runners, done } => {
-                    if let Some(p) = preparing.as_mut() {
-                        match self.prepare(key, p)? {
-                            None => return Ok(preparing_progress(p)),
-                            Some(r) => {
-                                *ready = Some(r);
-                                *preparing = None;
-                            }
-                        }
+                    if let Some(progress) = self.get_ready(key, preparing, ready)? {
+                        return Ok(progress);
                     }
                     let (data, _) = ready.as_ref().expect("prepared above");
                     let total = data.batch_count(*batch);
@@ -312,14 +325,8 @@ mod service {
                     Ok(Step::Done(ModelResult::Calibrated(Box::new(calibrated))))
                 }
                 ModelJob::Ptq { preparing, ready, sims, reports } => {
-                    if let Some(p) = preparing.as_mut() {
-                        match self.prepare(key, p)? {
-                            None => return Ok(preparing_progress(p)),
-                            Some(r) => {
-                                *ready = Some(r);
-                                *preparing = None;
-                            }
-                        }
+                    if let Some(progress) = self.get_ready(key, preparing, ready)? {
+                        return Ok(progress);
                     }
                     let (data, labels) = ready.as_ref().expect("prepared above");
                     let k = reports.len();

@@ -438,6 +438,15 @@ fn files_input(client: &Callback<ModelInput>, page: &UseReducerHandle<Page>, ids
                     Err(e) => return page.dispatch(Action::Unreadable(crate::ui::i18n::current().f(M::CannotRead, &[&name, &e]))),
                 }
             }
+            // What these files replace is let go of, in the worker and in the page.
+            let replaced: Vec<u64> = match kind {
+                FileKind::Model => page.model.iter().map(|m| m.0).collect(),
+                FileKind::Pictures => page.pictures.iter().map(|p| p.0).collect(),
+                FileKind::Arrays => page.arrays.iter().map(|p| p.0).collect(),
+            };
+            if !replaced.is_empty() {
+                client.emit(Input::Forget { keys: replaced });
+            }
             match kind {
                 FileKind::Model => {
                     if let Some((key, name)) = named.pop() {
