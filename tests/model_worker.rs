@@ -173,3 +173,24 @@ fn what_cannot_work_is_named_and_the_worker_goes_on() {
     assert!(out.iter().any(|o| matches!(o, Output::Done { id: 6, result: ModelResult::Calibrated(_) })), "the worker goes on");
     assert!(failed(7).unwrap().contains("never handed"), "{:?}", failed(7));
 }
+
+/// An input that declares no shape is for the data to settle: the model is not called one tract
+/// cannot run, and arrays of any fitting shape calibrate it.
+#[test]
+fn an_input_without_a_declared_shape_is_settled_by_the_data() {
+    let bytes = models::tiny_cnn();
+    let mut proto = ModelProto::decode(&bytes[..]).unwrap();
+    let input = &mut proto.graph.as_mut().unwrap().input[0];
+    let Some(quantscope::engine::io::onnx::pb::type_proto::Value::TensorType(t)) = input.r#type.as_mut().and_then(|t| t.value.as_mut()) else { panic!("a tensor input") };
+    t.shape = None;
+    let x = quantscope::engine::io::npy::write_f32(&[2, 1, 8, 8], &(0..128).map(|i| (i as f32 * 0.37).sin()).collect::<Vec<_>>());
+    let inputs = vec![load(1, "shapeless.onnx", proto.encode_to_vec()), load(2, "x.npy", x), Input::Start { id: 1, spec: ModelSpec::Open { model: 1 } }];
+    let out = session(inputs, |o| match o {
+        Output::Done { id: 1, .. } => Some(vec![Input::Start { id: 2, spec: ModelSpec::Calibrate { model: 1, data: Data::Arrays { files: vec![2] }, batch: 1, settings: minmax() } }]),
+        Output::Done { .. } | Output::Failed { .. } => None,
+        _ => Some(vec![]),
+    });
+    let Some(Output::Done { result: ModelResult::Opened(d), .. }) = out.iter().find(|o| matches!(o, Output::Done { id: 1, .. })) else { panic!("{out:?}") };
+    assert_eq!((d.inputs[0].dims.as_ref(), d.cannot_run.as_deref()), (None, None));
+    assert!(matches!(out.last(), Some(Output::Done { id: 2, result: ModelResult::Calibrated(c) }) if c.samples == 2), "{:?}", out.last());
+}

@@ -138,7 +138,7 @@ mod service {
     use crate::engine::model::calibrate::Calibration;
     use crate::engine::model::feed::{concat_rows, synthetic};
     use crate::engine::model::ptq::Simulation;
-    use crate::engine::model::{images, Dataset, Model, Runner, Runners};
+    use crate::engine::model::{images, Dataset, Model, ModelError, Runner, Runners};
     use crate::engine::tensor::Tensor;
     use crate::worker::{Service, Step};
 
@@ -304,7 +304,15 @@ mod service {
             match job {
                 ModelJob::Open(_) => {
                     let m = self.model(key)?;
-                    let cannot_run = Runner::new(m, &m.inputs.iter().map(InputInfo::default_shape).collect::<Vec<_>>(), false).err().map(|e| e.to_string());
+                    // A plan at the default shapes: an op or a shape tract cannot handle is the
+                    // model's. An input that declares no shape is for the data to settle (a plan
+                    // at a guessed rank would fail for the guess, not for the model).
+                    let shapes: Vec<Vec<usize>> = m.inputs.iter().map(InputInfo::default_shape).collect();
+                    let declared = m.inputs.iter().all(|i| i.dims.is_some());
+                    let cannot_run = match declared.then(|| Runner::new(m, &shapes, false)) {
+                        Some(Err(e @ (ModelError::Node { .. } | ModelError::File { .. }))) => Some(e.to_string()),
+                        _ => None,
+                    };
                     let declared = Declared { file: m.file.clone(), inputs: m.inputs.clone(), outputs: m.outputs.clone(), nodes: m.nodes.clone(), cannot_run };
                     Ok(Step::Done(ModelResult::Opened(Box::new(declared))))
                 }
