@@ -103,8 +103,9 @@ fn activation_row(a: &ActivationRange, t: Tr) -> Html {
 
 /// Rows added per frame: a few hundred rows built at once hold the page's thread for over
 /// 100 ms; twenty at a time came near the 50 ms of a long task on this machine, ten stay well
-/// under it (a table of 400 rows fills in 40 frames, under a second).
-pub const ROWS_PER_FRAME: usize = 10;
+/// under it but once came to 51 ms in CI: five (a table of 400 rows fills in 80 frames, about a
+/// second and a half).
+pub const ROWS_PER_FRAME: usize = 5;
 
 /// How many of `total` rows are shown: [`ROWS_PER_FRAME`] more each frame until all are.
 #[hook]
