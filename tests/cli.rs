@@ -246,3 +246,26 @@ fn real_model_runs_calibrates_and_quantizes_on_pictures() {
     assert!(!out.status.success() && err.lines().count() == 1 && err.contains("input “x”: value 0 is NaN"), "{err}");
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// Seeded synthetic input: the same draw each time, labelled synthetic in the JSON and the text;
+/// a malformed spec is one line naming it.
+#[test]
+fn synthetic_input_is_seeded_and_labelled() {
+    let model = models::real("ppocr-cls-v2");
+    let m = model.to_str().unwrap();
+    let cal = json(&["calibrate", m, "--input", "synthetic:4:7", "--batch", "2", "--observer", "minmax", "--json"]);
+    assert_eq!((cal["synthetic"].as_bool(), cal["samples"].as_u64(), cal["batches"].as_u64()), (Some(true), Some(4), Some(2)));
+    let again = json(&["calibrate", m, "--input", "synthetic:4:7", "--batch", "2", "--observer", "minmax", "--json"]);
+    assert_eq!(cal["activations"], again["activations"], "the same seed draws the same input");
+    let other = json(&["calibrate", m, "--input", "synthetic:4:8", "--batch", "2", "--observer", "minmax", "--json"]);
+    assert_ne!(cal["activations"], other["activations"], "another seed, another draw");
+    let ptq = json(&["ptq", m, "--calib", "synthetic:2", "--weights-only", "--json"]);
+    assert_eq!(ptq["synthetic"].as_bool(), Some(true));
+    let out = quantscope(&["ptq", m, "--calib", "synthetic:2", "--weights-only"]);
+    assert!(String::from_utf8_lossy(&out.stdout).contains("(synthetic input)"));
+    for bad in ["synthetic:x", "synthetic:0", "synthetic:3:-1"] {
+        let out = quantscope(&["run", m, "--input", bad]);
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert!(!out.status.success() && err.lines().count() == 1 && err.contains(bad) && err.contains("synthetic:N"), "{bad}: {err}");
+    }
+}
