@@ -80,6 +80,24 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     let m = model.to_str().unwrap();
     let pics: Vec<&str> = pictures.iter().map(|p| p.to_str().unwrap()).collect();
     let settings = ["--batch", "2", "--preset", "minus-one-one", "--size", "48x192"];
+    // The CLI's answers first: run beside the page, the CLI would take the machine's second core
+    // from the browser while the long tasks are counted.
+    let mut args = vec!["calibrate", m, "--input"];
+    args.extend(&pics);
+    args.extend(settings);
+    args.extend(["--observer", "minmax"]);
+    let cli_calibration = cli_json(&args);
+    let cli_ptq = |weights_only: bool, per_channel: bool| {
+        let mut args = vec!["ptq", m, "--calib"];
+        args.extend(&pics);
+        args.extend(settings);
+        args.extend(["--fold-bn"]);
+        args.extend(weights_only.then_some("--weights-only"));
+        args.extend(per_channel.then_some("--per-channel"));
+        cli_json(&args)
+    };
+    let cli_w8a8 = [cli_ptq(false, false), cli_ptq(false, true)];
+    let cli_weights_only = [cli_ptq(true, false), cli_ptq(true, true)];
 
     let b = Browser::start().await;
     b.goto("#view=model").await;
@@ -99,18 +117,13 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     // Calibration: every activation's name and range, in graph order, as the CLI's.
     b.click("[data-testid=model-calibrate]").await;
     let line = b.wait_text("[data-testid=calibrated]", |t| !t.is_empty()).await;
-    let mut args = vec!["calibrate", m, "--input"];
-    args.extend(&pics);
-    args.extend(settings);
-    args.extend(["--observer", "minmax"]);
-    let cli = cli_json(&args);
-    let acts = cli["activations"].as_array().unwrap();
+    let acts = cli_calibration["activations"].as_array().unwrap();
     assert!(line.starts_with(&format!("{} activations from 6 samples in 3 batches", acts.len())), "{line}");
-    b.wait_for("[data-testid=calibration] tbody[data-complete=true]").await;
+    b.wait_for("[data-testid=calibration] .body[data-complete=true]").await;
     let names = data_values(&b, "[data-testid=act-row]").await;
     let cli_names: Vec<&str> = acts.iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, cli_names, "the same activations in the same order");
-    let cells = data_values(&b, "[data-testid=act-row] td.num:nth-child(4), [data-testid=act-row] td.num:nth-child(5)").await;
+    let cells = data_values(&b, "[data-testid=act-row] [role=cell]:nth-child(4), [data-testid=act-row] [role=cell]:nth-child(5)").await;
     for (k, a) in acts.iter().enumerate() {
         let (lo, hi): (f64, f64) = (cells[2 * k].parse().unwrap(), cells[2 * k + 1].parse().unwrap());
         let scale = value(&a["abs_max"]).max(f64::MIN_POSITIVE);
@@ -120,21 +133,13 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
 
     // PTQ per tensor and per channel: the same output SQNR, agreement and accuracy as the CLI.
     b.click("[data-testid=model-ptq]").await;
-    b.wait_for("[data-testid=ptq] tbody[data-complete=true]").await;
-    for (key, per_channel) in [("tensor", false), ("channel", true)] {
-        let mut args = vec!["ptq", m, "--calib"];
-        args.extend(&pics);
-        args.extend(settings);
-        args.extend(["--fold-bn"]);
-        if per_channel {
-            args.push("--per-channel");
-        }
-        let cli = cli_json(&args);
+    b.wait_for("[data-testid=ptq] .body[data-complete=true]").await;
+    for ((key, per_channel), cli) in [("tensor", false), ("channel", true)].into_iter().zip(&cli_w8a8) {
         // Each layer alone: the weight's SQNR and the local SQNR, as the CLI's.
         let rows: Vec<&serde_json::Value> = cli["layers"].as_array().unwrap().iter().filter(|l| l["weight_sqnr_db"].is_number() || l["act_quantized"] == true).collect();
         for (column, field, tolerance) in [(3, "weight_sqnr_db", WEIGHT_TOLERANCE_DB), (5, "local_sqnr_db", LOCAL_TOLERANCE_DB)] {
             let col = column + usize::from(per_channel);
-            let page = data_values(&b, &format!("[data-testid=ptq-row] td:nth-child({col})")).await;
+            let page = data_values(&b, &format!("[data-testid=ptq-row] [role=cell]:nth-child({col})")).await;
             assert_eq!(page.len(), rows.len());
             let mut gaps = Vec::new();
             for (l, p) in rows.iter().zip(&page) {
@@ -175,17 +180,9 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     let before = b.text("[data-testid=ptq-channel-output-sqnr]").await;
     b.click("[data-testid=model-ptq]").await;
     b.wait_text("[data-testid=ptq-channel-output-sqnr]", |t| t != before).await;
-    b.wait_for("[data-testid=ptq] tbody[data-complete=true]").await;
+    b.wait_for("[data-testid=ptq] .body[data-complete=true]").await;
     let mut outputs = Vec::new();
-    for (key, per_channel) in [("tensor", false), ("channel", true)] {
-        let mut args = vec!["ptq", m, "--calib"];
-        args.extend(&pics);
-        args.extend(settings);
-        args.extend(["--fold-bn", "--weights-only"]);
-        if per_channel {
-            args.push("--per-channel");
-        }
-        let cli = cli_json(&args);
+    for (key, cli) in ["tensor", "channel"].into_iter().zip(&cli_weights_only) {
         let page: f64 = b.wait_for(&format!("[data-testid=ptq-{key}-output-sqnr]")).await.attr("data-value").await.unwrap().unwrap().parse().unwrap();
         assert!((page - value(&cli["output_sqnr_db"])).abs() <= OUTPUT_TOLERANCE_DB, "weights only, {key}: {page} dB against the CLI's {}", cli["output_sqnr_db"]);
         outputs.push(page);

@@ -2,6 +2,12 @@
 //! order, and the layers per tensor beside per channel with their SQNR as heat-coloured bars.
 //! Every number's exact value sits in its cell's `data-value` (the end-to-end test compares
 //! them with the CLI's JSON); the text shows four significant digits.
+//!
+//! The tables are ARIA grids of `div`s, not `<table>`s: rows come in chunks of
+//! [`ROWS_PER_FRAME`], each chunk a row group the browser neither lays out nor paints while it is
+//! scrolled out of view (`content-visibility: auto`, which internal table boxes cannot have). A
+//! `<table>` of a few hundred rows is laid out and painted whole each time rows are added: 15 ms a
+//! frame here, over 50 ms on a busy machine.
 
 use std::rc::Rc;
 
@@ -14,15 +20,15 @@ use crate::worker::model::{Calibrated, Compared};
 
 /// A numeric cell: four significant digits shown, the exact value in `data-value`.
 fn num(v: f64) -> Html {
-    html! { <td class="num" data-value={v.to_string()}>{sig4(Some(v))}</td> }
+    html! { <span role="cell" class="num" data-value={v.to_string()}>{sig4(Some(v))}</span> }
 }
 
 /// A cell for an optional dB value (`n/a` where there is none).
 fn db(v: Option<f64>, t: Tr) -> Html {
     match v {
-        Some(v) if v.is_infinite() => html! { <td class="num" data-value="inf">{"∞"}</td> },
-        Some(v) => html! { <td class="num" data-value={v.to_string()}>{format!("{v:.1}")}</td> },
-        None => html! { <td class="num na">{t.s(M::NotApplicable)}</td> },
+        Some(v) if v.is_infinite() => html! { <span role="cell" class="num" data-value="inf">{"∞"}</span> },
+        Some(v) => html! { <span role="cell" class="num" data-value={v.to_string()}>{format!("{v:.1}")}</span> },
+        None => html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> },
     }
 }
 
@@ -83,28 +89,26 @@ fn zero_point_text(zp: &PerTensorOrChannel<i32>) -> String {
 fn activation_row(a: &ActivationRange, t: Tr) -> Html {
     let ratio = match a.channel_range_ratio {
         Some(r) => num(r as f64),
-        None => html! { <td class="num na">{t.s(M::NotApplicable)}</td> },
+        None => html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> },
     };
     html! {
-        <tr data-testid="act-row" data-name={a.name.clone()}>
-            <td class="name" title={a.node.clone()}>{&a.name}</td>
-            <td>{&a.op}</td>
-            <td>{format!("{:?}", a.shape)}</td>
+        <div role="row" data-testid="act-row" data-name={a.name.clone()}>
+            <span role="cell" class="name" title={a.node.clone()}>{&a.name}</span>
+            <span role="cell">{&a.op}</span>
+            <span role="cell">{format!("{:?}", a.shape)}</span>
             { num(a.min_val as f64) }
             { num(a.max_val as f64) }
             { num(a.abs_max as f64) }
-            <td class="num">{scale_text(&a.scale)}</td>
-            <td class="num">{zero_point_text(&a.zero_point)}</td>
+            <span role="cell" class="num">{scale_text(&a.scale)}</span>
+            <span role="cell" class="num">{zero_point_text(&a.zero_point)}</span>
             { ratio }
-            <td class={classes!("num", (a.non_finite > 0).then_some("flag"))}>{a.non_finite}</td>
-        </tr>
+            <span role="cell" class={classes!("num", (a.non_finite > 0).then_some("flag"))}>{a.non_finite}</span>
+        </div>
     }
 }
 
-/// Rows added per frame: a few hundred rows built at once hold the page's thread for over
-/// 100 ms; twenty at a time came near the 50 ms of a long task on this machine, ten stay well
-/// under it but once came to 51 ms in CI: five (a table of 400 rows fills in 80 frames, about a
-/// second and a half).
+/// Rows added per frame, in one chunk: a few hundred rows built at once hold the page's thread
+/// for over 100 ms. A frame that adds a chunk lays out and paints only the chunks in view.
 pub const ROWS_PER_FRAME: usize = 5;
 
 /// How many of `total` rows are shown: [`ROWS_PER_FRAME`] more each frame until all are.
@@ -149,15 +153,14 @@ pub fn calibration_table(props: &CalibrationProps) -> Html {
                 {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ for synthetic }
             </p>
             <div class="table-scroll">
-                <table class="layers-table fixed">
-                    <colgroup><col class="w-name" /><col class="w-op" /><col class="w-shape" /><col span="7" /></colgroup>
-                    <thead><tr>
-                        <th>{t.s(M::ColActivation)}</th><th>{t.s(M::ColOp)}</th><th>{t.s(M::ColShape)}</th>
-                        <th>{t.s(M::ColMin)}</th><th>{t.s(M::ColMax)}</th><th>{t.s(M::ColAbsMax)}</th>
-                        <th>{t.s(M::ColScale)}</th><th>{t.s(M::ColZeroPoint)}</th><th>{t.s(M::ColRatio)}</th><th>{t.s(M::ColNonFinite)}</th>
-                    </tr></thead>
-                    <tbody data-complete={(shown == c.activations.len()).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <ActivationRows key={start} data={props.calibrated.clone()} {start} {end} /> }) }</tbody>
-                </table>
+                <div role="table" class="rows acts">
+                    <div role="rowgroup" class="head"><div role="row">
+                        <span role="columnheader">{t.s(M::ColActivation)}</span><span role="columnheader">{t.s(M::ColOp)}</span><span role="columnheader">{t.s(M::ColShape)}</span>
+                        <span role="columnheader">{t.s(M::ColMin)}</span><span role="columnheader">{t.s(M::ColMax)}</span><span role="columnheader">{t.s(M::ColAbsMax)}</span>
+                        <span role="columnheader">{t.s(M::ColScale)}</span><span role="columnheader">{t.s(M::ColZeroPoint)}</span><span role="columnheader">{t.s(M::ColRatio)}</span><span role="columnheader">{t.s(M::ColNonFinite)}</span>
+                    </div></div>
+                    <div class="body" data-complete={(shown == c.activations.len()).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <ActivationRows key={start} data={props.calibrated.clone()} {start} {end} /> }) }</div>
+                </div>
             </div>
         </div>
     }
@@ -226,21 +229,19 @@ pub fn comparison_table(props: &ComparisonProps) -> Html {
             { for blame }
             <p class="hint">{t.s(M::LayersHint)}</p>
             <div class="table-scroll tall">
-                <table class="layers-table fixed">
-                    <colgroup><col class="w-name" /><col class="w-op" /><col span="4" /><col class="w-bars" /></colgroup>
-                    <thead>
-                        <tr>
-                            <th rowspan="2">{t.s(M::ColLayer)}</th><th rowspan="2">{t.s(M::ColOp)}</th>
-                            <th colspan="2">{t.s(M::ColWeight)}</th><th colspan="2">{t.s(M::ColLocal)}</th><th>{t.s(M::ColCumulative)}</th>
-                        </tr>
-                        <tr>
-                            <th>{t.s(M::PerTensorHead)}</th><th>{t.s(M::PerChannelHead)}</th>
-                            <th>{t.s(M::PerTensorHead)}</th><th>{t.s(M::PerChannelHead)}</th>
-                            <th>{t.s(M::PerTensorHead)}{" / "}{t.s(M::PerChannelHead)}</th>
-                        </tr>
-                    </thead>
-                    <tbody data-complete={(count == total).to_string()}>{ for rows }</tbody>
-                </table>
+                <div role="table" class="rows layers">
+                    // One grid of two rows: the layer and op headers span both, weight and local
+                    // span their two columns (per tensor, per channel).
+                    <div role="rowgroup" class="head">
+                        <span role="columnheader" class="span-rows">{t.s(M::ColLayer)}</span><span role="columnheader" class="span-rows">{t.s(M::ColOp)}</span>
+                        <span role="columnheader" class="span-cols">{t.s(M::ColWeight)}</span><span role="columnheader" class="span-cols">{t.s(M::ColLocal)}</span>
+                        <span role="columnheader">{t.s(M::ColCumulative)}</span>
+                        <span role="columnheader">{t.s(M::PerTensorHead)}</span><span role="columnheader">{t.s(M::PerChannelHead)}</span>
+                        <span role="columnheader">{t.s(M::PerTensorHead)}</span><span role="columnheader">{t.s(M::PerChannelHead)}</span>
+                        <span role="columnheader">{t.s(M::PerTensorHead)}{" / "}{t.s(M::PerChannelHead)}</span>
+                    </div>
+                    <div class="body" data-complete={(count == total).to_string()}>{ for rows }</div>
+                </div>
             </div>
         </div>
     }
@@ -256,8 +257,8 @@ fn chunks(total: usize) -> impl Iterator<Item = (usize, usize)> {
     (0..total).step_by(ROWS_PER_FRAME).map(move |s| (s, (s + ROWS_PER_FRAME).min(total)))
 }
 
-/// Rows `start..end` of a table, rendered once: a frame that adds rows leaves these alone (their
-/// props compare by pointer, not by the whole report).
+/// Rows `start..end` of a table, one row group, rendered once: a frame that adds rows leaves these
+/// alone (their props compare by pointer, not by the whole report).
 #[derive(Properties)]
 pub struct ChunkProps<T: 'static> {
     pub data: Rc<T>,
@@ -274,7 +275,7 @@ impl<T> PartialEq for ChunkProps<T> {
 #[function_component(ActivationRows)]
 fn activation_rows(props: &ChunkProps<Calibrated>) -> Html {
     let t = use_context::<Tr>().unwrap_or_default();
-    html! { <>{ for props.data.activations[props.start..props.end].iter().map(|a| activation_row(a, t)) }</> }
+    html! { <div role="rowgroup" class="chunk">{ for props.data.activations[props.start..props.end].iter().map(|a| activation_row(a, t)) }</div> }
 }
 
 #[function_component(LayerRows)]
@@ -283,14 +284,14 @@ fn layer_rows(props: &ChunkProps<Compared>) -> Html {
     let pairs = layer_pairs(&props.data);
     let rows = pairs[props.start..props.end].iter().map(|(a, b)| {
         html! {
-            <tr data-testid="ptq-row" data-name={a.name.clone()}>
-                <td class="name" title={a.node.clone()}>{&a.name}</td>
-                <td>{&a.op}</td>
+            <div role="row" data-testid="ptq-row" data-name={a.name.clone()}>
+                <span role="cell" class="name" title={a.node.clone()}>{&a.name}</span>
+                <span role="cell">{&a.op}</span>
                 { db(a.weight_sqnr_db, t) }{ db(b.weight_sqnr_db, t) }
                 { db(a.local_sqnr_db, t) }{ db(b.local_sqnr_db, t) }
-                <td class="bars">{ bar(a.cumulative_sqnr_db, "bar-tensor") }{ bar(b.cumulative_sqnr_db, "bar-channel") }</td>
-            </tr>
+                <span role="cell" class="bars">{ bar(a.cumulative_sqnr_db, "bar-tensor") }{ bar(b.cumulative_sqnr_db, "bar-channel") }</span>
+            </div>
         }
     });
-    html! { <>{ for rows }</> }
+    html! { <div role="rowgroup" class="chunk">{ for rows }</div> }
 }
