@@ -269,3 +269,29 @@ fn synthetic_input_is_seeded_and_labelled() {
         assert!(!out.status.success() && err.lines().count() == 1 && err.contains(bad) && err.contains("synthetic:N"), "{bad}: {err}");
     }
 }
+
+/// `lab --export` writes the trained model as ONNX with the test split and its labels; `ptq`
+/// takes them as they are and finds the Lab's own FP32 accuracy, and per-channel weights keep
+/// the depthwise layer that batch norm folding spreads.
+#[test]
+fn the_lab_exports_its_model_for_ptq() {
+    let dir = std::env::temp_dir().join(format!("quantscope-lab-export-{}", std::process::id()));
+    let d = dir.to_str().unwrap();
+    let lab = json(&["lab", "--model", "cnn", "--epochs", "3", "--qat-epochs", "0", "--seed", "2", "--export", d, "--json"]);
+    let files = ["lab-cnn.onnx", "lab-test-input.npy", "labels.npy"].map(|f| dir.join(f).display().to_string());
+    for f in &files {
+        assert!(std::path::Path::new(f).exists(), "{f} was not written");
+    }
+    let ptq = json(&["ptq", &files[0], "--calib", &files[1], &files[2], "--fold-bn", "--json"]);
+    let test = lab["test_samples"].as_f64().unwrap();
+    assert_eq!(ptq["eval_samples"].as_f64(), Some(test));
+    // The same model on the same samples: at most one class may flip where two logits tie to
+    // float rounding (the ONNX runtime sums in another order).
+    let (fp32, lab_fp32) = (ptq["fp32_accuracy"].as_f64().unwrap(), lab["fp32"]["accuracy"].as_f64().unwrap());
+    assert!((fp32 - lab_fp32).abs() <= 1.0 / test + 1e-12, "FP32 accuracy {fp32} through ONNX against the Lab's {lab_fp32}");
+    assert!(fp32 > 0.5, "three epochs on digits learn something: {fp32}");
+    // The labels file is taken for labels, not as an input.
+    let out = quantscope(&["run", &files[0], "--input", &files[1], &files[2]]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    std::fs::remove_dir_all(&dir).unwrap();
+}

@@ -63,9 +63,11 @@ fn words(line: &str) -> Vec<String> {
     out
 }
 
-/// The files the examples name, written by the engine's own writers.
-fn fixtures() -> PathBuf {
-    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-examples");
+/// The files the examples of `doc` name, written by the engine's own writers, in a directory of
+/// the doc's own (the tests run at once: one writing a file while another's command reads it
+/// made the reader see a truncated file).
+fn fixtures(doc: &str) -> PathBuf {
+    let dir = Path::new(env!("CARGO_TARGET_TMPDIR")).join("readme-examples").join(doc.replace(['/', '.'], "-"));
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("model.onnx"), models::conv_bn_onnx(&[2, 1, 1, 2], &[1.0, 0.5, 1.0, 0.25])).unwrap();
     let acts: Vec<f32> = (0..4 * 256).map(|i| ((i * 37 % 101) as f32 / 50.0 - 1.0) * (1 + i / 256) as f32).collect();
@@ -81,7 +83,7 @@ fn fixtures() -> PathBuf {
 
 fn check_commands(doc: &str) -> usize {
     let text = std::fs::read_to_string(root().join(doc)).unwrap();
-    let dir = fixtures();
+    let dir = fixtures(doc);
     let mut ran = 0;
     for line in sh_lines(&text) {
         let words: Vec<&str> = line.split('\u{1f}').collect();

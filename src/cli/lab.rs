@@ -109,6 +109,11 @@ pub struct LabArgs {
     pub seed: u64,
     #[arg(long)]
     pub json: bool,
+    /// Writes the trained FP32 model as ONNX (lab-mlp.onnx or lab-cnn.onnx), the test split
+    /// shaped for its input (lab-test-input.npy) and the split's labels (labels.npy) into this
+    /// directory: `calibrate` and `ptq` take them as they are, and so does onnxruntime.
+    #[arg(long, value_name = "DIR")]
+    pub export: Option<std::path::PathBuf>,
 }
 
 impl LabArgs {
@@ -174,6 +179,13 @@ pub fn lab(a: &LabArgs) -> Result<String, String> {
     let start = std::time::Instant::now();
     let clock = move || start.elapsed().as_secs_f64() * 1000.0;
     let report = run(cfg, &clock, &mut |_| true).map_err(|e| format!("lab: {e}"))?;
+    if let Some(dir) = &a.export {
+        std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+        for (name, bytes) in crate::engine::io::onnx::export::lab_files(&report).map_err(|e| format!("lab --export: {e}"))? {
+            let path = dir.join(name);
+            std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
+        }
+    }
     if a.json {
         serde_json::to_string_pretty(&Summary::of(&report)).map_err(|e| e.to_string())
     } else {

@@ -66,7 +66,8 @@ pub struct PtqArgs {
     /// Evaluation arrays (default: the calibration arrays).
     #[arg(long, num_args = 1..)]
     pub eval: Vec<String>,
-    /// Class labels of the evaluation samples: a 1-D integer .npy.
+    /// Class labels of the evaluation samples: a 1-D integer .npy (a file named labels.npy among
+    /// the inputs is taken as labels too).
     #[arg(long)]
     pub labels: Option<PathBuf>,
     /// Samples per batch, for calibration and evaluation.
@@ -190,8 +191,7 @@ fn preprocess(model: &Model, o: &PictureOpts) -> Result<Preprocess, String> {
 /// The arrays named by `--input`: `X.npy`, `NAME=X.npy`, an `.npz`, or pictures (files and
 /// folders, one batch for the model's first input, with the labels their names give).
 fn read_inputs(specs: &[String], model: &Model, pics: &PictureOpts) -> Result<(Vec<Tensor>, Option<Vec<usize>>), String> {
-    let mut out = Vec::new();
-    let mut pictures = Vec::new();
+    let (mut out, mut pictures, mut labels) = (Vec::new(), Vec::new(), None);
     for spec in specs {
         let (name, path) = match spec.split_once('=') {
             Some((n, p)) if !Path::new(spec).exists() => (Some(n), p),
@@ -218,13 +218,16 @@ fn read_inputs(specs: &[String], model: &Model, pics: &PictureOpts) -> Result<(V
             return Err(format!("{path}: inputs are .npy or .npz arrays, or PNG/JPEG pictures"));
         }
         let bytes = std::fs::read(path).map_err(|e| format!("{path}: {e}"))?;
+        if crate::engine::model::feed::is_labels_file(model, path) {
+            labels = Some(crate::engine::io::npy::read_labels(path, &bytes).map_err(|e| e.to_string())?);
+            continue;
+        }
         let mut tensors = load(path, &bytes, LoadOptions::default()).map_err(|e| e.to_string())?;
         if let (Some(n), [t]) = (name, tensors.as_mut_slice()) {
             t.name = n.to_string();
         }
         out.extend(tensors);
     }
-    let mut labels = None;
     if !pictures.is_empty() {
         let files = pictures
             .iter()
@@ -232,7 +235,7 @@ fn read_inputs(specs: &[String], model: &Model, pics: &PictureOpts) -> Result<(V
             .collect::<Result<Vec<_>, _>>()?;
         out.push(images::batch(&model.inputs[0].name, &files, &preprocess(model, pics)?)?);
         let names: Vec<String> = pictures.iter().map(|p| p.display().to_string()).collect();
-        labels = images::labels_from_names(&names).map(|(l, _)| l);
+        labels = labels.or_else(|| images::labels_from_names(&names).map(|(l, _)| l));
     }
     Ok((out, labels))
 }

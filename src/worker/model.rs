@@ -136,7 +136,7 @@ mod service {
 
     use super::*;
     use crate::engine::model::calibrate::Calibration;
-    use crate::engine::model::feed::{concat_rows, synthetic};
+    use crate::engine::model::feed::{concat_rows, is_labels_file, synthetic};
     use crate::engine::model::ptq::Simulation;
     use crate::engine::model::{images, Dataset, Model, ModelError, Runner, Runners};
     use crate::engine::tensor::Tensor;
@@ -214,16 +214,20 @@ mod service {
                 Ok(Some((Dataset::new(m, arrays).map_err(|e| e.to_string())?, None)))
             }
             Data::Arrays { files: keys } => {
-                let mut arrays = Vec::new();
+                let (mut arrays, mut labels) = (Vec::new(), None);
                 for &k in keys {
                     let f = file(files, k)?;
                     let lower = f.name.to_ascii_lowercase();
                     if !(lower.ends_with(".npy") || lower.ends_with(".npz")) {
                         return Err(format!("{}: inputs are .npy or .npz arrays, or PNG/JPEG pictures", f.name));
                     }
+                    if is_labels_file(m, &f.name) {
+                        labels = Some(crate::engine::io::npy::read_labels(&f.name, &f.bytes).map_err(|e| e.to_string())?);
+                        continue;
+                    }
                     arrays.extend(crate::engine::io::load(&f.name, &f.bytes, Default::default()).map_err(|e| e.to_string())?);
                 }
-                Ok(Some((Dataset::new(m, arrays).map_err(|e| e.to_string())?, None)))
+                Ok(Some((Dataset::new(m, arrays).map_err(|e| e.to_string())?, labels)))
             }
             Data::Pictures { files: keys, preprocess } => {
                 if m.inputs.len() != 1 {

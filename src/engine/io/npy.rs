@@ -172,21 +172,29 @@ pub fn read_labels(file: &str, bytes: &[u8]) -> Result<Vec<usize>, LoadError> {
 
 /// Writes `data` of `shape` as a version 1.0, little-endian float32, C-order `.npy`.
 pub fn write_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
+    write("<f4", shape, data.iter().flat_map(|v| v.to_le_bytes()))
+}
+
+/// Writes class labels as a 1-D int64 `.npy` (what [`read_labels`] reads).
+pub fn write_labels(labels: &[usize]) -> Vec<u8> {
+    write("<i8", &[labels.len()], labels.iter().flat_map(|&l| (l as i64).to_le_bytes()))
+}
+
+/// A version 1.0, C-order `.npy` of dtype `descr` holding `bytes`.
+fn write(descr: &str, shape: &[usize], bytes: impl Iterator<Item = u8>) -> Vec<u8> {
     let dims: Vec<String> = shape.iter().map(|d| d.to_string()).collect();
     let tuple = if dims.len() == 1 { format!("({},)", dims[0]) } else { format!("({})", dims.join(", ")) };
-    let mut header = format!("{{'descr': '<f4', 'fortran_order': False, 'shape': {tuple}, }}");
+    let mut header = format!("{{'descr': '{descr}', 'fortran_order': False, 'shape': {tuple}, }}");
     // Pad with spaces so that the data starts on a 64-byte boundary, ending in a newline.
     let total = 10 + header.len() + 1;
     header.push_str(&" ".repeat((64 - total % 64) % 64));
     header.push('\n');
-    let mut out = Vec::with_capacity(10 + header.len() + data.len() * 4);
+    let mut out = Vec::with_capacity(10 + header.len());
     out.extend_from_slice(MAGIC);
     out.extend_from_slice(&[1, 0]);
     out.extend_from_slice(&(header.len() as u16).to_le_bytes());
     out.extend_from_slice(header.as_bytes());
-    for v in data {
-        out.extend_from_slice(&v.to_le_bytes());
-    }
+    out.extend(bytes);
     out
 }
 
@@ -214,6 +222,10 @@ mod tests {
         assert!(read_labels("l.npy", &npy("<f4", false, "(1,)", &[0; 4])).unwrap_err().problem.contains("labels must be integers, not dtype '<f4'"));
         assert!(read_labels("l.npy", &npy("<i4", false, "(2, 2)", &[0; 16])).unwrap_err().problem.contains("one integer per sample"));
         assert!(read_labels("l.npy", &npy("<i4", false, "(2,)", &[0; 4])).is_err(), "truncated");
+        let written = write_labels(&[3, 0, 9, 1 << 40]);
+        assert_eq!((written.len() - 4 * 8) % 64, 0, "data is 64-byte aligned");
+        assert_eq!(read_labels("w.npy", &written).unwrap(), vec![3, 0, 9, 1 << 40]);
+        assert_eq!(read_labels("e.npy", &write_labels(&[])).unwrap(), Vec::<usize>::new());
     }
 
     #[test]

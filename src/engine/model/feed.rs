@@ -123,6 +123,18 @@ pub fn concat_rows(all: &mut Tensor, part: Tensor) -> Result<(), String> {
     Ok(())
 }
 
+/// The file name that labels samples: a `.npy` of one integer class per sample, given among the
+/// arrays (in the Model view, and to the CLI's `--input`/`--calib`), read by
+/// [`read_labels`](crate::engine::io::npy::read_labels).
+pub const LABELS_FILE: &str = "labels.npy";
+
+/// Whether `path` holds the samples' labels rather than an input: its file name is
+/// [`LABELS_FILE`] (any case), and the model has no input named `labels`.
+pub fn is_labels_file(model: &Model, path: &str) -> bool {
+    let base = path.rsplit(['/', '\\']).next().unwrap_or(path);
+    base.eq_ignore_ascii_case(LABELS_FILE) && !model.inputs.iter().any(|i| i.name == "labels")
+}
+
 /// How [`synthetic`] marks what it draws.
 const SYNTHETIC: &str = "synthetic";
 

@@ -11,6 +11,8 @@
 //! declare the fields read here with the same names in `proto.rs`, until ONNX files are opened in
 //! the model worker.
 
+#[cfg(feature = "models")]
+pub mod export;
 pub mod fold;
 #[cfg(not(feature = "models"))]
 pub mod proto;
