@@ -244,3 +244,49 @@ async fn models_that_cannot_run_and_wrong_inputs_get_a_message_and_the_app_goes_
     b.wait_painted("[data-testid=chart-histogram]").await;
     b.finish(&["model_worker_bg.wasm"]).await;
 }
+
+/// The whole flow with no file of one's own: the Lab trains a CNN on the digits, opens it as ONNX
+/// in the Model view with the test digits and their labels, which calibrate and quantize it. The
+/// files the page offers for download give the CLI the same numbers.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn the_labs_model_opens_as_onnx_and_quantizes_as_in_the_cli() {
+    let (dir, _) = fixtures();
+    let b = Browser::start().await;
+    b.goto("#view=lab&ldata=digits&lmodel=cnn&lch=4,8&lepochs=3&lqat=1&lwbits=8&labits=8&lseed=4").await;
+    b.click("[data-testid=lab-train]").await;
+    b.wait_for_timeout("[data-testid=lab-qat-accuracy]", std::time::Duration::from_secs(120)).await;
+    let lab_fp32: f64 = b.text("[data-testid=lab-fp32-accuracy]").await.trim_end_matches('%').parse::<f64>().unwrap() / 100.0;
+    b.click("[data-testid=lab-open-model]").await;
+    b.wait_hash("view=model").await;
+    let declared = b.wait_text("[data-testid=model-declared]", |t| t.contains("lab-cnn.onnx")).await;
+    assert!(declared.contains("input [N, 1, 8, 8]") && declared.contains("logits"), "{declared}");
+    assert!(b.text("[data-testid=from-lab]").await.contains("451 test digits"));
+    let names = data_values(&b, "[data-testid=lab-download]").await;
+    assert_eq!(names, ["lab-cnn.onnx", "lab-test-input.npy", "labels.npy"]);
+    let (mut files, downloaded) = (Vec::new(), dir.join("from-lab"));
+    std::fs::create_dir_all(&downloaded).unwrap();
+    for name in &names {
+        b.click(&format!("[data-testid=lab-download][data-name='{name}']")).await;
+        let path = downloaded.join(name);
+        std::fs::write(&path, b.download(name).await).unwrap();
+        files.push(path.display().to_string());
+    }
+
+    b.click("[data-testid=model-calibrate]").await;
+    let line = b.wait_text("[data-testid=calibrated]", |t| !t.is_empty()).await;
+    assert!(line.contains("from 451 samples in 8 batches"), "{line}");
+    b.click("[data-testid=model-ptq]").await;
+    b.wait_for("[data-testid=ptq] .body[data-complete=true]").await;
+    let cli = cli_json(&["ptq", &files[0], "--calib", &files[1], &files[2], "--batch", "64", "--fold-bn"]);
+    let fp32 = value(&cli["fp32_accuracy"]);
+    // The Lab's model through ONNX: one of 451 classes may flip where two logits tie to rounding.
+    assert!((fp32 - lab_fp32).abs() <= 1.0 / 451.0 + 5e-5, "FP32 accuracy {fp32} through ONNX against the Lab's {lab_fp32}");
+    let page: f64 = data_values(&b, "[data-testid=ptq-tensor-output-sqnr]").await[0].parse().unwrap();
+    assert!((page - value(&cli["output_sqnr_db"])).abs() <= OUTPUT_TOLERANCE_DB, "{page} dB against the CLI's {}", cli["output_sqnr_db"]);
+    let accuracy: f64 = data_values(&b, "[data-testid=ptq-tensor-accuracy]").await[0].parse().unwrap();
+    assert_eq!(accuracy, value(&cli["accuracy"]), "accuracy from the labels, as the CLI's");
+    b.exec("document.querySelector('[data-part=model-ptq]').scrollIntoView()").await;
+    b.screenshot("model-from-lab").await;
+    b.finish(&["model_worker_bg.wasm"]).await;
+}

@@ -194,3 +194,43 @@ fn an_input_without_a_declared_shape_is_settled_by_the_data() {
     assert_eq!((d.inputs[0].dims.as_ref(), d.cannot_run.as_deref()), (None, None));
     assert!(matches!(out.last(), Some(Output::Done { id: 2, result: ModelResult::Calibrated(c) }) if c.samples == 2), "{:?}", out.last());
 }
+
+/// The Lab's trained model handed over: the worker writes it as ONNX with the test split and
+/// its labels; handed back as files, the model opens, and PTQ on the digits finds the Lab's own
+/// FP32 accuracy (the labels file labels the samples, it is not taken for an input).
+#[test]
+fn the_labs_model_is_exported_opened_and_quantized_with_its_labels() {
+    use quantscope::engine::nn::lab::{run, LabConfig, ModelKind};
+    let cfg = LabConfig { model: ModelKind::Cnn, epochs: 2, qat_epochs: 0, seed: 5, ..LabConfig::default() };
+    let report = run(cfg, &|| 0.0, &mut |_| true).unwrap();
+    let lab = report.model();
+    let out = session(vec![Input::Start { id: 1, spec: ModelSpec::Export { lab: Box::new(lab.clone()) } }], |_| None);
+    let Some(Output::Done { result: ModelResult::Exported(files), .. }) = out.last() else { panic!("{out:?}") };
+    let files = files.files().unwrap();
+    let names: Vec<&str> = files.iter().map(|f| f.name.as_str()).collect();
+    assert_eq!(names, ["lab-cnn.onnx", "lab-test-input.npy", "labels.npy"]);
+
+    let mut inputs: Vec<ModelInput> = files.iter().enumerate().map(|(k, f)| load(k as u64 + 1, &f.name, f.bytes.clone())).collect();
+    let settings = PtqSettings { weight_bits: 8, per_channel: false, act_bits: Some(8), act_observer: ObserverKind::MinMax, fold_bn: true };
+    inputs.push(Input::Start { id: 2, spec: ModelSpec::Open { model: 1 } });
+    let data = Data::Arrays { files: vec![2, 3] };
+    let out = session(inputs, |o| match o {
+        Output::Done { id: 2, .. } => Some(vec![Input::Start { id: 3, spec: ModelSpec::Ptq { model: 1, data: data.clone(), batch: 64, settings: settings.clone() } }]),
+        Output::Done { .. } | Output::Failed { .. } => None,
+        _ => Some(vec![]),
+    });
+    let opened = out.iter().find_map(|o| match o {
+        Output::Done { result: ModelResult::Opened(d), .. } => Some(d),
+        _ => None,
+    });
+    let d = opened.unwrap_or_else(|| panic!("{out:?}"));
+    assert!(d.cannot_run.is_none(), "{:?}", d.cannot_run);
+    assert_eq!(d.inputs[0].dims_text(), "[N, 1, 8, 8]");
+    let Some(Output::Done { result: ModelResult::Compared(c), .. }) = out.last() else { panic!("{:?}", out.last()) };
+    let samples = lab.test.y.len();
+    assert_eq!(c.per_tensor.eval_samples, samples);
+    let fp32 = c.per_tensor.fp32_accuracy.expect("labelled");
+    // The same model on the same digits: one class may flip where two logits tie to rounding.
+    assert!((fp32 - report.fp32.accuracy).abs() <= 1.0 / samples as f64 + 1e-12, "{fp32} against the Lab's {}", report.fp32.accuracy);
+    assert!(c.per_channel.accuracy.is_some() && c.per_tensor.layers.iter().any(|l| l.weight_sqnr_db.is_some()));
+}

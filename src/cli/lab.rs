@@ -181,7 +181,7 @@ pub fn lab(a: &LabArgs) -> Result<String, String> {
     let report = run(cfg, &clock, &mut |_| true).map_err(|e| format!("lab: {e}"))?;
     if let Some(dir) = &a.export {
         std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-        for (name, bytes) in crate::engine::io::onnx::export::lab_files(&report).map_err(|e| format!("lab --export: {e}"))? {
+        for (name, bytes) in crate::engine::io::onnx::export::lab_files(&report.model()).map_err(|e| format!("lab --export: {e}"))? {
             let path = dir.join(name);
             std::fs::write(&path, bytes).map_err(|e| format!("{}: {e}", path.display()))?;
         }

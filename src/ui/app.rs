@@ -81,6 +81,8 @@ pub fn app(props: &AppProps) -> Html {
     let shell = use_reducer(move || Shell::from_hash(&initial));
     let about_open = use_state(|| false);
     let files = use_state(super::files::Files::default);
+    // The Lab's latest request to open its model in the Model view.
+    let lab_model = use_state(|| None::<super::model::lab::LabHandoff>);
     use_hash_sync(&shell);
 
     let url = &shell.url;
@@ -152,8 +154,8 @@ pub fn app(props: &AppProps) -> Html {
     };
     let view = match url.view {
         View::Explorer => html! { <Explorer url={url.clone()} on_change={update} files={files.clone()} /> },
-        View::Lab => html! { <Lab url={url.clone()} on_change={update.clone()} files={files.clone()} /> },
-        View::Model => html! { <super::model::ModelView /> },
+        View::Lab => html! { <Lab url={url.clone()} on_change={update.clone()} files={files.clone()} lab_model={lab_model.clone()} /> },
+        View::Model => html! { <super::model::ModelView lab={(*lab_model).clone()} /> },
         View::Learn => html! { <Learn url={url.clone()} on_change={update.clone()} /> },
         View::Bench => html! { <Bench /> },
     };

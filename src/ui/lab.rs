@@ -23,6 +23,8 @@ pub struct LabProps {
     pub on_change: Callback<UrlState>,
     /// The shell's open file: a finished run's models open in the Explorer through it.
     pub files: UseStateHandle<super::files::Files>,
+    /// The shell's request to the Model view: a finished run's FP32 model opens there as ONNX.
+    pub lab_model: UseStateHandle<Option<super::model::lab::LabHandoff>>,
 }
 
 /// The name the Lab's models go by in the Explorer's layer browser.
@@ -171,7 +173,7 @@ pub fn lab(props: &LabProps) -> Html {
                         label={tr.s(L::TrainingChartLabel)} />
                 </section>
                 if let RunStatus::Done(r) = &run.status {
-                    { results(r, open_in_explorer(r, url, &props.on_change, &props.files), tr) }
+                    { results(r, open_in_explorer(r, url, &props.on_change, &props.files), open_in_model_view(r, url, &props.on_change, &props.lab_model), tr) }
                 }
                 <BitSweep config={config.clone()} />
             </div>
@@ -213,8 +215,18 @@ fn open_in_explorer(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlS
     })
 }
 
+/// A callback that hands the run's FP32 model and test split to the Model view and goes there.
+fn open_in_model_view(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlState>, lab_model: &UseStateHandle<Option<super::model::lab::LabHandoff>>) -> Callback<MouseEvent> {
+    let (r, url, on_change, lab_model) = (r.clone(), url.clone(), on_change.clone(), lab_model.clone());
+    Callback::from(move |_| {
+        let request = lab_model.as_ref().map_or(1, |h| h.request + 1);
+        lab_model.set(Some(super::model::lab::LabHandoff { request, model: Rc::new(r.model()) }));
+        on_change.emit(UrlState { view: super::state::View::Model, ..url.clone() });
+    })
+}
+
 /// The results table, agreement, per-layer SQNR and confusion matrices.
-fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
+fn results(r: &LabReport, open: Callback<String>, open_model: Callback<MouseEvent>, tr: Tr) -> Html {
     let row = |name: &'static str, id: &'static str, acc: f64, loss: f64, agreement: Option<&QuantReport>| {
         html! {
             <tr>
@@ -255,6 +267,10 @@ fn results(r: &LabReport, open: Callback<String>, tr: Tr) -> Html {
                     &format!("{:.1}", t.qat_ms / r.config.qat_epochs.max(1) as f64),
                     &format!("{:.2}", t.integer_inference_ms),
                 ])}</p>
+                <div class="row">
+                    <button onclick={open_model} data-testid="lab-open-model">{tr.s(L::OpenInModelView)}</button>
+                    <span class="hint">{tr.s(L::OpenInModelViewHint)}</span>
+                </div>
             </section>
             <section class="panel" aria-label={tr.s(L::SqnrLabel)} data-part="sqnr">
                 <h2>{tr.s(L::SqnrTitle)}</h2>

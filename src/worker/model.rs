@@ -15,6 +15,7 @@ use super::{Input, Output};
 use crate::engine::model::declared::{InputInfo, NodeInfo};
 use crate::engine::model::preprocess::Preprocess;
 use crate::engine::model::report::{ActivationRange, CalibrationSettings, PtqSettings, Report};
+use crate::engine::nn::lab::LabModel;
 
 /// Path of the model worker's loader shim in the built app.
 pub const MODEL_WORKER_PATH: &str = "./model_worker_loader.js";
@@ -66,6 +67,9 @@ pub enum ModelSpec {
     /// Simulate PTQ on `data` (calibration and evaluation alike) twice: weights per tensor and
     /// per channel (`settings.per_channel` is ignored), everything else the same.
     Ptq { model: u64, data: Data, batch: usize, settings: PtqSettings },
+    /// Write the Lab's model as ONNX with its test split and labels
+    /// ([`lab_files`](crate::engine::io::onnx::export::lab_files)), for the page to open.
+    Export { lab: Box<LabModel> },
 }
 
 /// What a job is busy with.
@@ -111,16 +115,58 @@ pub enum ModelResult {
     Opened(Box<Declared>),
     Calibrated(Box<Calibrated>),
     Compared(Box<Compared>),
+    /// The Lab's model, test split and labels, as files.
+    Exported(Files),
 }
 
-/// Results carry no bulk data.
-impl Carries for ModelResult {
-    fn take_bulk(&mut self) -> Option<Bulk> {
-        None
+/// Files in one buffer (a message carries one): names and sizes in order, the bytes end to end.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Files {
+    pub names: Vec<(String, usize)>,
+    #[serde(skip)]
+    pub bytes: Vec<u8>,
+}
+
+impl Files {
+    pub fn new(files: impl IntoIterator<Item = (String, Vec<u8>)>) -> Files {
+        let mut out = Files::default();
+        for (name, bytes) in files {
+            out.names.push((name, bytes.len()));
+            out.bytes.extend(bytes);
+        }
+        out
     }
 
-    fn put_bulk(&mut self, _: Bulk) -> Result<(), String> {
-        Err("a model result came with data it does not carry".into())
+    /// Each file with its bytes (`None` if the sizes do not add up to the bytes).
+    pub fn files(&self) -> Option<Vec<FileData>> {
+        let mut at = 0usize;
+        let mut out = Vec::with_capacity(self.names.len());
+        for (name, size) in &self.names {
+            let end = at.checked_add(*size).filter(|&e| e <= self.bytes.len())?;
+            out.push(FileData { name: name.clone(), bytes: self.bytes[at..end].to_vec() });
+            at = end;
+        }
+        (at == self.bytes.len()).then_some(out)
+    }
+}
+
+/// Exported files carry their bytes as the message's bulk data; other results carry none.
+impl Carries for ModelResult {
+    fn take_bulk(&mut self) -> Option<Bulk> {
+        match self {
+            ModelResult::Exported(files) => Some(Bulk::Bytes(std::mem::take(&mut files.bytes))),
+            _ => None,
+        }
+    }
+
+    fn put_bulk(&mut self, bulk: Bulk) -> Result<(), String> {
+        match (self, bulk) {
+            (ModelResult::Exported(files), Bulk::Bytes(b)) => {
+                files.bytes = b;
+                Ok(())
+            }
+            _ => Err("a model result came with data it does not carry".into()),
+        }
     }
 }
 
@@ -165,6 +211,7 @@ mod service {
 
     pub enum ModelJob {
         Open(u64),
+        Export(Box<LabModel>),
         Calibrate { preparing: Option<Preparing>, ready: Option<Ready>, batch: usize, calibration: Calibration, runners: Runners, done: usize },
         Ptq { preparing: Option<Preparing>, ready: Option<Ready>, sims: Vec<Simulation>, reports: Vec<Report> },
     }
@@ -286,6 +333,7 @@ mod service {
         fn start(&mut self, spec: ModelSpec) -> Result<(u64, ModelJob), String> {
             Ok(match spec {
                 ModelSpec::Open { model } => (model, ModelJob::Open(model)),
+                ModelSpec::Export { lab } => (0, ModelJob::Export(lab)),
                 ModelSpec::Calibrate { model, data, batch, settings } => {
                     let calibration = Calibration::new(&settings)?;
                     let runners = calibration.runners();
@@ -319,6 +367,10 @@ mod service {
                     };
                     let declared = Declared { file: m.file.clone(), inputs: m.inputs.clone(), outputs: m.outputs.clone(), nodes: m.nodes.clone(), cannot_run };
                     Ok(Step::Done(ModelResult::Opened(Box::new(declared))))
+                }
+                ModelJob::Export(lab) => {
+                    let files = crate::engine::io::onnx::export::lab_files(lab)?;
+                    Ok(Step::Done(ModelResult::Exported(Files::new(files))))
                 }
                 ModelJob::Calibrate { preparing, ready, batch, calibration, runners, done } => {
                     if let Some(progress) = self.get_ready(key, preparing, ready)? {
@@ -389,6 +441,17 @@ mod tests {
         assert_eq!((json[0]["scale"].clone(), json[1]["zero_point"].clone()), (serde_json::json!(0.5), serde_json::json!([0, 1])));
         let back: PerTensorOrChannel<f32> = serde_json::from_value(json[1]["scale"].clone()).unwrap();
         assert_eq!(back, calibrated.activations[1].scale);
+        // Exported files travel as one buffer beside the head, and come apart again.
+        let files = Files::new([("m.onnx".to_string(), vec![1, 2, 3]), ("e.npy".to_string(), vec![]), ("l.npy".to_string(), vec![9])]);
+        let out: ModelOutput = Output::Done { id: 5, result: ModelResult::Exported(files.clone()) };
+        let (head, bulk) = split(out.clone()).unwrap();
+        assert!(matches!(&bulk, Some(Bulk::Bytes(b)) if b == &[1, 2, 3, 9]), "the bytes travel as the bulk");
+        let back = join::<ModelOutput>(&head, bulk).unwrap();
+        assert_eq!(back, out);
+        let Output::Done { result: ModelResult::Exported(back), .. } = back else { unreachable!() };
+        let named: Vec<(String, Vec<u8>)> = back.files().unwrap().into_iter().map(|f| (f.name, f.bytes)).collect();
+        assert_eq!(named, [("m.onnx".to_string(), vec![1, 2, 3]), ("e.npy".to_string(), vec![]), ("l.npy".to_string(), vec![9])]);
+        assert_eq!(Files { names: vec![("x".into(), 4)], bytes: vec![0; 3] }.files(), None, "sizes past the bytes");
         // A file's bytes travel beside the head.
         let load: ModelInput = Input::Load { key: 2, data: FileData { name: "m.onnx".into(), bytes: vec![1, 2, 3] } };
         let (head, bulk) = split(load.clone()).unwrap();

@@ -11,6 +11,8 @@ texts! {
         ModelMlp => "MLP", "MLP";
         ModelCnn => "CNN: conv, depthwise, pointwise (digits)", "CNN：卷积、逐深度卷积、逐点卷积（手写数字）";
         ModelsName => "Lab models (seed {0}, W{1}A{2})", "实验室模型（种子 {0}，W{1}A{2}）";
+        OpenInModelView => "Open as ONNX in the Model view", "以 ONNX 在模型视图中打开";
+        OpenInModelViewHint => "Runs the FP32 model as a real ONNX model: every activation calibrated, PTQ per tensor beside per channel, on the test digits.", "把 FP32 模型当作真实的 ONNX 模型运行：校准每一个激活值，在测试数字上并排比较逐张量与逐通道 PTQ。";
         WrongJob => "the worker answered with another job's result", "后台线程返回了另一个任务的结果";
         Idle => "Press Train: the network trains in a background worker, then PTQ and QAT run and both integer models are tested.", "按“训练”：网络在后台线程中训练，然后运行 PTQ 与 QAT，并测试两个整数模型。";
         PhaseFp32 => "FP32 training, epoch {0} of {1}", "FP32 训练，第 {0} / {1} 轮";

@@ -6,6 +6,9 @@ texts! {
         Intro => "Open an ONNX model. It runs in a worker of its own in this page (tract, compiled to WebAssembly); nothing you open leaves the browser. Feed it pictures, arrays or synthetic input, calibrate every activation with an observer, then simulate PTQ per tensor and per channel side by side.", "打开一个 ONNX 模型。它在本页面自己的后台线程中运行（tract，编译为 WebAssembly）；你打开的任何内容都不会离开浏览器。给它输入图片、数组或合成数据，用观察器校准每一个激活值，然后并排模拟逐张量与逐通道的 PTQ。";
         ModelFile => "ONNX model", "ONNX 模型";
         NoModel => "No model open yet.", "尚未打开模型。";
+        FromLab => "From the Lab: its FP32 model as ONNX (batch norm not folded), the {0} test digits as arrays and their labels. Calibrate, then run PTQ.", "来自实验室：其 FP32 模型的 ONNX 文件（未折叠批归一化）、{0} 个测试数字样本数组及其标签。先校准，再运行 PTQ。";
+        Download => "Download {0}", "下载 {0}";
+        FilesApart => "The model worker's files came apart (sizes and bytes disagree).", "模型工作线程返回的文件不完整（大小与字节不符）。";
         Reading => "Reading the model…", "正在读取模型…";
         Declared => "{0}: {1} nodes; inputs {2}; outputs {3}", "{0}：{1} 个节点；输入 {2}；输出 {3}";
         CannotRun => "tract cannot run this model: {0}. Its weights stay browsable in the Explorer.", "tract 无法运行此模型：{0}。其权重仍可在探索器中浏览。";

@@ -5,6 +5,7 @@
 //! worker that stops (a trap in tract) fails its job with a message, and the next job spawns a
 //! new one, to which the files are handed again.
 
+pub mod lab;
 pub mod tables;
 
 use std::rc::Rc;
@@ -17,7 +18,7 @@ use crate::engine::observer::Common;
 use crate::engine::quantizer::qparams::{QRange, QScheme};
 use crate::ui::i18n::{use_tr, ModelText as M, Tr};
 use crate::ui::state::{ObsKind, OBSERVERS};
-use crate::worker::model::{Calibrated, Compared, Data, Declared, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, MODEL_WORKER_PATH};
+use crate::worker::model::{Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, MODEL_WORKER_PATH};
 use crate::worker::{Input, Output};
 
 /// Where the model's input comes from.
@@ -117,11 +118,13 @@ pub struct Page {
     pub status: Status,
     pub calibrated: Option<Rc<Calibrated>>,
     pub compared: Option<Rc<Compared>>,
+    /// The Lab's model and data as files, with the id of the job that wrote them.
+    pub exported: Option<(u64, Rc<Vec<FileData>>)>,
 }
 
 impl Default for Page {
     fn default() -> Page {
-        Page { job: 0, model: None, declared: None, pictures: Vec::new(), arrays: Vec::new(), status: Status::Idle, calibrated: None, compared: None }
+        Page { job: 0, model: None, declared: None, pictures: Vec::new(), arrays: Vec::new(), status: Status::Idle, calibrated: None, compared: None, exported: None }
     }
 }
 
@@ -172,6 +175,10 @@ impl Reducible for Page {
                             ModelResult::Opened(d) => next.declared = Some(Rc::new(*d)),
                             ModelResult::Calibrated(c) => next.calibrated = Some(Rc::new(*c)),
                             ModelResult::Compared(c) => next.compared = Some(Rc::new(*c)),
+                            ModelResult::Exported(files) => match files.files() {
+                                Some(files) => next.exported = Some((id, Rc::new(files))),
+                                None => next.status = Status::Failed(crate::ui::i18n::current().s(M::FilesApart).into()),
+                            },
                         }
                     }
                     Output::Failed { message, .. } => next.status = Status::Failed(message),
@@ -222,8 +229,15 @@ pub fn declared_line(d: &Declared, t: Tr) -> Html {
     }
 }
 
+#[derive(Properties, PartialEq, Default)]
+pub struct ModelViewProps {
+    /// The Lab's request to open its model.
+    #[prop_or_default]
+    pub lab: Option<lab::LabHandoff>,
+}
+
 #[function_component(ModelView)]
-pub fn model_view() -> Html {
+pub fn model_view(props: &ModelViewProps) -> Html {
     let t = use_tr();
     let page = use_reducer(Page::default);
     let choices = use_state(Choices::default);
@@ -245,6 +259,7 @@ pub fn model_view() -> Html {
             client.emit(Input::Start { id, spec });
         })
     };
+    lab::use_lab_handoff(props.lab.clone(), &page, &choices, &client, &ids, &start);
     let running = matches!(page.status, Status::Running { .. });
     let declared = page.declared.as_deref();
     let ready = declared.is_some_and(|d| d.cannot_run.is_none()) && !running;
@@ -302,6 +317,10 @@ pub fn model_view() -> Html {
         (Some(_), Some(d)) => declared_line(d, t),
         (Some(_), None) => html! {},
     };
+    let from_lab = page.exported.as_ref().filter(|(_, files)| files.first().map(|f| &f.name) == page.model.as_ref().map(|m| &m.1)).map(|(_, files)| {
+        let samples = props.lab.as_ref().map_or(0, |l| l.model.test.y.len());
+        lab::lab_files_line(files, samples, t)
+    });
     let feed_choice = |feed: Feed, label: M, testid: &'static str| {
         let choices = choices.clone();
         let onchange = Callback::from(move |_: Event| choices.set(Choices { feed, ..(*choices).clone() }));
@@ -316,6 +335,7 @@ pub fn model_view() -> Html {
                     <input type="file" accept=".onnx" onchange={on_model} data-testid="model-file" />
                 </label>
                 { model_line }
+                { for from_lab }
                 { status_line(&page.status, t) }
                 if running { <button onclick={cancel} data-testid="model-cancel">{t.s(M::Cancel)}</button> }
             </section>

@@ -17,7 +17,7 @@ use super::pb::tensor_shape_proto::{dimension, Dimension};
 use super::pb::{attribute_proto::AttributeType, type_proto, AttributeProto, OperatorSetIdProto, TensorShapeProto, TypeProto};
 use super::{GraphProto, ModelProto, NodeProto, TensorProto, ValueInfoProto};
 use crate::engine::nn::layers::{Plane, BN_EPS};
-use crate::engine::nn::lab::{LabReport, ModelKind};
+use crate::engine::nn::lab::{LabModel, ModelKind};
 use crate::engine::nn::net::{Activation, Kind, Layer, Net};
 
 /// The opset the file declares (ReLU6 as `Clip` with bounds as inputs needs 11).
@@ -207,21 +207,28 @@ pub const TEST_INPUT_FILE: &str = "lab-test-input.npy";
 /// What the Lab hands the Model view and the CLI writes with `lab --export`: its FP32 model as
 /// ONNX (`lab-mlp.onnx` or `lab-cnn.onnx`), the test split shaped for the model's input, and the
 /// split's labels.
-pub fn lab_files(report: &LabReport) -> Result<Vec<(String, Vec<u8>)>, String> {
-    let c = &report.config;
+pub fn lab_files(lab: &LabModel) -> Result<Vec<(String, Vec<u8>)>, String> {
+    let c = &lab.config;
     let kind = match c.model {
         ModelKind::Mlp => "mlp",
         ModelKind::Cnn => "cnn",
     };
-    let doc = format!("QuantScope Lab: {}, FP32 accuracy {:.2}% on {} test samples, seed {}", c.model_name(), 100.0 * report.fp32.accuracy, report.test_samples, c.seed);
-    let model = lab_to_onnx(&report.fp32_model, &format!("lab-{kind}"), &doc)?;
-    let t = &report.test;
+    let t = &lab.test;
     let samples = t.y.len();
-    let shape = match (report.fp32_model.layers.first().map(|l| l.kind), t.image) {
+    let doc = format!("QuantScope Lab: {}, FP32 accuracy {:.2}% on {samples} test samples, seed {}", c.model_name(), 100.0 * lab.fp32_accuracy, c.seed);
+    let model = lab_to_onnx(&lab.net, &format!("lab-{kind}"), &doc)?;
+    let shape = match (lab.net.layers.first().map(|l| l.kind), t.image) {
         (Some(Kind::Dense) | None, _) => vec![samples, t.features],
         (Some(_), Some((h, w))) => vec![samples, 1, h, w],
         (Some(_), None) => return Err("a convolutional model needs image data".into()),
     };
+    if t.x.len() != samples * t.features {
+        return Err(format!("the test split has {} values for {samples} samples of {} features", t.x.len(), t.features));
+    }
     let labels: Vec<usize> = t.y.iter().map(|&y| usize::from(y)).collect();
-    Ok(vec![(format!("lab-{kind}.onnx"), model), (TEST_INPUT_FILE.into(), crate::engine::io::npy::write_f32(&shape, &t.x)), (crate::engine::model::feed::LABELS_FILE.into(), crate::engine::io::npy::write_labels(&labels))])
+    Ok(vec![
+        (format!("lab-{kind}.onnx"), model),
+        (TEST_INPUT_FILE.into(), crate::engine::io::npy::write_f32(&shape, &t.x)),
+        (crate::engine::model::feed::LABELS_FILE.into(), crate::engine::io::npy::write_labels(&labels)),
+    ])
 }

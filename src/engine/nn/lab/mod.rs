@@ -12,7 +12,7 @@ mod train;
 mod tests;
 
 pub use config::{TEST_FRACTION, DatasetSpec, ModelKind, LabConfig, load_data};
-pub use report::{Eval, QuantReport, EpochStats, Phase, Timings, LabReport, TestSet, Boundaries, BOUNDARY_RESOLUTION};
+pub use report::{Eval, QuantReport, EpochStats, Phase, Timings, LabReport, LabModel, TestSet, Boundaries, BOUNDARY_RESOLUTION};
 use report::boundaries;
 pub use sweep::{SWEEP_BITS, SweepPoint, SweepReport, LabSweep};
 pub use train::{train_epoch, calibrate, run_integer, predictions};

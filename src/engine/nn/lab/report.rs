@@ -151,3 +151,19 @@ pub(super) fn boundaries(data: &Dataset, fp32: &Net, ptq: &IntNet, qat: &IntNet)
     let int = |m: &IntNet| predictions(&run_integer(m, &cells).0).into_iter().map(|c| c as u8).collect();
     Boundaries { x, y, resolution: n, fp32: float, ptq: int(ptq), qat: int(qat) }
 }
+
+/// What the Lab hands on to be run as a real model: its FP32 network (batch norm not folded),
+/// its settings and the test split (see `engine::io::onnx::export::lab_files`).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct LabModel {
+    pub net: Net,
+    pub config: LabConfig,
+    pub test: TestSet,
+    pub fp32_accuracy: f64,
+}
+
+impl LabReport {
+    pub fn model(&self) -> LabModel {
+        LabModel { net: self.fp32_model.clone(), config: self.config.clone(), test: self.test.clone(), fp32_accuracy: self.fp32.accuracy }
+    }
+}
