@@ -215,7 +215,7 @@ fn the_labs_model_is_exported_opened_and_quantized_with_its_labels() {
     inputs.push(Input::Start { id: 2, spec: ModelSpec::Open { model: 1 } });
     let data = Data::Arrays { files: vec![2, 3] };
     let out = session(inputs, |o| match o {
-        Output::Done { id: 2, .. } => Some(vec![Input::Start { id: 3, spec: ModelSpec::Ptq { model: 1, data: data.clone(), batch: 64, settings: settings.clone() } }]),
+        Output::Done { id: 2, .. } => Some(vec![Input::Start { id: 3, spec: ModelSpec::Ptq { model: 1, data: data.clone(), batch: 64, settings } }]),
         Output::Done { .. } | Output::Failed { .. } => None,
         _ => Some(vec![]),
     });
