@@ -337,3 +337,55 @@ fn the_model_view_renders_its_controls_and_a_comparison() {
     assert!(html.contains(r#"data-testid="synthetic""#));
     assert!(html.contains(r#"<rect width="20.0""#), "12 dB of 60: a fifth of the bar");
 }
+
+/// An ONNX model's layer browser: tensors in graph order grouped under the node that reads them,
+/// a batch norm's parameters marked and not counted as layers needing per-channel quantization,
+/// NaN counted apart, and "n/a" (not "—") where a ratio does not apply.
+#[test]
+fn the_layer_browser_follows_the_graph() {
+    use prost::Message;
+    use quantscope::engine::io::onnx::{read_with_uses, GraphProto, ModelProto, NodeProto, TensorProto};
+    use quantscope::ui::files::{LayerBrowser, LayerBrowserProps, OpenFile};
+    use std::rc::Rc;
+    let tensor = |name: &str, dims: &[i64], data: &[f32]| TensorProto { name: name.into(), dims: dims.to_vec(), data_type: 1, float_data: data.to_vec(), ..Default::default() };
+    let node = |op: &str, name: &str, inputs: &[&str], output: &str| NodeProto {
+        name: name.into(),
+        op_type: op.into(),
+        input: inputs.iter().map(|s| s.to_string()).collect(),
+        output: vec![output.into()],
+        ..Default::default()
+    };
+    let graph = GraphProto {
+        node: vec![
+            node("Conv", "conv1", &["x", "w", "b"], "y"),
+            node("BatchNormalization", "bn1", &["y", "gamma", "beta", "mean", "var"], "z"),
+            node("MatMul", "fc", &["z", "fc.w"], "out"),
+        ],
+        // Stored out of graph order; the BN variance spreads 1000×, the fc weight holds a NaN.
+        initializer: vec![
+            tensor("fc.w", &[2, 2], &[1.0, f32::NAN, 3.0, 4.0]),
+            tensor("var", &[2, 1], &[1000.0, 1.0]),
+            tensor("gamma", &[2], &[1.0, 1.0]),
+            tensor("beta", &[2], &[0.0, 0.0]),
+            tensor("mean", &[2], &[0.0, 0.0]),
+            tensor("w", &[2, 2], &[-0.01, 0.01, -1.0, 1.0]),
+            tensor("b", &[2], &[0.0, 0.0]),
+        ],
+        ..Default::default()
+    };
+    let bytes = ModelProto { graph: Some(graph), ..Default::default() }.encode_to_vec();
+    let read = read_with_uses("m.onnx", &bytes, false).unwrap();
+    let file = Rc::new(OpenFile::parsed("m.onnx", read.tensors, None, false).with_uses(read.uses));
+    let props = LayerBrowserProps { file, current: "w".into(), on_choose: yew::Callback::noop(), generation: 0 };
+    let html = run(LocalServerRenderer::<LayerBrowser>::with_props(props).render());
+    let rows: Vec<&str> = html.match_indices(r#"data-testid="layer-row" data-name=""#).map(|(i, m)| html[i + m.len()..].split('"').next().unwrap()).collect();
+    assert_eq!(rows, ["w", "b", "var", "gamma", "beta", "mean", "fc.w"], "graph order, a node's tensors in file order");
+    assert!(html.contains("Conv · conv1") && html.contains("BatchNormalization · bn1") && html.contains("MatMul · fc"), "{html}");
+    assert_eq!(html.matches("Conv · conv1").count(), 1, "the node heads its first row only");
+    assert_eq!(html.matches(r#"data-testid="bn-param""#).count(), 4);
+    // Only the conv weight needs per-channel quantization: the BN variance's spread does not count.
+    assert!(html.contains("⚠ 1 need per-channel quantization"), "{html}");
+    assert!(html.contains("1 hold NaN or Inf") && html.matches(r#"data-testid="flag-non-finite""#).count() == 1);
+    // Every tensor is read: "—" appears nowhere in a cell; 1-D ones say n/a.
+    assert!(!html.contains(">—<") && html.contains(">n/a<"), "{html}");
+}

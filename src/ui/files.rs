@@ -11,7 +11,8 @@ use yew::prelude::*;
 
 use crate::ui::i18n::{use_tr, ExplorerText as E};
 
-use crate::engine::views::inspect::{flagged, inspect, order, SortKey, TensorReport};
+use crate::engine::views::inspect::{flagged, has_non_finite, inspect, needs_per_channel, order, SortKey, TensorReport};
+use crate::engine::io::onnx::Use;
 use crate::engine::io::safetensors::Entry;
 use crate::engine::tensor::Tensor;
 use crate::ui::format::sig4;
@@ -24,6 +25,8 @@ pub struct OpenFile {
     pub content: Content,
     /// Tensors read so far, with their rows' statistics.
     pub tensors: RefCell<HashMap<String, (Rc<Tensor>, TensorReport)>>,
+    /// For an ONNX model: the node that reads each tensor.
+    pub uses: HashMap<String, Use>,
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -51,7 +54,17 @@ impl OpenFile {
     pub fn parsed(name: &str, tensors: Vec<Tensor>, bytes: Option<Rc<Vec<u8>>>, fold_bn: bool) -> OpenFile {
         let order = tensors.iter().map(|t| t.name.clone()).collect();
         let map = tensors.into_iter().map(|t| (t.name.clone(), (inspect(&t), Rc::new(t)))).map(|(k, (r, t))| (k, (t, r))).collect();
-        OpenFile { name: name.into(), fold_bn, content: Content::Parsed { order, bytes }, tensors: RefCell::new(map) }
+        OpenFile { name: name.into(), fold_bn, content: Content::Parsed { order, bytes }, tensors: RefCell::new(map), uses: HashMap::new() }
+    }
+
+    /// The file with the node that reads each tensor (an ONNX model's).
+    pub fn with_uses(self, uses: HashMap<String, Use>) -> OpenFile {
+        OpenFile { uses, ..self }
+    }
+
+    /// Whether tensor `name` is a batch norm's parameter (not a layer's weight of its own).
+    pub fn is_batch_norm_parameter(&self, name: &str) -> bool {
+        self.uses.get(name).is_some_and(Use::is_batch_norm_parameter)
     }
 
     /// The rows of the layer browser, in file order: name, shape, stored type, and the report
@@ -85,11 +98,13 @@ impl OpenFile {
         }
     }
 
-    /// The first tensor worth looking at: the first flagged one, else the largest.
+    /// The first tensor worth looking at: the first that needs per-channel quantization, else
+    /// the first flagged, else the largest.
     pub fn default_tensor(&self) -> Option<String> {
         let rows = self.rows();
         rows.iter()
-            .find(|r| r.3.as_ref().is_some_and(flagged))
+            .find(|r| r.3.as_ref().is_some_and(needs_per_channel) && !self.is_batch_norm_parameter(&r.0))
+            .or_else(|| rows.iter().find(|r| r.3.as_ref().is_some_and(flagged)))
             .or_else(|| rows.iter().max_by_key(|r| r.1.iter().product::<usize>()))
             .map(|r| r.0.clone())
     }
@@ -148,40 +163,64 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
             </th>
         }
     };
+    let file = &props.file;
+    let onnx = !file.uses.is_empty();
+    let by_file_order = sort.0 == SortKey::File && !sort.1;
+    let mut last_node: Option<&str> = None;
     let body = idx.into_iter().map(|i| {
         let (name, shape, dtype, report) = &rows[i];
         let chosen = name.as_str() == props.current.as_str();
-        let warn = report.as_ref().is_some_and(flagged);
+        let bn = file.is_batch_norm_parameter(name);
+        let per_channel = !bn && report.as_ref().is_some_and(needs_per_channel);
+        let non_finite = report.as_ref().is_some_and(has_non_finite);
         let onclick = {
             let (cb, name) = (props.on_choose.clone(), name.clone());
             Callback::from(move |_| cb.emit(name.clone()))
         };
         let stat = |f: &dyn Fn(&TensorReport) -> String| report.as_ref().map_or_else(|| "—".to_string(), f);
+        // In graph order a node's tensors sit together: its name heads the first of them.
+        let node = file.uses.get(name).map(|u| {
+            let first = !by_file_order || last_node != Some(u.node.as_str());
+            last_node = Some(u.node.as_str());
+            html! { <td class={classes!("node", (!first).then_some("same"))} title={u.node.clone()}>{ if first { format!("{} · {}", u.op, u.node) } else { String::new() } }</td> }
+        });
+        let node = match (onnx, node) {
+            (true, Some(cell)) => cell,
+            (true, None) => html! { <td class="node na">{t.s(E::NoNode)}</td> },
+            (false, _) => html! {},
+        };
         html! {
-            <tr class={classes!(chosen.then_some("chosen"), warn.then_some("flagged"))} data-testid="layer-row" data-name={name.clone()}>
+            <tr class={classes!(chosen.then_some("chosen"), (per_channel || non_finite).then_some("flagged"), bn.then_some("bn-param"))} data-testid="layer-row" data-name={name.clone()}>
+                { node }
                 <td>
                     <button class="link" {onclick} aria-pressed={chosen.to_string()}>{name.clone()}</button>
-                    if warn { <span class="flag" title={t.s(E::FlagTitle)}>{" ⚠"}</span> }
+                    if per_channel { <span class="flag" title={t.s(E::FlagTitle)} data-testid="flag-per-channel">{" ⚠"}</span> }
+                    if non_finite { <span class="flag" title={t.s(E::FlagNonFinite)} data-testid="flag-non-finite">{" NaN/Inf"}</span> }
+                    if bn { <span class="tag" title={t.s(E::BnParamTitle)} data-testid="bn-param">{" BN"}</span> }
                 </td>
                 <td class="num">{format!("{shape:?}")}</td>
                 <td>{dtype.clone()}</td>
                 <td class="num">{stat(&|r| format!("[{}, {}]", sig4(Some(r.summary.min as f64)), sig4(Some(r.summary.max as f64))))}</td>
                 <td class="num">{stat(&|r| sig4(Some(r.summary.absmax as f64)))}</td>
-                <td class="num">{stat(&|r| sig4(r.channel_range_ratio))}</td>
+                <td class="num">{stat(&|r| r.channel_range_ratio.map_or_else(|| t.s(E::NotApplicable).to_string(), |q| sig4(Some(q))))}</td>
             </tr>
         }
     });
-    let flagged_count = rows.iter().filter(|r| r.3.as_ref().is_some_and(flagged)).count();
+    let count = |f: &dyn Fn(&String, &TensorReport) -> bool| rows.iter().filter(|r| r.3.as_ref().is_some_and(|rep| f(&r.0, rep))).count();
+    let per_channel_count = count(&|n, r| needs_per_channel(r) && !file.is_batch_norm_parameter(n));
+    let non_finite_count = count(&|_, r| has_non_finite(r));
     html! {
         <section class="panel layers" aria-label={t.s(E::TensorsOfFile)} data-testid="layer-browser">
             <div class="panel-head">
                 <h2>{t.f(E::FileTensors, &[&props.file.name, &rows.len()])}</h2>
-                if flagged_count > 0 { <span class="flag" data-testid="layers-flagged">{t.f(E::FlaggedCount, &[&flagged_count])}</span> }
+                if per_channel_count > 0 { <span class="flag" data-testid="layers-flagged">{t.f(E::FlaggedCount, &[&per_channel_count])}</span> }
+                if non_finite_count > 0 { <span class="flag" data-testid="layers-non-finite">{t.f(E::NonFiniteCount, &[&non_finite_count])}</span> }
             </div>
             <div class="table-scroll">
                 <table class="layers-table">
                     <thead>
                         <tr>
+                            if onnx { <th scope="col">{t.s(E::ColNode)}</th> }
                             { header(SORTS[1], false) }
                             { header(SORTS[2], true) }
                             <th scope="col">{t.s(E::StoredAs)}</th>
@@ -193,7 +232,7 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
                     <tbody>{ for body }</tbody>
                 </table>
             </div>
-            <p class="hint">{t.s(E::LayersHint)}</p>
+            <p class="hint">{t.s(E::LayersHint)}{ if onnx { format!(" {}", t.s(E::LayersHintOnnx)) } else { String::new() } }</p>
         </section>
     }
 }
@@ -209,7 +248,7 @@ pub mod read {
     use super::{Content, OpenFile};
     use crate::ui::i18n::ExplorerText as E;
     use crate::engine::views::inspect::inspect;
-    use crate::engine::io::{load, safetensors, Format, LoadError, LoadOptions};
+    use crate::engine::io::{load, onnx, safetensors, Format, LoadError, LoadOptions};
     use crate::engine::tensor::Tensor;
 
     /// Files at most this large are parsed whole even when they are `.safetensors`.
@@ -233,15 +272,28 @@ pub mod read {
                 fold_bn,
                 content: Content::Indexed { file, entries },
                 tensors: Default::default(),
+                uses: Default::default(),
             });
         }
         let all = Rc::new(bytes(&name, &Blob::from(file)).await?);
+        if Format::of(&name) == Some(Format::Onnx) {
+            return onnx_file(&name, all, fold_bn);
+        }
         let tensors = load(&name, &all, LoadOptions { fold_bn })?;
         if tensors.is_empty() {
             return Err(LoadError::new(&name, None, crate::ui::i18n::current().s(E::NoTensors)));
         }
-        let keep = (Format::of(&name) == Some(Format::Onnx)).then_some(all);
-        Ok(OpenFile::parsed(&name, tensors, keep, fold_bn))
+        Ok(OpenFile::parsed(&name, tensors, None, fold_bn))
+    }
+
+    /// An ONNX model's tensors in graph order, with the node that reads each; its bytes are kept
+    /// for folding batch norm again.
+    fn onnx_file(name: &str, bytes: Rc<Vec<u8>>, fold_bn: bool) -> Result<OpenFile, LoadError> {
+        let read = onnx::read_with_uses(name, &bytes, fold_bn)?;
+        if read.tensors.is_empty() {
+            return Err(LoadError::new(name, None, crate::ui::i18n::current().s(E::NoTensors)));
+        }
+        Ok(OpenFile::parsed(name, read.tensors, Some(bytes), fold_bn).with_uses(read.uses))
     }
 
     /// Reads tensor `name` of an indexed file (its bytes only), and records it.
@@ -264,9 +316,7 @@ pub mod read {
     /// An ONNX file parsed again with batch-norm folding on or off.
     pub fn refold(open: &OpenFile, fold_bn: bool) -> Result<OpenFile, LoadError> {
         match &open.content {
-            Content::Parsed { bytes: Some(bytes), .. } => {
-                Ok(OpenFile::parsed(&open.name, load(&open.name, bytes, LoadOptions { fold_bn })?, Some(bytes.clone()), fold_bn))
-            }
+            Content::Parsed { bytes: Some(bytes), .. } => onnx_file(&open.name, bytes.clone(), fold_bn),
             _ => Err(LoadError::new(&open.name, None, crate::ui::i18n::current().s(E::FoldOnlyOnnx))),
         }
     }

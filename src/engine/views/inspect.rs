@@ -45,10 +45,20 @@ pub fn inspect(t: &Tensor) -> TensorReport {
 /// quantization would spend most levels of the wide channels' grid on the narrow ones.
 pub const RATIO_FLAG: f64 = 10.0;
 
-/// Whether a row deserves a warning: a channel-range ratio of [`RATIO_FLAG`] or more, or
-/// non-finite values.
+/// Whether a row deserves a warning: it needs per-channel quantization, or holds NaN or Inf.
 pub fn flagged(r: &TensorReport) -> bool {
-    r.channel_range_ratio.is_some_and(|q| q >= RATIO_FLAG) || r.summary.nan + r.summary.inf > 0
+    needs_per_channel(r) || has_non_finite(r)
+}
+
+/// A channel-range ratio of [`RATIO_FLAG`] or more: one scale per tensor would waste most of
+/// the narrow channels' codes.
+pub fn needs_per_channel(r: &TensorReport) -> bool {
+    r.channel_range_ratio.is_some_and(|q| q >= RATIO_FLAG)
+}
+
+/// NaN or infinite values: no grid holds them, whatever the granularity.
+pub fn has_non_finite(r: &TensorReport) -> bool {
+    r.summary.nan + r.summary.inf > 0
 }
 
 /// The columns the layer browser sorts by.
@@ -118,6 +128,9 @@ mod tests {
         let b = inspect(&t(&[3], &[5.0, -6.0, 1.0])); // no ratio, absmax 6
         assert!(flagged(&a) && !flagged(&b));
         assert!(flagged(&inspect(&t(&[2], &[f32::NAN, 1.0]))));
+        assert!(needs_per_channel(&a) && !has_non_finite(&a));
+        let nan = inspect(&t(&[2], &[f32::NAN, 1.0]));
+        assert!(has_non_finite(&nan) && !needs_per_channel(&nan), "NaN is not a reason for per-channel quantization");
         let rows = vec![
             ("b".to_string(), vec![2, 2], Some(&a)),
             ("a".to_string(), vec![3], Some(&b)),

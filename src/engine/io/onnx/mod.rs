@@ -90,20 +90,54 @@ pub(crate) fn encode_f32(name: &str, shape: &[usize], data: &[f32]) -> TensorPro
     }
 }
 
-/// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order
-/// (a subgraph's tensors after the node that holds it).
+/// Where a tensor is read: the first node, in graph order, that takes it, and at which input.
+#[derive(Clone, Debug, PartialEq, Eq)]
+pub struct Use {
+    pub node: String,
+    pub op: String,
+    pub input: usize,
+}
+
+impl Use {
+    /// A batch norm's scale, shift, mean or variance: not a layer's weight of its own (folding
+    /// merges it into the convolution before).
+    pub fn is_batch_norm_parameter(&self) -> bool {
+        self.op == "BatchNormalization" && self.input > 0
+    }
+}
+
+/// A model's tensors and where each is read.
+#[derive(Debug, Default)]
+pub struct Read {
+    pub tensors: Vec<Tensor>,
+    pub uses: HashMap<String, Use>,
+}
+
+/// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order: by
+/// the first node that reads each (a valid graph lists its nodes in an order they can run), so a
+/// node's weights sit together; tensors no node reads come last; a subgraph's after the node
+/// that holds it.
 pub fn read(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Vec<Tensor>, LoadError> {
+    read_with_uses(file, bytes, fold_bn).map(|r| r.tensors)
+}
+
+/// [`read`], with the node that reads each tensor.
+pub fn read_with_uses(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Read, LoadError> {
     let model = ModelProto::decode(bytes).map_err(|e| LoadError::new(file, None, format!("not a valid ONNX model: {e}")))?;
     let mut graph = model.graph.ok_or_else(|| LoadError::new(file, None, "the model has no graph"))?;
-    let mut out = Vec::new();
+    let mut out = Read::default();
     read_graph(file, &mut graph, "", fold_bn, &mut out, 0)?;
     Ok(out)
+}
+
+fn node_name(node: &NodeProto) -> String {
+    if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() }
 }
 
 /// Subgraphs nest at most this deep (a guard against a crafted file's recursion).
 const MAX_DEPTH: usize = 32;
 
-fn read_graph(file: &str, graph: &mut GraphProto, prefix: &str, fold_bn: bool, out: &mut Vec<Tensor>, depth: usize) -> Result<(), LoadError> {
+fn read_graph(file: &str, graph: &mut GraphProto, prefix: &str, fold_bn: bool, out: &mut Read, depth: usize) -> Result<(), LoadError> {
     if depth > MAX_DEPTH {
         return Err(LoadError::new(file, None, format!("subgraphs nest more than {MAX_DEPTH} deep")));
     }
@@ -127,12 +161,25 @@ fn read_graph(file: &str, graph: &mut GraphProto, prefix: &str, fold_bn: bool, o
             by_name.insert(out.clone(), t);
         }
     }
-    out.extend(order.into_iter().filter_map(|n| by_name.remove(&n)).map(|mut t| {
+    // The first node that reads each name, and where.
+    let mut first: HashMap<&str, (usize, Use)> = HashMap::new();
+    for (k, node) in graph.node.iter().enumerate() {
+        for (input, name) in node.input.iter().enumerate().filter(|(_, n)| !n.is_empty()) {
+            first.entry(name.as_str()).or_insert_with(|| (k, Use { node: format!("{prefix}{}", node_name(node)), op: node.op_type.clone(), input }));
+        }
+    }
+    // A stable sort: tensors read by the same node keep their file order.
+    order.sort_by_key(|n| first.get(n.as_str()).map_or(usize::MAX, |f| f.0));
+    for name in order {
+        let Some(mut t) = by_name.remove(&name) else { continue };
         t.name.insert_str(0, prefix);
-        t
-    }));
+        if let Some((_, u)) = first.get(name.as_str()) {
+            out.uses.insert(t.name.clone(), u.clone());
+        }
+        out.tensors.push(t);
+    }
     for node in &mut graph.node {
-        let node_name = if node.name.is_empty() { node.output.first().cloned().unwrap_or_default() } else { node.name.clone() };
+        let node_name = node_name(node);
         for a in &mut node.attribute {
             for g in a.g.iter_mut().chain(&mut a.graphs) {
                 let inner = format!("{prefix}{node_name}.{}/", a.name);
@@ -202,6 +249,36 @@ pub(crate) mod tests {
         assert_eq!(folded[0].data, vec![1.0, 2.0, 1.5, 2.0]);
         // (b − mean)·factor + β = [(1 − 1)·1 + 0, (1 − 0)·0.5 + 1]
         assert_eq!(folded[1].data, vec![0.0, 1.5]);
+    }
+
+    /// Tensors come in graph order (by the first node that reads them), with that node.
+    #[test]
+    fn tensors_come_in_graph_order_with_their_node() {
+        let mut bn = node("BatchNormalization", &["y", "gamma", "beta", "mean", "var"], &["z"]);
+        bn.name = String::new();
+        let graph = GraphProto {
+            node: vec![node("Conv", &["x", "w", "b"], &["y"]), bn, node("MatMul", &["z", "fc"], &["out"])],
+            // Stored in another order, as exporters often do (alphabetical, or by size).
+            initializer: vec![
+                tensor("fc", &[2, 2], &[1.0, 2.0, 3.0, 4.0]),
+                tensor("unused", &[1], &[0.0]),
+                tensor("var", &[2], &[4.0, 1.0]),
+                tensor("mean", &[2], &[1.0, 0.0]),
+                tensor("beta", &[2], &[0.0, 1.0]),
+                tensor("gamma", &[2], &[2.0, 0.5]),
+                tensor("b", &[2], &[1.0, 1.0]),
+                tensor("w", &[2, 1, 1, 2], &[1.0, 2.0, 3.0, 4.0]),
+            ],
+            ..Default::default()
+        };
+        let bytes = ModelProto { graph: Some(graph), ..Default::default() }.encode_to_vec();
+        let r = read_with_uses("m.onnx", &bytes, false).unwrap();
+        let names: Vec<&str> = r.tensors.iter().map(|t| t.name.as_str()).collect();
+        assert_eq!(names, ["b", "w", "var", "mean", "beta", "gamma", "fc", "unused"], "by node; a node's own in file order; unread last");
+        assert_eq!(r.uses["w"], Use { node: "Conv_0".into(), op: "Conv".into(), input: 1 });
+        let gamma = &r.uses["gamma"];
+        assert!(gamma.is_batch_norm_parameter() && gamma.node == "z", "an unnamed node goes by its output: {gamma:?}");
+        assert!(!r.uses["fc"].is_batch_norm_parameter() && !r.uses.contains_key("unused"));
     }
 
     #[test]
