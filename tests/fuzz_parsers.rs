@@ -32,7 +32,32 @@ fn valid_files() -> Vec<(&'static str, Vec<u8>)> {
         ..Default::default()
     }
     .encode_to_vec();
+    // A quantized weight as onnxruntime's QDQ format stores it: int8 codes, a scale and a zero
+    // point per row, dequantized by a node.
+    let codes: Vec<u8> = (0..24).map(|i| (i * 11 % 256) as u8).collect();
+    let int8 = |name: &str, dims: Vec<i64>, raw: Vec<u8>| TensorProto { dims, data_type: 3, raw_data: raw, name: name.into(), ..Default::default() };
+    let qdq = ModelProto {
+        ir_version: 8,
+        graph: Some(GraphProto {
+            node: vec![quantscope::engine::io::onnx::NodeProto {
+                op_type: "DequantizeLinear".into(),
+                input: vec!["wq".into(), "s".into(), "z".into()],
+                output: vec!["w".into()],
+                attribute: vec![quantscope::engine::io::onnx::AttributeProto { name: "axis".into(), i: 0, r#type: 2, ..Default::default() }],
+                ..Default::default()
+            }],
+            initializer: vec![
+                int8("wq", vec![4, 6], codes),
+                TensorProto { dims: vec![4], data_type: 1, float_data: vec![0.5, 0.25, 0.125, 1.0], name: "s".into(), ..Default::default() },
+                int8("z", vec![4], vec![0, 1, 255, 3]),
+            ],
+            ..Default::default()
+        }),
+        ..Default::default()
+    }
+    .encode_to_vec();
     vec![
+        ("q.onnx", qdq),
         ("f.npy", npy::write_f32(&[4, 6], &data)),
         ("f.npz", npz),
         ("f.safetensors", safetensors::write_f32(&[("w", &[4, 6], &data), ("b", &[6], &data[..6])])),
@@ -95,7 +120,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn mutated_files_never_panic(which in 0usize..4, ms in proptest::collection::vec(mutation(), 1..4), fold in any::<bool>()) {
+    fn mutated_files_never_panic(which in 0usize..5, ms in proptest::collection::vec(mutation(), 1..4), fold in any::<bool>()) {
         let (name, seed) = valid_files().swap_remove(which);
         let bytes = ms.iter().fold(seed, apply);
         if let Err(e) = load(name, &bytes, LoadOptions { fold_bn: fold }) {

@@ -375,11 +375,11 @@ fn the_layer_browser_follows_the_graph() {
     };
     let bytes = ModelProto { graph: Some(graph), ..Default::default() }.encode_to_vec();
     let read = read_with_uses("m.onnx", &bytes, false).unwrap();
-    let file = Rc::new(OpenFile::parsed("m.onnx", read.tensors, None, false).with_uses(read.uses));
+    let file = Rc::new(OpenFile::parsed("m.onnx", read.tensors, None, false).with_uses(read.uses, read.stored));
     let props = LayerBrowserProps { file, current: "w".into(), on_choose: yew::Callback::noop(), generation: 0 };
     let html = run(LocalServerRenderer::<LayerBrowser>::with_props(props).render());
     let rows: Vec<&str> = html.match_indices(r#"data-testid="layer-row" data-name=""#).map(|(i, m)| html[i + m.len()..].split('"').next().unwrap()).collect();
-    assert_eq!(rows, ["w", "b", "var", "gamma", "beta", "mean", "fc.w"], "graph order, a node's tensors in file order");
+    assert_eq!(rows, ["w", "b", "gamma", "beta", "mean", "var", "fc.w"], "graph order, a node's tensors in input order");
     assert!(html.contains("Conv · conv1") && html.contains("BatchNormalization · bn1") && html.contains("MatMul · fc"), "{html}");
     assert_eq!(html.matches("Conv · conv1").count(), 1, "the node heads its first row only");
     assert_eq!(html.matches(r#"data-testid="bn-param""#).count(), 4);

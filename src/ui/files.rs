@@ -12,6 +12,7 @@ use yew::prelude::*;
 use crate::ui::i18n::{use_tr, ExplorerText as E};
 
 use crate::engine::views::inspect::{flagged, has_non_finite, inspect, needs_per_channel, order, SortKey, TensorReport};
+use crate::engine::io::onnx::quantized::Stored;
 use crate::engine::io::onnx::Use;
 use crate::engine::io::safetensors::Entry;
 use crate::engine::tensor::Tensor;
@@ -25,8 +26,10 @@ pub struct OpenFile {
     pub content: Content,
     /// Tensors read so far, with their rows' statistics.
     pub tensors: RefCell<HashMap<String, (Rc<Tensor>, TensorReport)>>,
-    /// For an ONNX model: the node that reads each tensor.
+    /// For an ONNX model: the node that reads each tensor, and how its quantized ones are
+    /// stored (their values are dequantized).
     pub uses: HashMap<String, Use>,
+    pub stored: HashMap<String, Stored>,
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -54,12 +57,13 @@ impl OpenFile {
     pub fn parsed(name: &str, tensors: Vec<Tensor>, bytes: Option<Rc<Vec<u8>>>, fold_bn: bool) -> OpenFile {
         let order = tensors.iter().map(|t| t.name.clone()).collect();
         let map = tensors.into_iter().map(|t| (t.name.clone(), (inspect(&t), Rc::new(t)))).map(|(k, (r, t))| (k, (t, r))).collect();
-        OpenFile { name: name.into(), fold_bn, content: Content::Parsed { order, bytes }, tensors: RefCell::new(map), uses: HashMap::new() }
+        OpenFile { name: name.into(), fold_bn, content: Content::Parsed { order, bytes }, tensors: RefCell::new(map), uses: HashMap::new(), stored: HashMap::new() }
     }
 
-    /// The file with the node that reads each tensor (an ONNX model's).
-    pub fn with_uses(self, uses: HashMap<String, Use>) -> OpenFile {
-        OpenFile { uses, ..self }
+    /// The file with the node that reads each tensor, and how its quantized tensors are stored
+    /// (an ONNX model's).
+    pub fn with_uses(self, uses: HashMap<String, Use>, stored: HashMap<String, Stored>) -> OpenFile {
+        OpenFile { uses, stored, ..self }
     }
 
     /// Whether tensor `name` is a batch norm's parameter (not a layer's weight of its own).
@@ -195,11 +199,11 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
                 <td>
                     <button class="link" {onclick} aria-pressed={chosen.to_string()}>{name.clone()}</button>
                     if per_channel { <span class="flag" title={t.s(E::FlagTitle)} data-testid="flag-per-channel">{" ⚠"}</span> }
-                    if non_finite { <span class="flag" title={t.s(E::FlagNonFinite)} data-testid="flag-non-finite">{" NaN/Inf"}</span> }
-                    if bn { <span class="tag" title={t.s(E::BnParamTitle)} data-testid="bn-param">{" BN"}</span> }
+                    if non_finite { <span class="flag" title={t.s(E::FlagNonFinite)} data-testid="flag-non-finite">{" "}{t.s(E::TagNonFinite)}</span> }
+                    if bn { <span class="tag" title={t.s(E::BnParamTitle)} data-testid="bn-param">{" "}{t.s(E::TagBn)}</span> }
                 </td>
                 <td class="num">{format!("{shape:?}")}</td>
-                <td>{dtype.clone()}</td>
+                <td>{ file.stored.get(name).map_or_else(|| dtype.clone(), |s| stored_text(s, t)) }</td>
                 <td class="num">{stat(&|r| format!("[{}, {}]", sig4(Some(r.summary.min as f64)), sig4(Some(r.summary.max as f64))))}</td>
                 <td class="num">{stat(&|r| sig4(Some(r.summary.absmax as f64)))}</td>
                 <td class="num">{stat(&|r| r.channel_range_ratio.map_or_else(|| t.s(E::NotApplicable).to_string(), |q| sig4(Some(q))))}</td>
@@ -234,6 +238,16 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
             </div>
             <p class="hint">{t.s(E::LayersHint)}{ if onnx { format!(" {}", t.s(E::LayersHintOnnx)) } else { String::new() } }</p>
         </section>
+    }
+}
+
+/// How a quantized tensor is stored: its type, the node that reads it, its scale and zero point
+/// (or how many, along which axis).
+pub fn stored_text(s: &Stored, t: crate::ui::i18n::Tr) -> String {
+    match (&s.scale, s.axis) {
+        (None, _) => t.f(E::StoredRuntime, &[&s.dtype, &s.op]),
+        (Some(scale), Some(axis)) => t.f(E::StoredPerChannel, &[&s.dtype, &s.op, &scale.len(), &axis]),
+        (Some(scale), None) => t.f(E::StoredPerTensor, &[&s.dtype, &s.op, &sig4(Some(scale[0] as f64)), &s.zero_point[0]]),
     }
 }
 
@@ -273,6 +287,7 @@ pub mod read {
                 content: Content::Indexed { file, entries },
                 tensors: Default::default(),
                 uses: Default::default(),
+                stored: Default::default(),
             });
         }
         let all = Rc::new(bytes(&name, &Blob::from(file)).await?);
@@ -293,7 +308,7 @@ pub mod read {
         if read.tensors.is_empty() {
             return Err(LoadError::new(name, None, crate::ui::i18n::current().s(E::NoTensors)));
         }
-        Ok(OpenFile::parsed(name, read.tensors, Some(bytes), fold_bn).with_uses(read.uses))
+        Ok(OpenFile::parsed(name, read.tensors, Some(bytes), fold_bn).with_uses(read.uses, read.stored))
     }
 
     /// Reads tensor `name` of an indexed file (its bytes only), and records it.

@@ -77,8 +77,16 @@ pub fn source_panel(props: &SourceProps) -> Html {
         })
     };
     let on_choose = {
-        let (url, cb) = (url.clone(), props.on_change.clone());
-        Callback::from(move |tensor: String| cb.emit(UrlState { source: Source::File, tensor, ..url.clone() }))
+        let (url, cb, files) = (url.clone(), props.on_change.clone(), props.files.clone());
+        Callback::from(move |tensor: String| {
+            // A quantized model's tensor opens on its own stored grid.
+            let stored = files.open.as_ref().and_then(|f| f.stored.get(&tensor).cloned());
+            let next = UrlState { source: Source::File, tensor, ..url.clone() };
+            cb.emit(match stored {
+                Some(s) => next.with_stored_grid(&s),
+                None => next,
+            })
+        })
     };
     let f = &*props.files;
     let is_onnx = url.file.to_ascii_lowercase().ends_with(".onnx");

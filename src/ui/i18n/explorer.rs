@@ -111,6 +111,11 @@ texts! {
         FlagTitle => "Channel ranges differ 10× or more: per-channel quantization needed", "各通道范围相差 10 倍以上：需要逐通道量化";
         FlagNonFinite => "Holds NaN or infinite values, which no grid can hold", "含 NaN 或无穷值，任何量化网格都无法表示";
         NonFiniteCount => "{0} hold NaN or Inf", "{0} 个含 NaN 或 Inf";
+        TagNonFinite => "NaN/Inf", "NaN/Inf";
+        TagBn => "BN", "BN";
+        StoredPerTensor => "{0} · {1} · s {2}, z {3}", "{0} · {1} · s {2}，z {3}";
+        StoredPerChannel => "{0} · {1} · {2} scales along axis {3}", "{0} · {1} · 沿轴 {3} 的 {2} 个缩放因子";
+        StoredRuntime => "{0} · {1} · scale set at run time", "{0} · {1} · 缩放因子在运行时确定";
         BnParamTitle => "A batch norm's scale, shift, mean or variance: not a layer's weight of its own. Folding batch norm merges it into the convolution before.", "批归一化的缩放、偏移、均值或方差：不是某一层自己的权重。折叠批归一化会把它并入前面的卷积。";
         ColNode => "node", "节点";
         NoNode => "read by no node", "没有节点读取";

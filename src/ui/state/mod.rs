@@ -23,6 +23,7 @@ pub use choices::*;
 pub use embed::{Hidden, Page, Part, PARTS};
 pub use fields::{Field, FIELDS, MAX_NAME_CHARS};
 pub use lab::*;
+mod stored;
 
 /// Bounds of the numeric settings.
 pub const MIN_SAMPLES: usize = 1_000;

@@ -14,6 +14,7 @@
 #[cfg(feature = "models")]
 pub mod export;
 pub mod fold;
+pub mod quantized;
 #[cfg(not(feature = "models"))]
 pub mod proto;
 
@@ -106,17 +107,21 @@ impl Use {
     }
 }
 
-/// A model's tensors and where each is read.
+/// A model's tensors, where each is read, and how its quantized ones are stored.
 #[derive(Debug, Default)]
 pub struct Read {
     pub tensors: Vec<Tensor>,
     pub uses: HashMap<String, Use>,
+    /// The quantized tensors (whose values in `tensors` are dequantized): codes, scales, zero
+    /// points, read as [`quantized`] describes.
+    pub stored: HashMap<String, quantized::Stored>,
 }
 
-/// Reads the float initializers and Constant-node tensors of an ONNX model, in graph order: by
-/// the first node that reads each (a valid graph lists its nodes in an order they can run), so a
-/// node's weights sit together; tensors no node reads come last; a subgraph's after the node
-/// that holds it.
+/// Reads the float initializers and Constant-node tensors of an ONNX model, and its quantized
+/// ones dequantized ([`quantized`]), in graph order: by
+/// the first node that reads each (a valid graph lists its nodes in an order they can run), then
+/// by the input it reads it at, so a node's weights sit together; tensors no node reads come
+/// last; a subgraph's after the node that holds it.
 pub fn read(file: &str, bytes: &[u8], fold_bn: bool) -> Result<Vec<Tensor>, LoadError> {
     read_with_uses(file, bytes, fold_bn).map(|r| r.tensors)
 }
@@ -161,6 +166,12 @@ fn read_graph(file: &str, graph: &mut GraphProto, prefix: &str, fold_bn: bool, o
             by_name.insert(out.clone(), t);
         }
     }
+    let mut stored = HashMap::new();
+    for (t, how) in quantized::read(file, graph, node_name)? {
+        order.push(t.name.clone());
+        stored.insert(t.name.clone(), how);
+        by_name.insert(t.name.clone(), t);
+    }
     // The first node that reads each name, and where.
     let mut first: HashMap<&str, (usize, Use)> = HashMap::new();
     for (k, node) in graph.node.iter().enumerate() {
@@ -168,13 +179,17 @@ fn read_graph(file: &str, graph: &mut GraphProto, prefix: &str, fold_bn: bool, o
             first.entry(name.as_str()).or_insert_with(|| (k, Use { node: format!("{prefix}{}", node_name(node)), op: node.op_type.clone(), input }));
         }
     }
-    // A stable sort: tensors read by the same node keep their file order.
-    order.sort_by_key(|n| first.get(n.as_str()).map_or(usize::MAX, |f| f.0));
+    // By node, then by the input a node reads each at (a stable sort: unread ones keep their
+    // file order, last).
+    order.sort_by_key(|n| first.get(n.as_str()).map_or((usize::MAX, 0), |f| (f.0, f.1.input)));
     for name in order {
         let Some(mut t) = by_name.remove(&name) else { continue };
         t.name.insert_str(0, prefix);
         if let Some((_, u)) = first.get(name.as_str()) {
             out.uses.insert(t.name.clone(), u.clone());
+        }
+        if let Some(how) = stored.remove(&name) {
+            out.stored.insert(t.name.clone(), how);
         }
         out.tensors.push(t);
     }
@@ -274,7 +289,7 @@ pub(crate) mod tests {
         let bytes = ModelProto { graph: Some(graph), ..Default::default() }.encode_to_vec();
         let r = read_with_uses("m.onnx", &bytes, false).unwrap();
         let names: Vec<&str> = r.tensors.iter().map(|t| t.name.as_str()).collect();
-        assert_eq!(names, ["b", "w", "var", "mean", "beta", "gamma", "fc", "unused"], "by node; a node's own in file order; unread last");
+        assert_eq!(names, ["w", "b", "gamma", "beta", "mean", "var", "fc", "unused"], "by node and input; unread last");
         assert_eq!(r.uses["w"], Use { node: "Conv_0".into(), op: "Conv".into(), input: 1 });
         let gamma = &r.uses["gamma"];
         assert!(gamma.is_batch_norm_parameter() && gamma.node == "z", "an unnamed node goes by its output: {gamma:?}");
