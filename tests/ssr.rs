@@ -388,4 +388,14 @@ fn the_layer_browser_follows_the_graph() {
     assert!(html.contains("1 hold NaN or Inf") && html.matches(r#"data-testid="flag-non-finite""#).count() == 1);
     // Every tensor is read: "—" appears nowhere in a cell; 1-D ones say n/a.
     assert!(!html.contains(">—<") && html.contains(">n/a<"), "{html}");
+
+    // A quantized model (onnxruntime's QDQ): weights as stored, scales marked as the quantizers'.
+    let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/models/ppocr-cls-v2-qdq.onnx")).unwrap();
+    let read = read_with_uses("qdq.onnx", &bytes, false).unwrap();
+    let file = Rc::new(OpenFile::parsed("qdq.onnx", read.tensors, None, false).with_uses(read.uses, read.stored));
+    let props = LayerBrowserProps { file, current: "".into(), on_choose: yew::Callback::noop(), generation: 0 };
+    let html = run(LocalServerRenderer::<LayerBrowser>::with_props(props).render());
+    assert!(html.contains(r#"data-testid="stored">int8 · 16 scales, axis 0<"#), "per-channel int8 weights");
+    assert!(html.contains(r#"data-testid="stored">uint8 · s "#) && html.contains(r#"title="DequantizeLinear · "#));
+    assert!(html.matches(r#"data-testid="quantizer-param""#).count() > 100, "every scale marked");
 }

@@ -71,6 +71,16 @@ impl OpenFile {
         self.uses.get(name).is_some_and(Use::is_batch_norm_parameter)
     }
 
+    /// Whether tensor `name` is a quantizer's scale (or a float zero point), not a weight.
+    pub fn is_quantizer_parameter(&self, name: &str) -> bool {
+        !self.stored.contains_key(name) && self.uses.get(name).is_some_and(Use::is_quantizer_input)
+    }
+
+    /// A parameter of another tensor (batch norm's, a quantizer's), not a layer's weight.
+    pub fn is_parameter(&self, name: &str) -> bool {
+        self.is_batch_norm_parameter(name) || self.is_quantizer_parameter(name)
+    }
+
     /// The rows of the layer browser, in file order: name, shape, stored type, and the report
     /// once the tensor has been read.
     pub fn rows(&self) -> Vec<(String, Vec<usize>, String, Option<TensorReport>)> {
@@ -107,7 +117,7 @@ impl OpenFile {
     pub fn default_tensor(&self) -> Option<String> {
         let rows = self.rows();
         rows.iter()
-            .find(|r| r.3.as_ref().is_some_and(needs_per_channel) && !self.is_batch_norm_parameter(&r.0))
+            .find(|r| r.3.as_ref().is_some_and(needs_per_channel) && !self.is_parameter(&r.0))
             .or_else(|| rows.iter().find(|r| r.3.as_ref().is_some_and(flagged)))
             .or_else(|| rows.iter().max_by_key(|r| r.1.iter().product::<usize>()))
             .map(|r| r.0.clone())
@@ -175,7 +185,8 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
         let (name, shape, dtype, report) = &rows[i];
         let chosen = name.as_str() == props.current.as_str();
         let bn = file.is_batch_norm_parameter(name);
-        let per_channel = !bn && report.as_ref().is_some_and(needs_per_channel);
+        let qp = file.is_quantizer_parameter(name);
+        let per_channel = !bn && !qp && report.as_ref().is_some_and(needs_per_channel);
         let non_finite = report.as_ref().is_some_and(has_non_finite);
         let onclick = {
             let (cb, name) = (props.on_choose.clone(), name.clone());
@@ -194,16 +205,20 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
             (false, _) => html! {},
         };
         html! {
-            <tr class={classes!(chosen.then_some("chosen"), (per_channel || non_finite).then_some("flagged"), bn.then_some("bn-param"))} data-testid="layer-row" data-name={name.clone()}>
+            <tr class={classes!(chosen.then_some("chosen"), (per_channel || non_finite).then_some("flagged"), (bn || qp).then_some("param"))} data-testid="layer-row" data-name={name.clone()}>
                 { node }
                 <td>
                     <button class="link" {onclick} aria-pressed={chosen.to_string()}>{name.clone()}</button>
                     if per_channel { <span class="flag" title={t.s(E::FlagTitle)} data-testid="flag-per-channel">{" ⚠"}</span> }
                     if non_finite { <span class="flag" title={t.s(E::FlagNonFinite)} data-testid="flag-non-finite">{" "}{t.s(E::TagNonFinite)}</span> }
                     if bn { <span class="tag" title={t.s(E::BnParamTitle)} data-testid="bn-param">{" "}{t.s(E::TagBn)}</span> }
+                    if qp { <span class="tag" title={t.s(E::QuantizerParamTitle)} data-testid="quantizer-param">{" "}{t.s(E::TagQuantizer)}</span> }
                 </td>
                 <td class="num">{format!("{shape:?}")}</td>
-                <td>{ file.stored.get(name).map_or_else(|| dtype.clone(), |s| stored_text(s, t)) }</td>
+                { match file.stored.get(name) {
+                    Some(s) => html! { <td title={format!("{} · {}", s.op, s.node)} data-testid="stored">{stored_text(s, t)}</td> },
+                    None => html! { <td>{dtype.clone()}</td> },
+                } }
                 <td class="num">{stat(&|r| format!("[{}, {}]", sig4(Some(r.summary.min as f64)), sig4(Some(r.summary.max as f64))))}</td>
                 <td class="num">{stat(&|r| sig4(Some(r.summary.absmax as f64)))}</td>
                 <td class="num">{stat(&|r| r.channel_range_ratio.map_or_else(|| t.s(E::NotApplicable).to_string(), |q| sig4(Some(q))))}</td>
@@ -211,7 +226,7 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
         }
     });
     let count = |f: &dyn Fn(&String, &TensorReport) -> bool| rows.iter().filter(|r| r.3.as_ref().is_some_and(|rep| f(&r.0, rep))).count();
-    let per_channel_count = count(&|n, r| needs_per_channel(r) && !file.is_batch_norm_parameter(n));
+    let per_channel_count = count(&|n, r| needs_per_channel(r) && !file.is_parameter(n));
     let non_finite_count = count(&|_, r| has_non_finite(r));
     html! {
         <section class="panel layers" aria-label={t.s(E::TensorsOfFile)} data-testid="layer-browser">
@@ -245,9 +260,9 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
 /// (or how many, along which axis).
 pub fn stored_text(s: &Stored, t: crate::ui::i18n::Tr) -> String {
     match (&s.scale, s.axis) {
-        (None, _) => t.f(E::StoredRuntime, &[&s.dtype, &s.op]),
-        (Some(scale), Some(axis)) => t.f(E::StoredPerChannel, &[&s.dtype, &s.op, &scale.len(), &axis]),
-        (Some(scale), None) => t.f(E::StoredPerTensor, &[&s.dtype, &s.op, &sig4(Some(scale[0] as f64)), &s.zero_point[0]]),
+        (None, _) => t.f(E::StoredRuntime, &[&s.dtype]),
+        (Some(scale), Some(axis)) => t.f(E::StoredPerChannel, &[&s.dtype, &scale.len(), &axis]),
+        (Some(scale), None) => t.f(E::StoredPerTensor, &[&s.dtype, &sig4(Some(scale[0] as f64)), &s.zero_point[0]]),
     }
 }
 

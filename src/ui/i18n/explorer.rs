@@ -113,9 +113,11 @@ texts! {
         NonFiniteCount => "{0} hold NaN or Inf", "{0} 个含 NaN 或 Inf";
         TagNonFinite => "NaN/Inf", "NaN/Inf";
         TagBn => "BN", "BN";
-        StoredPerTensor => "{0} · {1} · s {2}, z {3}", "{0} · {1} · s {2}，z {3}";
-        StoredPerChannel => "{0} · {1} · {2} scales along axis {3}", "{0} · {1} · 沿轴 {3} 的 {2} 个缩放因子";
-        StoredRuntime => "{0} · {1} · scale set at run time", "{0} · {1} · 缩放因子在运行时确定";
+        StoredPerTensor => "{0} · s {1} · z {2}", "{0} · s {1} · z {2}";
+        StoredPerChannel => "{0} · {1} scales, axis {2}", "{0} · {1} 个缩放因子，轴 {2}";
+        StoredRuntime => "{0} · scale at run time", "{0} · 缩放因子在运行时确定";
+        TagQuantizer => "scale", "缩放";
+        QuantizerParamTitle => "A quantizer's scale or zero point, read by the node that quantizes or dequantizes: not a weight of its own.", "量化器的缩放因子或零点，由量化或反量化节点读取：本身不是权重。";
         BnParamTitle => "A batch norm's scale, shift, mean or variance: not a layer's weight of its own. Folding batch norm merges it into the convolution before.", "批归一化的缩放、偏移、均值或方差：不是某一层自己的权重。折叠批归一化会把它并入前面的卷积。";
         ColNode => "node", "节点";
         NoNode => "read by no node", "没有节点读取";
@@ -124,7 +126,7 @@ texts! {
         FlaggedCount => "⚠ {0} need per-channel quantization", "⚠ {0} 个需要逐通道量化";
         StoredAs => "stored as", "存储类型";
         LayersHint => "“—”: not read yet (large .safetensors files are read one tensor at a time). Channel-range ratio: widest over narrowest channel range along axis 0; n/a for a tensor of one dimension or one channel, or when a channel's range is 0.", "“—”：尚未读取（大的 .safetensors 文件一次读取一个张量）。通道范围比：沿轴 0 最宽与最窄通道范围之比；一维或单通道张量，或某通道范围为 0 时为“不适用”。";
-        LayersHintOnnx => "In file order the tensors follow the graph, grouped by the node that reads them; batch-norm parameters are marked BN.", "按文件顺序时，张量按计算图排列，并按读取它们的节点分组；批归一化参数标为 BN。";
+        LayersHintOnnx => "In file order the tensors follow the graph, grouped by the node that reads them; batch-norm parameters are marked BN, quantizers' scales “scale”. A quantized weight is listed as stored (its type, scale and zero point) with its values dequantized, and opens on its own grid.", "按文件顺序时，张量按计算图排列，并按读取它们的节点分组；批归一化参数标为 BN，量化器的缩放因子标为“缩放”。量化权重按存储方式列出（类型、缩放因子与零点），数值为反量化后的值，并在其自身的量化网格上打开。";
         BrowserCouldNotRead => "the browser could not read it: {0}", "浏览器无法读取它：{0}";
         NoTensors => "holds no tensors that can be read as numbers", "其中没有可以读作数值的张量";
         NoSuchTensorInFile => "no such tensor in this file", "此文件中没有这个张量";

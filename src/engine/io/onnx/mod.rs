@@ -105,6 +105,14 @@ impl Use {
     pub fn is_batch_norm_parameter(&self) -> bool {
         self.op == "BatchNormalization" && self.input > 0
     }
+
+    /// Read by a quantizing op at another input than its data: a scale or zero point (or, for
+    /// `QLinearConv` and the like, a quantized weight, which [`quantized`] reads as such).
+    pub fn is_quantizer_input(&self) -> bool {
+        let op = self.op.as_str();
+        let quantizing = matches!(op, "QuantizeLinear" | "DequantizeLinear" | "DynamicQuantizeLinear" | "QGemm" | "ConvInteger" | "MatMulInteger") || op.starts_with("QLinear");
+        quantizing && self.input > 0
+    }
 }
 
 /// A model's tensors, where each is read, and how its quantized ones are stored.
