@@ -68,7 +68,7 @@ pub enum ModelSpec {
     /// per channel (`settings.per_channel` is ignored), everything else the same.
     Ptq { model: u64, data: Data, batch: usize, settings: PtqSettings },
     /// Write the Lab's model as ONNX with its test split and labels
-    /// ([`lab_files`](crate::engine::io::onnx::export::lab_files)), for the page to open.
+    /// (`engine::io::onnx::export::lab_files`, in the model worker only), for the page to open.
     Export { lab: Box<LabModel> },
 }
 
