@@ -295,3 +295,21 @@ fn the_lab_exports_its_model_for_ptq() {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
     std::fs::remove_dir_all(&dir).unwrap();
 }
+
+/// `inspect` on a quantized model: its integer weights listed with how they are stored (JSON:
+/// `"quantized"`), their values dequantized.
+#[test]
+fn inspect_shows_how_a_quantized_model_stores_its_weights() {
+    let path = concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/models/ppocr-cls-v2-qop.onnx");
+    let rows = json(&["inspect", path, "--json"]);
+    let rows = rows.as_array().unwrap();
+    let q: Vec<&Value> = rows.iter().filter(|r| r["quantized"].is_object()).collect();
+    assert_eq!(q.len(), 108, "every quantized tensor of onnxruntime's QOperator model");
+    let conv = q.iter().find(|r| r["quantized"]["op"] == "QLinearConv" && r["dtype"] == "uint8").unwrap();
+    assert_eq!(conv["quantized"]["scale"].as_array().unwrap().len(), 1);
+    assert!(conv["quantized"]["axis"].is_null() && conv["min"].as_f64().unwrap() < 0.0, "dequantized values: {conv}");
+    let bias = q.iter().find(|r| r["dtype"] == "int32").unwrap();
+    assert_eq!(bias["quantized"]["zero_point"], serde_json::json!([0]));
+    let text = String::from_utf8_lossy(&quantscope(&["inspect", path]).stdout).to_string();
+    assert!(text.contains("uint8 s=") && text.contains("int32 s="), "{}", &text[..text.len().min(2000)]);
+}

@@ -10,7 +10,7 @@ use std::path::PathBuf;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 
 use crate::engine::views::analysis::{analyze, default_range};
-use crate::engine::io::{load, LoadOptions};
+use crate::engine::io::{load, Format, LoadOptions};
 use crate::engine::observer::{Granularity, ObserverKind, Tails};
 use crate::engine::quantizer::qparams::{DType, QRange, QScheme};
 use crate::engine::synth::{sample, Dist};
@@ -282,11 +282,25 @@ fn read_file(path: &PathBuf, fold_bn: bool) -> Result<Vec<Tensor>, String> {
 pub fn run(cli: Cli) -> Result<String, String> {
     match cli.command {
         Command::Inspect(a) => {
-            let tensors = read_file(&a.file, a.fold_bn)?;
-            let rows: Vec<_> = tensors.iter().map(crate::engine::views::inspect::inspect).collect();
+            // An ONNX model's quantized tensors (dequantized in `tensors`) and how they are stored.
+            let (tensors, stored) = if Format::of(&a.file.display().to_string()) == Some(Format::Onnx) {
+                let shown = a.file.display().to_string();
+                let bytes = std::fs::read(&a.file).map_err(|e| format!("{shown}: {e}"))?;
+                let read = crate::engine::io::onnx::read_with_uses(&shown, &bytes, a.fold_bn).map_err(|e| e.to_string())?;
+                (read.tensors, read.stored)
+            } else {
+                (read_file(&a.file, a.fold_bn)?, Default::default())
+            };
+            let mut rows: Vec<_> = tensors.iter().map(crate::engine::views::inspect::inspect).collect();
             if a.json {
+                let rows: Vec<serde_json::Value> = rows.iter().map(|r| report::inspect_json(r, stored.get(&r.name))).collect::<Result<_, _>>()?;
                 serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())
             } else {
+                for r in &mut rows {
+                    if let Some(s) = stored.get(&r.name) {
+                        r.dtype = report::stored_text(s);
+                    }
+                }
                 Ok(report::inspect_table(&rows))
             }
         }

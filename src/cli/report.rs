@@ -3,6 +3,7 @@
 use serde::Serialize;
 
 use crate::engine::views::analysis::Analysis;
+use crate::engine::io::onnx::quantized::Stored;
 use crate::engine::views::inspect::TensorReport;
 use crate::engine::statistics::metrics::{measure, measure_per_channel};
 use crate::engine::observer::{observe_batches, Common, Granularity, ObserverKind};
@@ -105,6 +106,28 @@ fn list<T: std::fmt::Display>(xs: &[T]) -> String {
         xs.iter().map(ToString::to_string).collect::<Vec<_>>().join(", ")
     } else {
         format!("{}, {}, … ({} channels)", xs[0], xs[1], xs.len())
+    }
+}
+
+/// A row of `inspect --json`, with `"quantized"` for a tensor a quantized model stores as
+/// integers: its op and node, codes' type, scales (`null` when computed at run time), zero
+/// points and axis (the row's values are the dequantized ones).
+pub fn inspect_json(r: &TensorReport, stored: Option<&Stored>) -> Result<serde_json::Value, String> {
+    let mut v = serde_json::to_value(r).map_err(|e| e.to_string())?;
+    if let (Some(s), Some(map)) = (stored, v.as_object_mut()) {
+        let q = serde_json::json!({ "op": s.op, "node": s.node, "dtype": s.dtype, "scale": s.scale, "zero_point": s.zero_point, "axis": s.axis });
+        map.insert("quantized".into(), q);
+    }
+    Ok(v)
+}
+
+/// A stored tensor's type in the table: `int8 s=0.0123 z=0`, `int8 16 scales axis 0`, or
+/// `uint8 scale at run time`.
+pub fn stored_text(s: &Stored) -> String {
+    match (&s.scale, s.axis) {
+        (None, _) => format!("{} scale at run time", s.dtype),
+        (Some(v), Some(axis)) => format!("{} {} scales axis {axis}", s.dtype, v.len()),
+        (Some(v), None) => format!("{} s={} z={}", s.dtype, sig4(Some(v[0] as f64)), s.zero_point[0]),
     }
 }
 
