@@ -290,3 +290,24 @@ async fn the_labs_model_opens_as_onnx_and_quantizes_as_in_the_cli() {
     b.screenshot("model-from-lab").await;
     b.finish(&["model_worker_bg.wasm"]).await;
 }
+
+/// The Learn lesson on real models: its first preset trains the Lab's CNN at once and opens it in
+/// the Model view, ready to calibrate; the link it leaves does not train again.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn the_lessons_preset_opens_the_labs_model() {
+    let b = Browser::start().await;
+    b.goto("#view=learn&lesson=real-model").await;
+    let text = b.wait_text("[data-testid=lesson]", |t| t.contains("Weights are in the file")).await;
+    assert!(text.contains("Calibrating and quantizing a real model"), "{text}");
+    b.click("[data-testid=lesson-preset]").await;
+    b.wait_hash("view=lab").await;
+    b.wait_for_timeout("[data-testid=model-declared]", std::time::Duration::from_secs(120)).await;
+    let declared = b.wait_text("[data-testid=model-declared]", |t| t.contains("lab-cnn.onnx")).await;
+    assert!(declared.contains("input [N, 1, 8, 8]"), "{declared}");
+    let hash = b.wait_hash("view=model").await;
+    assert!(hash.contains("lopen=0"), "the link left behind does not train again: {hash}");
+    b.click("[data-testid=model-calibrate]").await;
+    b.wait_text("[data-testid=calibrated]", |t| t.contains("from 451 samples")).await;
+    b.finish(&["model_worker_bg.wasm"]).await;
+}

@@ -179,7 +179,7 @@ fn the_first_lesson_moves_a_value_through_the_formulas() {
     // r = 0.5: 0.5/s = 42.5 rounds half to even to 42, + 85 = 127, x̂ = 42·s.
     assert_eq!(testid_text(&html, "learn-q"), "127");
     assert_eq!(testid_text(&html, "learn-xhat"), "0.4941");
-    for key in ["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat"] {
+    for key in ["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat", "real-model"] {
         assert!(html.contains(&format!(r#"data-testid="lesson-{key}""#)), "{key}");
     }
 }
@@ -237,7 +237,7 @@ fn a_chinese_page_has_no_english_left() {
     for hash in ["#view=explorer&lang=zh", "#view=explorer&lang=zh&ch=8&gran=channel", "#view=lab&lang=zh", "#view=bench&lang=zh",
                  "#view=explorer&src=file&lang=zh", "#view=explorer&obs=moving-average&nb=10&lang=zh"]
         .into_iter()
-        .chain(["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat"].map(|l| Box::leak(format!("#view=learn&lesson={l}&lang=zh").into_boxed_str()) as &str))
+        .chain(["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat", "real-model"].map(|l| Box::leak(format!("#view=learn&lesson={l}&lang=zh").into_boxed_str()) as &str))
     {
         let html = run(render(hash));
         assert!(html.contains(r#"lang="zh-Hans""#), "{hash}");

@@ -112,14 +112,37 @@ pub fn lab(props: &LabProps) -> Html {
     };
     let url = &props.url;
     let config = url.lab_config();
-    let train = {
+    let start = {
         let (client, run, config) = (client.clone(), run.clone(), config.clone());
-        Callback::from(move |_: MouseEvent| {
+        Callback::from(move |_: ()| {
             let id = run.id + 1;
             run.dispatch(RunAction::Started(id));
             client.emit(WorkerInput::Start { id, spec: JobSpec::Lab { config: config.clone() } });
         })
     };
+    let train = start.reform(|_: MouseEvent| ());
+    // `lopen=1` (the Learn lesson's presets): train at once, and open the model in the Model
+    // view when the run is done.
+    {
+        let open = url.lab.open_model;
+        use_effect_with((), move |_| {
+            if open {
+                start.emit(());
+            }
+        });
+    }
+    {
+        let done = match &run.status {
+            RunStatus::Done(r) if url.lab.open_model => Some(r.clone()),
+            _ => None,
+        };
+        let (url, on_change, lab_model) = (url.clone(), props.on_change.clone(), props.lab_model.clone());
+        use_effect_with((run.id, done.is_some()), move |_| {
+            if let Some(r) = done {
+                open_in_model_view(&r, &url, &on_change, &lab_model).emit(());
+            }
+        });
+    }
     let (running, paused) = match run.status {
         RunStatus::Running { paused, .. } => (true, paused),
         _ => (false, false),
@@ -216,17 +239,19 @@ fn open_in_explorer(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlS
 }
 
 /// A callback that hands the run's FP32 model and test split to the Model view and goes there.
-fn open_in_model_view(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlState>, lab_model: &UseStateHandle<Option<super::model::lab::LabHandoff>>) -> Callback<MouseEvent> {
+fn open_in_model_view(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlState>, lab_model: &UseStateHandle<Option<super::model::lab::LabHandoff>>) -> Callback<()> {
     let (r, url, on_change, lab_model) = (r.clone(), url.clone(), on_change.clone(), lab_model.clone());
     Callback::from(move |_| {
         let request = lab_model.as_ref().map_or(1, |h| h.request + 1);
         lab_model.set(Some(super::model::lab::LabHandoff { request, model: Rc::new(r.model()) }));
-        on_change.emit(UrlState { view: super::state::View::Model, ..url.clone() });
+        // Done: coming back to the Lab does not train again.
+        let lab = super::state::LabSettings { open_model: false, ..url.lab.clone() };
+        on_change.emit(UrlState { view: super::state::View::Model, lab, ..url.clone() });
     })
 }
 
 /// The results table, agreement, per-layer SQNR and confusion matrices.
-fn results(r: &LabReport, open: Callback<String>, open_model: Callback<MouseEvent>, tr: Tr) -> Html {
+fn results(r: &LabReport, open: Callback<String>, open_model: Callback<()>, tr: Tr) -> Html {
     let row = |name: &'static str, id: &'static str, acc: f64, loss: f64, agreement: Option<&QuantReport>| {
         html! {
             <tr>
@@ -268,7 +293,7 @@ fn results(r: &LabReport, open: Callback<String>, open_model: Callback<MouseEven
                     &format!("{:.2}", t.integer_inference_ms),
                 ])}</p>
                 <div class="row">
-                    <button onclick={open_model} data-testid="lab-open-model">{tr.s(L::OpenInModelView)}</button>
+                    <button onclick={open_model.reform(|_: MouseEvent| ())} data-testid="lab-open-model">{tr.s(L::OpenInModelView)}</button>
                     <span class="hint">{tr.s(L::OpenInModelViewHint)}</span>
                 </div>
             </section>

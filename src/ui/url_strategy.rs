@@ -72,8 +72,8 @@ pub fn any_state() -> impl Strategy<Value = UrlState> {
 pub fn any_lab() -> impl Strategy<Value = LabSettings> {
     let model = (0..LAB_DATA.len(), 0..LAB_MODELS.len(), proptest::collection::vec(1usize..=4096, 1..=4), [1usize..=256, 1usize..=256], any::<bool>(), any::<bool>());
     let train = (1e-6f32..10.0, 0usize..=1000, 0usize..=1000, 2u32..=8, 2u32..=8, any::<bool>(), 0..OBSERVERS.len());
-    let rest = (1usize..=100_000, 1e-4f32..=1.0, proptest::option::of(0usize..=1000), proptest::option::of(0usize..=1000), 20usize..=100_000, 0f32..10.0, any::<u64>());
-    (model, train, rest).prop_map(|((d, m, hidden, channels, relu6, sgd), (lr, epochs, qat_epochs, weight_bits, act_bits, per_channel, o), (calib_samples, averaging_constant, freeze_after, freeze_bn_after, points, noise, seed))| LabSettings {
+    let rest = (1usize..=100_000, 1e-4f32..=1.0, proptest::option::of(0usize..=1000), proptest::option::of(0usize..=1000), 20usize..=100_000, 0f32..10.0, any::<u64>(), any::<bool>());
+    (model, train, rest).prop_map(|((d, m, hidden, channels, relu6, sgd), (lr, epochs, qat_epochs, weight_bits, act_bits, per_channel, o), (calib_samples, averaging_constant, freeze_after, freeze_bn_after, points, noise, seed, open_model))| LabSettings {
         dataset: LAB_DATA[d].0,
         model: LAB_MODELS[m].0,
         hidden,
@@ -94,6 +94,7 @@ pub fn any_lab() -> impl Strategy<Value = LabSettings> {
         points,
         noise,
         seed,
+        open_model,
     })
 }
 

@@ -8,6 +8,7 @@ texts! {
         NavPerChannel => "Per tensor against per channel", "逐张量与逐通道的对比";
         NavBits => "Bits against error", "位数与误差";
         NavPtqQat => "PTQ against QAT", "PTQ 与 QAT 的对比";
+        NavRealModel => "A real model", "真实模型";
         OutliersTitle => "Why one outlier ruins min/max", "为什么一个离群值就能毁掉 min/max";
         OutliersP1 => "Min/max calibration stretches the grid to the largest value it sees. Replace one value in a thousand of a N(0, 1) tensor by ±50, and the step grows about twelvefold: the bulk of the values, within ±3, now falls on a handful of levels.", "min/max 校准会把网格拉伸到它见到的最大值。把一个 N(0, 1) 张量中千分之一的数值换成 ±50，步长就会变大约十二倍：绝大部分数值都在 ±3 以内，现在只落在寥寥几个级别上。";
         OutliersP2 => "Percentile calibration ignores the extreme tail; the histogram (L2), entropy (KL) and MSE observers choose the clipping range that costs least error, accepting a little clipping error for much less rounding error. Compare the MSE split readout: clipping against rounding.", "百分位校准忽略极端的尾部；直方图（L2）、熵（KL）与 MSE 观察器选择误差最小的截断范围，以少量截断误差换取小得多的舍入误差。请对比 MSE 拆分读数：截断与舍入。";
@@ -36,6 +37,13 @@ texts! {
         PtqQatPreset2 => "The CNN at W2A4, per channel", "W2A4 的 CNN，逐通道";
         PtqQatPreset3 => "W2A2: where PTQ breaks", "W2A2：PTQ 失效之处";
         PtqQatPreset4 => "Decision regions at 3 bits", "3 位时的决策区域";
+        RealModelTitle => "Calibrating and quantizing a real model", "校准并量化一个真实模型";
+        RealModelP1 => "Weights are in the file; activations are not. Their ranges exist only when the model runs, so a converter feeds it a few batches of real data and lets an observer watch every layer's output: that is calibration. With too little data, or data unlike what the model will meet, the ranges are wrong, and every later layer inherits the error.", "权重在文件里，激活值却不在。它们的范围只有在模型运行时才存在，所以转换器会给模型喂几批真实数据，让观察器盯住每一层的输出：这就是校准。数据太少，或者与模型将来遇到的数据不同，范围就会出错，后面的每一层都会继承这个误差。";
+        RealModelP2 => "MinMax keeps the widest range any batch showed: one unusual batch widens the grid for good. The moving average (EMA) follows the batches with a constant c, each new range moving it c of the way, so one odd batch costs little, but the first batches are forgotten. The Model view calibrates every activation of a real ONNX model with either, batch by batch, and lists the ranges in graph order.", "MinMax 保留任何一批出现过的最宽范围：一批异常数据就会永久撑宽网格。滑动平均（EMA）以常数 c 跟随各批数据，每个新范围把它推动 c 的比例，所以单独一批异常数据影响很小，但最早的批次会被遗忘。模型视图会用其中任一种观察器逐批校准真实 ONNX 模型的每一个激活值，并按计算图顺序列出范围。";
+        RealModelP3 => "Per-tensor weights break where batch norm was folded: each output channel's weights are scaled by its own γ/σ, and depthwise layers end up with channel ranges 100× apart. One scale for the whole tensor then leaves the narrow channels a handful of codes. The Model view runs PTQ per tensor and per channel side by side, layer by layer, and names the layer that costs most. The presets train a small network in the Lab and open it there as an ONNX file, with the test digits and their labels.", "逐张量量化的权重会在折叠了批归一化的地方失效：每个输出通道的权重都乘上了各自的 γ/σ，深度可分离卷积层的各通道范围会相差 100 倍。整个张量只用一个缩放因子时，范围窄的通道只剩寥寥几个量化码。模型视图逐层并排运行逐张量与逐通道的 PTQ，并指出代价最大的那一层。下面的预设会在实验室里训练一个小网络，再把它连同测试数字及其标签作为 ONNX 文件在模型视图中打开。";
+        RealModelPreset1 => "Train a small CNN on the digits and open it in the Model view", "在数字数据上训练一个小 CNN 并在模型视图中打开";
+        RealModelPreset2 => "The same with an MLP", "换成 MLP 再来一次";
+        RealModelPreset3 => "MinMax against EMA over drifting batches (Explorer)", "漂移批次上的 MinMax 与 EMA 对比（探索器）";
         ScaleP1 => "Affine quantization maps a real range [a, b] onto the integers [qmin, qmax] with a scale s and a zero point z chosen so that 0.0 is exactly representable (zero padding and ReLU produce many exact zeros). Move r below and follow it through each formula, with the engine's numbers.", "仿射（affine）量化用缩放因子 s 和零点 z 把实数范围 [a, b] 映射到整数 [qmin, qmax]，z 的选择使 0.0 能被精确表示（零填充和 ReLU 会产生许多精确的零）。移动下面的 r，用引擎算出的数值，沿着每个公式跟踪它。";
         ScaleP2 => "The seed paper writes the same quantizer as q(r; a, b, n) = round((clamp(r; a, b) − a)/s)·s + a over n levels, after nudging [a, b] so that 0 falls on the grid (Jacob et al. 2018, eq. 12).", "原始论文把同一个量化器写作 q(r; a, b, n) = round((clamp(r; a, b) − a)/s)·s + a，共 n 个级别，并先微调 [a, b] 使 0 落在网格上（Jacob et al. 2018，公式 12）。";
         ScalePreset1 => "Three bits in the Explorer", "在探索视图中看 3 位";

@@ -85,6 +85,19 @@ pub fn lesson(key: &str) -> Lesson {
                 ("view=lab&ldata=moons&lhidden=16,16&lepochs=40&llr=0.01&lwbits=3&labits=3", L::PtqQatPreset4),
             ],
         },
+        "real-model" => Lesson {
+            title: L::RealModelTitle,
+            text: &[
+                L::RealModelP1,
+                L::RealModelP2,
+                L::RealModelP3,
+            ],
+            presets: &[
+                ("view=lab&ldata=digits&lmodel=cnn&lch=8,16&lepochs=10&lqat=0&lwbits=8&labits=8&lopen=1", L::RealModelPreset1),
+                ("view=lab&ldata=digits&lmodel=mlp&lhidden=128,128&lepochs=10&lqat=0&lwbits=8&labits=8&lopen=1", L::RealModelPreset2),
+                ("view=explorer&dist=laplace&n=100000&nb=40&drift=3&ac=0.1", L::RealModelPreset3),
+            ],
+        },
         _ => Lesson {
             title: L::NavScaleZeroPoint,
             text: &[

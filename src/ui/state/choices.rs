@@ -126,6 +126,7 @@ pub const LESSONS: &[(&str, L)] = &[
     ("per-channel", L::NavPerChannel),
     ("bits", L::NavBits),
     ("ptq-qat", L::NavPtqQat),
+    ("real-model", L::NavRealModel),
 ];
 
 pub const SOURCES: &[(Source, &str, E)] = &[(Source::Synthetic, "synth", E::SourceSynthetic), (Source::File, "file", E::SourceFile)];

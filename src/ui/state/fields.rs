@@ -235,6 +235,7 @@ pub const FIELDS: &[Field] = &[
     Field { key: "lpoints", get: |s| s.lab.points.to_string(), set: |s, v| Ok(s.lab.points = parse_int(v, 20, 100_000)?) },
     Field { key: "lnoise", get: |s| s.lab.noise.to_string(), set: |s, v| Ok(s.lab.noise = parse_float(v, 0.0, 10.0, S::WhatNoise)?) },
     Field { key: "lseed", get: |s| s.lab.seed.to_string(), set: |s, v| Ok(s.lab.seed = parse_int(v, 0, u64::MAX)?) },
+    Field { key: "lopen", get: |s| u8::from(s.lab.open_model).to_string(), set: |s, v| Ok(s.lab.open_model = parse_bool(v)?) },
     Field {
         key: "lo",
         get: |s| auto(s.lo),

@@ -26,6 +26,9 @@ pub struct LabSettings {
     pub points: usize,
     pub noise: f32,
     pub seed: u64,
+    /// Train at once and open the FP32 model as ONNX in the Model view when done (`lopen=1`:
+    /// the Learn lesson's presets).
+    pub open_model: bool,
 }
 
 impl Default for LabSettings {
@@ -52,6 +55,7 @@ impl Default for LabSettings {
             points: 1000,
             noise: 0.1,
             seed: 0,
+            open_model: false,
         }
     }
 }

@@ -389,7 +389,7 @@ mod tests {
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&hbins=2048&ebins=2048&estart=128&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
              &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&tzoom=1&tcenter=auto\
              &ldata=digits&lmodel=mlp&lhidden=128,128&lch=8,16&lrelu6=0&lsgd=0&llr=0.001&lepochs=30&lqat=10&lwbits=4&labits=4&lpc=0&lobs=minmax\
-             &lcalib=256&lac=0.01&lfreeze=auto&lfreezebn=auto&lpoints=1000&lnoise=0.1&lseed=0&lo=auto&hi=auto"
+             &lcalib=256&lac=0.01&lfreeze=auto&lfreezebn=auto&lpoints=1000&lnoise=0.1&lseed=0&lopen=0&lo=auto&hi=auto"
         );
         assert_eq!(UrlState::from_hash(&format!("#{}", s.to_hash())), (s, vec![]));
         assert_eq!(UrlState::from_hash(""), (UrlState::default(), vec![]));
