@@ -49,8 +49,10 @@ pub fn use_lab_handoff(
         });
     }
     let (page_, choices, client, ids, start) = (page.clone(), choices.clone(), client.clone(), ids.clone(), start.clone());
-    use_effect_with(page.exported.clone(), move |exported| {
-        let Some((_, files)) = exported else { return };
+    // Keyed by the export job's id: the files are compared by pointer, not byte by byte.
+    let exported = page.exported.clone();
+    use_effect_with(page.exported.as_ref().map(|e| e.0), move |_| {
+        let Some((_, files)) = exported.filter(|(_, f)| !f.is_empty()) else { return };
         let keys: Vec<u64> = {
             let mut ids = ids.borrow_mut();
             files.iter().map(|_| {
@@ -67,7 +69,8 @@ pub fn use_lab_handoff(
             client.emit(Input::Load { key, data: f.clone() });
         }
         let named: Vec<(u64, String)> = keys.iter().zip(files.iter()).map(|(&k, f)| (k, f.name.clone())).collect();
-        let (model, arrays) = named.split_first().expect("a model and its data");
+        // The model first, then its data.
+        let Some((model, arrays)) = named.split_first() else { return };
         page_.dispatch(Action::Model(model.0, model.1.clone()));
         page_.dispatch(Action::Arrays(arrays.to_vec()));
         choices.set(super::Choices { feed: Feed::Arrays, batch: LAB_BATCH, ..(*choices).clone() });
