@@ -360,3 +360,24 @@ fn corpus_of_bad_files_gives_named_errors() {
     }
     assert!(seen >= 21, "the corpus has {seen} files");
 }
+
+/// Found by `edited_models_never_panic` (in CI): a GlobalAveragePool over an empty input of
+/// [2⁴⁰, 1, 2, 0] made tract allocate 17 TB for its output and abort. Input dimensions past the
+/// largest input are refused, and so are stored tensors whose dims exceed the values they hold.
+#[test]
+fn dims_beyond_the_stored_values_are_refused() {
+    let edited = edit_model(&models::tiny_cnn(), &[Edit::Dims(0, vec![1 << 22, 1 << 22])]);
+    let model = Model::read("huge.onnx", &edited).unwrap();
+    let shapes: Vec<Vec<usize>> = model.inputs.iter().map(|i| i.default_shape()).collect();
+    let e = Runner::new(&model, &shapes, false).unwrap_err().to_string();
+    assert!(e.starts_with("huge.onnx") && e.contains("make 17592186044416 values, it holds"), "{e}");
+    // And an empty input with a dimension past any input's size ([2⁴⁰, 1, 2, 0]).
+    let empty = edit_model(&models::tiny_cnn(), &[Edit::InputDims(vec![1 << 40, 1, 2, 0])]);
+    let model = Model::read("empty.onnx", &empty).unwrap();
+    let shapes: Vec<Vec<usize>> = model.inputs.iter().map(|i| i.default_shape()).collect();
+    let e = Runner::new(&model, &shapes, false).unwrap_err().to_string();
+    assert!(e.contains("holds more than"), "{e}");
+    let negative = edit_model(&models::tiny_cnn(), &[Edit::Dims(0, vec![-1, 4])]);
+    let e = Model::read("neg.onnx", &negative).and_then(|m| Runner::new(&m, &[vec![1, 1, 8, 8]], false).map(|_| ()));
+    assert!(e.is_err(), "negative dims");
+}
