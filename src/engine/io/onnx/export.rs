@@ -123,10 +123,17 @@ pub fn lab_to_onnx(net: &Net, name: &str, doc: &str) -> Result<Vec<u8>, String> 
     let mut g = Graph { nodes: Vec::new(), initializers: Vec::new(), current: INPUT.into() };
     for (i, layer) in net.layers.iter().enumerate() {
         let n = layer_name(i, layer);
+        let bn_ok = layer.bn.as_ref().is_none_or(|bn| [&bn.gamma, &bn.beta, &bn.running_mean, &bn.running_var].iter().all(|v| v.len() == layer.outputs));
+        if layer.w.len() != layer.inputs * layer.outputs || layer.b.len() != layer.outputs || !bn_ok {
+            return Err(format!("layer {i} ({}): its parameters do not fit {} inputs and {} outputs", layer.describe(), layer.inputs, layer.outputs));
+        }
         match (layer.kind, shape) {
             (Kind::Dense, _) => {
                 let w = match shape {
                     Shape::Image { plane, channels } => {
+                        if layer.inputs != plane.positions() * channels {
+                            return Err(format!("layer {i} ({}) takes {} inputs, the layer before gives {}", layer.describe(), layer.inputs, plane.positions() * channels));
+                        }
                         g.node("Flatten", format!("{n}/Flatten"), vec![], vec![int("axis", 1)]);
                         chw_columns(&layer.w, layer.outputs, plane, channels)
                     }
@@ -231,4 +238,21 @@ pub fn lab_files(lab: &LabModel) -> Result<Vec<(String, Vec<u8>)>, String> {
         (TEST_INPUT_FILE.into(), crate::engine::io::npy::write_f32(&shape, &t.x)),
         (crate::engine::model::feed::LABELS_FILE.into(), crate::engine::io::npy::write_labels(&labels)),
     ])
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    /// A network whose parameters do not fit its shape (a message from elsewhere) is refused by
+    /// layer, not written as a model no runtime can load.
+    #[test]
+    fn parameters_that_do_not_fit_are_refused() {
+        let mut net = Net::mlp(&[4, 3, 2], Activation::Relu, 1).unwrap();
+        assert!(lab_to_onnx(&net, "ok", "").is_ok());
+        net.layers[1].w.pop();
+        let e = lab_to_onnx(&net, "bad", "").unwrap_err();
+        assert!(e.starts_with("layer 1 (dense, 3 → 2)"), "{e}");
+        assert!(lab_to_onnx(&Net { layers: vec![] }, "empty", "").is_err());
+    }
 }
