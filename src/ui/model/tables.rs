@@ -135,6 +135,15 @@ fn use_rows_shown(total: usize) -> usize {
     (*shown).min(total)
 }
 
+/// The badge of results from synthetic input.
+fn synthetic_badge(synthetic: bool, t: Tr) -> Html {
+    if synthetic {
+        html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> }
+    } else {
+        html! {}
+    }
+}
+
 #[derive(Properties, PartialEq)]
 pub struct CalibrationProps {
     pub calibrated: Rc<Calibrated>,
@@ -146,11 +155,11 @@ pub fn calibration_table(props: &CalibrationProps) -> Html {
     let t = use_context::<Tr>().unwrap_or_default();
     let c = &*props.calibrated;
     let shown = use_rows_shown(c.activations.len());
-    let synthetic = c.synthetic.then(|| html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> });
+    let synthetic = synthetic_badge(c.synthetic, t);
     html! {
         <div data-testid="calibration">
             <p data-testid="calibrated" data-samples={c.samples.to_string()} data-batches={c.batches.to_string()}>
-                {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ for synthetic }
+                {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ synthetic }
             </p>
             <div class="table-scroll">
                 <div role="table" class="rows acts">
@@ -213,7 +222,7 @@ pub fn comparison_table(props: &ComparisonProps) -> Html {
     let c = &*props.compared;
     let total = layer_pairs(c).len();
     let count = use_rows_shown(total);
-    let synthetic = (c.per_tensor.synthetic).then(|| html! { <span class="badge" data-testid="synthetic">{t.s(M::SyntheticLabel)}</span> });
+    let synthetic = synthetic_badge(c.per_tensor.synthetic, t);
     let blame = blame(c).map(|(l, tensor, channel)| {
         let channel = channel.map_or("∞".into(), |v| format!("{v:.1}"));
         html! { <p class="blame" data-testid="ptq-blame" data-name={l.name.clone()}>{t.f(M::Blame, &[&l.name, &l.op, &format!("{tensor:.1}"), &channel])}</p> }
@@ -221,7 +230,7 @@ pub fn comparison_table(props: &ComparisonProps) -> Html {
     let rows = chunks(count).map(|(start, end)| html! { <LayerRows key={start} data={props.compared.clone()} {start} {end} /> });
     html! {
         <div data-testid="ptq">
-            <p class="hint">{t.f(M::EvalOn, &[&c.per_tensor.eval_samples, &c.per_tensor.folded])}{" "}{ for synthetic }</p>
+            <p class="hint">{t.f(M::EvalOn, &[&c.per_tensor.eval_samples, &c.per_tensor.folded])}{" "}{ synthetic }</p>
             <div class="ptq-pair">
                 { summary(&c.per_tensor, M::PerTensorHead, "tensor", t) }
                 { summary(&c.per_channel, M::PerChannelHead, "channel", t) }

@@ -22,17 +22,11 @@ impl UrlState {
         debug_assert!(bits <= MAX_BITS);
         let codes = if s.dtype.starts_with('u') { Codes::Unsigned } else { Codes::Signed };
         let base = UrlState { bits, codes, narrow: false, reduce_range: false, quant_min: None, quant_max: None, observer: ObsKind::MinMax, ..self };
-        match (s.axis, &s.scale) {
-            (Some(axis), _) => {
+        match (s.axis, s.code_span()) {
+            (None, Some((lo, hi))) => UrlState { per_channel: false, scheme: QScheme::Affine, lo: Some(lo), hi: Some(hi), ..base },
+            (axis, _) => {
                 let scheme = if s.zero_point.iter().all(|&z| z == 0) { QScheme::Symmetric } else { QScheme::Affine };
-                UrlState { per_channel: true, axis, scheme, lo: None, hi: None, ..base }
-            }
-            (None, scale) => {
-                let (qmin, qmax) = s.code_range();
-                let (z, step) = (s.zero_point[0] as i64, scale.as_ref().map_or(1.0, |v| v[0]));
-                let lo = (qmin - z) as f32 * step;
-                let hi = (qmax - z) as f32 * step;
-                UrlState { per_channel: false, scheme: QScheme::Affine, lo: Some(lo), hi: Some(hi), ..base }
+                UrlState { per_channel: true, axis: axis.unwrap_or(0), scheme, lo: None, hi: None, ..base }
             }
         }
     }

@@ -50,6 +50,18 @@ impl Stored {
             _ => (i32::MIN as i64, i32::MAX as i64),
         }
     }
+
+    /// For one scale and zero point: the real range the type's codes span, `[(qmin − z)·s,
+    /// (qmax − z)·s]` (with no stored scale, a step of 1: the codes less the zero point).
+    /// `None` per channel.
+    pub fn code_span(&self) -> Option<(f32, f32)> {
+        if self.axis.is_some() {
+            return None;
+        }
+        let (qmin, qmax) = self.code_range();
+        let (z, step) = (i64::from(*self.zero_point.first()?), self.scale.as_ref().map_or(Some(1.0), |v| v.first().copied())?);
+        Some(((qmin - z) as f32 * step, (qmax - z) as f32 * step))
+    }
 }
 
 /// Where a scale comes from.
