@@ -1,22 +1,19 @@
 //! Native benchmarks of real ONNX models through tract (one thread): `cargo bench --bench
 //! models` (after `scripts/tools/models`). Per model, on the same inputs as
-//! scripts/bench_models.py gives onnxruntime:
+//! scripts/bench_models.py gives onnxruntime, the three workloads of
+//! `engine::model::bench` (the model worker times the same ones for the benchmark page):
 //! - `run`: a plain FP32 run;
-//! - `calibrate`: a run that keeps every activation, fed to a min/max observer each (the
-//!   acceptance bound: at most 1.5× `run`);
+//! - `calibrate`: a run whose every activation feeds a min/max observer (the acceptance
+//!   bound: at most 1.5× `run`);
 //! - `ptq`: the W8A8 simulation's quantized run, with a fake-quant op after every activation
-//!   the placement quantizes and fake-quantized weights (at most 2× `run`).
+//!   the placement quantizes (at most 2× `run`).
 
 #[path = "../tests/models/mod.rs"]
 mod models;
 
 use criterion::{criterion_group, criterion_main, Criterion};
-use quantscope::engine::model::calibrate::{Calibration, Settings};
-use quantscope::engine::model::ptq::fakequant::FakeQuant;
-use quantscope::engine::model::ptq::placement::{act_quant_values, quantized_inputs};
-use quantscope::engine::model::{Model, Runner};
-use quantscope::engine::observer::{Common, ObserverKind};
-use quantscope::engine::quantizer::qparams::{DType, QParams, QRange, QScheme};
+use quantscope::engine::model::bench::{Workload, Workloads};
+use quantscope::engine::model::Model;
 use quantscope::engine::tensor::Tensor;
 
 /// The models and input shapes, as scripts/bench_models.py runs them.
@@ -38,20 +35,10 @@ fn models(c: &mut Criterion) {
     for (label, file, shape) in CASES {
         let bytes = std::fs::read(models::real(file)).unwrap();
         let model = Model::read(file, &bytes).unwrap();
-        let x = input(*shape);
-        let shapes = [shape.to_vec()];
-        let plain = Runner::new(&model, &shapes, false).unwrap();
-        group.bench_function(format!("run/{label}"), |b| b.iter(|| plain.run(std::slice::from_ref(&x)).unwrap()));
-        let range = QRange::for_dtype(DType::QUInt8, None, false).unwrap();
-        let settings = Settings { observer: ObserverKind::MinMax, common: Common { scheme: QScheme::Affine, range }, per_channel: false };
-        let mut calibration = Calibration::new(&settings).unwrap();
-        let mut runners = calibration.runners();
-        let tapped = runners.for_inputs(&model, std::slice::from_ref(&x)).unwrap();
-        group.bench_function(format!("calibrate/{label}"), |b| b.iter(|| calibration.run(tapped, std::slice::from_ref(&x)).unwrap()));
-        let fq = FakeQuant { params: QParams { scale: 0.05, zero_point: 128 }, range };
-        let quantizers: Vec<(String, FakeQuant)> = act_quant_values(&model).into_iter().chain(quantized_inputs(&model)).map(|n| (n, fq.clone())).collect();
-        let quantized = Runner::with_fake_quant(&model, &shapes, false, &quantizers).unwrap();
-        group.bench_function(format!("ptq/{label}"), |b| b.iter(|| quantized.run(std::slice::from_ref(&x)).unwrap()));
+        let mut workloads = Workloads::new(model, vec![input(*shape)]).unwrap();
+        for w in Workload::ALL {
+            group.bench_function(format!("{}/{label}", w.key()), |b| b.iter(|| workloads.run(w).unwrap()));
+        }
     }
     group.finish();
 }

@@ -1,8 +1,9 @@
 #!/usr/bin/env python3
-"""One table from the benchmark runs of scripts/bench:
-    bench_report.py CRITERION_DIR NUMPY_TXT BROWSER_TXT [TORCH_TXT]
-Native figures are criterion's median; wasm and JS are the page's best (median) of its runs;
-NumPy's and PyTorch's are their medians."""
+"""The tables of scripts/bench's runs:
+    bench_report.py CRITERION_DIR NUMPY_TXT BROWSER_TXT [TORCH_TXT [MODELS_ORT_TXT BROWSER_MODELS_TXT]]
+Kernels: native figures are criterion's median; wasm and JS are the page's best (median) of its
+runs; NumPy's and PyTorch's are their medians. Real models: medians throughout (criterion's,
+the model worker's and onnxruntime-web's on the benchmark page, onnxruntime's mean)."""
 import json
 import os
 import platform
@@ -11,6 +12,13 @@ import sys
 
 crit_dir, numpy_txt, browser_txt = sys.argv[1:4]
 torch_txt = sys.argv[4] if len(sys.argv) > 4 else None
+models_ort_txt, browser_models_txt = (sys.argv[5:7] + [None, None])[:2]
+# The real models of benches/models.rs and tests/bench_web.rs: label → what it is.
+MODELS = [
+    ("mobilenet-224", "PP-LCNet orientation classifier, MobileNet class (1×3×224×224)"),
+    ("mobilenetv3-cls-b8", "PaddleOCR MobileNetV3 text-direction classifier (8×3×48×192)"),
+    ("ppocr-det-320", "PP-OCRv4 text detector (1×3×320×320)"),
+]
 
 # Kernel id → (label, criterion id, numpy line prefix, target ms)
 KERNELS = [
@@ -95,3 +103,41 @@ for kid, label, crit, np_key, target in KERNELS:
     same = " (same result)" if r.get("agree") else ""
     print(f"| {label} | {fmt(criterion_ms(crit))} | {cell(r.get('wasm'))} | {cell(r.get('js'))}{same} | "
           f"{fmt(np_ms.get(np_key)) if np_key else '—'} | {('≤ ' + str(target)) if target else '—'} |")
+
+
+def lines_with(path, prefix):
+    try:
+        return [line[len(prefix):].strip() for line in open(path) if line.startswith(prefix)]
+    except (OSError, TypeError):
+        return []
+
+
+if models_ort_txt or browser_models_txt:
+    ort = {}
+    for line in lines_with(models_ort_txt, ""):
+        parts = line.split()
+        if len(parts) == 2 and parts[0] in dict(MODELS):
+            ort[parts[0]] = float(parts[1])
+    web = json.loads((lines_with(browser_models_txt, "BENCH-MODELS ") or ["{}"])[-1])
+    reports = {m["label"]: m["report"] for m in web.get("models", [])}
+    print()
+    print(f"Real models, one thread each: tract natively and in the model worker (wasm); onnxruntime {ort and 'natively' or '(not run)'}, "
+          f"onnxruntime-web {web.get('onnxruntime_web', '(not run)')} in the same Chromium.")
+    print()
+    print("| model | native run | calibrate | PTQ run | onnxruntime | wasm run | calibrate | PTQ run | onnxruntime-web | wasm ÷ web |")
+    print("|---|---|---|---|---|---|---|---|---|---|")
+    for label, what in MODELS:
+        native = {w: criterion_ms(f"model/{w}_{label}") for w in ("run", "calibrate", "ptq")}
+        def times(run, x):
+            return "—" if x is None or not run else f"{x:.1f} ms ({x / run:.2f}×)"
+        rows = {r["workload"]: r for r in reports.get(label, {}).get("rows", [])}
+        med = {w: (rows.get(w, {}).get("tract") or {}).get("median_ms") for w in ("run", "calibrate", "ptq")}
+        peer = (rows.get("run", {}).get("onnxruntime_web") or {}).get("median_ms")
+        ratio = reports.get(label, {}).get("tract_over_onnxruntime_web")
+        print(f"| {what} | {fmt(native['run'])} ms | {times(native['run'], native['calibrate'])} | {times(native['run'], native['ptq'])} | "
+              f"{fmt(ort.get(label))} ms | {fmt(med['run'])} ms | {times(med['run'], med['calibrate'])} | {times(med['run'], med['ptq'])} | "
+              f"{fmt(peer)} ms | {fmt(ratio)}× |")
+    if web.get("calibration_64_224_s") is not None:
+        print()
+        print(f"Calibration of {web.get('calibration_samples')} pictures at 224×224 (PP-LCNet, batch 8, min/max) in the Model view, "
+              f"click to table: {web['calibration_64_224_s']:.2f} s.")

@@ -53,4 +53,32 @@ globalThis.quantscopeBench = {
     }
     return counts;
   },
+
+  // onnxruntime-web on a model, when the page has it (scripts/bench adds ort.wasm.min.js to the
+  // benchmark page; the app never loads it): its wasm backend on one thread, one warm-up run,
+  // then `runs` timed ones, in ms. `arrays` is [[name, dims, Float32Array], …]; one array feeds
+  // a one-input model whatever its name. Resolves to null without onnxruntime-web.
+  async ortRun(model, arrays, runs) {
+    const ort = globalThis.ort;
+    if (!ort) return null;
+    ort.env.wasm.numThreads = 1;
+    const session = await ort.InferenceSession.create(model, { executionProviders: ["wasm"], graphOptimizationLevel: "all" });
+    try {
+      const feeds = {};
+      for (const [name, dims, data] of arrays) {
+        feeds[arrays.length === 1 ? session.inputNames[0] : name] = new ort.Tensor("float32", data, dims);
+      }
+      await session.run(feeds);
+      const times = [];
+      for (let i = 0; i < runs; i++) {
+        const t0 = performance.now();
+        await session.run(feeds);
+        times.push(performance.now() - t0);
+        await new Promise((r) => setTimeout(r, 0)); // let the page paint between runs
+      }
+      return times;
+    } finally {
+      await session.release();
+    }
+  },
 };

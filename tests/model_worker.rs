@@ -234,3 +234,41 @@ fn the_labs_model_is_exported_opened_and_quantized_with_its_labels() {
     assert!((fp32 - report.fp32.accuracy).abs() <= 1.0 / samples as f64 + 1e-12, "{fp32} against the Lab's {}", report.fp32.accuracy);
     assert!(c.per_channel.accuracy.is_some() && c.per_tensor.layers.iter().any(|l| l.weight_sqnr_db.is_some()));
 }
+
+/// The benchmark page's job: the three workloads of `engine::model::bench`, each called once to
+/// warm up and then `runs` times, on the arrays given as one batch; progress counts every call.
+#[test]
+fn the_benchmark_job_times_each_workload_on_the_data_as_one_batch() {
+    let bytes = std::fs::read(models::real("ppocr-cls-v2")).unwrap();
+    let x = quantscope::engine::tensor::Tensor { name: "x".into(), shape: vec![2, 3, 48, 192], data: (0..2 * 3 * 48 * 192).map(|i| (i as f32 * 0.001).sin()).collect(), stored_as: "f32".into() };
+    let npy = quantscope::engine::io::npy::write_f32(&x.shape, &x.data);
+    let runs = 3;
+    let inputs = vec![
+        load(1, "m.onnx", bytes),
+        load(2, "x.npy", npy),
+        Input::Start { id: 1, spec: ModelSpec::Bench { model: 1, data: Data::Arrays { files: vec![2] }, runs } },
+    ];
+    let out = session(inputs, |o| match o {
+        Output::Done { id: 1, .. } => Some(vec![Input::Start { id: 2, spec: ModelSpec::Bench { model: 1, data: Data::Synthetic { samples: 1, seed: 0 }, runs: 0 } }]),
+        Output::Done { id: 2, .. } | Output::Failed { .. } => None,
+        _ => Some(vec![]),
+    });
+    let timed = |id| {
+        out.iter().find_map(|o| match o {
+            Output::Done { id: i, result: ModelResult::Timed(t) } if *i == id => Some(t.clone()),
+            _ => None,
+        })
+    };
+    let t = timed(1).unwrap_or_else(|| panic!("{out:?}"));
+    assert_eq!((t.shapes.clone(), t.synthetic), (vec![vec![2, 3, 48, 192]], false));
+    for samples in [&t.run, &t.calibrate, &t.ptq] {
+        assert_eq!(samples.len(), runs);
+        assert!(samples.iter().all(|ms| ms.is_finite() && *ms >= 0.0), "{samples:?}");
+    }
+    let progress: Vec<(usize, usize)> = out.iter().filter_map(|o| if let Output::Progress { id: 1, done, total, detail: Stage::Timing } = o { Some((*done, *total)) } else { None }).collect();
+    assert!(progress.iter().all(|&(_, total)| total == 3 * (runs + 1)), "{progress:?}");
+    assert!(progress.windows(2).all(|w| w[0].0 <= w[1].0) && progress.last().unwrap().0 == 3 * (runs + 1) - 1, "{progress:?}");
+    // Synthetic input is labelled; no run count is taken as one.
+    let s = timed(2).unwrap();
+    assert_eq!((s.synthetic, s.run.len(), s.ptq.len(), s.shapes[0][0]), (true, 1, 1, 1));
+}

@@ -67,6 +67,10 @@ pub enum ModelSpec {
     /// Simulate PTQ on `data` (calibration and evaluation alike) twice: weights per tensor and
     /// per channel (`settings.per_channel` is ignored), everything else the same.
     Ptq { model: u64, data: Data, batch: usize, settings: PtqSettings },
+    /// Time the model's workloads (`engine::model::bench`: a plain run, a calibration run, the
+    /// PTQ simulation's quantized run) on `data` as one batch: one warm-up call of each, then
+    /// `runs` timed ones. For the benchmark page.
+    Bench { model: u64, data: Data, runs: usize },
     /// Write the Lab's model as ONNX with its test split and labels
     /// (`engine::io::onnx::export::lab_files`, in the model worker only), for the page to open.
     Export { lab: Box<LabModel> },
@@ -81,6 +85,8 @@ pub enum Stage {
     Calibrating,
     /// A PTQ simulation: per tensor, then per channel.
     Simulating { per_channel: bool },
+    /// Timing the benchmark's workloads.
+    Timing,
 }
 
 /// What a model declares, and whether tract can run it.
@@ -103,6 +109,18 @@ pub struct Calibrated {
     pub activations: Vec<ActivationRange>,
 }
 
+/// A model's workloads timed in the model worker, in milliseconds per call (the warm-up call of
+/// each left out).
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct Timings {
+    /// The inputs' shapes: the data, as one batch.
+    pub shapes: Vec<Vec<usize>>,
+    pub synthetic: bool,
+    pub run: Vec<f64>,
+    pub calibrate: Vec<f64>,
+    pub ptq: Vec<f64>,
+}
+
 /// PTQ per tensor and per channel on the same model and data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Compared {
@@ -115,6 +133,7 @@ pub enum ModelResult {
     Opened(Box<Declared>),
     Calibrated(Box<Calibrated>),
     Compared(Box<Compared>),
+    Timed(Box<Timings>),
     /// The Lab's model, test split and labels, as files.
     Exported(Files),
 }
@@ -181,6 +200,7 @@ mod service {
     use std::collections::HashMap;
 
     use super::*;
+    use crate::engine::model::bench::{Workload, Workloads};
     use crate::engine::model::calibrate::Calibration;
     use crate::engine::model::feed::{concat_rows, is_labels_file, synthetic};
     use crate::engine::model::ptq::Simulation;
@@ -214,6 +234,45 @@ mod service {
         Export(Box<LabModel>),
         Calibrate { preparing: Option<Preparing>, ready: Option<Ready>, batch: usize, calibration: Calibration, runners: Runners, done: usize },
         Ptq { preparing: Option<Preparing>, ready: Option<Ready>, sims: Vec<Simulation>, reports: Vec<Report> },
+        Bench(Box<Bench>),
+    }
+
+    /// A benchmark under way: the workload (of [`Workload::ALL`]) being timed, and whether its
+    /// warm-up call is done.
+    pub struct Bench {
+        preparing: Option<Preparing>,
+        ready: Option<Ready>,
+        runs: usize,
+        workloads: Option<Workloads>,
+        timings: Timings,
+        at: usize,
+        warm: bool,
+    }
+
+    /// The timings of `w`.
+    fn times(t: &mut Timings, w: Workload) -> &mut Vec<f64> {
+        match w {
+            Workload::Run => &mut t.run,
+            Workload::Calibrate => &mut t.calibrate,
+            Workload::Ptq => &mut t.ptq,
+        }
+    }
+
+    /// Milliseconds from an arbitrary start: `performance.now()` in the browser.
+    #[cfg(target_arch = "wasm32")]
+    fn now_ms() -> f64 {
+        #[wasm_bindgen::prelude::wasm_bindgen]
+        extern "C" {
+            #[wasm_bindgen(js_namespace = performance, js_name = now)]
+            fn performance_now() -> f64;
+        }
+        performance_now()
+    }
+
+    #[cfg(not(target_arch = "wasm32"))]
+    fn now_ms() -> f64 {
+        static START: std::sync::OnceLock<std::time::Instant> = std::sync::OnceLock::new();
+        START.get_or_init(std::time::Instant::now).elapsed().as_secs_f64() * 1e3
     }
 
     impl Models {
@@ -334,6 +393,11 @@ mod service {
             Ok(match spec {
                 ModelSpec::Open { model } => (model, ModelJob::Open(model)),
                 ModelSpec::Export { lab } => (0, ModelJob::Export(lab)),
+                ModelSpec::Bench { model, data, runs } => {
+                    let preparing = Some(Preparing { data, next: 0, pictures: None });
+                    let bench = Bench { preparing, ready: None, runs: runs.max(1), workloads: None, timings: Timings::default(), at: 0, warm: false };
+                    (model, ModelJob::Bench(Box::new(bench)))
+                }
                 ModelSpec::Calibrate { model, data, batch, settings } => {
                     let calibration = Calibration::new(&settings)?;
                     let runners = calibration.runners();
@@ -404,6 +468,39 @@ mod service {
                     }
                     let (done, each) = sims[reports.len()].progress(data, data);
                     Ok(Step::Progress { done: reports.len() * each + done, total: sims.len() * each, detail: Stage::Simulating { per_channel: reports.len() == 1 } })
+                }
+                ModelJob::Bench(b) => {
+                    if let Some(progress) = self.get_ready(key, &mut b.preparing, &mut b.ready)? {
+                        return Ok(progress);
+                    }
+                    let per = b.runs + 1;
+                    let total = Workload::ALL.len() * per;
+                    let Some(workloads) = b.workloads.as_mut() else {
+                        let (data, _) = b.ready.as_ref().expect("prepared above");
+                        let inputs = data.batch(0, data.samples().max(1));
+                        let m = self.model(key)?.clone();
+                        let workloads = Workloads::new(m, inputs).map_err(|e| e.to_string())?;
+                        b.timings.shapes = workloads.shapes();
+                        b.timings.synthetic = data.is_synthetic();
+                        b.workloads = Some(workloads);
+                        return Ok(Step::Progress { done: 0, total, detail: Stage::Timing });
+                    };
+                    let w = Workload::ALL[b.at];
+                    let t0 = now_ms();
+                    workloads.run(w).map_err(|e| e.to_string())?;
+                    let ms = now_ms() - t0;
+                    if b.warm {
+                        times(&mut b.timings, w).push(ms);
+                    }
+                    b.warm = true;
+                    if times(&mut b.timings, w).len() == b.runs {
+                        (b.at, b.warm) = (b.at + 1, false);
+                        if b.at == Workload::ALL.len() {
+                            return Ok(Step::Done(ModelResult::Timed(Box::new(std::mem::take(&mut b.timings)))));
+                        }
+                    }
+                    let done = b.at * per + times(&mut b.timings, Workload::ALL[b.at]).len() + usize::from(b.warm);
+                    Ok(Step::Progress { done, total, detail: Stage::Timing })
                 }
             }
         }

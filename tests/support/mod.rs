@@ -53,7 +53,7 @@ pub struct StaticServer {
 fn content_type(path: &Path) -> &'static str {
     match path.extension().and_then(|e| e.to_str()) {
         Some("html") => "text/html; charset=utf-8",
-        Some("js") => "text/javascript",
+        Some("js" | "mjs") => "text/javascript",
         Some("wasm") => "application/wasm",
         Some("css") => "text/css",
         Some("svg") => "image/svg+xml",
@@ -105,6 +105,12 @@ impl StaticServer {
         });
         StaticServer { base, origin, requests, offline }
     }
+}
+
+/// The app's build: `$QUANTSCOPE_DIST`, default dist/.
+pub fn dist() -> PathBuf {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR"));
+    std::env::var_os("QUANTSCOPE_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"))
 }
 
 fn free_port() -> u16 {
@@ -168,10 +174,13 @@ impl Browser {
 
     /// The same, in a browser whose preferred language is `language` (`zh-CN`).
     pub async fn start_with(path: &str, language: &str) -> Browser {
-        let root = Path::new(env!("CARGO_MANIFEST_DIR"));
-        let dist = std::env::var_os("QUANTSCOPE_DIST").map(PathBuf::from).unwrap_or_else(|| root.join("dist"));
-        assert!(dist.join("index.html").exists(), "no app build in {}: run scripts/test e2e", dist.display());
-        let server = StaticServer::start(dist, path);
+        Browser::serving(dist(), path, language).await
+    }
+
+    /// Serves `dir` (an app build, perhaps with more beside it) under `path`.
+    pub async fn serving(dir: PathBuf, path: &str, language: &str) -> Browser {
+        assert!(dir.join("index.html").exists(), "no app build in {}: run scripts/test e2e", dir.display());
+        let server = StaticServer::start(dir, path);
 
         let port = free_port();
         let chromedriver = std::env::var("CHROMEDRIVER").ok().filter(|s| !s.is_empty()).unwrap_or("chromedriver".into());

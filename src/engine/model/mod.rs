@@ -17,6 +17,8 @@ pub mod preprocess;
 pub mod report;
 
 #[cfg(feature = "models")]
+pub mod bench;
+#[cfg(feature = "models")]
 pub mod calibrate;
 #[cfg(feature = "models")]
 pub mod feed;

@@ -46,14 +46,17 @@ impl Sink {
             }
             self.axes[slot] = axis;
         }
-        if let Some(o) = self.observers[slot].as_mut() {
-            if let Err(e) = o.observe(data, shape) {
-                self.error.get_or_insert(e.to_string());
-            }
-        }
-        let (lo, hi, _) = finite_min_max(data);
+        // One pass for |x| max, whose result is all a per-tensor min/max observer needs.
+        let (lo, hi, bad) = finite_min_max(data);
         if lo <= hi {
             self.abs_max[slot] = self.abs_max[slot].max(lo.abs()).max(hi.abs());
+        }
+        if let Some(o) = self.observers[slot].as_mut() {
+            if !o.observe_extremes(lo, hi, bad) {
+                if let Err(e) = o.observe(data, shape) {
+                    self.error.get_or_insert(e.to_string());
+                }
+            }
         }
     }
 }

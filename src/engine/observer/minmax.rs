@@ -39,6 +39,16 @@ impl Running {
         Ok((mins, maxs))
     }
 
+    /// Whether a batch's extremes are all this observer needs (per tensor); if so, counts its
+    /// non-finite values.
+    fn per_tensor(&mut self, non_finite: usize) -> bool {
+        let yes = self.granularity == Granularity::PerTensor;
+        if yes {
+            self.non_finite += non_finite;
+        }
+        yes
+    }
+
     /// Records the step after the ranges were updated.
     fn record(&mut self, mins: &[f32], maxs: &[f32]) {
         let batch_min = mins.iter().copied().fold(f32::INFINITY, f32::min);
@@ -89,21 +99,35 @@ impl Observer for MinMax {
 
     fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError> {
         let (mins, maxs) = self.state.batch_ranges(data, shape)?;
-        if self.state.ranges.min.is_empty() {
-            self.state.ranges = Ranges { min: mins.clone(), max: maxs.clone() };
-        } else {
-            for (r, b) in self.state.ranges.min.iter_mut().zip(&mins) {
-                *r = r.min(*b);
-            }
-            for (r, b) in self.state.ranges.max.iter_mut().zip(&maxs) {
-                *r = r.max(*b);
-            }
-        }
-        self.state.record(&mins, &maxs);
+        self.update(&mins, &maxs);
         Ok(())
     }
 
+    fn observe_extremes(&mut self, min: f32, max: f32, non_finite: usize) -> bool {
+        self.state.per_tensor(non_finite) && {
+            self.update(&[min], &[max]);
+            true
+        }
+    }
+
     running_observer!();
+}
+
+impl MinMax {
+    /// Takes in one batch's ranges (per channel, or one per tensor).
+    fn update(&mut self, mins: &[f32], maxs: &[f32]) {
+        if self.state.ranges.min.is_empty() {
+            self.state.ranges = Ranges { min: mins.to_vec(), max: maxs.to_vec() };
+        } else {
+            for (r, b) in self.state.ranges.min.iter_mut().zip(mins) {
+                *r = r.min(*b);
+            }
+            for (r, b) in self.state.ranges.max.iter_mut().zip(maxs) {
+                *r = r.max(*b);
+            }
+        }
+        self.state.record(mins, maxs);
+    }
 }
 
 /// PyTorch's `MovingAverageMinMaxObserver` / `MovingAveragePerChannelMinMaxObserver`: the first
@@ -132,9 +156,26 @@ impl Observer for MovingAverage {
 
     fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError> {
         let (mins, maxs) = self.state.batch_ranges(data, shape)?;
+        self.update(&mins, &maxs);
+        Ok(())
+    }
+
+    fn observe_extremes(&mut self, min: f32, max: f32, non_finite: usize) -> bool {
+        self.state.per_tensor(non_finite) && {
+            self.update(&[min], &[max]);
+            true
+        }
+    }
+
+    running_observer!();
+}
+
+impl MovingAverage {
+    /// Takes in one batch's ranges (per channel, or one per tensor).
+    fn update(&mut self, mins: &[f32], maxs: &[f32]) {
         let c = self.averaging_constant;
         if self.state.ranges.min.is_empty() {
-            self.state.ranges = Ranges { min: mins.clone(), max: maxs.clone() };
+            self.state.ranges = Ranges { min: mins.to_vec(), max: maxs.to_vec() };
         } else {
             let ema = |r: &mut f32, b: f32| {
                 if !b.is_finite() {
@@ -142,18 +183,15 @@ impl Observer for MovingAverage {
                 }
                 *r = if r.is_finite() { *r + c * (b - *r) } else { b };
             };
-            for (r, &b) in self.state.ranges.min.iter_mut().zip(&mins) {
+            for (r, &b) in self.state.ranges.min.iter_mut().zip(mins) {
                 ema(r, b);
             }
-            for (r, &b) in self.state.ranges.max.iter_mut().zip(&maxs) {
+            for (r, &b) in self.state.ranges.max.iter_mut().zip(maxs) {
                 ema(r, b);
             }
         }
-        self.state.record(&mins, &maxs);
-        Ok(())
+        self.state.record(mins, maxs);
     }
-
-    running_observer!();
 }
 
 #[cfg(test)]
@@ -229,6 +267,31 @@ mod tests {
                 // One f32 rounding of slack on the affine update.
                 let slack = 4.0 * f32::EPSILON * m.max[0].abs().max(m.min[0].abs()).max(1.0);
                 prop_assert!(e.min[0] >= m.min[0] - slack && e.max[0] <= m.max[0] + slack, "{:?} vs {:?}", e, m);
+            }
+        }
+
+        /// Fed a batch's extremes (as the calibration's taps do), a per-tensor observer ends
+        /// where the values would have taken it: ranges, trace and non-finite count alike, NaN
+        /// and infinities and empty batches included. A per-channel one asks for the values.
+        #[test]
+        fn extremes_feed_a_per_tensor_observer_as_the_values_do(
+            batches in proptest::collection::vec(proptest::collection::vec(prop_oneof![8 => -1e3f32..1e3, 1 => Just(f32::NAN), 1 => Just(f32::INFINITY)], 0..20), 1..12),
+            c in 0.001f32..1.0,
+        ) {
+            for kind in [ObserverKind::MinMax, ObserverKind::MovingAverage { averaging_constant: c }] {
+                let mut by_values = kind.build(common(), Granularity::PerTensor).unwrap();
+                let mut by_extremes = kind.build(common(), Granularity::PerTensor).unwrap();
+                for b in &batches {
+                    by_values.observe(b, &[b.len()]).unwrap();
+                    let (lo, hi, bad) = finite_min_max(b);
+                    prop_assert!(by_extremes.observe_extremes(lo, hi, bad));
+                }
+                prop_assert_eq!(format!("{:?}", by_values.ranges()), format!("{:?}", by_extremes.ranges()));
+                prop_assert_eq!(format!("{:?}", by_values.trace()), format!("{:?}", by_extremes.trace()));
+                prop_assert_eq!(by_values.non_finite(), by_extremes.non_finite());
+                let mut channels = kind.build(common(), Granularity::PerChannel { axis: 0 }).unwrap();
+                prop_assert!(!channels.observe_extremes(0.0, 1.0, 0));
+                prop_assert_eq!(channels.trace().len(), 0);
             }
         }
     }

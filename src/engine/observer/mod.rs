@@ -85,6 +85,13 @@ pub trait Observer: Send {
     fn qrange(&self) -> QRange;
     /// Feeds one batch of a tensor of `shape` (row-major `data`).
     fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError>;
+    /// Feeds one batch through its finite min and max and its count of non-finite values, as
+    /// [`finite_min_max`] gives them, when that is all this observer needs (the per-tensor
+    /// min/max and moving-average observers): a caller that has them anyway saves a pass over
+    /// the values. `false` (nothing fed) when it needs the values: call [`Observer::observe`].
+    fn observe_extremes(&mut self, _min: f32, _max: f32, _non_finite: usize) -> bool {
+        false
+    }
     /// The range chosen so far (`(+∞, −∞)` entries before anything finite was seen).
     fn ranges(&self) -> Ranges;
     /// Forgets everything seen.

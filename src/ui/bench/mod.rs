@@ -295,10 +295,12 @@ pub fn bench() -> Html {
                     <pre data-testid="bench-json">{json}</pre>
                 </details>
             }
+            <model::ModelBench />
         </section>
     }
 }
 
+pub mod model;
 #[cfg(target_arch = "wasm32")]
 mod runner;
 

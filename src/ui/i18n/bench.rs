@@ -51,5 +51,19 @@ texts! {
         Running => "Running {0} ({1}/{2})…", "正在运行 {0}（{1}/{2}）…";
         PageClosed => "the page was closed", "页面已关闭";
         JsFailed => "the JavaScript kernels (bench.js) failed: {0}", "JavaScript 计算核（bench.js）出错：{0}";
+        ModelTitle => "A real model in the model worker", "模型工作线程中的真实模型";
+        ModelIntro => "Pick an ONNX model and, to compare with onnxruntime-web, its input as a .npy or .npz (without one, a seeded synthetic sample). The model worker times a plain run, a calibration run (every activation observed) and the PTQ simulation's run: one warm-up call, then 20. When this page has onnxruntime-web (scripts/bench adds it; the app never loads it), it runs the same model on the same input in its wasm backend, one thread.", "选择一个 ONNX 模型，若要与 onnxruntime-web 比较，再选它的输入（.npy 或 .npz；没有时用一个带种子的合成样本）。模型工作线程对普通运行、校准运行（观察每个激活）和 PTQ 模拟运行计时：先预热一次，再运行 20 次。页面中有 onnxruntime-web 时（由基准测试脚本加入，应用本身从不加载它），它在 wasm 后端以单线程对同一模型、同一输入运行。";
+        ModelFiles => "Model and input", "模型与输入";
+        ModelRun => "Time the model", "为模型计时";
+        PeerFailed => "onnxruntime-web failed: {0}", "onnxruntime-web 出错：{0}";
+        ModelInput => "{0} on {1}", "{0}，输入 {1}";
+        ModelInputSynthetic => "{0} on {1} (synthetic input)", "{0}，输入 {1}（合成输入）";
+        Workload => "Workload", "工作负载";
+        TractMs => "tract in the worker, ms: best (median)", "工作线程中的 tract，ms：最佳（中位数）";
+        VsRun => "× plain run (medians)", "相对普通运行（中位数）";
+        OrtMs => "onnxruntime-web, ms: best (median)", "onnxruntime-web，ms：最佳（中位数）";
+        WRun => "plain FP32 run", "普通 FP32 运行";
+        WCalibrate => "calibration run (every activation observed)", "校准运行（观察每个激活）";
+        WPtq => "PTQ simulation run (W8A8 fake-quant)", "PTQ 模拟运行（W8A8 伪量化）";
     }
 }

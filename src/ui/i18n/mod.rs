@@ -106,7 +106,7 @@ pub const KEPT_TERMS: &[&str] = &[
     "Chromium", "CPU", "dof", "sep", "log", "ln", "exp", "std", "clamp", "sign", "argmax", "id", "sum", "mean", "var", "Numeric",
     "Suite", "ConvBn2d", "BatchNorm", "MobileNet", "GitHub", "MIT", "BSD", "UCI", "sklearn", "scikit", "learn", "CC", "BY",
     "dw", "pw", "conv", "dense", "depthwise", "pointwise", "TFLite", "TensorFlow", "Playground", "Node", "V8", "MathML", "RAM",
-    "Hz", "px", "ID", "OK", "NaN", "Inf", "JPEG", "tract", "NCHW", "NHWC", "RGB", "BGR", "ImageNet", "H", "C", "onnxruntime", "top", "MinMax", "MovingAverageMinMax", "HistogramObserver", "FP", "uint", "int", "ConvBn", "qmin", "qmax", "JS", "README", "WebAssembly", "SIMD", "JavaScript", "NumPy", "CVPR", "UCI", "Machine", "Learning", "Repository", "Alpaydin", "Kaynak", "Okabe", "Ito", "Pages", "UTF", "auto", "W", "A", "N", "M", "s", "z", "q", "x", "b", "n", "r", "a", "c", "k", "t", "e", "i", "j", "p", "y", "Δ",
+    "Hz", "px", "ID", "OK", "NaN", "Inf", "JPEG", "tract", "NCHW", "NHWC", "RGB", "BGR", "ImageNet", "H", "C", "onnxruntime", "web", "top", "MinMax", "MovingAverageMinMax", "HistogramObserver", "FP", "uint", "int", "ConvBn", "qmin", "qmax", "JS", "README", "WebAssembly", "SIMD", "JavaScript", "NumPy", "CVPR", "UCI", "Machine", "Learning", "Repository", "Alpaydin", "Kaynak", "Okabe", "Ito", "Pages", "UTF", "auto", "W", "A", "N", "M", "s", "z", "q", "x", "b", "n", "r", "a", "c", "k", "t", "e", "i", "j", "p", "y", "Δ",
 ];
 
 /// The words in Latin letters of `text`, outside titles quoted “…” (a paper's or a data set's

@@ -41,6 +41,7 @@ texts! {
         StageCalibrating => "Calibrating: batch {0} of {1}", "正在校准：第 {0} / {1} 批";
         StageSimulating => "PTQ, weights per tensor: step {0} of {1}", "PTQ，逐张量权重：第 {0} / {1} 步";
         StageSimulatingChannel => "PTQ, weights per channel: step {0} of {1}", "PTQ，逐通道权重：第 {0} / {1} 步";
+        StageTiming => "Timing: call {0} of {1}", "计时：第 {0} / {1} 次调用";
         Calibrated => "{0} activations from {1} samples in {2} batches", "{0} 个激活值，来自 {1} 个样本，共 {2} 批";
         SyntheticLabel => "synthetic input", "合成输入";
         ColActivation => "Activation", "激活值";

@@ -18,7 +18,7 @@ use crate::engine::observer::Common;
 use crate::engine::quantizer::qparams::{QRange, QScheme};
 use crate::ui::i18n::{use_tr, ModelText as M, Tr};
 use crate::ui::state::{ObsKind, OBSERVERS};
-use crate::worker::model::{Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, MODEL_WORKER_PATH};
+use crate::worker::model::{Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, Timings, MODEL_WORKER_PATH};
 use crate::worker::{Input, Output};
 
 /// Where the model's input comes from.
@@ -118,13 +118,15 @@ pub struct Page {
     pub status: Status,
     pub calibrated: Option<Rc<Calibrated>>,
     pub compared: Option<Rc<Compared>>,
+    /// The benchmark page's timings.
+    pub timed: Option<Rc<Timings>>,
     /// The Lab's model and data as files, with the id of the job that wrote them.
     pub exported: Option<(u64, Rc<Vec<FileData>>)>,
 }
 
 impl Default for Page {
     fn default() -> Page {
-        Page { job: 0, model: None, declared: None, pictures: Vec::new(), arrays: Vec::new(), status: Status::Idle, calibrated: None, compared: None, exported: None }
+        Page { job: 0, model: None, declared: None, pictures: Vec::new(), arrays: Vec::new(), status: Status::Idle, calibrated: None, compared: None, timed: None, exported: None }
     }
 }
 
@@ -155,6 +157,7 @@ impl Reducible for Page {
             Action::Arrays(a) => next.arrays = a,
             Action::Started(id) => {
                 next.job = id;
+                next.timed = None;
                 next.status = Status::Running { done: 0, total: 1, stage: None };
             }
             Action::Unreadable(m) => next.status = Status::Failed(m),
@@ -175,6 +178,7 @@ impl Reducible for Page {
                             ModelResult::Opened(d) => next.declared = Some(Rc::new(*d)),
                             ModelResult::Calibrated(c) => next.calibrated = Some(Rc::new(*c)),
                             ModelResult::Compared(c) => next.compared = Some(Rc::new(*c)),
+                            ModelResult::Timed(t) => next.timed = Some(Rc::new(*t)),
                             ModelResult::Exported(files) => match files.files() {
                                 Some(files) => next.exported = Some((id, Rc::new(files))),
                                 None => next.status = Status::Failed(crate::ui::i18n::current().s(M::FilesApart).into()),
@@ -204,6 +208,7 @@ pub fn status_line(status: &Status, t: Tr) -> Html {
                 Some(Stage::Calibrating) => t.f(M::StageCalibrating, &[&d, &n]),
                 Some(Stage::Simulating { per_channel: false }) => t.f(M::StageSimulating, &[&d, &n]),
                 Some(Stage::Simulating { per_channel: true }) => t.f(M::StageSimulatingChannel, &[&d, &n]),
+                Some(Stage::Timing) => t.f(M::StageTiming, &[&d, &n]),
             };
             html! {
                 <div class="progress-row">
