@@ -20,7 +20,7 @@ use fantoccini::Locator;
 use prost::Message;
 use quantscope::engine::io::npy;
 use quantscope::engine::io::onnx::{ModelProto, NodeProto};
-use support::{cli_json, Browser};
+use support::{cli_json, range_ends, Browser};
 
 /// Longest main-thread task allowed while the worker runs (the figure).
 const LONG_TASK_MS: f64 = 50.0;
@@ -190,6 +190,28 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     assert!(outputs[1] > outputs[0] + 10.0, "per channel beats per tensor by over 10 dB: {outputs:?}");
     b.exec("document.querySelector('[data-part=model-ptq]').scrollIntoView()").await;
     b.screenshot("model-weights-only").await;
+
+    // An activation opened in the Explorer: its values over the six pictures, the dynamics view
+    // replaying the calibration's own three batches of two, MinMax ending on the CLI's range.
+    let a = acts.iter().filter(|a| a["shape"].as_array().unwrap().len() == 4).nth(5).unwrap();
+    let name = a["name"].as_str().unwrap();
+    b.click(&format!("[data-testid=act-row][data-name='{name}'] [data-testid=act-open]")).await;
+    b.wait_hash("view=explorer").await;
+    let hash = b.hash().await;
+    assert!(hash.contains("nbrows=2") && hash.contains("nb=3&"), "{hash}");
+    let real = b.wait_text("[data-testid=dynamics-real-batches]", |t| !t.is_empty()).await;
+    assert!(real.contains("3 batches of 2 samples"), "{real}");
+    b.wait_text("[data-testid=dynamics-batch]", |t| t == "3 / 3").await;
+    let (lo, hi) = range_ends(&b.text("[data-testid=dynamics-minmax]").await);
+    let scale = value(&a["abs_max"]);
+    // The readout has four significant digits.
+    assert!((lo - value(&a["min_val"])).abs() <= 1e-3 * scale && (hi - value(&a["max_val"])).abs() <= 1e-3 * scale, "{name}: [{lo}, {hi}] against {} … {}", a["min_val"], a["max_val"]);
+    b.exec("document.querySelector('[data-testid=dynamics-panel]').scrollIntoView()").await;
+    b.screenshot("model-activation-dynamics").await;
+    // Back in the Model view, the calibration is as it was.
+    b.click("[data-testid=tab-model]").await;
+    b.wait_for("[data-testid=calibration] .body[data-complete=true]").await;
+    assert_eq!(data_values(&b, "[data-testid=act-row]").await.len(), acts.len());
     b.finish(&["model_worker_loader.js", "model_worker.js", "model_worker_bg.wasm"]).await;
 }
 

@@ -272,3 +272,55 @@ fn the_benchmark_job_times_each_workload_on_the_data_as_one_batch() {
     let s = timed(2).unwrap();
     assert_eq!((s.synthetic, s.run.len(), s.ptq.len(), s.shapes[0][0]), (true, 1, 1, 1));
 }
+
+/// An activation opened in the Explorer: the worker runs the calibration's batches again and
+/// keeps that activation's values, end to end along the first axis, as the engine's runner
+/// gives them batch by batch; the dynamics view's row split then replays those very batches.
+#[test]
+fn an_activation_is_kept_over_the_calibrations_batches() {
+    use quantscope::engine::model::{Capture, Runners};
+    use quantscope::engine::views::dynamics::{run, Split};
+    let bytes = std::fs::read(models::real("ppocr-cls-v2")).unwrap();
+    let pics = pictures();
+    let pre = Preprocess::preset(Preset::MinusOneOne, (48, 192));
+    let keys: Vec<u64> = (10..10 + pics.len() as u64).collect();
+    let model = Model::read("m.onnx", &bytes).unwrap();
+    // An activation in the middle of the graph, and one with no such name.
+    let name = model.nodes.iter().filter(|n| n.op == "Conv").nth(3).unwrap().outputs[0].clone();
+    let mut inputs = vec![load(1, "m.onnx", bytes.clone())];
+    inputs.extend(pics.iter().zip(&keys).map(|((n, b), &k)| load(k, n, b.clone())));
+    let data = Data::Pictures { files: keys.clone(), preprocess: pre.clone() };
+    inputs.push(Input::Start { id: 1, spec: ModelSpec::Capture { model: 1, data: data.clone(), batch: 4, activation: name.clone() } });
+    let out = session(inputs, |o| match o {
+        Output::Done { id: 1, .. } => Some(vec![Input::Start { id: 2, spec: ModelSpec::Capture { model: 1, data: data.clone(), batch: 4, activation: "no-such-value".into() } }]),
+        Output::Done { .. } | Output::Failed { id: 2, .. } => None,
+        _ => Some(vec![]),
+    });
+    let a = out
+        .iter()
+        .find_map(|o| match o {
+            Output::Done { id: 1, result: ModelResult::Captured(a) } => Some(a.clone()),
+            _ => None,
+        })
+        .unwrap_or_else(|| panic!("{out:?}"));
+    // The engine's own run of the same two batches (4 pictures, then 2).
+    let dataset = Dataset::new(&model, vec![images::batch("x", &pics, &pre).unwrap()]).unwrap();
+    let mut runners = Runners::with_capture(Capture::Values);
+    let mut expected = Vec::new();
+    let mut per_batch = Vec::new();
+    for i in 0..2 {
+        let b = dataset.batch(i, 4);
+        let outs = runners.for_inputs(&model, &b).unwrap().run(&b).unwrap();
+        let act = outs.activations.into_iter().find(|t| t.name == name).unwrap();
+        let lo = act.data.iter().copied().fold(f32::INFINITY, f32::min);
+        let hi = act.data.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+        per_batch.push((lo, hi));
+        expected.extend(act.data);
+    }
+    assert_eq!((a.name.as_str(), a.batch_rows, a.batches, a.shape[0], a.synthetic), (name.as_str(), 4, 2, 6, false));
+    assert_eq!(a.values, expected, "the worker's values are the runner's, batch after batch");
+    let steps = run(&a.values, &a.shape, Split::Rows(a.batch_rows), 0.01, 0.0).unwrap();
+    assert_eq!(steps.iter().map(|s| s.batch).collect::<Vec<_>>(), per_batch, "the replay sees the calibration's batches");
+    let failed = out.iter().find_map(|o| if let Output::Failed { id: 2, message } = o { Some(message.clone()) } else { None }).unwrap();
+    assert!(failed.contains("no-such-value") && failed.contains("m.onnx"), "{failed}");
+}

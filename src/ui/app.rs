@@ -152,10 +152,23 @@ pub fn app(props: &AppProps) -> Html {
         let about_open = about_open.clone();
         Callback::from(move |_| about_open.set(!*about_open))
     };
+    // The Model view stays mounted once opened, hidden while another view shows: its model,
+    // data and results (and its worker) outlive a visit to the Explorer with an activation.
+    let model_opened = use_mut_ref(|| false);
+    *model_opened.borrow_mut() |= url.view == View::Model;
+    let model_view = model_opened.borrow().then(|| {
+        let (on_url, files, update) = (url.clone(), files.clone(), update.clone());
+        let on_open = Callback::from(move |o| super::model::explore::open_in_explorer(o, &on_url, &files, &update));
+        html! {
+            <div class="kept-view" hidden={url.view != View::Model}>
+                <super::model::ModelView lab={(*lab_model).clone()} {on_open} />
+            </div>
+        }
+    });
     let view = match url.view {
         View::Explorer => html! { <Explorer url={url.clone()} on_change={update} files={files.clone()} /> },
         View::Lab => html! { <Lab url={url.clone()} on_change={update.clone()} files={files.clone()} lab_model={lab_model.clone()} /> },
-        View::Model => html! { <super::model::ModelView lab={(*lab_model).clone()} /> },
+        View::Model => html! {},
         View::Learn => html! { <Learn url={url.clone()} on_change={update.clone()} /> },
         View::Bench => html! { <Bench /> },
     };
@@ -179,7 +192,7 @@ pub fn app(props: &AppProps) -> Html {
             </header>
             { for notice }
             if *about_open { <About on_close={toggle_about} /> }
-            <main id="view" data-view={super::state::choice_key(VIEWS, &url.view)}>{view}</main>
+            <main id="view" data-view={super::state::choice_key(VIEWS, &url.view)}>{view}{ for model_view }</main>
         </div>
         </ContextProvider<Tr>>
     }

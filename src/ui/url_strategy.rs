@@ -15,11 +15,11 @@ pub fn any_state() -> impl Strategy<Value = UrlState> {
     let observer = (0..OBSERVERS.len(), 1e-4f32..1.0, 1e-3f64..100.0, any::<bool>());
     let quant = (0..CODES.len(), any::<bool>(), any::<bool>(), proptest::option::of((-65536i64..=0, 0i64..=65536)), any::<bool>(), 0..ROUNDINGS.len());
     let manual = proptest::option::of((-MAX_ABS_VALUE..MAX_ABS_VALUE, -MAX_ABS_VALUE..MAX_ABS_VALUE));
-    let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT, 0..LESSONS.len());
+    let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT, 0..LESSONS.len(), prop_oneof![Just(0usize), 1..=MAX_BATCH_ROWS]);
     let params = (-MAX_DIST_PARAM..MAX_DIST_PARAM, proptest::option::of(1e-3f32..MAX_DIST_PARAM), 0.5f32..1000.0, 0f32..MAX_DIST_PARAM);
     let more = (16..=MAX_OBSERVER_BINS, 16..=MAX_OBSERVER_BINS, 1..=MAX_OBSERVER_BINS, 0..=MAX_AXIS, 1f32..MAX_TRANSFER_ZOOM, proptest::option::of(-MAX_ABS_VALUE..MAX_ABS_VALUE));
     (base, data, observer, quant, manual, file, params, more).prop_map(
-        |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson), (mu, sigma, dof, sep), (hist_bins, entropy_bins, entropy_start, axis, transfer_zoom, transfer_center))| UrlState {
+        |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson, batch_rows), (mu, sigma, dof, sep), (hist_bins, entropy_bins, entropy_start, axis, transfer_zoom, transfer_center))| UrlState {
             transfer_zoom,
             transfer_center,
             lab: LabSettings::default(),
@@ -56,6 +56,7 @@ pub fn any_state() -> impl Strategy<Value = UrlState> {
             rounding: ROUNDINGS[r].0,
             lo: manual.map(|m| m.0),
             hi: manual.map(|m| m.1),
+            batch_rows,
             source: if from_file { Source::File } else { Source::Synthetic },
             file,
             tensor,

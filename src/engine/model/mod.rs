@@ -21,6 +21,8 @@ pub mod bench;
 #[cfg(feature = "models")]
 pub mod calibrate;
 #[cfg(feature = "models")]
+pub mod capture;
+#[cfg(feature = "models")]
 pub mod feed;
 #[cfg(feature = "models")]
 pub mod graph;

@@ -109,6 +109,9 @@ pub enum Capture {
     Values,
     /// Every float activation, fed to the sink's observers inside the graph.
     Taps(Arc<Mutex<Sink>>),
+    /// The one activation of this name, returned by [`Runner::run`] (if it is a float value of
+    /// known shape).
+    Only(String),
 }
 
 /// A model prepared to run at fixed input shapes.
@@ -205,7 +208,8 @@ impl Runner {
         let mut wanted = Vec::new();
         if !matches!(capture, Capture::None) {
             for (index, node) in model.nodes.iter().enumerate().filter(|(_, n)| n.op != "Constant") {
-                for name in node.outputs.iter().filter(|o| !o.is_empty()) {
+                let only = |o: &String| if let Capture::Only(n) = capture { n == o } else { true };
+                for name in node.outputs.iter().filter(|o| !o.is_empty() && only(o)) {
                     let Some(&outlet) = parsed.outlets_by_name.get(name) else {
                         continue;
                     };

@@ -70,7 +70,7 @@ mod tests {
     #[test]
     fn draws_the_steps_up_to_the_current_one() {
         let xs: Vec<f32> = (1..=6).flat_map(|k| [-(k as f32), k as f32]).collect();
-        let steps = run(&xs, 6, 0.1, 0.0).unwrap();
+        let steps = run(&xs, &[xs.len()], crate::engine::views::dynamics::Split::Equal(6), 0.1, 0.0).unwrap();
         let c = DynamicsChart { steps, current: 2, averaging_constant: 0.1 };
         let svg = to_svg(&c, 600, 300).unwrap();
         assert!(svg.contains("batch 3 of 6"));

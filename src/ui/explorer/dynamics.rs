@@ -50,8 +50,9 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
             move || drop(timer)
         });
     }
-    let Ok(steps) = steps.as_ref() else {
-        return html! { <section class="panel message" data-testid="dynamics-error" data-part="dynamics">{t.s(E::DynamicsAcError)}</section> };
+    let steps = match steps.as_ref() {
+        Ok(steps) => steps,
+        Err(e) => return html! { <section class="panel message" data-testid="dynamics-error" data-part="dynamics">{t.f(E::DynamicsError, &[e])}</section> },
     };
     let chart = Rc::new(DynamicsChart { steps: steps.clone(), current: at, averaging_constant: url.averaging_constant });
     let edit = |f: fn(&mut UrlState, &str)| {
@@ -63,6 +64,11 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
         })
     };
     let on_batches = edit(|s, v| s.batches = v.trim().parse().map_or(s.batches, |b: usize| b.clamp(1, MAX_BATCHES)));
+    // Equal batches in place of a calibration's own.
+    let even = {
+        let (url, cb) = (url.clone(), props.on_change.clone());
+        Callback::from(move |_: MouseEvent| cb.emit(UrlState { batch_rows: 0, ..url.clone() }))
+    };
     let on_drift = edit(|s, v| s.drift = v.trim().parse().map_or(s.drift, |d: f32| d.clamp(0.0, MAX_DRIFT)));
     let on_ac = edit(|s, v| s.averaging_constant = v.trim().parse().map_or(s.averaging_constant, |c: f32| c.clamp(1e-4, 1.0)));
     let on_step = {
@@ -92,7 +98,12 @@ pub fn dynamics_panel(props: &DynamicsProps) -> Html {
                 <button onclick={next} disabled={*playing} data-testid="dynamics-step">{t.s(E::Step)}</button>
             </div>
             <div class="controls-row">
-                <label>{t.s(E::Batches)}{" "}<input type="number" min="1" max={MAX_BATCHES.to_string()} value={url.batches.to_string()} onchange={on_batches} data-testid="ctl-batches" /></label>
+                if url.replays_batches() {
+                    <span data-testid="dynamics-real-batches">{t.f(E::RealBatches, &[&n, &url.batch_rows])}</span>
+                    <button class="link" onclick={even} data-testid="dynamics-even">{t.s(E::EvenBatches)}</button>
+                } else {
+                    <label>{t.s(E::Batches)}{" "}<input type="number" min="1" max={MAX_BATCHES.to_string()} value={url.batches.to_string()} onchange={on_batches} data-testid="ctl-batches" /></label>
+                }
                 <label>{t.s(E::Drift)}{" "}<input type="number" min="0" step="0.1" max={MAX_DRIFT.to_string()} value={url.drift.to_string()} onchange={on_drift} data-testid="ctl-drift" /></label>
                 <label>{t.s(E::EmaConstant)}{" "}<input type="number" min="0.0001" max="1" step="0.01" value={url.averaging_constant.to_string()} onchange={on_ac} data-testid="ctl-dynamics-ac" /></label>
                 <label>{t.s(E::Batch)}{" "}<input type="range" min="0" max={n.saturating_sub(1).to_string()} value={at.to_string()} oninput={on_step} data-testid="ctl-dynamics-step" aria-label={t.s(E::CurrentBatch)} /></label>

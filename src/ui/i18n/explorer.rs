@@ -162,7 +162,9 @@ texts! {
         SqnrPerChannel => "SQNR per channel (dB)", "逐通道 SQNR (dB)";
         Gain => "Gain (dB)", "增益 (dB)";
         ChannelsHint => "Min/max ranges along axis {0}, with the scheme and integer range set on the left. Vermillion channels span under a tenth of the shared range, so a per-tensor grid gives them few of its levels.", "沿轴 {0} 的 min/max 范围，方案与整数范围按左侧设置。朱红色的通道不到共享范围的十分之一，所以逐张量的网格只分给它们很少的级别。";
-        DynamicsAcError => "Observer dynamics: the averaging constant must be above 0.", "观察器动态：平均常数必须大于 0。";
+        DynamicsError => "Observer dynamics: {0}", "观察器动态：{0}";
+        RealBatches => "The calibration's {0} batches of {1} samples each", "校准时的 {0} 个批次，每批 {1} 个样本";
+        EvenBatches => "Equal batches instead", "改用等大批次";
         DynamicsHeading => "Observer dynamics: MinMax against the moving average", "观察器动态：MinMax 与滑动平均的对比";
         Pause => "Pause", "暂停";
         Play => "Play", "播放";

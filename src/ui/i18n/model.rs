@@ -42,6 +42,10 @@ texts! {
         StageSimulating => "PTQ, weights per tensor: step {0} of {1}", "PTQ，逐张量权重：第 {0} / {1} 步";
         StageSimulatingChannel => "PTQ, weights per channel: step {0} of {1}", "PTQ，逐通道权重：第 {0} / {1} 步";
         StageTiming => "Timing: call {0} of {1}", "计时：第 {0} / {1} 次调用";
+        ActivationsFile => "{0}: activations", "{0}：激活值";
+        ActivationsFileSynthetic => "{0}: activations on synthetic input", "{0}：合成输入上的激活值";
+        OpenActivation => "Open {0} in the Explorer with its values over the calibration data", "在探索视图中打开 {0}，带上它在校准数据上的数值";
+        StageCapturing => "Keeping the activation's values: batch {0} of {1}", "保存该激活的数值：第 {0} / {1} 批";
         Calibrated => "{0} activations from {1} samples in {2} batches", "{0} 个激活值，来自 {1} 个样本，共 {2} 批";
         SyntheticLabel => "synthetic input", "合成输入";
         ColActivation => "Activation", "激活值";

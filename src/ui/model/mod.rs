@@ -5,6 +5,7 @@
 //! worker that stops (a trap in tract) fails its job with a message, and the next job spawns a
 //! new one, to which the files are handed again.
 
+pub mod explore;
 pub mod lab;
 pub mod tables;
 
@@ -18,7 +19,7 @@ use crate::engine::observer::Common;
 use crate::engine::quantizer::qparams::{QRange, QScheme};
 use crate::ui::i18n::{use_tr, ModelText as M, Tr};
 use crate::ui::state::{ObsKind, OBSERVERS};
-use crate::worker::model::{Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, Timings, MODEL_WORKER_PATH};
+use crate::worker::model::{Activation, Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, Timings, MODEL_WORKER_PATH};
 use crate::worker::{Input, Output};
 
 /// Where the model's input comes from.
@@ -120,13 +121,16 @@ pub struct Page {
     pub compared: Option<Rc<Compared>>,
     /// The benchmark page's timings.
     pub timed: Option<Rc<Timings>>,
+    /// An activation's values over the calibration data, with the id of the job that kept them,
+    /// until they are taken to the Explorer.
+    pub captured: Option<(u64, Rc<std::cell::RefCell<Option<Activation>>>)>,
     /// The Lab's model and data as files, with the id of the job that wrote them.
     pub exported: Option<(u64, Rc<Vec<FileData>>)>,
 }
 
 impl Default for Page {
     fn default() -> Page {
-        Page { job: 0, model: None, declared: None, pictures: Vec::new(), arrays: Vec::new(), status: Status::Idle, calibrated: None, compared: None, timed: None, exported: None }
+        Page { job: 0, model: None, declared: None, pictures: Vec::new(), arrays: Vec::new(), status: Status::Idle, calibrated: None, compared: None, timed: None, captured: None, exported: None }
     }
 }
 
@@ -179,6 +183,7 @@ impl Reducible for Page {
                             ModelResult::Calibrated(c) => next.calibrated = Some(Rc::new(*c)),
                             ModelResult::Compared(c) => next.compared = Some(Rc::new(*c)),
                             ModelResult::Timed(t) => next.timed = Some(Rc::new(*t)),
+                            ModelResult::Captured(a) => next.captured = Some((id, Rc::new(std::cell::RefCell::new(Some(*a))))),
                             ModelResult::Exported(files) => match files.files() {
                                 Some(files) => next.exported = Some((id, Rc::new(files))),
                                 None => next.status = Status::Failed(crate::ui::i18n::current().s(M::FilesApart).into()),
@@ -209,6 +214,7 @@ pub fn status_line(status: &Status, t: Tr) -> Html {
                 Some(Stage::Simulating { per_channel: false }) => t.f(M::StageSimulating, &[&d, &n]),
                 Some(Stage::Simulating { per_channel: true }) => t.f(M::StageSimulatingChannel, &[&d, &n]),
                 Some(Stage::Timing) => t.f(M::StageTiming, &[&d, &n]),
+                Some(Stage::Capturing) => t.f(M::StageCapturing, &[&d, &n]),
             };
             html! {
                 <div class="progress-row">
@@ -239,6 +245,9 @@ pub struct ModelViewProps {
     /// The Lab's request to open its model.
     #[prop_or_default]
     pub lab: Option<lab::LabHandoff>,
+    /// An activation to open in the Explorer, with its values over the calibration data.
+    #[prop_or_default]
+    pub on_open: Callback<explore::Opened>,
 }
 
 #[function_component(ModelView)]
@@ -265,6 +274,9 @@ pub fn model_view(props: &ModelViewProps) -> Html {
         })
     };
     lab::use_lab_handoff(props.lab.clone(), &page, &choices, &client, &ids, &start);
+    // What the last calibration ran on: an activation opened in the Explorer is run on the same.
+    let calibrated_with = use_mut_ref(|| None::<explore::CalibratedWith>);
+    let open_activation = explore::use_capture(&client, &page, &ids, &calibrated_with, &props.on_open);
     let running = matches!(page.status, Status::Running { .. });
     let declared = page.declared.as_deref();
     let ready = declared.is_some_and(|d| d.cannot_run.is_none()) && !running;
@@ -274,9 +286,10 @@ pub fn model_view(props: &ModelViewProps) -> Html {
         Feed::Synthetic => Data::Synthetic { samples: choices.samples.max(1), seed: choices.seed },
     };
     let calibrate = {
-        let (start, data, page, c) = (start.clone(), data.clone(), page.clone(), (*choices).clone());
+        let (start, data, page, c, with) = (start.clone(), data.clone(), page.clone(), (*choices).clone(), calibrated_with.clone());
         Callback::from(move |_: MouseEvent| {
-            if let Some((model, _)) = page.model.clone() {
+            if let Some((model, name)) = page.model.clone() {
+                *with.borrow_mut() = Some(explore::CalibratedWith { model, name, data: data.clone(), choices: c.clone() });
                 start.emit(ModelSpec::Calibrate { model, data: data.clone(), batch: c.batch.max(1), settings: c.calibration() });
             }
         })
@@ -401,7 +414,7 @@ pub fn model_view(props: &ModelViewProps) -> Html {
                         onchange={set(|c, v| c.act_bits = v.parse::<u32>().map_or(c.act_bits, |b| b.clamp(2, 16)))} /></label>
                     <button onclick={calibrate} disabled={!ready} data-testid="model-calibrate">{t.s(M::Calibrate)}</button>
                 </div>
-                if let Some(cal) = &page.calibrated { <tables::CalibrationTable calibrated={cal.clone()} /> }
+                if let Some(cal) = &page.calibrated { <tables::CalibrationTable calibrated={cal.clone()} on_open={open_activation} /> }
             </section>
             <section class="panel" data-part="model-ptq">
                 <h2>{t.s(M::PtqTitle)}</h2>

@@ -86,14 +86,17 @@ fn zero_point_text(zp: &PerTensorOrChannel<i32>) -> String {
     }
 }
 
-fn activation_row(a: &ActivationRange, t: Tr) -> Html {
+fn activation_row(a: &ActivationRange, on_open: &Callback<String>, t: Tr) -> Html {
     let ratio = match a.channel_range_ratio {
         Some(r) => num(r as f64),
         None => html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> },
     };
     html! {
         <div role="row" data-testid="act-row" data-name={a.name.clone()}>
-            <span role="cell" class="name" title={a.node.clone()}>{&a.name}</span>
+            <span role="cell" class="name" title={a.node.clone()}>
+                <button class="link" onclick={on_open.reform({ let n = a.name.clone(); move |_: MouseEvent| n.clone() })}
+                        data-testid="act-open" aria-label={t.f(M::OpenActivation, &[&a.name])}>{&a.name}</button>
+            </span>
             <span role="cell">{&a.op}</span>
             <span role="cell">{format!("{:?}", a.shape)}</span>
             { num(a.min_val as f64) }
@@ -147,6 +150,9 @@ fn synthetic_badge(synthetic: bool, t: Tr) -> Html {
 #[derive(Properties, PartialEq)]
 pub struct CalibrationProps {
     pub calibrated: Rc<Calibrated>,
+    /// An activation's name clicked: open it in the Explorer.
+    #[prop_or_default]
+    pub on_open: Callback<String>,
 }
 
 /// The calibration's activations, in graph order.
@@ -168,7 +174,7 @@ pub fn calibration_table(props: &CalibrationProps) -> Html {
                         <span role="columnheader">{t.s(M::ColMin)}</span><span role="columnheader">{t.s(M::ColMax)}</span><span role="columnheader">{t.s(M::ColAbsMax)}</span>
                         <span role="columnheader">{t.s(M::ColScale)}</span><span role="columnheader">{t.s(M::ColZeroPoint)}</span><span role="columnheader">{t.s(M::ColRatio)}</span><span role="columnheader">{t.s(M::ColNonFinite)}</span>
                     </div></div>
-                    <div class="body" data-complete={(shown == c.activations.len()).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <ActivationRows key={start} data={props.calibrated.clone()} {start} {end} /> }) }</div>
+                    <div class="body" data-complete={(shown == c.activations.len()).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <ActivationRows key={start} data={props.calibrated.clone()} {start} {end} on_open={props.on_open.clone()} /> }) }</div>
                 </div>
             </div>
         </div>
@@ -273,18 +279,21 @@ pub struct ChunkProps<T: 'static> {
     pub data: Rc<T>,
     pub start: usize,
     pub end: usize,
+    /// A row's name clicked (the calibration table: open the activation in the Explorer).
+    #[prop_or_default]
+    pub on_open: Callback<String>,
 }
 
 impl<T> PartialEq for ChunkProps<T> {
     fn eq(&self, other: &Self) -> bool {
-        Rc::ptr_eq(&self.data, &other.data) && (self.start, self.end) == (other.start, other.end)
+        Rc::ptr_eq(&self.data, &other.data) && (self.start, self.end) == (other.start, other.end) && self.on_open == other.on_open
     }
 }
 
 #[function_component(ActivationRows)]
 fn activation_rows(props: &ChunkProps<Calibrated>) -> Html {
     let t = use_context::<Tr>().unwrap_or_default();
-    html! { <div role="rowgroup" class="chunk">{ for props.data.activations[props.start..props.end].iter().map(|a| activation_row(a, t)) }</div> }
+    html! { <div role="rowgroup" class="chunk">{ for props.data.activations[props.start..props.end].iter().map(|a| activation_row(a, &props.on_open, t)) }</div> }
 }
 
 #[function_component(LayerRows)]

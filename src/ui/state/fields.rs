@@ -184,6 +184,7 @@ pub const FIELDS: &[Field] = &[
         },
     },
     Field { key: "nb", get: |s| s.batches.to_string(), set: |s, v| Ok(s.batches = parse_int(v, 1, MAX_BATCHES)?) },
+    Field { key: "nbrows", get: |s| s.batch_rows.to_string(), set: |s, v| Ok(s.batch_rows = parse_int(v, 0, MAX_BATCH_ROWS)?) },
     Field {
         key: "drift",
         get: |s| s.drift.to_string(),

@@ -32,6 +32,8 @@ pub const MIN_BITS: u32 = 2;
 pub const MAX_BITS: u32 = 16;
 pub const MAX_CHANNELS: usize = 1024;
 pub const MAX_BATCHES: usize = 1000;
+/// The most rows a replayed calibration batch may have (`nbrows`).
+pub const MAX_BATCH_ROWS: usize = 1 << 20;
 pub const MAX_DRIFT: f32 = 10.0;
 pub const MAX_SPREAD: f32 = 10_000.0;
 /// Hand-set range ends and outlier magnitudes are kept within ±this.
@@ -102,6 +104,10 @@ pub struct UrlState {
     /// than the first (a drifting stream).
     pub batches: usize,
     pub drift: f32,
+    /// Observer dynamics over a model's activation (a file's tensor): its calibration's batches,
+    /// this many rows each along the first axis, replayed in place of `batches` equal ones (0:
+    /// equal ones; a synthetic tensor always has equal ones).
+    pub batch_rows: usize,
     /// The open lesson (an index into [`LESSONS`]).
     pub lesson: usize,
     /// The transfer function's zoom (1: the whole view) and the value at its centre (`None`:
@@ -155,6 +161,7 @@ impl Default for UrlState {
             fold_bn: false,
             channel_sort: false,
             batches: 20,
+            batch_rows: 0,
             drift: 0.0,
             lesson: 0,
             transfer_zoom: 1.0,
@@ -285,7 +292,9 @@ impl UrlState {
             .then(|| settings.range.range().ok())
             .flatten()
             .map(|range| ChannelsRequest { axis: self.axis, scheme: settings.scheme, range });
-        let dynamics = Some(DynamicsRequest { batches: self.batches, averaging_constant: self.averaging_constant, drift: self.drift });
+        use crate::engine::views::dynamics::Split;
+        let split = if self.replays_batches() { Split::Rows(self.batch_rows) } else { Split::Equal(self.batches) };
+        let dynamics = Some(DynamicsRequest { split, averaging_constant: self.averaging_constant, drift: self.drift });
         ExploreRequest { source, settings, channels, dynamics }
     }
 
@@ -323,6 +332,12 @@ impl std::fmt::Display for Problem {
 }
 
 impl UrlState {
+    /// Whether the dynamics view replays a calibration's batches (`nbrows`) rather than cutting
+    /// equal ones: only over a file's tensor, a model's activation.
+    pub fn replays_batches(&self) -> bool {
+        self.batch_rows > 0 && self.source == Source::File
+    }
+
     /// `view=explorer&dist=normal&…`, every field of [`FIELDS`] in order (no leading `#`).
     pub fn to_hash(&self) -> String {
         FIELDS.iter().map(|f| format!("{}={}", f.key, (f.get)(self))).chain(self.page.pairs()).collect::<Vec<_>>().join("&")
@@ -387,7 +402,7 @@ mod tests {
             s.to_hash(),
             "view=explorer&dist=normal&mu=0&sigma=auto&dof=3&sep=4&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&hbins=2048&ebins=2048&estart=128&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
-             &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&drift=0&tzoom=1&tcenter=auto\
+             &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&nbrows=0&drift=0&tzoom=1&tcenter=auto\
              &ldata=digits&lmodel=mlp&lhidden=128,128&lch=8,16&lrelu6=0&lsgd=0&llr=0.001&lepochs=30&lqat=10&lwbits=4&labits=4&lpc=0&lobs=minmax\
              &lcalib=256&lac=0.01&lfreeze=auto&lfreezebn=auto&lpoints=1000&lnoise=0.1&lseed=0&lopen=0&lo=auto&hi=auto"
         );

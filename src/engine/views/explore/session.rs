@@ -47,7 +47,7 @@ pub struct ChannelsRequest {
 /// The dynamics panel's question (see [`dynamics::run`]).
 #[derive(Clone, Copy, Debug, PartialEq, Serialize, Deserialize)]
 pub struct DynamicsRequest {
-    pub batches: usize,
+    pub split: dynamics::Split,
     pub averaging_constant: f32,
     pub drift: f32,
 }
@@ -74,7 +74,7 @@ impl ExploreRequest {
             TensorSource::Synthetic(spec) => m * if matches!(spec.dist, crate::engine::synth::Dist::StudentT { .. }) { 150.0 } else { 70.0 },
             TensorSource::Loaded { .. } => 0.0,
         };
-        let panels = self.channels.map_or(0.0, |_| m * 20.0) + self.dynamics.map_or(0.0, |d| m * 5.0 + d.batches as f64 * 0.01);
+        let panels = self.channels.map_or(0.0, |_| m * 20.0) + self.dynamics.map_or(0.0, |d| m * 5.0 + d.split.most_batches(len) as f64 * 0.01);
         let summary = m * 3.0;
         let view = match self.settings.range.range() {
             Ok(range) if self.settings.observer.build(crate::engine::observer::Common { scheme: self.settings.scheme, range }, self.settings.granularity).is_ok() => {
@@ -288,7 +288,7 @@ impl Session {
             return progress(3 + search_units, Stage::Channels);
         }
         if let Some(d) = request.dynamics.filter(|d| h.dynamics.as_ref().is_none_or(|(r, _)| r != d)) {
-            let steps = dynamics::run(&h.tensor.data, d.batches, d.averaging_constant, d.drift).map_err(|e| e.to_string());
+            let steps = dynamics::run(&h.tensor.data, &h.tensor.shape, d.split, d.averaging_constant, d.drift);
             h.dynamics = Some((d, steps));
             return progress(later, Stage::Dynamics);
         }
@@ -328,7 +328,7 @@ mod tests {
             source: TensorSource::Synthetic(spec),
             settings: settings(observer),
             channels: Some(ChannelsRequest { axis: 0, scheme: QScheme::Affine, range: QRange::QUINT8 }),
-            dynamics: Some(DynamicsRequest { batches: 10, averaging_constant: 0.1, drift: 2.0 }),
+            dynamics: Some(DynamicsRequest { split: dynamics::Split::Equal(10), averaging_constant: 0.1, drift: 2.0 }),
         }
     }
 
@@ -353,7 +353,7 @@ mod tests {
         let shape = spec.shape().to_vec();
         assert_eq!(got.view, explore(&xs, &shape, &req.settings).map_err(|e| format!("Cannot quantize this tensor: {e}")));
         assert_eq!(got.channels, Some(channels(&xs, &shape, 0, QScheme::Affine, QRange::QUINT8).map_err(|e| e.to_string())));
-        assert_eq!(got.dynamics, Some(dynamics::run(&xs, 10, 0.1, 2.0).map_err(|e| e.to_string())));
+        assert_eq!(got.dynamics, Some(dynamics::run(&xs, &shape, dynamics::Split::Equal(10), 0.1, 2.0)));
         assert_eq!(got.shape, shape);
         // Another observer on the same tensor: the view alone is computed again.
         let other = ExploreRequest { settings: settings(ObserverKind::MinMax), ..req.clone() };
