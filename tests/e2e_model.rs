@@ -96,6 +96,7 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
         args.extend(per_channel.then_some("--per-channel"));
         cli_json(&args)
     };
+    let cli_weights = cli_json(&["inspect", m, "--fold-bn"]);
     let cli_w8a8 = [cli_ptq(false, false), cli_ptq(false, true)];
     let cli_weights_only = [cli_ptq(true, false), cli_ptq(true, true)];
 
@@ -114,6 +115,18 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     b.set_value("[data-testid=model-size]", "48x192").await;
     b.set_value("[data-testid=model-batch]", "2").await;
 
+    // Before any calibration, the layer table lists the weights (batch norm folded) in graph
+    // order, with their ranges: the CLI's `inspect --fold-bn`.
+    b.wait_for("[data-testid=layers-weights]").await;
+    b.wait_for("[data-testid=calibration] .body[data-complete=true]").await;
+    let weights = cli_weights.as_array().unwrap();
+    let cli_weight_names: Vec<&str> = weights.iter().map(|w| w["name"].as_str().unwrap()).collect();
+    assert_eq!(data_values(&b, "[data-testid=weight-row]").await, cli_weight_names);
+    let cells = data_values(&b, "[data-testid=weight-row] [role=cell]:nth-child(4)").await;
+    for (w, page) in weights.iter().zip(&cells) {
+        assert_eq!(page.parse::<f64>().unwrap() as f32, value(&w["min"]) as f32, "{}: the same minimum", w["name"]);
+    }
+
     // Calibration: every activation's name and range, in graph order, as the CLI's.
     b.click("[data-testid=model-calibrate]").await;
     let line = b.wait_text("[data-testid=calibrated]", |t| !t.is_empty()).await;
@@ -123,6 +136,22 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     let names = data_values(&b, "[data-testid=act-row]").await;
     let cli_names: Vec<&str> = acts.iter().map(|a| a["name"].as_str().unwrap()).collect();
     assert_eq!(names, cli_names, "the same activations in the same order");
+    // Weights and activations together, grouped by node: each Conv's output right after the
+    // Conv's own weights (its bias folded from the batch norm last).
+    let order = b.exec("return [...document.querySelectorAll('[data-testid=weight-row], [data-testid=act-row]')].map(e => [e.dataset.testid, e.dataset.name])").await;
+    let order: Vec<(String, String)> = serde_json::from_value(order).unwrap();
+    let graph = quantscope::engine::model::Model::read("m.onnx", &std::fs::read(&model).unwrap()).unwrap();
+    let mut convs = 0;
+    for node in graph.nodes.iter().filter(|n| n.op == "Conv") {
+        let at = order.iter().position(|(kind, name)| kind == "act-row" && *name == node.outputs[0]).unwrap();
+        let (kind, before) = &order[at - 1];
+        let own = node.inputs.contains(before) || *before == format!("{}.folded_bias", node.inputs[1]);
+        assert!(kind == "weight-row" && own, "{}: {before} before it", node.outputs[0]);
+        convs += 1;
+    }
+    assert!(convs > 10, "{convs} convolutions");
+    b.exec("document.querySelector('[data-part=model-calibration]').scrollIntoView()").await;
+    b.screenshot("model-layers").await;
     let cells = data_values(&b, "[data-testid=act-row] [role=cell]:nth-child(4), [data-testid=act-row] [role=cell]:nth-child(5)").await;
     for (k, a) in acts.iter().enumerate() {
         let (lo, hi): (f64, f64) = (cells[2 * k].parse().unwrap(), cells[2 * k + 1].parse().unwrap());
@@ -212,6 +241,18 @@ async fn a_real_model_calibrates_and_quantizes_in_the_browser_as_in_the_cli() {
     b.click("[data-testid=tab-model]").await;
     b.wait_for("[data-testid=calibration] .body[data-complete=true]").await;
     assert_eq!(data_values(&b, "[data-testid=act-row]").await.len(), acts.len());
+    // A weight opens too, batch norm folded, on the weight grid: its range is the CLI's. (The
+    // one whose channels differ most: a folded depthwise weight.)
+    let w = weights.iter().filter(|w| w["channel_range_ratio"].is_number()).max_by(|a, b| value(&a["channel_range_ratio"]).total_cmp(&value(&b["channel_range_ratio"]))).unwrap();
+    let name = w["name"].as_str().unwrap();
+    b.click(&format!("[data-testid=weight-row][data-name='{name}'] button")).await;
+    b.wait_hash("view=explorer").await;
+    let hash = b.hash().await;
+    assert!(hash.contains("scheme=symmetric") && hash.contains("nbrows=0"), "{hash}");
+    let (lo, hi) = range_ends(&b.wait_text("[data-testid=metric-observed]", |t| t.starts_with('[')).await);
+    let scale = value(&w["absmax"]);
+    assert!((lo - value(&w["min"])).abs() <= 1e-3 * scale && (hi - value(&w["max"])).abs() <= 1e-3 * scale, "{name}: [{lo}, {hi}] against {} … {}", w["min"], w["max"]);
+    b.screenshot("model-weight-explorer").await;
     b.finish(&["model_worker_loader.js", "model_worker.js", "model_worker_bg.wasm"]).await;
 }
 

@@ -324,3 +324,42 @@ fn an_activation_is_kept_over_the_calibrations_batches() {
     let failed = out.iter().find_map(|o| if let Output::Failed { id: 2, message } = o { Some(message.clone()) } else { None }).unwrap();
     assert!(failed.contains("no-such-value") && failed.contains("m.onnx"), "{failed}");
 }
+
+/// The layer table's weights: the engine's reading with batch norm folded, in graph order, each
+/// with the node that reads it; a weight's values come whole, and a name the model lacks is
+/// named back.
+#[test]
+fn the_weights_are_listed_by_node_and_open_whole() {
+    let bytes = std::fs::read(models::real("ppocr-cls-v2")).unwrap();
+    let read = quantscope::engine::io::onnx::read_with_uses("m.onnx", &bytes, true).unwrap();
+    let inputs = vec![load(1, "m.onnx", bytes), Input::Start { id: 1, spec: ModelSpec::Open { model: 1 } }];
+    let wanted = read.tensors.iter().find(|t| t.shape.len() == 4 && t.shape[1] == 1).unwrap().name.clone();
+    let w = wanted.clone();
+    let out = session(inputs, move |o| match o {
+        Output::Done { id: 1, .. } => Some(vec![Input::Start { id: 2, spec: ModelSpec::Weight { model: 1, name: w.clone() } }]),
+        Output::Done { id: 2, .. } => Some(vec![Input::Start { id: 3, spec: ModelSpec::Weight { model: 1, name: "bn_scale".into() } }]),
+        Output::Done { .. } | Output::Failed { .. } => None,
+        _ => Some(vec![]),
+    });
+    let Some(Output::Done { result: ModelResult::Opened(d), .. }) = out.iter().find(|o| matches!(o, Output::Done { id: 1, .. })) else { panic!("{out:?}") };
+    let names: Vec<&str> = d.weights.iter().map(|w| w.name.as_str()).collect();
+    let expected: Vec<&str> = read.tensors.iter().map(|t| t.name.as_str()).collect();
+    assert_eq!(names, expected, "graph order, batch norm folded");
+    assert!(!names.iter().any(|n| read.uses.get(*n).is_some_and(|u| u.is_batch_norm_parameter())), "no batch-norm parameter is listed");
+    for (w, t) in d.weights.iter().zip(&read.tensors) {
+        assert_eq!(w.report(), quantscope::engine::views::inspect::inspect(t));
+        // The node that reads it first; a folded bias, the convolution it was folded into.
+        let k = w.node.unwrap_or_else(|| panic!("{}: no node", w.name));
+        let u = &read.uses[&w.name];
+        assert_eq!((d.nodes[k].name.as_str(), w.op.as_str(), w.input), (u.node.as_str(), u.op.as_str(), u.input), "{}", w.name);
+        if !w.name.ends_with(".folded_bias") {
+            assert!(d.nodes[k].inputs.contains(&w.name) && d.nodes[..k].iter().all(|n| !n.inputs.contains(&w.name)), "{}: the first reader", w.name);
+        }
+    }
+    assert!(d.weights.iter().any(|w| w.name.ends_with(".folded_bias")), "the folded biases are listed");
+    let Some(Output::Done { result: ModelResult::Captured(v), .. }) = out.iter().find(|o| matches!(o, Output::Done { id: 2, .. })) else { panic!("{out:?}") };
+    let t = read.tensors.iter().find(|t| t.name == wanted).unwrap();
+    assert_eq!((v.weight, &v.shape, &v.values), (true, &t.shape, &t.data));
+    let failed = out.iter().find_map(|o| if let Output::Failed { id: 3, message } = o { Some(message.clone()) } else { None }).unwrap();
+    assert!(failed.contains("bn_scale"), "{failed}");
+}

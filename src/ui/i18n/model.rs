@@ -44,11 +44,15 @@ texts! {
         StageTiming => "Timing: call {0} of {1}", "计时：第 {0} / {1} 次调用";
         ActivationsFile => "{0}: activations", "{0}：激活值";
         ActivationsFileSynthetic => "{0}: activations on synthetic input", "{0}：合成输入上的激活值";
+        WeightOf => "{0}, input {1}", "{0}，输入 {1}";
+        OpenWeight => "Open the weight {0} in the Explorer", "在探索视图中打开权重 {0}";
+        LayersWeights => "{0} weights in graph order, batch norm folded into the convolutions as PTQ folds it. Calibrate to see each node's activations beside its weights; click a name to open it in the Explorer.", "按图顺序列出的 {0} 个权重，批归一化已如 PTQ 那样折叠进卷积。校准后，每个节点的激活值会列在它的权重旁边；点击名称可在探索视图中打开。";
+        WeightsFile => "{0}: weights, batch norm folded", "{0}：权重（批归一化已折叠）";
         OpenActivation => "Open {0} in the Explorer with its values over the calibration data", "在探索视图中打开 {0}，带上它在校准数据上的数值";
         StageCapturing => "Keeping the activation's values: batch {0} of {1}", "保存该激活的数值：第 {0} / {1} 批";
         Calibrated => "{0} activations from {1} samples in {2} batches", "{0} 个激活值，来自 {1} 个样本，共 {2} 批";
         SyntheticLabel => "synthetic input", "合成输入";
-        ColActivation => "Activation", "激活值";
+        ColTensor => "Weight or activation", "权重或激活值";
         ColOp => "Op", "算子";
         ColShape => "Shape", "形状";
         ColMin => "min", "min";

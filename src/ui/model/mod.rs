@@ -19,7 +19,7 @@ use crate::engine::observer::Common;
 use crate::engine::quantizer::qparams::{QRange, QScheme};
 use crate::ui::i18n::{use_tr, ModelText as M, Tr};
 use crate::ui::state::{ObsKind, OBSERVERS};
-use crate::worker::model::{Activation, Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, Timings, MODEL_WORKER_PATH};
+use crate::worker::model::{Calibrated, Compared, Data, Declared, FileData, ModelInput, ModelOutput, ModelResult, ModelSpec, Stage, Timings, Values, MODEL_WORKER_PATH};
 use crate::worker::{Input, Output};
 
 /// Where the model's input comes from.
@@ -123,7 +123,7 @@ pub struct Page {
     pub timed: Option<Rc<Timings>>,
     /// An activation's values over the calibration data, with the id of the job that kept them,
     /// until they are taken to the Explorer.
-    pub captured: Option<(u64, Rc<std::cell::RefCell<Option<Activation>>>)>,
+    pub captured: Option<(u64, Rc<std::cell::RefCell<Option<Values>>>)>,
     /// The Lab's model and data as files, with the id of the job that wrote them.
     pub exported: Option<(u64, Rc<Vec<FileData>>)>,
 }
@@ -276,7 +276,7 @@ pub fn model_view(props: &ModelViewProps) -> Html {
     lab::use_lab_handoff(props.lab.clone(), &page, &choices, &client, &ids, &start);
     // What the last calibration ran on: an activation opened in the Explorer is run on the same.
     let calibrated_with = use_mut_ref(|| None::<explore::CalibratedWith>);
-    let open_activation = explore::use_capture(&client, &page, &ids, &calibrated_with, &props.on_open);
+    let open_activation = explore::use_capture(&client, &page, &ids, &calibrated_with, &choices, &props.on_open);
     let running = matches!(page.status, Status::Running { .. });
     let declared = page.declared.as_deref();
     let ready = declared.is_some_and(|d| d.cannot_run.is_none()) && !running;
@@ -414,7 +414,9 @@ pub fn model_view(props: &ModelViewProps) -> Html {
                         onchange={set(|c, v| c.act_bits = v.parse::<u32>().map_or(c.act_bits, |b| b.clamp(2, 16)))} /></label>
                     <button onclick={calibrate} disabled={!ready} data-testid="model-calibrate">{t.s(M::Calibrate)}</button>
                 </div>
-                if let Some(cal) = &page.calibrated { <tables::CalibrationTable calibrated={cal.clone()} on_open={open_activation} /> }
+                if let Some(d) = &page.declared {
+                    <tables::LayerTable declared={d.clone()} calibrated={page.calibrated.clone()} on_open={open_activation} />
+                }
             </section>
             <section class="panel" data-part="model-ptq">
                 <h2>{t.s(M::PtqTitle)}</h2>

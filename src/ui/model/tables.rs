@@ -9,6 +9,7 @@
 //! `<table>` of a few hundred rows is laid out and painted whole each time rows are added: 15 ms a
 //! frame here, over 50 ms on a busy machine.
 
+use std::collections::HashMap;
 use std::rc::Rc;
 
 use yew::prelude::*;
@@ -16,7 +17,8 @@ use yew::prelude::*;
 use crate::engine::model::report::{ActivationRange, LayerReport, PerTensorOrChannel, Report};
 use crate::ui::format::sig4;
 use crate::ui::i18n::{ModelText as M, Tr};
-use crate::worker::model::{Calibrated, Compared};
+use crate::engine::views::inspect::needs_per_channel;
+use crate::worker::model::{Calibrated, Compared, Declared, Weight};
 
 /// A numeric cell: four significant digits shown, the exact value in `data-value`.
 fn num(v: f64) -> Html {
@@ -86,7 +88,7 @@ fn zero_point_text(zp: &PerTensorOrChannel<i32>) -> String {
     }
 }
 
-fn activation_row(a: &ActivationRange, on_open: &Callback<String>, t: Tr) -> Html {
+fn activation_row(a: &ActivationRange, on_open: &Callback<Opening>, t: Tr) -> Html {
     let ratio = match a.channel_range_ratio {
         Some(r) => num(r as f64),
         None => html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> },
@@ -94,7 +96,7 @@ fn activation_row(a: &ActivationRange, on_open: &Callback<String>, t: Tr) -> Htm
     html! {
         <div role="row" data-testid="act-row" data-name={a.name.clone()}>
             <span role="cell" class="name" title={a.node.clone()}>
-                <button class="link" onclick={on_open.reform({ let n = a.name.clone(); move |_: MouseEvent| n.clone() })}
+                <button class="link" onclick={on_open.reform({ let n = a.name.clone(); move |_: MouseEvent| Opening::Activation(n.clone()) })}
                         data-testid="act-open" aria-label={t.f(M::OpenActivation, &[&a.name])}>{&a.name}</button>
             </span>
             <span role="cell">{&a.op}</span>
@@ -147,34 +149,106 @@ fn synthetic_badge(synthetic: bool, t: Tr) -> Html {
     }
 }
 
-#[derive(Properties, PartialEq)]
-pub struct CalibrationProps {
-    pub calibrated: Rc<Calibrated>,
-    /// An activation's name clicked: open it in the Explorer.
-    #[prop_or_default]
-    pub on_open: Callback<String>,
+/// A row of the layer table to open in the Explorer.
+#[derive(Clone, Debug, PartialEq)]
+pub enum Opening {
+    Weight(String),
+    Activation(String),
 }
 
-/// The calibration's activations, in graph order.
-#[function_component(CalibrationTable)]
-pub fn calibration_table(props: &CalibrationProps) -> Html {
+/// A row of the layer table: a weight of the model, or an activation of the calibration.
+#[derive(Clone, Copy, Debug, PartialEq)]
+pub enum Layer {
+    Weight(usize),
+    Activation(usize),
+}
+
+/// The layer table's rows: the model's weights and, once calibrated, its activations, in graph
+/// order and grouped by node (a node's weights, then its outputs); weights no top-level node
+/// reads (those in subgraphs) last.
+pub struct Layers {
+    pub declared: Rc<Declared>,
+    pub calibrated: Option<Rc<Calibrated>>,
+    pub rows: Vec<Layer>,
+}
+
+impl Layers {
+    pub fn new(declared: Rc<Declared>, calibrated: Option<Rc<Calibrated>>) -> Layers {
+        let index: HashMap<&str, usize> = declared.nodes.iter().enumerate().map(|(k, n)| (n.name.as_str(), k)).collect();
+        let mut keyed: Vec<((usize, u8), Layer)> = declared.weights.iter().enumerate().map(|(i, w)| ((w.node.unwrap_or(usize::MAX), 0), Layer::Weight(i))).collect();
+        if let Some(c) = &calibrated {
+            keyed.extend(c.activations.iter().enumerate().map(|(i, a)| ((index.get(a.node.as_str()).copied().unwrap_or(usize::MAX), 1), Layer::Activation(i))));
+        }
+        // Stable: within a node, weights keep their input order and activations theirs.
+        keyed.sort_by_key(|(k, _)| *k);
+        let rows = keyed.into_iter().map(|(_, l)| l).collect();
+        Layers { declared, calibrated, rows }
+    }
+}
+
+fn weight_row(w: &Weight, on_open: &Callback<Opening>, t: Tr) -> Html {
+    let r = w.report();
+    let na = || html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> };
+    let ratio = match r.channel_range_ratio {
+        Some(q) => html! { <span role="cell" class={classes!("num", needs_per_channel(&r).then_some("flag"))} data-value={q.to_string()}>{sig4(Some(q))}</span> },
+        None => na(),
+    };
+    let non_finite = r.summary.nan + r.summary.inf;
+    let op = if w.op.is_empty() { html! { <span role="cell">{"—"}</span> } } else { html! { <span role="cell">{t.f(M::WeightOf, &[&w.op, &w.input])}</span> } };
+    html! {
+        <div role="row" class="weight" data-testid="weight-row" data-name={w.name.clone()}>
+            <span role="cell" class="name">
+                <button class="link" onclick={on_open.reform({ let n = w.name.clone(); move |_: MouseEvent| Opening::Weight(n.clone()) })}
+                        aria-label={t.f(M::OpenWeight, &[&w.name])}>{&w.name}</button>
+            </span>
+            { op }
+            <span role="cell">{format!("{:?}", w.shape)}</span>
+            { num(r.summary.min as f64) }
+            { num(r.summary.max as f64) }
+            { num(r.summary.absmax as f64) }
+            { na() }
+            { na() }
+            { ratio }
+            <span role="cell" class={classes!("num", (non_finite > 0).then_some("flag"))}>{non_finite}</span>
+        </div>
+    }
+}
+
+#[derive(Properties, PartialEq)]
+pub struct LayerTableProps {
+    pub declared: Rc<Declared>,
+    pub calibrated: Option<Rc<Calibrated>>,
+    /// A row's name clicked: open it in the Explorer.
+    #[prop_or_default]
+    pub on_open: Callback<Opening>,
+}
+
+/// The model's weights and the calibration's activations, together in graph order.
+#[function_component(LayerTable)]
+pub fn layer_table(props: &LayerTableProps) -> Html {
     let t = use_context::<Tr>().unwrap_or_default();
-    let c = &*props.calibrated;
-    let shown = use_rows_shown(c.activations.len());
-    let synthetic = synthetic_badge(c.synthetic, t);
+    let layers = use_memo((props.declared.clone(), props.calibrated.clone()), |(d, c)| Layers::new(d.clone(), c.clone()));
+    let total = layers.rows.len();
+    let shown = use_rows_shown(total);
+    let line = match &props.calibrated {
+        Some(c) => html! {
+            <p data-testid="calibrated" data-samples={c.samples.to_string()} data-batches={c.batches.to_string()}>
+                {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ synthetic_badge(c.synthetic, t) }
+            </p>
+        },
+        None => html! { <p class="hint" data-testid="layers-weights">{t.f(M::LayersWeights, &[&props.declared.weights.len()])}</p> },
+    };
     html! {
         <div data-testid="calibration">
-            <p data-testid="calibrated" data-samples={c.samples.to_string()} data-batches={c.batches.to_string()}>
-                {t.f(M::Calibrated, &[&c.activations.len(), &c.samples, &c.batches])}{" "}{ synthetic }
-            </p>
+            { line }
             <div class="table-scroll">
                 <div role="table" class="rows acts">
                     <div role="rowgroup" class="head"><div role="row">
-                        <span role="columnheader">{t.s(M::ColActivation)}</span><span role="columnheader">{t.s(M::ColOp)}</span><span role="columnheader">{t.s(M::ColShape)}</span>
+                        <span role="columnheader">{t.s(M::ColTensor)}</span><span role="columnheader">{t.s(M::ColOp)}</span><span role="columnheader">{t.s(M::ColShape)}</span>
                         <span role="columnheader">{t.s(M::ColMin)}</span><span role="columnheader">{t.s(M::ColMax)}</span><span role="columnheader">{t.s(M::ColAbsMax)}</span>
                         <span role="columnheader">{t.s(M::ColScale)}</span><span role="columnheader">{t.s(M::ColZeroPoint)}</span><span role="columnheader">{t.s(M::ColRatio)}</span><span role="columnheader">{t.s(M::ColNonFinite)}</span>
                     </div></div>
-                    <div class="body" data-complete={(shown == c.activations.len()).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <ActivationRows key={start} data={props.calibrated.clone()} {start} {end} on_open={props.on_open.clone()} /> }) }</div>
+                    <div class="body" data-complete={(shown == total).to_string()}>{ for chunks(shown).map(|(start, end)| html! { <LayerChunk key={start} data={layers.clone()} {start} {end} on_open={props.on_open.clone()} /> }) }</div>
                 </div>
             </div>
         </div>
@@ -279,9 +353,9 @@ pub struct ChunkProps<T: 'static> {
     pub data: Rc<T>,
     pub start: usize,
     pub end: usize,
-    /// A row's name clicked (the calibration table: open the activation in the Explorer).
+    /// A row's name clicked (the layer table: open the weight or activation in the Explorer).
     #[prop_or_default]
-    pub on_open: Callback<String>,
+    pub on_open: Callback<Opening>,
 }
 
 impl<T> PartialEq for ChunkProps<T> {
@@ -290,10 +364,18 @@ impl<T> PartialEq for ChunkProps<T> {
     }
 }
 
-#[function_component(ActivationRows)]
-fn activation_rows(props: &ChunkProps<Calibrated>) -> Html {
+#[function_component(LayerChunk)]
+fn layer_chunk(props: &ChunkProps<Layers>) -> Html {
     let t = use_context::<Tr>().unwrap_or_default();
-    html! { <div role="rowgroup" class="chunk">{ for props.data.activations[props.start..props.end].iter().map(|a| activation_row(a, &props.on_open, t)) }</div> }
+    let l = &*props.data;
+    let rows = l.rows[props.start..props.end].iter().map(|row| match *row {
+        Layer::Weight(i) => weight_row(&l.declared.weights[i], &props.on_open, t),
+        Layer::Activation(i) => match &l.calibrated {
+            Some(c) => activation_row(&c.activations[i], &props.on_open, t),
+            None => html! {},
+        },
+    });
+    html! { <div role="rowgroup" class="chunk">{ for rows }</div> }
 }
 
 #[function_component(LayerRows)]

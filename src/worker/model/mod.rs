@@ -15,6 +15,8 @@ use super::{Input, Output};
 use crate::engine::model::declared::{InputInfo, NodeInfo};
 use crate::engine::model::preprocess::Preprocess;
 use crate::engine::model::report::{ActivationRange, CalibrationSettings, PtqSettings, Report};
+use crate::engine::statistics::stats::Summary;
+use crate::engine::views::inspect::TensorReport;
 use crate::engine::nn::lab::LabModel;
 
 /// Path of the model worker's loader shim in the built app.
@@ -70,6 +72,9 @@ pub enum ModelSpec {
     /// Run `data` `batch` samples at a time, as a calibration does, and keep one activation's
     /// values over all of it: for the Explorer, whose dynamics view replays those batches.
     Capture { model: u64, data: Data, batch: usize, activation: String },
+    /// One weight's values (batch norm folded, as [`Declared::weights`] lists them), for the
+    /// Explorer.
+    Weight { model: u64, name: String },
     /// Time the model's workloads (`engine::model::bench`: a plain run, a calibration run, the
     /// PTQ simulation's quantized run) on `data` as one batch: one warm-up call of each, then
     /// `runs` timed ones. For the benchmark page.
@@ -103,6 +108,31 @@ pub struct Declared {
     pub nodes: Vec<NodeInfo>,
     /// Why tract cannot run the model (its message names the node and op), if it cannot.
     pub cannot_run: Option<String>,
+    /// Its weights in graph order, batch norm folded into the convolutions as PTQ folds it.
+    pub weights: Vec<Weight>,
+}
+
+/// A weight of the model as the Model view's layer table lists it: where it is read, and its
+/// statistics (those of the Explorer's layer browser).
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Weight {
+    pub name: String,
+    /// The first node (in [`Declared::nodes`]) that reads it, that node's op and the input it
+    /// is; no node for a weight inside a subgraph or read by none.
+    pub node: Option<usize>,
+    pub op: String,
+    pub input: usize,
+    pub shape: Vec<usize>,
+    pub dtype: String,
+    pub summary: Summary,
+    pub channel_range_ratio: Option<f64>,
+}
+
+impl Weight {
+    /// Its row of the layer browser.
+    pub fn report(&self) -> TensorReport {
+        TensorReport { name: self.name.clone(), shape: self.shape.clone(), dtype: self.dtype.clone(), summary: self.summary, channel_range_ratio: self.channel_range_ratio }
+    }
 }
 
 /// A calibration's outcome.
@@ -126,12 +156,15 @@ pub struct Timings {
     pub ptq: Vec<f64>,
 }
 
-/// One activation's values over the data (`engine::model::capture`): `values` in `shape`, the
-/// batches' rows end to end along the first axis. The values travel as the message's bulk.
+/// A tensor's values kept by the model worker for the Explorer, in `shape`: one activation's
+/// over the data (`engine::model::capture`, the batches' rows end to end along the first axis),
+/// or a weight's. The values travel as the message's bulk.
 #[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
-pub struct Activation {
+pub struct Values {
     pub name: String,
     pub shape: Vec<usize>,
+    /// A weight's (no batches), not an activation's.
+    pub weight: bool,
     /// Rows each batch gave (the last may have given fewer), and how many batches ran.
     pub batch_rows: usize,
     pub batches: usize,
@@ -153,7 +186,7 @@ pub enum ModelResult {
     Calibrated(Box<Calibrated>),
     Compared(Box<Compared>),
     Timed(Box<Timings>),
-    Captured(Box<Activation>),
+    Captured(Box<Values>),
     /// The Lab's model, test split and labels, as files.
     Exported(Files),
 }

@@ -41,6 +41,7 @@ pub enum ModelJob {
     Ptq { preparing: Option<Preparing>, ready: Option<Ready>, sims: Vec<Simulation>, reports: Vec<Report> },
     Bench(Box<Bench>),
     Capture { preparing: Option<Preparing>, ready: Option<Ready>, capturing: Box<Capturing> },
+    Weight(String),
 }
 
 /// A benchmark under way: the workload (of [`Workload::ALL`]) being timed, and whether its
@@ -89,6 +90,13 @@ impl Models {
             self.model = Some((key, Model::read(&file.name, &file.bytes).map_err(|e| e.to_string())?));
         }
         Ok(&self.model.as_ref().expect("read just above").1)
+    }
+
+    /// The weights of file `key` in graph order, batch norm folded (as PTQ folds it), with the
+    /// node that reads each.
+    fn weights(&self, key: u64) -> Result<crate::engine::io::onnx::Read, String> {
+        let f = file(&self.files, key)?;
+        crate::engine::io::onnx::read_with_uses(&f.name, &f.bytes, true).map_err(|e| e.to_string())
     }
 
     /// One step of making the data ready, while it is not: its progress (`None` once
@@ -167,6 +175,26 @@ fn prepare(files: &HashMap<u64, FileData>, m: &Model, p: &mut Preparing) -> Resu
     }
 }
 
+/// The layer table's rows of the weights `read` (in graph order): each with the node of `nodes`
+/// that reads it first (the engine's [`crate::engine::io::onnx::Use`], named as `nodes` are), or
+/// for a weight inside a subgraph the node that holds the subgraph; none for a weight nothing
+/// reads.
+fn weights(nodes: &[NodeInfo], read: crate::engine::io::onnx::Read) -> Vec<Weight> {
+    let index: HashMap<&str, usize> = nodes.iter().enumerate().rev().map(|(k, n)| (n.name.as_str(), k)).collect();
+    // A subgraph's node is named `holder.attribute/inner`.
+    let holder = |name: &str| nodes.iter().position(|n| name.strip_prefix(n.name.as_str()).is_some_and(|rest| rest.starts_with('.') && rest.contains('/')));
+    read.tensors
+        .iter()
+        .map(|t| {
+            let r = crate::engine::views::inspect::inspect(t);
+            let used = read.uses.get(&t.name);
+            let node = used.and_then(|u| index.get(u.node.as_str()).copied().or_else(|| holder(&u.node)));
+            let (op, input) = used.filter(|_| node.is_some()).map_or((String::new(), 0), |u| (u.op.clone(), u.input));
+            Weight { name: r.name, node, op, input, shape: r.shape, dtype: r.dtype, summary: r.summary, channel_range_ratio: r.channel_range_ratio }
+        })
+        .collect()
+}
+
 /// Progress of preparing: pictures decoded of all.
 fn preparing_progress(p: &Preparing) -> Step<Stage, ModelResult> {
     let total = match &p.data {
@@ -199,6 +227,7 @@ impl Service for Models {
         Ok(match spec {
             ModelSpec::Open { model } => (model, ModelJob::Open(model)),
             ModelSpec::Export { lab } => (0, ModelJob::Export(lab)),
+            ModelSpec::Weight { model, name } => (model, ModelJob::Weight(name)),
             ModelSpec::Capture { model, data, batch, activation } => {
                 let preparing = Some(Preparing { data, next: 0, pictures: None });
                 (model, ModelJob::Capture { preparing, ready: None, capturing: Box::new(Capturing::new(&activation, batch)) })
@@ -239,8 +268,16 @@ impl Service for Models {
                     Some(Err(e @ (ModelError::Node { .. } | ModelError::File { .. }))) => Some(e.to_string()),
                     _ => None,
                 };
-                let declared = Declared { file: m.file.clone(), inputs: m.inputs.clone(), outputs: m.outputs.clone(), nodes: m.nodes.clone(), cannot_run };
+                let (file, nodes) = (m.file.clone(), m.nodes.clone());
+                let (inputs, outputs) = (m.inputs.clone(), m.outputs.clone());
+                let weights = weights(&nodes, self.weights(key)?);
+                let declared = Declared { file, inputs, outputs, nodes, cannot_run, weights };
                 Ok(Step::Done(ModelResult::Opened(Box::new(declared))))
+            }
+            ModelJob::Weight(name) => {
+                let t = self.weights(key)?.tensors.into_iter().find(|t| t.name == *name).ok_or_else(|| format!("the model has no weight “{name}”"))?;
+                let v = Values { name: t.name, shape: t.shape, weight: true, batch_rows: 0, batches: 0, synthetic: false, values: t.data };
+                Ok(Step::Done(ModelResult::Captured(Box::new(v))))
             }
             ModelJob::Export(lab) => {
                 let files = crate::engine::io::onnx::export::lab_files(lab)?;
@@ -291,7 +328,7 @@ impl Service for Models {
                         Ok(Step::Progress { done, total, detail: Stage::Capturing })
                     }
                     Some(c) => {
-                        let a = Activation { name: c.tensor.name, shape: c.tensor.shape, batch_rows: c.batch_rows, batches: c.batches, synthetic: data.is_synthetic(), values: c.tensor.data };
+                        let a = Values { name: c.tensor.name, shape: c.tensor.shape, weight: false, batch_rows: c.batch_rows, batches: c.batches, synthetic: data.is_synthetic(), values: c.tensor.data };
                         Ok(Step::Done(ModelResult::Captured(Box::new(a))))
                     }
                 }
