@@ -227,13 +227,7 @@ fn open_in_explorer(r: &Rc<LabReport>, url: &UrlState, on_change: &Callback<UrlS
             per_channel: c.per_channel,
             axis: 0,
             observer: super::state::ObsKind::MinMax,
-            narrow: false,
-            reduce_range: false,
-            quant_min: None,
-            quant_max: None,
-            lo: None,
-            hi: None,
-            ..url.clone()
+            ..url.without_range_edits()
         });
     })
 }

@@ -63,10 +63,22 @@ impl Running {
     }
 }
 
-/// The methods both observers share, beyond [`super::bookkeeping`].
+/// The methods both observers share, beyond [`super::bookkeeping`]: each takes a batch's ranges
+/// in with its own `update`.
 macro_rules! running_observer {
     () => {
         super::bookkeeping!(state);
+        fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError> {
+            let (mins, maxs) = self.state.batch_ranges(data, shape)?;
+            self.update(&mins, &maxs);
+            Ok(())
+        }
+        fn observe_extremes(&mut self, min: f32, max: f32, non_finite: usize) -> bool {
+            self.state.per_tensor(non_finite) && {
+                self.update(&[min], &[max]);
+                true
+            }
+        }
         fn ranges(&self) -> Ranges {
             if self.state.ranges.min.is_empty() {
                 Ranges::unobserved(1)
@@ -95,19 +107,6 @@ impl MinMax {
 impl Observer for MinMax {
     fn name(&self) -> &'static str {
         "minmax"
-    }
-
-    fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError> {
-        let (mins, maxs) = self.state.batch_ranges(data, shape)?;
-        self.update(&mins, &maxs);
-        Ok(())
-    }
-
-    fn observe_extremes(&mut self, min: f32, max: f32, non_finite: usize) -> bool {
-        self.state.per_tensor(non_finite) && {
-            self.update(&[min], &[max]);
-            true
-        }
     }
 
     running_observer!();
@@ -152,19 +151,6 @@ impl MovingAverage {
 impl Observer for MovingAverage {
     fn name(&self) -> &'static str {
         "moving-average"
-    }
-
-    fn observe(&mut self, data: &[f32], shape: &[usize]) -> Result<(), ObserveError> {
-        let (mins, maxs) = self.state.batch_ranges(data, shape)?;
-        self.update(&mins, &maxs);
-        Ok(())
-    }
-
-    fn observe_extremes(&mut self, min: f32, max: f32, non_finite: usize) -> bool {
-        self.state.per_tensor(non_finite) && {
-            self.update(&[min], &[max]);
-            true
-        }
     }
 
     running_observer!();

@@ -76,11 +76,7 @@ pub fn use_capture(
                 None => return,
             },
         };
-        let id = {
-            let mut ids = ids.borrow_mut();
-            ids.0 += 1;
-            ids.0
-        };
+        let id = super::next_job(&ids);
         dispatch.dispatch(Action::Started(id));
         client.emit(Input::Start { id, spec });
     })
@@ -120,17 +116,11 @@ pub fn explorer_state(o: Opened, url: &UrlState) -> (OpenFile, UrlState) {
         observer,
         per_channel: !weight && c.per_channel && rank >= 2,
         axis: if weight { 0 } else { 1 },
-        narrow: false,
-        reduce_range: false,
-        quant_min: None,
-        quant_max: None,
-        lo: None,
-        hi: None,
         averaging_constant: crate::engine::observer::ObserverKind::DEFAULT_AVERAGING_CONSTANT,
         batches: if weight { url.batches } else { batches.clamp(1, crate::ui::state::MAX_BATCHES) },
         batch_rows,
         drift: 0.0,
-        ..url.clone()
+        ..url.without_range_edits()
     };
     (open, next)
 }

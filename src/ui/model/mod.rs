@@ -200,6 +200,13 @@ impl Reducible for Page {
     }
 }
 
+/// The next job's id, from the view's counters (jobs, file keys).
+pub fn next_job(ids: &std::cell::RefCell<(u64, u64)>) -> u64 {
+    let mut ids = ids.borrow_mut();
+    ids.0 += 1;
+    ids.0
+}
+
 /// The status line of a job.
 pub fn status_line(status: &Status, t: Tr) -> Html {
     match status {
@@ -264,11 +271,7 @@ pub fn model_view(props: &ModelViewProps) -> Html {
     let start = {
         let (client, page, ids) = (client.clone(), page.clone(), ids.clone());
         Callback::from(move |spec: ModelSpec| {
-            let id = {
-                let mut ids = ids.borrow_mut();
-                ids.0 += 1;
-                ids.0
-            };
+            let id = next_job(&ids);
             page.dispatch(Action::Started(id));
             client.emit(Input::Start { id, spec });
         })

@@ -17,7 +17,7 @@ use yew::prelude::*;
 use crate::engine::model::report::{ActivationRange, LayerReport, PerTensorOrChannel, Report};
 use crate::ui::format::sig4;
 use crate::ui::i18n::{ModelText as M, Tr};
-use crate::engine::views::inspect::needs_per_channel;
+use crate::engine::views::inspect::RATIO_FLAG;
 use crate::worker::model::{Calibrated, Compared, Declared, Weight};
 
 /// A numeric cell: four significant digits shown, the exact value in `data-value`.
@@ -88,11 +88,17 @@ fn zero_point_text(zp: &PerTensorOrChannel<i32>) -> String {
     }
 }
 
-fn activation_row(a: &ActivationRange, on_open: &Callback<Opening>, t: Tr) -> Html {
-    let ratio = match a.channel_range_ratio {
-        Some(r) => num(r as f64),
+/// A channel-range ratio, flagged from [`RATIO_FLAG`] up as the layer browser flags it (`n/a`
+/// where there is none).
+fn ratio_cell(ratio: Option<f64>, t: Tr) -> Html {
+    match ratio {
+        Some(q) => html! { <span role="cell" class={classes!("num", (q >= RATIO_FLAG).then_some("flag"))} data-value={q.to_string()}>{sig4(Some(q))}</span> },
         None => html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> },
-    };
+    }
+}
+
+fn activation_row(a: &ActivationRange, on_open: &Callback<Opening>, t: Tr) -> Html {
+    let ratio = ratio_cell(a.channel_range_ratio.map(f64::from), t);
     html! {
         <div role="row" data-testid="act-row" data-name={a.name.clone()}>
             <span role="cell" class="name" title={a.node.clone()}>
@@ -189,10 +195,7 @@ impl Layers {
 fn weight_row(w: &Weight, on_open: &Callback<Opening>, t: Tr) -> Html {
     let r = w.report();
     let na = || html! { <span role="cell" class="num na">{t.s(M::NotApplicable)}</span> };
-    let ratio = match r.channel_range_ratio {
-        Some(q) => html! { <span role="cell" class={classes!("num", needs_per_channel(&r).then_some("flag"))} data-value={q.to_string()}>{sig4(Some(q))}</span> },
-        None => na(),
-    };
+    let ratio = ratio_cell(r.channel_range_ratio, t);
     let non_finite = r.summary.nan + r.summary.inf;
     let op = if w.op.is_empty() { html! { <span role="cell">{"—"}</span> } } else { html! { <span role="cell">{t.f(M::WeightOf, &[&w.op, &w.input])}</span> } };
     html! {

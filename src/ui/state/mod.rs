@@ -173,6 +173,13 @@ impl Default for UrlState {
 }
 
 impl UrlState {
+    /// The same state with the integer range and the clipping range at their defaults: no
+    /// narrow or reduced range, no custom `quant_min`/`quant_max`, no range set by hand. For a
+    /// link that puts another tensor on a grid of its own.
+    pub fn without_range_edits(&self) -> UrlState {
+        UrlState { narrow: false, reduce_range: false, quant_min: None, quant_max: None, lo: None, hi: None, ..self.clone() }
+    }
+
     /// The engine's settings for this state (`bins` bins for the histograms).
     pub fn settings(&self, bins: usize) -> Settings {
         let observer = match self.observer {
