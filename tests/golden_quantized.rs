@@ -52,7 +52,7 @@ fn quantized_models_read_as_onnxruntime_dequantizes_them() {
             let what = format!("{model}: {}", e.name);
             let s = &read.stored[&e.name];
             let t = read.tensors.iter().find(|t| t.name == e.name).unwrap_or_else(|| panic!("{what}: not listed"));
-            assert_eq!((s.node.as_str(), s.op.as_str(), s.dtype, &t.shape, s.axis), (e.node.as_str(), e.op.as_str(), e.dtype.as_str(), &e.shape, e.axis), "{what}");
+            assert_eq!((s.node.as_str(), s.op.as_str(), s.dtype.as_str(), &t.shape, s.axis), (e.node.as_str(), e.op.as_str(), e.dtype.as_str(), &e.shape, e.axis), "{what}");
             assert_eq!(s.scale.as_deref(), Some(&e.scale[..]), "{what}: scales");
             assert_eq!(s.zero_point, e.zero_point, "{what}: zero points");
             assert_eq!(t.stored_as, e.dtype, "{what}");

@@ -363,3 +363,34 @@ fn the_weights_are_listed_by_node_and_open_whole() {
     let failed = out.iter().find_map(|o| if let Output::Failed { id: 3, message } = o { Some(message.clone()) } else { None }).unwrap();
     assert!(failed.contains("bn_scale"), "{failed}");
 }
+
+/// The Explorer's layer browser reads ONNX files in the model worker: what comes back over the
+/// wire is the engine's reading, quantized tensors' storage included, batch norm folded or not;
+/// a truncated file's message names it.
+#[test]
+fn an_onnx_file_is_read_for_the_layer_browser_as_the_engine_reads_it() {
+    use quantscope::worker::wire::{join, split};
+    let qdq = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/models/ppocr-cls-v2-qdq.onnx")).unwrap();
+    let float = std::fs::read(models::real("ppocr-cls-v2")).unwrap();
+    let cut = float[..float.len() / 3].to_vec();
+    let cases = [("qdq.onnx", qdq, false), ("m.onnx", float.clone(), true), ("m.onnx", float, false), ("cut.onnx", cut, false)];
+    for (k, (name, bytes, fold_bn)) in cases.into_iter().enumerate() {
+        let inputs = vec![load(1, name, bytes.clone()), Input::Start { id: 1, spec: ModelSpec::Read { model: 1, fold_bn } }];
+        let out = session(inputs, |o| match o {
+            Output::Done { .. } | Output::Failed { .. } => None,
+            _ => Some(vec![]),
+        });
+        let done = out.into_iter().last().unwrap();
+        let (head, bulk) = split(done).unwrap();
+        let Output::Done { result: ModelResult::Read(r), .. } = join::<ModelOutput>(&head, bulk).unwrap() else { panic!("case {k}") };
+        let engine = quantscope::engine::io::onnx::read_with_uses(name, &bytes, fold_bn);
+        match (r.into_read(name), engine) {
+            (Ok(got), Ok(want)) => {
+                assert!(!got.tensors.is_empty());
+                assert_eq!((got.tensors, got.uses, got.stored), (want.tensors, want.uses, want.stored), "case {k}");
+            }
+            (Err(got), Err(want)) => assert_eq!(got, want, "case {k}"),
+            (got, want) => panic!("case {k}: {:?} against {:?}", got.err(), want.err()),
+        }
+    }
+}

@@ -277,7 +277,7 @@ pub mod read {
     use super::{Content, OpenFile};
     use crate::ui::i18n::ExplorerText as E;
     use crate::engine::views::inspect::inspect;
-    use crate::engine::io::{load, onnx, safetensors, Format, LoadError, LoadOptions};
+    use crate::engine::io::{load, safetensors, Format, LoadError, LoadOptions};
     use crate::engine::tensor::Tensor;
 
     /// Files at most this large are parsed whole even when they are `.safetensors`.
@@ -307,7 +307,7 @@ pub mod read {
         }
         let all = Rc::new(bytes(&name, &Blob::from(file)).await?);
         if Format::of(&name) == Some(Format::Onnx) {
-            return onnx_file(&name, all, fold_bn);
+            return onnx_file(&name, all, fold_bn).await;
         }
         let tensors = load(&name, &all, LoadOptions { fold_bn })?;
         if tensors.is_empty() {
@@ -317,9 +317,20 @@ pub mod read {
     }
 
     /// An ONNX model's tensors in graph order, with the node that reads each; its bytes are kept
-    /// for folding batch norm again.
-    fn onnx_file(name: &str, bytes: Rc<Vec<u8>>, fold_bn: bool) -> Result<OpenFile, LoadError> {
-        let read = onnx::read_with_uses(name, &bytes, fold_bn)?;
+    /// for folding batch norm again. The model worker reads it (tract's protobuf types live
+    /// there, not in the page), in a worker of its own that ends once it has answered.
+    async fn onnx_file(name: &str, bytes: Rc<Vec<u8>>, fold_bn: bool) -> Result<OpenFile, LoadError> {
+        use crate::worker::model::{FileData, ModelResult, ModelSpec, Stage, MODEL_WORKER_PATH};
+        use crate::worker::Input;
+        let inputs = vec![
+            Input::Load { key: 1, data: FileData { name: name.to_string(), bytes: bytes.to_vec() } },
+            Input::Start { id: 1, spec: ModelSpec::Read { model: 1, fold_bn } },
+        ];
+        let answer = crate::ui::worker_client::ask::<ModelSpec, FileData, Stage, ModelResult>(MODEL_WORKER_PATH, inputs).await;
+        let read = match answer.map_err(|m| LoadError::new(name, None, m))? {
+            ModelResult::Read(r) => r.into_read(name)?,
+            _ => return Err(LoadError::new(name, None, crate::ui::i18n::current().s(E::WorkerAnsweredOther))),
+        };
         if read.tensors.is_empty() {
             return Err(LoadError::new(name, None, crate::ui::i18n::current().s(E::NoTensors)));
         }
@@ -344,9 +355,9 @@ pub mod read {
     }
 
     /// An ONNX file parsed again with batch-norm folding on or off.
-    pub fn refold(open: &OpenFile, fold_bn: bool) -> Result<OpenFile, LoadError> {
+    pub async fn refold(open: &OpenFile, fold_bn: bool) -> Result<OpenFile, LoadError> {
         match &open.content {
-            Content::Parsed { bytes: Some(bytes), .. } => onnx_file(&open.name, bytes.clone(), fold_bn),
+            Content::Parsed { bytes: Some(bytes), .. } => onnx_file(&open.name, bytes.clone(), fold_bn).await,
             _ => Err(LoadError::new(&open.name, None, crate::ui::i18n::current().s(E::FoldOnlyOnnx))),
         }
     }

@@ -75,6 +75,41 @@ where
     }
 }
 
+/// Asks a worker of its own for one job's result: spawns the worker whose loader is at `path`,
+/// hands it `inputs` (data to `Load`, then a `Start`), and ends it once the job is done or has
+/// failed (a worker that stops fails it, with a message).
+#[cfg(target_arch = "wasm32")]
+pub async fn ask<S, L, P, R>(path: &'static str, inputs: Vec<Input<S, L>>) -> Result<R, String>
+where
+    S: serde::Serialize + 'static,
+    L: Carries + serde::Serialize + 'static,
+    P: serde::de::DeserializeOwned + 'static,
+    R: Carries + serde::de::DeserializeOwned + 'static,
+{
+    use std::cell::RefCell;
+    use std::rc::Rc;
+
+    let (tx, rx) = futures::channel::oneshot::channel();
+    let tx = RefCell::new(Some(tx));
+    let listener = Rc::new(RefCell::new(Callback::from(move |out: Output<P, R>| {
+        let answer = match out {
+            Output::Done { result, .. } => Ok(result),
+            Output::Failed { message, .. } => Err(message),
+            _ => return,
+        };
+        if let Some(tx) = tx.borrow_mut().take() {
+            let _ = tx.send(answer);
+        }
+    })));
+    let mut client = web::Client::<S, L, P, R>::spawn(path, listener)?;
+    for input in inputs {
+        client.send(input);
+    }
+    let answer = rx.await.map_err(|_| crate::ui::i18n::current().s(crate::ui::i18n::ShellText::WorkerStopped).to_string())?;
+    drop(client);
+    answer
+}
+
 #[cfg(target_arch = "wasm32")]
 mod web {
     use std::cell::{Cell, RefCell};

@@ -13,7 +13,7 @@ pub mod safetensors;
 use super::tensor::Tensor;
 
 /// A file that could not be read, with where and why.
-#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error, serde::Serialize, serde::Deserialize)]
 #[error("{file}{}: {problem}", tensor.as_ref().map(|t| format!(", tensor “{t}”")).unwrap_or_default())]
 pub struct LoadError {
     pub file: String,
@@ -67,7 +67,14 @@ pub fn load(file: &str, bytes: &[u8], options: LoadOptions) -> Result<Vec<Tensor
         }
         Some(Format::Npz) => npz::read(file, bytes),
         Some(Format::Safetensors) => safetensors::read_all(file, bytes),
+        #[cfg(feature = "models")]
         Some(Format::Onnx) => onnx::read(file, bytes, options.fold_bn),
+        // The page hands ONNX files to the model worker (`ModelSpec::Read`).
+        #[cfg(not(feature = "models"))]
+        Some(Format::Onnx) => {
+            let _ = options;
+            Err(LoadError::new(file, None, "ONNX files are read in the model worker"))
+        }
         None => Err(LoadError::new(file, None, "unknown file type (expected .npy, .npz, .safetensors or .onnx)")),
     }
 }

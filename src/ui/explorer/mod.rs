@@ -233,10 +233,15 @@ fn use_file_upkeep(url: &UrlState, files: &UseStateHandle<Files>) {
         if let Some(open) = files.open.clone().filter(|o| url.source == Source::File && o.name == url.file) {
             use crate::ui::files::{read, Content};
             if open.fold_bn != url.fold_bn && matches!(open.content, Content::Parsed { bytes: Some(_), .. }) {
-                match read::refold(&open, url.fold_bn) {
-                    Ok(f) => files.set(Files { open: Some(Rc::new(f)), generation: files.generation + 1, ..(*files).clone() }),
-                    Err(e) => files.set(Files { error: Some(e.to_string()), ..(*files).clone() }),
-                }
+                files.set(Files { busy: Some(crate::ui::i18n::current().f(E::ReadingFile, &[&open.name])), ..(*files).clone() });
+                let (files, fold_bn) = (files.clone(), url.fold_bn);
+                yew::platform::spawn_local(async move {
+                    let before = (*files).clone();
+                    match read::refold(&open, fold_bn).await {
+                        Ok(f) => files.set(Files { open: Some(Rc::new(f)), generation: before.generation + 1, busy: None, ..before }),
+                        Err(e) => files.set(Files { busy: None, error: Some(e.to_string()), ..before }),
+                    }
+                });
             } else if open.has(&url.tensor) && open.tensor(&url.tensor).is_none() {
                 let name = url.tensor.clone();
                 files.set(Files { busy: Some(crate::ui::i18n::current().f(E::ReadingTensor, &[&name])), ..(*files).clone() });

@@ -130,6 +130,7 @@ texts! {
         BrowserCouldNotRead => "the browser could not read it: {0}", "浏览器无法读取它：{0}";
         NoTensors => "holds no tensors that can be read as numbers", "其中没有可以读作数值的张量";
         NoSuchTensorInFile => "no such tensor in this file", "此文件中没有这个张量";
+        WorkerAnsweredOther => "the model worker answered another question", "模型工作线程答非所问";
         FoldOnlyOnnx => "batch-norm folding applies to .onnx files", "批归一化折叠只适用于 .onnx 文件";
         Saved => "Saved {0}", "已保存 {0}";
         CannotSave => "Cannot save {0}: {1}", "无法保存 {0}：{1}";

@@ -184,6 +184,8 @@ impl Reducible for Page {
                             ModelResult::Compared(c) => next.compared = Some(Rc::new(*c)),
                             ModelResult::Timed(t) => next.timed = Some(Rc::new(*t)),
                             ModelResult::Captured(a) => next.captured = Some((id, Rc::new(std::cell::RefCell::new(Some(*a))))),
+                            // The Explorer's reading of a file: never asked here.
+                            ModelResult::Read(_) => {}
                             ModelResult::Exported(files) => match files.files() {
                                 Some(files) => next.exported = Some((id, Rc::new(files))),
                                 None => next.status = Status::Failed(crate::ui::i18n::current().s(M::FilesApart).into()),

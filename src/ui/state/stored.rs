@@ -14,7 +14,7 @@ impl UrlState {
     ///
     /// Types wider than [`MAX_BITS`] (an int32 bias) keep the current grid.
     pub fn with_stored_grid(self, s: &Stored) -> UrlState {
-        let bits = match s.dtype {
+        let bits = match s.dtype.as_str() {
             "int8" | "uint8" => 8,
             "int16" | "uint16" => 16,
             _ => return self,

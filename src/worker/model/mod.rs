@@ -15,7 +15,11 @@ use super::{Input, Output};
 use crate::engine::model::declared::{InputInfo, NodeInfo};
 use crate::engine::model::preprocess::Preprocess;
 use crate::engine::model::report::{ActivationRange, CalibrationSettings, PtqSettings, Report};
+use crate::engine::io::onnx::quantized::Stored;
+use crate::engine::io::onnx::{Read, Use};
+use crate::engine::io::LoadError;
 use crate::engine::statistics::stats::Summary;
+use crate::engine::tensor::Tensor;
 use crate::engine::views::inspect::TensorReport;
 use crate::engine::nn::lab::LabModel;
 
@@ -75,6 +79,9 @@ pub enum ModelSpec {
     /// One weight's values (batch norm folded, as [`Declared::weights`] lists them), for the
     /// Explorer.
     Weight { model: u64, name: String },
+    /// Read an ONNX file's weights for the Explorer's layer browser, batch norm folded or not:
+    /// the engine's reader, here where tract's protobuf types are.
+    Read { model: u64, fold_bn: bool },
     /// Time the model's workloads (`engine::model::bench`: a plain run, a calibration run, the
     /// PTQ simulation's quantized run) on `data` as one batch: one warm-up call of each, then
     /// `runs` timed ones. For the benchmark page.
@@ -173,6 +180,50 @@ pub struct Values {
     pub values: Vec<f32>,
 }
 
+/// An ONNX file's weights as the engine reads them (`engine::io::onnx::Read`), for the page: each
+/// tensor's name, shape and stored type in graph order, their values end to end (the message's
+/// bulk), where each is read and how quantized ones are stored; or why the file cannot be read.
+#[derive(Clone, Debug, Default, PartialEq, Serialize, Deserialize)]
+pub struct WeightsRead {
+    pub tensors: Vec<(String, Vec<usize>, String)>,
+    pub uses: Vec<(String, Use)>,
+    pub stored: Vec<(String, Stored)>,
+    pub error: Option<LoadError>,
+    #[serde(skip)]
+    pub values: Vec<f32>,
+}
+
+impl WeightsRead {
+    pub fn new(read: Result<Read, LoadError>) -> WeightsRead {
+        match read {
+            Err(e) => WeightsRead { error: Some(e), ..Default::default() },
+            Ok(r) => WeightsRead {
+                tensors: r.tensors.iter().map(|t| (t.name.clone(), t.shape.clone(), t.stored_as.clone())).collect(),
+                values: r.tensors.into_iter().flat_map(|t| t.data).collect(),
+                uses: r.uses.into_iter().collect(),
+                stored: r.stored.into_iter().collect(),
+                error: None,
+            },
+        }
+    }
+
+    /// The engine's `Read` again (`file` names a message about values that do not add up).
+    pub fn into_read(self, file: &str) -> Result<Read, LoadError> {
+        if let Some(e) = self.error {
+            return Err(e);
+        }
+        let mut at = 0usize;
+        let mut tensors = Vec::with_capacity(self.tensors.len());
+        for (name, shape, stored_as) in self.tensors {
+            let end = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d)).and_then(|n| at.checked_add(n)).filter(|&e| e <= self.values.len());
+            let end = end.ok_or_else(|| LoadError::new(file, Some(&name), "the model worker sent fewer values than the shapes hold"))?;
+            tensors.push(Tensor { name, shape, data: self.values[at..end].to_vec(), stored_as });
+            at = end;
+        }
+        Ok(Read { tensors, uses: self.uses.into_iter().collect(), stored: self.stored.into_iter().collect() })
+    }
+}
+
 /// PTQ per tensor and per channel on the same model and data.
 #[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
 pub struct Compared {
@@ -187,6 +238,7 @@ pub enum ModelResult {
     Compared(Box<Compared>),
     Timed(Box<Timings>),
     Captured(Box<Values>),
+    Read(Box<WeightsRead>),
     /// The Lab's model, test split and labels, as files.
     Exported(Files),
 }
@@ -229,6 +281,7 @@ impl Carries for ModelResult {
         match self {
             ModelResult::Exported(files) => Some(Bulk::Bytes(std::mem::take(&mut files.bytes))),
             ModelResult::Captured(a) => Some(Bulk::F32(std::mem::take(&mut a.values))),
+            ModelResult::Read(r) => Some(Bulk::F32(std::mem::take(&mut r.values))),
             _ => None,
         }
     }
@@ -241,6 +294,10 @@ impl Carries for ModelResult {
             }
             (ModelResult::Captured(a), Bulk::F32(v)) => {
                 a.values = v;
+                Ok(())
+            }
+            (ModelResult::Read(r), Bulk::F32(v)) => {
+                r.values = v;
                 Ok(())
             }
             _ => Err("a model result came with data it does not carry".into()),

@@ -42,6 +42,7 @@ pub enum ModelJob {
     Bench(Box<Bench>),
     Capture { preparing: Option<Preparing>, ready: Option<Ready>, capturing: Box<Capturing> },
     Weight(String),
+    Read(bool),
 }
 
 /// A benchmark under way: the workload (of [`Workload::ALL`]) being timed, and whether its
@@ -228,6 +229,7 @@ impl Service for Models {
             ModelSpec::Open { model } => (model, ModelJob::Open(model)),
             ModelSpec::Export { lab } => (0, ModelJob::Export(lab)),
             ModelSpec::Weight { model, name } => (model, ModelJob::Weight(name)),
+            ModelSpec::Read { model, fold_bn } => (model, ModelJob::Read(fold_bn)),
             ModelSpec::Capture { model, data, batch, activation } => {
                 let preparing = Some(Preparing { data, next: 0, pictures: None });
                 (model, ModelJob::Capture { preparing, ready: None, capturing: Box::new(Capturing::new(&activation, batch)) })
@@ -273,6 +275,11 @@ impl Service for Models {
                 let weights = weights(&nodes, self.weights(key)?);
                 let declared = Declared { file, inputs, outputs, nodes, cannot_run, weights };
                 Ok(Step::Done(ModelResult::Opened(Box::new(declared))))
+            }
+            ModelJob::Read(fold_bn) => {
+                let f = file(&self.files, key)?;
+                let read = crate::engine::io::onnx::read_with_uses(&f.name, &f.bytes, *fold_bn);
+                Ok(Step::Done(ModelResult::Read(Box::new(WeightsRead::new(read)))))
             }
             ModelJob::Weight(name) => {
                 let t = self.weights(key)?.tensors.into_iter().find(|t| t.name == *name).ok_or_else(|| format!("the model has no weight “{name}”"))?;
