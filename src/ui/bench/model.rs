@@ -95,18 +95,21 @@ pub fn model_bench() -> Html {
     // How many arrays the last run handed over.
     let loaded = use_mut_ref(|| 0u64);
     let on_files = {
-        let chosen = chosen.clone();
+        let (chosen, dispatch) = (chosen.clone(), page.dispatcher());
         Callback::from(move |e: Event| {
             let input = e.target_unchecked_into::<web_sys::HtmlInputElement>();
             let Some(list) = input.files() else { return };
             let files: Vec<web_sys::File> = (0..list.length()).filter_map(|i| list.get(i)).collect();
-            let chosen = chosen.clone();
+            let (chosen, dispatch) = (chosen.clone(), dispatch.clone());
             #[cfg(target_arch = "wasm32")]
             wasm_bindgen_futures::spawn_local(async move {
                 let mut next = Chosen::default();
                 for f in files {
                     let name = f.name();
-                    let Ok(bytes) = gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(f)).await else { continue };
+                    let bytes = match gloo::file::futures::read_as_bytes(&gloo::file::Blob::from(f)).await {
+                        Ok(b) => b,
+                        Err(e) => return dispatch.dispatch(Action::Unreadable(crate::ui::i18n::current().f(crate::ui::i18n::ModelText::CannotRead, &[&name, &e]))),
+                    };
                     if name.to_ascii_lowercase().ends_with(".onnx") {
                         next.model = Some((name, Rc::new(bytes)));
                     } else {
@@ -116,7 +119,7 @@ pub fn model_bench() -> Html {
                 chosen.set(next);
             });
             #[cfg(not(target_arch = "wasm32"))]
-            let _ = (files, chosen);
+            let _ = (files, chosen, dispatch);
         })
     };
     let run = {
