@@ -12,6 +12,7 @@
 //!   and the resumable jobs that compute them.
 //! - [`nn`]: the Lab's networks, trained, fake-quantized and run on integers.
 
+pub mod formats;
 pub mod io;
 pub mod model;
 pub mod nn;

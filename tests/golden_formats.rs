@@ -1,0 +1,77 @@
+//! The number formats against their references, bit for bit: the goldens in tests/golden/formats/
+//! and the scripts that made them beside them.
+
+use quantscope::engine::formats::minifloat::{self, Minifloat};
+use serde_json::Value;
+
+fn golden(name: &str) -> Value {
+    let path = format!("{}/tests/golden/formats/{name}", env!("CARGO_MANIFEST_DIR"));
+    serde_json::from_str(&std::fs::read_to_string(&path).unwrap()).unwrap()
+}
+
+fn numbers(v: &Value) -> Vec<u64> {
+    v.as_array().unwrap().iter().map(|x| x.as_u64().unwrap()).collect()
+}
+
+/// FP8, FP6 and FP4 against ml_dtypes: every code's value, and the code of ties, subnormals,
+/// overflow, ±0, ±∞, NaN and random values (saturating, as the golden script explains).
+#[test]
+fn minifloat_casts_are_ml_dtypes_bit_for_bit() {
+    let g = golden("minifloat.json");
+    for t in minifloat::ALL {
+        let case = &g["types"][t.name];
+        assert_eq!(case["bits"].as_u64(), Some(u64::from(t.bits())), "{}", t.name);
+        assert_eq!(case["max"].as_f64(), Some(f64::from(t.max_finite())), "{}", t.name);
+        for (code, bits) in numbers(&case["decode"]).into_iter().enumerate() {
+            let got = t.decode(code as u8);
+            // NaN payloads differ between libraries; NaN is NaN.
+            let expected = f32::from_bits(bits as u32);
+            assert!(got.to_bits() == expected.to_bits() || (got.is_nan() && expected.is_nan()), "{} decode {code}: {got} against {expected}", t.name);
+        }
+        let inputs = numbers(&case["encode_in"]);
+        let codes = numbers(&case["encode_out"]);
+        assert!(inputs.len() > 1000);
+        let wrong: Vec<String> = inputs
+            .iter()
+            .zip(&codes)
+            .filter_map(|(&x, &c)| {
+                let x = f32::from_bits(x as u32);
+                let got = t.encode(x);
+                (u64::from(got) != c).then(|| format!("{x:e} ({:#010x}): {got:#x} against {c:#x}", x.to_bits()))
+            })
+            .take(10)
+            .collect();
+        assert!(wrong.is_empty(), "{}: {}", t.name, wrong.join("; "));
+    }
+}
+
+/// Every f32 bit pattern's neighbourhood is no test; a property is: encoding is monotone and the
+/// nearest code is chosen, over many values of every binade.
+#[test]
+fn encoding_picks_the_nearest_code_monotonically() {
+    fn nearest(t: Minifloat, x: f32) -> f32 {
+        let mut best = (f32::INFINITY, 0.0f32);
+        for code in 0..(1u32 << t.bits()) as u8 {
+            let v = t.decode(code);
+            if v.is_finite() {
+                let d = (v - x).abs();
+                if d < best.0 {
+                    best = (d, v);
+                }
+            }
+        }
+        best.1
+    }
+    for t in minifloat::ALL {
+        let mut last = f32::NEG_INFINITY;
+        let mut x = -1.2 * t.max_finite();
+        while x < 1.2 * t.max_finite() {
+            let got = t.decode(t.encode(x));
+            assert!(got >= last, "{}: not monotone at {x}", t.name);
+            let want = nearest(t, x.clamp(-t.max_finite(), t.max_finite()));
+            assert!((got - x).abs() <= (want - x).abs(), "{}: {x} went to {got}, {want} is nearer", t.name);
+            last = got;
+            x += t.max_finite() / 997.0 + x.abs() * 0.0137;
+        }
+    }
+}
