@@ -1,6 +1,14 @@
 //! Number formats beside the integer grid: the element types of FP8, FP6 and FP4
-//! ([`minifloat`]), on which the block formats (MX, NVFP4) and the other formats people quantize
-//! language models to build. Each is checked bit for bit against its reference
+//! ([`minifloat`]) and their use with a scale per tensor or row ([`scaled`]), on which the block
+//! formats (MX, NVFP4) and the other formats people quantize language models to build. Each is checked bit for bit against its reference
 //! (tests/golden/formats/).
 
 pub mod minifloat;
+pub mod scaled;
+
+/// What a format cannot do with a tensor.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+pub enum FormatError {
+    #[error("{values} values do not fill a tensor of shape {shape:?}")]
+    Shape { values: usize, shape: Vec<usize> },
+}

@@ -1,0 +1,87 @@
+//! A minifloat element type with a scale, as FP8, FP6 and FP4 are used outside blocks: one scale
+//! per tensor, one per row (axis 0, a `[out, in]` weight's output channels), or none (a raw
+//! cast). In f32, as issue 18 and the golden script define it:
+//! - `s = amax / max_finite`, `amax` the largest finite |x| of the tensor or row (`s = 1` when
+//!   that gives no positive finite scale: an all-zero row, or one of values so small the division
+//!   underflows);
+//! - the stored code is `cast(x / s)`, rounded to nearest even and saturating
+//!   ([`Minifloat::encode`]);
+//! - `x̂ = f32(code) · s`; NaN stays NaN.
+
+use super::minifloat::Minifloat;
+use super::FormatError;
+use crate::engine::observer::finite_min_max;
+
+/// Where the scales are.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum Scale {
+    Tensor,
+    /// One per row: per output channel of a `[out, in]` weight.
+    Row,
+    /// A raw cast (`s = 1`).
+    None,
+}
+
+/// A tensor in a scaled minifloat: its codes, its scales, and the values they stand for.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Scaled {
+    pub codes: Vec<u8>,
+    pub scales: Vec<f32>,
+    pub values: Vec<f32>,
+}
+
+/// The scale that maps `amax` onto `elem`'s largest finite value (1 where there is none).
+pub fn scale_for(elem: Minifloat, amax: f32) -> f32 {
+    let s = amax / elem.max_finite();
+    if s > 0.0 && s.is_finite() { s } else { 1.0 }
+}
+
+/// Quantizes `xs` (row-major, shaped `shape`) to `elem` with `scale`.
+pub fn quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize]) -> Result<Scaled, FormatError> {
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count != Some(xs.len()) {
+        return Err(FormatError::Shape { values: xs.len(), shape: shape.to_vec() });
+    }
+    let rows = match scale {
+        Scale::Row => shape.first().copied().unwrap_or(1).max(1),
+        Scale::Tensor | Scale::None => 1,
+    };
+    let row_len = xs.len() / rows;
+    let mut out = Scaled { codes: Vec::with_capacity(xs.len()), scales: Vec::with_capacity(rows), values: Vec::with_capacity(xs.len()) };
+    for row in xs.chunks(row_len.max(1)).take(rows) {
+        let s = match scale {
+            Scale::None => 1.0,
+            Scale::Tensor | Scale::Row => {
+                let (lo, hi, _) = finite_min_max(row);
+                scale_for(elem, if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 })
+            }
+        };
+        out.scales.push(s);
+        for &x in row {
+            let code = elem.encode(x / s);
+            out.codes.push(code);
+            out.values.push(if x.is_nan() { x } else { elem.decode(code) * s });
+        }
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::engine::formats::minifloat::{E2M1, E4M3};
+
+    #[test]
+    fn per_tensor_maps_amax_onto_the_largest_value() {
+        let q = quantize(E2M1, Scale::Tensor, &[-3.0, 0.4, 1.2, 0.0], &[4]).unwrap();
+        assert_eq!(q.scales, [0.5]);
+        // −3/0.5 = −6 → −6; 0.4/0.5 = 0.8 → 1 (nearest); 1.2/0.5 = 2.4 → 2.
+        assert_eq!(q.values, [-3.0, 0.5, 1.0, 0.0]);
+        assert!(matches!(quantize(E4M3, Scale::Row, &[1.0; 5], &[2, 2]), Err(FormatError::Shape { values: 5, .. })));
+        let empty = quantize(E4M3, Scale::Row, &[], &[0, 4]).unwrap();
+        assert!(empty.codes.is_empty());
+        let q = quantize(E4M3, Scale::Tensor, &[f32::NAN, 0.0, f32::INFINITY], &[3]).unwrap();
+        assert_eq!(q.scales, [1.0], "no finite magnitude: no scale");
+        assert!(q.values[0].is_nan() && q.values[2] == 448.0);
+    }
+}
