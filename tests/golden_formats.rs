@@ -106,3 +106,24 @@ fn scaled_minifloats_are_the_reference_bit_for_bit() {
         }
     }
 }
+
+/// The legacy GGUF block types against the `gguf` package's quants.py: the quantized bytes and
+/// the dequantized values, bit for bit.
+#[test]
+fn gguf_legacy_blocks_are_gguf_py_bit_for_bit() {
+    use quantscope::engine::formats::gguf::BlockType;
+    let g = golden("gguf.json");
+    let x: Vec<f32> = numbers(&g["x"]).into_iter().map(|b| f32::from_bits(b as u32)).collect();
+    for t in BlockType::ALL {
+        let case = &g["types"][t.name()];
+        let want: Vec<u8> = numbers(&case["bytes"]).into_iter().map(|b| b as u8).collect();
+        let got = t.quantize(&x).unwrap();
+        assert_eq!(got.len(), want.len(), "{}", t.name());
+        if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+            let block = i / t.type_size();
+            panic!("{}: byte {i} (block {block}, byte {} of it): {:#04x} against {:#04x}", t.name(), i % t.type_size(), got[i], want[i]);
+        }
+        let values: Vec<u64> = t.dequantize(&want).unwrap().iter().map(|v| u64::from(v.to_bits())).collect();
+        assert_eq!(values, numbers(&case["values"]), "{}: dequantized", t.name());
+    }
+}

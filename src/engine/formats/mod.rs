@@ -3,6 +3,7 @@
 //! formats (MX, NVFP4) and the other formats people quantize language models to build. Each is checked bit for bit against its reference
 //! (tests/golden/formats/).
 
+pub mod gguf;
 pub mod minifloat;
 pub mod scaled;
 
@@ -11,4 +12,8 @@ pub mod scaled;
 pub enum FormatError {
     #[error("{values} values do not fill a tensor of shape {shape:?}")]
     Shape { values: usize, shape: Vec<usize> },
+    #[error("the last axis holds {values} values, not a multiple of the block of {block}")]
+    BlockSize { values: usize, block: usize },
+    #[error("{bytes} bytes are not whole blocks of {block}")]
+    BlockBytes { bytes: usize, block: usize },
 }
