@@ -127,3 +127,22 @@ fn gguf_legacy_blocks_are_gguf_py_bit_for_bit() {
         assert_eq!(values, numbers(&case["values"]), "{}: dequantized", t.name());
     }
 }
+
+/// The K-quants decoded as the `gguf` package's quants.py decodes them, bit for bit, on random
+/// super-blocks with finite scales.
+#[test]
+fn kquants_decode_as_gguf_py_bit_for_bit() {
+    use quantscope::engine::formats::kquants::KQuant;
+    let g = golden("kquants.json");
+    for t in KQuant::ALL {
+        let case = &g["types"][t.name()];
+        let bytes: Vec<u8> = numbers(&case["bytes"]).into_iter().map(|b| b as u8).collect();
+        let want = numbers(&case["values"]);
+        let got: Vec<u64> = t.dequantize(&bytes).unwrap().iter().map(|v| u64::from(v.to_bits())).collect();
+        assert_eq!(got.len(), want.len(), "{}", t.name());
+        if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+            panic!("{}: value {i} (super-block {}, position {}): {} against {}", t.name(), i / 256, i % 256, f32::from_bits(got[i] as u32), f32::from_bits(want[i] as u32));
+        }
+        assert!(t.dequantize(&bytes[..t.type_size() - 1]).is_err());
+    }
+}

@@ -1,9 +1,11 @@
 //! Number formats beside the integer grid: the element types of FP8, FP6 and FP4
 //! ([`minifloat`]) and their use with a scale per tensor or row ([`scaled`]), on which the block
-//! formats (MX, NVFP4) and the other formats people quantize language models to build. Each is checked bit for bit against its reference
+//! formats (MX, NVFP4) build; llama.cpp's legacy GGUF blocks ([`gguf`]) and its K-quants'
+//! decoding ([`kquants`]). Each is checked bit for bit against its reference
 //! (tests/golden/formats/).
 
 pub mod gguf;
+pub mod kquants;
 pub mod minifloat;
 pub mod scaled;
 
