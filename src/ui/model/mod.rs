@@ -279,8 +279,20 @@ pub fn model_view(props: &ModelViewProps) -> Html {
         })
     };
     lab::use_lab_handoff(props.lab.clone(), &page, &choices, &client, &ids, &start);
-    // What the last calibration ran on: an activation opened in the Explorer is run on the same.
+    // What the calibration shown ran on (an activation opened in the Explorer is run on the
+    // same), and what the one under way runs on, which takes its place once it is done.
     let calibrated_with = use_mut_ref(|| None::<explore::CalibratedWith>);
+    let calibrating_with = use_mut_ref(|| None::<explore::CalibratedWith>);
+    {
+        let (with, pending) = (calibrated_with.clone(), calibrating_with.clone());
+        use_effect_with(page.calibrated.as_ref().map(|c| Rc::as_ptr(c) as usize), move |shown| {
+            if shown.is_some() {
+                if let Some(p) = pending.borrow_mut().take() {
+                    *with.borrow_mut() = Some(p);
+                }
+            }
+        });
+    }
     let open_activation = explore::use_capture(&client, &page, &ids, &calibrated_with, &choices, &props.on_open);
     let running = matches!(page.status, Status::Running { .. });
     let declared = page.declared.as_deref();
@@ -291,7 +303,7 @@ pub fn model_view(props: &ModelViewProps) -> Html {
         Feed::Synthetic => Data::Synthetic { samples: choices.samples.max(1), seed: choices.seed },
     };
     let calibrate = {
-        let (start, data, page, c, with) = (start.clone(), data.clone(), page.clone(), (*choices).clone(), calibrated_with.clone());
+        let (start, data, page, c, with) = (start.clone(), data.clone(), page.clone(), (*choices).clone(), calibrating_with.clone());
         Callback::from(move |_: MouseEvent| {
             if let Some((model, name)) = page.model.clone() {
                 *with.borrow_mut() = Some(explore::CalibratedWith { model, name, data: data.clone(), choices: c.clone() });
