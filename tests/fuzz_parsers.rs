@@ -138,6 +138,32 @@ proptest! {
         let prefix: &[u8] = match ext { "npy" => b"\x93NUMPY\x01\x00", "npz" => b"PK\x03\x04", "safetensors" => &[64, 0, 0, 0, 0, 0, 0, 0, b'{'], _ => b"\x08\x08" };
         let _ = load(&name, &[prefix, &bytes[..]].concat(), LoadOptions::default());
     }
+
+    /// GGUF block decoders on any bytes: whole blocks decode to one value per code (NaN and ±∞
+    /// scales included), anything else is refused by size; quantizing any f32 (NaN, ±∞) gives
+    /// whole blocks.
+    #[test]
+    fn gguf_blocks_decode_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..1200),
+                                    xs in proptest::collection::vec(any::<u32>().prop_map(f32::from_bits), 0..100)) {
+        use quantscope::engine::formats::gguf::{BlockType, BLOCK};
+        use quantscope::engine::formats::kquants::{KQuant, QK_K};
+        for t in BlockType::ALL {
+            match t.dequantize(&bytes) {
+                Ok(v) => prop_assert_eq!(v.len(), bytes.len() / t.type_size() * BLOCK),
+                Err(_) => prop_assert!(bytes.len() % t.type_size() != 0),
+            }
+            match t.quantize(&xs) {
+                Ok(q) => prop_assert_eq!(q.len(), xs.len() / BLOCK * t.type_size()),
+                Err(_) => prop_assert!(xs.len() % BLOCK != 0),
+            }
+        }
+        for t in KQuant::ALL {
+            match t.dequantize(&bytes) {
+                Ok(v) => prop_assert_eq!(v.len(), bytes.len() / t.type_size() * QK_K),
+                Err(_) => prop_assert!(bytes.len() % t.type_size() != 0),
+            }
+        }
+    }
 }
 
 /// Panics inside tract are caught and become errors (checked below); keep them off the output

