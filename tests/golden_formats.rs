@@ -146,3 +146,64 @@ fn kquants_decode_as_gguf_py_bit_for_bit() {
         assert!(t.dequantize(&bytes[..t.type_size() - 1]).is_err());
     }
 }
+
+fn floats(v: &Value) -> Vec<f32> {
+    numbers(v).into_iter().map(|b| f32::from_bits(b as u32)).collect()
+}
+
+fn shape_of(v: &Value) -> Vec<usize> {
+    numbers(v).into_iter().map(|d| d as usize).collect()
+}
+
+/// `got` equals `want` bit for bit, NaN equal to NaN; names the first difference.
+fn assert_values(what: &str, got: &[f32], want: &[f32]) {
+    assert_eq!(got.len(), want.len(), "{what}: count");
+    if let Some(k) = got.iter().zip(want).position(|(g, w)| g.to_bits() != w.to_bits() && !(g.is_nan() && w.is_nan())) {
+        panic!("{what}: value {k}: {} against {}", got[k], want[k]);
+    }
+}
+
+/// The MX formats against torchao's `to_mx`/`to_dtype`: every element type torchao has, every
+/// scale rounding; E8M0 scales, element codes and values bit for bit (tiny, subnormal, huge,
+/// infinite and NaN blocks among them). Where torchao's eager RCEIL misses the exact ceiling
+/// (its f32 `log2`, see make_mx.py), the block's scale is the exact one the script recorded and
+/// its values follow from it.
+#[test]
+fn mx_formats_are_torchao_bit_for_bit() {
+    use quantscope::engine::formats::mx::{self, Element, ScaleRounding, SCALE_NAN};
+    let g = golden("mx.json");
+    let (shape, x) = (shape_of(&g["shape"]), floats(&g["x"]));
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 20);
+    let mut inexact_seen = 0;
+    for case in cases {
+        let elem = Element::Float(minifloat::ALL.into_iter().find(|t| t.name == case["elem"]).unwrap());
+        let rounding = ScaleRounding::parse(case["rounding"].as_str().unwrap()).unwrap();
+        let what = format!("mx {} {}", case["elem"], rounding.name());
+        let q = mx::quantize(elem, rounding, &x, &shape).unwrap();
+        let mut scales: Vec<u64> = numbers(&case["scales"]);
+        let mut values = floats(&case["values"]);
+        let codes = numbers(&case["codes"]);
+        let mut inexact = vec![false; scales.len()];
+        for pair in case.get("rceil_inexact").and_then(Value::as_array).into_iter().flatten() {
+            let (block, exact) = (pair[0].as_u64().unwrap() as usize, pair[1].as_u64().unwrap());
+            inexact[block] = true;
+            inexact_seen += 1;
+            scales[block] = exact;
+            let block_x = &x[block * mx::BLOCK..][..mx::BLOCK];
+            let factor = mx::scale_value(127u8.wrapping_sub((exact as u8).wrapping_sub(127)));
+            for (k, &xi) in block_x.iter().enumerate() {
+                values[block * mx::BLOCK + k] = elem.decode(elem.encode(xi * factor)) * mx::scale_value(exact as u8);
+            }
+        }
+        assert_eq!(q.scales.iter().map(|&b| u64::from(b)).collect::<Vec<_>>(), scales, "{what}: scales");
+        for (b, (got, want)) in q.codes.chunks(mx::BLOCK).zip(codes.chunks(mx::BLOCK)).enumerate() {
+            // A NaN block's codes are the reference's arbitrary bits; its values are NaN.
+            if q.scales[b] != SCALE_NAN && !inexact[b] {
+                assert_eq!(got.iter().map(|&c| u64::from(c)).collect::<Vec<_>>(), want, "{what}: codes of block {b}");
+            }
+        }
+        assert_values(&what, &q.values, &values);
+    }
+    assert!(inexact_seen >= 5, "the golden covers torchao's inexact RCEIL blocks");
+}

@@ -7,6 +7,7 @@
 pub mod gguf;
 pub mod kquants;
 pub mod minifloat;
+pub mod mx;
 pub mod scaled;
 
 /// What a format cannot do with a tensor.
@@ -18,4 +19,17 @@ pub enum FormatError {
     BlockSize { values: usize, block: usize },
     #[error("{bytes} bytes are not whole blocks of {block}")]
     BlockBytes { bytes: usize, block: usize },
+}
+
+/// Checks that `xs` fills `shape` and that its last axis is whole blocks of `block`.
+pub(crate) fn check_blocks(xs: &[f32], shape: &[usize], block: usize) -> Result<(), FormatError> {
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count != Some(xs.len()) {
+        return Err(FormatError::Shape { values: xs.len(), shape: shape.to_vec() });
+    }
+    let last = shape.last().copied().unwrap_or(1);
+    if !last.is_multiple_of(block) {
+        return Err(FormatError::BlockSize { values: last, block });
+    }
+    Ok(())
 }
