@@ -207,3 +207,28 @@ fn mx_formats_are_torchao_bit_for_bit() {
     }
     assert!(inexact_seen >= 5, "the golden covers torchao's inexact RCEIL blocks");
 }
+
+/// NVFP4 against torchao's `NVFP4Tensor` with its per-tensor scale: the tensor scale, the E4M3
+/// block scales, the E2M1 codes and the values bit for bit (an outlier, zero, underflowing,
+/// NaN, infinite and huge blocks, and an all-zero tensor).
+#[test]
+fn nvfp4_is_torchao_bit_for_bit() {
+    use quantscope::engine::formats::nvfp4;
+    let g = golden("nvfp4.json");
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    for case in cases {
+        let what = format!("nvfp4 {}", case["name"]);
+        let x = floats(&case["x"]);
+        let q = nvfp4::quantize(&x, &shape_of(&case["shape"])).unwrap();
+        assert_eq!(q.tensor_scale.to_bits(), floats(&case["tensor_scale"])[0].to_bits(), "{what}: tensor scale");
+        assert_eq!(q.scales.iter().map(|&b| u64::from(b)).collect::<Vec<_>>(), numbers(&case["scales"]), "{what}: block scales");
+        for (b, (got, want)) in q.codes.chunks(nvfp4::BLOCK).zip(numbers(&case["codes"]).chunks(nvfp4::BLOCK)).enumerate() {
+            // A NaN block's codes are the reference's arbitrary bits; its values are NaN.
+            if !got.is_empty() && !x[b * nvfp4::BLOCK..][..nvfp4::BLOCK].iter().any(|v| v.is_nan()) {
+                assert_eq!(got.iter().map(|&c| u64::from(c)).collect::<Vec<_>>(), want, "{what}: codes of block {b}");
+            }
+        }
+        assert_values(&what, &q.values, &floats(&case["values"]));
+    }
+}

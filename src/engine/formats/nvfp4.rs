@@ -1,0 +1,87 @@
+//! NVIDIA's NVFP4: E2M1 values in blocks of 16 along the last axis, each block with an E4M3
+//! scale, and one FP32 scale for the tensor, computed step for step as torchao's NVFP4 reference
+//! (`nvfp4_quantize` with a per-tensor scale; tests/golden/formats/make_nvfp4.py):
+//! - tensor scale `t = amax / (448 · 6)`, `amax` the tensor's largest finite |x| (1 when that
+//!   gives no positive finite scale: an all-zero tensor, where torchao's 0 gives NaN);
+//! - block scale `s = e4m3(clamp((bamax / 6) / t, 2^−6, 448))`, `bamax` the block's largest |x|;
+//! - codes `e2m1(clamp(x · ((1 / t) / s), −6, 6))`;
+//! - values `f32(code) · (t · s)`.
+//!
+//! Unlike MX's power-of-two scales, the E4M3 block scale has three mantissa bits, so a block's
+//! largest value lands within 1/16 of FP4's top; the tensor scale lets the E4M3 scales span the
+//! tensor's range. A block holding a NaN has a NaN scale and decodes to NaN.
+
+use super::minifloat::{E2M1, E4M3};
+use super::mx::block_amax;
+use super::FormatError;
+
+/// Values per block.
+pub const BLOCK: usize = 16;
+/// E4M3's largest value times E2M1's.
+const SCALE_RANGE: f32 = 448.0 * 6.0;
+/// The smallest normal E4M3 value, below which torchao clamps block scales.
+const E4M3_TINY: f32 = 1.0 / 64.0;
+
+/// A tensor in NVFP4.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Nvfp4 {
+    /// One E2M1 code per value.
+    pub codes: Vec<u8>,
+    /// One E4M3 code per block.
+    pub scales: Vec<u8>,
+    pub tensor_scale: f32,
+    pub values: Vec<f32>,
+}
+
+/// The tensor scale for a tensor whose largest finite magnitude is `amax`.
+pub fn tensor_scale(amax: f32) -> f32 {
+    let t = amax / SCALE_RANGE;
+    if t > 0.0 && t.is_finite() { t } else { 1.0 }
+}
+
+/// Quantizes `xs` (row-major, shaped `shape`).
+pub fn quantize(xs: &[f32], shape: &[usize]) -> Result<Nvfp4, FormatError> {
+    super::check_blocks(xs, shape, BLOCK)?;
+    let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
+    let t = tensor_scale(if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 });
+    let inv_t = 1.0 / t;
+    let mut out = Nvfp4 { codes: vec![0; xs.len()], scales: Vec::with_capacity(xs.len() / BLOCK), tensor_scale: t, values: vec![0.0; xs.len()] };
+    for ((block, codes), values) in xs.chunks_exact(BLOCK).zip(out.codes.chunks_exact_mut(BLOCK)).zip(out.values.chunks_exact_mut(BLOCK)) {
+        let scaled = block_amax(block) / 6.0 / t;
+        // `clamp` keeps NaN, as torch.clamp does.
+        let s8 = E4M3.encode(if scaled.is_nan() { scaled } else { scaled.clamp(E4M3_TINY, 448.0) });
+        let s = E4M3.decode(s8);
+        let reciprocal = inv_t / s;
+        let step = t * s;
+        for ((&x, c), v) in block.iter().zip(codes.iter_mut()).zip(values.iter_mut()) {
+            *c = E2M1.encode(x * reciprocal);
+            *v = E2M1.decode(*c) * step;
+        }
+        out.scales.push(s8);
+    }
+    Ok(out)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_block_maps_its_largest_value_near_six() {
+        let mut xs = vec![0.0f32; 32];
+        xs[0] = 3.0;
+        xs[16] = -0.3;
+        xs[17] = 0.1;
+        let q = quantize(&xs, &[2, 16]).unwrap();
+        assert_eq!(q.tensor_scale, 3.0 / 2688.0);
+        // Block 0: (3/6)/t = 448 exactly; its largest value comes back exactly.
+        assert_eq!(E4M3.decode(q.scales[0]), 448.0);
+        assert_eq!(q.values[0], 3.0);
+        // Block 1: (0.3/6)/t = 44.8 → E4M3 44; x = −0.3 → −0.3·(1/t)/44 = −6.109 → −6.
+        assert_eq!(E4M3.decode(q.scales[1]), 44.0);
+        assert_eq!(q.codes[16], E2M1.encode(-6.0));
+        let zeros = quantize(&[0.0; 16], &[16]).unwrap();
+        assert_eq!((zeros.tensor_scale, zeros.values), (1.0, vec![0.0; 16]));
+        assert!(matches!(quantize(&[0.0; 24], &[24]), Err(FormatError::BlockSize { values: 24, block: 16 })));
+    }
+}
