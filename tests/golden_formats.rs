@@ -232,3 +232,41 @@ fn nvfp4_is_torchao_bit_for_bit() {
         assert_values(&what, &q.values, &floats(&case["values"]));
     }
 }
+
+/// NF4 and NF4-DQ against bitsandbytes' `quantize_4bit`/`dequantize_4bit` (its pure-PyTorch
+/// kernels): the code tables, every code, absmax and value bit for bit, and the double
+/// quantization's mean, codes and group scales (an outlier, zero, subnormal and midpoint blocks,
+/// a last short group of absmax values, and NaN and ±∞ for plain NF4).
+#[test]
+fn nf4_is_bitsandbytes_bit_for_bit() {
+    use quantscope::engine::formats::nf4;
+    let g = golden("nf4.json");
+    assert_values("the NF4 code", &nf4::CODE, &floats(&g["nf4_code"]));
+    assert_values("the dynamic code", &nf4::dynamic_code(), &floats(&g["dynamic_code"]));
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 4);
+    let u64s = |v: &[u8]| v.iter().map(|&c| u64::from(c)).collect::<Vec<_>>();
+    for case in cases {
+        let (x, shape) = (floats(&case["x"]), shape_of(&case["shape"]));
+        let what = format!("nf4 {}", case["name"]);
+        let q = nf4::quantize(&x, &shape, false).unwrap();
+        let want = &case["nf4"];
+        for (b, (got, want)) in q.codes.chunks(nf4::BLOCK).zip(numbers(&want["codes"]).chunks(nf4::BLOCK)).enumerate() {
+            // A non-finite block's codes are the reference's arbitrary picks; its values compare.
+            if x[b * nf4::BLOCK..][..nf4::BLOCK].iter().all(|v| v.is_finite()) {
+                assert_eq!(u64s(got), want, "{what}: codes of block {b}");
+            }
+        }
+        assert_values(&format!("{what}: absmax"), &q.absmax, &floats(&want["absmax"]));
+        assert_values(&what, &q.values, &floats(&want["values"]));
+        let Some(want) = case.get("nf4_dq") else { continue };
+        let what = format!("nf4-dq {}", case["name"]);
+        let q = nf4::quantize(&x, &shape, true).unwrap();
+        let dq = q.double.as_ref().unwrap();
+        assert_eq!(dq.mean.to_bits(), floats(&want["offset"])[0].to_bits(), "{what}: mean");
+        assert_eq!(u64s(&dq.codes), numbers(&want["absmax_codes"]), "{what}: absmax codes");
+        assert_values(&format!("{what}: group scales"), &dq.scales, &floats(&want["absmax_scales"]));
+        assert_eq!(u64s(&q.codes), numbers(&want["codes"]), "{what}: codes");
+        assert_values(&what, &q.values, &floats(&want["values"]));
+    }
+}

@@ -8,6 +8,7 @@ pub mod gguf;
 pub mod kquants;
 pub mod minifloat;
 pub mod mx;
+pub mod nf4;
 pub mod nvfp4;
 pub mod scaled;
 
