@@ -270,3 +270,27 @@ fn nf4_is_bitsandbytes_bit_for_bit() {
         assert_values(&what, &q.values, &floats(&want["values"]));
     }
 }
+
+/// The group-wise integer grid against PyTorch's per-channel min/max observer and fake
+/// quantization on the tensor reshaped to [groups, G]: scales, zero points and values bit for bit.
+#[test]
+fn group_wise_int_is_pytorch_bit_for_bit() {
+    use quantscope::engine::formats::group;
+    use quantscope::engine::quantizer::qparams::{QRange, QScheme};
+    let g = golden("group.json");
+    let (shape, x) = (shape_of(&g["shape"]), floats(&g["x"]));
+    let cases = g["cases"].as_array().unwrap();
+    assert_eq!(cases.len(), 8);
+    for case in cases {
+        let bits = case["bits"].as_u64().unwrap() as u32;
+        let affine = case["scheme"] == "affine";
+        let size = case["group"].as_u64().unwrap() as usize;
+        let what = format!("int{bits} {} groups of {size}", case["scheme"]);
+        let (scheme, range) = if affine { (QScheme::Affine, QRange::with_bits(bits, true).unwrap()) } else { (QScheme::Symmetric, QRange::with_bits(bits, false).unwrap()) };
+        let q = group::quantize(&x, &shape, size, scheme, range).unwrap();
+        assert_values(&format!("{what}: scales"), &q.params.iter().map(|p| p.scale).collect::<Vec<_>>(), &floats(&case["scales"]));
+        let zps: Vec<i64> = case["zero_points"].as_array().unwrap().iter().map(|z| z.as_i64().unwrap()).collect();
+        assert_eq!(q.params.iter().map(|p| i64::from(p.zero_point)).collect::<Vec<_>>(), zps, "{what}: zero points");
+        assert_values(&what, &q.values, &floats(&case["values"]));
+    }
+}

@@ -5,6 +5,7 @@
 //! (tests/golden/formats/).
 
 pub mod gguf;
+pub mod group;
 pub mod kquants;
 pub mod minifloat;
 pub mod mx;

@@ -1,0 +1,74 @@
+//! The integer grid with one (scale, zero point) per group of `G` values along the last axis:
+//! the round-to-nearest baseline of GPTQ and AWQ, and compressed-tensors' W4A16 (`G` = 128).
+//! Each group's parameters follow the engine's PyTorch rules ([`calculate_qparams`]) from the
+//! group's finite min and max, exactly as a per-channel min/max observer would give them for the
+//! tensor reshaped to `[groups, G]` (tests/golden/formats/make_group.py checks this against
+//! PyTorch's `PerChannelMinMaxObserver` and `fake_quantize_per_channel_affine`).
+
+use super::FormatError;
+use crate::engine::observer::finite_min_max;
+use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
+use crate::engine::quantizer::quantize::{fake_quantize_per_channel_into, quantize_per_channel_into};
+use crate::engine::quantizer::rounding::Rounding;
+use crate::engine::tensor::ChannelLayout;
+
+/// A tensor on a group-wise integer grid.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Grouped {
+    /// One code per value (`q`, in `range`).
+    pub codes: Vec<i32>,
+    /// One (scale, zero point) per group.
+    pub params: Vec<QParams>,
+    pub values: Vec<f32>,
+}
+
+/// The layout of `len` values as groups of `group`: each group a channel.
+pub fn layout(len: usize, group: usize) -> ChannelLayout {
+    ChannelLayout { outer: 1, channels: len / group.max(1), inner: group }
+}
+
+/// The parameters of each group of `group` values of `xs`.
+pub fn group_params(xs: &[f32], group: usize, scheme: QScheme, range: QRange) -> Vec<QParams> {
+    xs.chunks_exact(group.max(1))
+        .map(|g| {
+            let (lo, hi, _) = finite_min_max(g);
+            // No finite value: an unobserved group (scale 1, zero point 0), as the observers give.
+            calculate_qparams(lo, hi, scheme, range)
+        })
+        .collect()
+}
+
+/// Quantizes `xs` (row-major, shaped `shape`) in groups of `group` along the last axis.
+pub fn quantize(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, range: QRange) -> Result<Grouped, FormatError> {
+    if group == 0 {
+        return Err(FormatError::BlockSize { values: shape.last().copied().unwrap_or(1), block: 0 });
+    }
+    super::check_blocks(xs, shape, group)?;
+    let params = group_params(xs, group, scheme, range);
+    let layout = layout(xs.len(), group);
+    let mut codes = vec![0i32; xs.len()];
+    let mut values = vec![0f32; xs.len()];
+    quantize_per_channel_into(xs, layout, &params, range, Rounding::HalfEven, &mut codes).expect("a layout of whole groups");
+    fake_quantize_per_channel_into(xs, layout, &params, range, Rounding::HalfEven, &mut values).expect("a layout of whole groups");
+    Ok(Grouped { codes, params, values })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn each_group_has_its_own_grid() {
+        // Two groups of 4 with ranges 100× apart: each keeps its own resolution.
+        let xs = [-1.0, 0.0, 0.5, 1.0, -0.01, 0.0, 0.005, 0.01];
+        let range = QRange::with_bits(4, false).unwrap();
+        let q = quantize(&xs, &[8], 4, QScheme::Symmetric, range).unwrap();
+        assert_eq!(q.params.len(), 2);
+        assert_eq!(q.params[0].scale, 1.0 / 7.5);
+        assert_eq!(q.params[1].scale, 0.01 / 7.5);
+        // −1 · (1/s) is −7.4999995 in f32 (PyTorch also multiplies by the reciprocal): −7.
+        assert_eq!(q.codes, [-7, 0, 4, 7, -8, 0, 4, 7]);
+        assert!(matches!(quantize(&xs, &[2, 4], 3, QScheme::Affine, range), Err(FormatError::BlockSize { values: 4, block: 3 })));
+        assert!(matches!(quantize(&xs, &[8], 0, QScheme::Affine, range), Err(FormatError::BlockSize { block: 0, .. })));
+    }
+}
