@@ -146,7 +146,7 @@ proptest! {
     fn gguf_blocks_decode_any_bytes(bytes in proptest::collection::vec(any::<u8>(), 0..1200),
                                     xs in proptest::collection::vec(any::<u32>().prop_map(f32::from_bits), 0..100)) {
         use quantscope::engine::formats::gguf::{BlockType, BLOCK};
-        use quantscope::engine::formats::kquants::{KQuant, QK_K};
+        use quantscope::engine::formats::gguf::{KQuant, QK_K};
         for t in BlockType::ALL {
             match t.dequantize(&bytes) {
                 Ok(v) => prop_assert_eq!(v.len(), bytes.len() / t.type_size() * BLOCK),

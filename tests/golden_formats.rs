@@ -132,7 +132,7 @@ fn gguf_legacy_blocks_are_gguf_py_bit_for_bit() {
 /// super-blocks with finite scales.
 #[test]
 fn kquants_decode_as_gguf_py_bit_for_bit() {
-    use quantscope::engine::formats::kquants::KQuant;
+    use quantscope::engine::formats::gguf::KQuant;
     let g = golden("kquants.json");
     for t in KQuant::ALL {
         let case = &g["types"][t.name()];
@@ -292,5 +292,27 @@ fn group_wise_int_is_pytorch_bit_for_bit() {
         let zps: Vec<i64> = case["zero_points"].as_array().unwrap().iter().map(|z| z.as_i64().unwrap()).collect();
         assert_eq!(q.params.iter().map(|p| i64::from(p.zero_point)).collect::<Vec<_>>(), zps, "{what}: zero points");
         assert_values(&what, &q.values, &floats(&case["values"]));
+    }
+}
+
+/// The K-quants' quantizers against llama.cpp's C reference (`quantize_row_q*_K_ref`, built
+/// from the llama-cpp-python sdist by make_kquantize.py): every byte, and the values they decode
+/// to, on super-blocks with an outlier, zeros, a constant, tiny and large values, one sign only,
+/// heavy tails and ties.
+#[test]
+fn kquant_quantizers_are_llama_cpp_bit_for_bit() {
+    use quantscope::engine::formats::gguf::{kquantize, KQuant, QK_K};
+    let g = golden("kquantize.json");
+    let x = floats(&g["x"]);
+    assert_eq!(x.len(), 18 * QK_K);
+    for t in KQuant::ALL {
+        let case = &g["types"][t.name()];
+        let want: Vec<u8> = numbers(&case["bytes"]).into_iter().map(|b| b as u8).collect();
+        let got = kquantize::quantize(t, &x).unwrap();
+        assert_eq!(got.len(), want.len(), "{}", t.name());
+        if let Some(i) = got.iter().zip(&want).position(|(a, b)| a != b) {
+            panic!("{}: byte {i} (super-block {}, byte {}): {:#04x} against {:#04x}", t.name(), i / t.type_size(), i % t.type_size(), got[i], want[i]);
+        }
+        assert_values(t.name(), &t.dequantize(&got).unwrap(), &floats(&case["values"]));
     }
 }

@@ -1,12 +1,11 @@
 //! Number formats beside the integer grid: the element types of FP8, FP6 and FP4
 //! ([`minifloat`]) and their use with a scale per tensor or row ([`scaled`]), on which the block
-//! formats (MX, NVFP4) build; llama.cpp's legacy GGUF blocks ([`gguf`]) and its K-quants'
-//! decoding ([`kquants`]). Each is checked bit for bit against its reference
-//! (tests/golden/formats/).
+//! formats build: MX ([`mx`]), NVFP4 ([`nvfp4`]); QLoRA's NF4 ([`nf4`]); the integer grid in
+//! groups ([`group`]); llama.cpp's GGUF block types ([`gguf`]). Each is checked bit for bit
+//! against its reference (tests/golden/formats/).
 
 pub mod gguf;
 pub mod group;
-pub mod kquants;
 pub mod minifloat;
 pub mod mx;
 pub mod nf4;

@@ -15,7 +15,7 @@
 
 use half::f16;
 
-use super::FormatError;
+use crate::engine::formats::FormatError;
 
 /// Values per block.
 pub const BLOCK: usize = 32;

@@ -1,12 +1,11 @@
 //! llama.cpp's K-quant super-blocks (256 values): Q2_K, Q3_K, Q4_K, Q5_K and Q6_K, decoded as the
 //! `gguf` package's quants.py decodes them, step for step in f32 (each sub-block's scale is
 //! `d · sc` first, then times the code; the minimum subtracted after), so that the values agree
-//! bit for bit. Their quantizers (llama.cpp's `quantize_row_q*_K_ref`, which search the scales)
-//! come later.
+//! bit for bit. Their quantizers are in [`super::kquantize`].
 
 use half::f16;
 
-use super::FormatError;
+use crate::engine::formats::FormatError;
 
 /// Values per super-block.
 pub const QK_K: usize = 256;

@@ -1,0 +1,78 @@
+//! llama.cpp's GGUF block types: the legacy blocks of 32 ([`legacy`]: Q4_0, Q4_1, Q5_0, Q5_1,
+//! Q8_0) and the K-quants' super-blocks of 256 ([`kquants`] decodes them, [`kquantize`] is
+//! llama.cpp's reference quantizer for them, which searches each sub-block's scale).
+
+pub mod kquantize;
+pub mod kquants;
+pub mod legacy;
+
+pub use kquants::{KQuant, QK_K};
+pub use legacy::{BlockType, BLOCK};
+
+use super::FormatError;
+
+/// A GGUF block type this engine quantizes and decodes.
+#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+pub enum GgufType {
+    Legacy(BlockType),
+    K(KQuant),
+}
+
+impl GgufType {
+    pub const ALL: [GgufType; 10] = [
+        GgufType::Legacy(BlockType::Q4_0),
+        GgufType::Legacy(BlockType::Q4_1),
+        GgufType::Legacy(BlockType::Q5_0),
+        GgufType::Legacy(BlockType::Q5_1),
+        GgufType::Legacy(BlockType::Q8_0),
+        GgufType::K(KQuant::Q2K),
+        GgufType::K(KQuant::Q3K),
+        GgufType::K(KQuant::Q4K),
+        GgufType::K(KQuant::Q5K),
+        GgufType::K(KQuant::Q6K),
+    ];
+
+    /// The name gguf-py gives it (`Q4_K`).
+    pub fn name(self) -> &'static str {
+        match self {
+            GgufType::Legacy(t) => t.name(),
+            GgufType::K(t) => t.name(),
+        }
+    }
+
+    /// Values per block (or super-block).
+    pub fn block_size(self) -> usize {
+        match self {
+            GgufType::Legacy(_) => BLOCK,
+            GgufType::K(_) => QK_K,
+        }
+    }
+
+    /// Bytes per block.
+    pub fn type_size(self) -> usize {
+        match self {
+            GgufType::Legacy(t) => t.type_size(),
+            GgufType::K(t) => t.type_size(),
+        }
+    }
+
+    pub fn bits_per_weight(self) -> f64 {
+        (self.type_size() * 8) as f64 / self.block_size() as f64
+    }
+
+    /// Quantizes `xs` (a whole number of blocks) as llama.cpp's reference quantizer does.
+    pub fn quantize(self, xs: &[f32]) -> Result<Vec<u8>, FormatError> {
+        match self {
+            GgufType::Legacy(t) => t.quantize(xs),
+            GgufType::K(t) => kquantize::quantize(t, xs),
+        }
+    }
+
+    /// The values `bytes` (whole blocks) stand for.
+    pub fn dequantize(self, bytes: &[u8]) -> Result<Vec<f32>, FormatError> {
+        match self {
+            GgufType::Legacy(t) => t.dequantize(bytes),
+            GgufType::K(t) => t.dequantize(bytes),
+        }
+    }
+}
