@@ -100,7 +100,7 @@ fn midpoints<const N: usize>(code: &[f32; N]) -> Vec<f32> {
 /// `v`; a NaN gives the last code, as there).
 #[inline]
 fn nearest(bounds: &[f32], v: f32) -> u8 {
-    bounds.partition_point(|&b| !(b >= v)) as u8
+    if v.is_nan() { bounds.len() as u8 } else { bounds.partition_point(|&b| b < v) as u8 }
 }
 
 /// `x` scaled by `r` and clamped to [−1, 1] (NaN stays NaN).
