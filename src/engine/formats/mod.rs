@@ -6,11 +6,14 @@
 
 pub mod gguf;
 pub mod group;
+pub mod measure;
 pub mod minifloat;
 pub mod mx;
 pub mod nf4;
 pub mod nvfp4;
+pub mod quantized;
 pub mod scaled;
+pub mod spec;
 
 /// What a format cannot do with a tensor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
@@ -21,6 +24,8 @@ pub enum FormatError {
     BlockSize { values: usize, block: usize },
     #[error("{bytes} bytes are not whole blocks of {block}")]
     BlockBytes { bytes: usize, block: usize },
+    #[error("{0} bits are not supported (2 to 8)")]
+    Bits(u32),
 }
 
 /// Checks that `xs` fills `shape` and that its last axis is whole blocks of `block`.

@@ -13,7 +13,8 @@ use super::FormatError;
 use crate::engine::observer::finite_min_max;
 
 /// Where the scales are.
-#[derive(Clone, Copy, Debug, PartialEq, Eq)]
+#[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
+#[serde(rename_all = "lowercase")]
 pub enum Scale {
     Tensor,
     /// One per row: per output channel of a `[out, in]` weight.

@@ -24,7 +24,7 @@ fn half(b: &[u8], at: usize) -> f32 {
 }
 
 /// Q4_K's and Q5_K's eight 6-bit scales and minimums, packed in 12 bytes.
-fn scale_min(s: &[u8]) -> ([u8; 8], [u8; 8]) {
+pub(super) fn scale_min(s: &[u8]) -> ([u8; 8], [u8; 8]) {
     let (mut sc, mut min) = ([0u8; 8], [0u8; 8]);
     for i in 0..4 {
         sc[i] = s[i] & 0x3f;
@@ -33,6 +33,13 @@ fn scale_min(s: &[u8]) -> ([u8; 8], [u8; 8]) {
         min[4 + i] = (s[8 + i] >> 4) | ((s[4 + i] >> 2) & 0x30);
     }
     (sc, min)
+}
+
+/// Q3_K's sub-block `g`'s 6-bit signed scale, from its 12 packed bytes `s`.
+pub(super) fn q3_scale(s: &[u8], g: usize) -> i8 {
+    let low = (s[g % 8] >> (4 * (g / 8))) & 0x0f;
+    let high = (s[8 + g % 4] >> (2 * (g / 4))) & 0x03;
+    ((low | (high << 4)) as i8).wrapping_sub(32)
 }
 
 impl KQuant {
@@ -94,11 +101,7 @@ impl KQuant {
                 // hmask (32) | qs (64) | scales (12) | d
                 let (hmask, qs, s) = (&b[..32], &b[32..96], &b[96..108]);
                 let d = half(b, 108);
-                let scale = |g: usize| {
-                    let low = (s[g % 8] >> (4 * (g / 8))) & 0x0f;
-                    let high = (s[8 + g % 4] >> (2 * (g / 4))) & 0x03;
-                    f32::from(((low | (high << 4)) as i8).wrapping_sub(32))
-                };
+                let scale = |g: usize| f32::from(q3_scale(s, g));
                 for p in 0..QK_K {
                     let (j, s2, l) = (p / 128, (p % 128) / 32, p % 32);
                     let low = ((qs[j * 32 + l] >> (2 * s2)) & 3) as i8;

@@ -2,10 +2,12 @@
 //! Q8_0) and the K-quants' super-blocks of 256 ([`kquants`] decodes them, [`kquantize`] is
 //! llama.cpp's reference quantizer for them, which searches each sub-block's scale).
 
+mod grid;
 pub mod kquantize;
 pub mod kquants;
 pub mod legacy;
 
+pub use grid::{grids, Grids};
 pub use kquants::{KQuant, QK_K};
 pub use legacy::{BlockType, BLOCK};
 
