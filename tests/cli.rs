@@ -313,3 +313,58 @@ fn inspect_shows_how_a_quantized_model_stores_its_weights() {
     let text = String::from_utf8_lossy(&quantscope(&["inspect", path]).stdout).to_string();
     assert!(text.contains("uint8 s=") && text.contains("int32 s="), "{}", &text[..text.len().min(2000)]);
 }
+
+/// `quantize`: the JSON fields the issue names, the dequantized values written by --out equal to
+/// the engine's, and the error split; `formats`: every format once, the front marked, CSV too.
+#[test]
+fn quantize_and_formats_on_a_layer() {
+    use quantscope::engine::formats::{measure::measure, quantized::quantize, spec::{Format, Params}};
+    let w: Vec<f32> = (0..64 * 256).map(|i| (((i * 7919) % 2003) as f32 - 1001.0) / 40_000.0 + if i == 77 { 0.9 } else { 0.0 }).collect();
+    let p = scratch("layer.safetensors", &safetensors::write_f32(&[("layer.weight", &[64, 256], &w), ("bias", &[64], &w[..64])]));
+    let file = p.to_str().unwrap();
+    let out = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli").join("dq.npy");
+    for (format, extra) in [("mxfp4", vec!["--scale-rounding", "rceil"]), ("int", vec!["--bits", "4", "--group-size", "128", "--scheme", "symmetric"]), ("q4_k", vec![]), ("nf4-dq", vec![])] {
+        let mut args = vec!["quantize", file, "--tensor", "layer.weight", "--format", format, "--json", "--out", out.to_str().unwrap()];
+        args.extend(extra.iter().copied());
+        let v = json(&args);
+        for field in ["format", "bits_per_weight", "mse", "sqnr_db", "max_abs_error", "saturated"] {
+            assert!(v.get(field).is_some_and(|f| !f.is_null()), "{format}: {field} in {v}");
+        }
+        assert_eq!(v["format"], format);
+        let params = Params { bits: 4, group: Some(128), scheme: quantscope::engine::quantizer::qparams::QScheme::Symmetric, rounding: quantscope::engine::formats::mx::ScaleRounding::Rceil, ..Params::default() };
+        let q = quantize(Format::parse(format, &params).unwrap(), &w, &[64, 256]).unwrap();
+        let (m, _) = measure(&w, &q);
+        // serde_json reads floats back to within an ulp or so, not always exactly.
+        const JSON_TOL: f64 = 1e-15;
+        assert!((v["mse"].as_f64().unwrap() - m.mse).abs() <= JSON_TOL * m.mse, "{format}: {} against {}", v["mse"], m.mse);
+        assert_eq!(v["bits_per_weight"].as_f64(), Some(q.bits_per_weight), "{format}");
+        let written = npy::read("dq.npy", "dq", &std::fs::read(&out).unwrap()).unwrap();
+        assert_eq!(written.shape, [64, 256]);
+        assert!(written.data.iter().zip(&q.values).all(|(a, b)| a.to_bits() == b.to_bits()), "{format}: --out holds the dequantized values");
+    }
+    let v = json(&["formats", file, "--tensor", "layer.weight", "--json"]);
+    let rows = v["formats"].as_array().unwrap();
+    assert_eq!(rows.len(), Format::comparison().len());
+    assert!(rows.iter().any(|r| r["pareto"] == true));
+    // The rows on the front: none of them beaten by another row.
+    let point = |r: &Value| (r["bits_per_weight"].as_f64().unwrap(), r["sqnr_db"].as_f64().unwrap());
+    for r in rows.iter().filter(|r| r["pareto"] == true) {
+        let (b, s) = point(r);
+        assert!(!rows.iter().any(|o| { let (b2, s2) = point(o); (b2 <= b && s2 > s) || (b2 < b && s2 >= s) }), "{r}");
+    }
+    let csv = quantscope(&["formats", file, "--tensor", "layer.weight", "--csv"]);
+    assert_eq!(String::from_utf8_lossy(&csv.stdout).lines().count(), rows.len() + 1);
+    // The bias (64 values) fits no block format: those rows say why.
+    let v = json(&["formats", file, "--tensor", "bias", "--json"]);
+    let q4k = v["formats"].as_array().unwrap().iter().find(|r| r["format"] == "q4_k").unwrap();
+    assert!(q4k["error"].as_str().unwrap().contains("block of 256"), "{q4k}");
+    let one_line = |out: Output, needle: &str| {
+        let err = String::from_utf8_lossy(&out.stderr);
+        assert_eq!((out.status.code(), err.trim_end().lines().count()), (Some(1), 1), "{err}");
+        assert!(err.contains(needle), "{err}");
+    };
+    one_line(quantscope(&["quantize", file, "--tensor", "bias", "--format", "q4_k"]), "bias");
+    one_line(quantscope(&["quantize", file, "--tensor", "layer.weight", "--format", "fp3"]), "no format “fp3”");
+    one_line(quantscope(&["quantize", file, "--format", "nf4"]), "--tensor");
+    one_line(quantscope(&["quantize", file, "--tensor", "layer.weight", "--format", "int", "--bits", "12"]), "2 to 8");
+}

@@ -1,6 +1,7 @@
 //! The native command-line interface. Output is a human table, or JSON with `--json`; errors are
 //! one line on stderr (`quantscope: …`) with exit code 1 (bad input) or 2 (bad flags).
 
+mod formats;
 mod lab;
 mod model;
 mod report;
@@ -43,6 +44,12 @@ pub enum Command {
     /// Run an ONNX model on calibration data and report every node output's range, scale and
     /// zero point.
     Calibrate(model::CalibrateArgs),
+    /// Quantize one tensor to a number format (the integer grid, FP8/FP6/FP4, MX, NVFP4, NF4,
+    /// GGUF) and report its bits per weight and error; --out writes the dequantized values.
+    Quantize(formats::QuantizeArgs),
+    /// Every number format side by side on one tensor: bits per weight against error, with the
+    /// Pareto front marked.
+    Formats(formats::FormatsArgs),
     /// Simulate post-training quantization of an ONNX model (weights, and activations unless
     /// --weights-only) and report its error against FP32, layer by layer.
     Ptq(model::PtqArgs),
@@ -328,6 +335,8 @@ pub fn run(cli: Cli) -> Result<String, String> {
             }
         }
         Command::Lab(a) => lab::lab(&a),
+        Command::Quantize(a) => formats::quantize_cmd(&a),
+        Command::Formats(a) => formats::formats_cmd(&a),
         Command::Run(a) => model::run(&a),
         Command::Calibrate(a) => model::calibrate(&a),
         Command::Ptq(a) => model::ptq(&a),

@@ -4,6 +4,7 @@
 //! groups ([`group`]); llama.cpp's GGUF block types ([`gguf`]). Each is checked bit for bit
 //! against its reference (tests/golden/formats/).
 
+pub mod compare;
 pub mod gguf;
 pub mod group;
 pub mod measure;

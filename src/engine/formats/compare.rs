@@ -1,0 +1,115 @@
+//! Formats side by side on one tensor: each format's bits per weight and error, and which of
+//! them are on the Pareto front (no other format has fewer bits per weight and as high an SQNR,
+//! or as few bits and a higher one).
+
+use serde::{Deserialize, Serialize};
+
+use super::measure::measure;
+use super::quantized::quantize;
+use super::spec::Format;
+use crate::engine::statistics::metrics::QuantMetrics;
+
+/// One format's outcome.
+#[derive(Clone, Debug, PartialEq, Serialize, Deserialize)]
+pub struct Row {
+    /// The short label with parameters (`int4 g128 sym`).
+    pub label: String,
+    /// The format's name (`int`, `mxfp4`).
+    pub format: String,
+    pub bits_per_weight: f64,
+    /// None when the format does not apply (`error` says why).
+    pub metrics: Option<QuantMetrics>,
+    pub error: Option<String>,
+    pub pareto: bool,
+}
+
+impl Row {
+    /// The clipped (saturated) share of the finite values.
+    pub fn saturated(&self) -> Option<f64> {
+        self.metrics.map(|m| m.clipped_fraction())
+    }
+}
+
+/// Quantizes `xs` (shaped `shape`) to `format` and measures it.
+pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
+    let (label, name) = (format.label(), format.name().to_string());
+    match quantize(format, xs, shape) {
+        Ok(q) => Row { label, format: name, bits_per_weight: q.bits_per_weight, metrics: Some(measure(xs, &q).0), error: None, pareto: false },
+        Err(e) => Row { label, format: name, bits_per_weight: f64::NAN, metrics: None, error: Some(e.to_string()), pareto: false },
+    }
+}
+
+/// Marks the rows on the Pareto front of bits per weight (fewer is better) against SQNR (higher
+/// is better). Rows without metrics or without an SQNR are never on it.
+pub fn mark_pareto(rows: &mut [Row]) {
+    let points: Vec<Option<(f64, f64)>> = rows.iter().map(|r| r.metrics.and_then(|m| m.sqnr_db).map(|s| (r.bits_per_weight, s))).collect();
+    for (i, row) in rows.iter_mut().enumerate() {
+        row.pareto = points[i].is_some_and(|(b, s)| {
+            !points.iter().flatten().any(|&(b2, s2)| (b2 <= b && s2 > s) || (b2 < b && s2 >= s))
+        });
+    }
+}
+
+/// Every format of `formats` on `xs`, with the front marked; `progress(done, total)` after each.
+pub fn compare(formats: &[Format], xs: &[f32], shape: &[usize], mut progress: impl FnMut(usize, usize)) -> Vec<Row> {
+    let mut rows = Vec::with_capacity(formats.len());
+    for (i, &f) in formats.iter().enumerate() {
+        rows.push(compare_one(f, xs, shape));
+        progress(i + 1, formats.len());
+    }
+    mark_pareto(&mut rows);
+    rows
+}
+
+/// The rows as CSV, one line each after a header.
+pub fn to_csv(rows: &[Row]) -> String {
+    let num = |v: Option<f64>| v.map_or(String::new(), |v| format!("{v}"));
+    let mut out = String::from("label,format,bits_per_weight,mse,clip_mse,round_mse,sqnr_db,max_abs_error,saturated,pareto,error\n");
+    for r in rows {
+        let m = r.metrics;
+        let error = r.error.as_deref().unwrap_or("").replace('"', "\"\"");
+        out.push_str(&format!(
+            "{},{},{},{},{},{},{},{},{},{},\"{error}\"\n",
+            r.label,
+            r.format,
+            if r.bits_per_weight.is_finite() { format!("{}", r.bits_per_weight) } else { String::new() },
+            num(m.map(|m| m.mse)),
+            num(m.map(|m| m.clip_mse)),
+            num(m.map(|m| m.round_mse)),
+            num(m.and_then(|m| m.sqnr_db)),
+            num(m.map(|m| m.max_abs_err)),
+            num(r.saturated()),
+            r.pareto,
+        ));
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn row(bits: f64, sqnr: Option<f64>) -> Row {
+        let metrics = QuantMetrics { count: 1, non_finite: 0, mse: 0.0, clip_mse: 0.0, round_mse: 0.0, sqnr_db: sqnr, max_abs_err: 0.0, clipped_below: 0, clipped_above: 0, levels_used: 0 };
+        Row { label: String::new(), format: String::new(), bits_per_weight: bits, metrics: Some(metrics), error: None, pareto: false }
+    }
+
+    #[test]
+    fn the_front_keeps_what_nothing_beats() {
+        let mut rows = vec![row(4.5, Some(20.0)), row(4.25, Some(18.0)), row(4.5, Some(19.0)), row(8.5, Some(40.0)), row(8.25, Some(40.0)), row(3.0, None)];
+        mark_pareto(&mut rows);
+        assert_eq!(rows.iter().map(|r| r.pareto).collect::<Vec<_>>(), [true, true, false, false, true, false]);
+    }
+
+    #[test]
+    fn a_format_that_does_not_fit_says_why() {
+        let xs = vec![0.5f32; 48];
+        let rows = compare(&Format::comparison(), &xs, &[48], |_, _| {});
+        let mx = rows.iter().find(|r| r.format == "mxfp4").unwrap();
+        assert!(mx.error.as_deref().unwrap().contains("not a multiple of the block of 32"), "{mx:?}");
+        assert!(rows.iter().find(|r| r.format == "fp8-e4m3").unwrap().metrics.is_some());
+        let csv = to_csv(&rows);
+        assert_eq!(csv.lines().count(), rows.len() + 1);
+        assert!(csv.lines().nth(1).unwrap().starts_with("int8,int,"));
+    }
+}
