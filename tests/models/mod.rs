@@ -44,6 +44,17 @@ pub fn real(name: &str) -> std::path::PathBuf {
     path
 }
 
+/// A real file other than a model that `scripts/tools/models` fetches into the same cache.
+#[allow(dead_code)]
+pub fn real_file(name: &str) -> std::path::PathBuf {
+    let cache = std::env::var_os("QUANTSCOPE_MODELS")
+        .map(std::path::PathBuf::from)
+        .unwrap_or_else(|| std::path::PathBuf::from(std::env::var_os("HOME").unwrap_or_default()).join(".cache/quantscope/models"));
+    let path = cache.join(name);
+    assert!(path.exists(), "{name} is not at {}: run scripts/tools/models (the test command does)", path.display());
+    path
+}
+
 /// A small CNN, built here: x [N, 1, 8, 8] → Conv (4 channels, 3×3, bias) → BatchNormalization
 /// → Relu → GlobalAveragePool → Flatten → Gemm (3 classes) → Softmax, with seeded weights.
 #[allow(dead_code)]

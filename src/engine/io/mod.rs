@@ -1,10 +1,11 @@
-//! Reading tensors from files: `.npy`, `.npz`, `.safetensors` and ONNX models.
+//! Reading tensors from files: `.npy`, `.npz`, `.safetensors`, GGUF and ONNX models.
 //!
 //! Every parser works on bytes (the browser hands it a `File`'s contents, the CLI a file's), never
 //! panics, and never allocates more than the input justifies: sizes claimed by a header are
 //! checked against the bytes that are actually there before anything is allocated. Errors name the
 //! file, the tensor (when there is one) and what is wrong.
 
+pub mod gguf;
 pub mod npy;
 pub mod npz;
 pub mod onnx;
@@ -40,6 +41,7 @@ pub enum Format {
     Npy,
     Npz,
     Safetensors,
+    Gguf,
     Onnx,
 }
 
@@ -51,6 +53,7 @@ impl Format {
             "npy" => Some(Format::Npy),
             "npz" => Some(Format::Npz),
             "safetensors" => Some(Format::Safetensors),
+            "gguf" => Some(Format::Gguf),
             "onnx" => Some(Format::Onnx),
             _ => None,
         }
@@ -67,6 +70,7 @@ pub fn load(file: &str, bytes: &[u8], options: LoadOptions) -> Result<Vec<Tensor
         }
         Some(Format::Npz) => npz::read(file, bytes),
         Some(Format::Safetensors) => safetensors::read_all(file, bytes),
+        Some(Format::Gguf) => gguf::read_all(file, bytes),
         #[cfg(feature = "models")]
         Some(Format::Onnx) => onnx::read(file, bytes, options.fold_bn),
         // The page hands ONNX files to the model worker (`ModelSpec::Read`).
@@ -75,7 +79,7 @@ pub fn load(file: &str, bytes: &[u8], options: LoadOptions) -> Result<Vec<Tensor
             let _ = options;
             Err(LoadError::new(file, None, "ONNX files are read in the model worker"))
         }
-        None => Err(LoadError::new(file, None, "unknown file type (expected .npy, .npz, .safetensors or .onnx)")),
+        None => Err(LoadError::new(file, None, "unknown file type (expected .npy, .npz, .safetensors, .gguf or .onnx)")),
     }
 }
 

@@ -6,6 +6,7 @@ mod grid;
 pub mod kquantize;
 pub mod kquants;
 pub mod legacy;
+pub mod other;
 
 pub use grid::{grids, Grids};
 pub use kquants::{KQuant, QK_K};

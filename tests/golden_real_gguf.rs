@@ -1,0 +1,60 @@
+//! A real GGUF file (Gemma 3 270M, Q4_K_M, from the PyPI packages scripts/tools/models fetches it
+//! from) against the `gguf` package: its header read from a growing prefix of the file, as the
+//! browser reads it; every tensor listed with gguf-py's type name and NumPy shape; and every
+//! tensor, the stored quantized ones (Q4_K, Q5_0, Q6_K, Q8_0) among them, decoded to the values
+//! gguf-py decodes, bit for bit (the sha256 of each, from make_gemma_gguf.py).
+
+mod models;
+
+use std::io::{Read, Seek, SeekFrom};
+
+use quantscope::engine::io::gguf::{read_header, read_tensor, Meta};
+use serde_json::Value;
+use sha2::{Digest, Sha256};
+
+#[test]
+fn gemma_gguf_decodes_as_gguf_py_bit_for_bit() {
+    let path = models::real_file("gemma-3-270m-q4_k_m.gguf");
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/formats/gemma_gguf.json")).unwrap()).unwrap();
+    let mut f = std::fs::File::open(&path).unwrap();
+    let len = f.metadata().unwrap().len();
+    // The header as the page reads it: a prefix, doubled until it holds the header (the
+    // tokenizer's 262 144 strings make it about 6 MB).
+    let (mut prefix, mut reads) = (1usize << 16, 0);
+    let header = loop {
+        let mut buf = vec![0u8; prefix.min(len as usize)];
+        f.seek(SeekFrom::Start(0)).unwrap();
+        f.read_exact(&mut buf).unwrap();
+        reads += 1;
+        match read_header("gemma.gguf", &buf, len).unwrap() {
+            Some(h) => break h,
+            None => prefix *= 2,
+        }
+    };
+    assert!(reads > 1 && (header.data_start as usize) < prefix, "{reads} reads, data at {}", header.data_start);
+    assert_eq!(header.version as u64, g["version"].as_u64().unwrap());
+    assert_eq!(header.meta("general.architecture"), Some(&Meta::Str(g["architecture"].as_str().unwrap().into())));
+    assert_eq!(header.file_type().as_deref(), Some("MOSTLY_Q4_K_M"));
+    assert_eq!(header.meta("general.quantization_version"), Some(&Meta::UInt(g["quantization_version"].as_u64().unwrap())));
+    let want = g["tensors"].as_array().unwrap();
+    assert_eq!(header.entries.len(), want.len());
+    let mut by_type = std::collections::BTreeMap::<String, usize>::new();
+    for (e, w) in header.entries.iter().zip(want) {
+        assert_eq!(e.name, w["name"].as_str().unwrap());
+        assert_eq!(e.dtype, w["dtype"].as_str().unwrap(), "{}", e.name);
+        let shape: Vec<usize> = w["shape"].as_array().unwrap().iter().map(|d| d.as_u64().unwrap() as usize).collect();
+        assert_eq!(e.shape, shape, "{}", e.name);
+        let mut raw = vec![0u8; (e.end - e.start) as usize];
+        f.seek(SeekFrom::Start(e.start)).unwrap();
+        f.read_exact(&mut raw).unwrap();
+        let t = read_tensor("gemma.gguf", e, &raw).unwrap();
+        let mut h = Sha256::new();
+        for v in &t.data {
+            h.update(v.to_le_bytes());
+        }
+        let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+        assert_eq!(got, w["sha256"].as_str().unwrap(), "{} ({}): the decoded values differ from gguf-py's", e.name, e.dtype);
+        *by_type.entry(e.dtype.clone()).or_default() += 1;
+    }
+    assert_eq!(by_type.keys().map(String::as_str).collect::<Vec<_>>(), ["F32", "Q4_K", "Q5_0", "Q6_K", "Q8_0"]);
+}
