@@ -128,6 +128,13 @@ fn errors_are_one_line_with_nonzero_exit() {
     one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--quant-min", "1", "--quant-max", "5"]), 1, "include 0");
     one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "histogram", "--qscheme", "per-channel-affine"]), 1, "per tensor only");
     one_line(&quantscope(&["qparams", p.to_str().unwrap(), "--observer", "minmax", "--qscheme", "per-channel-affine", "--ch-axis", "3"]), 1, "axis 3");
+    // Bad GGUF files: one line naming the file, and the tensor where there is one.
+    let corpus = |f: &str| format!("{}/tests/corpus/{f}", env!("CARGO_MANIFEST_DIR"));
+    one_line(&quantscope(&["inspect", &corpus("gguf-tensor-past-end.gguf")]), 1, "tensor “blk.0.w”: its 68 bytes of Q8_0 data");
+    one_line(&quantscope(&["inspect", &corpus("gguf-bad-magic.gguf")]), 1, "not a GGUF file");
+    one_line(&quantscope(&["inspect", &corpus("gguf-unknown-type.gguf")]), 1, "unknown tensor type 99");
+    one_line(&quantscope(&["inspect", &corpus("gguf-huge-count.gguf")]), 1, "more than the file can hold");
+    one_line(&quantscope(&["dequant", &corpus("gguf-header-cut.gguf"), "--out", "/dev/null"]), 1, "truncated");
 }
 
 /// The Lab's reference run (the issue's: 64-128-128-10 MLP on digits, Adam, 30 epochs; PyTorch

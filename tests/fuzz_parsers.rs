@@ -62,7 +62,23 @@ fn valid_files() -> Vec<(&'static str, Vec<u8>)> {
         ("f.npz", npz),
         ("f.safetensors", safetensors::write_f32(&[("w", &[4, 6], &data), ("b", &[6], &data[..6])])),
         ("f.onnx", onnx),
+        ("f.gguf", gguf_seed(&data)),
     ]
+}
+
+/// A GGUF file: metadata (a string, a number), an F32 tensor of `data`, and a Q4_K and a Q8_0
+/// one.
+fn gguf_seed(data: &[f32]) -> Vec<u8> {
+    use quantscope::engine::formats::gguf::{BlockType, GgufType, KQuant};
+    use quantscope::engine::io::gguf::{write, Meta};
+    let xs: Vec<f32> = (0..256).map(|i| (i as f32 - 128.0) / 64.0).collect();
+    let q4k = GgufType::K(KQuant::Q4K).quantize(&xs).unwrap();
+    let q8 = GgufType::Legacy(BlockType::Q8_0).quantize(&xs[..64]).unwrap();
+    let f32s: Vec<u8> = data.iter().flat_map(|x| x.to_le_bytes()).collect();
+    write(
+        &[("general.architecture", Meta::Str("llama".into())), ("general.quantization_version", Meta::UInt(2))],
+        &[("w", &[4, 6], 0, &f32s), ("k", &[1, 256], 12, &q4k), ("q", &[2, 32], 8, &q8)],
+    )
 }
 
 #[test]
@@ -120,7 +136,7 @@ proptest! {
     #![proptest_config(ProptestConfig { cases: 512, ..ProptestConfig::default() })]
 
     #[test]
-    fn mutated_files_never_panic(which in 0usize..5, ms in proptest::collection::vec(mutation(), 1..4), fold in any::<bool>()) {
+    fn mutated_files_never_panic(which in 0usize..6, ms in proptest::collection::vec(mutation(), 1..4), fold in any::<bool>()) {
         let (name, seed) = valid_files().swap_remove(which);
         let bytes = ms.iter().fold(seed, apply);
         if let Err(e) = load(name, &bytes, LoadOptions { fold_bn: fold }) {
@@ -130,13 +146,27 @@ proptest! {
     }
 
     #[test]
-    fn random_bytes_never_panic(ext in prop_oneof![Just("npy"), Just("npz"), Just("safetensors"), Just("onnx")],
+    fn random_bytes_never_panic(ext in prop_oneof![Just("npy"), Just("npz"), Just("safetensors"), Just("onnx"), Just("gguf")],
                                 bytes in proptest::collection::vec(any::<u8>(), 0..512)) {
         let name = format!("r.{ext}");
         let _ = load(&name, &bytes, LoadOptions { fold_bn: true });
         // The same with a plausible magic prefix, so parsing goes further.
-        let prefix: &[u8] = match ext { "npy" => b"\x93NUMPY\x01\x00", "npz" => b"PK\x03\x04", "safetensors" => &[64, 0, 0, 0, 0, 0, 0, 0, b'{'], _ => b"\x08\x08" };
+        let prefix: &[u8] = match ext { "npy" => b"\x93NUMPY\x01\x00", "npz" => b"PK\x03\x04", "safetensors" => &[64, 0, 0, 0, 0, 0, 0, 0, b'{'], "gguf" => b"GGUF\x03\0\0\0", _ => b"\x08\x08" };
         let _ = load(&name, &[prefix, &bytes[..]].concat(), LoadOptions::default());
+    }
+
+    /// A GGUF header read from any prefix of a mutated file (as the page reads it) never panics:
+    /// it is read, asks for more, or names the file.
+    #[test]
+    fn gguf_headers_from_any_prefix(ms in proptest::collection::vec(mutation(), 1..4), cut in any::<usize>()) {
+        use quantscope::engine::io::gguf::read_header;
+        let bytes = ms.iter().fold(gguf_seed(&[0.5; 24]), apply);
+        let cut = cut % (bytes.len() + 1);
+        match read_header("m.gguf", &bytes[..cut], bytes.len() as u64) {
+            Ok(Some(h)) => prop_assert!(h.entries.iter().all(|e| e.end <= bytes.len() as u64)),
+            Ok(None) => prop_assert!(cut < bytes.len()),
+            Err(e) => prop_assert!(e.to_string().starts_with("m.gguf")),
+        }
     }
 
     /// GGUF block decoders on any bytes: whole blocks decode to one value per code (NaN and ±∞
@@ -384,7 +414,7 @@ fn corpus_of_bad_files_gives_named_errors() {
         }
         seen += 1;
     }
-    assert!(seen >= 21, "the corpus has {seen} files");
+    assert!(seen >= 29, "the corpus has {seen} files");
 }
 
 /// Found by `edited_models_never_panic` (in CI): a GlobalAveragePool over an empty input of

@@ -58,3 +58,35 @@ fn gemma_gguf_decodes_as_gguf_py_bit_for_bit() {
     }
     assert_eq!(by_type.keys().map(String::as_str).collect::<Vec<_>>(), ["F32", "Q4_K", "Q5_0", "Q6_K", "Q8_0"]);
 }
+
+/// `quantscope inspect` lists the real GGUF's tensors with gguf-py's type names and NumPy shapes
+/// (its header facts above the table), and `dequant` writes a stored Q4_K tensor's values as
+/// gguf-py decodes them.
+#[test]
+fn the_cli_inspects_and_decodes_the_real_gguf() {
+    let path = models::real_file("gemma-3-270m-q4_k_m.gguf");
+    let g: Value = serde_json::from_str(&std::fs::read_to_string(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/golden/formats/gemma_gguf.json")).unwrap()).unwrap();
+    let run = |args: &[&str]| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope")).args(args).output().unwrap();
+        assert!(out.status.success(), "{args:?}: {}", String::from_utf8_lossy(&out.stderr));
+        String::from_utf8(out.stdout).unwrap()
+    };
+    let file = path.to_str().unwrap();
+    let rows: Value = serde_json::from_str(&run(&["inspect", file, "--json"])).unwrap();
+    let want = g["tensors"].as_array().unwrap();
+    assert_eq!(rows.as_array().unwrap().len(), want.len());
+    for (r, w) in rows.as_array().unwrap().iter().zip(want) {
+        assert_eq!((&r["name"], &r["dtype"], &r["shape"]), (&w["name"], &w["dtype"], &w["shape"]));
+    }
+    assert!(run(&["inspect", file]).starts_with("GGUF v3 · gemma3 · MOSTLY_Q4_K_M · quantization version 2 · 236 tensors"));
+    let w = want.iter().find(|w| w["dtype"] == "Q4_K").unwrap();
+    let out = std::path::PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("gemma-q4k.npy");
+    run(&["dequant", file, "--tensor", w["name"].as_str().unwrap(), "--out", out.to_str().unwrap()]);
+    let t = quantscope::engine::io::npy::read("q4k.npy", "q4k", &std::fs::read(&out).unwrap()).unwrap();
+    let mut h = Sha256::new();
+    for v in &t.data {
+        h.update(v.to_le_bytes());
+    }
+    let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
+    assert_eq!(got, w["sha256"].as_str().unwrap());
+}

@@ -110,18 +110,25 @@ impl QuantizeArgs {
     }
 }
 
-/// The tensor `opts` names, read from its file.
+/// The tensor `opts` names, read from its file (only that tensor, from a .safetensors or GGUF).
 fn chosen(opts: &TensorOpts) -> Result<Tensor, String> {
-    let tensors = super::read_file(&opts.file, false)?;
-    let file = opts.file.display();
-    match &opts.tensor {
-        Some(name) => tensors.into_iter().find(|t| &t.name == name).ok_or_else(|| format!("{file}: no tensor “{name}”")),
-        None if tensors.len() == 1 => Ok(tensors.into_iter().next().expect("one")),
-        None => {
-            let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).take(10).collect();
-            Err(format!("{file} has {} tensors: choose one with --tensor (e.g. {})", tensors.len(), names.join(", ")))
-        }
-    }
+    super::stream::open(&opts.file, false)?.tensor(opts.tensor.as_deref(), &opts.file.display().to_string())
+}
+
+#[derive(Args, Debug)]
+pub struct DequantArgs {
+    #[command(flatten)]
+    pub tensor: TensorOpts,
+    /// The .npy file to write (float32, the tensor's shape in NumPy order).
+    #[arg(long)]
+    pub out: PathBuf,
+}
+
+/// `quantscope dequant`.
+pub fn dequant_cmd(a: &DequantArgs) -> Result<String, String> {
+    let t = chosen(&a.tensor)?;
+    std::fs::write(&a.out, npy::write_f32(&t.shape, &t.data)).map_err(|e| format!("{}: {e}", a.out.display()))?;
+    Ok(format!("{} ({}, {:?}) → {}", t.name, t.stored_as, t.shape, a.out.display()))
 }
 
 /// `quantscope quantize`.
@@ -209,11 +216,18 @@ pub fn formats_cmd(a: &FormatsArgs) -> Result<String, String> {
                 sig4(Some(m.max_abs_err)),
                 percent(m.clipped_fraction()),
                 if r.pareto { "*".into() } else { String::new() },
+                String::new(),
             ],
-            None => vec![r.label.clone(), "—".into(), "—".into(), r.error.clone().unwrap_or_default(), String::new(), String::new(), String::new()],
+            None => {
+                let mut row = vec![r.label.clone()];
+                row.extend(std::iter::repeat_n("—".to_string(), 5));
+                row.extend([String::new(), r.error.clone().unwrap_or_default()]);
+                row
+            }
         })
         .collect();
-    Ok(format!("{} {:?}\n{}", t.name, t.shape, table(&["format", "bits/w", "SQNR dB", "MSE", "max |err|", "saturated", "front"], &body)))
+    let header = ["format", "bits/w", "SQNR dB", "MSE", "max |err|", "saturated", "front", "not applicable"];
+    Ok(format!("{} {:?}\n{}", t.name, t.shape, table(&header, &body)))
 }
 
 /// One comparison row in the `--json` output.

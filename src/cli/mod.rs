@@ -5,6 +5,7 @@ mod formats;
 mod lab;
 mod model;
 mod report;
+mod stream;
 
 use std::path::PathBuf;
 
@@ -26,7 +27,8 @@ pub struct Cli {
 
 #[derive(Subcommand, Debug)]
 pub enum Command {
-    /// List every tensor of a file (.npy, .npz, .safetensors, .onnx) with its statistics.
+    /// List every tensor of a file (.npy, .npz, .safetensors, .gguf, .onnx) with its statistics
+    /// (.safetensors and .gguf files tensor by tensor).
     Inspect(InspectArgs),
     /// Calibrate a tensor with an observer and report its quantization parameters and error.
     Qparams(QparamsArgs),
@@ -47,6 +49,8 @@ pub enum Command {
     /// Quantize one tensor to a number format (the integer grid, FP8/FP6/FP4, MX, NVFP4, NF4,
     /// GGUF) and report its bits per weight and error; --out writes the dequantized values.
     Quantize(formats::QuantizeArgs),
+    /// Decode one stored tensor (a GGUF block type, BF16, …) to float32 values in a .npy file.
+    Dequant(formats::DequantArgs),
     /// Every number format side by side on one tensor: bits per weight against error, with the
     /// Pareto front marked.
     Formats(formats::FormatsArgs),
@@ -296,9 +300,23 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 let read = crate::engine::io::onnx::read_with_uses(&shown, &bytes, a.fold_bn).map_err(|e| e.to_string())?;
                 (read.tensors, read.stored)
             } else {
-                (read_file(&a.file, a.fold_bn)?, Default::default())
+                (Vec::new(), Default::default())
             };
             let mut rows: Vec<_> = tensors.iter().map(crate::engine::views::inspect::inspect).collect();
+            // Other files tensor by tensor: a large checkpoint need not fit in memory.
+            let mut preamble = String::new();
+            if tensors.is_empty() {
+                let source = stream::open(&a.file, a.fold_bn)?;
+                if let stream::Source::Indexed(ix) = &source {
+                    if let Some(h) = ix.gguf() {
+                        preamble = report::gguf_preamble(h, ix.entries.len());
+                    }
+                }
+                source.each(|t| {
+                    rows.push(crate::engine::views::inspect::inspect(t));
+                    Ok(())
+                })?;
+            }
             if a.json {
                 let rows: Vec<serde_json::Value> = rows.iter().map(|r| report::inspect_json(r, stored.get(&r.name))).collect::<Result<_, _>>()?;
                 serde_json::to_string_pretty(&rows).map_err(|e| e.to_string())
@@ -308,7 +326,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
                         r.dtype = report::stored_text(s);
                     }
                 }
-                Ok(report::inspect_table(&rows))
+                Ok(format!("{preamble}{}", report::inspect_table(&rows)))
             }
         }
         Command::Qparams(a) => {
@@ -337,6 +355,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
         Command::Lab(a) => lab::lab(&a),
         Command::Quantize(a) => formats::quantize_cmd(&a),
         Command::Formats(a) => formats::formats_cmd(&a),
+        Command::Dequant(a) => formats::dequant_cmd(&a),
         Command::Run(a) => model::run(&a),
         Command::Calibrate(a) => model::calibrate(&a),
         Command::Ptq(a) => model::ptq(&a),

@@ -131,6 +131,20 @@ pub fn stored_text(s: &Stored) -> String {
     }
 }
 
+/// A GGUF file's facts, above its tensor table.
+pub fn gguf_preamble(h: &crate::engine::io::gguf::Header, tensors: usize) -> String {
+    let meta = |k: &str| h.meta(k).map_or("—".to_string(), |v| v.to_string());
+    let bytes: u64 = h.entries.iter().map(|e| e.end - e.start).sum();
+    format!(
+        "GGUF v{} · {} · {} · quantization version {} · {tensors} tensors, {:.1} MB of data\n",
+        h.version,
+        meta("general.architecture"),
+        h.file_type().unwrap_or_else(|| "—".into()),
+        meta("general.quantization_version"),
+        bytes as f64 / 1e6
+    )
+}
+
 pub fn inspect_table(rows: &[TensorReport]) -> String {
     let body: Vec<Vec<String>> = rows
         .iter()
