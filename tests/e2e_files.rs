@@ -128,3 +128,37 @@ async fn files_open_in_the_layer_browser_and_match_the_cli() {
 
     b.finish(&[]).await;
 }
+
+/// A real GGUF file (Gemma 3 270M, Q4_K_M, 253 MB): its tensors listed from the header (the
+/// 168M-value embedding table not read), its facts shown, and a chosen Q4_K tensor read alone,
+/// with readouts equal to the CLI's for the same tensor.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build, Chromium and scripts/tools/models: run scripts/test e2e"]
+async fn a_gguf_lists_from_its_header_and_reads_one_tensor() {
+    let gguf = models::real_file("gemma-3-270m-q4_k_m.gguf");
+    let b = Browser::start().await;
+    b.goto("#src=file").await;
+    open(&b, &gguf).await;
+    b.wait_hash("file=gemma-3-270m-q4_k_m.gguf").await;
+    let facts = b.wait_text("[data-testid=file-facts]", |t| !t.is_empty()).await;
+    assert!(facts.contains("GGUF v3 · gemma3 · MOSTLY_Q4_K_M · quantization version 2"), "{facts}");
+    let rows = b.client.find_all(Locator::Css("[data-testid=layer-row]")).await.unwrap();
+    assert_eq!(rows.len(), 236);
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(30);
+    while b.exec("return document.querySelector('[data-testid=file-busy]') !== null").await == serde_json::Value::Bool(true) {
+        assert!(std::time::Instant::now() < deadline, "the default tensor was never read");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    // The embedding table (262144 × 640) stays unread: its statistics are "—".
+    let embd = b.text("[data-testid=layer-row][data-name='token_embd.weight']").await;
+    assert!(embd.contains("Q8_0") && embd.contains("—"), "{embd}");
+    let name = "blk.0.attn_output.weight";
+    b.click(&format!("[data-testid=layer-row][data-name='{name}'] button")).await;
+    b.wait_hash(&format!("tensor={name}")).await;
+    let row = b.wait_text(&format!("[data-testid=layer-row][data-name='{name}']"), |t| t.contains("Q4_K") && !t.contains("—")).await;
+    let cli = cli_json(&["qparams", gguf.to_str().unwrap(), "--tensor", name, "--observer", "minmax"]);
+    b.wait_text("[data-testid=metric-sqnr-db]", |t| t == sig4(cli["sqnr_db"].as_f64())).await;
+    assert_eq!(b.text("[data-testid=metric-scale]").await, sig4(cli["scale"][0].as_f64()), "{row}");
+    b.screenshot("file-gguf").await;
+    b.finish(&[]).await;
+}

@@ -309,7 +309,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
                 let source = stream::open(&a.file, a.fold_bn)?;
                 if let stream::Source::Indexed(ix) = &source {
                     if let Some(h) = ix.gguf() {
-                        preamble = report::gguf_preamble(h, ix.entries.len());
+                        preamble = report::gguf_preamble(h);
                     }
                 }
                 source.each(|t| {
@@ -330,21 +330,22 @@ pub fn run(cli: Cli) -> Result<String, String> {
             }
         }
         Command::Qparams(a) => {
-            let tensors = read_file(&a.file, a.fold_bn)?;
-            let chosen: Vec<&Tensor> = match &a.tensor {
-                Some(name) => vec![tensors.iter().find(|t| &t.name == name).ok_or_else(|| {
-                    let names: Vec<&str> = tensors.iter().map(|t| t.name.as_str()).take(20).collect();
-                    format!("{}: no tensor “{name}” (it has: {})", a.file.display(), names.join(", "))
-                })?],
-                None => tensors.iter().collect(),
-            };
             let (kind, range, scheme, per_channel) = a.observer.resolve()?;
             let granularity = if per_channel { Granularity::PerChannel { axis: a.ch_axis } } else { Granularity::PerTensor };
             let file = a.file.display().to_string();
-            let reports = chosen
-                .iter()
-                .map(|t| report::calibrate(&file, t, &kind, scheme, range, granularity, a.batch_axis))
-                .collect::<Result<Vec<_>, _>>()?;
+            // Tensor by tensor: a large .safetensors or GGUF file need not fit in memory.
+            let source = stream::open(&a.file, a.fold_bn)?;
+            let mut reports = Vec::new();
+            match &a.tensor {
+                Some(name) => {
+                    let t = source.tensor(Some(name), &file)?;
+                    reports.push(report::calibrate(&file, &t, &kind, scheme, range, granularity, a.batch_axis)?);
+                }
+                None => source.each(|t| {
+                    reports.push(report::calibrate(&file, t, &kind, scheme, range, granularity, a.batch_axis)?);
+                    Ok(())
+                })?,
+            }
             if a.json {
                 let value = if reports.len() == 1 { serde_json::to_value(&reports[0]) } else { serde_json::to_value(&reports) };
                 value.and_then(|v| serde_json::to_string_pretty(&v)).map_err(|e| e.to_string())

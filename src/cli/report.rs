@@ -132,16 +132,16 @@ pub fn stored_text(s: &Stored) -> String {
 }
 
 /// A GGUF file's facts, above its tensor table.
-pub fn gguf_preamble(h: &crate::engine::io::gguf::Header, tensors: usize) -> String {
-    let meta = |k: &str| h.meta(k).map_or("—".to_string(), |v| v.to_string());
-    let bytes: u64 = h.entries.iter().map(|e| e.end - e.start).sum();
+pub fn gguf_preamble(h: &crate::engine::io::gguf::Header) -> String {
+    let f = h.facts();
     format!(
-        "GGUF v{} · {} · {} · quantization version {} · {tensors} tensors, {:.1} MB of data\n",
-        h.version,
-        meta("general.architecture"),
-        h.file_type().unwrap_or_else(|| "—".into()),
-        meta("general.quantization_version"),
-        bytes as f64 / 1e6
+        "GGUF v{} · {} · {} · quantization version {} · {} tensors, {:.1} MB of data\n",
+        f.version,
+        f.architecture,
+        f.file_type,
+        f.quantization_version,
+        f.tensors,
+        f.bytes as f64 / 1e6
     )
 }
 

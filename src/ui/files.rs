@@ -1,5 +1,6 @@
-//! Files the user opens: reading them (all at once, or for `.safetensors` the header first and
-//! each tensor's bytes only when it is chosen, through `File.slice`), the layer browser, and the
+//! Files the user opens: reading them (all at once, or for a large `.safetensors` and any GGUF
+//! the header first and each tensor's bytes only when it is chosen, through `File.slice`), the
+//! layer browser, and the
 //! messages for files that cannot be read. Parsing is the engine's (`engine::io`); nothing here
 //! leaves the browser.
 
@@ -30,6 +31,8 @@ pub struct OpenFile {
     /// stored (their values are dequantized).
     pub uses: HashMap<String, Use>,
     pub stored: HashMap<String, Stored>,
+    /// A GGUF file's summary (version, architecture, file type, …).
+    pub facts: Option<crate::engine::io::gguf::Facts>,
 }
 
 impl std::fmt::Debug for OpenFile {
@@ -48,8 +51,8 @@ impl PartialEq for OpenFile {
 pub enum Content {
     /// Parsed whole (npy, npz, onnx, small safetensors): every tensor, in file order.
     Parsed { order: Vec<String>, bytes: Option<Rc<Vec<u8>>> },
-    /// A `.safetensors` index: each tensor is read on demand from the file.
-    Indexed { file: gloo::file::File, entries: Vec<Entry> },
+    /// A `.safetensors` or GGUF index: each tensor is read on demand from the file.
+    Indexed { file: gloo::file::File, entries: Vec<Entry>, gguf: bool },
 }
 
 impl OpenFile {
@@ -57,7 +60,7 @@ impl OpenFile {
     pub fn parsed(name: &str, tensors: Vec<Tensor>, bytes: Option<Rc<Vec<u8>>>, fold_bn: bool) -> OpenFile {
         let order = tensors.iter().map(|t| t.name.clone()).collect();
         let map = tensors.into_iter().map(|t| (t.name.clone(), (inspect(&t), Rc::new(t)))).map(|(k, (r, t))| (k, (t, r))).collect();
-        OpenFile { name: name.into(), fold_bn, content: Content::Parsed { order, bytes }, tensors: RefCell::new(map), uses: HashMap::new(), stored: HashMap::new() }
+        OpenFile { name: name.into(), fold_bn, content: Content::Parsed { order, bytes }, tensors: RefCell::new(map), uses: HashMap::new(), stored: HashMap::new(), facts: None }
     }
 
     /// The file with the node that reads each tensor, and how its quantized tensors are stored
@@ -113,16 +116,22 @@ impl OpenFile {
     }
 
     /// The first tensor worth looking at: the first that needs per-channel quantization, else
-    /// the first flagged, else the largest.
+    /// the first flagged, else the largest of at most [`DEFAULT_MAX_VALUES`] values (a language
+    /// model's embedding table is not the first thing to read), else the smallest.
     pub fn default_tensor(&self) -> Option<String> {
         let rows = self.rows();
+        let size = |r: &(String, Vec<usize>, String, Option<TensorReport>)| r.1.iter().product::<usize>();
         rows.iter()
             .find(|r| r.3.as_ref().is_some_and(needs_per_channel) && !self.is_parameter(&r.0))
             .or_else(|| rows.iter().find(|r| r.3.as_ref().is_some_and(flagged)))
-            .or_else(|| rows.iter().max_by_key(|r| r.1.iter().product::<usize>()))
+            .or_else(|| rows.iter().filter(|r| size(r) <= DEFAULT_MAX_VALUES).max_by_key(|r| size(r)))
+            .or_else(|| rows.iter().min_by_key(|r| size(r)))
             .map(|r| r.0.clone())
     }
 }
+
+/// The default tensor has at most this many values when the file has such a tensor.
+pub const DEFAULT_MAX_VALUES: usize = 1 << 24;
 
 /// The app's opened file, kept by the shell so that it survives switching views.
 #[derive(Clone, Default, PartialEq)]
@@ -235,6 +244,9 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
                 if per_channel_count > 0 { <span class="flag" data-testid="layers-flagged">{t.f(E::FlaggedCount, &[&per_channel_count])}</span> }
                 if non_finite_count > 0 { <span class="flag" data-testid="layers-non-finite">{t.f(E::NonFiniteCount, &[&non_finite_count])}</span> }
             </div>
+            if let Some(f) = &props.file.facts {
+                <p class="hint" data-testid="file-facts">{t.f(E::GgufFacts, &[&f.version, &f.architecture, &f.file_type, &f.quantization_version, &format!("{:.1}", f.bytes as f64 / 1e6)])}</p>
+            }
             <div class="table-scroll">
                 <table class="layers-table">
                     <thead>
@@ -277,7 +289,7 @@ pub mod read {
     use super::{Content, OpenFile};
     use crate::ui::i18n::ExplorerText as E;
     use crate::engine::views::inspect::inspect;
-    use crate::engine::io::{load, safetensors, Format, LoadError, LoadOptions};
+    use crate::engine::io::{gguf, load, safetensors, Format, LoadError, LoadOptions};
     use crate::engine::tensor::Tensor;
 
     /// Files at most this large are parsed whole even when they are `.safetensors`.
@@ -287,10 +299,30 @@ pub mod read {
         read_as_bytes(blob).await.map_err(|e| LoadError::new(name, None, crate::ui::i18n::current().f(E::BrowserCouldNotRead, &[&e])))
     }
 
-    /// Opens `file`: a large `.safetensors` by its header only, anything else whole.
+    /// Opens `file`: a GGUF or a large `.safetensors` by its header only, anything else whole.
     pub async fn open(file: File, fold_bn: bool) -> Result<OpenFile, LoadError> {
         let name = file.name();
         let size = file.size();
+        if Format::of(&name) == Some(Format::Gguf) {
+            // A prefix, doubled until it holds the header (a tokenizer makes it megabytes).
+            let mut want = (1u64 << 20).min(size);
+            let header = loop {
+                let prefix = bytes(&name, &Blob::from(file.slice(0, want))).await?;
+                if let Some(h) = gguf::read_header(&name, &prefix, size)? {
+                    break h;
+                }
+                want = (want * 2).min(size);
+            };
+            return Ok(OpenFile {
+                name,
+                fold_bn,
+                facts: Some(header.facts()),
+                content: Content::Indexed { file, entries: header.entries, gguf: true },
+                tensors: Default::default(),
+                uses: Default::default(),
+                stored: Default::default(),
+            });
+        }
         if Format::of(&name) == Some(Format::Safetensors) && size > SMALL {
             let first8 = bytes(&name, &Blob::from(file.slice(0, 8.min(size)))).await?;
             let len = safetensors::header_len(&name, &first8, size)?;
@@ -299,7 +331,8 @@ pub mod read {
             return Ok(OpenFile {
                 name,
                 fold_bn,
-                content: Content::Indexed { file, entries },
+                facts: None,
+                content: Content::Indexed { file, entries, gguf: false },
                 tensors: Default::default(),
                 uses: Default::default(),
                 stored: Default::default(),
@@ -342,12 +375,12 @@ pub mod read {
         if let Some(t) = open.tensor(name) {
             return Ok(t);
         }
-        let super::Content::Indexed { file, entries } = &open.content else {
+        let super::Content::Indexed { file, entries, gguf } = &open.content else {
             return Err(LoadError::new(&open.name, Some(name), crate::ui::i18n::current().s(E::NoSuchTensorInFile)));
         };
         let entry = entries.iter().find(|e| e.name == name).ok_or_else(|| LoadError::new(&open.name, Some(name), crate::ui::i18n::current().s(E::NoSuchTensorInFile)))?;
         let raw = bytes(&open.name, &Blob::from(file.slice(entry.start, entry.end))).await?;
-        let t = safetensors::read_tensor(&open.name, entry, &raw)?;
+        let t = if *gguf { gguf::read_tensor(&open.name, entry, &raw)? } else { safetensors::read_tensor(&open.name, entry, &raw)? };
         let report = inspect(&t);
         let t = Rc::new(t);
         open.tensors.borrow_mut().insert(name.to_string(), (t.clone(), report));

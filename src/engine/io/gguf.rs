@@ -152,6 +152,32 @@ impl Header {
     }
 }
 
+/// What a GGUF file says about itself, for the CLI's and the page's summary line.
+#[derive(Clone, Debug, PartialEq)]
+pub struct Facts {
+    pub version: u32,
+    pub architecture: String,
+    pub file_type: String,
+    pub quantization_version: String,
+    pub tensors: usize,
+    /// Bytes of tensor data.
+    pub bytes: u64,
+}
+
+impl Header {
+    pub fn facts(&self) -> Facts {
+        let meta = |k: &str| self.meta(k).map_or("—".to_string(), |v| v.to_string());
+        Facts {
+            version: self.version,
+            architecture: meta("general.architecture"),
+            file_type: self.file_type().unwrap_or_else(|| "—".into()),
+            quantization_version: meta("general.quantization_version"),
+            tensors: self.entries.len(),
+            bytes: self.entries.iter().map(|e| e.end - e.start).sum(),
+        }
+    }
+}
+
 /// Running out of the prefix is not an error while the file has more.
 enum Stop {
     Short,

@@ -102,7 +102,7 @@ pub fn source_panel(props: &SourceProps) -> Html {
             if url.source == Source::File {
                 <div class="drop" data-testid="drop-zone">
                     <label for="ctl-file">{t.s(E::OpenFileLabel)}</label>
-                    <input id="ctl-file" data-testid="ctl-file" type="file" accept=".npy,.npz,.safetensors,.onnx" onchange={on_pick} />
+                    <input id="ctl-file" data-testid="ctl-file" type="file" accept=".npy,.npz,.safetensors,.gguf,.onnx" onchange={on_pick} />
                     if is_onnx {
                         <label class="check">
                             <input type="checkbox" data-testid="ctl-fold-bn" checked={url.fold_bn} onchange={on_fold} />

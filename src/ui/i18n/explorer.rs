@@ -100,7 +100,7 @@ texts! {
         StageChannels => "Comparing the channels", "正在比较各通道";
         StageDynamics => "Feeding the batches to the observers", "正在把各批次输入观察器";
         TensorSource => "Tensor source", "张量来源";
-        OpenFileLabel => "Open a .npy, .npz, .safetensors or .onnx file, or drop one here. It is read in this browser and never leaves it.", "打开 .npy、.npz、.safetensors 或 .onnx 文件，或拖放到这里。文件在此浏览器中读取，从不离开它。";
+        OpenFileLabel => "Open a .npy, .npz, .safetensors, .gguf or .onnx file, or drop one here. It is read in this browser and never leaves it.", "打开 .npy、.npz、.safetensors、.gguf 或 .onnx 文件，或拖放到这里。文件在此浏览器中读取，从不离开它。";
         FoldBatchNorm => "Fold batch norm into the convolutions (w·γ/√(var + ε))", "把批归一化（batch norm）折叠进卷积（w·γ/√(var + ε)）";
         CannotOpen => "Cannot open: {0}", "无法打开：{0}";
         SortFileOrder => "file order", "文件顺序";
@@ -125,7 +125,7 @@ texts! {
         TensorsOfFile => "Tensors of the file", "文件中的张量";
         FlaggedCount => "⚠ {0} need per-channel quantization", "⚠ {0} 个需要逐通道量化";
         StoredAs => "stored as", "存储类型";
-        LayersHint => "“—”: not read yet (large .safetensors files are read one tensor at a time). Channel-range ratio: widest over narrowest channel range along axis 0; n/a for a tensor of one dimension or one channel, or when a channel's range is 0.", "“—”：尚未读取（大的 .safetensors 文件一次读取一个张量）。通道范围比：沿轴 0 最宽与最窄通道范围之比；一维或单通道张量，或某通道范围为 0 时为“不适用”。";
+        LayersHint => "“—”: not read yet (large .safetensors files and GGUF files are read one tensor at a time). Channel-range ratio: widest over narrowest channel range along axis 0; n/a for a tensor of one dimension or one channel, or when a channel's range is 0.", "“—”：尚未读取（大的 .safetensors 文件和 GGUF 文件一次读取一个张量）。通道范围比：沿轴 0 最宽与最窄通道范围之比；一维或单通道张量，或某通道范围为 0 时为“不适用”。";
         LayersHintOnnx => "In file order the tensors follow the graph, grouped by the node that reads them; batch-norm parameters are marked BN, quantizers' scales “scale”. A quantized weight is listed as stored (its type, scale and zero point) with its values dequantized, and opens on its own grid.", "按文件顺序时，张量按计算图排列，并按读取它们的节点分组；批归一化参数标为 BN，量化器的缩放因子标为“缩放”。量化权重按存储方式列出（类型、缩放因子与零点），数值为反量化后的值，并在其自身的量化网格上打开。";
         BrowserCouldNotRead => "the browser could not read it: {0}", "浏览器无法读取它：{0}";
         NoTensors => "holds no tensors that can be read as numbers", "其中没有可以读作数值的张量";
@@ -191,6 +191,7 @@ texts! {
         RunSweep => "Run sweep", "运行扫描";
         ChannelsTitle => "Channels", "通道";
         FileTensors => "{0} · {1} tensors", "{0} · {1} 个张量";
+        GgufFacts => "GGUF v{0} · {1} · {2} · quantization version {3} · {4} MB of tensor data, each tensor read when chosen", "GGUF v{0} · {1} · {2} · 量化版本 {3} · 张量数据 {4} MB，选中时才读取";
         RangeColumn => "range", "范围";
         DynamicsPanelLabel => "Observer dynamics", "观察器动态";
         ChannelsPanelLabel => "Per-channel view", "逐通道视图";

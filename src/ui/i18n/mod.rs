@@ -100,7 +100,7 @@ impl Lang {
 /// (and the Chinese page) for English words outside this list.
 pub const KEPT_TERMS: &[&str] = &[
     "PTQ", "QAT", "SQNR", "MSE", "FP32", "KL", "L2", "ReLU", "ReLU6", "EMA", "min", "max", "dB", "MLP", "CNN", "ONNX", "npy", "npz",
-    "safetensors", "CSV", "JSON", "PNG", "SGD", "Adam", "BN", "PyTorch", "NVIDIA", "TensorRT", "torch", "round", "quint", "qint",
+    "safetensors", "GGUF", "gguf", "CSV", "JSON", "PNG", "SGD", "Adam", "BN", "PyTorch", "NVIDIA", "TensorRT", "torch", "round", "quint", "qint",
     "int8", "uint8", "int32", "int16", "f32", "f16", "bf16", "WebAssembly", "wasm", "JavaScript", "SIMD", "NumPy", "Jacob", "et",
     "al", "arXiv", "URL", "QuantScope", "Yew", "plotters", "Rust", "ms", "MiB", "KiB", "GiB", "GB", "MB", "AVX", "AVX2", "VNNI",
     "Chromium", "CPU", "dof", "sep", "log", "ln", "exp", "std", "clamp", "sign", "argmax", "id", "sum", "mean", "var", "Numeric",
