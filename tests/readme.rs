@@ -74,7 +74,18 @@ fn fixtures(doc: &str) -> PathBuf {
     std::fs::write(dir.join("acts.npy"), npy::write_f32(&[4, 256], &acts)).unwrap();
     let w: Vec<f32> = (0..8 * 9).map(|i| ((i % 9) as f32 - 4.0) * 0.01 * (1 + i / 9) as f32).collect();
     std::fs::write(dir.join("w.npy"), npy::write_f32(&[8, 9], &w)).unwrap();
-    std::fs::write(dir.join("model.safetensors"), safetensors::write_f32(&[("conv1.weight", &[8, 1, 3, 3], &w)])).unwrap();
+    // A language model's layer beside the convolution: the number formats' examples use it.
+    let layer: Vec<f32> = (0..64 * 256).map(|i| (((i * 7919) % 2003) as f32 - 1001.0) / 40_000.0).collect();
+    let st = safetensors::write_f32(&[("conv1.weight", &[8, 1, 3, 3], &w), ("layers.0.mlp.down_proj.weight", &[64, 256], &layer)]);
+    std::fs::write(dir.join("model.safetensors"), st).unwrap();
+    let q4k = quantscope::engine::formats::gguf::GgufType::K(quantscope::engine::formats::gguf::KQuant::Q4K).quantize(&layer).unwrap();
+    let gguf = quantscope::engine::io::gguf::write(&[("general.architecture", quantscope::engine::io::gguf::Meta::Str("llama".into()))], &[("blk.0.ffn_up.weight", &[64, 256], 12, &q4k)]);
+    std::fs::write(dir.join("model.gguf"), gguf).unwrap();
+    // The real GGUF file (scripts/tools/models fetches it), linked under its own name.
+    let real = dir.join("gemma-3-270m-q4_k_m.gguf");
+    if !real.exists() {
+        std::os::unix::fs::symlink(models::real_file("gemma-3-270m-q4_k_m.gguf"), &real).unwrap();
+    }
     // A real model and the text-like pictures its golden test runs on.
     std::fs::copy(models::real("ppocr-cls-v2"), dir.join("classifier.onnx")).unwrap();
     std::fs::copy(root().join("tests/golden/onnx/ppocr-cls-v2_input.npy"), dir.join("images.npy")).unwrap();

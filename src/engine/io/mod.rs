@@ -107,11 +107,16 @@ pub enum Elem {
     BF16,
     F32,
     F64,
+    /// FP8 E4M3FN (safetensors' `F8_E4M3`, ONNX's FLOAT8E4M3FN).
+    F8E4M3,
+    /// FP8 E5M2.
+    F8E5M2,
 }
 
 impl Elem {
     pub fn size(self) -> usize {
         match self {
+            Elem::F8E4M3 | Elem::F8E5M2 => 1,
             Elem::F16 | Elem::BF16 => 2,
             Elem::F32 => 4,
             Elem::F64 => 8,
@@ -124,6 +129,8 @@ impl Elem {
             Elem::BF16 => "bf16",
             Elem::F32 => "f32",
             Elem::F64 => "f64",
+            Elem::F8E4M3 => "f8e4m3",
+            Elem::F8E5M2 => "f8e5m2",
         }
     }
 
@@ -147,6 +154,8 @@ impl Elem {
             Elem::BF16 => each!(u16, |b| half::bf16::from_bits(b).to_f32()),
             Elem::F32 => each!(f32, |v| v),
             Elem::F64 => each!(f64, |v: f64| v as f32),
+            Elem::F8E4M3 => bytes.iter().map(|&b| crate::engine::formats::minifloat::E4M3.decode(b)).collect(),
+            Elem::F8E5M2 => bytes.iter().map(|&b| crate::engine::formats::minifloat::E5M2.decode(b)).collect(),
         }
     }
 }
@@ -169,6 +178,9 @@ mod tests {
         assert_eq!(Elem::BF16.decode(&[0x80, 0x3f], true), vec![1.0]);
         assert_eq!(Elem::F32.decode(&1.5f32.to_be_bytes(), false), vec![1.5]);
         assert_eq!(Elem::F64.decode(&0.25f64.to_le_bytes(), true), vec![0.25]);
+        // 0x7e is E4M3's 448, 0x7b E5M2's 57344; 0x80 is −0.
+        assert_eq!(Elem::F8E4M3.decode(&[0x7e, 0x38], true), vec![448.0, 1.0]);
+        assert_eq!(Elem::F8E5M2.decode(&[0x7b, 0x3c], true), vec![57344.0, 1.0]);
         assert_eq!(checked_count("f", "t", &[usize::MAX, 2], 4, 10).unwrap_err().problem, "shape [18446744073709551615, 2] is too large");
         assert!(checked_count("f", "t", &[4], 4, 15).unwrap_err().problem.contains("truncated"));
     }

@@ -1,4 +1,4 @@
-//! `.safetensors` (F16, BF16, F32, F64). The header is read on its own first, so that a large
+//! `.safetensors` (F16, BF16, F32, F64, F8_E4M3, F8_E5M2). The header is read on its own first, so that a large
 //! file's tensor list is known before any data is read ([`header_len`], [`read_index`]); a tensor's
 //! bytes are then read and decoded alone ([`read_tensor`]).
 
@@ -24,6 +24,8 @@ impl Entry {
             "BF16" => Some(Elem::BF16),
             "F32" => Some(Elem::F32),
             "F64" => Some(Elem::F64),
+            "F8_E4M3" => Some(Elem::F8E4M3),
+            "F8_E5M2" => Some(Elem::F8E5M2),
             _ => None,
         }
     }
@@ -112,7 +114,7 @@ fn diagnose(file: &str, json: &[u8], e: serde_json::Error) -> LoadError {
 pub fn read_tensor(file: &str, entry: &Entry, bytes: &[u8]) -> Result<Tensor, LoadError> {
     let elem = entry
         .elem()
-        .ok_or_else(|| LoadError::new(file, Some(&entry.name), format!("element type {} is not supported (F16, BF16, F32, F64 are)", entry.dtype)))?;
+        .ok_or_else(|| LoadError::new(file, Some(&entry.name), format!("element type {} is not supported (F16, BF16, F32, F64, F8_E4M3, F8_E5M2 are)", entry.dtype)))?;
     let want = (entry.end - entry.start) as usize;
     if bytes.len() != want {
         return Err(LoadError::new(file, Some(&entry.name), format!("expected {want} bytes of data, got {}", bytes.len())));
@@ -125,7 +127,7 @@ pub fn read_all(file: &str, bytes: &[u8]) -> Result<Vec<Tensor>, LoadError> {
     let entries = read_index(file, bytes, bytes.len() as u64)?;
     if !entries.iter().any(Entry::supported) {
         let kinds: Vec<String> = entries.iter().map(|e| format!("{} ({})", e.name, e.dtype)).take(5).collect();
-        return Err(LoadError::new(file, None, format!("no F16/BF16/F32/F64 tensors (found: {})", if kinds.is_empty() { "none".into() } else { kinds.join(", ") })));
+        return Err(LoadError::new(file, None, format!("no F16/BF16/F32/F64/F8 tensors (found: {})", if kinds.is_empty() { "none".into() } else { kinds.join(", ") })));
     }
     entries
         .iter()
@@ -160,6 +162,24 @@ pub fn write_f32(tensors: &[(&str, &[usize], &[f32])]) -> Vec<u8> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// FP8 tensors as safetensors stores them (one byte a value): every code decodes to the
+    /// value the minifloat types give it (checked against ml_dtypes in tests/golden_formats.rs).
+    #[test]
+    fn fp8_tensors_decode_every_code() {
+        use crate::engine::formats::minifloat::{E4M3, E5M2};
+        let json = r#"{"a":{"dtype":"F8_E4M3","shape":[16,16],"data_offsets":[0,256]},"b":{"dtype":"F8_E5M2","shape":[256],"data_offsets":[256,512]}}"#;
+        let mut bytes = (json.len() as u64).to_le_bytes().to_vec();
+        bytes.extend(json.as_bytes());
+        bytes.extend((0..=255u8).chain(0..=255u8));
+        let ts = read_all("f8.safetensors", &bytes).unwrap();
+        assert_eq!((ts[0].shape.as_slice(), ts[0].stored_as.as_str(), ts[1].stored_as.as_str()), (&[16, 16][..], "f8e4m3", "f8e5m2"));
+        for c in 0..=255u8 {
+            let (a, b) = (ts[0].data[c as usize], ts[1].data[c as usize]);
+            assert!(a.to_bits() == E4M3.decode(c).to_bits() || (a.is_nan() && E4M3.decode(c).is_nan()), "{c}");
+            assert!(b.to_bits() == E5M2.decode(c).to_bits() || (b.is_nan() && E5M2.decode(c).is_nan()), "{c}");
+        }
+    }
 
     #[test]
     fn header_first_then_one_tensor() {

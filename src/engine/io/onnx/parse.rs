@@ -13,6 +13,8 @@ const FLOAT: i32 = 1;
 const FLOAT16: i32 = 10;
 const DOUBLE: i32 = 11;
 const BFLOAT16: i32 = 16;
+const FLOAT8E4M3FN: i32 = 17;
+const FLOAT8E5M2: i32 = 19;
 
 pub(crate) fn is_float(data_type: i32) -> bool {
     matches!(data_type, FLOAT | FLOAT16 | DOUBLE | BFLOAT16)
@@ -34,6 +36,8 @@ pub(crate) fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, 
         FLOAT16 => Elem::F16,
         DOUBLE => Elem::F64,
         BFLOAT16 => Elem::BF16,
+        FLOAT8E4M3FN => Elem::F8E4M3,
+        FLOAT8E5M2 => Elem::F8E5M2,
         other => return Err(err(format!("data type {other} is not a float type"))),
     };
     let data = if !t.raw_data.is_empty() {
@@ -49,6 +53,7 @@ pub(crate) fn decode(file: &str, name: &str, t: &TensorProto) -> Result<Tensor, 
             // Half types without raw data keep their bits in int32_data.
             Elem::F16 => t.int32_data.iter().map(|&b| half::f16::from_bits(b as u16).to_f32()).collect(),
             Elem::BF16 => t.int32_data.iter().map(|&b| half::bf16::from_bits(b as u16).to_f32()).collect(),
+            Elem::F8E4M3 | Elem::F8E5M2 => t.int32_data.iter().flat_map(|&b| elem.decode(&[b as u8], true)).collect(),
         };
         let count = checked_count(file, name, &shape, 1, values.len())?;
         if count != values.len() {
