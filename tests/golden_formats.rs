@@ -316,3 +316,39 @@ fn kquant_quantizers_are_llama_cpp_bit_for_bit() {
         assert_values(t.name(), &t.dequantize(&got).unwrap(), &floats(&case["values"]));
     }
 }
+
+/// The hot paths that give values without codes (scaled minifloats, MX, NVFP4) equal the coded
+/// paths the goldens above check, bit for bit, on the goldens' inputs.
+#[test]
+fn the_fast_paths_equal_the_checked_ones() {
+    use quantscope::engine::formats::mx::{self, Element, ScaleRounding};
+    use quantscope::engine::formats::{nvfp4, scaled};
+    let g = golden("mx.json");
+    let (shape, x) = (shape_of(&g["shape"]), floats(&g["x"]));
+    let elems = minifloat::ALL.into_iter().map(Element::Float).chain([Element::Int8]);
+    for elem in elems {
+        for rounding in ScaleRounding::ALL {
+            let slow = mx::quantize(elem, rounding, &x, &shape).unwrap();
+            let (scales, values) = mx::fake_quantize(elem, rounding, &x, &shape).unwrap();
+            assert_eq!(scales, slow.scales, "{elem:?} {rounding:?}");
+            assert_values(&format!("mx {elem:?} {rounding:?}"), &values, &slow.values);
+        }
+    }
+    for case in golden("nvfp4.json")["cases"].as_array().unwrap() {
+        let (x, shape) = (floats(&case["x"]), shape_of(&case["shape"]));
+        let slow = nvfp4::quantize(&x, &shape).unwrap();
+        let (t, scales, values) = nvfp4::fake_quantize(&x, &shape).unwrap();
+        assert_eq!((t.to_bits(), scales), (slow.tensor_scale.to_bits(), slow.scales));
+        assert_values("nvfp4", &values, &slow.values);
+    }
+    let g = golden("scaled.json");
+    let (shape, x) = (shape_of(&g["shape"]), floats(&g["x"]));
+    for elem in minifloat::ALL {
+        for scale in [scaled::Scale::Tensor, scaled::Scale::Row, scaled::Scale::None] {
+            let slow = scaled::quantize(elem, scale, &x, &shape).unwrap();
+            let (scales, values) = scaled::fake_quantize(elem, scale, &x, &shape).unwrap();
+            assert_values(&format!("{} {scale:?} scales", elem.name), &scales, &slow.scales);
+            assert_values(&format!("{} {scale:?}", elem.name), &values, &slow.values);
+        }
+    }
+}

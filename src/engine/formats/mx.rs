@@ -237,6 +237,37 @@ pub fn quantize(elem: Element, rounding: ScaleRounding, xs: &[f32], shape: &[usi
     Ok(out)
 }
 
+/// The scales and values of [`quantize`] without the codes: the hot path (the element rounded in
+/// f32 arithmetic, [`super::minifloat::Rounder`]), equal to it bit for bit.
+pub fn fake_quantize(elem: Element, rounding: ScaleRounding, xs: &[f32], shape: &[usize]) -> Result<(Vec<u8>, Vec<f32>), FormatError> {
+    super::check_blocks(xs, shape, BLOCK)?;
+    let mut values = vec![0f32; xs.len()];
+    let mut scales = Vec::with_capacity(xs.len() / BLOCK);
+    let rounder = match elem {
+        Element::Float(t) => Some(t.rounder()),
+        Element::Int8 => None,
+    };
+    for (block, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
+        let (b, factor) = block_scale(elem, rounding, block_amax(block));
+        let x_scale = scale_value(b);
+        match rounder {
+            Some(r) => {
+                for (o, &x) in out.iter_mut().zip(block) {
+                    *o = r.round(x * factor) * x_scale;
+                }
+            }
+            None => {
+                for (o, &x) in out.iter_mut().zip(block) {
+                    let k = crate::engine::quantizer::rounding::round_half_even_small((x * factor * 64.0).clamp(-127.0, 127.0));
+                    *o = if k.is_nan() { 0.0 } else { k / 64.0 } * x_scale;
+                }
+            }
+        }
+        scales.push(b);
+    }
+    Ok((scales, values))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -62,6 +62,28 @@ pub fn quantize(xs: &[f32], shape: &[usize]) -> Result<Nvfp4, FormatError> {
     Ok(out)
 }
 
+/// The block scales and values of [`quantize`] without the codes (the hot path), bit for bit.
+pub fn fake_quantize(xs: &[f32], shape: &[usize]) -> Result<(f32, Vec<u8>, Vec<f32>), FormatError> {
+    super::check_blocks(xs, shape, BLOCK)?;
+    let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
+    let t = tensor_scale(if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 });
+    let inv_t = 1.0 / t;
+    let r = E2M1.rounder();
+    let mut values = vec![0f32; xs.len()];
+    let mut scales = Vec::with_capacity(xs.len() / BLOCK);
+    for (block, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
+        let scaled = block_amax(block) / 6.0 / t;
+        let s8 = E4M3.encode(if scaled.is_nan() { scaled } else { scaled.clamp(E4M3_TINY, 448.0) });
+        let s = E4M3.decode(s8);
+        let (reciprocal, step) = (inv_t / s, t * s);
+        for (o, &x) in out.iter_mut().zip(block) {
+            *o = r.round(x * reciprocal) * step;
+        }
+        scales.push(s8);
+    }
+    Ok((t, scales, values))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

@@ -126,45 +126,44 @@ pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized
             }
         }
         Format::Float { elem, scale } => {
-            let s = scaled::quantize(elem, scale, xs, shape)?;
+            let (scales, values) = scaled::fake_quantize(elem, scale, xs, shape)?;
             let size = per_row(scale);
             let overhead = if scale == Scale::None { 0.0 } else { 32.0 / size as f64 };
             Quantized {
                 format,
-                values: s.values,
+                values,
                 group: size,
                 table: minifloat_table(elem),
-                groups: s.scales.iter().map(|&s| Affine::scaled(s)).collect(),
+                groups: scales.iter().map(|&s| Affine::scaled(s)).collect(),
                 scale_codes: ScaleCodes::Plain,
                 bits_per_weight: f64::from(elem.bits()) + overhead,
             }
         }
         Format::Mx { elem, rounding } => {
-            let m = mx::quantize(elem, rounding, xs, shape)?;
+            let (scales, values) = mx::fake_quantize(elem, rounding, xs, shape)?;
             let table = match elem {
                 Element::Float(t) => minifloat_table(t),
                 Element::Int8 => (-127..=127).map(|k| k as f32 / 64.0).collect(),
             };
             Quantized {
                 format,
-                values: m.values,
+                values,
                 group: mx::BLOCK,
                 table,
-                groups: m.scales.iter().map(|&b| Affine::scaled(mx::scale_value(b))).collect(),
-                scale_codes: ScaleCodes::E8m0(m.scales),
+                groups: scales.iter().map(|&b| Affine::scaled(mx::scale_value(b))).collect(),
+                scale_codes: ScaleCodes::E8m0(scales),
                 bits_per_weight: f64::from(elem.bits()) + 8.0 / mx::BLOCK as f64,
             }
         }
         Format::Nvfp4 => {
-            let q = nvfp4::quantize(xs, shape)?;
-            let t = q.tensor_scale;
+            let (t, scales, values) = nvfp4::fake_quantize(xs, shape)?;
             Quantized {
                 format,
-                values: q.values,
+                values,
                 group: nvfp4::BLOCK,
                 table: minifloat_table(E2M1),
-                groups: q.scales.iter().map(|&s| Affine::scaled(t * super::minifloat::E4M3.decode(s))).collect(),
-                scale_codes: ScaleCodes::E4m3 { tensor: t, blocks: q.scales },
+                groups: scales.iter().map(|&s| Affine::scaled(t * super::minifloat::E4M3.decode(s))).collect(),
+                scale_codes: ScaleCodes::E4m3 { tensor: t, blocks: scales },
                 bits_per_weight: 4.0 + 8.0 / nvfp4::BLOCK as f64 + 32.0 / n.max(1) as f64,
             }
         }

@@ -67,6 +67,34 @@ pub fn quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize]) -> R
     Ok(out)
 }
 
+/// The scales and values of [`quantize`] without the codes (the hot path), bit for bit.
+pub fn fake_quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize]) -> Result<(Vec<f32>, Vec<f32>), FormatError> {
+    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
+    if count != Some(xs.len()) {
+        return Err(FormatError::Shape { values: xs.len(), shape: shape.to_vec() });
+    }
+    let rows = if scale == Scale::Row { shape.first().copied().unwrap_or(1).max(1) } else { 1 };
+    let row_len = (xs.len() / rows).max(1);
+    let r = elem.rounder();
+    let mut values = vec![0f32; xs.len()];
+    let mut scales = Vec::with_capacity(rows);
+    for (row, out) in xs.chunks(row_len).zip(values.chunks_mut(row_len)).take(rows) {
+        let s = match scale {
+            Scale::None => 1.0,
+            Scale::Tensor | Scale::Row => {
+                let (lo, hi, _) = finite_min_max(row);
+                scale_for(elem, if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 })
+            }
+        };
+        for (o, &x) in out.iter_mut().zip(row) {
+            // NaN stays NaN: the rounder keeps it.
+            *o = r.round(x / s) * s;
+        }
+        scales.push(s);
+    }
+    Ok((scales, values))
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

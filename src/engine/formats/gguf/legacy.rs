@@ -100,7 +100,7 @@ impl BlockType {
                 let max = x.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
                 let d = max / levels;
                 let id = inverse(d);
-                let q: Vec<u8> = x.iter().map(|&v| ((v * id + (-levels + 0.5)).trunc() as u8).min(top)).collect();
+                let q: [u8; BLOCK] = std::array::from_fn(|i| ((x[i] * id + (-levels + 0.5)).trunc() as u8).min(top));
                 out.extend(f16::from_f32(d).to_le_bytes());
                 pack(self, &q, out);
             }
@@ -110,7 +110,7 @@ impl BlockType {
                 let min = x.iter().copied().fold(f32::INFINITY, f32::min);
                 let d = (max - min) / steps;
                 let id = inverse(d);
-                let q: Vec<u8> = x.iter().map(|&v| (((v - min) * id + 0.5).trunc() as u8).min(top)).collect();
+                let q: [u8; BLOCK] = std::array::from_fn(|i| (((x[i] - min) * id + 0.5).trunc() as u8).min(top));
                 out.extend(f16::from_f32(d).to_le_bytes());
                 out.extend(f16::from_f32(min).to_le_bytes());
                 pack(self, &q, out);
