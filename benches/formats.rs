@@ -16,7 +16,7 @@ const SIDE: usize = 4096;
 /// The layer: N(0, 0.02²) weights with a few outliers (as the peers' script draws it, when its
 /// file is not given).
 fn layer() -> Vec<f32> {
-    if let Some(path) = std::env::var_os("QUANTSCOPE_FORMATS_INPUT") {
+    if let Some(path) = std::env::var_os("QUANTSCOPE_FORMATS_INPUT").filter(|p| !p.is_empty()) {
         let bytes = std::fs::read(&path).expect("the peers' input");
         let t = quantscope::engine::io::npy::read("input.npy", "input", &bytes).expect("a float32 .npy");
         assert_eq!(t.shape, [SIDE, SIDE]);

@@ -22,66 +22,43 @@ struct Partial {
     bad: usize,
 }
 
-/// f32 and u32 lanes of one run.
-#[derive(Default)]
-struct Lanes {
-    s: [f32; LANES],
-    c: [f32; LANES],
-    r: [f32; LANES],
-    m: [f32; LANES],
-    b: [u32; LANES],
-    a: [u32; LANES],
-    bad: [u32; LANES],
-}
-
-impl Lanes {
-    /// Eight values at once, stage by stage (the masks of every lane first), the form LLVM
-    /// vectorizes (as statistics::metrics does).
-    #[inline(always)]
-    fn add8(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) {
-        let finite = |f: f32| (f.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
-        let ok: [bool; LANES] = std::array::from_fn(|i| finite(x[i]) & finite(v[i]));
-        let e: [f32; LANES] = std::array::from_fn(|i| if ok[i] { x[i] - v[i] } else { 0.0 });
-        let xv: [f32; LANES] = std::array::from_fn(|i| if ok[i] { x[i] } else { 0.0 });
-        let under: [bool; LANES] = std::array::from_fn(|i| ok[i] & (x[i] < lo));
-        let over: [bool; LANES] = std::array::from_fn(|i| ok[i] & (x[i] > hi));
-        for i in 0..LANES {
-            let e2 = e[i] * e[i];
-            let clipped = under[i] | over[i];
-            self.s[i] += xv[i] * xv[i];
-            self.c[i] += if clipped { e2 } else { 0.0 };
-            self.r[i] += if clipped { 0.0 } else { e2 };
-            let ae = e[i].abs();
-            self.m[i] = if ae > self.m[i] { ae } else { self.m[i] };
-            self.b[i] += u32::from(under[i]);
-            self.a[i] += u32::from(over[i]);
-            self.bad[i] += u32::from(!ok[i]);
-        }
-    }
-}
-
-/// One run of at most [`SPAN`] values of one group, with the group's bounds: summed in f32
-/// lanes and then f64. A run whose f32 sums overflow (values beyond ~1e19) is summed again in
-/// f64.
+/// One run of at most [`SPAN`] values of one group, with the group's bounds: branch-free lanes
+/// (LLVM vectorizes them; a stage-by-stage form measured 1.6× slower here), summed in f32 and
+/// then f64. A run whose f32 sums overflow (values beyond ~1e19) is summed again in f64.
 #[inline(always)]
 fn run(x: &[f32], v: &[f32], lo: f32, hi: f32) -> Partial {
-    let mut l = Lanes::default();
+    let (mut s, mut c, mut r, mut m) = ([0f32; LANES], [0f32; LANES], [0f32; LANES], [0f32; LANES]);
+    let (mut b, mut a, mut bad) = ([0u32; LANES], [0u32; LANES], [0u32; LANES]);
+    let mut lane = |i: usize, x: f32, v: f32| {
+        let finite = |f: f32| (f.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
+        let ok = finite(x) & finite(v);
+        let xv = if ok { x } else { 0.0 };
+        let e = if ok { x - v } else { 0.0 };
+        let (under, over) = (ok & (x < lo), ok & (x > hi));
+        let clipped = under | over;
+        let e2 = e * e;
+        s[i] += xv * xv;
+        c[i] += if clipped { e2 } else { 0.0 };
+        r[i] += if clipped { 0.0 } else { e2 };
+        let ae = e.abs();
+        m[i] = if ae > m[i] { ae } else { m[i] };
+        b[i] += u32::from(under);
+        a[i] += u32::from(over);
+        bad[i] += u32::from(!ok);
+    };
     let (xc, vc) = (x.chunks_exact(LANES), v.chunks_exact(LANES));
     let (xr, vr) = (xc.remainder(), vc.remainder());
     for (xl, vl) in xc.zip(vc) {
-        l.add8(xl, vl, lo, hi);
+        for i in 0..LANES {
+            lane(i, xl[i], vl[i]);
+        }
     }
-    // The last few values padded with NaN, which adds nothing but a count taken off below.
-    let pad = if xr.is_empty() { 0 } else { LANES - xr.len() };
-    if pad > 0 {
-        let (mut xp, mut vp) = ([f32::NAN; LANES], [f32::NAN; LANES]);
-        xp[..xr.len()].copy_from_slice(xr);
-        vp[..vr.len()].copy_from_slice(vr);
-        l.add8(&xp, &vp, lo, hi);
+    for (&x, &v) in xr.iter().zip(vr) {
+        lane(0, x, v);
     }
-    let sum = |t: &[f32; LANES]| t.iter().map(|&u| f64::from(u)).sum::<f64>();
-    let count = |t: &[u32; LANES]| t.iter().map(|&u| u as usize).sum::<usize>();
-    let p = Partial { signal: sum(&l.s), clip: sum(&l.c), round: sum(&l.r), max_err: l.m.iter().fold(0f32, |t, &u| t.max(u)), below: count(&l.b), above: count(&l.a), bad: count(&l.bad) - pad };
+    let sum = |l: &[f32; LANES]| l.iter().map(|&t| f64::from(t)).sum::<f64>();
+    let count = |l: &[u32; LANES]| l.iter().map(|&t| t as usize).sum::<usize>();
+    let p = Partial { signal: sum(&s), clip: sum(&c), round: sum(&r), max_err: m.iter().fold(0f32, |t, &u| t.max(u)), below: count(&b), above: count(&a), bad: count(&bad) };
     if (p.signal + p.clip + p.round).is_finite() {
         return p;
     }
