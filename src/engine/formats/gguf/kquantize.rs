@@ -33,9 +33,9 @@ fn from_half(b: [u8; 2]) -> f32 {
     f16::from_le_bytes(b).to_f32()
 }
 
-/// `make_qx_quants` with `rmse_type` 1 (weights x²) and no importance: the signed scale of the
-/// sub-block `x` for codes in [−nmax, nmax − 1] (stored in `l` offset by `nmax`).
-fn make_qx_quants(x: &[f32], nmax: i32, l_out: &mut [i8]) -> f32 {
+/// The value of largest magnitude (the first of equals), or None when that magnitude is below
+/// [`GROUP_MAX_EPS`] (an all-zero sub-block).
+fn signed_max(x: &[f32]) -> Option<f32> {
     let (mut max, mut amax) = (0f32, 0f32);
     for &v in x {
         if v.abs() > amax {
@@ -43,10 +43,16 @@ fn make_qx_quants(x: &[f32], nmax: i32, l_out: &mut [i8]) -> f32 {
             max = v;
         }
     }
-    if amax < GROUP_MAX_EPS {
+    (amax >= GROUP_MAX_EPS).then_some(max)
+}
+
+/// `make_qx_quants` with `rmse_type` 1 (weights x²) and no importance: the signed scale of the
+/// sub-block `x` for codes in [−nmax, nmax − 1] (stored in `l` offset by `nmax`).
+fn make_qx_quants(x: &[f32], nmax: i32, l_out: &mut [i8]) -> f32 {
+    let Some(max) = signed_max(x) else {
         l_out.fill(0);
         return 0.0;
-    }
+    };
     let sums = |iscale: f32| {
         let (mut sumlx, mut suml2) = (0f32, 0f32);
         for &v in x {
@@ -82,17 +88,10 @@ fn make_qx_quants(x: &[f32], nmax: i32, l_out: &mut [i8]) -> f32 {
 /// `make_q3_quants` with `do_rmse`: codes in [−nmax, nmax − 1] refined one at a time (stored in
 /// `l` offset by `nmax`), and the scale they imply.
 fn make_q3_quants(x: &[f32], nmax: i32, l: &mut [i8]) -> f32 {
-    let (mut max, mut amax) = (0f32, 0f32);
-    for &v in x {
-        if v.abs() > amax {
-            amax = v.abs();
-            max = v;
-        }
-    }
-    if amax < GROUP_MAX_EPS {
+    let Some(max) = signed_max(x) else {
         l.fill(0);
         return 0.0;
-    }
+    };
     let iscale = -(nmax as f32) / max;
     let (mut sumlx, mut suml2) = (0f32, 0f32);
     for (o, &v) in l.iter_mut().zip(x) {
