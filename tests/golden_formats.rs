@@ -352,3 +352,17 @@ fn the_fast_paths_equal_the_checked_ones() {
         }
     }
 }
+
+/// IQ4_NL and ggml's MXFP4 decoded as the `gguf` package decodes them, bit for bit (MXFP4's
+/// E8M0 bytes 0, 1, 254 and 255 among the blocks).
+#[test]
+fn iq4_nl_and_ggml_mxfp4_decode_as_gguf_py() {
+    use quantscope::engine::formats::gguf::other::Other;
+    let g = golden("other.json");
+    for t in [Other::Iq4Nl, Other::Mxfp4] {
+        let case = &g["types"][t.name()];
+        let bytes: Vec<u8> = numbers(&case["bytes"]).into_iter().map(|b| b as u8).collect();
+        assert_values(t.name(), &t.dequantize(&bytes).unwrap(), &floats(&case["values"]));
+        assert!(t.dequantize(&bytes[..t.type_size() + 1]).is_err());
+    }
+}

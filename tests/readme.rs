@@ -83,9 +83,8 @@ fn fixtures(doc: &str) -> PathBuf {
     std::fs::write(dir.join("model.gguf"), gguf).unwrap();
     // The real GGUF file (scripts/tools/models fetches it), linked under its own name.
     let real = dir.join("gemma-3-270m-q4_k_m.gguf");
-    if !real.exists() {
-        std::os::unix::fs::symlink(models::real_file("gemma-3-270m-q4_k_m.gguf"), &real).unwrap();
-    }
+    let _ = std::fs::remove_file(&real); // a link left by an earlier run
+    std::os::unix::fs::symlink(models::real_file("gemma-3-270m-q4_k_m.gguf"), &real).unwrap();
     // A real model and the text-like pictures its golden test runs on.
     std::fs::copy(models::real("ppocr-cls-v2"), dir.join("classifier.onnx")).unwrap();
     std::fs::copy(root().join("tests/golden/onnx/ppocr-cls-v2_input.npy"), dir.join("images.npy")).unwrap();
