@@ -29,6 +29,12 @@ pub enum FormatError {
     Bits(u32),
 }
 
+/// The largest finite |x| of `xs` (0 without finite values).
+pub(crate) fn finite_amax(xs: &[f32]) -> f32 {
+    let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
+    if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 }
+}
+
 /// Checks that `xs` fills `shape` and that its last axis is whole blocks of `block`.
 pub(crate) fn check_blocks(xs: &[f32], shape: &[usize], block: usize) -> Result<(), FormatError> {
     let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));

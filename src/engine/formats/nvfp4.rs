@@ -39,20 +39,23 @@ pub fn tensor_scale(amax: f32) -> f32 {
     if t > 0.0 && t.is_finite() { t } else { 1.0 }
 }
 
+/// A block's E4M3 scale code and value, under tensor scale `t`.
+fn block_scale(block: &[f32], t: f32) -> (u8, f32) {
+    let scaled = block_amax(block) / 6.0 / t;
+    // `clamp` keeps NaN, as torch.clamp does.
+    let s8 = E4M3.encode(if scaled.is_nan() { scaled } else { scaled.clamp(E4M3_TINY, 448.0) });
+    (s8, E4M3.decode(s8))
+}
+
 /// Quantizes `xs` (row-major, shaped `shape`).
 pub fn quantize(xs: &[f32], shape: &[usize]) -> Result<Nvfp4, FormatError> {
     super::check_blocks(xs, shape, BLOCK)?;
-    let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
-    let t = tensor_scale(if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 });
+    let t = tensor_scale(super::finite_amax(xs));
     let inv_t = 1.0 / t;
     let mut out = Nvfp4 { codes: vec![0; xs.len()], scales: Vec::with_capacity(xs.len() / BLOCK), tensor_scale: t, values: vec![0.0; xs.len()] };
     for ((block, codes), values) in xs.chunks_exact(BLOCK).zip(out.codes.chunks_exact_mut(BLOCK)).zip(out.values.chunks_exact_mut(BLOCK)) {
-        let scaled = block_amax(block) / 6.0 / t;
-        // `clamp` keeps NaN, as torch.clamp does.
-        let s8 = E4M3.encode(if scaled.is_nan() { scaled } else { scaled.clamp(E4M3_TINY, 448.0) });
-        let s = E4M3.decode(s8);
-        let reciprocal = inv_t / s;
-        let step = t * s;
+        let (s8, s) = block_scale(block, t);
+        let (reciprocal, step) = (inv_t / s, t * s);
         for ((&x, c), v) in block.iter().zip(codes.iter_mut()).zip(values.iter_mut()) {
             *c = E2M1.encode(x * reciprocal);
             *v = E2M1.decode(*c) * step;
@@ -65,16 +68,13 @@ pub fn quantize(xs: &[f32], shape: &[usize]) -> Result<Nvfp4, FormatError> {
 /// The block scales and values of [`quantize`] without the codes (the hot path), bit for bit.
 pub fn fake_quantize(xs: &[f32], shape: &[usize]) -> Result<(f32, Vec<u8>, Vec<f32>), FormatError> {
     super::check_blocks(xs, shape, BLOCK)?;
-    let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
-    let t = tensor_scale(if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 });
+    let t = tensor_scale(super::finite_amax(xs));
     let inv_t = 1.0 / t;
     let r = E2M1.rounder();
     let mut values = vec![0f32; xs.len()];
     let mut scales = Vec::with_capacity(xs.len() / BLOCK);
     for (block, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
-        let scaled = block_amax(block) / 6.0 / t;
-        let s8 = E4M3.encode(if scaled.is_nan() { scaled } else { scaled.clamp(E4M3_TINY, 448.0) });
-        let s = E4M3.decode(s8);
+        let (s8, s) = block_scale(block, t);
         let (reciprocal, step) = (inv_t / s, t * s);
         for (o, &x) in out.iter_mut().zip(block) {
             *o = r.round(x * reciprocal) * step;

@@ -93,7 +93,7 @@ fn minifloat_table(elem: Minifloat) -> Vec<f32> {
 }
 
 /// Integers `lo..=hi` as f32.
-fn ints(lo: i32, hi: i32) -> Vec<f32> {
+pub(crate) fn ints(lo: i32, hi: i32) -> Vec<f32> {
     (lo..=hi).map(|i| i as f32).collect()
 }
 

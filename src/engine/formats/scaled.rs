@@ -10,7 +10,6 @@
 
 use super::minifloat::Minifloat;
 use super::FormatError;
-use crate::engine::observer::finite_min_max;
 
 /// Where the scales are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -37,26 +36,27 @@ pub fn scale_for(elem: Minifloat, amax: f32) -> f32 {
     if s > 0.0 && s.is_finite() { s } else { 1.0 }
 }
 
+/// How many rows share a scale, and each row's length, after checking `xs` fills `shape`.
+fn rows(scale: Scale, xs: &[f32], shape: &[usize]) -> Result<(usize, usize), FormatError> {
+    super::check_blocks(xs, shape, 1)?;
+    let rows = if scale == Scale::Row { shape.first().copied().unwrap_or(1).max(1) } else { 1 };
+    Ok((rows, (xs.len() / rows).max(1)))
+}
+
+/// The scale of one row (or of the tensor).
+fn row_scale(elem: Minifloat, scale: Scale, row: &[f32]) -> f32 {
+    match scale {
+        Scale::None => 1.0,
+        Scale::Tensor | Scale::Row => scale_for(elem, super::finite_amax(row)),
+    }
+}
+
 /// Quantizes `xs` (row-major, shaped `shape`) to `elem` with `scale`.
 pub fn quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize]) -> Result<Scaled, FormatError> {
-    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    if count != Some(xs.len()) {
-        return Err(FormatError::Shape { values: xs.len(), shape: shape.to_vec() });
-    }
-    let rows = match scale {
-        Scale::Row => shape.first().copied().unwrap_or(1).max(1),
-        Scale::Tensor | Scale::None => 1,
-    };
-    let row_len = xs.len() / rows;
+    let (rows, row_len) = rows(scale, xs, shape)?;
     let mut out = Scaled { codes: Vec::with_capacity(xs.len()), scales: Vec::with_capacity(rows), values: Vec::with_capacity(xs.len()) };
-    for row in xs.chunks(row_len.max(1)).take(rows) {
-        let s = match scale {
-            Scale::None => 1.0,
-            Scale::Tensor | Scale::Row => {
-                let (lo, hi, _) = finite_min_max(row);
-                scale_for(elem, if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 })
-            }
-        };
+    for row in xs.chunks(row_len).take(rows) {
+        let s = row_scale(elem, scale, row);
         out.scales.push(s);
         for &x in row {
             let code = elem.encode(x / s);
@@ -69,23 +69,12 @@ pub fn quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize]) -> R
 
 /// The scales and values of [`quantize`] without the codes (the hot path), bit for bit.
 pub fn fake_quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize]) -> Result<(Vec<f32>, Vec<f32>), FormatError> {
-    let count = shape.iter().try_fold(1usize, |n, &d| n.checked_mul(d));
-    if count != Some(xs.len()) {
-        return Err(FormatError::Shape { values: xs.len(), shape: shape.to_vec() });
-    }
-    let rows = if scale == Scale::Row { shape.first().copied().unwrap_or(1).max(1) } else { 1 };
-    let row_len = (xs.len() / rows).max(1);
+    let (rows, row_len) = rows(scale, xs, shape)?;
     let r = elem.rounder();
     let mut values = vec![0f32; xs.len()];
     let mut scales = Vec::with_capacity(rows);
     for (row, out) in xs.chunks(row_len).zip(values.chunks_mut(row_len)).take(rows) {
-        let s = match scale {
-            Scale::None => 1.0,
-            Scale::Tensor | Scale::Row => {
-                let (lo, hi, _) = finite_min_max(row);
-                scale_for(elem, if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 })
-            }
-        };
+        let s = row_scale(elem, scale, row);
         for (o, &x) in out.iter_mut().zip(row) {
             // NaN stays NaN: the rounder keeps it.
             *o = r.round(x / s) * s;

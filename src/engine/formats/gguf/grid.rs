@@ -2,10 +2,10 @@
 //! decodes with, read from the bytes as the decoders read them, so that a block's grid holds
 //! exactly the values it decodes to.
 
-use super::kquants::{q3_scale, scale_min, KQuant, QK_K};
+use super::kquants::{half, q3_scale, scale_min, KQuant, QK_K};
 use super::legacy::{BlockType, BLOCK};
 use super::GgufType;
-use crate::engine::formats::quantized::{Affine, ScaleCodes};
+use crate::engine::formats::quantized::{ints, Affine, ScaleCodes};
 
 /// What [`grids`] finds.
 pub struct Grids {
@@ -15,14 +15,6 @@ pub struct Grids {
     pub table: Vec<f32>,
     pub groups: Vec<Affine>,
     pub scale_codes: ScaleCodes,
-}
-
-fn half(b: &[u8], at: usize) -> f32 {
-    half::f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
-}
-
-fn ints(lo: i32, hi: i32) -> Vec<f32> {
-    (lo..=hi).map(|i| i as f32).collect()
 }
 
 /// The grids of `bytes`, whole blocks of type `t`.

@@ -33,9 +33,8 @@ fn from_half(b: [u8; 2]) -> f32 {
     f16::from_le_bytes(b).to_f32()
 }
 
-/// The value of largest magnitude (the first of equals), or None when that magnitude is below
-/// [`GROUP_MAX_EPS`] (an all-zero sub-block).
-fn signed_max(x: &[f32]) -> Option<f32> {
+/// The value of largest magnitude (the first of equals) and that magnitude (0, 0 for none).
+fn largest(x: &[f32]) -> (f32, f32) {
     let (mut max, mut amax) = (0f32, 0f32);
     for &v in x {
         if v.abs() > amax {
@@ -43,6 +42,13 @@ fn signed_max(x: &[f32]) -> Option<f32> {
             max = v;
         }
     }
+    (max, amax)
+}
+
+/// The value of largest magnitude, or None when that magnitude is below [`GROUP_MAX_EPS`] (an
+/// all-zero sub-block).
+fn signed_max(x: &[f32]) -> Option<f32> {
+    let (max, amax) = largest(x);
     (amax >= GROUP_MAX_EPS).then_some(max)
 }
 
@@ -299,14 +305,10 @@ fn q2_k(x: &[f32; QK_K], b: &mut [u8]) {
 fn q3_k(x: &[f32; QK_K], b: &mut [u8]) {
     let mut l = [0i8; QK_K];
     let mut scales = [0f32; 16];
-    let (mut max_scale, mut amax) = (0f32, 0f32);
     for j in 0..16 {
         scales[j] = make_q3_quants(&x[16 * j..][..16], 4, &mut l[16 * j..][..16]);
-        if scales[j].abs() > amax {
-            amax = scales[j].abs();
-            max_scale = scales[j];
-        }
     }
+    let (max_scale, _) = largest(&scales);
     let mut s = [0u8; 12];
     let d = if max_scale != 0.0 {
         let iscale = -32.0 / max_scale;
@@ -411,14 +413,10 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8]) {
 fn q6_k(x: &[f32; QK_K], b: &mut [u8]) {
     let mut l = [0i8; QK_K];
     let mut scales = [0f32; 16];
-    let (mut max_scale, mut max_abs_scale) = (0f32, 0f32);
     for ib in 0..16 {
         scales[ib] = make_qx_quants(&x[16 * ib..][..16], 32, &mut l[16 * ib..][..16]);
-        if scales[ib].abs() > max_abs_scale {
-            max_abs_scale = scales[ib].abs();
-            max_scale = scales[ib];
-        }
     }
+    let (max_scale, max_abs_scale) = largest(&scales);
     if max_abs_scale < GROUP_MAX_EPS {
         b.fill(0);
         return;

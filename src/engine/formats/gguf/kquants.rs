@@ -19,7 +19,8 @@ pub enum KQuant {
     Q6K,
 }
 
-fn half(b: &[u8], at: usize) -> f32 {
+/// The f16 at byte `at` of `b`, as f32.
+pub(super) fn half(b: &[u8], at: usize) -> f32 {
     f16::from_le_bytes([b[at], b[at + 1]]).to_f32()
 }
 
