@@ -40,6 +40,42 @@ fn explorer_renders_controls_chart_and_readouts() {
     assert!(!html.contains("url-notice"));
 }
 
+/// A number format replaces the integer grid's view with its own, computed as the engine
+/// computes it; the observer's controls give way to the format's.
+#[test]
+fn a_format_replaces_the_grid_with_its_view() {
+    use quantscope::engine::views::formats::{keep, view};
+    use quantscope::ui::state::UrlState;
+    let hash = "#view=explorer&fmt=mxfp4&n=102400&of=0.001&om=40";
+    let html = run(render(hash));
+    for id in ["ctl-format", "format-hint", "chart-format-histogram", "format-bits-per-weight", "format-sqnr-db", "format-mse-split", "format-saturated",
+               "format-flushed", "format-blocks", "format-block", "chart-format-errors", "chart-format-scales-0", "format-worst", "compare-start"] {
+        assert!(html.contains(&format!("data-testid=\"{id}\"")), "missing {id}");
+    }
+    for gone in ["ctl-observer", "metric-scale", "chart-codes"] {
+        assert!(!html.contains(&format!("data-testid=\"{gone}\"")), "{gone} belongs to the integer grid");
+    }
+    let (url, _) = UrlState::from_hash(hash);
+    let xs = url.synth_spec().generate().unwrap();
+    let r = url.format_request(256).unwrap();
+    let shape = url.shape();
+    let v = view(&xs, &shape, &quantscope::engine::statistics::stats::summarize(&xs), &keep(&xs, &shape, &r).unwrap(), &r);
+    assert_eq!(testid_text(&html, "format-bits-per-weight"), "4.2500");
+    assert_eq!(testid_text(&html, "format-sqnr-db"), quantscope::ui::format::sig4(v.metrics.sqnr_db));
+    assert_eq!(testid_text(&html, "format-block"), format!("{} (row 0, from column {})", v.block, v.block * 32));
+    assert!(html.contains(&format!("data-testid=\"format-worst-{}\"", v.block)), "the drawn block heads the worst");
+
+    let int = run(render("#view=explorer&fmt=int&bits=4&scheme=symmetric&fgroup=128&n=51200"));
+    assert!(int.contains("data-testid=\"ctl-format-group\"") && int.contains("data-testid=\"ctl-format-bits\""));
+    assert_eq!(testid_text(&int, "format-bits-per-weight"), "4.2500", "4 bits and a 32-bit scale per 128 (symmetric: no zero point)");
+    assert_eq!(testid_text(&int, "format-label"), "int4 g128 sym");
+    let bad = run(render("#view=explorer&fmt=q4_k&n=10000"));
+    assert!(testid_text(&bad, "explorer-error").contains("not a multiple of the block of 256"), "{}", testid_text(&bad, "explorer-error"));
+    let mx = run(render("#view=explorer&fmt=mxfp6-e2m3&fround=rceil&n=102400"));
+    assert!(mx.contains("data-testid=\"ctl-format-rounding\""));
+    assert_eq!(testid_text(&mx, "format-label"), "mxfp6-e2m3 rceil");
+}
+
 #[test]
 fn each_tab_renders_its_view() {
     let lab = run(render("#view=lab"));
@@ -230,12 +266,16 @@ const KEPT: &[&str] = &[
     "Okabe", "Ito", "Alpaydin", "Kaynak", "Machine", "Learning", "Repository", "ao", "quantization", "log", "synthetic", "seed",
     "yew", "plotters", "serde", "tract", "half", "image", "proptest", "libm", "rand", "gloo", "web", "sys", "bindgen", "js",
     "flate", "zip", "thiserror", "safetensors", "prost", "percent", "encoding", "console", "panic", "hook", "futures", "distr",
+    // The number formats' names, as the CLI and the URL spell them (`fp8-e4m3`, `nf4-dq`, `int`).
+    "fp", "mxfp", "mxint", "nvfp", "nf", "dq", "int", "e4m3", "e5m2", "e3m2", "e2m3", "e2m1", "FP8", "MX", "OCP", "E8M0", "E4M3", "NVFP",
+    "NF", "QLoRA", "GGUF", "llama", "cpp", "GPTQ", "AWQ", "torchao", "rceil", "amax", "emax", "floor", "absmax", "DQ", "log2",
 ];
 
 #[test]
 fn a_chinese_page_has_no_english_left() {
     for hash in ["#view=explorer&lang=zh", "#view=explorer&lang=zh&ch=8&gran=channel", "#view=lab&lang=zh", "#view=bench&lang=zh",
-                 "#view=explorer&src=file&lang=zh", "#view=explorer&obs=moving-average&nb=10&lang=zh"]
+                 "#view=explorer&src=file&lang=zh", "#view=explorer&obs=moving-average&nb=10&lang=zh",
+                 "#view=explorer&fmt=mxfp4&n=102400&lang=zh", "#view=explorer&fmt=int&fgroup=128&n=51200&lang=zh", "#view=explorer&fmt=q4_k&n=25600&lang=zh"]
         .into_iter()
         .chain(["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat", "real-model"].map(|l| Box::leak(format!("#view=learn&lesson={l}&lang=zh").into_boxed_str()) as &str))
     {

@@ -14,7 +14,7 @@ use super::charts::sweep::{ClipCurveChart, SqnrChart};
 use super::format::sig4;
 use crate::engine::quantizer::qparams::QScheme;
 use crate::engine::tensor::Tensor;
-use crate::engine::views::explore::session::TensorSource;
+use crate::engine::views::explore::session::{Stage, TensorSource};
 use crate::engine::views::jobs::{JobResult, JobSpec, ObserverSweep};
 use crate::worker::{WorkerInput, WorkerOutput};
 
@@ -29,39 +29,58 @@ pub struct SweepProps {
     pub bits: u32,
 }
 
-/// Where the current sweep is.
+/// A worker job's answer, picked out of the worker's results.
+pub trait FromJob: Sized {
+    fn from_job(r: JobResult) -> Option<Self>;
+}
+
+impl FromJob for ObserverSweep {
+    fn from_job(r: JobResult) -> Option<Self> {
+        if let JobResult::ObserverSweep(s) = r { Some(s) } else { None }
+    }
+}
+
+/// Where a panel's job is.
 #[derive(Clone, Debug, PartialEq)]
-pub enum Status {
+pub enum Status<T> {
     Idle,
-    Running { done: usize, total: usize },
-    Done(Rc<ObserverSweep>),
+    Running { done: usize, total: usize, stage: Option<Stage> },
+    Done(Rc<T>),
     Failed(String),
     Cancelled,
 }
 
-/// The panel's state: the id of the latest job, so stale outputs are ignored.
+/// A panel's job: the id of the latest one, so stale outputs are ignored, and where it is.
 #[derive(Clone, Debug, PartialEq)]
-pub struct Sweep {
+pub struct Tracked<T> {
     pub id: u64,
-    pub status: Status,
+    pub status: Status<T>,
 }
 
-pub enum SweepAction {
+impl<T> Default for Tracked<T> {
+    fn default() -> Self {
+        Tracked { id: 0, status: Status::Idle }
+    }
+}
+
+pub enum TrackAction {
     Started(u64),
     Output(WorkerOutput),
 }
 
-impl Reducible for Sweep {
-    type Action = SweepAction;
+impl<T: FromJob> Reducible for Tracked<T> {
+    type Action = TrackAction;
 
-    fn reduce(self: Rc<Self>, action: SweepAction) -> Rc<Self> {
+    fn reduce(self: Rc<Self>, action: TrackAction) -> Rc<Self> {
         let (id, status) = match action {
-            SweepAction::Started(id) => (id, Status::Running { done: 0, total: 1 }),
-            SweepAction::Output(out) => {
+            TrackAction::Started(id) => (id, Status::Running { done: 0, total: 1, stage: None }),
+            TrackAction::Output(out) => {
                 let (id, status) = match out {
-                    WorkerOutput::Progress { id, done, total, .. } => (id, Status::Running { done, total }),
-                    WorkerOutput::Done { id, result: JobResult::ObserverSweep(r) } => (id, Status::Done(Rc::new(r))),
-                    WorkerOutput::Done { id, .. } => (id, Status::Failed(crate::ui::i18n::current().s(E::WrongJob).into())),
+                    WorkerOutput::Progress { id, done, total, detail } => (id, Status::Running { done, total, stage: detail.stage }),
+                    WorkerOutput::Done { id, result } => match T::from_job(result) {
+                        Some(r) => (id, Status::Done(Rc::new(r))),
+                        None => (id, Status::Failed(crate::ui::i18n::current().s(E::WrongJob).into())),
+                    },
                     WorkerOutput::Paused { .. } | WorkerOutput::Ready => return self,
                     WorkerOutput::Failed { id, message } => (id, Status::Failed(message)),
                     WorkerOutput::Cancelled { id } => (id, Status::Cancelled),
@@ -72,34 +91,34 @@ impl Reducible for Sweep {
                 (id, status)
             }
         };
-        Rc::new(Sweep { id, status })
+        Rc::new(Tracked { id, status })
     }
+}
+
+/// Starts `spec` in the worker for a panel tracked by `tracked`, handing the worker the
+/// Explorer's file tensor first when the source is one.
+pub fn start_job<T: FromJob + 'static>(tracked: &UseReducerHandle<Tracked<T>>, client: &Callback<WorkerInput>, source: TensorSource, upload: Option<Rc<Tensor>>, spec: JobSpec) {
+    let id = tracked.id + 1;
+    tracked.dispatch(TrackAction::Started(id));
+    if let (TensorSource::Loaded { key }, Some(tensor)) = (source, upload) {
+        client.emit(WorkerInput::Load { key, data: (*tensor).clone() });
+    }
+    client.emit(WorkerInput::Start { id, spec });
 }
 
 #[function_component(SweepPanel)]
 pub fn sweep_panel(props: &SweepProps) -> Html {
     let t = use_tr();
-    let sweep = use_reducer(|| Sweep { id: 0, status: Status::Idle });
+    let sweep = use_reducer(Tracked::<ObserverSweep>::default);
     let client = {
         let dispatch = sweep.dispatcher();
-        super::worker_client::use_worker_client(Callback::from(move |out| dispatch.dispatch(SweepAction::Output(out))))
+        super::worker_client::use_worker_client(Callback::from(move |out| dispatch.dispatch(TrackAction::Output(out))))
     };
 
     let start = {
-        let (client, sweep) = (client.clone(), sweep.clone());
-        let upload = props.upload.clone().zip(match props.source {
-            TensorSource::Loaded { key } => Some(key),
-            TensorSource::Synthetic(_) => None,
-        });
+        let (client, sweep, source, upload) = (client.clone(), sweep.clone(), props.source, props.upload.clone());
         let spec = JobSpec::ObserverSweep { source: props.source, scheme: props.scheme, unsigned: props.unsigned, bits: (2, 16), curve_bits: props.bits };
-        Callback::from(move |_| {
-            let id = sweep.id + 1;
-            sweep.dispatch(SweepAction::Started(id));
-            if let Some((tensor, key)) = &upload {
-                client.emit(WorkerInput::Load { key: *key, data: (**tensor).clone() });
-            }
-            client.emit(WorkerInput::Start { id, spec: spec.clone() });
-        })
+        Callback::from(move |_| start_job(&sweep, &client, source, upload.clone(), spec.clone()))
     };
     let cancel = {
         let (client, id) = (client, sweep.id);
@@ -109,7 +128,7 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
     let running = matches!(sweep.status, Status::Running { .. });
     let body = match &sweep.status {
         Status::Idle => html! { <p class="hint">{t.s(E::SweepIdle)}</p> },
-        Status::Running { done, total } => html! {
+        Status::Running { done, total, .. } => html! {
             <div class="progress-row">
                 <progress data-testid="sweep-progress" max={total.to_string()} value={done.to_string()} />
                 <span>{format!("{done} / {total}")}</span>

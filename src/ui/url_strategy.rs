@@ -18,8 +18,16 @@ pub fn any_state() -> impl Strategy<Value = UrlState> {
     let file = (any::<bool>(), ".{0,40}", ".{0,40}", any::<bool>(), any::<bool>(), 1..=MAX_BATCHES, 0f32..MAX_DRIFT, 0..LESSONS.len(), prop_oneof![Just(0usize), 1..=MAX_BATCH_ROWS]);
     let params = (-MAX_DIST_PARAM..MAX_DIST_PARAM, proptest::option::of(1e-3f32..MAX_DIST_PARAM), 0.5f32..1000.0, 0f32..MAX_DIST_PARAM);
     let more = (16..=MAX_OBSERVER_BINS, 16..=MAX_OBSERVER_BINS, 1..=MAX_OBSERVER_BINS, 0..=MAX_AXIS, 1f32..MAX_TRANSFER_ZOOM, proptest::option::of(-MAX_ABS_VALUE..MAX_ABS_VALUE));
-    (base, data, observer, quant, manual, file, params, more).prop_map(
-        |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson, batch_rows), (mu, sigma, dof, sep), (hist_bins, entropy_bins, entropy_start, axis, transfer_zoom, transfer_center))| UrlState {
+    let names = quantscope::engine::formats::spec::names();
+    let formats = (proptest::option::of(0..names.len()), proptest::option::of(1..=MAX_GROUP), 0..FORMAT_SCALES.len(), 0..SCALE_ROUNDINGS.len(), proptest::option::of(any::<usize>()), any::<bool>());
+    (base, data, observer, quant, manual, file, params, more, formats).prop_map(
+        move |((v, d, n, seed, bits, sym, log), (channels, spread, of, om), (o, ac, pct, both), (c, narrow, reduce, custom, pc, r), manual, (from_file, file, tensor, fold_bn, channel_sort, batches, drift, lesson, batch_rows), (mu, sigma, dof, sep), (hist_bins, entropy_bins, entropy_start, axis, transfer_zoom, transfer_center), (f, format_group, fs, fr, format_block, compare))| UrlState {
+            format: f.map(|f| names[f]),
+            format_group,
+            format_scale: FORMAT_SCALES[fs].0,
+            format_rounding: SCALE_ROUNDINGS[fr].0,
+            format_block,
+            compare,
             transfer_zoom,
             transfer_center,
             lab: LabSettings::default(),

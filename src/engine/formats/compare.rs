@@ -14,8 +14,10 @@ use crate::engine::statistics::metrics::QuantMetrics;
 pub struct Row {
     /// The short label with parameters (`int4 g128 sym`).
     pub label: String,
-    /// The format's name (`int`, `mxfp4`).
+    /// The format's name (`int`, `mxfp4`), family and parameters: what makes it again.
     pub format: String,
+    pub family: super::spec::Family,
+    pub params: super::spec::Params,
     pub bits_per_weight: f64,
     /// None when the format does not apply (`error` says why).
     pub metrics: Option<QuantMetrics>,
@@ -32,10 +34,10 @@ impl Row {
 
 /// Quantizes `xs` (shaped `shape`) to `format` and measures it.
 pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
-    let (label, name) = (format.label(), format.name().to_string());
+    let row = Row { label: format.label(), format: format.name().into(), family: format.family(), params: format.params(), bits_per_weight: f64::NAN, metrics: None, error: None, pareto: false };
     match quantize(format, xs, shape) {
-        Ok(q) => Row { label, format: name, bits_per_weight: q.bits_per_weight, metrics: Some(measure(xs, &q).0), error: None, pareto: false },
-        Err(e) => Row { label, format: name, bits_per_weight: f64::NAN, metrics: None, error: Some(e.to_string()), pareto: false },
+        Ok(q) => Row { bits_per_weight: q.bits_per_weight, metrics: Some(measure(xs, &q).0), ..row },
+        Err(e) => Row { error: Some(e.to_string()), ..row },
     }
 }
 
@@ -91,7 +93,7 @@ mod tests {
 
     fn row(bits: f64, sqnr: Option<f64>) -> Row {
         let metrics = QuantMetrics { count: 1, non_finite: 0, mse: 0.0, clip_mse: 0.0, round_mse: 0.0, sqnr_db: sqnr, max_abs_err: 0.0, clipped_below: 0, clipped_above: 0, levels_used: 0 };
-        Row { label: String::new(), format: String::new(), bits_per_weight: bits, metrics: Some(metrics), error: None, pareto: false }
+        Row { label: String::new(), format: String::new(), family: super::super::spec::Family::Int, params: Default::default(), bits_per_weight: bits, metrics: Some(metrics), error: None, pareto: false }
     }
 
     #[test]

@@ -43,6 +43,21 @@ pub enum Format {
     Gguf(GgufType),
 }
 
+/// The families of formats, as the picker and the comparison's chart group them.
+#[derive(Clone, Copy, Debug, PartialEq, Eq, Serialize, Deserialize)]
+pub enum Family {
+    Int,
+    Float,
+    Mx,
+    Nvfp4,
+    Nf4,
+    Gguf,
+}
+
+impl Family {
+    pub const ALL: [Family; 6] = [Family::Int, Family::Float, Family::Mx, Family::Nvfp4, Family::Nf4, Family::Gguf];
+}
+
 /// The minifloat names after `fp8-` and so on, with their types.
 const FLOATS: [(&str, Minifloat); 5] =
     [("fp8-e4m3", minifloat::E4M3), ("fp8-e5m2", minifloat::E5M2), ("fp6-e3m2", minifloat::E3M2), ("fp6-e2m3", minifloat::E2M3), ("fp4-e2m1", minifloat::E2M1)];
@@ -113,6 +128,18 @@ impl Format {
             Format::Nf4 { double: false } => "nf4",
             Format::Nf4 { double: true } => "nf4-dq",
             Format::Gguf(t) => gguf_name(*t),
+        }
+    }
+
+    /// Its family.
+    pub fn family(&self) -> Family {
+        match self {
+            Format::Int { .. } => Family::Int,
+            Format::Float { .. } => Family::Float,
+            Format::Mx { .. } => Family::Mx,
+            Format::Nvfp4 => Family::Nvfp4,
+            Format::Nf4 { .. } => Family::Nf4,
+            Format::Gguf(_) => Family::Gguf,
         }
     }
 

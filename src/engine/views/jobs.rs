@@ -7,6 +7,8 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, SessionStep, Stage, TensorSource};
+use crate::engine::formats::compare::{compare_one, mark_pareto, Row};
+use crate::engine::formats::spec::Format;
 use crate::engine::tensor::Tensor;
 
 use crate::engine::statistics::metrics::measure;
@@ -39,6 +41,8 @@ pub enum JobSpec {
     Explore { request: ExploreRequest },
     /// The fake-quantized tensor of an Explorer view, as `.npy` bytes.
     Quantized { request: ExploreRequest },
+    /// Every format of [`Format::comparison`] on the Explorer's tensor, one format per step.
+    Formats { source: TensorSource },
     /// A Lab experiment: FP32 training, PTQ, QAT, both integer models (one epoch per step).
     Lab { config: crate::engine::nn::lab::LabConfig },
     /// PTQ and QAT accuracy at each pair of bit widths of the Lab's sweep.
@@ -77,6 +81,8 @@ pub enum JobResult {
     },
     Lab(Box<crate::engine::nn::lab::LabReport>),
     LabSweep(crate::engine::nn::lab::SweepReport),
+    /// The formats side by side, the Pareto front marked.
+    Formats(Vec<Row>),
 }
 
 /// What one step of a job produced.
@@ -94,6 +100,8 @@ pub enum Job {
     ObserverSweep { source: TensorSource, tensor: Option<Rc<Tensor>>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
     Explore(Box<ExploreRequest>),
     Quantized(Box<ExploreRequest>),
+    /// The tensor once held, and the rows done so far.
+    Formats { source: TensorSource, tensor: Option<Rc<Tensor>>, rows: Vec<Row> },
     Lab(Box<crate::engine::nn::lab::LabRun>),
     /// The sweep, and the steps done.
     LabSweep(Box<crate::engine::nn::lab::LabSweep>, usize),
@@ -126,6 +134,7 @@ impl Job {
             }
             JobSpec::Explore { ref request } => Ok(Job::Explore(Box::new(request.clone()))),
             JobSpec::Quantized { ref request } => Ok(Job::Quantized(Box::new(request.clone()))),
+            JobSpec::Formats { source } => Ok(Job::Formats { source, tensor: None, rows: Vec::new() }),
             JobSpec::Lab { ref config } => Ok(Job::Lab(Box::new(crate::engine::nn::lab::LabRun::new(config.clone())?))),
             JobSpec::LabSweep { ref config } => Ok(Job::LabSweep(Box::new(crate::engine::nn::lab::LabSweep::new(config.clone())?), 0)),
         }
@@ -152,6 +161,23 @@ impl Job {
                 let t = session.tensor(&request.source).ok_or_else(|| JobError::Tensor("the tensor went away".into()))?;
                 let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &request.settings, &view.qparams, view.range).map_err(|e| JobError::Tensor(e.to_string()))?;
                 Ok(JobStep::Done(JobResult::Npy { bytes }))
+            }
+            Job::Formats { source, tensor, rows } => {
+                if tensor.is_none() {
+                    if let Some((drawn, of)) = session.hold(source).map_err(JobError::Tensor)? {
+                        return Ok(JobStep::Progress { done: 0, total: 1, lab: None, stage: Some(Stage::Drawing { drawn, of }) });
+                    }
+                    *tensor = session.tensor(source);
+                }
+                let t = tensor.as_ref().expect("held just above");
+                let formats = Format::comparison();
+                rows.push(compare_one(formats[rows.len()], &t.data, &t.shape));
+                if rows.len() < formats.len() {
+                    return Ok(JobStep::Progress { done: rows.len(), total: formats.len(), lab: None, stage: Some(Stage::Comparing { done: rows.len() }) });
+                }
+                let mut rows = std::mem::take(rows);
+                mark_pareto(&mut rows);
+                Ok(JobStep::Done(JobResult::Formats(rows)))
             }
             Job::LabSweep(sweep, done) => {
                 let result = sweep.step(now)?;
@@ -307,6 +333,31 @@ mod tests {
         assert!(matches!(Job::start(&never).unwrap().run(&mut session), Err(JobError::Tensor(_))));
         assert!(empty.sqnr.iter().all(|(_, p)| p[0].sqnr_db.is_none()));
         assert!(empty.curve.is_empty());
+    }
+
+    #[test]
+    fn the_formats_job_gives_the_comparison_one_format_a_step() {
+        let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, 4096, 5, None).unwrap();
+        let (mut session, source) = holding(data.clone());
+        let mut job = Job::start(&JobSpec::Formats { source }).unwrap();
+        let formats = Format::comparison();
+        let mut steps = 0;
+        let rows = loop {
+            match job.step(&mut session, &|| 0.0).unwrap() {
+                JobStep::Progress { done, total, stage, .. } => {
+                    steps += 1;
+                    assert_eq!((done, total, stage), (steps, formats.len(), Some(Stage::Comparing { done: steps })));
+                }
+                JobStep::Done(JobResult::Formats(rows)) => break rows,
+                other => panic!("{other:?}"),
+            }
+        };
+        assert_eq!(steps + 1, formats.len());
+        let mut expect: Vec<Row> = formats.iter().map(|&f| compare_one(f, &data, &[4096])).collect();
+        mark_pareto(&mut expect);
+        // NaN bits per weight (formats that do not fit) compare unequal: compare the debug text.
+        assert_eq!(format!("{rows:?}"), format!("{expect:?}"));
+        assert!(rows.iter().any(|r| r.pareto));
     }
 
     #[test]

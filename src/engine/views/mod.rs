@@ -6,6 +6,7 @@
 pub mod analysis;
 pub mod dynamics;
 pub mod explore;
+pub mod formats;
 pub mod export;
 pub mod inspect;
 pub mod jobs;

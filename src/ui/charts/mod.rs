@@ -7,6 +7,7 @@ pub mod channels;
 pub mod codes;
 pub mod dynamics;
 pub mod errors;
+pub mod formats;
 pub mod histogram;
 pub mod lab;
 pub mod sweep;

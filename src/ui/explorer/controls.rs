@@ -7,10 +7,10 @@ use yew::prelude::*;
 
 use crate::engine::synth::Outliers;
 use crate::ui::format::group_thousands;
-use crate::ui::i18n::{use_tr, ExplorerText as E, Tr};
+use crate::ui::i18n::{use_tr, ExplorerText as E, FormatText as F, Tr};
 use crate::ui::state::{
-    Codes, DistKind, ObsKind, Source, UrlState, CODES, DISTS, GRANULARITIES, MAX_AXIS, MAX_BITS, MAX_CHANNELS, MAX_DIST_PARAM,
-    MAX_OBSERVER_BINS, MIN_BITS, OBSERVERS, ROUNDINGS, SCHEMES, TAILS,
+    Codes, DistKind, ObsKind, Source, UrlState, CODES, DISTS, FORMAT_SCALES, GRANULARITIES, MAX_AXIS, MAX_BITS, MAX_CHANNELS, MAX_DIST_PARAM,
+    MAX_OBSERVER_BINS, MIN_BITS, OBSERVERS, ROUNDINGS, SCALE_ROUNDINGS, SCHEMES, TAILS,
 };
 
 /// Sample sizes offered by the size control.
@@ -186,6 +186,8 @@ pub fn controls(props: &ControlsProps) -> Html {
             }
 
             }
+            { format_section(props, t) }
+            if url.format.is_none() {
             <h2>{t.s(E::Observer)}</h2>
             { choice("ctl-observer", t.s(E::RangeFrom), OBSERVERS, url.observer, props, |s, o| s.observer = o, t) }
             { observer_params }
@@ -221,10 +223,87 @@ pub fn controls(props: &ControlsProps) -> Html {
                          edit(props, move |s, v| s.set_clip_end(false, parse_or(v, f32::NAN), (omin, omax)))) }
             </div>
             <button class="link" onclick={reset_range} disabled={!hand_set} data-testid="ctl-range-reset">{t.s(E::UseObserverRange)}</button>
+            }
 
             <h2>{t.s(E::ViewHeading)}</h2>
             { check("ctl-log", t.s(E::LogCounts), url.log, edit(props, |s, v| s.log = v == "true")) }
         </section>
+    }
+}
+
+/// A labelled `<select>` over a table of the formats' choices, `current` its chosen key.
+fn format_choice<T>(id: &'static str, label: &str, table: &'static [(T, &'static str, F)], on: Callback<String>, current: &str, t: Tr) -> Html {
+    html! {
+        <>
+            <label for={id}>{label.to_string()}</label>
+            <select id={id} data-testid={id} onchange={on.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                { for table.iter().map(|(_, key, text)| html! { <option value={*key} selected={*key == current}>{t.s(*text)}</option> }) }
+            </select>
+        </>
+    }
+}
+
+/// The number format: the integer grid of the sections below, or a format with the parameters
+/// that apply to it (`int` takes the scheme and a bit width of 2 to 8 here).
+fn format_section(props: &ControlsProps, t: Tr) -> Html {
+    use crate::engine::formats::spec::{names, Family, Format, Params};
+    use crate::ui::charts::formats::family_text;
+    let url = &props.url;
+    let family = url.format.and_then(|n| Format::parse(n, &Params::default()).ok()).map(|f| f.family());
+    let on_format = edit(props, |s, v| {
+        s.format = names().into_iter().find(|n| *n == v);
+        s.format_block = None;
+        if s.format == Some("int") {
+            s.bits = s.bits.clamp(2, 8);
+        }
+    });
+    let families = Family::ALL.map(|f| (f, names().into_iter().filter(|n| Format::parse(n, &Params::default()).is_ok_and(|g| g.family() == f)).collect::<Vec<_>>()));
+    let scale_key = crate::ui::state::choice_key(FORMAT_SCALES, &url.format_scale);
+    let rounding_key = crate::ui::state::choice_key(SCALE_ROUNDINGS, &url.format_rounding);
+    let on_scale = edit(props, |s, v| s.format_scale = FORMAT_SCALES.iter().find(|c| c.1 == v).map_or(s.format_scale, |c| c.0));
+    let on_rounding = edit(props, |s, v| s.format_rounding = SCALE_ROUNDINGS.iter().find(|c| c.1 == v).map_or(s.format_rounding, |c| c.0));
+    let int_scales = &FORMAT_SCALES[..2];
+    let hint = match family {
+        None => F::HintGrid,
+        Some(Family::Int) => F::HintInt,
+        Some(Family::Float) => F::HintFloat,
+        Some(Family::Mx) => F::HintMx,
+        Some(Family::Nvfp4) => F::HintNvfp4,
+        Some(Family::Nf4) => F::HintNf4,
+        Some(Family::Gguf) => F::HintGguf,
+    };
+    let on_bits = edit(props, |s, v| s.bits = parse_or(v, s.bits).clamp(2, 8));
+    html! {
+        <>
+            <h2>{t.s(F::NumberFormat)}</h2>
+            <label for="ctl-format">{t.s(F::Format)}</label>
+            <select id="ctl-format" data-testid="ctl-format" onchange={on_format.reform(|e: Event| e.target_unchecked_into::<HtmlSelectElement>().value())}>
+                <option value="grid" selected={url.format.is_none()}>{t.s(F::IntegerGrid)}</option>
+                { for families.iter().map(|(f, members)| html! {
+                    <optgroup label={t.s(family_text(*f))}>
+                        { for members.iter().map(|n| html! { <option value={*n} selected={url.format == Some(*n)}>{*n}</option> }) }
+                    </optgroup>
+                }) }
+            </select>
+            <p class="hint" data-testid="format-hint">{t.s(hint)}</p>
+            if family == Some(Family::Int) {
+                { choice("ctl-format-scheme", t.s(E::Scheme), SCHEMES, url.scheme, props, |s, v| s.scheme = v, t) }
+                <label for="ctl-format-bits">{t.f(F::IntBits, &[&url.bits])}</label>
+                <input id="ctl-format-bits" data-testid="ctl-format-bits" type="range" min="2" max="8"
+                       value={url.bits.to_string()} oninput={on_bits.reform(|e: InputEvent| e.target_unchecked_into::<HtmlInputElement>().value())} />
+                { number("ctl-format-group", t.s(F::GroupSize), url.format_group.map_or_else(String::new, |g| g.to_string()), "1",
+                         edit(props, |s, v| s.format_group = v.trim().parse::<usize>().ok().filter(|g| *g > 0).map(|g| g.min(crate::ui::state::MAX_GROUP)))) }
+                if url.format_group.is_none() {
+                    { format_choice("ctl-format-scale", t.s(F::Scale), int_scales, on_scale.clone(), scale_key, t) }
+                }
+            }
+            if family == Some(Family::Float) {
+                { format_choice("ctl-format-scale", t.s(F::Scale), FORMAT_SCALES, on_scale, scale_key, t) }
+            }
+            if family == Some(Family::Mx) {
+                { format_choice("ctl-format-rounding", t.s(F::ScaleRounding), SCALE_ROUNDINGS, on_rounding, rounding_key, t) }
+            }
+        </>
     }
 }
 

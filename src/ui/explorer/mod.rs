@@ -2,9 +2,11 @@
 //! readouts of [`crate::engine::views::explore`]. Nothing numeric is computed here.
 
 mod channels;
+mod compare;
 mod compute;
 pub(crate) mod controls;
 mod dynamics;
+mod formats;
 mod pointer;
 mod readouts;
 mod source;
@@ -132,7 +134,12 @@ pub fn explorer(props: &ExplorerProps) -> Html {
             </div>
         }
     });
+    let format = explored.and_then(|e| e.format.clone()).filter(|_| problem.is_none());
     let body = match (view.as_ref(), charts.as_ref()) {
+        _ if format.is_some() => match format.clone().expect("checked") {
+            Ok(f) => html! { <formats::FormatBody view={Rc::new(f)} url={shown_url.clone()} on_change={props.on_change.clone()} stem={export_stem(url)} /> },
+            Err(e) => html! { <div class="panel message" role="status" data-testid="explorer-error">{e}</div> },
+        },
         (Err(e), _) if e.is_empty() => html! {},
         (Err(e), _) => html! {
             <div class="panel message" role="status" data-testid="explorer-error">{e.clone()}</div>
@@ -202,6 +209,7 @@ pub fn explorer(props: &ExplorerProps) -> Html {
                     }
                 </div>
                 if let Some(source) = sweep_source {
+                    <compare::ComparePanel source={source} upload={upload.clone()} url={url.clone()} on_change={props.on_change.clone()} stem={export_stem(url)} />
                     <SweepPanel source={source} upload={upload.clone()} scheme={url.scheme} unsigned={settings.range.unsigned} bits={url.bits} />
                 }
             </div>
@@ -219,6 +227,11 @@ fn describe(stage: &Stage, t: Tr) -> String {
         Stage::Quantizing => t.s(E::StageQuantizing).into(),
         Stage::Channels => t.s(E::StageChannels).into(),
         Stage::Dynamics => t.s(E::StageDynamics).into(),
+        Stage::Format => t.s(crate::ui::i18n::FormatText::StageFormat).into(),
+        Stage::Comparing { done } => {
+            let next = crate::engine::formats::spec::Format::comparison().get(*done).map(|f| f.label()).unwrap_or_default();
+            t.f(crate::ui::i18n::FormatText::StageCompare, &[&next])
+        }
     }
 }
 

@@ -36,6 +36,7 @@ fn every_text_is_translated_with_the_same_placeholders() {
     let mut all = Vec::new();
     all.extend(check(ShellText::ALL));
     all.extend(check(ExplorerText::ALL));
+    all.extend(check(FormatText::ALL));
     all.extend(check(LabText::ALL));
     all.extend(check(LearnText::ALL));
     all.extend(check(ModelText::ALL));

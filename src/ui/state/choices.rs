@@ -2,7 +2,7 @@
 //! names and labels, one table each.
 
 use super::*;
-use crate::ui::i18n::{ExplorerText as E, LearnText as L};
+use crate::ui::i18n::{ExplorerText as E, FormatText as F, LearnText as L};
 
 /// The top-level views, one per tab.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -149,6 +149,20 @@ pub const ROUNDINGS: &[(RoundKind, &str, E)] = &[
     (RoundKind::HalfEven, "half-even", E::RoundHalfEven),
     (RoundKind::HalfAway, "half-away", E::RoundHalfAway),
     (RoundKind::Stochastic, "stochastic", E::RoundStochastic),
+];
+
+/// The scale of `int` and the scaled minifloats.
+pub const FORMAT_SCALES: &[(crate::engine::formats::scaled::Scale, &str, F)] = &[
+    (crate::engine::formats::scaled::Scale::Tensor, "tensor", F::ScaleTensor),
+    (crate::engine::formats::scaled::Scale::Row, "row", F::ScaleRow),
+    (crate::engine::formats::scaled::Scale::None, "none", F::ScaleNone),
+];
+/// How the MX formats round their shared exponent.
+pub const SCALE_ROUNDINGS: &[(crate::engine::formats::mx::ScaleRounding, &str, F)] = &[
+    (crate::engine::formats::mx::ScaleRounding::Floor, "floor", F::RoundFloor),
+    (crate::engine::formats::mx::ScaleRounding::Ceil, "ceil", F::RoundCeil),
+    (crate::engine::formats::mx::ScaleRounding::Even, "even", F::RoundEven),
+    (crate::engine::formats::mx::ScaleRounding::Rceil, "rceil", F::RoundRceil),
 ];
 
 /// An observer's name as the page shows it, from its URL name (the engine's sweep names its

@@ -200,6 +200,20 @@ pub const FIELDS: &[Field] = &[
         get: |s| auto(s.transfer_center),
         set: |s, v| Ok(s.transfer_center = parse_auto(v, |v| parse_float(v, -MAX_ABS_VALUE, MAX_ABS_VALUE, S::WhatValue))?),
     },
+    Field {
+        key: "fmt",
+        get: |s| s.format.unwrap_or("grid").into(),
+        set: |s, v| match (v, crate::engine::formats::spec::names().into_iter().find(|n| *n == v)) {
+            ("grid", _) => Ok(s.format = None),
+            (_, Some(name)) => Ok(s.format = Some(name)),
+            _ => Err(Msg::new(S::ExpectOneOf).arg(format!("grid, {}", crate::engine::formats::spec::names().join(", ")))),
+        },
+    },
+    Field { key: "fgroup", get: |s| auto(s.format_group), set: |s, v| Ok(s.format_group = parse_auto(v, |v| parse_int(v, 1, MAX_GROUP))?) },
+    Field { key: "fscale", get: |s| choice_key(FORMAT_SCALES, &s.format_scale).into(), set: |s, v| Ok(s.format_scale = parse_choice(FORMAT_SCALES, v)?) },
+    Field { key: "fround", get: |s| choice_key(SCALE_ROUNDINGS, &s.format_rounding).into(), set: |s, v| Ok(s.format_rounding = parse_choice(SCALE_ROUNDINGS, v)?) },
+    Field { key: "fblock", get: |s| auto(s.format_block), set: |s, v| Ok(s.format_block = parse_auto(v, |v| parse_int(v, 0, usize::MAX))?) },
+    Field { key: "cmp", get: |s| u8::from(s.compare).to_string(), set: |s, v| Ok(s.compare = parse_bool(v)?) },
     Field { key: "ldata", get: |s| choice_key(LAB_DATA, &s.lab.dataset).into(), set: |s, v| Ok(s.lab.dataset = parse_choice(LAB_DATA, v)?) },
     Field { key: "lmodel", get: |s| choice_key(LAB_MODELS, &s.lab.model).into(), set: |s, v| Ok(s.lab.model = parse_choice(LAB_MODELS, v)?) },
     Field {

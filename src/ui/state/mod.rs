@@ -44,6 +44,8 @@ pub const MAX_DIST_PARAM: f32 = 1e4;
 pub const MAX_AXIS: usize = 7;
 /// Deepest zoom of the transfer function.
 pub const MAX_TRANSFER_ZOOM: f32 = 65536.0;
+/// The largest group of `int` a link may ask for.
+pub const MAX_GROUP: usize = 1 << 20;
 /// Bins of the histogram-based observers.
 pub const MAX_OBSERVER_BINS: usize = 1 << 16;
 
@@ -114,6 +116,18 @@ pub struct UrlState {
     /// the middle of the view).
     pub transfer_zoom: f32,
     pub transfer_center: Option<f32>,
+    /// The number format shown in place of the integer grid (`None`: the observer's integer
+    /// grid), one of [`crate::engine::formats::spec::names`]; `int` takes `bits` and `scheme`.
+    pub format: Option<&'static str>,
+    /// The format's parameters: `int`'s group size (`None`: one group per tensor or row), the
+    /// minifloats' and `int`'s scale, the MX formats' scale rounding.
+    pub format_group: Option<usize>,
+    pub format_scale: crate::engine::formats::scaled::Scale,
+    pub format_rounding: crate::engine::formats::mx::ScaleRounding,
+    /// The block whose grid the histogram draws (`None`: the one with the most error).
+    pub format_block: Option<usize>,
+    /// Runs the side-by-side comparison of every format as soon as its tensor is there.
+    pub compare: bool,
     /// The Lab's experiment (see [`UrlState::lab_config`]).
     pub lab: LabSettings,
     /// How the page is shown: parts hidden for embedding, the language.
@@ -166,6 +180,12 @@ impl Default for UrlState {
             lesson: 0,
             transfer_zoom: 1.0,
             transfer_center: None,
+            format: None,
+            format_group: None,
+            format_scale: crate::engine::formats::scaled::Scale::Tensor,
+            format_rounding: crate::engine::formats::mx::ScaleRounding::Floor,
+            format_block: None,
+            compare: false,
             lab: LabSettings::default(),
             page: Page::default(),
         }
@@ -295,14 +315,22 @@ impl UrlState {
         use crate::engine::views::explore::session::{ChannelsRequest, DynamicsRequest, ExploreRequest};
         let settings = self.settings(bins);
         let along = shape.get(self.axis).copied().unwrap_or(0);
-        let channels = (shape.len() >= 2 && (2..=crate::ui::explorer::MAX_DRAWN_CHANNELS).contains(&along))
+        // A number format's view has no per-channel or dynamics panel.
+        let channels = (self.format.is_none() && shape.len() >= 2 && (2..=crate::ui::explorer::MAX_DRAWN_CHANNELS).contains(&along))
             .then(|| settings.range.range().ok())
             .flatten()
             .map(|range| ChannelsRequest { axis: self.axis, scheme: settings.scheme, range });
         use crate::engine::views::dynamics::Split;
         let split = if self.replays_batches() { Split::Rows(self.batch_rows) } else { Split::Equal(self.batches) };
-        let dynamics = Some(DynamicsRequest { split, averaging_constant: self.averaging_constant, drift: self.drift });
-        ExploreRequest { source, settings, channels, dynamics }
+        let dynamics = self.format.is_none().then_some(DynamicsRequest { split, averaging_constant: self.averaging_constant, drift: self.drift });
+        ExploreRequest { source, settings, channels, dynamics, format: self.format_request(bins) }
+    }
+
+    /// The number format to show, with its parameters (`None`: the integer grid).
+    pub fn format_request(&self, bins: usize) -> Option<crate::engine::views::formats::FormatRequest> {
+        use crate::engine::formats::spec::Params;
+        let params = Params { bits: self.bits, scheme: self.scheme, group: self.format_group, scale: self.format_scale, rounding: self.format_rounding };
+        self.format.map(|name| crate::engine::views::formats::FormatRequest { name: name.into(), params, block: self.format_block, bins })
     }
 
     /// Everything that makes the synthetic tensor.
@@ -410,6 +438,7 @@ mod tests {
             "view=explorer&dist=normal&mu=0&sigma=auto&dof=3&sep=4&n=100000&seed=42&bits=8&scheme=affine&log=0&ch=1&spread=1&of=0&om=20\
              &obs=minmax&ac=0.01&pct=99.99&tails=abs&hbins=2048&ebins=2048&estart=128&dtype=auto&narrow=0&reduce=0&qmin=auto&qmax=auto\
              &gran=tensor&axis=0&round=half-even&src=synth&file=&tensor=&foldbn=0&chsort=0&lesson=scale-zero-point&nb=20&nbrows=0&drift=0&tzoom=1&tcenter=auto\
+             &fmt=grid&fgroup=auto&fscale=tensor&fround=floor&fblock=auto&cmp=0\
              &ldata=digits&lmodel=mlp&lhidden=128,128&lch=8,16&lrelu6=0&lsgd=0&llr=0.001&lepochs=30&lqat=10&lwbits=4&labits=4&lpc=0&lobs=minmax\
              &lcalib=256&lac=0.01&lfreeze=auto&lfreezebn=auto&lpoints=1000&lnoise=0.1&lseed=0&lopen=0&lo=auto&hi=auto"
         );

@@ -12,6 +12,7 @@ use serde::{Deserialize, Serialize};
 
 use super::{channels, explore_observed, explore_summarized, ChannelView, Settings, View};
 use crate::engine::views::dynamics::{self, Step};
+use crate::engine::views::formats::{self, FormatRequest, FormatView, Kept};
 use crate::engine::observer::{Clip, ClipSearch, Common, Granularity, ObserverKind, Ranges};
 use crate::engine::quantizer::qparams::{QRange, QScheme};
 use crate::engine::statistics::stats::{summarize, Summary};
@@ -59,6 +60,8 @@ pub struct ExploreRequest {
     pub settings: Settings,
     pub channels: Option<ChannelsRequest>,
     pub dynamics: Option<DynamicsRequest>,
+    /// A number format to show in place of the integer grid's view.
+    pub format: Option<FormatRequest>,
 }
 
 impl ExploreRequest {
@@ -93,7 +96,21 @@ impl ExploreRequest {
             }
             _ => 0.0,
         };
-        draw + summary + view + panels
+        let format = self.format.as_ref().map_or(0.0, |f| m * format_ms_per_million(f));
+        draw + summary + view + panels + format
+    }
+}
+
+/// About how long a format's quantization, measure and view take per million values in the
+/// browser (ms): the K-quants search each sub-block's scale, the rest are one or two passes.
+fn format_ms_per_million(f: &FormatRequest) -> f64 {
+    use crate::engine::formats::gguf::GgufType;
+    use crate::engine::formats::spec::Format;
+    match f.format() {
+        Ok(Format::Gguf(GgufType::K(_))) => 160.0,
+        Ok(Format::Int { .. } | Format::Nf4 { .. } | Format::Gguf(_)) => 40.0,
+        Ok(_) => 30.0,
+        Err(_) => 0.0,
     }
 }
 
@@ -105,6 +122,7 @@ pub struct Explored {
     pub view: Result<View, String>,
     pub channels: Option<Result<ChannelView, String>>,
     pub dynamics: Option<Result<Vec<Step>, String>>,
+    pub format: Option<Result<FormatView, String>>,
 }
 
 /// What a step was busy with.
@@ -119,6 +137,10 @@ pub enum Stage {
     Quantizing,
     Channels,
     Dynamics,
+    /// Quantizing to a number format and measuring it.
+    Format,
+    /// The side-by-side comparison: `done` formats of [`crate::engine::formats::spec::Format::comparison`].
+    Comparing { done: usize },
 }
 
 /// One step's outcome.
@@ -140,6 +162,9 @@ struct Held {
     view: Option<(Settings, Result<View, String>)>,
     channels: Option<(ChannelsRequest, Result<ChannelView, String>)>,
     dynamics: Option<(DynamicsRequest, Result<Vec<Step>, String>)>,
+    /// A format's quantization (kept while only the drawn block changes), and its view.
+    format: Option<((String, crate::engine::formats::spec::Params), Result<Kept, String>)>,
+    format_view: Option<(FormatRequest, Result<FormatView, String>)>,
 }
 
 /// The grid the MSE observer searches for, when `s` asks for it per tensor (its search is the
@@ -236,7 +261,7 @@ impl Session {
                 None => return Err(format!("the tensor {key} was never handed to the worker")),
             },
         };
-        self.held = Some(Held { source: *source, tensor, summary: None, search: None, view: None, channels: None, dynamics: None });
+        self.held = Some(Held { source: *source, tensor, summary: None, search: None, view: None, channels: None, dynamics: None, format: None, format_view: None });
         Ok(None)
     }
 
@@ -247,7 +272,7 @@ impl Session {
         // Progress counts slices of drawing, then the summary, the search, the view and each
         // panel asked for.
         let search_units = if searched(&request.settings).is_some() { SEARCH_UNITS } else { 0 };
-        let later = 1 + search_units + 1 + usize::from(request.channels.is_some()) + usize::from(request.dynamics.is_some());
+        let later = 1 + search_units + 1 + usize::from(request.channels.is_some()) + usize::from(request.dynamics.is_some()) + usize::from(request.format.is_some());
         let slices = |n: usize| n.div_ceil(DRAW_SLICE);
         if let Some((drawn, of)) = self.hold(&request.source)? {
             return Ok(SessionStep::Progress { done: slices(drawn), total: slices(of) + later, stage: Stage::Drawing { drawn, of } });
@@ -290,7 +315,17 @@ impl Session {
         if let Some(d) = request.dynamics.filter(|d| h.dynamics.as_ref().is_none_or(|(r, _)| r != d)) {
             let steps = dynamics::run(&h.tensor.data, &h.tensor.shape, d.split, d.averaging_constant, d.drift);
             h.dynamics = Some((d, steps));
-            return progress(later, Stage::Dynamics);
+            return progress(later - usize::from(request.format.is_some()), Stage::Dynamics);
+        }
+        if let Some(f) = request.format.as_ref().filter(|f| h.format_view.as_ref().is_none_or(|(r, _)| r != *f)) {
+            let t = &h.tensor;
+            if h.format.as_ref().is_none_or(|(q, _)| *q != f.quantization()) {
+                h.format = Some((f.quantization(), formats::keep(&t.data, &t.shape, f)));
+            }
+            let kept = &h.format.as_ref().expect("set just above").1;
+            let view = kept.as_ref().map(|k| formats::view(&t.data, &t.shape, &summary, k, f)).map_err(|e| e.clone());
+            h.format_view = Some((f.clone(), view));
+            return progress(later, Stage::Format);
         }
         Ok(SessionStep::Done(Box::new(Explored {
             name: h.tensor.name.clone(),
@@ -298,6 +333,7 @@ impl Session {
             view: h.view.as_ref().expect("computed above").1.clone(),
             channels: request.channels.and(h.channels.as_ref().map(|(_, c)| c.clone())),
             dynamics: request.dynamics.and(h.dynamics.as_ref().map(|(_, d)| d.clone())),
+            format: request.format.as_ref().and(h.format_view.as_ref().map(|(_, f)| f.clone())),
         })))
     }
 
@@ -329,6 +365,7 @@ mod tests {
             settings: settings(observer),
             channels: Some(ChannelsRequest { axis: 0, scheme: QScheme::Affine, range: QRange::QUINT8 }),
             dynamics: Some(DynamicsRequest { split: dynamics::Split::Equal(10), averaging_constant: 0.1, drift: 2.0 }),
+            format: None,
         }
     }
 
@@ -370,7 +407,7 @@ mod tests {
         let mut s = Session::default();
         s.load(1, Rc::new(Tensor { name: "t".into(), shape: shape.clone(), data: data.clone(), stored_as: "f32".into() }));
         for settings in [settings(ObserverKind::Mse), Settings { scheme: QScheme::Symmetric, range: crate::engine::views::explore::RangeSpec { bits: 3, unsigned: false, narrow: true, reduce_range: false, custom: None }, ..settings(ObserverKind::Mse) }] {
-            let req = ExploreRequest { source: TensorSource::Loaded { key: 1 }, settings, channels: None, dynamics: None };
+            let req = ExploreRequest { source: TensorSource::Loaded { key: 1 }, settings, channels: None, dynamics: None, format: None };
             let (mut searching, mut last) = (0, 0);
             let got = loop {
                 match s.step(&req).unwrap() {
@@ -397,6 +434,40 @@ mod tests {
         assert!(bad.estimated_ms(n) > 500.0, "10M values are drawn whatever the grid: {}", bad.estimated_ms(n));
         assert!(request(n, ObserverKind::Mse).estimated_ms(n) > big.estimated_ms(n));
         assert!(request(1000, ObserverKind::Mse).estimated_ms(1000) < 12.0, "a small tensor stays on the page");
+    }
+
+    #[test]
+    fn a_format_is_one_more_step_and_a_block_change_reuses_its_quantization() {
+        use crate::engine::formats::spec::Params;
+        // Four rows of 1056 = 33 blocks of 32, not whole super-blocks of 256.
+        let mut req = request(4 * 1056, ObserverKind::MinMax);
+        let fmt = |name: &str, block| FormatRequest { name: name.into(), params: Params::default(), block, bins: 32 };
+        req.format = Some(fmt("mxfp4", None));
+        let mut s = Session::default();
+        let mut stages = Vec::new();
+        let got = loop {
+            match s.step(&req).unwrap() {
+                SessionStep::Progress { done, total, stage } => {
+                    assert!(done <= total);
+                    stages.push(stage);
+                }
+                SessionStep::Done(e) => break e,
+            }
+        };
+        assert_eq!(stages.last(), Some(&Stage::Format));
+        let t = s.tensor(&req.source).unwrap();
+        let f = req.format.as_ref().unwrap();
+        let expect = formats::view(&t.data, &t.shape, &summarize(&t.data), &formats::keep(&t.data, &t.shape, f).unwrap(), f);
+        assert_eq!(got.format, Some(Ok(expect)));
+        // Another block: one step, the same metrics; a format that does not fit says why.
+        let other = ExploreRequest { format: Some(fmt("mxfp4", Some(0))), ..req.clone() };
+        assert!(matches!(s.step(&other).unwrap(), SessionStep::Progress { stage: Stage::Format, .. }));
+        let SessionStep::Done(e) = s.step(&other).unwrap() else { panic!("done after one step") };
+        let v = e.format.unwrap().unwrap();
+        assert_eq!((v.block, v.metrics), (0, got.format.unwrap().unwrap().metrics));
+        let bad = ExploreRequest { format: Some(fmt("q4_k", None)), ..req.clone() };
+        assert!(s.run(&bad).unwrap().format.unwrap().unwrap_err().contains("block of 256"));
+        assert!(bad.estimated_ms(1_000_000) > req.estimated_ms(1_000_000));
     }
 
     #[test]
