@@ -90,3 +90,27 @@ fn the_cli_inspects_and_decodes_the_real_gguf() {
     let got: String = h.finalize().iter().map(|b| format!("{b:02x}")).collect();
     assert_eq!(got, w["sha256"].as_str().unwrap());
 }
+
+/// The Learn lesson's claim on a real transformer layer with outlier weights: FP4 with one scale
+/// per tensor falls to a few dB while MXFP4 keeps close to 18. The lesson quotes these figures;
+/// this computes them with the CLI on the real file and finds them in the lesson's text.
+#[test]
+fn the_formats_lesson_quotes_the_real_layer() {
+    use quantscope::ui::i18n::{LearnText, Text};
+    let path = models::real_file("gemma-3-270m-q4_k_m.gguf");
+    let sqnr = |format: &str| {
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope"))
+            .args(["quantize", path.to_str().unwrap(), "--tensor", "blk.3.ffn_down.weight", "--format", format, "--json"])
+            .output()
+            .unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        serde_json::from_slice::<Value>(&out.stdout).unwrap()["sqnr_db"].as_f64().unwrap()
+    };
+    let (fp4, mx) = (sqnr("fp4-e2m1"), sqnr("mxfp4"));
+    assert!(fp4 < 10.0 && (17.0..20.0).contains(&mx), "FP4 per tensor {fp4} dB, MXFP4 {mx} dB");
+    for (text, db) in [(LearnText::FormatsP2, fp4), (LearnText::FormatsP3, mx)] {
+        for t in [text.en(), text.zh()] {
+            assert!(t.contains(&format!("{db:.1} dB")), "the lesson quotes {db:.1} dB: {t}");
+        }
+    }
+}

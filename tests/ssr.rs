@@ -268,7 +268,8 @@ const KEPT: &[&str] = &[
     "flate", "zip", "thiserror", "safetensors", "prost", "percent", "encoding", "console", "panic", "hook", "futures", "distr",
     // The number formats' names, as the CLI and the URL spell them (`fp8-e4m3`, `nf4-dq`, `int`).
     "fp", "mxfp", "mxint", "nvfp", "nf", "dq", "int", "e4m3", "e5m2", "e3m2", "e2m3", "e2m1", "FP8", "MX", "OCP", "E8M0", "E4M3", "NVFP",
-    "NF", "QLoRA", "GGUF", "llama", "cpp", "GPTQ", "AWQ", "torchao", "rceil", "amax", "emax", "floor", "absmax", "DQ", "log2",
+    "NF", "QLoRA", "GGUF", "llama", "cpp", "GPTQ", "AWQ", "torchao", "rceil", "amax", "emax", "floor", "absmax", "DQ", "log2", "Transformer",
+    "Gemma", "INT", "sym", "row",
 ];
 
 #[test]
@@ -277,7 +278,7 @@ fn a_chinese_page_has_no_english_left() {
                  "#view=explorer&src=file&lang=zh", "#view=explorer&obs=moving-average&nb=10&lang=zh",
                  "#view=explorer&fmt=mxfp4&n=102400&lang=zh", "#view=explorer&fmt=int&fgroup=128&n=51200&lang=zh", "#view=explorer&fmt=q4_k&n=25600&lang=zh"]
         .into_iter()
-        .chain(["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat", "real-model"].map(|l| Box::leak(format!("#view=learn&lesson={l}&lang=zh").into_boxed_str()) as &str))
+        .chain(["scale-zero-point", "outliers", "ema", "per-channel", "bits", "ptq-qat", "real-model", "formats"].map(|l| Box::leak(format!("#view=learn&lesson={l}&lang=zh").into_boxed_str()) as &str))
     {
         let html = run(render(hash));
         assert!(html.contains(r#"lang="zh-Hans""#), "{hash}");
@@ -416,7 +417,7 @@ fn the_layer_browser_follows_the_graph() {
     let bytes = ModelProto { graph: Some(graph), ..Default::default() }.encode_to_vec();
     let read = read_with_uses("m.onnx", &bytes, false).unwrap();
     let file = Rc::new(OpenFile::parsed("m.onnx", read.tensors, None, false).with_uses(read.uses, read.stored));
-    let props = LayerBrowserProps { file, current: "w".into(), on_choose: yew::Callback::noop(), generation: 0 };
+    let props = LayerBrowserProps { file, current: "w".into(), on_choose: yew::Callback::noop(), on_compare: None, generation: 0 };
     let html = run(LocalServerRenderer::<LayerBrowser>::with_props(props).render());
     let rows: Vec<&str> = html.match_indices(r#"data-testid="layer-row" data-name=""#).map(|(i, m)| html[i + m.len()..].split('"').next().unwrap()).collect();
     assert_eq!(rows, ["w", "b", "gamma", "beta", "mean", "var", "fc.w"], "graph order, a node's tensors in input order");
@@ -433,7 +434,7 @@ fn the_layer_browser_follows_the_graph() {
     let bytes = std::fs::read(concat!(env!("CARGO_MANIFEST_DIR"), "/tests/data/models/ppocr-cls-v2-qdq.onnx")).unwrap();
     let read = read_with_uses("qdq.onnx", &bytes, false).unwrap();
     let file = Rc::new(OpenFile::parsed("qdq.onnx", read.tensors, None, false).with_uses(read.uses, read.stored));
-    let props = LayerBrowserProps { file, current: "".into(), on_choose: yew::Callback::noop(), generation: 0 };
+    let props = LayerBrowserProps { file, current: "".into(), on_choose: yew::Callback::noop(), on_compare: None, generation: 0 };
     let html = run(LocalServerRenderer::<LayerBrowser>::with_props(props).render());
     assert!(html.contains(r#"data-testid="stored">int8 · 16 scales, axis 0<"#), "per-channel int8 weights");
     assert!(html.contains(r#"data-testid="stored">uint8 · s "#) && html.contains(r#"title="DequantizeLinear · "#));

@@ -402,6 +402,10 @@ fn view(a: &ViewArgs) -> Result<String, String> {
     };
     let request = url.explore_request(source, &shape, crate::ui::explorer::BINS);
     let e = session.run(&request)?;
+    if let Some(f) = e.format {
+        let f = f?;
+        return Ok(if a.json { report::format_view_json(&e.name, &e.shape, &f) } else { report::format_view_table(&e.name, &e.shape, &f) });
+    }
     let v = e.view?;
     if a.json {
         Ok(crate::engine::views::export::readouts_json(&e.name, &e.shape, &v))

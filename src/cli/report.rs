@@ -206,6 +206,37 @@ pub fn synth_table(a: &Analysis) -> String {
 }
 
 /// The Explorer's readouts as lines of text.
+/// A number format's readouts for a link (`quantscope view` of a link with `fmt=`), as JSON.
+pub fn format_view_json(name: &str, shape: &[usize], v: &crate::engine::views::formats::FormatView) -> String {
+    let m = &v.metrics;
+    let worst: Vec<serde_json::Value> = v.worst.iter().map(|w| serde_json::json!({ "block": w.block, "row": w.row, "col": w.col, "sse": w.sse, "share": w.share })).collect();
+    let j = serde_json::json!({
+        "tensor": name, "shape": shape, "format": v.label, "bits_per_weight": v.bits_per_weight,
+        "mse": m.mse, "clip_mse": m.clip_mse, "round_mse": m.round_mse, "sqnr_db": m.sqnr_db, "max_abs_error": m.max_abs_err,
+        "saturated": m.clipped_fraction(), "flushed": v.flushed, "count": m.count, "non_finite": m.non_finite,
+        "group": v.group, "blocks": v.blocks, "block": v.block, "grid": v.grid, "worst": worst,
+    });
+    serde_json::to_string_pretty(&j).unwrap_or_default()
+}
+
+/// A number format's readouts for a link, as the Explorer lists them.
+pub fn format_view_table(name: &str, shape: &[usize], v: &crate::engine::views::formats::FormatView) -> String {
+    use crate::ui::format::{percent, sig4};
+    let m = &v.metrics;
+    [
+        format!("tensor            {name} {shape:?}"),
+        format!("format            {} ({:.4} bits per weight)", v.label, v.bits_per_weight),
+        format!("SQNR (dB)         {}", sig4(m.sqnr_db)),
+        format!("MSE               {} (clipping {}, rounding {})", sig4(Some(m.mse)), sig4(Some(m.clip_mse)), sig4(Some(m.round_mse))),
+        format!("max |error|       {}", sig4(Some(m.max_abs_err))),
+        format!("saturated         {}", percent(m.clipped_fraction())),
+        format!("flushed to zero   {}", v.flushed),
+        format!("blocks            {} of {} values; most error in {}", v.blocks, v.group, v.worst.first().map_or_else(|| "none".into(), |w| format!("block {} (row {}, column {})", w.block, w.row, w.col))),
+        format!("NaN/Inf skipped   {}", m.non_finite),
+    ]
+    .join("\n")
+}
+
 pub fn view_table(name: &str, shape: &[usize], v: &crate::engine::views::explore::View) -> String {
     use crate::ui::format::{percent, sig4};
     let m = &v.metrics;

@@ -151,6 +151,9 @@ pub struct LayerBrowserProps {
     /// The chosen tensor.
     pub current: AttrValue,
     pub on_choose: Callback<String>,
+    /// Opens a tensor with every number format side by side (the comparison runs at once).
+    #[prop_or_default]
+    pub on_compare: Option<Callback<String>>,
     /// Bumped when a tensor has been read, so the rows show its statistics.
     #[prop_or_default]
     pub generation: u64,
@@ -201,6 +204,10 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
             let (cb, name) = (props.on_choose.clone(), name.clone());
             Callback::from(move |_| cb.emit(name.clone()))
         };
+        let compare = props.on_compare.as_ref().map(|cb| {
+            let (cb, name) = (cb.clone(), name.clone());
+            Callback::from(move |_: MouseEvent| cb.emit(name.clone()))
+        });
         let stat = |f: &dyn Fn(&TensorReport) -> String| report.as_ref().map_or_else(|| "—".to_string(), f);
         // In graph order a node's tensors sit together: its name heads the first of them.
         let node = file.uses.get(name).map(|u| {
@@ -222,6 +229,9 @@ pub fn layer_browser(props: &LayerBrowserProps) -> Html {
                     if non_finite { <span class="flag" title={t.s(E::FlagNonFinite)} data-testid="flag-non-finite">{" "}{t.s(E::TagNonFinite)}</span> }
                     if bn { <span class="tag" title={t.s(E::BnParamTitle)} data-testid="bn-param">{" "}{t.s(E::TagBn)}</span> }
                     if qp { <span class="tag" title={t.s(E::QuantizerParamTitle)} data-testid="quantizer-param">{" "}{t.s(E::TagQuantizer)}</span> }
+                    if let Some(onclick) = compare {
+                        {" "}<button class="link tag" {onclick} title={t.f(crate::ui::i18n::FormatText::CompareLayer, &[name])} data-testid="layer-compare">{t.s(crate::ui::i18n::FormatText::FormatsOf)}</button>
+                    }
                 </td>
                 <td class="num">{format!("{shape:?}")}</td>
                 { match file.stored.get(name) {

@@ -88,6 +88,10 @@ pub fn source_panel(props: &SourceProps) -> Html {
             })
         })
     };
+    let on_compare = {
+        let (url, cb) = (url.clone(), props.on_change.clone());
+        Callback::from(move |tensor: String| cb.emit(UrlState { source: Source::File, tensor, compare: true, ..url.clone() }))
+    };
     let f = &*props.files;
     let is_onnx = url.file.to_ascii_lowercase().ends_with(".onnx");
     html! {
@@ -113,7 +117,7 @@ pub fn source_panel(props: &SourceProps) -> Html {
                 if let Some(busy) = &f.busy { <p class="hint" role="status" data-testid="file-busy">{busy.clone()}</p> }
                 if let Some(error) = &f.error { <p class="error" role="alert" data-testid="file-error">{t.f(E::CannotOpen, &[error])}</p> }
                 if let Some(open) = f.open.as_ref().filter(|o| o.name == url.file) {
-                    <LayerBrowser file={open.clone()} current={AttrValue::from(url.tensor.clone())} on_choose={on_choose} generation={f.generation} />
+                    <LayerBrowser file={open.clone()} current={AttrValue::from(url.tensor.clone())} on_choose={on_choose} on_compare={Some(on_compare)} generation={f.generation} />
                 }
             }
         </section>

@@ -60,5 +60,23 @@ texts! {
         Nudged => "Nudged so that 0 is on the grid: [a, b] = [{0}, {1}], s = {2}, n = {3} levels. The two forms agree except on exact ties: rounding half to even before adding an odd zero point (PyTorch) and after (the paper's form) can pick different neighbours.", "微调使 0 落在网格上：[a, b] = [{0}, {1}]，s = {2}，n = {3} 个级别。两种形式只在恰好处于中点时不一致：在加上奇数零点之前（PyTorch）与之后（论文的形式）做“四舍六入五成双”，可能选到不同的相邻值。";
         BitsColumn => "bits", "位数";
         SqnrMeasured => "SQNR (dB), measured", "SQNR (dB)，实测";
+            NavFormats => "Floating-point and block formats", "浮点与分块格式";
+        FormatsTitle => "Floating-point and block formats: FP8, MX, NVFP4, NF4, GGUF", "浮点与分块格式：FP8、MX、NVFP4、NF4、GGUF";
+        FormatsP1 => "An integer grid spaces its levels evenly. A float spaces them by powers of two: FP8 E4M3 has eight values between each power of two and the next, so its step grows with the value, about an eighth of it at every scale (the table below, from the engine). Relative error stays about the same over many orders of magnitude, and the top of the range is coarse: 416, 448.", "整数网格的级别均匀分布。浮点数按 2 的幂次分布：FP8 E4M3 在每两个相邻的 2 的幂次之间有 8 个值，所以步长随数值增大，在每个量级上约为数值的八分之一（见下表，由引擎计算）。相对误差在很多个数量级上大致不变，而范围的顶端很粗：416、448。";
+        FormatsP2 => "A 4-bit float (E2M1) has fifteen values: 0, ±0.5, ±1, ±1.5, ±2, ±3, ±4, ±6. With one scale for the whole tensor, s = amax / 6, a single outlier sets the scale, and every value under a quarter of s becomes zero. On a real transformer layer with outlier weights, Gemma 3 270M's blk.3.ffn_down.weight, FP4 with one scale per tensor gives 7.1 dB.", "4 位浮点数（E2M1）只有 15 个值：0、±0.5、±1、±1.5、±2、±3、±4、±6。整个张量只用一个缩放因子 s = amax / 6 时，一个离群值就决定了缩放因子，小于 s 的四分之一的数值都变成零。在一个有离群权重的真实 Transformer 层（Gemma 3 270M 的 blk.3.ffn_down.weight）上，逐张量一个缩放因子的 FP4 只有 7.1 dB。";
+        FormatsP3 => "A scale per block confines the damage. MX gives each block of 32 values its own power-of-two scale (E8M0, a quarter of a bit per weight); NVFP4 gives each block of 16 an E4M3 scale under an FP32 tensor scale; NF4 scales blocks of 64 by their absmax; llama.cpp's K-quants nest sub-blocks of 16 or 32 in super-blocks of 256. An outlier now coarsens only its own block: on the same layer MXFP4 keeps 18.4 dB.", "每块一个缩放因子能把损害限制在局部。MX 给每 32 个值一个 2 的幂次缩放因子（E8M0，每个权重四分之一位）；NVFP4 给每 16 个值一个 E4M3 缩放因子，另有一个 FP32 张量缩放因子；NF4 用每 64 个值的 absmax 缩放；llama.cpp 的 K-quant 把 16 或 32 个值的子块嵌在 256 个值的超块里。离群值现在只会让它所在的块变粗：在同一层上 MXFP4 保持 18.4 dB。";
+        FormatsP4 => "The scales cost bits, and bits per weight counts them: MXFP4 4.25, NVFP4 4.5, Q4_K 4.5, INT4 in groups of 128 4.25. The Explorer's side-by-side comparison puts every format on one tensor, SQNR against bits per weight, and marks the Pareto front: the formats nothing else beats at their size.", "缩放因子要占位数，每个权重的位数把它们算在内：MXFP4 4.25、NVFP4 4.5、Q4_K 4.5、每 128 个一组的 INT4 4.25。探索视图的并排比较把所有格式放在同一个张量上，画出 SQNR 随每个权重位数的变化，并标出帕累托前沿：在同样的大小下没有其他格式能胜过的那些格式。";
+        FormatsPreset1 => "FP4, one scale per tensor, on a layer with outliers", "有离群值的层上，逐张量一个缩放因子的 FP4";
+        FormatsPreset2 => "MXFP4 on the same layer", "同一层上的 MXFP4";
+        FormatsPreset3 => "NVFP4 on the same layer", "同一层上的 NVFP4";
+        FormatsPreset4 => "FP8 E4M3's grid", "FP8 E4M3 的网格";
+        FormatsPreset5 => "Every format side by side", "所有格式并排比较";
+        FormatsPreset6 => "Gemma 3 270M's blk.3.ffn_down.weight in FP4 (open the GGUF file)", "FP4 下的 Gemma 3 270M blk.3.ffn_down.weight（需打开该 GGUF 文件）";
+        SpacingValue => "value", "数值";
+        SpacingStep => "E4M3 step there", "该处的 E4M3 步长";
+        SpacingRelative => "step ÷ value", "步长 ÷ 数值";
+        FormatsTableCaption => "On the first preset's layer (64 × 1024 values of N(0, 1), one in 2000 replaced by ±30), computed here:", "在第一个预设的层上（64 × 1024 个 N(0, 1) 数值，每 2000 个中有一个被换成 ±30），在此计算：";
+        ColFormat => "format", "格式";
+        ColBitsPerWeight => "bits per weight", "每个权重的位数";
     }
 }

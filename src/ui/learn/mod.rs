@@ -17,6 +17,14 @@ use crate::ui::format::sig4;
 use crate::ui::i18n::{use_tr, LearnText as L, Tr};
 use crate::ui::state::{UrlState, LESSONS};
 
+/// The formats lesson's layer: 64 rows of 1024 values of N(0, 1), one in 2000 replaced by ±30.
+macro_rules! formats_layer {
+    () => {
+        "view=explorer&dist=normal&n=65536&ch=64&of=0.0005&om=30"
+    };
+}
+const FORMATS_LAYER: &str = formats_layer!();
+
 /// A lesson: its text, and Explorer presets that show it (hash, link text).
 pub struct Lesson {
     pub title: L,
@@ -98,6 +106,18 @@ pub fn lesson(key: &str) -> Lesson {
                 ("view=explorer&dist=laplace&n=100000&nb=40&drift=3&ac=0.1", L::RealModelPreset3),
             ],
         },
+        "formats" => Lesson {
+            title: L::FormatsTitle,
+            text: &[L::FormatsP1, L::FormatsP2, L::FormatsP3, L::FormatsP4],
+            presets: &[
+                (concat!(formats_layer!(), "&fmt=fp4-e2m1"), L::FormatsPreset1),
+                (concat!(formats_layer!(), "&fmt=mxfp4"), L::FormatsPreset2),
+                (concat!(formats_layer!(), "&fmt=nvfp4"), L::FormatsPreset3),
+                ("view=explorer&dist=normal&n=65536&ch=64&fmt=fp8-e4m3&log=1", L::FormatsPreset4),
+                (concat!(formats_layer!(), "&fmt=mxfp4&cmp=1"), L::FormatsPreset5),
+                ("view=explorer&src=file&file=gemma-3-270m-q4_k_m.gguf&tensor=blk.3.ffn_down.weight&fmt=fp4-e2m1", L::FormatsPreset6),
+            ],
+        },
         _ => Lesson {
             title: L::NavScaleZeroPoint,
             text: &[
@@ -130,6 +150,7 @@ pub fn learn(props: &LearnProps) -> Html {
     let worked = match LESSONS[current].0 {
         "scale-zero-point" => html! { <WorkedExample /> },
         "bits" => bits_table(t),
+        "formats" => html! { <FormatsTables /> },
         _ => html! {},
     };
     html! {
@@ -225,9 +246,67 @@ fn bits_table(t: Tr) -> Html {
     }
 }
 
+/// The formats the lesson's table compares on its layer.
+const LESSON_FORMATS: [&str; 8] = ["fp4-e2m1", "fp4-e2m1&fscale=row", "mxfp4", "nvfp4", "nf4", "int&bits=4&fgroup=128&scheme=symmetric", "q4_k", "fp8-e4m3"];
+
+/// Each lesson format's label, bits per weight and SQNR on the layer of [`FORMATS_LAYER`].
+pub fn lesson_formats() -> Vec<(String, f64, Option<f64>)> {
+    use crate::engine::formats::{measure::measure, quantized::quantize};
+    LESSON_FORMATS
+        .iter()
+        .filter_map(|f| {
+            let (url, _) = UrlState::from_hash(&format!("{FORMATS_LAYER}&fmt={f}"));
+            let xs = url.synth_spec().generate().ok()?;
+            let format = url.format_request(1)?.format().ok()?;
+            let q = quantize(format, &xs, &url.shape()).ok()?;
+            Some((format.label(), q.bits_per_weight, measure(&xs, &q).0.sqnr_db))
+        })
+        .collect()
+}
+
+/// E4M3's step at a few magnitudes, and the lesson's formats on its layer, from the engine.
+#[function_component(FormatsTables)]
+fn formats_tables() -> Html {
+    use crate::engine::formats::minifloat::E4M3;
+    let t = use_tr();
+    let rows = use_memo((), |_| lesson_formats());
+    let spacing = [1.0f32 / 64.0, 0.1, 1.0, 10.0, 100.0, 400.0].map(|x| {
+        let code = E4M3.encode(x);
+        let (v, next) = (E4M3.decode(code), E4M3.decode(code + 1));
+        (v, next - v)
+    });
+    html! {
+        <div class="worked" data-testid="formats-tables">
+            <table class="sweep" data-testid="formats-spacing">
+                <thead><tr><th>{t.s(L::SpacingValue)}</th><th>{t.s(L::SpacingStep)}</th><th>{t.s(L::SpacingRelative)}</th></tr></thead>
+                <tbody>{ for spacing.iter().map(|(v, step)| html! { <tr><td>{sig4(Some(*v as f64))}</td><td>{sig4(Some(*step as f64))}</td><td>{sig4(Some((*step / *v) as f64))}</td></tr> }) }</tbody>
+            </table>
+            <p class="hint">{t.s(L::FormatsTableCaption)}</p>
+            <table class="sweep" data-testid="formats-lesson-table">
+                <thead><tr><th>{t.s(L::ColFormat)}</th><th>{t.s(L::ColBitsPerWeight)}</th><th>{t.s(crate::ui::i18n::ExplorerText::SqnrDb)}</th></tr></thead>
+                <tbody>{ for rows.iter().map(|(label, bits, sqnr)| html! {
+                    <tr data-testid={format!("formats-lesson-{}", label.replace(' ', "-"))}><td>{label.clone()}</td><td>{format!("{bits:.4}")}</td><td>{sig4(*sqnr)}</td></tr>
+                }) }</tbody>
+            </table>
+        </div>
+    }
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The lesson's claim on its synthetic layer: FP4 with one scale per tensor falls to a few
+    /// dB, the block formats keep most of it.
+    #[test]
+    fn blocks_beat_one_scale_per_tensor_on_the_lessons_layer() {
+        let rows = lesson_formats();
+        assert_eq!(rows.len(), LESSON_FORMATS.len());
+        let sqnr = |label: &str| rows.iter().find(|r| r.0 == label).and_then(|r| r.2).unwrap();
+        assert!(sqnr("fp4-e2m1") < 6.0, "{rows:?}");
+        assert!(sqnr("mxfp4") > sqnr("fp4-e2m1") + 10.0, "{rows:?}");
+        assert!(sqnr("nvfp4") > sqnr("mxfp4") && sqnr("fp8-e4m3") > 30.0, "{rows:?}");
+    }
 
     /// Every preset of every lesson is a link the app reads without a notice.
     #[test]

@@ -127,6 +127,7 @@ pub const LESSONS: &[(&str, L)] = &[
     ("bits", L::NavBits),
     ("ptq-qat", L::NavPtqQat),
     ("real-model", L::NavRealModel),
+    ("formats", L::NavFormats),
 ];
 
 pub const SOURCES: &[(Source, &str, E)] = &[(Source::Synthetic, "synth", E::SourceSynthetic), (Source::File, "file", E::SourceFile)];
