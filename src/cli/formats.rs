@@ -87,6 +87,10 @@ pub struct FormatsArgs {
     pub json: bool,
     #[arg(long)]
     pub csv: bool,
+    /// Also draws the comparison (SQNR against bits per weight, the Pareto front joined) as an
+    /// SVG file, the chart the Explorer draws.
+    #[arg(long, value_name = "CHART.svg")]
+    pub svg: Option<std::path::PathBuf>,
 }
 
 impl QuantizeArgs {
@@ -198,6 +202,11 @@ pub fn compare_all(t: &Tensor) -> Vec<Row> {
 pub fn formats_cmd(a: &FormatsArgs) -> Result<String, String> {
     let t = chosen(&a.tensor)?;
     let rows = compare_all(&t);
+    if let Some(path) = &a.svg {
+        use crate::ui::charts::formats::{CompareChart, Metric};
+        let svg = crate::ui::charts::to_svg(&CompareChart { rows: rows.clone(), metric: Metric::Sqnr }, 900, 420)?;
+        std::fs::write(path, svg).map_err(|e| format!("{}: {e}", path.display()))?;
+    }
     if a.csv {
         return Ok(to_csv(&rows).trim_end().to_string());
     }

@@ -208,7 +208,8 @@ impl Chart for CompareChart {
         let name = t.s(Metric::ALL.iter().find(|m| m.0 == self.metric).expect("listed").2);
         let log = self.metric != Metric::Sqnr;
         let y_format = move |v: &f64| if log { sig4(Some(10f64.powf(*v))) } else { format!("{v:.0}") };
-        let axes = Axes { x: t.s(F::BitsPerWeight), y: name, y_format: &y_format, x_format: None };
+        let x_format = |v: &f64| format!("{v:.1}");
+        let axes = Axes { x: t.s(F::BitsPerWeight), y: name, y_format: &y_format, x_format: Some(&x_format) };
         let caption = t.f(F::CompareChartLabel, &[&name]);
         let mut chart = frame(root, &caption, bx0..bx1, y0 - pad..y1 + pad, axes)?;
         let mut front: Vec<(f64, f64)> = points.iter().filter(|p| p.0.pareto).map(|p| (p.1, p.2)).collect();
@@ -226,7 +227,10 @@ impl Chart for CompareChart {
             .map(|&f| (t.s(family_text(f)).to_string(), Swatch::Fill(family_color(f).to_rgba())))
             .collect();
         entries.push((t.s(F::Front).to_string(), Swatch::Line(INK.mix(0.5))));
-        draw_legend(&chart.plotting_area().strip_coord_spec(), &entries)
+        // SQNR climbs to the upper right, errors fall to the lower right: the legend goes where
+        // the points are not.
+        let area = chart.plotting_area().strip_coord_spec();
+        if self.metric == Metric::Sqnr { super::draw_legend_low(&area, &entries) } else { draw_legend(&area, &entries) }
     }
 }
 

@@ -156,17 +156,26 @@ pub enum Swatch {
 /// styles a `<span>` with an inline style that the app's CSP blocks. This sizes text through the
 /// backend.)
 pub fn draw_legend<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, Swatch)]) -> DrawResult<DB> {
+    legend_at(area, entries, false)
+}
+
+/// [`draw_legend`] in the lower-right corner (for charts whose points climb to the upper right).
+pub fn draw_legend_low<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, Swatch)]) -> DrawResult<DB> {
+    legend_at(area, entries, true)
+}
+
+fn legend_at<DB: DrawingBackend>(area: &DrawingArea<DB, Shift>, entries: &[(String, Swatch)], low: bool) -> DrawResult<DB> {
     let font = ("sans-serif", 12).into_font().color(&palette::INK);
     let (pad, swatch, gap, line_h) = (8i32, 14i32, 6i32, 18i32);
     let mut text_w = 0i32;
     for (label, _) in entries {
         text_w = text_w.max(area.estimate_text_size(label, &font)?.0 as i32);
     }
-    let (w, _) = area.dim_in_pixel();
+    let (w, h) = area.dim_in_pixel();
     let box_w = pad * 2 + swatch + gap + text_w;
     let box_h = pad * 2 + line_h * entries.len() as i32 - (line_h - 12);
     let x0 = w as i32 - box_w - 8;
-    let y0 = 8;
+    let y0 = if low { h as i32 - box_h - 8 } else { 8 };
     area.draw(&Rectangle::new([(x0, y0), (x0 + box_w, y0 + box_h)], WHITE.mix(0.9).filled()))?;
     area.draw(&Rectangle::new([(x0, y0), (x0 + box_w, y0 + box_h)], palette::GRID.stroke_width(1)))?;
     for (i, (label, kind)) in entries.iter().enumerate() {

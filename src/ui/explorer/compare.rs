@@ -70,12 +70,17 @@ pub fn compare_panel(props: &CompareProps) -> Html {
         let (client, job, source, upload) = (client.clone(), job.clone(), props.source, props.upload.clone());
         Callback::from(move |_: ()| start_job(&job, &client, source, upload.clone(), JobSpec::Formats { source }))
     };
-    // A link with `cmp=1` runs the comparison as soon as its tensor is there, once per tensor.
+    // A link with `cmp=1` runs the comparison as soon as its tensor is there, once per tensor,
+    // and brings the panel into view.
+    let panel = use_node_ref();
     {
-        let start = start.clone();
+        let (start, panel) = (start.clone(), panel.clone());
         use_effect_with((props.source, props.url.compare), move |(_, auto)| {
             if *auto {
                 start.emit(());
+                if let Some(e) = panel.cast::<web_sys::Element>() {
+                    e.scroll_into_view();
+                }
             }
         });
     }
@@ -171,7 +176,7 @@ pub fn compare_panel(props: &CompareProps) -> Html {
     };
     let run = start.reform(|_: MouseEvent| ());
     html! {
-        <section class="panel sweep-panel" aria-label={t.s(F::CompareHeading)} data-part="compare" data-testid="compare-panel">
+        <section ref={panel} class="panel sweep-panel" aria-label={t.s(F::CompareHeading)} data-part="compare" data-testid="compare-panel">
             <div class="panel-head">
                 <h2>{t.s(F::CompareHeading)}</h2>
                 <button onclick={run} disabled={running} data-testid="compare-start">{t.s(F::RunCompare)}</button>

