@@ -249,7 +249,7 @@ fn bits_table(t: Tr) -> Html {
 /// The formats the lesson's table compares on its layer.
 const LESSON_FORMATS: [&str; 8] = ["fp4-e2m1", "fp4-e2m1&fscale=row", "mxfp4", "nvfp4", "nf4", "int&bits=4&fgroup=128&scheme=symmetric", "q4_k", "fp8-e4m3"];
 
-/// Each lesson format's label, bits per weight and SQNR on the layer of [`FORMATS_LAYER`].
+/// Each lesson format's label, bits per weight and SQNR on the lesson's layer with outliers.
 pub fn lesson_formats() -> Vec<(String, f64, Option<f64>)> {
     use crate::engine::formats::{measure::measure, quantized::quantize};
     LESSON_FORMATS
