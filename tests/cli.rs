@@ -375,3 +375,56 @@ fn quantize_and_formats_on_a_layer() {
     one_line(quantscope(&["quantize", file, "--format", "nf4"]), "--tensor");
     one_line(quantscope(&["quantize", file, "--tensor", "layer.weight", "--format", "int", "--bits", "12"]), "2 to 8");
 }
+
+/// `inspect` streams a checkpoint tensor by tensor: its peak memory above a run on a tiny file
+/// stays within twice the largest tensor (as f32), whatever the file's size, and the report is
+/// the one each tensor gets read alone (every core decodes and measures, bit for bit the same).
+#[test]
+fn inspect_streams_within_twice_the_largest_tensor() {
+    use std::io::Write;
+    let (rows, cols, tensors) = (2048usize, 4096usize, 6usize);
+    let dir = PathBuf::from(env!("CARGO_TARGET_TMPDIR")).join("cli-stream");
+    std::fs::create_dir_all(&dir).unwrap();
+    let big = dir.join("big.safetensors");
+    let mut header = String::from("{");
+    for i in 0..tensors {
+        let (a, b) = (i * rows * cols * 2, (i + 1) * rows * cols * 2);
+        header.push_str(&format!("{}\"layers.{i}.weight\":{{\"dtype\":\"BF16\",\"shape\":[{rows},{cols}],\"data_offsets\":[{a},{b}]}}", if i > 0 { "," } else { "" }));
+    }
+    header.push('}');
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&big).unwrap());
+        f.write_all(&(header.len() as u64).to_le_bytes()).unwrap();
+        f.write_all(header.as_bytes()).unwrap();
+        for i in 0..tensors * rows * cols {
+            // bf16 of values spread over rows: row r scaled by 1 + r/64.
+            let v = (((i * 7919) % 2003) as f32 - 1001.0) / 1000.0 * (1.0 + (i / cols % rows) as f32 / 64.0);
+            f.write_all(&half::bf16::from_f32(v).to_bits().to_le_bytes()).unwrap();
+        }
+    }
+    let tiny = scratch("tiny.safetensors", &safetensors::write_f32(&[("w", &[2, 2], &[1.0, 2.0, 3.0, 4.0])]));
+    let peak = |path: &PathBuf| -> (u64, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_quantscope")).args(["inspect", path.to_str().unwrap(), "--json"]).env("QUANTSCOPE_REPORT_PEAK_MEMORY", "1").output().unwrap();
+        assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+        let err = String::from_utf8_lossy(&out.stderr);
+        let kb: u64 = err.lines().find_map(|l| l.strip_prefix("quantscope: peak memory ")).and_then(|l| l.trim_end_matches(" kB").parse().ok()).unwrap_or_else(|| panic!("no peak in {err}"));
+        (kb * 1024, String::from_utf8(out.stdout).unwrap())
+    };
+    let (base, _) = peak(&tiny);
+    let (used, report) = peak(&big);
+    let largest = (rows * cols * 4) as u64;
+    let above = used.saturating_sub(base);
+    assert!(above <= 2 * largest, "inspect of a {} MB file peaked {} MB above a tiny file's run: over twice the largest tensor ({} MB as f32)", (tensors * rows * cols * 2) >> 20, above >> 20, largest >> 20);
+    // The same report as each tensor read alone through the engine, to the printed digit (the
+    // shortest text that reads back as the same f64; parsed JSON would be off by an ulp).
+    let bytes = std::fs::read(&big).unwrap();
+    let one = quantscope::engine::io::safetensors::read_all("big.safetensors", &bytes).unwrap();
+    for t in &one {
+        let want = quantscope::engine::views::inspect::inspect(t);
+        for (key, v) in [("mean", want.summary.mean), ("std", want.summary.std), ("channel_range_ratio", want.channel_range_ratio.unwrap())] {
+            let text = format!("\"{key}\": {}", serde_json::to_string(&v).unwrap());
+            assert!(report.contains(&text), "{}: {text} is not in the report", t.name);
+        }
+    }
+    std::fs::remove_file(&big).unwrap();
+}

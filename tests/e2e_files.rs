@@ -162,3 +162,65 @@ async fn a_gguf_lists_from_its_header_and_reads_one_tensor() {
     b.screenshot("file-gguf").await;
     b.finish(&[]).await;
 }
+
+/// A checkpoint over 2 GB, made of a real layer repeated: all-MiniLM-L6-v2's word embeddings
+/// (30 522 × 384 f32, 47 MB) 44 times. The page lists every tensor from the header at once,
+/// reads only the tensor shown, and its readouts equal the CLI's, which reads that one tensor.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn a_2_gb_checkpoint_lists_at_once() {
+    use std::io::Write;
+    let real = std::fs::read(models::real_file("all-minilm-l6-v2.safetensors")).unwrap();
+    let index = safetensors::read_index("minilm", &real, real.len() as u64).unwrap();
+    let e = index.iter().find(|e| e.name == "embeddings.word_embeddings.weight").unwrap();
+    let layer = &real[e.start as usize..e.end as usize];
+    const COPIES: usize = 44;
+    let mut json = String::from("{");
+    for i in 0..COPIES {
+        let (a, b) = (i * layer.len(), (i + 1) * layer.len());
+        json.push_str(&format!("{}\"layers.{i}.embed.weight\":{{\"dtype\":\"F32\",\"shape\":[30522,384],\"data_offsets\":[{a},{b}]}}", if i > 0 { "," } else { "" }));
+    }
+    json.push('}');
+    while json.len() % 8 != 0 {
+        json.push(' ');
+    }
+    let path = std::path::Path::new(env!("CARGO_TARGET_TMPDIR")).join("e2e-big").join("big.safetensors");
+    std::fs::create_dir_all(path.parent().unwrap()).unwrap();
+    {
+        let mut f = std::io::BufWriter::new(std::fs::File::create(&path).unwrap());
+        f.write_all(&(json.len() as u64).to_le_bytes()).unwrap();
+        f.write_all(json.as_bytes()).unwrap();
+        for _ in 0..COPIES {
+            f.write_all(layer).unwrap();
+        }
+    }
+    let size = std::fs::metadata(&path).unwrap().len();
+    assert!(size >= 2_000_000_000, "{size} bytes");
+
+    let b = Browser::start().await;
+    b.goto("#src=file").await;
+    let t0 = std::time::Instant::now();
+    open(&b, &path).await;
+    b.wait_hash("file=big.safetensors").await;
+    b.wait_text("[data-testid=layer-browser] h2", |t| t.contains(&format!("{COPIES} tensors"))).await;
+    eprintln!("2 GB checkpoint ({size} bytes): {COPIES} tensors listed {} ms after the file was chosen", t0.elapsed().as_millis());
+    let rows = b.client.find_all(Locator::Css("[data-testid=layer-row]")).await.unwrap();
+    assert_eq!(rows.len(), COPIES);
+    // Only the tensor shown is read: the others' statistics stay "—".
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(60);
+    while b.exec("return document.querySelector('[data-testid=file-busy]') !== null").await == serde_json::Value::Bool(true) {
+        assert!(std::time::Instant::now() < deadline, "the default tensor was never read");
+        tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+    }
+    let unread = b.client.find_all(Locator::Css("[data-testid=layer-row]")).await.unwrap().len()
+        - b.exec("return [...document.querySelectorAll('[data-testid=layer-row]')].filter(r => !r.textContent.includes('—')).length").await.as_u64().unwrap() as usize;
+    assert_eq!(unread, COPIES - 1, "one tensor read, the others not");
+    let name = "layers.43.embed.weight";
+    b.click(&format!("[data-testid=layer-row][data-name='{name}'] button")).await;
+    b.wait_hash(&format!("tensor={name}")).await;
+    let cli = cli_json(&["qparams", path.to_str().unwrap(), "--tensor", name, "--observer", "minmax"]);
+    b.wait_text("[data-testid=metric-sqnr-db]", |t| t == sig4(cli["sqnr_db"].as_f64())).await;
+    b.screenshot("file-2gb").await;
+    b.finish(&[]).await;
+    std::fs::remove_file(&path).unwrap();
+}

@@ -269,7 +269,15 @@ pub fn main() -> i32 {
             return 2;
         }
     };
-    match run(cli) {
+    let result = run(cli);
+    // For the tests of memory use: the peak resident memory (Linux's VmHWM), on stderr.
+    if std::env::var_os("QUANTSCOPE_REPORT_PEAK_MEMORY").is_some() {
+        let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+        if let Some(line) = status.lines().find(|l| l.starts_with("VmHWM:")) {
+            eprintln!("quantscope: peak memory {}", line.trim_start_matches("VmHWM:").trim());
+        }
+    }
+    match result {
         Ok(out) => {
             use std::io::Write;
             // A closed pipe (`quantscope … | head`) is not an error worth a panic.
@@ -313,7 +321,7 @@ pub fn run(cli: Cli) -> Result<String, String> {
                     }
                 }
                 source.each(|t| {
-                    rows.push(crate::engine::views::inspect::inspect(t));
+                    rows.push(crate::engine::views::inspect::inspect_threads(t, stream::threads()));
                     Ok(())
                 })?;
             }

@@ -1,6 +1,9 @@
 //! Large tensor files read tensor by tensor: a `.safetensors` or GGUF file's header first, then
-//! each tensor's bytes alone (positioned reads), decoded and dropped before the next, so that a
-//! checkpoint larger than memory can be inspected. Other files are read whole.
+//! each tensor's bytes alone (positioned reads into buffers kept from tensor to tensor), decoded
+//! on every core, so that a checkpoint larger than memory can be inspected within about twice its
+//! largest tensor. (Positioned reads rather than a memory map: a map's touched pages count as
+//! the process's memory until the kernel drops them, as the NumPy peer's 1.9 GB for a 1.6 GB file
+//! shows.) Other files are read whole.
 
 use std::fs::File;
 use std::os::unix::fs::FileExt;
@@ -24,6 +27,11 @@ pub struct Indexed {
     file: File,
     gguf: Option<Header>,
     pub entries: Vec<Entry>,
+}
+
+/// The threads the CLI uses: every core.
+pub fn threads() -> usize {
+    std::thread::available_parallelism().map_or(1, |n| n.get())
 }
 
 /// The first `len` bytes of `file`.
@@ -70,18 +78,37 @@ impl Indexed {
         if self.gguf.is_some() { gguf::supported(&entry.dtype) } else { entry.supported() }
     }
 
-    /// The stored bytes of `entry`.
-    pub fn raw(&self, entry: &Entry) -> Result<Vec<u8>, String> {
-        let mut buf = vec![0u8; (entry.end - entry.start) as usize];
-        self.file.read_exact_at(&mut buf, entry.start).map_err(|e| format!("{}, tensor “{}”: {e}", self.shown, entry.name))?;
-        Ok(buf)
+    /// Reads and decodes `entry`: a safetensors tensor on every core, each thread decoding a
+    /// part of it into its part of the values, bit for bit what one thread decodes.
+    pub fn read(&self, entry: &Entry) -> Result<Tensor, String> {
+        self.read_reusing(entry, &mut Vec::new(), Vec::new())
     }
 
-    /// Reads and decodes `entry`.
-    pub fn read(&self, entry: &Entry) -> Result<Tensor, String> {
-        let raw = self.raw(entry)?;
-        let t = if self.gguf.is_some() { gguf::read_tensor(&self.shown, entry, &raw) } else { safetensors::read_tensor(&self.shown, entry, &raw) };
-        t.map_err(|e| e.to_string())
+    /// [`Indexed::read`] into buffers kept from the tensor before (`raw` for the stored bytes,
+    /// `data` for the values): a walk over a checkpoint allocates, and the kernel zeroes, its
+    /// largest tensor's pages once rather than once per tensor.
+    fn read_reusing(&self, entry: &Entry, raw: &mut Vec<u8>, mut data: Vec<f32>) -> Result<Tensor, String> {
+        let len = (entry.end - entry.start) as usize;
+        if raw.len() < len {
+            raw.resize(len, 0);
+        }
+        let bytes = &mut raw[..len];
+        self.file.read_exact_at(bytes, entry.start).map_err(|e| format!("{}, tensor “{}”: {e}", self.shown, entry.name))?;
+        match (self.gguf.is_some(), entry.elem()) {
+            (false, Some(elem)) => {
+                let n = len / elem.size();
+                data.resize(n, 0.0);
+                let per = n.div_ceil(threads()).max(1 << 16);
+                std::thread::scope(|s| {
+                    for (out, part) in data.chunks_mut(per).zip(bytes.chunks(per * elem.size())) {
+                        s.spawn(move || elem.decode_into(part, true, out));
+                    }
+                });
+                Ok(Tensor { name: entry.name.clone(), shape: entry.shape.clone(), data, stored_as: elem.name().into() })
+            }
+            (false, None) => safetensors::read_tensor(&self.shown, entry, bytes).map_err(|e| e.to_string()),
+            (true, _) => gguf::read_tensor(&self.shown, entry, bytes).map_err(|e| e.to_string()),
+        }
     }
 
     /// The entry named `name`.
@@ -98,7 +125,15 @@ impl Source {
     pub fn each(&self, mut f: impl FnMut(&Tensor) -> Result<(), String>) -> Result<(), String> {
         match self {
             Source::Whole(ts) => ts.iter().try_for_each(f),
-            Source::Indexed(ix) => ix.entries.iter().filter(|e| ix.supported(e)).try_for_each(|e| f(&ix.read(e)?)),
+            Source::Indexed(ix) => {
+                let (mut raw, mut data) = (Vec::new(), Vec::new());
+                for e in ix.entries.iter().filter(|e| ix.supported(e)) {
+                    let t = ix.read_reusing(e, &mut raw, std::mem::take(&mut data))?;
+                    f(&t)?;
+                    data = t.data;
+                }
+                Ok(())
+            }
         }
     }
 

@@ -136,17 +136,23 @@ impl Elem {
 
     /// Decodes `bytes` (a whole number of elements) to f32.
     pub fn decode(self, bytes: &[u8], little_endian: bool) -> Vec<f32> {
-        let n = self.size();
-        let chunks = bytes.chunks_exact(n);
+        let mut out = vec![0f32; bytes.len() / self.size()];
+        self.decode_into(bytes, little_endian, &mut out);
+        out
+    }
+
+    /// Decodes `bytes` into `out`, one value per element (`out.len()` elements are decoded): a
+    /// large tensor can be decoded a part at a time, or by several threads into parts of one
+    /// buffer.
+    pub fn decode_into(self, bytes: &[u8], little_endian: bool, out: &mut [f32]) {
+        let chunks = bytes.chunks_exact(self.size());
         macro_rules! each {
             ($t:ty, $conv:expr) => {
-                chunks
-                    .map(|c| {
-                        let arr: [u8; std::mem::size_of::<$t>()] = c.try_into().expect("chunks_exact");
-                        let v = if little_endian { <$t>::from_le_bytes(arr) } else { <$t>::from_be_bytes(arr) };
-                        $conv(v)
-                    })
-                    .collect()
+                for (o, c) in out.iter_mut().zip(chunks) {
+                    let arr: [u8; std::mem::size_of::<$t>()] = c.try_into().expect("chunks_exact");
+                    let v = if little_endian { <$t>::from_le_bytes(arr) } else { <$t>::from_be_bytes(arr) };
+                    *o = $conv(v);
+                }
             };
         }
         match self {
@@ -154,8 +160,8 @@ impl Elem {
             Elem::BF16 => each!(u16, |b| half::bf16::from_bits(b).to_f32()),
             Elem::F32 => each!(f32, |v| v),
             Elem::F64 => each!(f64, |v: f64| v as f32),
-            Elem::F8E4M3 => bytes.iter().map(|&b| crate::engine::formats::minifloat::E4M3.decode(b)).collect(),
-            Elem::F8E5M2 => bytes.iter().map(|&b| crate::engine::formats::minifloat::E5M2.decode(b)).collect(),
+            Elem::F8E4M3 => out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = crate::engine::formats::minifloat::E4M3.decode(b)),
+            Elem::F8E5M2 => out.iter_mut().zip(bytes).for_each(|(o, &b)| *o = crate::engine::formats::minifloat::E5M2.decode(b)),
         }
     }
 }

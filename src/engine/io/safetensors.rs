@@ -18,7 +18,7 @@ pub struct Entry {
 }
 
 impl Entry {
-    fn elem(&self) -> Option<Elem> {
+    pub fn elem(&self) -> Option<Elem> {
         match self.dtype.as_str() {
             "F16" => Some(Elem::F16),
             "BF16" => Some(Elem::BF16),

@@ -77,25 +77,90 @@ fn block_moments(xs: &[f32], k: f32) -> (f64, f64) {
     for part in xs.chunks(crate::engine::simd::WARM_VALUES / MOMENT_BLOCK * MOMENT_BLOCK) {
         crate::engine::simd::warm(part);
         for block in part.chunks(MOMENT_BLOCK) {
-            let (mut s1, mut s2) = ([0f32; MOMENT_LANES], [0f32; MOMENT_LANES]);
             let chunks = block.chunks_exact(MOMENT_LANES);
             for &x in chunks.remainder() {
                 let d = (x - k) as f64;
                 t1 += d;
                 t2 += d * d;
             }
-            for c in chunks {
-                for i in 0..MOMENT_LANES {
-                    let d = c[i] - k;
-                    s1[i] += d;
-                    s2[i] += d * d;
-                }
-            }
-            t1 += s1.iter().map(|&v| v as f64).sum::<f64>();
-            t2 += s2.iter().map(|&v| v as f64).sum::<f64>();
+            let (l1, l2) = lane_sums(block, k);
+            t1 += l1;
+            t2 += l2;
         }
     }
     (t1, t2)
+}
+
+/// The f32 lane sums of `Σ(x − k)` and `Σ(x − k)²` over a block's whole groups of
+/// [`MOMENT_LANES`] values, each lane's sum then added in f64 in lane order.
+#[inline(always)]
+fn lane_sums(block: &[f32], k: f32) -> (f64, f64) {
+    let (mut s1, mut s2) = ([0f32; MOMENT_LANES], [0f32; MOMENT_LANES]);
+    for c in block.chunks_exact(MOMENT_LANES) {
+        for i in 0..MOMENT_LANES {
+            let d = c[i] - k;
+            s1[i] += d;
+            s2[i] += d * d;
+        }
+    }
+    (s1.iter().map(|&v| v as f64).sum::<f64>(), s2.iter().map(|&v| v as f64).sum::<f64>())
+}
+
+/// Each whole block's [`lane_sums`], in order.
+#[cfg(not(target_arch = "wasm32"))]
+#[inline(always)]
+fn blocks_lane_sums(xs: &[f32], k: f32) -> Vec<(f64, f64)> {
+    xs.chunks_exact(MOMENT_BLOCK).map(|b| lane_sums(b, k)).collect()
+}
+
+/// [`summarize`] on up to `threads` threads, bit for bit the same: the min/max and the blocks'
+/// lane sums are computed in parts, and the blocks' sums added in f64 in the same order as
+/// [`summarize`] adds them.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn summarize_threads(xs: &[f32], threads: usize) -> Summary {
+    let threads = threads.clamp(1, (xs.len() / (1 << 16)).max(1));
+    if threads == 1 {
+        return summarize(xs);
+    }
+    // Parts of whole blocks, the last part taking the rest.
+    let per = xs.len() / MOMENT_BLOCK / threads * MOMENT_BLOCK;
+    let parts: Vec<&[f32]> = (0..threads).map(|i| if i + 1 < threads { &xs[i * per..(i + 1) * per] } else { &xs[i * per..] }).collect();
+    let ends: Vec<(f32, f32, usize)> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || crate::engine::observer::finite_min_max(p))).collect();
+        handles.into_iter().map(|h| h.join().expect("a min/max thread")).collect()
+    });
+    let (min, max, non_finite) = ends.iter().fold((f32::INFINITY, f32::NEG_INFINITY, 0), |(a, b, n), &(lo, hi, m)| (if lo < a { lo } else { a }, if hi > b { hi } else { b }, n + m));
+    let count = xs.len() - non_finite;
+    let reach = (max as f64 - min as f64) / 2.0;
+    if count == 0 || non_finite > 0 || !(F32_SQUARES_SAFE.0..=F32_SQUARES_SAFE.1).contains(&reach) {
+        return summarize(xs);
+    }
+    let k = ((min as f64 + max as f64) / 2.0) as f32;
+    let sums: Vec<Vec<(f64, f64)>> = std::thread::scope(|s| {
+        let handles: Vec<_> = parts.iter().map(|p| s.spawn(move || crate::engine::simd::dispatch!(blocks_lane_sums(p, k)))).collect();
+        handles.into_iter().map(|h| h.join().expect("a moments thread")).collect()
+    });
+    let (mut t1, mut t2) = (0f64, 0f64);
+    for &(l1, l2) in sums.iter().flatten() {
+        t1 += l1;
+        t2 += l2;
+    }
+    // The last, partial block: its leftover values one by one, then its lanes, as in
+    // `block_moments`.
+    let tail = &xs[xs.len() / MOMENT_BLOCK * MOMENT_BLOCK..];
+    if !tail.is_empty() {
+        for &x in tail.chunks_exact(MOMENT_LANES).remainder() {
+            let d = (x - k) as f64;
+            t1 += d;
+            t2 += d * d;
+        }
+        let (l1, l2) = lane_sums(tail, k);
+        t1 += l1;
+        t2 += l2;
+    }
+    let n = count as f64;
+    let std = ((t2 - t1 * t1 / n) / n).max(0.0).sqrt();
+    Summary { count, nan: 0, inf: 0, min, max, mean: k as f64 + t1 / n, std, absmax: min.abs().max(max.abs()) }
 }
 
 /// Signal-to-quantization-noise ratio in dB: `10·log10(Σx² / Σ(x − x̂)²)` over the pairs where
@@ -141,6 +206,29 @@ mod tests {
 
     /// Tolerance for f64-accumulated moments of small exact inputs.
     const MOMENT_TOL: f64 = 1e-12;
+
+    /// Several threads give the one-thread summary bit for bit, at any length and split.
+    #[test]
+    fn summaries_on_threads_equal_the_summary() {
+        let mut seed = 11u32;
+        for n in [0usize, 1, 7, 256, 65_536, 65_537, 200_003, 1 << 20, (1 << 20) + 77] {
+            let xs: Vec<f32> = (0..n)
+                .map(|_| {
+                    seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                    ((seed >> 8) as f32 / (1u32 << 24) as f32 - 0.3) * 7.0 + 100.0
+                })
+                .collect();
+            let one = summarize(&xs);
+            for threads in [1, 2, 3, 8] {
+                let many = summarize_threads(&xs, threads);
+                assert_eq!((many.count, many.nan, many.inf, many.min, many.max, many.absmax), (one.count, one.nan, one.inf, one.min, one.max, one.absmax), "{n}, {threads}");
+                assert_eq!((many.mean.to_bits(), many.std.to_bits()), (one.mean.to_bits(), one.std.to_bits()), "{n} values on {threads} threads");
+            }
+        }
+        let mut odd = vec![1.0f32; 300_000];
+        odd[5] = f32::NAN;
+        assert_eq!(summarize_threads(&odd, 2), summarize(&odd), "a NaN takes the one-thread path");
+    }
 
     #[test]
     fn summary_of_small_vector() {

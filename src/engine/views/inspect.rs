@@ -41,6 +41,35 @@ pub fn inspect(t: &Tensor) -> TensorReport {
     TensorReport { name: t.name.clone(), shape: t.shape.clone(), dtype: t.stored_as.clone(), summary: summarize(&t.data), channel_range_ratio }
 }
 
+/// [`inspect`] on up to `threads` threads, the same report bit for bit: the summary by
+/// [`crate::engine::statistics::stats::summarize_threads`], the rows' ranges a share of rows each.
+#[cfg(not(target_arch = "wasm32"))]
+pub fn inspect_threads(t: &Tensor, threads: usize) -> TensorReport {
+    let summary = crate::engine::statistics::stats::summarize_threads(&t.data, threads);
+    let channel_range_ratio = if t.shape.len() >= 2 && t.shape[0] > 0 && !t.data.is_empty() {
+        let rows = t.shape[0];
+        let row_len = t.data.len() / rows;
+        let per = rows.div_ceil(threads.max(1));
+        let parts: Vec<Option<Vec<f32>>> = std::thread::scope(|s| {
+            let handles: Vec<_> = t
+                .data
+                .chunks(per * row_len)
+                .map(|part| {
+                    s.spawn(move || {
+                        let (mins, maxs, _) = channel_min_max(part, &[part.len() / row_len, row_len], 0).ok()?;
+                        Some(mins.iter().zip(&maxs).map(|(lo, hi)| if lo.is_finite() { hi - lo } else { f32::NAN }).collect())
+                    })
+                })
+                .collect();
+            handles.into_iter().map(|h| h.join().expect("a channel thread")).collect()
+        });
+        parts.into_iter().collect::<Option<Vec<Vec<f32>>>>().and_then(|p| range_ratio(&p.concat()))
+    } else {
+        None
+    };
+    TensorReport { name: t.name.clone(), shape: t.shape.clone(), dtype: t.stored_as.clone(), summary, channel_range_ratio }
+}
+
 /// A channel-range ratio at or above this is flagged in the layer browser: per-tensor
 /// quantization would spend most levels of the wide channels' grid on the narrow ones.
 pub const RATIO_FLAG: f64 = 10.0;
@@ -105,6 +134,20 @@ pub fn order(rows: &[(String, Vec<usize>, Option<&TensorReport>)], key: SortKey,
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn inspecting_on_threads_gives_the_same_report() {
+        let data: Vec<f32> = (0..300 * 1024usize).map(|i| ((i * 7919 % 1009) as f32 - 500.0) * (1.0 + (i / 1024) as f32 * 0.05)).collect();
+        let mut with_nan = data.clone();
+        with_nan[4097] = f32::NAN;
+        for (shape, data) in [(vec![300, 1024], &data), (vec![300, 32, 32], &data), (vec![300 * 1024], &data), (vec![300, 1024], &with_nan), (vec![0, 4], &vec![])] {
+            let t = Tensor { name: "w".into(), shape: shape.clone(), data: data.clone(), stored_as: "f32".into() };
+            for threads in [1, 2, 7] {
+                let (a, b) = (inspect(&t), inspect_threads(&t, threads));
+                assert_eq!(format!("{a:?}"), format!("{b:?}"), "{shape:?} on {threads} threads");
+            }
+        }
+    }
 
     fn t(shape: &[usize], data: &[f32]) -> Tensor {
         Tensor { name: "w".into(), shape: shape.to_vec(), data: data.to_vec(), stored_as: "f32".into() }

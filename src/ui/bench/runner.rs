@@ -55,6 +55,25 @@ fn redraw(xs: &[f32], summary: &crate::engine::statistics::stats::Summary, setti
     draw_on(canvases[4].clone(), charts.error_by_value.as_ref())
 }
 
+/// What a format change costs the Explorer on a held tensor: the format quantized and measured,
+/// its view, and its charts drawn.
+fn format_redraw(xs: &[f32], summary: &crate::engine::statistics::stats::Summary, name: &str, canvases: &[web_sys::HtmlCanvasElement]) -> Result<(), String> {
+    use crate::engine::views::formats::{keep, view, FormatRequest};
+    use crate::ui::charts::canvas::draw_on;
+    use crate::ui::charts::errors::{ErrorByValueChart, ErrorChart};
+    use crate::ui::charts::formats::{FormatHistogramChart, ScaleChart};
+    let shape = [xs.len() / 4096, 4096];
+    let r = FormatRequest { name: name.into(), params: Default::default(), block: None, bins: crate::ui::explorer::BINS };
+    let v = view(xs, &shape, summary, &keep(xs, &shape, &r)?, &r);
+    draw_on(canvases[0].clone(), &FormatHistogramChart::of_view(&v, false))?;
+    draw_on(canvases[1].clone(), &ErrorChart { errors: v.errors.clone(), bound: v.rounding_bound, log: false })?;
+    draw_on(canvases[2].clone(), &ErrorByValueChart { x: (v.values.lo, v.values.hi), envelope: v.error_by_value.clone(), bound: v.rounding_bound, clip: (f32::NEG_INFINITY, f32::INFINITY) })?;
+    for (c, s) in canvases[3..].iter().zip(&v.scales) {
+        draw_on(c.clone(), &ScaleChart { scales: s.clone() })?;
+    }
+    Ok(())
+}
+
 fn now() -> f64 {
     gloo::utils::window().performance().map(|p| p.now()).unwrap_or(0.0)
 }
@@ -218,6 +237,44 @@ pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: 
                 if let Some(e) = failed {
                     return Err(e);
                 }
+            }
+            "format_redraw_1m_mxfp4" | "format_redraw_1m_q4_k" => {
+                // 1M values as 256 rows of 4096 (whole K-quant super-blocks), the summary kept.
+                let data = &xs[..1 << 20];
+                row.n = data.len();
+                let canvases = offscreen_canvases()?;
+                let summary = summarize(data);
+                let name = if id.ends_with("q4_k") { "q4_k" } else { "mxfp4" };
+                let mut failed = None;
+                row.wasm = time(runs_small, cancelled, || {
+                    if let Err(e) = format_redraw(data, &summary, name, &canvases) {
+                        failed = Some(e);
+                    }
+                })
+                .await?;
+                if let Some(e) = failed {
+                    return Err(e);
+                }
+            }
+            _ if id.starts_with("format_") => {
+                use crate::engine::formats::compare::compare_one;
+                use crate::engine::formats::spec::{Format, Params};
+                let name = &id["format_".len()..].replace("nf4_dq", "nf4-dq");
+                let format = Format::parse(name, &Params::default())?;
+                let shape = [xs.len() / 4096, 4096];
+                row.wasm = time(if size == Size::Full { 3 } else { runs_small }, cancelled, || {
+                    std::hint::black_box(compare_one(format, &xs, &shape));
+                })
+                .await?;
+            }
+            "formats_compare" => {
+                use crate::engine::formats::compare::compare;
+                use crate::engine::formats::spec::Format;
+                let shape = [xs.len() / 4096, 4096];
+                row.wasm = time(if size == Size::Full { 1 } else { 3 }, cancelled, || {
+                    std::hint::black_box(compare(&Format::comparison(), &xs, &shape, |_, _| {}));
+                })
+                .await?;
             }
             "l2_search" | "l2_observe_and_search" => {
                 let common = Common { scheme: QScheme::Affine, range };

@@ -27,6 +27,14 @@ texts! {
         KSetEntropy8192 => "Explorer setting from scratch: entropy, 8,192 bins", "探索视图从零计算一个设置：熵，8,192 个分箱";
         KSetMse => "Explorer setting from scratch: MSE", "探索视图从零计算一个设置：MSE";
         KSetEntropyOutliers => "Explorer setting from scratch: entropy, 65,536 bins, 50% outliers of 10⁶", "探索视图从零计算一个设置：熵，65,536 个分箱，50% 为 10⁶ 的离群值";
+        KFormatRedrawMx => "Format change on 1M values: MXFP4 quantized and measured, its view and charts drawn", "1M 个数值上换一种格式：MXFP4 量化并度量，绘制其视图与图表";
+        KFormatRedrawK => "Format change on 1M values: Q4_K (the reference's scale search), view and charts", "1M 个数值上换一种格式：Q4_K（参考实现的缩放因子搜索），视图与图表";
+        KFormatQ8 => "Q8_0: quantize + dequantize + metrics", "Q8_0：量化 + 反量化 + 指标";
+        KFormatQ4 => "Q4_0: quantize + dequantize + metrics", "Q4_0：量化 + 反量化 + 指标";
+        KFormatMx => "MXFP4: quantize + dequantize + metrics", "MXFP4：量化 + 反量化 + 指标";
+        KFormatNvfp4 => "NVFP4: quantize + dequantize + metrics", "NVFP4：量化 + 反量化 + 指标";
+        KFormatNf4 => "NF4-DQ: quantize + dequantize + metrics", "NF4-DQ：量化 + 反量化 + 指标";
+        KFormatsCompare => "Every format side by side (the comparison), rows of 4096", "所有格式并排比较，每行 4096 个值";
         Preparing => "Preparing data…", "正在准备数据…";
         Done => "Done.", "完成。";
         Stopped => "Stopped: {0}", "已停止：{0}";

@@ -111,6 +111,9 @@ pub const KEPT_TERMS: &[&str] = &[
     "Hz", "px", "ID", "OK", "NaN", "Inf", "JPEG", "tract", "NCHW", "NHWC", "RGB", "BGR", "ImageNet", "H", "C", "onnxruntime", "web", "top", "MinMax", "MovingAverageMinMax", "HistogramObserver", "FP", "uint", "int", "ConvBn", "qmin", "qmax", "JS", "README", "WebAssembly", "SIMD", "JavaScript", "NumPy", "CVPR", "UCI", "Machine", "Learning", "Repository", "Alpaydin", "Kaynak", "Okabe", "Ito", "Pages", "UTF", "auto", "W", "A", "N", "M", "s", "z", "q", "x", "b", "n", "r", "a", "c", "k", "t", "e", "i", "j", "p", "y", "Δ",
     "FP8", "FP6", "FP4", "MX", "OCP", "MXFP", "NVFP", "NF", "DQ", "QLoRA", "E8M0", "E4M3", "E2M1", "GPTQ", "AWQ", "torchao", "llama", "cpp",
     "absmax", "amax", "emax", "floor", "ceil", "rceil", "quant", "log2", "Transformer", "Gemma", "INT",
+    // The number formats' names and labels as the CLI and the URL spell them (`fp8-e4m3`,
+    // `nf4-dq`, `int4 /row sym`).
+    "fp", "mxfp", "mxint", "nvfp", "nf", "dq", "sym", "row",
 ];
 
 /// The words in Latin letters of `text`, outside titles quoted “…” (a paper's or a data set's
