@@ -182,8 +182,15 @@ pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized
         }
         Format::Gguf(t) => {
             super::check_blocks(xs, shape, t.block_size())?;
-            let bytes = t.quantize(xs)?;
-            gguf_quantized(format, t, &bytes)?
+            match t {
+                // One pass, without the bytes (bit for bit the bytes' values and grids).
+                GgufType::Legacy(l) => {
+                    let (values, groups) = l.fake_quantize(xs)?;
+                    let table = gguf::grids(t, &[]).table;
+                    Quantized { format, values, group: gguf::legacy::BLOCK, table, groups, scale_codes: ScaleCodes::Plain, bits_per_weight: t.bits_per_weight() }
+                }
+                GgufType::K(_) => gguf_quantized(format, t, &t.quantize(xs)?)?,
+            }
         }
     };
     Ok(q)

@@ -152,16 +152,18 @@ pub enum Metric {
 impl Metric {
     pub const ALL: [(Metric, &'static str, F); 3] = [(Metric::Sqnr, "sqnr", F::MetricSqnr), (Metric::Mse, "mse", F::MetricMse), (Metric::MaxError, "max", F::MetricMaxError)];
 
-    /// Its value for `row` on the axis (log10 for the errors); `None` when it has none.
+    /// Its value for `row` on the axis (log10 for the errors); `None` when it has none, and
+    /// `Some(∞)` (SQNR) or `Some(−∞)` (errors) when the format is exact on the tensor (re-quantizing
+    /// a tensor stored in that very format gives back its values).
     pub fn of(self, row: &Row) -> Option<f64> {
         let m = row.metrics?;
-        let log = |v: f64| (v > 0.0).then(|| v.log10());
+        let log = |v: f64| if v > 0.0 { v.log10() } else if v == 0.0 { f64::NEG_INFINITY } else { f64::NAN };
         let v = match self {
-            Metric::Sqnr => m.sqnr_db,
+            Metric::Sqnr => m.sqnr_db?,
             Metric::Mse => log(m.mse),
             Metric::MaxError => log(m.max_abs_err),
-        }?;
-        v.is_finite().then_some(v)
+        };
+        (!v.is_nan()).then_some(v)
     }
 }
 
@@ -199,12 +201,19 @@ pub struct CompareChart {
 impl Chart for CompareChart {
     fn draw<DB: DrawingBackend>(&self, root: &DrawingArea<DB, Shift>) -> DrawResult<DB> {
         let t = crate::ui::i18n::current();
-        let points: Vec<(&Row, f64, f64)> = self.rows.iter().filter_map(|r| Some((r, r.bits_per_weight, self.metric.of(r)?))).filter(|p| p.1.is_finite()).collect();
-        let fold = |f: fn(&(&Row, f64, f64)) -> f64| points.iter().map(f).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
-        let ((bx0, bx1), (y0, y1)) = (fold(|p| p.1), fold(|p| p.2));
+        let mut points: Vec<(&Row, f64, f64)> = self.rows.iter().filter_map(|r| Some((r, r.bits_per_weight, self.metric.of(r)?))).filter(|p| p.1.is_finite()).collect();
+        let fold = |f: &dyn Fn(&(&Row, f64, f64)) -> f64| points.iter().map(f).filter(|v| v.is_finite()).fold((f64::INFINITY, f64::NEG_INFINITY), |(a, b), v| (a.min(v), b.max(v)));
+        let ((bx0, bx1), (y0, y1)) = (fold(&|p| p.1), fold(&|p| p.2));
         let (bx0, bx1) = if bx0 <= bx1 { (bx0 - 0.3, bx1 + 0.6) } else { (2.0, 9.0) };
         let (y0, y1) = if y0 < y1 { (y0, y1) } else if y0.is_finite() { (y0 - 1.0, y0 + 1.0) } else { (0.0, 1.0) };
         let pad = (y1 - y0) * 0.08;
+        // Exact formats sit on the plot's edge (the top for SQNR, the bottom for the errors).
+        let exact: Vec<&Row> = points.iter().filter(|p| p.2.is_infinite()).map(|p| p.0).collect();
+        for p in &mut points {
+            if p.2.is_infinite() {
+                p.2 = if p.2 > 0.0 { y1 + pad * 0.5 } else { y0 - pad * 0.5 };
+            }
+        }
         let name = t.s(Metric::ALL.iter().find(|m| m.0 == self.metric).expect("listed").2);
         let log = self.metric != Metric::Sqnr;
         let y_format = move |v: &f64| if log { sig4(Some(10f64.powf(*v))) } else { format!("{v:.0}") };
@@ -220,7 +229,10 @@ impl Chart for CompareChart {
             Circle::new((x, y), if r.pareto { 5 } else { 4 }, if r.pareto { c.filled() } else { c.stroke_width(2) })
         }))?;
         let font = ("sans-serif", 11).into_font().color(&INK);
-        chart.draw_series(points.iter().filter(|p| p.0.pareto).map(|&(r, x, y)| Text::new(r.label.clone(), (x, y), font.clone())))?;
+        chart.draw_series(points.iter().filter(|p| p.0.pareto || exact.contains(&p.0)).map(|&(r, x, y)| {
+            let label = if exact.contains(&r) { t.f(F::Exact, &[&r.label]) } else { r.label.clone() };
+            Text::new(label, (x, y), font.clone())
+        }))?;
         let mut entries: Vec<(String, Swatch)> = Family::ALL
             .iter()
             .filter(|f| points.iter().any(|p| p.0.family == **f))
@@ -242,6 +254,11 @@ mod tests {
     use crate::engine::statistics::stats::summarize;
     use crate::engine::views::formats::{keep, view, FormatRequest};
     use crate::ui::charts::to_svg;
+
+    /// `xs` as `format` gives it back.
+    fn quantscope_values(format: Format, xs: &[f32]) -> Vec<f32> {
+        crate::engine::formats::quantized::quantize(format, xs, &[8, 256]).unwrap().values
+    }
 
     fn layer() -> Vec<f32> {
         let mut xs: Vec<f32> = (0..2048).map(|i| ((i * 7919 % 997) as f32 - 498.0) / 1000.0).collect();
@@ -295,5 +312,15 @@ mod tests {
             }
         }
         assert!(to_svg(&CompareChart { rows: vec![], metric: Metric::Sqnr }, 900, 420).is_ok());
+        // A format that gives the tensor back exactly (a Q8_0 tensor re-quantized to Q8_0) sits on
+        // the edge, labelled, on every metric.
+        let q8 = Format::parse("q8_0", &Params::default()).unwrap();
+        let stored = quantscope_values(q8, &xs);
+        let exact = compare(&Format::comparison(), &stored, &[8, 256], |_, _| {});
+        assert_eq!(exact.iter().find(|r| r.format == "q8_0").unwrap().metrics.unwrap().mse, 0.0);
+        for metric in Metric::ALL.map(|m| m.0) {
+            let svg = to_svg(&CompareChart { rows: exact.clone(), metric }, 900, 420).unwrap();
+            assert!(svg.contains("q8_0: exact"), "{metric:?}");
+        }
     }
 }

@@ -83,6 +83,7 @@ texts! {
         Show => "Show", "查看";
         SaveCsv => "Save CSV", "保存 CSV";
         Front => "Pareto front", "帕累托前沿";
+        Exact => "{0}: exact", "{0}：无误差";
         FormatsOf => "formats", "格式";
         CompareLayer => "Compare every format on “{0}”", "在 “{0}” 上比较所有格式";
         StageFormat => "Quantizing to the format…", "正在量化为该格式…";

@@ -15,6 +15,7 @@
 
 use half::f16;
 
+use crate::engine::formats::quantized::Affine;
 use crate::engine::formats::FormatError;
 
 /// Values per block.
@@ -82,6 +83,58 @@ impl BlockType {
             out.extend(self.dequantize_block(block));
         }
         Ok(out)
+    }
+
+    /// The values [`BlockType::quantize`] then [`BlockType::dequantize`] give, and each block's
+    /// grid, in one pass without the bytes: the same codes from the same f32 operations, decoded
+    /// with the f16-rounded scale (and minimum) the bytes would hold. Bit for bit the two-step
+    /// path (a test checks it), two to three times faster.
+    pub fn fake_quantize(self, xs: &[f32]) -> Result<(Vec<f32>, Vec<Affine>), FormatError> {
+        if !xs.len().is_multiple_of(BLOCK) {
+            return Err(FormatError::BlockSize { values: xs.len(), block: BLOCK });
+        }
+        let mut values = vec![0f32; xs.len()];
+        let mut groups = Vec::with_capacity(xs.len() / BLOCK);
+        let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
+        let f16_of = |v: f32| f16::from_f32(v).to_f32();
+        for (x, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
+            match self {
+                BlockType::Q8_0 => {
+                    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+                    let d = amax / 127.0;
+                    let (id, d16) = (inverse(d), f16_of(d));
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        *o = (v * id).round() as i8 as f32 * d16;
+                    }
+                    groups.push(Affine::scaled(d16));
+                }
+                BlockType::Q4_0 | BlockType::Q5_0 => {
+                    let (levels, top) = if self == BlockType::Q4_0 { (-8.0f32, 15u8) } else { (-16.0, 31) };
+                    let max = x.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+                    let d = max / levels;
+                    let (id, d16) = (inverse(d), f16_of(d));
+                    let offset = -levels as i32;
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        let q = ((v * id + (-levels + 0.5)).trunc() as u8).min(top);
+                        *o = d16 * (i32::from(q) - offset) as f32;
+                    }
+                    groups.push(Affine::scaled(d16));
+                }
+                BlockType::Q4_1 | BlockType::Q5_1 => {
+                    let (steps, top) = if self == BlockType::Q4_1 { (15.0f32, 15u8) } else { (31.0, 31) };
+                    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                    let min = x.iter().copied().fold(f32::INFINITY, f32::min);
+                    let d = (max - min) / steps;
+                    let (id, d16, m16) = (inverse(d), f16_of(d), f16_of(min));
+                    for (o, &v) in out.iter_mut().zip(x) {
+                        let q = (((v - min) * id + 0.5).trunc() as u8).min(top);
+                        *o = d16 * f32::from(q) + m16;
+                    }
+                    groups.push(Affine { shift: 0.0, scale: d16, offset: m16 });
+                }
+            }
+        }
+        Ok((values, groups))
     }
 
     fn quantize_block(self, x: &[f32; BLOCK], out: &mut Vec<u8>) {
@@ -170,6 +223,36 @@ fn unpack(t: BlockType, b: &[u8]) -> [u8; BLOCK] {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The one-pass values and grids are the bytes' own, bit for bit, for every type: random
+    /// blocks, constant, zero, tiny, huge and NaN ones.
+    #[test]
+    fn one_pass_equals_quantize_then_dequantize() {
+        let mut seed = 5u32;
+        let mut xs: Vec<f32> = (0..BLOCK * 400)
+            .map(|i| {
+                seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+                let u = (seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5;
+                u * [1.0f32, 1e-3, 40.0, 3e4][i / BLOCK % 4]
+            })
+            .collect();
+        xs[..BLOCK].fill(0.0);
+        xs[BLOCK..2 * BLOCK].fill(0.25);
+        xs[2 * BLOCK..3 * BLOCK].iter_mut().for_each(|v| *v *= 1e-30);
+        xs[3 * BLOCK + 5] = 6.0e4;
+        xs[4 * BLOCK + 7] = f32::NAN;
+        for t in BlockType::ALL {
+            let bytes = t.quantize(&xs).unwrap();
+            let want = t.dequantize(&bytes).unwrap();
+            let (got, groups) = t.fake_quantize(&xs).unwrap();
+            for (i, (a, b)) in got.iter().zip(&want).enumerate() {
+                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{}: value {i}: {a} against {b}", t.name());
+            }
+            let grids = super::super::grids(super::super::GgufType::Legacy(t), &bytes);
+            assert_eq!(groups, grids.groups, "{}", t.name());
+        }
+        assert!(BlockType::Q8_0.fake_quantize(&[1.0; 33]).is_err());
+    }
 
     #[test]
     fn blocks_round_trip_their_own_values_and_refuse_partial_blocks() {
