@@ -95,45 +95,7 @@ impl BlockType {
         }
         let mut values = vec![0f32; xs.len()];
         let mut groups = Vec::with_capacity(xs.len() / BLOCK);
-        let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
-        let f16_of = |v: f32| f16::from_f32(v).to_f32();
-        for (x, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
-            match self {
-                BlockType::Q8_0 => {
-                    let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-                    let d = amax / 127.0;
-                    let (id, d16) = (inverse(d), f16_of(d));
-                    for (o, &v) in out.iter_mut().zip(x) {
-                        *o = (v * id).round() as i8 as f32 * d16;
-                    }
-                    groups.push(Affine::scaled(d16));
-                }
-                BlockType::Q4_0 | BlockType::Q5_0 => {
-                    let (levels, top) = if self == BlockType::Q4_0 { (-8.0f32, 15u8) } else { (-16.0, 31) };
-                    let max = x.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
-                    let d = max / levels;
-                    let (id, d16) = (inverse(d), f16_of(d));
-                    let offset = -levels as i32;
-                    for (o, &v) in out.iter_mut().zip(x) {
-                        let q = ((v * id + (-levels + 0.5)).trunc() as u8).min(top);
-                        *o = d16 * (i32::from(q) - offset) as f32;
-                    }
-                    groups.push(Affine::scaled(d16));
-                }
-                BlockType::Q4_1 | BlockType::Q5_1 => {
-                    let (steps, top) = if self == BlockType::Q4_1 { (15.0f32, 15u8) } else { (31.0, 31) };
-                    let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                    let min = x.iter().copied().fold(f32::INFINITY, f32::min);
-                    let d = (max - min) / steps;
-                    let (id, d16, m16) = (inverse(d), f16_of(d), f16_of(min));
-                    for (o, &v) in out.iter_mut().zip(x) {
-                        let q = (((v - min) * id + 0.5).trunc() as u8).min(top);
-                        *o = d16 * f32::from(q) + m16;
-                    }
-                    groups.push(Affine { shift: 0.0, scale: d16, offset: m16 });
-                }
-            }
-        }
+        crate::engine::simd::dispatch!(fake_quantize_blocks(self, xs, &mut values, &mut groups));
         Ok((values, groups))
     }
 
@@ -200,6 +162,59 @@ impl BlockType {
     }
 }
 
+/// `x` rounded half away from zero, as `f32::round`, from `trunc` and one exact subtraction
+/// (`x − trunc(x)` is exact for every f32), so that the block loop vectorizes; NaN stays NaN and
+/// ±∞ stays ±∞.
+#[inline(always)]
+fn round_half_away(x: f32) -> f32 {
+    let t = x.trunc();
+    if (x - t).abs() >= 0.5 { t + 1f32.copysign(x) } else { t }
+}
+
+/// [`BlockType::fake_quantize`]'s loop over whole blocks.
+#[inline(always)]
+fn fake_quantize_blocks(t: BlockType, xs: &[f32], values: &mut [f32], groups: &mut Vec<Affine>) {
+    let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
+    let f16_of = |v: f32| f16::from_f32(v).to_f32();
+    for (x, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
+        match t {
+            BlockType::Q8_0 => {
+                let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
+                let d = amax / 127.0;
+                let (id, d16) = (inverse(d), f16_of(d));
+                for (o, &v) in out.iter_mut().zip(x) {
+                    *o = round_half_away(v * id) as i8 as f32 * d16;
+                }
+                groups.push(Affine::scaled(d16));
+            }
+            BlockType::Q4_0 | BlockType::Q5_0 => {
+                let (levels, top) = if t == BlockType::Q4_0 { (-8.0f32, 15u8) } else { (-16.0, 31) };
+                let max = x.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
+                let d = max / levels;
+                let (id, d16) = (inverse(d), f16_of(d));
+                let offset = -levels as i32;
+                for (o, &v) in out.iter_mut().zip(x) {
+                    let q = ((v * id + (-levels + 0.5)).trunc() as u8).min(top);
+                    *o = d16 * (i32::from(q) - offset) as f32;
+                }
+                groups.push(Affine::scaled(d16));
+            }
+            BlockType::Q4_1 | BlockType::Q5_1 => {
+                let (steps, top) = if t == BlockType::Q4_1 { (15.0f32, 15u8) } else { (31.0, 31) };
+                let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+                let min = x.iter().copied().fold(f32::INFINITY, f32::min);
+                let d = (max - min) / steps;
+                let (id, d16, m16) = (inverse(d), f16_of(d), f16_of(min));
+                for (o, &v) in out.iter_mut().zip(x) {
+                    let q = (((v - min) * id + 0.5).trunc() as u8).min(top);
+                    *o = d16 * f32::from(q) + m16;
+                }
+                groups.push(Affine { shift: 0.0, scale: d16, offset: m16 });
+            }
+        }
+    }
+}
+
 /// The codes' low nibbles, two a byte (value `i` low, `i + 16` high), after the fifth bits as a
 /// little-endian u32 for the 5-bit types.
 fn pack(t: BlockType, q: &[u8], out: &mut Vec<u8>) {
@@ -252,6 +267,12 @@ mod tests {
             assert_eq!(groups, grids.groups, "{}", t.name());
         }
         assert!(BlockType::Q8_0.fake_quantize(&[1.0; 33]).is_err());
+        // The vectorizable rounding is `f32::round`, on every 97th f32 pattern and the halves.
+        for bits in (0..=u32::MAX).step_by(97).chain([0x3f00_0000, 0xbf00_0000, 0x3fc0_0000, 0x4b00_0001, 0x7f80_0000, 0xff80_0000]) {
+            let x = f32::from_bits(bits);
+            let (a, b) = (round_half_away(x), x.round());
+            assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{x:e}: {a} against {b}");
+        }
     }
 
     #[test]
