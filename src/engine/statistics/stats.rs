@@ -37,11 +37,19 @@ pub fn summarize(xs: &[f32]) -> Summary {
     // overflow.
     let k = ((min as f64 + max as f64) / 2.0) as f32;
     let (t1, t2) = shifted_moments(xs, k, non_finite == 0, (max as f64 - min as f64) / 2.0);
-    let n = count as f64;
-    s.mean = k as f64 + t1 / n;
-    s.std = ((t2 - t1 * t1 / n) / n).max(0.0).sqrt();
-    s.absmax = min.abs().max(max.abs());
+    s.finish(k, t1, t2);
     s
+}
+
+impl Summary {
+    /// The mean, standard deviation and absmax from the shifted sums `t1 = Σ(x − k)` and
+    /// `t2 = Σ(x − k)²` over `count` values, and `min`/`max`.
+    fn finish(&mut self, k: f32, t1: f64, t2: f64) {
+        let n = self.count as f64;
+        self.mean = k as f64 + t1 / n;
+        self.std = ((t2 - t1 * t1 / n) / n).max(0.0).sqrt();
+        self.absmax = self.min.abs().max(self.max.abs());
+    }
 }
 
 /// `Σ(x − k)` and `Σ(x − k)²` over the finite values. Blocks of [`MOMENT_BLOCK`] values are
@@ -77,18 +85,24 @@ fn block_moments(xs: &[f32], k: f32) -> (f64, f64) {
     for part in xs.chunks(crate::engine::simd::WARM_VALUES / MOMENT_BLOCK * MOMENT_BLOCK) {
         crate::engine::simd::warm(part);
         for block in part.chunks(MOMENT_BLOCK) {
-            let chunks = block.chunks_exact(MOMENT_LANES);
-            for &x in chunks.remainder() {
-                let d = (x - k) as f64;
-                t1 += d;
-                t2 += d * d;
-            }
-            let (l1, l2) = lane_sums(block, k);
-            t1 += l1;
-            t2 += l2;
+            add_block(block, k, &mut t1, &mut t2);
         }
     }
     (t1, t2)
+}
+
+/// Adds one block to the sums: its values past its whole groups of [`MOMENT_LANES`] one by one
+/// in f64, then its [`lane_sums`].
+#[inline(always)]
+fn add_block(block: &[f32], k: f32, t1: &mut f64, t2: &mut f64) {
+    for &x in block.chunks_exact(MOMENT_LANES).remainder() {
+        let d = (x - k) as f64;
+        *t1 += d;
+        *t2 += d * d;
+    }
+    let (l1, l2) = lane_sums(block, k);
+    *t1 += l1;
+    *t2 += l2;
 }
 
 /// The f32 lane sums of `Σ(x − k)` and `Σ(x − k)²` over a block's whole groups of
@@ -149,18 +163,11 @@ pub fn summarize_threads(xs: &[f32], threads: usize) -> Summary {
     // `block_moments`.
     let tail = &xs[xs.len() / MOMENT_BLOCK * MOMENT_BLOCK..];
     if !tail.is_empty() {
-        for &x in tail.chunks_exact(MOMENT_LANES).remainder() {
-            let d = (x - k) as f64;
-            t1 += d;
-            t2 += d * d;
-        }
-        let (l1, l2) = lane_sums(tail, k);
-        t1 += l1;
-        t2 += l2;
+        add_block(tail, k, &mut t1, &mut t2);
     }
-    let n = count as f64;
-    let std = ((t2 - t1 * t1 / n) / n).max(0.0).sqrt();
-    Summary { count, nan: 0, inf: 0, min, max, mean: k as f64 + t1 / n, std, absmax: min.abs().max(max.abs()) }
+    let mut s = Summary { count, nan: 0, inf: 0, min, max, mean: 0.0, std: 0.0, absmax: 0.0 };
+    s.finish(k, t1, t2);
+    s
 }
 
 /// Signal-to-quantization-noise ratio in dB: `10·log10(Σx² / Σ(x − x̂)²)` over the pairs where
