@@ -224,3 +224,28 @@ async fn a_2_gb_checkpoint_lists_at_once() {
     b.finish(&[]).await;
     std::fs::remove_file(&path).unwrap();
 }
+
+/// Malformed GGUF files from the bad-file corpus (tests/corpus): each gets a message naming the
+/// file and what is wrong, the CLI's own line, and the app goes on working.
+#[tokio::test(flavor = "current_thread")]
+#[ignore = "needs the trunk build and Chromium: run scripts/test e2e"]
+async fn bad_gguf_files_get_the_clis_message_and_the_app_goes_on() {
+    let corpus = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("tests/corpus");
+    let b = Browser::start().await;
+    b.goto("#src=file").await;
+    for name in ["gguf-bad-magic.gguf", "gguf-tensor-past-end.gguf", "gguf-unknown-type.gguf", "gguf-huge-count.gguf", "gguf-header-cut.gguf", "gguf-version-1.gguf"] {
+        let path = corpus.join(name);
+        let out = std::process::Command::new(env!("CARGO_BIN_EXE_quantscope")).args(["inspect", path.to_str().unwrap()]).output().unwrap();
+        assert!(!out.status.success(), "{name}");
+        let cli = String::from_utf8_lossy(&out.stderr).trim().trim_start_matches("quantscope: ").replace(path.to_str().unwrap(), name);
+        assert_eq!(cli.lines().count(), 1, "one line: {cli}");
+        open(&b, &path).await;
+        let shown = b.wait_text("[data-testid=file-error]", |t| t.contains(name)).await;
+        assert!(shown.contains(&cli), "{name}: the page says “{shown}”, the CLI “{cli}”");
+    }
+    b.screenshot("file-bad-gguf").await;
+    b.set_value("[data-testid=ctl-source]", "synth").await;
+    b.wait_hash("src=synth").await;
+    b.wait_painted("[data-testid=chart-histogram]").await;
+    b.finish(&[]).await;
+}

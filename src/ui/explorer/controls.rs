@@ -145,7 +145,9 @@ pub fn controls(props: &ControlsProps) -> Html {
         <section class="panel controls" aria-label={t.s(E::ControlsLabel)} data-part="controls">
             <h2>{t.s(E::Tensor)}</h2>
             if url.source == Source::File {
-                <p class="hint" data-testid="tensor-from-file">{t.f(E::TensorOfFile, &[&url.tensor, &url.file])}</p>
+                if !url.file.is_empty() {
+                    <p class="hint" data-testid="tensor-from-file">{t.f(E::TensorOfFile, &[&url.tensor, &url.file])}</p>
+                }
             } else {
             { choice("ctl-dist", t.s(E::Distribution), DISTS, url.dist, props, |s, d| s.dist = d, t) }
             <div class="pair">
