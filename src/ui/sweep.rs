@@ -66,6 +66,9 @@ impl<T> Default for Tracked<T> {
 pub enum TrackAction {
     Started(u64),
     Output(WorkerOutput),
+    /// The panel's tensor changed: back to idle, and whatever the worker still sends for the
+    /// job before is ignored.
+    Reset,
 }
 
 impl<T: FromJob> Reducible for Tracked<T> {
@@ -74,6 +77,7 @@ impl<T: FromJob> Reducible for Tracked<T> {
     fn reduce(self: Rc<Self>, action: TrackAction) -> Rc<Self> {
         let (id, status) = match action {
             TrackAction::Started(id) => (id, Status::Running { done: 0, total: 1, stage: None }),
+            TrackAction::Reset => (self.id + 1, Status::Idle),
             TrackAction::Output(out) => {
                 let (id, status) = match out {
                     WorkerOutput::Progress { id, done, total, detail } => (id, Status::Running { done, total, stage: detail.stage }),
@@ -115,6 +119,16 @@ pub fn sweep_panel(props: &SweepProps) -> Html {
         super::worker_client::use_worker_client(Callback::from(move |out| dispatch.dispatch(TrackAction::Output(out))))
     };
 
+    // Another tensor: the last sweep's figures were not its own.
+    {
+        let (sweep, client) = (sweep.clone(), client.clone());
+        use_effect_with(props.source, move |_| {
+            if matches!(sweep.status, Status::Running { .. }) {
+                client.emit(WorkerInput::Cancel { id: sweep.id });
+            }
+            sweep.dispatch(TrackAction::Reset);
+        });
+    }
     let start = {
         let (client, sweep, source, upload) = (client.clone(), sweep.clone(), props.source, props.upload.clone());
         let spec = JobSpec::ObserverSweep { source: props.source, scheme: props.scheme, unsigned: props.unsigned, bits: (2, 16), curve_bits: props.bits };

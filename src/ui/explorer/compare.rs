@@ -74,8 +74,13 @@ pub fn compare_panel(props: &CompareProps) -> Html {
     // and brings the panel into view.
     let panel = use_node_ref();
     {
-        let (start, panel) = (start.clone(), panel.clone());
+        let (start, panel, job, client) = (start.clone(), panel.clone(), job.clone(), client.clone());
         use_effect_with((props.source, props.url.compare), move |(_, auto)| {
+            // Another tensor: the last comparison was not of it.
+            if matches!(job.status, Status::Running { .. }) {
+                client.emit(crate::worker::WorkerInput::Cancel { id: job.id });
+            }
+            job.dispatch(TrackAction::Reset);
             if *auto {
                 start.emit(());
                 if let Some(e) = panel.cast::<web_sys::Element>() {
