@@ -1,13 +1,12 @@
 //! Native benchmarks of the number formats (one thread): `cargo bench --bench formats`.
-//! Each format's quantize + dequantize + metrics on a 4096 × 4096 layer (16M values), and the
+//! Each format's quantize + dequantize + metrics on a 4096 × 4096 layer (16M values), as the
+//! comparison computes them (`metrics_of`: the legacy GGUF blocks measured as they are made), and the
 //! side-by-side comparison of every format on it. The layer is the one the peers' script
 //! (scripts/bench_formats_peers.py: gguf-py's NumPy code, torchao) times, when
 //! `QUANTSCOPE_FORMATS_INPUT` names its .npy; otherwise the same recipe drawn here.
 
 use criterion::{criterion_group, criterion_main, Criterion, Throughput};
-use quantscope::engine::formats::compare::compare;
-use quantscope::engine::formats::measure::measure;
-use quantscope::engine::formats::quantized::quantize;
+use quantscope::engine::formats::compare::{compare, metrics_of};
 use quantscope::engine::formats::spec::Format;
 use quantscope::engine::synth::{sample, Dist};
 
@@ -38,8 +37,8 @@ fn formats(c: &mut Criterion) {
     for f in Format::comparison() {
         g.bench_function(f.label().replace(' ', "_"), |b| {
             b.iter(|| {
-                let q = quantize(f, &xs, &shape).unwrap();
-                measure(&xs, &q).0
+                let (bits, m) = metrics_of(f, &xs, &shape).unwrap();
+                (bits, m.mse)
             })
         });
     }

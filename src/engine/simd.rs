@@ -19,7 +19,9 @@ macro_rules! dispatch {
             }
             if std::arch::is_x86_feature_detected!("avx2") {
                 // SAFETY: the CPU supports AVX2 (checked just above).
-                unsafe { avx2(|| $f($($arg),*)) }
+                // The closure inlined into `avx2` whatever its size, so that it and everything
+                // inlined into it compile with AVX2.
+                unsafe { avx2(#[inline(always)] || $f($($arg),*)) }
             } else {
                 $f($($arg),*)
             }

@@ -4,7 +4,9 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::measure::measure;
+use super::gguf::{self, GgufType, BLOCK};
+use super::measure::{measure, Meter};
+use super::FormatError;
 use super::quantized::quantize;
 use super::spec::Format;
 use crate::engine::statistics::metrics::QuantMetrics;
@@ -35,10 +37,26 @@ impl Row {
 /// Quantizes `xs` (shaped `shape`) to `format` and measures it.
 pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
     let row = Row { label: format.label(), format: format.name().into(), family: format.family(), params: format.params(), bits_per_weight: f64::NAN, metrics: None, error: None, pareto: false };
-    match quantize(format, xs, shape) {
-        Ok(q) => Row { bits_per_weight: q.bits_per_weight, metrics: Some(measure(xs, &q).0), ..row },
+    match metrics_of(format, xs, shape) {
+        Ok((bits_per_weight, m)) => Row { bits_per_weight, metrics: Some(m), ..row },
         Err(e) => Row { error: Some(e.to_string()), ..row },
     }
+}
+
+/// `format`'s bits per weight and metrics on `xs` (shaped `shape`): quantized, dequantized and
+/// measured. The legacy GGUF blocks are measured as they are made, without keeping x̂ (the same
+/// metrics bit for bit as [`measure`] of [`quantize`], a test checks); the others are quantized
+/// and then measured.
+pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
+    if let Format::Gguf(t @ GgufType::Legacy(l)) = format {
+        super::check_blocks(xs, shape, 1)?;
+        super::check_blocks(xs, shape, BLOCK)?;
+        let mut meter = Meter::default();
+        l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, &mut meter)?;
+        return Ok((t.bits_per_weight(), meter.metrics(xs.len())));
+    }
+    let q = quantize(format, xs, shape)?;
+    Ok((q.bits_per_weight, measure(xs, &q).0))
 }
 
 /// Marks the rows on the Pareto front of bits per weight (fewer is better) against SQNR (higher
@@ -94,6 +112,27 @@ mod tests {
     fn row(bits: f64, sqnr: Option<f64>) -> Row {
         let metrics = QuantMetrics { count: 1, non_finite: 0, mse: 0.0, clip_mse: 0.0, round_mse: 0.0, sqnr_db: sqnr, max_abs_err: 0.0, clipped_below: 0, clipped_above: 0, levels_used: 0 };
         Row { label: String::new(), format: String::new(), family: super::super::spec::Family::Int, params: Default::default(), bits_per_weight: bits, metrics: Some(metrics), error: None, pareto: false }
+    }
+
+    /// The comparison's metrics are those of the kept values, bit for bit, for every format
+    /// (the legacy GGUF blocks measured as they are made): random rows, a zero block, a NaN,
+    /// huge and tiny values; and the same errors.
+    #[test]
+    fn metrics_of_equals_measuring_the_kept_values() {
+        let mut xs: Vec<f32> = (0..8 * 512).map(|i| ((i * 7919 % 997) as f32 - 498.0) / 400.0).collect();
+        xs[..32].fill(0.0);
+        xs[40] = f32::NAN;
+        xs[700] = 3e30;
+        xs[1000..1032].iter_mut().for_each(|v| *v *= 1e-38);
+        for f in Format::comparison() {
+            let q = quantize(f, &xs, &[8, 512]).unwrap();
+            let (bits, m) = metrics_of(f, &xs, &[8, 512]).unwrap();
+            assert_eq!(bits.to_bits(), q.bits_per_weight.to_bits(), "{}", f.label());
+            assert_eq!(format!("{m:?}"), format!("{:?}", measure(&xs, &q).0), "{}", f.label());
+            for shape in [&[8, 500][..], &[4096, 1]] {
+                assert_eq!(metrics_of(f, &xs, shape).err().map(|e| e.to_string()), quantize(f, &xs, shape).err().map(|e| e.to_string()), "{}", f.label());
+            }
+        }
     }
 
     #[test]

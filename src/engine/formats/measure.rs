@@ -85,47 +85,68 @@ fn run(x: &[f32], v: &[f32], lo: f32, hi: f32) -> Partial {
     p
 }
 
-/// Every group of `q`: the totals and each group's sum of squared errors.
-#[inline(always)]
-fn groups(xs: &[f32], q: &Quantized) -> (Partial, Vec<f64>) {
-    let g = q.group.max(1);
-    let mut total = Partial::default();
-    let mut sse = Vec::with_capacity(q.groups.len());
-    for (gi, (x, v)) in xs.chunks(g).zip(q.values.chunks(g)).enumerate() {
-        let (lo, hi) = q.bounds(gi);
-        let mut group = 0f64;
-        for (xr, vr) in x.chunks(SPAN).zip(v.chunks(SPAN)) {
-            let p = run(xr, vr, lo, hi);
-            total.add(&p);
-            group += p.clip + p.round;
-        }
-        sse.push(group);
-    }
-    (total, sse)
+/// A tensor's metrics summed group by group, in order: [`measure`] feeds it the kept values, a
+/// format's kernel can feed it each block as it makes it (the same sums either way).
+#[derive(Default)]
+pub struct Meter {
+    total: Partial,
 }
 
-/// The metrics of `q` against `xs`, and each group's sum of squared errors. A value beyond its
-/// group's [`Quantized::bounds`] counts as clipped (saturated). Values that are not finite, before
-/// or after quantization (a NaN, or a finite value in an MX block that a NaN made NaN), are
-/// counted in `non_finite` and left out of the rest. `levels_used` is not counted (0). Sums run
-/// in f32 lanes over at most 64 terms and then in f64 (relative error near 1e-7).
+impl Meter {
+    /// Adds one group: its values `x`, their quantized `v` and the group's clipping bounds.
+    /// Returns the group's sum of squared errors.
+    #[inline(always)]
+    pub fn group(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) -> f64 {
+        let mut sse = 0f64;
+        for (xr, vr) in x.chunks(SPAN).zip(v.chunks(SPAN)) {
+            let p = run(xr, vr, lo, hi);
+            self.total.add(&p);
+            sse += p.clip + p.round;
+        }
+        sse
+    }
+
+    /// The metrics of the `len` values added. A value beyond its group's bounds counts as
+    /// clipped (saturated); values that are not finite, before or after quantization (a NaN, or
+    /// a finite value in an MX block that a NaN made NaN), are counted in `non_finite` and left
+    /// out of the rest. `levels_used` is not counted (0).
+    pub fn metrics(&self, len: usize) -> QuantMetrics {
+        let t = &self.total;
+        let count = len - t.bad;
+        let n = count.max(1) as f64;
+        QuantMetrics {
+            count,
+            non_finite: t.bad,
+            mse: (t.clip + t.round) / n,
+            clip_mse: t.clip / n,
+            round_mse: t.round / n,
+            sqnr_db: if count == 0 { None } else { sqnr_from_energies(t.signal, t.clip + t.round) },
+            max_abs_err: f64::from(t.max_err),
+            clipped_below: t.below,
+            clipped_above: t.above,
+            levels_used: 0,
+        }
+    }
+}
+
+/// Every group of `q`, and each group's sum of squared errors.
+#[inline(always)]
+fn groups(xs: &[f32], q: &Quantized) -> (Meter, Vec<f64>) {
+    let g = q.group.max(1);
+    let mut meter = Meter::default();
+    let sse = xs.chunks(g).zip(q.values.chunks(g)).enumerate().map(|(gi, (x, v))| {
+        let (lo, hi) = q.bounds(gi);
+        meter.group(x, v, lo, hi)
+    });
+    let sse = sse.collect();
+    (meter, sse)
+}
+
+/// The metrics of `q` against `xs` ([`Meter::metrics`]), and each group's sum of squared errors.
+/// Sums run in f32 lanes over at most 64 terms and then in f64 (relative error near 1e-7).
 pub fn measure(xs: &[f32], q: &Quantized) -> (QuantMetrics, Vec<f64>) {
-    let (t, group_sse) = crate::engine::simd::dispatch!(groups(xs, q));
-    let count = xs.len() - t.bad;
-    let n = count.max(1) as f64;
-    let metrics = QuantMetrics {
-        count,
-        non_finite: t.bad,
-        mse: (t.clip + t.round) / n,
-        clip_mse: t.clip / n,
-        round_mse: t.round / n,
-        sqnr_db: if count == 0 { None } else { sqnr_from_energies(t.signal, t.clip + t.round) },
-        max_abs_err: f64::from(t.max_err),
-        clipped_below: t.below,
-        clipped_above: t.above,
-        levels_used: 0,
-    };
-    (metrics, group_sse)
+    let (meter, group_sse) = crate::engine::simd::dispatch!(groups(xs, q));
+    (meter.metrics(xs.len()), group_sse)
 }
 
 #[cfg(test)]

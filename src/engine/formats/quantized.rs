@@ -24,7 +24,7 @@ impl Affine {
         Affine { shift: 0.0, scale, offset: 0.0 }
     }
 
-    #[inline]
+    #[inline(always)]
     pub fn value(&self, t: f32) -> f32 {
         (t + self.shift) * self.scale + self.offset
     }
@@ -73,15 +73,20 @@ impl Quantized {
     /// Group `g`'s clipping bounds: its grid's ends, widened by half the step at each end. A
     /// value beyond them saturates (it does not just round onto the last value).
     pub fn bounds(&self, g: usize) -> (f32, f32) {
-        let a = self.groups[g];
-        let t = &self.table;
-        if t.len() < 2 {
-            return (f32::NEG_INFINITY, f32::INFINITY);
-        }
-        let ends = [(a.value(t[0]), a.value(t[1])), (a.value(t[t.len() - 1]), a.value(t[t.len() - 2]))];
-        let widened = ends.map(|(end, next)| end + (end - next) / 2.0);
-        (widened[0].min(widened[1]), widened[0].max(widened[1]))
+        bounds(self.groups[g], &self.table)
     }
+}
+
+/// The clipping bounds of the grid `a` makes of `table` (ascending): its ends, widened by half
+/// the step at each end; unbounded for fewer than two values.
+#[inline(always)]
+pub fn bounds(a: Affine, t: &[f32]) -> (f32, f32) {
+    if t.len() < 2 {
+        return (f32::NEG_INFINITY, f32::INFINITY);
+    }
+    let ends = [(a.value(t[0]), a.value(t[1])), (a.value(t[t.len() - 1]), a.value(t[t.len() - 2]))];
+    let widened = ends.map(|(end, next)| end + (end - next) / 2.0);
+    (widened[0].min(widened[1]), widened[0].max(widened[1]))
 }
 
 /// The finite values of every code of `elem`, ascending.

@@ -15,7 +15,8 @@
 
 use half::f16;
 
-use crate::engine::formats::quantized::Affine;
+use crate::engine::formats::measure::Meter;
+use crate::engine::formats::quantized::{bounds, Affine};
 use crate::engine::formats::FormatError;
 
 /// Values per block.
@@ -99,6 +100,18 @@ impl BlockType {
         Ok((values, groups))
     }
 
+    /// The metrics of [`BlockType::fake_quantize`]'s values, without keeping them: each block is
+    /// quantized into one block's buffer and measured at once into `meter`, against its grid
+    /// (`table`, the codes' values) widened by half a step ([`bounds`]). The same sums in the same
+    /// order as measuring the kept values, so the same metrics bit for bit (a test checks).
+    pub fn measure_fake_quantized(self, xs: &[f32], table: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
+        if !xs.len().is_multiple_of(BLOCK) {
+            return Err(FormatError::BlockSize { values: xs.len(), block: BLOCK });
+        }
+        crate::engine::simd::dispatch!(measure_blocks(self, xs, table, meter));
+        Ok(())
+    }
+
     fn quantize_block(self, x: &[f32; BLOCK], out: &mut Vec<u8>) {
         let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
         match self {
@@ -174,43 +187,99 @@ fn round_half_away(x: f32) -> f32 {
 /// [`BlockType::fake_quantize`]'s loop over whole blocks.
 #[inline(always)]
 fn fake_quantize_blocks(t: BlockType, xs: &[f32], values: &mut [f32], groups: &mut Vec<Affine>) {
+    for (x, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
+        groups.push(block_values(t, x.try_into().expect("a block"), out.try_into().expect("a block")));
+    }
+}
+
+/// [`BlockType::measure_fake_quantized`]'s loop: each block's values into one block's buffer,
+/// measured at once against the block's bounds.
+#[inline(always)]
+fn measure_blocks(t: BlockType, xs: &[f32], table: &[f32], meter: &mut Meter) {
+    let mut out = [0f32; BLOCK];
+    for x in xs.chunks_exact(BLOCK) {
+        let a = block_values(t, x.try_into().expect("a block"), &mut out);
+        let (lo, hi) = bounds(a, table);
+        meter.group(x, &out, lo, hi);
+    }
+}
+
+/// Lanes of the blocks' reductions.
+const LANES: usize = 8;
+
+/// The largest |x| of a block (0 for none; NaN ignored), in lanes (the same value as a fold in
+/// order: the maximum of the magnitudes does not depend on the order).
+#[inline(always)]
+fn amax(x: &[f32; BLOCK]) -> f32 {
+    let mut m = [0f32; LANES];
+    for c in x.chunks_exact(LANES) {
+        for j in 0..LANES {
+            let a = c[j].abs();
+            m[j] = if a > m[j] { a } else { m[j] };
+        }
+    }
+    m.iter().fold(0f32, |a, &b| if b > a { b } else { a })
+}
+
+/// The value of largest magnitude, the first of equals (NumPy's argmax), 0 for none: in lanes,
+/// each keeping its first largest value and where it is, then the lanes compared.
+#[inline(always)]
+fn signed_max(x: &[f32; BLOCK]) -> f32 {
+    let (mut ma, mut mv, mut mi) = ([0f32; LANES], [0f32; LANES], [0u32; LANES]);
+    for (k, c) in x.chunks_exact(LANES).enumerate() {
+        for j in 0..LANES {
+            let a = c[j].abs();
+            let bigger = a > ma[j];
+            ma[j] = if bigger { a } else { ma[j] };
+            mv[j] = if bigger { c[j] } else { mv[j] };
+            mi[j] = if bigger { (k * LANES + j) as u32 } else { mi[j] };
+        }
+    }
+    let mut b = 0;
+    for j in 1..LANES {
+        if ma[j] > ma[b] || (ma[j] == ma[b] && mi[j] < mi[b]) {
+            b = j;
+        }
+    }
+    mv[b]
+}
+
+/// One block's values into `out`, and its grid.
+#[inline(always)]
+fn block_values(t: BlockType, x: &[f32; BLOCK], out: &mut [f32; BLOCK]) -> Affine {
     let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
     let f16_of = |v: f32| f16::from_f32(v).to_f32();
-    for (x, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
-        match t {
-            BlockType::Q8_0 => {
-                let amax = x.iter().fold(0f32, |m, v| m.max(v.abs()));
-                let d = amax / 127.0;
-                let (id, d16) = (inverse(d), f16_of(d));
-                for (o, &v) in out.iter_mut().zip(x) {
-                    *o = round_half_away(v * id) as i8 as f32 * d16;
-                }
-                groups.push(Affine::scaled(d16));
+    match t {
+        BlockType::Q8_0 => {
+            let d = amax(x) / 127.0;
+            let (id, d16) = (inverse(d), f16_of(d));
+            for (o, &v) in out.iter_mut().zip(x) {
+                *o = round_half_away(v * id) as i8 as f32 * d16;
             }
-            BlockType::Q4_0 | BlockType::Q5_0 => {
-                let (levels, top) = if t == BlockType::Q4_0 { (-8.0f32, 15u8) } else { (-16.0, 31) };
-                let max = x.iter().copied().fold(0f32, |m, v| if v.abs() > m.abs() { v } else { m });
-                let d = max / levels;
-                let (id, d16) = (inverse(d), f16_of(d));
-                let offset = -levels as i32;
-                for (o, &v) in out.iter_mut().zip(x) {
-                    let q = ((v * id + (-levels + 0.5)).trunc() as u8).min(top);
-                    *o = d16 * (i32::from(q) - offset) as f32;
-                }
-                groups.push(Affine::scaled(d16));
+            Affine::scaled(d16)
+        }
+        BlockType::Q4_0 | BlockType::Q5_0 => {
+            let (levels, top) = if t == BlockType::Q4_0 { (-8.0f32, 15u8) } else { (-16.0, 31) };
+            let d = signed_max(x) / levels;
+            let (id, d16) = (inverse(d), f16_of(d));
+            let offset = -levels as i32;
+            for (o, &v) in out.iter_mut().zip(x) {
+                let q = ((v * id + (-levels + 0.5)).trunc() as u8).min(top);
+                *o = d16 * (i32::from(q) - offset) as f32;
             }
-            BlockType::Q4_1 | BlockType::Q5_1 => {
-                let (steps, top) = if t == BlockType::Q4_1 { (15.0f32, 15u8) } else { (31.0, 31) };
-                let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
-                let min = x.iter().copied().fold(f32::INFINITY, f32::min);
-                let d = (max - min) / steps;
-                let (id, d16, m16) = (inverse(d), f16_of(d), f16_of(min));
-                for (o, &v) in out.iter_mut().zip(x) {
-                    let q = (((v - min) * id + 0.5).trunc() as u8).min(top);
-                    *o = d16 * f32::from(q) + m16;
-                }
-                groups.push(Affine { shift: 0.0, scale: d16, offset: m16 });
+            Affine::scaled(d16)
+        }
+        BlockType::Q4_1 | BlockType::Q5_1 => {
+            let (steps, top) = if t == BlockType::Q4_1 { (15.0f32, 15u8) } else { (31.0, 31) };
+            let max = x.iter().copied().fold(f32::NEG_INFINITY, f32::max);
+            let min = x.iter().copied().fold(f32::INFINITY, f32::min);
+            let d = (max - min) / steps;
+            let (id, d16, m16) = (inverse(d), f16_of(d), f16_of(min));
+            for (o, &v) in out.iter_mut().zip(x) {
+                let q = (((v - min) * id + 0.5).trunc() as u8).min(top);
+                *o = d16 * f32::from(q) + m16;
             }
+            Affine { shift: 0.0, scale: d16, offset: m16 }
         }
     }
 }
@@ -256,6 +325,12 @@ mod tests {
         xs[2 * BLOCK..3 * BLOCK].iter_mut().for_each(|v| *v *= 1e-30);
         xs[3 * BLOCK + 5] = 6.0e4;
         xs[4 * BLOCK + 7] = f32::NAN;
+        // Equal magnitudes of both signs: the first in the block decides Q4_0's and Q5_0's sign,
+        // whichever lane and round of lanes it falls in.
+        for (block, first, second) in [(5, 9, 3), (6, 3, 27), (7, 12, 20), (8, 30, 31)] {
+            xs[block * BLOCK + first] = -1e6;
+            xs[block * BLOCK + second] = 1e6;
+        }
         for t in BlockType::ALL {
             let bytes = t.quantize(&xs).unwrap();
             let want = t.dequantize(&bytes).unwrap();

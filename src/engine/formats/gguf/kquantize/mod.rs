@@ -7,10 +7,16 @@
 //! (`make_qkx2_quants`, `make_q3_quants`, `make_qx_quants`); the sub-block scales are then
 //! quantized to 4, 6 or 8 bits against one f16 super-block scale, and the values quantized
 //! again with the scales as stored. The C is compiled without contraction into fused
-//! multiply-adds, as each step here is rounded on its own.
+//! multiply-adds, as each step here is rounded on its own. The searches run over a super-block's
+//! sub-blocks at once (`lanes.rs`), each sub-block in its own vector lane.
+
+mod lanes;
+#[cfg(test)]
+mod scalar;
 
 use half::f16;
 
+use self::lanes::{qkx2, transpose, untranspose, Search};
 use super::kquants::{KQuant, QK_K};
 use crate::engine::formats::FormatError;
 
@@ -19,21 +25,24 @@ const GROUP_MAX_EPS: f32 = 1e-15;
 
 /// ggml's `nearest_int`: round half to even through the magic number 1.5 · 2^23 (for |f| up to
 /// 2^22; beyond, the same bit arithmetic as the C).
-#[inline]
+#[inline(always)]
 fn nearest_int(f: f32) -> i32 {
     let v = f + 12_582_912.0;
     (v.to_bits() as i32 & 0x007f_ffff) - 0x0040_0000
 }
 
+#[inline(always)]
 fn to_half(x: f32) -> [u8; 2] {
     f16::from_f32(x).to_le_bytes()
 }
 
+#[inline(always)]
 fn from_half(b: [u8; 2]) -> f32 {
     f16::from_le_bytes(b).to_f32()
 }
 
 /// The value of largest magnitude (the first of equals) and that magnitude (0, 0 for none).
+#[inline(always)]
 fn largest(x: &[f32]) -> (f32, f32) {
     let (mut max, mut amax) = (0f32, 0f32);
     for &v in x {
@@ -45,173 +54,8 @@ fn largest(x: &[f32]) -> (f32, f32) {
     (max, amax)
 }
 
-/// The value of largest magnitude, or None when that magnitude is below [`GROUP_MAX_EPS`] (an
-/// all-zero sub-block).
-fn signed_max(x: &[f32]) -> Option<f32> {
-    let (max, amax) = largest(x);
-    (amax >= GROUP_MAX_EPS).then_some(max)
-}
-
-/// `make_qx_quants` with `rmse_type` 1 (weights x²) and no importance: the signed scale of the
-/// sub-block `x` for codes in [−nmax, nmax − 1] (stored in `l` offset by `nmax`).
-fn make_qx_quants(x: &[f32], nmax: i32, l_out: &mut [i8]) -> f32 {
-    let Some(max) = signed_max(x) else {
-        l_out.fill(0);
-        return 0.0;
-    };
-    let sums = |iscale: f32| {
-        let (mut sumlx, mut suml2) = (0f32, 0f32);
-        for &v in x {
-            let l = nearest_int(iscale * v).clamp(-nmax, nmax - 1) as f32;
-            let w = v * v;
-            sumlx += w * v * l;
-            suml2 += w * l * l;
-        }
-        (sumlx, suml2)
-    };
-    let set = |iscale: f32, l_out: &mut [i8]| {
-        for (o, &v) in l_out.iter_mut().zip(x) {
-            *o = (nmax + nearest_int(iscale * v).clamp(-nmax, nmax - 1)) as i8;
-        }
-    };
-    let iscale = -(nmax as f32) / max;
-    set(iscale, l_out);
-    let (sumlx, suml2) = sums(iscale);
-    let mut scale = if suml2 != 0.0 { sumlx / suml2 } else { 0.0 };
-    let mut best = scale * sumlx;
-    for is in (-9..=9).filter(|&is| is != 0) {
-        let iscale = -(nmax as f32 + 0.1 * is as f32) / max;
-        let (sumlx, suml2) = sums(iscale);
-        if suml2 > 0.0 && sumlx * sumlx > best * suml2 {
-            set(iscale, l_out);
-            scale = sumlx / suml2;
-            best = scale * sumlx;
-        }
-    }
-    scale
-}
-
-/// `make_q3_quants` with `do_rmse`: codes in [−nmax, nmax − 1] refined one at a time (stored in
-/// `l` offset by `nmax`), and the scale they imply.
-fn make_q3_quants(x: &[f32], nmax: i32, l: &mut [i8]) -> f32 {
-    let Some(max) = signed_max(x) else {
-        l.fill(0);
-        return 0.0;
-    };
-    let iscale = -(nmax as f32) / max;
-    let (mut sumlx, mut suml2) = (0f32, 0f32);
-    for (o, &v) in l.iter_mut().zip(x) {
-        let q = nearest_int(iscale * v).clamp(-nmax, nmax - 1);
-        *o = q as i8;
-        let w = v * v;
-        sumlx += w * v * q as f32;
-        suml2 += w * q as f32 * q as f32;
-    }
-    for _ in 0..5 {
-        let mut changed = 0;
-        for (o, &v) in l.iter_mut().zip(x) {
-            let w = v * v;
-            let li = f32::from(*o);
-            let mut slx = sumlx - w * v * li;
-            if slx > 0.0 {
-                let mut sl2 = suml2 - w * li * li;
-                let new_l = nearest_int(v * sl2 / slx).clamp(-nmax, nmax - 1);
-                if new_l != i32::from(*o) {
-                    slx += w * v * new_l as f32;
-                    sl2 += w * new_l as f32 * new_l as f32;
-                    if sl2 > 0.0 && slx * slx * suml2 > sumlx * sumlx * sl2 {
-                        *o = new_l as i8;
-                        sumlx = slx;
-                        suml2 = sl2;
-                        changed += 1;
-                    }
-                }
-            }
-        }
-        if changed == 0 {
-            break;
-        }
-    }
-    for o in l.iter_mut() {
-        *o += nmax as i8;
-    }
-    if suml2 > 0.0 { sumlx / suml2 } else { 0.0 }
-}
-
-/// `make_qkx2_quants`: a scale and a minimum for codes in [0, nmax], searched over `nstep + 1`
-/// candidate scales for the least weighted squared (or, with `mad`, absolute) error. Returns
-/// `(scale, −min)`.
-#[allow(clippy::too_many_arguments)]
-fn make_qkx2_quants(x: &[f32], nmax: i32, weights: &[f32], l: &mut [u8], rmin: f32, rdelta: f32, nstep: i32, mad: bool) -> (f32, f32) {
-    let n = x.len();
-    let (mut min, mut max) = (x[0], x[0]);
-    let mut sum_w = weights[0];
-    let mut sum_x = sum_w * x[0];
-    for i in 1..n {
-        if x[i] < min {
-            min = x[i];
-        }
-        if x[i] > max {
-            max = x[i];
-        }
-        sum_w += weights[i];
-        sum_x += weights[i] * x[i];
-    }
-    if min > 0.0 {
-        min = 0.0;
-    }
-    if max == min {
-        l.fill(0);
-        return (0.0, -min);
-    }
-    let error = |d: f32| if mad { d.abs() } else { d * d };
-    let mut iscale = nmax as f32 / (max - min);
-    let mut scale = 1.0 / iscale;
-    let mut best_error = 0f32;
-    for i in 0..n {
-        l[i] = nearest_int(iscale * (x[i] - min)).clamp(0, nmax) as u8;
-        best_error += weights[i] * error(scale * f32::from(l[i]) + min - x[i]);
-    }
-    if nstep < 1 {
-        return (scale, -min);
-    }
-    let mut aux = [0u8; 32];
-    let aux = &mut aux[..n];
-    for is in 0..=nstep {
-        iscale = (rmin + rdelta * is as f32 + nmax as f32) / (max - min);
-        let (mut sum_l, mut sum_l2, mut sum_xl) = (0f32, 0f32, 0f32);
-        for i in 0..n {
-            let q = nearest_int(iscale * (x[i] - min)).clamp(0, nmax);
-            aux[i] = q as u8;
-            let (w, q) = (weights[i], q as f32);
-            sum_l += w * q;
-            sum_l2 += w * q * q;
-            sum_xl += w * q * x[i];
-        }
-        let d = sum_w * sum_l2 - sum_l * sum_l;
-        if d > 0.0 {
-            let mut this_scale = (sum_w * sum_xl - sum_x * sum_l) / d;
-            let mut this_min = (sum_l2 * sum_x - sum_l * sum_xl) / d;
-            if this_min > 0.0 {
-                this_min = 0.0;
-                this_scale = sum_xl / sum_l2;
-            }
-            let mut cur_error = 0f32;
-            for i in 0..n {
-                cur_error += weights[i] * error(this_scale * f32::from(aux[i]) + this_min - x[i]);
-            }
-            if cur_error < best_error {
-                l.copy_from_slice(aux);
-                best_error = cur_error;
-                scale = this_scale;
-                min = this_min;
-            }
-        }
-    }
-    (scale, -min)
-}
-
 /// Packs four 2-bit codes of each 128 values into a byte (Q2_K's and Q3_K's `qs`).
+#[inline(always)]
 fn pack_2bit(l: &[u8; QK_K], qs: &mut [u8]) {
     for j in (0..QK_K).step_by(128) {
         for k in 0..32 {
@@ -221,6 +65,7 @@ fn pack_2bit(l: &[u8; QK_K], qs: &mut [u8]) {
 }
 
 /// Q4_K's and Q5_K's packing of eight 6-bit scales and minimums into 12 bytes.
+#[inline(always)]
 fn pack_scale_min(scales: &[u8; 8], mins: &[u8; 8]) -> [u8; 12] {
     let mut s = [0u8; 12];
     for j in 0..8 {
@@ -243,6 +88,13 @@ pub fn quantize(t: KQuant, xs: &[f32]) -> Result<Vec<u8>, FormatError> {
         return Err(FormatError::BlockSize { values: xs.len(), block: QK_K });
     }
     let mut out = vec![0u8; xs.len() / QK_K * t.type_size()];
+    crate::engine::simd::dispatch!(quantize_blocks(t, xs, &mut out));
+    Ok(out)
+}
+
+/// [`quantize`]'s loop over super-blocks.
+#[inline(always)]
+fn quantize_blocks(t: KQuant, xs: &[f32], out: &mut [u8]) {
     for (x, b) in xs.chunks_exact(QK_K).zip(out.chunks_exact_mut(t.type_size())) {
         let x: &[f32; QK_K] = x.try_into().expect("chunks of QK_K");
         match t {
@@ -252,18 +104,19 @@ pub fn quantize(t: KQuant, xs: &[f32]) -> Result<Vec<u8>, FormatError> {
             KQuant::Q6K => q6_k(x, b),
         }
     }
-    Ok(out)
 }
 
 /// scales (16) | qs (64) | d | dmin
+#[inline(always)]
 fn q2_k(x: &[f32; QK_K], b: &mut [u8]) {
+    let xt = transpose::<16, 16>(x);
+    let weights = xt.map(|row| row.map(f32::abs));
+    let mut lt = [[0u8; 16]; 16];
+    let (scales, mins) = qkx2(&xt, &weights, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15, mad: true }, &mut lt);
     let mut l = [0u8; QK_K];
-    let (mut scales, mut mins) = ([0f32; 16], [0f32; 16]);
+    untranspose(&lt, &mut l);
     let (mut max_scale, mut max_min) = (0f32, 0f32);
     for j in 0..16 {
-        let xj = &x[16 * j..][..16];
-        let weights: [f32; 16] = std::array::from_fn(|k| xj[k].abs());
-        (scales[j], mins[j]) = make_qkx2_quants(xj, 3, &weights, &mut l[16 * j..][..16], -0.5, 0.1, 15, true);
         max_scale = if scales[j] > max_scale { scales[j] } else { max_scale };
         max_min = if mins[j] > max_min { mins[j] } else { max_min };
     }
@@ -302,12 +155,12 @@ fn q2_k(x: &[f32; QK_K], b: &mut [u8]) {
 }
 
 /// hmask (32) | qs (64) | scales (12) | d
+#[inline(always)]
 fn q3_k(x: &[f32; QK_K], b: &mut [u8]) {
+    let mut lt = [[0i8; 16]; 16];
+    let scales = lanes::q3(&transpose::<16, 16>(x), 4, &mut lt);
     let mut l = [0i8; QK_K];
-    let mut scales = [0f32; 16];
-    for j in 0..16 {
-        scales[j] = make_q3_quants(&x[16 * j..][..16], 4, &mut l[16 * j..][..16]);
-    }
+    untranspose(&lt, &mut l);
     let (max_scale, _) = largest(&scales);
     let mut s = [0u8; 12];
     let d = if max_scale != 0.0 {
@@ -354,20 +207,24 @@ fn q3_k(x: &[f32; QK_K], b: &mut [u8]) {
 }
 
 /// d | dmin | scales (12) | [qh (32)] | qs (128)
+#[inline(always)]
 fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8]) {
     let (nmax, rmin, nstep) = if five { (31, -0.5, 15) } else { (15, -1.0, 20) };
+    let xt = transpose::<8, 32>(x);
+    let mut sum_x2 = [0f32; 8];
+    for row in &xt {
+        for j in 0..8 {
+            sum_x2[j] += row[j] * row[j];
+        }
+    }
+    let av_x = sum_x2.map(|s| libm::sqrtf(s / 32.0));
+    let weights = xt.map(|row| std::array::from_fn(|j| av_x[j] + row[j].abs()));
+    let mut lt = [[0u8; 8]; 32];
+    let (scales, mins) = qkx2(&xt, &weights, &Search { nmax, rmin, rdelta: 0.1, nstep, mad: false }, &mut lt);
     let mut l = [0u8; QK_K];
-    let (mut scales, mut mins) = ([0f32; 8], [0f32; 8]);
+    untranspose(&lt, &mut l);
     let (mut max_scale, mut max_min) = (0f32, 0f32);
     for j in 0..8 {
-        let xj = &x[32 * j..][..32];
-        let mut sum_x2 = 0f32;
-        for &v in xj {
-            sum_x2 += v * v;
-        }
-        let av_x = libm::sqrtf(sum_x2 / 32.0);
-        let weights: [f32; 32] = std::array::from_fn(|k| av_x + xj[k].abs());
-        (scales[j], mins[j]) = make_qkx2_quants(xj, nmax, &weights, &mut l[32 * j..][..32], rmin, 0.1, nstep, false);
         max_scale = if scales[j] > max_scale { scales[j] } else { max_scale };
         max_min = if mins[j] > max_min { mins[j] } else { max_min };
     }
@@ -410,12 +267,12 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8]) {
 }
 
 /// ql (128) | qh (64) | scales (16, int8) | d
+#[inline(always)]
 fn q6_k(x: &[f32; QK_K], b: &mut [u8]) {
+    let mut lt = [[0i8; 16]; 16];
+    let scales = lanes::qx(&transpose::<16, 16>(x), 32, &mut lt);
     let mut l = [0i8; QK_K];
-    let mut scales = [0f32; 16];
-    for ib in 0..16 {
-        scales[ib] = make_qx_quants(&x[16 * ib..][..16], 32, &mut l[16 * ib..][..16]);
-    }
+    untranspose(&lt, &mut l);
     let (max_scale, max_abs_scale) = largest(&scales);
     if max_abs_scale < GROUP_MAX_EPS {
         b.fill(0);

@@ -1,0 +1,346 @@
+//! The K-quants' scale searches over all the sub-blocks of a super-block at once. Lane `j` of
+//! every array is sub-block `j`: `x[i][j]` is its value `i`. Each lane runs exactly the f32
+//! operations of the one-sub-block search ([`super::scalar`], ggml-quants.c's order), every
+//! `if` turned into a per-lane choice, so the bytes stay llama.cpp's while the lanes fill a
+//! vector unit (8 lanes for Q4_K/Q5_K's sub-blocks of 32, 16 for the others' sub-blocks of 16).
+//! The tests check every lane against the scalar search, bit for bit.
+
+use std::array::from_fn;
+
+use super::{nearest_int, GROUP_MAX_EPS};
+
+/// One f32 per sub-block.
+pub(super) type Lanes<const L: usize> = [f32; L];
+
+/// The super-block `x` (`L` sub-blocks of `N` values) as lanes.
+#[inline(always)]
+pub(super) fn transpose<const L: usize, const N: usize>(x: &[f32]) -> [Lanes<L>; N] {
+    debug_assert_eq!(x.len(), L * N);
+    from_fn(|i| from_fn(|j| x[N * j + i]))
+}
+
+/// Lanes of codes back in value order: `out[N·j + i] = l[i][j]`.
+#[inline(always)]
+pub(super) fn untranspose<T: Copy, const L: usize, const N: usize>(l: &[[T; L]; N], out: &mut [T]) {
+    for (i, row) in l.iter().enumerate() {
+        for (j, &v) in row.iter().enumerate() {
+            out[N * j + i] = v;
+        }
+    }
+}
+
+/// Each lane's value of largest magnitude (the first of equals) and whether that magnitude is
+/// below [`GROUP_MAX_EPS`] (an all-zero sub-block).
+#[inline(always)]
+fn signed_max<const L: usize, const N: usize>(x: &[Lanes<L>; N]) -> (Lanes<L>, [bool; L]) {
+    let (mut max, mut amax) = ([0f32; L], [0f32; L]);
+    for row in x {
+        for j in 0..L {
+            let a = row[j].abs();
+            let bigger = a > amax[j];
+            amax[j] = if bigger { a } else { amax[j] };
+            max[j] = if bigger { row[j] } else { max[j] };
+        }
+    }
+    (max, from_fn(|j| amax[j] < GROUP_MAX_EPS))
+}
+
+/// `make_qx_quants` (rmse_type 1, no importance) in every lane: the signed scale for codes in
+/// [−nmax, nmax − 1], stored in `l` offset by `nmax` (0 throughout for an all-zero lane).
+#[inline(always)]
+pub(super) fn qx<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l: &mut [[i8; L]; N]) -> Lanes<L> {
+    let (max, zero) = signed_max(x);
+    // The codes of `iscale` into `out`, and their weighted sums.
+    let codes = |iscale: Lanes<L>, out: &mut [[i8; L]; N]| {
+        let (mut sumlx, mut suml2) = ([0f32; L], [0f32; L]);
+        for (row, o) in x.iter().zip(out.iter_mut()) {
+            for j in 0..L {
+                let v = row[j];
+                let q = nearest_int(iscale[j] * v).clamp(-nmax, nmax - 1);
+                o[j] = (nmax + q) as i8;
+                let (w, q) = (v * v, q as f32);
+                sumlx[j] += w * v * q;
+                suml2[j] += w * q * q;
+            }
+        }
+        (sumlx, suml2)
+    };
+    let (sumlx, suml2) = codes(from_fn(|j| -(nmax as f32) / max[j]), l);
+    let mut scale: Lanes<L> = from_fn(|j| if suml2[j] != 0.0 { sumlx[j] / suml2[j] } else { 0.0 });
+    let mut best: Lanes<L> = from_fn(|j| scale[j] * sumlx[j]);
+    let mut aux = [[0i8; L]; N];
+    for is in (-9..=9).filter(|&is| is != 0) {
+        let (sumlx, suml2) = codes(from_fn(|j| -(nmax as f32 + 0.1 * is as f32) / max[j]), &mut aux);
+        let take: [bool; L] = from_fn(|j| suml2[j] > 0.0 && sumlx[j] * sumlx[j] > best[j] * suml2[j]);
+        for j in 0..L {
+            let s = sumlx[j] / suml2[j];
+            scale[j] = if take[j] { s } else { scale[j] };
+            best[j] = if take[j] { s * sumlx[j] } else { best[j] };
+        }
+        choose(l, &aux, &take);
+    }
+    zero_lanes(l, &zero);
+    from_fn(|j| if zero[j] { 0.0 } else { scale[j] })
+}
+
+/// `make_q3_quants` with `do_rmse` in every lane: codes in [−nmax, nmax − 1] refined one at a
+/// time for up to five rounds (a lane stops after a round that changes nothing), stored in `l`
+/// offset by `nmax` (0 throughout for an all-zero lane), and the scale they imply.
+#[inline(always)]
+pub(super) fn q3<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l: &mut [[i8; L]; N]) -> Lanes<L> {
+    let (max, zero) = signed_max(x);
+    let iscale: Lanes<L> = from_fn(|j| -(nmax as f32) / max[j]);
+    let (mut sumlx, mut suml2) = ([0f32; L], [0f32; L]);
+    for (row, o) in x.iter().zip(l.iter_mut()) {
+        for j in 0..L {
+            let v = row[j];
+            let q = nearest_int(iscale[j] * v).clamp(-nmax, nmax - 1);
+            o[j] = q as i8;
+            let (w, q) = (v * v, q as f32);
+            sumlx[j] += w * v * q;
+            suml2[j] += w * q * q;
+        }
+    }
+    let mut active = [true; L];
+    for _ in 0..5 {
+        if !active.contains(&true) {
+            break;
+        }
+        let mut changed = [false; L];
+        for (row, o) in x.iter().zip(l.iter_mut()) {
+            for j in 0..L {
+                let (v, li) = (row[j], f32::from(o[j]));
+                let w = v * v;
+                let slx = sumlx[j] - w * v * li;
+                let sl2 = suml2[j] - w * li * li;
+                let new_l = nearest_int(v * sl2 / slx).clamp(-nmax, nmax - 1);
+                let nl = new_l as f32;
+                let (slx2, sl22) = (slx + w * v * nl, sl2 + w * nl * nl);
+                let take = active[j] && slx > 0.0 && new_l != i32::from(o[j]) && sl22 > 0.0 && slx2 * slx2 * suml2[j] > sumlx[j] * sumlx[j] * sl22;
+                o[j] = if take { new_l as i8 } else { o[j] };
+                sumlx[j] = if take { slx2 } else { sumlx[j] };
+                suml2[j] = if take { sl22 } else { suml2[j] };
+                changed[j] |= take;
+            }
+        }
+        for j in 0..L {
+            active[j] &= changed[j];
+        }
+    }
+    for o in l.iter_mut() {
+        for v in o.iter_mut() {
+            *v += nmax as i8;
+        }
+    }
+    zero_lanes(l, &zero);
+    from_fn(|j| if !zero[j] && suml2[j] > 0.0 { sumlx[j] / suml2[j] } else { 0.0 })
+}
+
+/// The search's fixed settings for `make_qkx2_quants`.
+pub(super) struct Search {
+    /// The largest code.
+    pub nmax: i32,
+    /// The candidate scales' first offset and step (`nmax + rmin + rdelta·is` steps over the range).
+    pub rmin: f32,
+    pub rdelta: f32,
+    /// Candidates after the first: `0..=nstep`.
+    pub nstep: i32,
+    /// Weigh absolute errors (Q2_K) rather than squared ones.
+    pub mad: bool,
+}
+
+/// `make_qkx2_quants` in every lane: a scale and a minimum for codes in [0, nmax], the candidate
+/// with the least weighted error, codes in `l`. Returns `(scale, −min)` per lane.
+#[inline(always)]
+pub(super) fn qkx2<const L: usize, const N: usize>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search, codes: &mut [[u8; L]; N]) -> (Lanes<L>, Lanes<L>) {
+    let (nmax, top) = (s.nmax, s.nmax as f32);
+    // The codes as f32 (exact small integers), so that every step stays in f32 lanes.
+    let mut l = [[0f32; L]; N];
+    let (mut min, mut max) = (x[0], x[0]);
+    let mut sum_w = weights[0];
+    let mut sum_x: Lanes<L> = from_fn(|j| sum_w[j] * x[0][j]);
+    for (row, w) in x.iter().zip(weights).skip(1) {
+        for j in 0..L {
+            min[j] = if row[j] < min[j] { row[j] } else { min[j] };
+            max[j] = if row[j] > max[j] { row[j] } else { max[j] };
+            sum_w[j] += w[j];
+            sum_x[j] += w[j] * row[j];
+        }
+    }
+    for m in min.iter_mut() {
+        *m = if *m > 0.0 { 0.0 } else { *m };
+    }
+    let min0 = min;
+    let flat: [bool; L] = from_fn(|j| max[j] == min[j]);
+    let error = |d: f32| if s.mad { d.abs() } else { d * d };
+    let iscale: Lanes<L> = from_fn(|j| nmax as f32 / (max[j] - min[j]));
+    let mut scale: Lanes<L> = from_fn(|j| 1.0 / iscale[j]);
+    let mut best = [0f32; L];
+    for ((row, w), o) in x.iter().zip(weights).zip(l.iter_mut()) {
+        for j in 0..L {
+            let q = code(iscale[j] * (row[j] - min[j]), 0.0, top);
+            o[j] = q;
+            best[j] += w[j] * error(scale[j] * q + min[j] - row[j]);
+        }
+    }
+    let mut aux = [[0f32; L]; N];
+    for is in 0..=s.nstep {
+        // Over the range from the best minimum so far, as the C does.
+        let iscale: Lanes<L> = from_fn(|j| (s.rmin + s.rdelta * is as f32 + nmax as f32) / (max[j] - min[j]));
+        let (mut sum_l, mut sum_l2, mut sum_xl) = ([0f32; L], [0f32; L], [0f32; L]);
+        for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
+            for j in 0..L {
+                let q = code(iscale[j] * (row[j] - min[j]), 0.0, top);
+                o[j] = q;
+                sum_l[j] += w[j] * q;
+                sum_l2[j] += w[j] * q * q;
+                sum_xl[j] += w[j] * q * row[j];
+            }
+        }
+        let d: Lanes<L> = from_fn(|j| sum_w[j] * sum_l2[j] - sum_l[j] * sum_l[j]);
+        let mut this_scale: Lanes<L> = from_fn(|j| (sum_w[j] * sum_xl[j] - sum_x[j] * sum_l[j]) / d[j]);
+        let mut this_min: Lanes<L> = from_fn(|j| (sum_l2[j] * sum_x[j] - sum_l[j] * sum_xl[j]) / d[j]);
+        for j in 0..L {
+            let positive = this_min[j] > 0.0;
+            this_min[j] = if positive { 0.0 } else { this_min[j] };
+            this_scale[j] = if positive { sum_xl[j] / sum_l2[j] } else { this_scale[j] };
+        }
+        let mut cur = [0f32; L];
+        for ((row, w), o) in x.iter().zip(weights).zip(&aux) {
+            for j in 0..L {
+                cur[j] += w[j] * error(this_scale[j] * o[j] + this_min[j] - row[j]);
+            }
+        }
+        let take: [bool; L] = from_fn(|j| d[j] > 0.0 && cur[j] < best[j]);
+        for j in 0..L {
+            best[j] = if take[j] { cur[j] } else { best[j] };
+            scale[j] = if take[j] { this_scale[j] } else { scale[j] };
+            min[j] = if take[j] { this_min[j] } else { min[j] };
+        }
+        choose(&mut l, &aux, &take);
+    }
+    zero_lanes(&mut l, &flat);
+    for (c, o) in codes.iter_mut().zip(&l) {
+        *c = o.map(|q| q as u8);
+    }
+    (from_fn(|j| if flat[j] { 0.0 } else { scale[j] }), from_fn(|j| -if flat[j] { min0[j] } else { min[j] }))
+}
+
+/// ggml's `nearest_int(t)` clamped to [lo, hi], as an f32 (the same integer: `t`'s magic-number
+/// rounding gives it exactly, and within ±2²² it is `t` rounded half to even).
+#[inline(always)]
+fn code(t: f32, lo: f32, hi: f32) -> f32 {
+    (nearest_int(t) as f32).max(lo).min(hi)
+}
+
+/// `l`'s lanes where `take` is set, from `aux`.
+#[inline(always)]
+fn choose<T: Copy, const L: usize, const N: usize>(l: &mut [[T; L]; N], aux: &[[T; L]; N], take: &[bool; L]) {
+    for (o, a) in l.iter_mut().zip(aux) {
+        for j in 0..L {
+            o[j] = if take[j] { a[j] } else { o[j] };
+        }
+    }
+}
+
+/// Zeroes the codes of the lanes set in `zero`.
+#[inline(always)]
+fn zero_lanes<T: Copy + Default, const L: usize, const N: usize>(l: &mut [[T; L]; N], zero: &[bool; L]) {
+    for o in l.iter_mut() {
+        for j in 0..L {
+            o[j] = if zero[j] { T::default() } else { o[j] };
+        }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::super::scalar;
+    use super::*;
+
+    /// A sub-block of `n` values of kind `kind` (random, zero, constant, ties, tiny, huge, one
+    /// sign, an outlier, NaN or ±∞ in it), from `seed`.
+    fn sub_block(kind: u64, seed: u64, n: usize) -> Vec<f32> {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let mut v: Vec<f32> = (0..n).map(|_| next() * 0.05).collect();
+        match kind % 11 {
+            0 => v.fill(0.0),
+            1 => v.fill(-0.25),
+            2 => v.iter_mut().for_each(|x| *x = (*x * 80.0).round() / 4.0),
+            3 => v.iter_mut().for_each(|x| *x *= 1e-14),
+            4 => v.iter_mut().for_each(|x| *x *= 1e30),
+            5 => v.iter_mut().for_each(|x| *x = x.abs()),
+            6 => v.iter_mut().for_each(|x| *x = -x.abs()),
+            7 => v[(seed % n as u64) as usize] = 3.0,
+            8 => v[(seed % n as u64) as usize] = f32::NAN,
+            9 => v[(seed % n as u64) as usize] = if seed.is_multiple_of(2) { f32::INFINITY } else { f32::NEG_INFINITY },
+            _ => {}
+        }
+        v
+    }
+
+    fn same(a: f32, b: f32) -> bool {
+        a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan())
+    }
+
+    /// Super-blocks whose lanes are a mix of every kind: each lane's scale, minimum and codes
+    /// equal the one-sub-block search's, bit for bit.
+    #[test]
+    fn every_lane_is_the_scalar_search() {
+        for seed in 0..2000u64 {
+            let x16: Vec<f32> = (0..16).flat_map(|j| sub_block(seed * 7 + j, seed * 16 + j, 16)).collect();
+            let x32: Vec<f32> = (0..8).flat_map(|j| sub_block(seed * 5 + j, seed * 8 + j, 32)).collect();
+            let t16 = transpose::<16, 16>(&x16);
+            let t32 = transpose::<8, 32>(&x32);
+
+            let (mut l, mut flat) = ([[0i8; 16]; 16], [0i8; QK]);
+            let scales = qx(&t16, 32, &mut l);
+            untranspose(&l, &mut flat);
+            for j in 0..16 {
+                let mut want = [0i8; 16];
+                let s = scalar::make_qx_quants(&x16[16 * j..][..16], 32, &mut want);
+                assert!(same(scales[j], s) && flat[16 * j..][..16] == want, "qx, seed {seed}, lane {j}");
+            }
+
+            let scales = q3(&t16, 4, &mut l);
+            untranspose(&l, &mut flat);
+            for j in 0..16 {
+                let mut want = [0i8; 16];
+                let s = scalar::make_q3_quants(&x16[16 * j..][..16], 4, &mut want);
+                assert!(same(scales[j], s) && flat[16 * j..][..16] == want, "q3, seed {seed}, lane {j}");
+            }
+
+            let (mut l, mut codes) = ([[0u8; 16]; 16], [0u8; QK]);
+            let w16 = t16.map(|row| row.map(f32::abs));
+            let (scales, mins) = qkx2(&t16, &w16, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15, mad: true }, &mut l);
+            untranspose(&l, &mut codes);
+            for j in 0..16 {
+                let xj = &x16[16 * j..][..16];
+                let mut want = [0u8; 16];
+                let w: Vec<f32> = xj.iter().map(|v| v.abs()).collect();
+                let (s, m) = scalar::make_qkx2_quants(xj, 3, &w, &mut want, -0.5, 0.1, 15, true);
+                assert!(same(scales[j], s) && same(mins[j], m) && codes[16 * j..][..16] == want, "qkx2 (Q2_K), seed {seed}, lane {j}");
+            }
+
+            for (nmax, rmin, nstep) in [(15, -1.0, 20), (31, -0.5, 15)] {
+                let mut l = [[0u8; 8]; 32];
+                let w32 = t32.map(|row| row.map(|v| 0.01 + v.abs()));
+                let (scales, mins) = qkx2(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep, mad: false }, &mut l);
+                untranspose(&l, &mut codes);
+                for j in 0..8 {
+                    let xj = &x32[32 * j..][..32];
+                    let mut want = [0u8; 32];
+                    let w: Vec<f32> = xj.iter().map(|v| 0.01 + v.abs()).collect();
+                    let (s, m) = scalar::make_qkx2_quants(xj, nmax, &w, &mut want, rmin, 0.1, nstep, false);
+                    assert!(same(scales[j], s) && same(mins[j], m) && codes[32 * j..][..32] == want, "qkx2 ({nmax}), seed {seed}, lane {j}: {} {} {:?} against {s} {m} {want:?}", scales[j], mins[j], &codes[32 * j..][..32]);
+                }
+            }
+        }
+    }
+
+    const QK: usize = 256;
+}
