@@ -6,7 +6,8 @@ use serde::{Deserialize, Serialize};
 
 use super::gguf::{self, GgufType, BLOCK};
 use super::measure::{measure, Meter};
-use super::FormatError;
+use super::quantized::mx_table;
+use super::{mx, FormatError};
 use super::quantized::quantize;
 use super::spec::Format;
 use crate::engine::statistics::metrics::QuantMetrics;
@@ -44,19 +45,28 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 }
 
 /// `format`'s bits per weight and metrics on `xs` (shaped `shape`): quantized, dequantized and
-/// measured. The legacy GGUF blocks are measured as they are made, without keeping x̂ (the same
-/// metrics bit for bit as [`measure`] of [`quantize`], a test checks); the others are quantized
-/// and then measured.
+/// measured. The legacy GGUF and MX blocks are measured as they are made, without keeping x̂
+/// (the same metrics bit for bit as [`measure`] of [`quantize`], a test checks); the others are
+/// quantized and then measured.
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
-    if let Format::Gguf(t @ GgufType::Legacy(l)) = format {
-        super::check_blocks(xs, shape, 1)?;
-        super::check_blocks(xs, shape, BLOCK)?;
-        let mut meter = Meter::default();
-        l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, &mut meter)?;
-        return Ok((t.bits_per_weight(), meter.metrics(xs.len())));
-    }
-    let q = quantize(format, xs, shape)?;
-    Ok((q.bits_per_weight, measure(xs, &q).0))
+    let mut meter = Meter::default();
+    let bits = match format {
+        Format::Gguf(t @ GgufType::Legacy(l)) => {
+            super::check_blocks(xs, shape, 1)?;
+            super::check_blocks(xs, shape, BLOCK)?;
+            l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, &mut meter)?;
+            t.bits_per_weight()
+        }
+        Format::Mx { elem, rounding } => {
+            mx::measure_fake_quantized(elem, rounding, xs, shape, &mx_table(elem), &mut meter)?;
+            mx::bits_per_weight(elem)
+        }
+        _ => {
+            let q = quantize(format, xs, shape)?;
+            return Ok((q.bits_per_weight, measure(xs, &q).0));
+        }
+    };
+    Ok((bits, meter.metrics(xs.len())))
 }
 
 /// Marks the rows on the Pareto front of bits per weight (fewer is better) against SQNR (higher

@@ -28,6 +28,8 @@
 //! keeps 6 mantissa bits.
 
 use super::minifloat::Minifloat;
+use super::measure::Meter;
+use super::quantized::{bounds, Affine};
 use super::FormatError;
 
 /// Values per block.
@@ -243,29 +245,56 @@ pub fn fake_quantize(elem: Element, rounding: ScaleRounding, xs: &[f32], shape: 
     super::check_blocks(xs, shape, BLOCK)?;
     let mut values = vec![0f32; xs.len()];
     let mut scales = Vec::with_capacity(xs.len() / BLOCK);
-    let rounder = match elem {
-        Element::Float(t) => Some(t.rounder()),
-        Element::Int8 => None,
-    };
     for (block, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
-        let (b, factor) = block_scale(elem, rounding, block_amax(block));
-        let x_scale = scale_value(b);
-        match rounder {
-            Some(r) => {
-                for (o, &x) in out.iter_mut().zip(block) {
-                    *o = r.round(x * factor) * x_scale;
-                }
-            }
-            None => {
-                for (o, &x) in out.iter_mut().zip(block) {
-                    let k = crate::engine::quantizer::rounding::round_half_even_small((x * factor * 64.0).clamp(-127.0, 127.0));
-                    *o = if k.is_nan() { 0.0 } else { k / 64.0 } * x_scale;
-                }
-            }
-        }
-        scales.push(b);
+        scales.push(block_values(elem, rounding, block, out));
     }
     Ok((scales, values))
+}
+
+/// The metrics of [`fake_quantize`]'s values without keeping them: each block made into one
+/// block's buffer and measured at once into `meter` against its grid (`table`, the element's
+/// values, scaled), in the order [`super::measure::measure`] sums them.
+pub fn measure_fake_quantized(elem: Element, rounding: ScaleRounding, xs: &[f32], shape: &[usize], table: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
+    super::check_blocks(xs, shape, BLOCK)?;
+    crate::engine::simd::dispatch!(measure_blocks(elem, rounding, xs, table, meter));
+    Ok(())
+}
+
+#[inline(always)]
+fn measure_blocks(elem: Element, rounding: ScaleRounding, xs: &[f32], table: &[f32], meter: &mut Meter) {
+    let mut out = [0f32; BLOCK];
+    for block in xs.chunks_exact(BLOCK) {
+        let b = block_values(elem, rounding, block, &mut out);
+        let (lo, hi) = bounds(Affine::scaled(scale_value(b)), table);
+        meter.group(block, &out, lo, hi);
+    }
+}
+
+/// Bits per value: the element's, and the 8-bit scale shared by a block.
+pub fn bits_per_weight(elem: Element) -> f64 {
+    f64::from(elem.bits()) + 8.0 / BLOCK as f64
+}
+
+/// One block's values into `out`; returns its E8M0 scale.
+#[inline(always)]
+fn block_values(elem: Element, rounding: ScaleRounding, block: &[f32], out: &mut [f32]) -> u8 {
+    let (b, factor) = block_scale(elem, rounding, block_amax(block));
+    let x_scale = scale_value(b);
+    match elem {
+        Element::Float(t) => {
+            let r = t.rounder();
+            for (o, &x) in out.iter_mut().zip(block) {
+                *o = r.round(x * factor) * x_scale;
+            }
+        }
+        Element::Int8 => {
+            for (o, &x) in out.iter_mut().zip(block) {
+                let k = crate::engine::quantizer::rounding::round_half_even_small((x * factor * 64.0).clamp(-127.0, 127.0));
+                *o = if k.is_nan() { 0.0 } else { k / 64.0 } * x_scale;
+            }
+        }
+    }
+    b
 }
 
 #[cfg(test)]

@@ -97,6 +97,14 @@ fn minifloat_table(elem: Minifloat) -> Vec<f32> {
     v
 }
 
+/// The values of an MX element type's codes, ascending.
+pub(crate) fn mx_table(elem: Element) -> Vec<f32> {
+    match elem {
+        Element::Float(t) => minifloat_table(t),
+        Element::Int8 => (-127..=127).map(|k| k as f32 / 64.0).collect(),
+    }
+}
+
 /// Integers `lo..=hi` as f32.
 pub(crate) fn ints(lo: i32, hi: i32) -> Vec<f32> {
     (lo..=hi).map(|i| i as f32).collect()
@@ -146,10 +154,7 @@ pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized
         }
         Format::Mx { elem, rounding } => {
             let (scales, values) = mx::fake_quantize(elem, rounding, xs, shape)?;
-            let table = match elem {
-                Element::Float(t) => minifloat_table(t),
-                Element::Int8 => (-127..=127).map(|k| k as f32 / 64.0).collect(),
-            };
+            let table = mx_table(elem);
             Quantized {
                 format,
                 values,
@@ -157,7 +162,7 @@ pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized
                 table,
                 groups: scales.iter().map(|&b| Affine::scaled(mx::scale_value(b))).collect(),
                 scale_codes: ScaleCodes::E8m0(scales),
-                bits_per_weight: f64::from(elem.bits()) + 8.0 / mx::BLOCK as f64,
+                bits_per_weight: mx::bits_per_weight(elem),
             }
         }
         Format::Nvfp4 => {
