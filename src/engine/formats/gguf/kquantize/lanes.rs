@@ -145,14 +145,13 @@ pub(super) struct Search {
     pub rdelta: f32,
     /// Candidates after the first: `0..=nstep`.
     pub nstep: i32,
-    /// Weigh absolute errors (Q2_K) rather than squared ones.
-    pub mad: bool,
 }
 
 /// `make_qkx2_quants` in every lane: a scale and a minimum for codes in [0, nmax], the candidate
-/// with the least weighted error, codes in `l`. Returns `(scale, −min)` per lane.
+/// with the least weighted error (absolute errors with `MAD`, Q2_K's; else squared), codes in
+/// `l`. Returns `(scale, −min)` per lane.
 #[inline(always)]
-pub(super) fn qkx2<const L: usize, const N: usize>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search, codes: &mut [[u8; L]; N]) -> (Lanes<L>, Lanes<L>) {
+pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search, codes: &mut [[u8; L]; N]) -> (Lanes<L>, Lanes<L>) {
     let (nmax, top) = (s.nmax, s.nmax as f32);
     // The codes as f32 (exact small integers), so that every step stays in f32 lanes.
     let mut l = [[0f32; L]; N];
@@ -172,7 +171,7 @@ pub(super) fn qkx2<const L: usize, const N: usize>(x: &[Lanes<L>; N], weights: &
     }
     let min0 = min;
     let flat: [bool; L] = from_fn(|j| max[j] == min[j]);
-    let error = |d: f32| if s.mad { d.abs() } else { d * d };
+    let error = |d: f32| if MAD { d.abs() } else { d * d };
     let iscale: Lanes<L> = from_fn(|j| nmax as f32 / (max[j] - min[j]));
     let mut scale: Lanes<L> = from_fn(|j| 1.0 / iscale[j]);
     let mut best = [0f32; L];
@@ -316,7 +315,7 @@ mod tests {
 
             let (mut l, mut codes) = ([[0u8; 16]; 16], [0u8; QK]);
             let w16 = t16.map(|row| row.map(f32::abs));
-            let (scales, mins) = qkx2(&t16, &w16, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15, mad: true }, &mut l);
+            let (scales, mins) = qkx2::<16, 16, true>(&t16, &w16, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15 }, &mut l);
             untranspose(&l, &mut codes);
             for j in 0..16 {
                 let xj = &x16[16 * j..][..16];
@@ -329,7 +328,7 @@ mod tests {
             for (nmax, rmin, nstep) in [(15, -1.0, 20), (31, -0.5, 15)] {
                 let mut l = [[0u8; 8]; 32];
                 let w32 = t32.map(|row| row.map(|v| 0.01 + v.abs()));
-                let (scales, mins) = qkx2(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep, mad: false }, &mut l);
+                let (scales, mins) = qkx2::<8, 32, false>(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut l);
                 untranspose(&l, &mut codes);
                 for j in 0..8 {
                     let xj = &x32[32 * j..][..32];

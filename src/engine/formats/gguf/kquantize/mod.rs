@@ -95,12 +95,25 @@ pub fn quantize(t: KQuant, xs: &[f32]) -> Result<Vec<u8>, FormatError> {
 /// [`quantize`]'s loop over super-blocks.
 #[inline(always)]
 fn quantize_blocks(t: KQuant, xs: &[f32], out: &mut [u8]) {
+    if matches!(t, KQuant::Q4K | KQuant::Q5K) {
+        // Two super-blocks a search; a last odd one searched beside zeros (lanes are independent).
+        let five = t == KQuant::Q5K;
+        for (x, b) in xs.chunks(2 * QK_K).zip(out.chunks_mut(2 * t.type_size())) {
+            let mut pair = [0f32; 2 * QK_K];
+            pair[..x.len()].copy_from_slice(x);
+            let searched = q45_search(five, &pair);
+            for ((x, b), s) in x.chunks_exact(QK_K).zip(b.chunks_exact_mut(t.type_size())).zip(&searched) {
+                q45_k(five, x.try_into().expect("chunks of QK_K"), b, s);
+            }
+        }
+        return;
+    }
     for (x, b) in xs.chunks_exact(QK_K).zip(out.chunks_exact_mut(t.type_size())) {
         let x: &[f32; QK_K] = x.try_into().expect("chunks of QK_K");
         match t {
             KQuant::Q2K => q2_k(x, b),
             KQuant::Q3K => q3_k(x, b),
-            KQuant::Q4K | KQuant::Q5K => q45_k(t == KQuant::Q5K, x, b),
+            KQuant::Q4K | KQuant::Q5K => unreachable!("searched in pairs above"),
             KQuant::Q6K => q6_k(x, b),
         }
     }
@@ -112,7 +125,7 @@ fn q2_k(x: &[f32; QK_K], b: &mut [u8]) {
     let xt = transpose::<16, 16>(x);
     let weights = xt.map(|row| row.map(f32::abs));
     let mut lt = [[0u8; 16]; 16];
-    let (scales, mins) = qkx2(&xt, &weights, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15, mad: true }, &mut lt);
+    let (scales, mins) = qkx2::<16, 16, true>(&xt, &weights, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15 }, &mut lt);
     let mut l = [0u8; QK_K];
     untranspose(&lt, &mut l);
     let (mut max_scale, mut max_min) = (0f32, 0f32);
@@ -206,23 +219,38 @@ fn q3_k(x: &[f32; QK_K], b: &mut [u8]) {
     rest[76..78].copy_from_slice(&d);
 }
 
-/// d | dmin | scales (12) | [qh (32)] | qs (128)
+/// One super-block's searched sub-block scales, minimums and codes.
+type Searched = ([f32; 8], [f32; 8], [u8; QK_K]);
+
+/// The searches of Q4_K's or Q5_K's sub-blocks of 32 in two super-blocks at once (`x`: 512
+/// values), so that their sixteen sub-blocks fill sixteen lanes as Q2_K's, Q3_K's and Q6_K's do.
 #[inline(always)]
-fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8]) {
+fn q45_search(five: bool, x: &[f32]) -> [Searched; 2] {
     let (nmax, rmin, nstep) = if five { (31, -0.5, 15) } else { (15, -1.0, 20) };
-    let xt = transpose::<8, 32>(x);
-    let mut sum_x2 = [0f32; 8];
+    let xt = transpose::<16, 32>(x);
+    let mut sum_x2 = [0f32; 16];
     for row in &xt {
-        for j in 0..8 {
+        for j in 0..16 {
             sum_x2[j] += row[j] * row[j];
         }
     }
     let av_x = sum_x2.map(|s| libm::sqrtf(s / 32.0));
     let weights = xt.map(|row| std::array::from_fn(|j| av_x[j] + row[j].abs()));
-    let mut lt = [[0u8; 8]; 32];
-    let (scales, mins) = qkx2(&xt, &weights, &Search { nmax, rmin, rdelta: 0.1, nstep, mad: false }, &mut lt);
-    let mut l = [0u8; QK_K];
+    let mut lt = [[0u8; 16]; 32];
+    let (scales, mins) = qkx2::<16, 32, false>(&xt, &weights, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut lt);
+    let mut l = [0u8; 2 * QK_K];
     untranspose(&lt, &mut l);
+    std::array::from_fn(|k| {
+        let part = |v: &[f32; 16]| -> [f32; 8] { v[8 * k..][..8].try_into().expect("8 lanes") };
+        (part(&scales), part(&mins), l[QK_K * k..][..QK_K].try_into().expect("a super-block"))
+    })
+}
+
+/// d | dmin | scales (12) | [qh (32)] | qs (128)
+#[inline(always)]
+fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched) {
+    let (scales, mins, l) = searched;
+    let mut l = *l;
     let (mut max_scale, mut max_min) = (0f32, 0f32);
     for j in 0..8 {
         max_scale = if scales[j] > max_scale { scales[j] } else { max_scale };
@@ -330,5 +358,16 @@ mod tests {
             assert!(zeros.iter().all(|&v| v == 0.0), "{}", t.name());
         }
         assert!(matches!(quantize(KQuant::Q4K, &[0.0; 100]), Err(FormatError::BlockSize { values: 100, block: 256 })));
+    }
+
+    /// Q4_K and Q5_K search two super-blocks at once: three quantized together (the last beside
+    /// zeros) are the three quantized one by one.
+    #[test]
+    fn super_blocks_searched_in_pairs_are_their_own() {
+        let xs: Vec<f32> = (0..QK_K * 3).map(|i| (((i * 7919) % 1000) as f32 - 500.0) / (1.0 + (i / QK_K) as f32 * 300.0)).collect();
+        for t in [KQuant::Q4K, KQuant::Q5K] {
+            let one_by_one: Vec<u8> = xs.chunks(QK_K).flat_map(|x| quantize(t, x).unwrap()).collect();
+            assert_eq!(quantize(t, &xs).unwrap(), one_by_one, "{}", t.name());
+        }
     }
 }
