@@ -292,9 +292,9 @@ mod tests {
     fn every_lane_is_the_scalar_search() {
         for seed in 0..2000u64 {
             let x16: Vec<f32> = (0..16).flat_map(|j| sub_block(seed * 7 + j, seed * 16 + j, 16)).collect();
-            let x32: Vec<f32> = (0..8).flat_map(|j| sub_block(seed * 5 + j, seed * 8 + j, 32)).collect();
+            let x32: Vec<f32> = (0..16).flat_map(|j| sub_block(seed * 5 + j, seed * 16 + j, 32)).collect();
             let t16 = transpose::<16, 16>(&x16);
-            let t32 = transpose::<8, 32>(&x32);
+            let t32 = transpose::<16, 32>(&x32);
 
             let (mut l, mut flat) = ([[0i8; 16]; 16], [0i8; QK]);
             let scales = qx(&t16, 32, &mut l);
@@ -326,11 +326,12 @@ mod tests {
             }
 
             for (nmax, rmin, nstep) in [(15, -1.0, 20), (31, -0.5, 15)] {
-                let mut l = [[0u8; 8]; 32];
+                // Two super-blocks' sub-blocks of 32, as Q4_K and Q5_K search them.
+                let (mut l, mut codes) = ([[0u8; 16]; 32], [0u8; 2 * QK]);
                 let w32 = t32.map(|row| row.map(|v| 0.01 + v.abs()));
-                let (scales, mins) = qkx2::<8, 32, false>(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut l);
+                let (scales, mins) = qkx2::<16, 32, false>(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut l);
                 untranspose(&l, &mut codes);
-                for j in 0..8 {
+                for j in 0..16 {
                     let xj = &x32[32 * j..][..32];
                     let mut want = [0u8; 32];
                     let w: Vec<f32> = xj.iter().map(|v| 0.01 + v.abs()).collect();
