@@ -5,7 +5,9 @@
 use serde::{Deserialize, Serialize};
 
 use super::gguf::{self, GgufType, BLOCK};
-use super::measure::{measure, Meter};
+use super::measure::{metrics, Meter};
+#[cfg(test)]
+use super::measure::measure;
 use super::quantized::mx_table;
 use super::{mx, FormatError};
 use super::quantized::quantize;
@@ -63,7 +65,7 @@ pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, Q
         }
         _ => {
             let q = quantize(format, xs, shape)?;
-            return Ok((q.bits_per_weight, measure(xs, &q).0));
+            return Ok((q.bits_per_weight, metrics(xs, &q)));
         }
     };
     Ok((bits, meter.metrics(xs.len())))

@@ -9,6 +9,8 @@ use crate::engine::statistics::stats::sqnr_from_energies;
 const LANES: usize = 8;
 /// Values summed in f32 lanes before the sums move to f64 (each lane sums at most 64 terms).
 const SPAN: usize = 64 * LANES;
+/// The most terms one f32 lane sums before the lanes move to f64.
+const LANE_TERMS: usize = SPAN / LANES;
 
 /// What a run of values adds, in f64.
 #[derive(Default, Clone, Copy)]
@@ -34,28 +36,63 @@ impl Partial {
     }
 }
 
-/// One run of at most [`SPAN`] values of one group, with the group's bounds: branch-free lanes
-/// (LLVM vectorizes them; a stage-by-stage form measured 1.6× slower here), summed in f32 and
-/// then f64. A run whose f32 sums overflow (values beyond ~1e19) is summed again in f64.
+/// The sums of one or more runs, lane by lane, in f32 (counts in u32).
+#[derive(Default, Clone, Copy)]
+struct Lanes {
+    signal: [f32; LANES],
+    clip: [f32; LANES],
+    round: [f32; LANES],
+    max_err: [f32; LANES],
+    below: [u32; LANES],
+    above: [u32; LANES],
+    bad: [u32; LANES],
+}
+
+impl Lanes {
+    /// Whether every f32 sum is finite (none overflowed).
+    #[inline(always)]
+    fn finite(&self) -> bool {
+        let sum: [f32; LANES] = std::array::from_fn(|i| self.signal[i] + self.clip[i] + self.round[i]);
+        sum.iter().fold(true, |ok, s| ok & s.is_finite())
+    }
+
+    /// The lanes summed into one, in f64.
+    fn partial(&self) -> Partial {
+        let sum = |l: &[f32; LANES]| l.iter().map(|&t| f64::from(t)).sum::<f64>();
+        let count = |l: &[u32; LANES]| l.iter().map(|&t| t as usize).sum::<usize>();
+        Partial {
+            signal: sum(&self.signal),
+            clip: sum(&self.clip),
+            round: sum(&self.round),
+            max_err: self.max_err.iter().fold(0f32, |t, &u| t.max(u)),
+            below: count(&self.below),
+            above: count(&self.above),
+            bad: count(&self.bad),
+        }
+    }
+}
+
+/// `l` with one run of at most [`SPAN`] values of one group added, with the group's bounds, in
+/// branch-free f32 lanes (LLVM vectorizes them; a stage-by-stage form measured 1.6× slower
+/// here). Lane 0 takes the values past the last whole 8, so it gains the most terms: [`lane_terms`].
 #[inline(always)]
-fn run(x: &[f32], v: &[f32], lo: f32, hi: f32) -> Partial {
-    let (mut s, mut c, mut r, mut m) = ([0f32; LANES], [0f32; LANES], [0f32; LANES], [0f32; LANES]);
-    let (mut b, mut a, mut bad) = ([0u32; LANES], [0u32; LANES], [0u32; LANES]);
+fn run(l: Lanes, x: &[f32], v: &[f32], lo: f32, hi: f32) -> Lanes {
+    // Plain local arrays: LLVM keeps these in vector registers (not so the struct's fields).
+    let Lanes { mut signal, mut clip, mut round, mut max_err, mut below, mut above, mut bad } = l;
     let mut lane = |i: usize, x: f32, v: f32| {
-        let finite = |f: f32| (f.to_bits() & 0x7fff_ffff) < 0x7f80_0000;
         let ok = finite(x) & finite(v);
         let xv = if ok { x } else { 0.0 };
         let e = if ok { x - v } else { 0.0 };
         let (under, over) = (ok & (x < lo), ok & (x > hi));
         let clipped = under | over;
         let e2 = e * e;
-        s[i] += xv * xv;
-        c[i] += if clipped { e2 } else { 0.0 };
-        r[i] += if clipped { 0.0 } else { e2 };
+        signal[i] += xv * xv;
+        clip[i] += if clipped { e2 } else { 0.0 };
+        round[i] += if clipped { 0.0 } else { e2 };
         let ae = e.abs();
-        m[i] = if ae > m[i] { ae } else { m[i] };
-        b[i] += u32::from(under);
-        a[i] += u32::from(over);
+        max_err[i] = if ae > max_err[i] { ae } else { max_err[i] };
+        below[i] += u32::from(under);
+        above[i] += u32::from(over);
         bad[i] += u32::from(!ok);
     };
     let (xc, vc) = (x.chunks_exact(LANES), v.chunks_exact(LANES));
@@ -68,13 +105,25 @@ fn run(x: &[f32], v: &[f32], lo: f32, hi: f32) -> Partial {
     for (&x, &v) in xr.iter().zip(vr) {
         lane(0, x, v);
     }
-    let sum = |l: &[f32; LANES]| l.iter().map(|&t| f64::from(t)).sum::<f64>();
-    let count = |l: &[u32; LANES]| l.iter().map(|&t| t as usize).sum::<usize>();
-    let p = Partial { signal: sum(&s), clip: sum(&c), round: sum(&r), max_err: m.iter().fold(0f32, |t, &u| t.max(u)), below: count(&b), above: count(&a), bad: count(&bad) };
-    if (p.signal + p.clip + p.round).is_finite() {
-        return p;
-    }
-    let mut p = Partial { max_err: p.max_err, below: p.below, above: p.above, bad: p.bad, ..Partial::default() };
+    Lanes { signal, clip, round, max_err, below, above, bad }
+}
+
+/// The terms a run of `n` values adds to lane 0, the lane that gains the most.
+fn lane_terms(n: usize) -> usize {
+    n / LANES + n % LANES
+}
+
+/// Whether `f` is finite, by its bits (a compare that vectorizes).
+#[inline(always)]
+fn finite(f: f32) -> bool {
+    (f.to_bits() & 0x7fff_ffff) < 0x7f80_0000
+}
+
+/// A run's signal, clipping and rounding sums in f64, for a run whose f32 sums overflowed
+/// (values beyond ~1e19).
+#[cold]
+fn exact(x: &[f32], v: &[f32], lo: f32, hi: f32) -> Partial {
+    let mut p = Partial::default();
     for (&x, &v) in x.iter().zip(v) {
         if x.is_finite() && v.is_finite() {
             let e = f64::from(x) - f64::from(v);
@@ -85,33 +134,63 @@ fn run(x: &[f32], v: &[f32], lo: f32, hi: f32) -> Partial {
     p
 }
 
+/// A group's sum of squared errors over the pairs that are finite, in f64.
+#[inline(always)]
+fn group_sse(x: &[f32], v: &[f32]) -> f64 {
+    let mut s = [0f64; LANES / 2];
+    let (xc, vc) = (x.chunks_exact(LANES / 2), v.chunks_exact(LANES / 2));
+    let tail: f64 = xc.remainder().iter().zip(vc.remainder()).map(|(&x, &v)| if finite(x) & finite(v) { (f64::from(x) - f64::from(v)).powi(2) } else { 0.0 }).sum();
+    for (xl, vl) in xc.zip(vc) {
+        for i in 0..LANES / 2 {
+            let ok = finite(xl[i]) & finite(vl[i]);
+            let e = f64::from(xl[i]) - f64::from(vl[i]);
+            s[i] += if ok { e * e } else { 0.0 };
+        }
+    }
+    s.iter().sum::<f64>() + tail
+}
+
 /// A tensor's metrics summed group by group, in order: [`measure`] feeds it the kept values, a
-/// format's kernel can feed it each block as it makes it (the same sums either way).
+/// format's kernel can feed it each block as it makes it (the same sums either way). Groups
+/// share the f32 lanes until a lane holds [`LANE_TERMS`] terms, when the lanes move to f64: a
+/// block of 32 does not pay for moving its own sums.
 #[derive(Default)]
 pub struct Meter {
+    lanes: Lanes,
+    /// The most terms in one lane of `lanes`.
+    terms: usize,
     total: Partial,
 }
 
 impl Meter {
     /// Adds one group: its values `x`, their quantized `v` and the group's clipping bounds.
-    /// Returns the group's sum of squared errors.
     #[inline(always)]
-    pub fn group(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) -> f64 {
-        let mut sse = 0f64;
+    pub fn add(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) {
         for (xr, vr) in x.chunks(SPAN).zip(v.chunks(SPAN)) {
-            let p = run(xr, vr, lo, hi);
-            self.total.add(&p);
-            sse += p.clip + p.round;
+            let terms = lane_terms(xr.len());
+            if self.terms + terms > LANE_TERMS {
+                self.total.add(&self.lanes.partial());
+                (self.lanes, self.terms) = (Lanes::default(), 0);
+            }
+            let before = (self.lanes.signal, self.lanes.clip, self.lanes.round);
+            self.lanes = run(self.lanes, xr, vr, lo, hi);
+            self.terms += terms;
+            if !self.lanes.finite() {
+                // The counts and the maximum stand; the sums go back, and this run's are
+                // summed in f64.
+                (self.lanes.signal, self.lanes.clip, self.lanes.round) = before;
+                self.total.add(&exact(xr, vr, lo, hi));
+            }
         }
-        sse
     }
 
-    /// The metrics of the `len` values added. A value beyond its group's bounds counts as
+/// The metrics of the `len` values added. A value beyond its group's bounds counts as
     /// clipped (saturated); values that are not finite, before or after quantization (a NaN, or
     /// a finite value in an MX block that a NaN made NaN), are counted in `non_finite` and left
     /// out of the rest. `levels_used` is not counted (0).
     pub fn metrics(&self, len: usize) -> QuantMetrics {
-        let t = &self.total;
+        let mut t = self.total;
+        t.add(&self.lanes.partial());
         let count = len - t.bad;
         let n = count.max(1) as f64;
         QuantMetrics {
@@ -129,24 +208,33 @@ impl Meter {
     }
 }
 
-/// Every group of `q`, and each group's sum of squared errors.
+/// Every group of `q` into a meter, and each group's sum of squared errors into `sse` if given.
 #[inline(always)]
-fn groups(xs: &[f32], q: &Quantized) -> (Meter, Vec<f64>) {
+fn groups(xs: &[f32], q: &Quantized, mut sse: Option<&mut Vec<f64>>) -> Meter {
     let g = q.group.max(1);
     let mut meter = Meter::default();
-    let sse = xs.chunks(g).zip(q.values.chunks(g)).enumerate().map(|(gi, (x, v))| {
+    for (gi, (x, v)) in xs.chunks(g).zip(q.values.chunks(g)).enumerate() {
         let (lo, hi) = q.bounds(gi);
-        meter.group(x, v, lo, hi)
-    });
-    let sse = sse.collect();
-    (meter, sse)
+        meter.add(x, v, lo, hi);
+        if let Some(sse) = sse.as_deref_mut() {
+            sse.push(group_sse(x, v));
+        }
+    }
+    meter
 }
 
-/// The metrics of `q` against `xs` ([`Meter::metrics`]), and each group's sum of squared errors.
-/// Sums run in f32 lanes over at most 64 terms and then in f64 (relative error near 1e-7).
+/// The metrics of `q` against `xs` ([`Meter::metrics`]), and each group's sum of squared errors
+/// (in f64). The metrics' sums run in f32 lanes over at most 64 terms and then in f64 (relative
+/// error near 1e-7).
 pub fn measure(xs: &[f32], q: &Quantized) -> (QuantMetrics, Vec<f64>) {
-    let (meter, group_sse) = crate::engine::simd::dispatch!(groups(xs, q));
-    (meter.metrics(xs.len()), group_sse)
+    let mut sse = Vec::with_capacity(xs.len() / q.group.max(1) + 1);
+    let meter = crate::engine::simd::dispatch!(groups(xs, q, Some(&mut sse)));
+    (meter.metrics(xs.len()), sse)
+}
+
+/// [`measure`]'s metrics alone.
+pub fn metrics(xs: &[f32], q: &Quantized) -> QuantMetrics {
+    crate::engine::simd::dispatch!(groups(xs, q, None)).metrics(xs.len())
 }
 
 #[cfg(test)]
@@ -155,8 +243,10 @@ mod tests {
     use crate::engine::formats::quantized::quantize;
     use crate::engine::formats::spec::{Format, Params};
 
-    /// Tolerance for sums of a few exact f32 terms in f64.
-    const SUM_TOL: f64 = 1e-12;
+    /// Relative tolerance of the metrics' sums (f32 lanes, then f64) against f64 sums.
+    const F32_LANES: f64 = 1e-6;
+    /// Relative tolerance of f64 sums of the same terms in another order.
+    const F64_SUMS: f64 = 1e-12;
 
     #[test]
     fn mxfp4_saturation_is_clipping() {
@@ -173,31 +263,43 @@ mod tests {
         assert_eq!((m.count, m.clipped_above, m.clipped_below), (32, 2, 0));
         assert!((m.clip_mse - (1.9f64.powi(2) + 1.5f64.powi(2)) / 32.0).abs() < 1e-6, "{}", m.clip_mse);
         assert!((m.round_mse - (0.2f64.powi(2) + 0.9f64.powi(2)) / 32.0).abs() < 1e-6);
-        assert!((sse[0] - m.mse * 32.0).abs() < SUM_TOL);
+        assert!((sse[0] - m.mse * 32.0).abs() <= F32_LANES * sse[0]);
         assert!((m.max_abs_err - 1.9).abs() < 1e-6);
     }
 
-    /// Runs of any length (not whole lanes) and grids without 0 measure as a plain f64 loop does.
+    /// Runs of any length (not whole lanes), grids without 0, and values whose squares overflow
+    /// f32 (summed in f64 instead) measure as a plain f64 loop does; each group's error too.
     #[test]
     fn any_length_and_any_grid_measure_as_plain_sums() {
         for n in [1usize, 7, 9, 31, 33, 100, 1000] {
-            let xs: Vec<f32> = (0..n * 64).map(|i| 0.3 + ((i * 37 % 101) as f32) / 100.0).collect();
-            for f in ["q4_1", "int", "fp8-e4m3", "nf4"] {
-                let shape = if f == "int" { [64, n] } else { [n, 64] };
-                let q = quantize(Format::parse(f, &Params::default()).unwrap(), &xs, &shape).unwrap();
-                let (m, _) = measure(&xs, &q);
-                let (mut se, mut below, mut above) = (0f64, 0, 0);
-                for (g, (x, v)) in xs.chunks(q.group).zip(q.values.chunks(q.group)).enumerate() {
-                    let (lo, hi) = q.bounds(g);
-                    for (&x, &v) in x.iter().zip(v) {
-                        se += (f64::from(x) - f64::from(v)).powi(2);
-                        below += usize::from(x < lo);
-                        above += usize::from(x > hi);
-                    }
+            for huge in [false, true] {
+                let mut xs: Vec<f32> = (0..n * 64).map(|i| 0.3 + ((i * 37 % 101) as f32) / 100.0).collect();
+                if huge {
+                    // A few values near f32's top: their squares overflow the f32 lanes.
+                    xs.iter_mut().step_by(61).for_each(|v| *v *= 3e37);
                 }
-                assert_eq!((m.count, m.non_finite, m.clipped_below, m.clipped_above), (xs.len(), 0, below, above), "{f} {n}");
-                // f32 lanes against f64: within 1e-6 relative.
-                assert!((m.mse - se / xs.len() as f64).abs() <= 1e-6 * m.mse.max(1e-30), "{f} {n}: {} against {}", m.mse, se / xs.len() as f64);
+                // (Q4_1's f16 scales cannot hold such values: its blocks would be NaN.)
+                for f in ["q4_1", "int", "fp8-e4m3", "nf4"].into_iter().skip(usize::from(huge)) {
+                    let shape = if f == "int" { [64, n] } else { [n, 64] };
+                    let q = quantize(Format::parse(f, &Params::default()).unwrap(), &xs, &shape).unwrap();
+                    let (m, sse) = measure(&xs, &q);
+                    assert_eq!(format!("{m:?}"), format!("{:?}", metrics(&xs, &q)));
+                    let (mut se, mut below, mut above) = (0f64, 0, 0);
+                    for (g, (x, v)) in xs.chunks(q.group).zip(q.values.chunks(q.group)).enumerate() {
+                        let (lo, hi) = q.bounds(g);
+                        let mut group = 0f64;
+                        for (&x, &v) in x.iter().zip(v) {
+                            group += (f64::from(x) - f64::from(v)).powi(2);
+                            below += usize::from(x < lo);
+                            above += usize::from(x > hi);
+                        }
+                        assert!((sse[g] - group).abs() <= F64_SUMS * group, "{f} {n} group {g}: {} against {group}", sse[g]);
+                        se += group;
+                    }
+                    assert_eq!((m.count, m.non_finite, m.clipped_below, m.clipped_above), (xs.len(), 0, below, above), "{f} {n}");
+                    assert!(m.mse.is_finite() && m.sqnr_db.unwrap().is_finite(), "{f} {n} {huge}");
+                    assert!((m.mse - se / xs.len() as f64).abs() <= F32_LANES * m.mse.max(1e-30), "{f} {n} {huge}: {} against {}", m.mse, se / xs.len() as f64);
+                }
             }
         }
     }
