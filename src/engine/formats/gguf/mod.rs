@@ -12,7 +12,13 @@ pub use grid::{grids, Grids};
 pub use kquants::{KQuant, QK_K};
 pub use legacy::{BlockType, BLOCK};
 
+use super::measure::Meter;
+use super::quantized::bounds;
 use super::FormatError;
+
+/// Super-blocks quantized, decoded and measured together by [`GgufType::measure_quantized`]
+/// (64 K-quant super-blocks: 64 KiB of values, and as much decoded, in L2).
+const MEASURED_BLOCKS: usize = 64;
 
 /// A GGUF block type this engine quantizes and decodes.
 #[derive(Clone, Copy, Debug, PartialEq, Eq)]
@@ -77,5 +83,33 @@ impl GgufType {
             GgufType::Legacy(t) => t.dequantize(bytes),
             GgufType::K(t) => t.dequantize(bytes),
         }
+    }
+
+    /// The metrics of [`GgufType::quantize`]'s values as [`GgufType::dequantize`] decodes them,
+    /// without keeping them: a few super-blocks at a time quantized, decoded and measured into
+    /// `meter`, each (sub-)block against its grid ([`grids`]), in the order that measuring the
+    /// kept values sums them (the same metrics bit for bit; a test checks).
+    pub fn measure_quantized(self, xs: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
+        let block = self.block_size();
+        if !xs.len().is_multiple_of(block) {
+            return Err(FormatError::BlockSize { values: xs.len(), block });
+        }
+        let table = grids(self, &[]).table;
+        for chunk in xs.chunks(MEASURED_BLOCKS * block) {
+            let bytes = self.quantize(chunk)?;
+            let values = self.dequantize(&bytes)?;
+            let g = grids(self, &bytes);
+            crate::engine::simd::dispatch!(measure_groups(chunk, &values, &g, &table, meter));
+        }
+        Ok(())
+    }
+}
+
+/// Each group of `xs` and its `values` into `meter`, against its grid.
+#[inline(always)]
+fn measure_groups(xs: &[f32], values: &[f32], g: &Grids, table: &[f32], meter: &mut Meter) {
+    for (a, (x, v)) in g.groups.iter().zip(xs.chunks(g.group).zip(values.chunks(g.group))) {
+        let (lo, hi) = bounds(*a, table);
+        meter.add(x, v, lo, hi);
     }
 }

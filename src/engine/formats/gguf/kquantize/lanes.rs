@@ -71,11 +71,11 @@ pub(super) fn qx<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l
     let mut aux = [[0i8; L]; N];
     for is in (-9..=9).filter(|&is| is != 0) {
         let (sumlx, suml2) = codes(from_fn(|j| -(nmax as f32 + 0.1 * is as f32) / max[j]), &mut aux);
-        let take: [bool; L] = from_fn(|j| suml2[j] > 0.0 && sumlx[j] * sumlx[j] > best[j] * suml2[j]);
+        let take: Mask<L> = from_fn(|j| mask((suml2[j] > 0.0) & (sumlx[j] * sumlx[j] > best[j] * suml2[j])));
         for j in 0..L {
             let s = sumlx[j] / suml2[j];
-            scale[j] = if take[j] { s } else { scale[j] };
-            best[j] = if take[j] { s * sumlx[j] } else { best[j] };
+            scale[j] = scale[j].blend(s, take[j]);
+            best[j] = best[j].blend(s * sumlx[j], take[j]);
         }
         choose(l, &aux, &take);
     }
@@ -101,12 +101,12 @@ pub(super) fn q3<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l
             suml2[j] += w * q * q;
         }
     }
-    let mut active = [true; L];
+    let mut active: Mask<L> = [u32::MAX; L];
     for _ in 0..5 {
-        if !active.contains(&true) {
+        if active.iter().all(|&a| a == 0) {
             break;
         }
-        let mut changed = [false; L];
+        let mut changed: Mask<L> = [0; L];
         for (row, o) in x.iter().zip(l.iter_mut()) {
             for j in 0..L {
                 let (v, li) = (row[j], f32::from(o[j]));
@@ -116,10 +116,11 @@ pub(super) fn q3<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l
                 let new_l = nearest_int(v * sl2 / slx).clamp(-nmax, nmax - 1);
                 let nl = new_l as f32;
                 let (slx2, sl22) = (slx + w * v * nl, sl2 + w * nl * nl);
-                let take = active[j] && slx > 0.0 && new_l != i32::from(o[j]) && sl22 > 0.0 && slx2 * slx2 * suml2[j] > sumlx[j] * sumlx[j] * sl22;
-                o[j] = if take { new_l as i8 } else { o[j] };
-                sumlx[j] = if take { slx2 } else { sumlx[j] };
-                suml2[j] = if take { sl22 } else { suml2[j] };
+                let better = (slx > 0.0) & (new_l != i32::from(o[j])) & (sl22 > 0.0) & (slx2 * slx2 * suml2[j] > sumlx[j] * sumlx[j] * sl22);
+                let take = active[j] & mask(better);
+                o[j] = o[j].blend(new_l as i8, take);
+                sumlx[j] = sumlx[j].blend(slx2, take);
+                suml2[j] = suml2[j].blend(sl22, take);
                 changed[j] |= take;
             }
         }
@@ -197,24 +198,23 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
             }
         }
         let d: Lanes<L> = from_fn(|j| sum_w[j] * sum_l2[j] - sum_l[j] * sum_l[j]);
-        let mut this_scale: Lanes<L> = from_fn(|j| (sum_w[j] * sum_xl[j] - sum_x[j] * sum_l[j]) / d[j]);
-        let mut this_min: Lanes<L> = from_fn(|j| (sum_l2[j] * sum_x[j] - sum_l[j] * sum_xl[j]) / d[j]);
-        for j in 0..L {
-            let positive = this_min[j] > 0.0;
-            this_min[j] = if positive { 0.0 } else { this_min[j] };
-            this_scale[j] = if positive { sum_xl[j] / sum_l2[j] } else { this_scale[j] };
-        }
+        // Every lane's candidates computed, then chosen: no lane-by-lane branches.
+        let scale_min: Lanes<L> = from_fn(|j| (sum_w[j] * sum_xl[j] - sum_x[j] * sum_l[j]) / d[j]);
+        let min_at: Lanes<L> = from_fn(|j| (sum_l2[j] * sum_x[j] - sum_l[j] * sum_xl[j]) / d[j]);
+        let scale_zero: Lanes<L> = from_fn(|j| sum_xl[j] / sum_l2[j]);
+        let this_min: Lanes<L> = from_fn(|j| if min_at[j] > 0.0 { 0.0 } else { min_at[j] });
+        let this_scale: Lanes<L> = from_fn(|j| if min_at[j] > 0.0 { scale_zero[j] } else { scale_min[j] });
         let mut cur = [0f32; L];
         for ((row, w), o) in x.iter().zip(weights).zip(&aux) {
             for j in 0..L {
                 cur[j] += w[j] * error(this_scale[j] * o[j] + this_min[j] - row[j]);
             }
         }
-        let take: [bool; L] = from_fn(|j| d[j] > 0.0 && cur[j] < best[j]);
+        let take: Mask<L> = from_fn(|j| mask((d[j] > 0.0) & (cur[j] < best[j])));
         for j in 0..L {
-            best[j] = if take[j] { cur[j] } else { best[j] };
-            scale[j] = if take[j] { this_scale[j] } else { scale[j] };
-            min[j] = if take[j] { this_min[j] } else { min[j] };
+            best[j] = best[j].blend(cur[j], take[j]);
+            scale[j] = scale[j].blend(this_scale[j], take[j]);
+            min[j] = min[j].blend(this_min[j], take[j]);
         }
         choose(&mut l, &aux, &take);
     }
@@ -232,12 +232,44 @@ fn code(t: f32, lo: f32, hi: f32) -> f32 {
     (nearest_int(t) as f32).max(lo).min(hi)
 }
 
+/// A lane mask: all ones where set. (Arrays of `bool` do not vectorize: LLVM widens them
+/// lane by lane, in branches.)
+pub(super) type Mask<const L: usize> = [u32; L];
+
+/// `b` as a mask lane.
+#[inline(always)]
+pub(super) fn mask(b: bool) -> u32 {
+    u32::from(b).wrapping_neg()
+}
+
+/// A value that lanes can take from another under a [`Mask`], by bits (a select by `if`
+/// became a branch or a pointer select per lane).
+pub(super) trait Blend: Copy {
+    fn blend(self, other: Self, m: u32) -> Self;
+}
+
+impl Blend for f32 {
+    /// `other` where `m` is set, else `self`.
+    #[inline(always)]
+    fn blend(self, other: f32, m: u32) -> f32 {
+        f32::from_bits((other.to_bits() & m) | (self.to_bits() & !m))
+    }
+}
+
+impl Blend for i8 {
+    #[inline(always)]
+    fn blend(self, other: i8, m: u32) -> i8 {
+        let m = m as i8;
+        (other & m) | (self & !m)
+    }
+}
+
 /// `l`'s lanes where `take` is set, from `aux`.
 #[inline(always)]
-fn choose<T: Copy, const L: usize, const N: usize>(l: &mut [[T; L]; N], aux: &[[T; L]; N], take: &[bool; L]) {
+fn choose<T: Blend, const L: usize, const N: usize>(l: &mut [[T; L]; N], aux: &[[T; L]; N], take: &Mask<L>) {
     for (o, a) in l.iter_mut().zip(aux) {
         for j in 0..L {
-            o[j] = if take[j] { a[j] } else { o[j] };
+            o[j] = o[j].blend(a[j], take[j]);
         }
     }
 }

@@ -234,7 +234,9 @@ fn q45_search(five: bool, x: &[f32]) -> [Searched; 2] {
             sum_x2[j] += row[j] * row[j];
         }
     }
-    let av_x = sum_x2.map(|s| libm::sqrtf(s / 32.0));
+    // IEEE square roots are correctly rounded everywhere, so `f32::sqrt` (which vectorizes,
+    // unlike libm's) gives sqrtf's bits.
+    let av_x: [f32; 16] = std::array::from_fn(|j| (sum_x2[j] / 32.0).sqrt());
     let weights = xt.map(|row| std::array::from_fn(|j| av_x[j] + row[j].abs()));
     let mut lt = [[0u8; 16]; 32];
     let (scales, mins) = qkx2::<16, 32, false>(&xt, &weights, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut lt);
