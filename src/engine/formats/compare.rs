@@ -8,9 +8,8 @@ use super::gguf::{self, GgufType, BLOCK};
 use super::measure::{metrics, Meter};
 #[cfg(test)]
 use super::measure::measure;
-use super::quantized::mx_table;
-use super::{mx, FormatError};
-use super::quantized::quantize;
+use super::quantized::{float_bits, int_groups, int_range, ints, minifloat_table, mx_table, quantize};
+use super::{group, mx, scaled, FormatError};
 use super::spec::Format;
 use crate::engine::statistics::metrics::QuantMetrics;
 
@@ -47,12 +46,25 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 }
 
 /// `format`'s bits per weight and metrics on `xs` (shaped `shape`): quantized, dequantized and
-/// measured. The GGUF and MX blocks are measured as they are made, without keeping x̂
+/// measured. The integer grid, the scaled minifloats and the GGUF and MX blocks are measured
+/// as they are made, without keeping x̂
 /// (the same metrics bit for bit as [`measure`] of [`quantize`], a test checks); the others are
 /// quantized and then measured.
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
     let mut meter = Meter::default();
     let bits = match format {
+        Format::Int { bits, scheme, scale, group } => {
+            super::check_blocks(xs, shape, 1)?;
+            let range = int_range(bits, scheme)?;
+            let (size, grouped, bits_per_weight) = int_groups(bits, scheme, scale, group, shape, xs.len());
+            group::measure_fake_quantized(xs, &grouped, size, scheme, range, &ints(range.qmin, range.qmax), &mut meter)?;
+            bits_per_weight
+        }
+        Format::Float { elem, scale } => {
+            super::check_blocks(xs, shape, 1)?;
+            scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), &mut meter)?;
+            float_bits(elem, scale, shape, xs.len())
+        }
         Format::Gguf(t @ GgufType::Legacy(l)) => {
             super::check_blocks(xs, shape, 1)?;
             super::check_blocks(xs, shape, BLOCK)?;

@@ -5,10 +5,12 @@
 //! tensor reshaped to `[groups, G]` (tests/golden/formats/make_group.py checks this against
 //! PyTorch's `PerChannelMinMaxObserver` and `fake_quantize_per_channel_affine`).
 
+use super::measure::{Meter, PIECE};
+use super::quantized::{bounds, Affine};
 use super::FormatError;
 use crate::engine::observer::finite_min_max;
 use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
-use crate::engine::quantizer::quantize::{fake_quantize_per_channel_into, quantize_per_channel_into};
+use crate::engine::quantizer::quantize::{fake_quantize_into, fake_quantize_per_channel_into, quantize_per_channel_into};
 use crate::engine::quantizer::rounding::Rounding;
 use crate::engine::tensor::ChannelLayout;
 
@@ -40,10 +42,7 @@ pub fn group_params(xs: &[f32], group: usize, scheme: QScheme, range: QRange) ->
 
 /// Quantizes `xs` (row-major, shaped `shape`) in groups of `group` along the last axis.
 pub fn quantize(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, range: QRange) -> Result<Grouped, FormatError> {
-    if group == 0 {
-        return Err(FormatError::BlockSize { values: shape.last().copied().unwrap_or(1), block: 0 });
-    }
-    super::check_blocks(xs, shape, group)?;
+    check(xs, shape, group)?;
     let params = group_params(xs, group, scheme, range);
     let layout = layout(xs.len(), group);
     let mut codes = vec![0i32; xs.len()];
@@ -51,6 +50,42 @@ pub fn quantize(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, rang
     quantize_per_channel_into(xs, layout, &params, range, Rounding::HalfEven, &mut codes).expect("a layout of whole groups");
     fake_quantize_per_channel_into(xs, layout, &params, range, Rounding::HalfEven, &mut values).expect("a layout of whole groups");
     Ok(Grouped { codes, params, values })
+}
+
+/// Whether `xs`, shaped `shape`, is made of whole groups of `group` along the last axis.
+fn check(xs: &[f32], shape: &[usize], group: usize) -> Result<(), FormatError> {
+    if group == 0 {
+        return Err(FormatError::BlockSize { values: shape.last().copied().unwrap_or(1), block: 0 });
+    }
+    super::check_blocks(xs, shape, group)
+}
+
+/// The group's grid: code `c` stands for `(c − z) · s`.
+pub fn grid(p: &QParams) -> Affine {
+    Affine { shift: -(p.zero_point as f32), scale: p.scale, offset: 0.0 }
+}
+
+/// The metrics of [`quantize`]'s values without keeping them: each group made a [`PIECE`] at a
+/// time into a buffer and measured into `meter` against its grid (`table`: the codes as f32),
+/// summed as measuring the kept values sums them (a test checks).
+pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, range: QRange, table: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
+    check(xs, shape, group)?;
+    let params = group_params(xs, group, scheme, range);
+    let mut buf = vec![0f32; PIECE.min(group)];
+    crate::engine::simd::dispatch!(measure_groups(xs, group, &params, range, table, &mut buf, meter));
+    Ok(())
+}
+
+#[inline(always)]
+fn measure_groups(xs: &[f32], group: usize, params: &[QParams], range: QRange, table: &[f32], buf: &mut [f32], meter: &mut Meter) {
+    for (x, p) in xs.chunks_exact(group).zip(params) {
+        let (lo, hi) = bounds(grid(p), table);
+        for piece in x.chunks(PIECE) {
+            let out = &mut buf[..piece.len()];
+            fake_quantize_into(piece, *p, range, Rounding::HalfEven, out);
+            meter.add(piece, out, lo, hi);
+        }
+    }
 }
 
 #[cfg(test)]

@@ -9,6 +9,9 @@ use crate::engine::statistics::stats::sqnr_from_energies;
 const LANES: usize = 8;
 /// Values summed in f32 lanes before the sums move to f64 (each lane sums at most 64 terms).
 const SPAN: usize = 64 * LANES;
+/// Values a kernel may make and measure at a time with [`Meter::add`] and get the sums of adding
+/// the whole group at once (a multiple of the runs it sums a group in).
+pub const PIECE: usize = 8 * SPAN;
 /// The most terms one f32 lane sums before the lanes move to f64.
 const LANE_TERMS: usize = SPAN / LANES;
 

@@ -90,7 +90,7 @@ pub fn bounds(a: Affine, t: &[f32]) -> (f32, f32) {
 }
 
 /// The finite values of every code of `elem`, ascending.
-fn minifloat_table(elem: Minifloat) -> Vec<f32> {
+pub(crate) fn minifloat_table(elem: Minifloat) -> Vec<f32> {
     let mut v: Vec<f32> = (0..1u32 << elem.bits()).map(|c| elem.decode(c as u8)).filter(|v| v.is_finite()).collect();
     v.sort_by(f32::total_cmp);
     v.dedup();
@@ -115,41 +115,57 @@ pub fn int_range(bits: u32, scheme: QScheme) -> Result<QRange, FormatError> {
     QRange::with_bits(bits, scheme == QScheme::Affine).map_err(|_| FormatError::Bits(bits))
 }
 
+/// Values per row of `shape` (`n` values) where a scale is per row, else the whole tensor's.
+fn per_row(scale: Scale, shape: &[usize], n: usize) -> usize {
+    let rows = shape.first().copied().unwrap_or(1).max(1);
+    if scale == Scale::Row && n > 0 { n / rows } else { n.max(1) }
+}
+
+/// How [`Format::Int`] groups `n` values shaped `shape`: the group size, the shape it groups
+/// along the last axis (`shape` itself for `--group-size`, else rows of whole groups), and its
+/// bits per weight (an f32 scale per group, and the zero point for affine).
+pub(crate) fn int_groups(bits: u32, scheme: QScheme, scale: Scale, group: Option<usize>, shape: &[usize], n: usize) -> (usize, Vec<usize>, f64) {
+    let size = group.unwrap_or(per_row(scale, shape, n));
+    let grouped = if group.is_some() { shape.to_vec() } else { vec![n / size.max(1), size] };
+    let overhead = 32.0 + if scheme == QScheme::Affine { f64::from(bits) } else { 0.0 };
+    (size, grouped, f64::from(bits) + overhead / size as f64)
+}
+
+/// [`Format::Float`]'s bits per weight on `n` values shaped `shape`: the element's, and an f32
+/// scale per row or per tensor.
+pub(crate) fn float_bits(elem: Minifloat, scale: Scale, shape: &[usize], n: usize) -> f64 {
+    f64::from(elem.bits()) + if scale == Scale::None { 0.0 } else { 32.0 / per_row(scale, shape, n) as f64 }
+}
+
 /// Quantizes `xs` (row-major, shaped `shape`) to `format`.
 pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized, FormatError> {
     super::check_blocks(xs, shape, 1)?;
     let n = xs.len();
-    let rows = shape.first().copied().unwrap_or(1).max(1);
-    let per_row = |scale: Scale| if scale == Scale::Row && n > 0 { n / rows } else { n.max(1) };
     let q = match format {
         Format::Int { bits, scheme, scale, group } => {
             let range = int_range(bits, scheme)?;
-            let size = group.unwrap_or(per_row(scale));
-            let rows_of_groups = [n / size.max(1), size];
-            let g = group::quantize(xs, if group.is_some() { shape } else { &rows_of_groups }, size, scheme, range)?;
-            let overhead = 32.0 + if scheme == QScheme::Affine { f64::from(bits) } else { 0.0 };
+            let (size, grouped, bits_per_weight) = int_groups(bits, scheme, scale, group, shape, n);
+            let g = group::quantize(xs, &grouped, size, scheme, range)?;
             Quantized {
                 format,
                 values: g.values,
                 group: size,
                 table: ints(range.qmin, range.qmax),
-                groups: g.params.iter().map(|p| Affine { shift: -(p.zero_point as f32), scale: p.scale, offset: 0.0 }).collect(),
+                groups: g.params.iter().map(group::grid).collect(),
                 scale_codes: ScaleCodes::Plain,
-                bits_per_weight: f64::from(bits) + overhead / size as f64,
+                bits_per_weight,
             }
         }
         Format::Float { elem, scale } => {
             let (scales, values) = scaled::fake_quantize(elem, scale, xs, shape)?;
-            let size = per_row(scale);
-            let overhead = if scale == Scale::None { 0.0 } else { 32.0 / size as f64 };
             Quantized {
                 format,
                 values,
-                group: size,
+                group: per_row(scale, shape, n),
                 table: minifloat_table(elem),
                 groups: scales.iter().map(|&s| Affine::scaled(s)).collect(),
                 scale_codes: ScaleCodes::Plain,
-                bits_per_weight: f64::from(elem.bits()) + overhead,
+                bits_per_weight: float_bits(elem, scale, shape, n),
             }
         }
         Format::Mx { elem, rounding } => {

@@ -8,7 +8,9 @@
 //!   ([`Minifloat::encode`]);
 //! - `x̂ = f32(code) · s`; NaN stays NaN.
 
-use super::minifloat::Minifloat;
+use super::measure::{Meter, PIECE};
+use super::minifloat::{Minifloat, Rounder};
+use super::quantized::{bounds, Affine};
 use super::FormatError;
 
 /// Where the scales are.
@@ -75,13 +77,42 @@ pub fn fake_quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize])
     let mut scales = Vec::with_capacity(rows);
     for (row, out) in xs.chunks(row_len).zip(values.chunks_mut(row_len)).take(rows) {
         let s = row_scale(elem, scale, row);
-        for (o, &x) in out.iter_mut().zip(row) {
-            // NaN stays NaN: the rounder keeps it.
-            *o = r.round(x / s) * s;
-        }
+        crate::engine::simd::dispatch!(cast(&r, s, row, out));
         scales.push(s);
     }
     Ok((scales, values))
+}
+
+/// The metrics of [`fake_quantize`]'s values without keeping them: each row made a [`PIECE`] at
+/// a time into a buffer and measured into `meter` against its grid (`table`, the element's
+/// values, scaled), summed as measuring the kept values sums them (a test checks).
+pub fn measure_fake_quantized(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize], table: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
+    let (rows, row_len) = rows(scale, xs, shape)?;
+    let r = elem.rounder();
+    let mut buf = vec![0f32; PIECE.min(row_len)];
+    for row in xs.chunks(row_len).take(rows) {
+        let s = row_scale(elem, scale, row);
+        let (lo, hi) = bounds(Affine::scaled(s), table);
+        crate::engine::simd::dispatch!(measure_row(&r, s, row, lo, hi, &mut buf, meter));
+    }
+    Ok(())
+}
+
+#[inline(always)]
+fn measure_row(r: &Rounder, s: f32, row: &[f32], lo: f32, hi: f32, buf: &mut [f32], meter: &mut Meter) {
+    for x in row.chunks(PIECE) {
+        let out = &mut buf[..x.len()];
+        cast(r, s, x, out);
+        meter.add(x, out, lo, hi);
+    }
+}
+
+/// One row's values, `round(x / s) · s` (NaN stays NaN: the rounder keeps it).
+#[inline(always)]
+fn cast(r: &Rounder, s: f32, x: &[f32], out: &mut [f32]) {
+    for (o, &x) in out.iter_mut().zip(x) {
+        *o = r.round(x / s) * s;
+    }
 }
 
 #[cfg(test)]
