@@ -5,10 +5,11 @@
 use serde::{Deserialize, Serialize};
 
 use super::gguf::{self, GgufType, BLOCK};
-use super::measure::{metrics, Meter};
+use super::measure::Meter;
 #[cfg(test)]
-use super::measure::measure;
-use super::quantized::{float_bits, int_groups, int_range, ints, minifloat_table, mx_table, quantize};
+use super::{measure::measure, quantized::quantize};
+use super::minifloat::E2M1;
+use super::quantized::{float_bits, int_groups, int_range, ints, minifloat_table, mx_table, nf4_bits, nvfp4_bits};
 use super::{group, mx, scaled, FormatError};
 use super::spec::Format;
 use crate::engine::statistics::metrics::QuantMetrics;
@@ -46,10 +47,9 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 }
 
 /// `format`'s bits per weight and metrics on `xs` (shaped `shape`): quantized, dequantized and
-/// measured. The integer grid, the scaled minifloats and the GGUF and MX blocks are measured
-/// as they are made, without keeping x̂
-/// (the same metrics bit for bit as [`measure`] of [`quantize`], a test checks); the others are
-/// quantized and then measured.
+/// measured, every format as it is made (a block, a K-quant chunk or a piece of a row at a time
+/// into a buffer fed to a [`Meter`]), without keeping x̂: the same metrics bit for bit as
+/// [`measure`] of [`quantize`] (a test checks every format).
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
     let mut meter = Meter::default();
     let bits = match format {
@@ -64,6 +64,16 @@ pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, Q
             super::check_blocks(xs, shape, 1)?;
             scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), &mut meter)?;
             float_bits(elem, scale, shape, xs.len())
+        }
+        Format::Nvfp4 => {
+            super::check_blocks(xs, shape, 1)?;
+            super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), &mut meter)?;
+            nvfp4_bits(xs.len())
+        }
+        Format::Nf4 { double } => {
+            super::check_blocks(xs, shape, 1)?;
+            super::nf4::measure_fake_quantized(xs, shape, double, &mut meter)?;
+            nf4_bits(double, xs.len())
         }
         Format::Gguf(t @ GgufType::Legacy(l)) => {
             super::check_blocks(xs, shape, 1)?;
@@ -80,10 +90,6 @@ pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, Q
         Format::Mx { elem, rounding } => {
             mx::measure_fake_quantized(elem, rounding, xs, shape, &mx_table(elem), &mut meter)?;
             mx::bits_per_weight(elem)
-        }
-        _ => {
-            let q = quantize(format, xs, shape)?;
-            return Ok((q.bits_per_weight, metrics(xs, &q)));
         }
     };
     Ok((bits, meter.metrics(xs.len())))

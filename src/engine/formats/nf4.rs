@@ -20,6 +20,8 @@
 //! A block holding a NaN or an infinity decodes to NaN, and stays out of the mean and of its
 //! group's scale, where bitsandbytes' mean would make the whole tensor NaN.
 
+use super::measure::Meter;
+use super::quantized::{bounds, Affine};
 use super::FormatError;
 
 /// Values per block.
@@ -158,6 +160,45 @@ pub fn quantize(xs: &[f32], shape: &[usize], double: bool) -> Result<Nf4, Format
     Ok(Nf4 { codes, absmax, double, values })
 }
 
+/// The metrics of [`quantize`]'s values without keeping them: each block's values made into a
+/// buffer and measured into `meter` against its grid, summed as measuring the kept values sums
+/// them (a test checks).
+pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], double: bool, meter: &mut Meter) -> Result<(), FormatError> {
+    super::check_blocks(xs, shape, BLOCK)?;
+    let absmax: Vec<f32> = xs.chunks_exact(BLOCK).map(super::mx::block_amax).collect();
+    let decoded = if double { double_quantize(&absmax).1 } else { absmax.clone() };
+    let b: [f32; 15] = midpoints(&CODE).try_into().expect("15 midpoints");
+    crate::engine::simd::dispatch!(measure_blocks(xs, &absmax, &decoded, &b, meter));
+    Ok(())
+}
+
+#[inline(always)]
+fn measure_blocks(xs: &[f32], absmax: &[f32], decoded: &[f32], b: &[f32; 15], meter: &mut Meter) {
+    let mut out = [0f32; BLOCK];
+    // A local meter, whose lanes can stay in registers.
+    let mut m = std::mem::take(meter);
+    for ((block, &a), &d) in xs.chunks_exact(BLOCK).zip(absmax).zip(decoded) {
+        let r = 1.0 / a.max(TINY);
+        for (o, &x) in out.iter_mut().zip(block) {
+            *o = code_value(b, unit(x, r)) * d;
+        }
+        let (lo, hi) = bounds(Affine::scaled(d), &CODE);
+        m.add(block, &out, lo, hi);
+    }
+    *meter = m;
+}
+
+/// `CODE[nearest(b, u)]` by comparisons that vectorize (the binary search does not): the
+/// last code whose lower midpoint is below `u` (the midpoints ascend); NaN gives the last code.
+#[inline(always)]
+fn code_value(b: &[f32; 15], u: f32) -> f32 {
+    let mut v = CODE[0];
+    for (i, &m) in b.iter().enumerate() {
+        v = if m < u { CODE[i + 1] } else { v };
+    }
+    if u.is_nan() { CODE[15] } else { v }
+}
+
 /// Quantizes the absmax values `absmax` with the dynamic code;
 /// returns them and their decoded values (NaN for a non-finite absmax).
 fn double_quantize(absmax: &[f32]) -> (DoubleQuant, Vec<f32>) {
@@ -189,6 +230,22 @@ fn double_quantize(absmax: &[f32]) -> (DoubleQuant, Vec<f32>) {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// The vectorizable code lookup is the binary search's, on every midpoint, its neighbours,
+    /// the ends, zeros, NaN and a sweep of [−1, 1].
+    #[test]
+    fn code_values_by_comparison_are_the_search() {
+        let b = midpoints(&CODE);
+        let lanes: [f32; 15] = b.clone().try_into().unwrap();
+        let mut us: Vec<f32> = (0..=20_000).map(|i| i as f32 / 10_000.0 - 1.0).collect();
+        for &m in &b {
+            us.extend([m, f32::from_bits(m.to_bits() + 1), f32::from_bits(m.to_bits() - 1)]);
+        }
+        us.extend([-1.0, 1.0, 0.0, -0.0, f32::NAN]);
+        for u in us {
+            assert_eq!(code_value(&lanes, u).to_bits(), CODE[usize::from(nearest(&b, u))].to_bits(), "{u:e}");
+        }
+    }
 
     #[test]
     fn a_block_scales_onto_the_code() {

@@ -11,8 +11,10 @@
 //! largest value lands within 1/16 of FP4's top; the tensor scale lets the E4M3 scales span the
 //! tensor's range. A block holding a NaN has a NaN scale and decodes to NaN.
 
-use super::minifloat::{E2M1, E4M3};
+use super::measure::Meter;
+use super::minifloat::{Rounder, E2M1, E4M3};
 use super::mx::block_amax;
+use super::quantized::{bounds, Affine};
 use super::FormatError;
 
 /// Values per block.
@@ -75,13 +77,44 @@ pub fn fake_quantize(xs: &[f32], shape: &[usize]) -> Result<(f32, Vec<u8>, Vec<f
     let mut scales = Vec::with_capacity(xs.len() / BLOCK);
     for (block, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
         let (s8, s) = block_scale(block, t);
-        let (reciprocal, step) = (inv_t / s, t * s);
-        for (o, &x) in out.iter_mut().zip(block) {
-            *o = r.round(x * reciprocal) * step;
-        }
+        block_values(&r, block, inv_t, t, s, out);
         scales.push(s8);
     }
     Ok((t, scales, values))
+}
+
+/// One block's values under tensor scale `t` (and its inverse) and block scale `s`.
+#[inline(always)]
+fn block_values(r: &Rounder, block: &[f32], inv_t: f32, t: f32, s: f32, out: &mut [f32]) {
+    let (reciprocal, step) = (inv_t / s, t * s);
+    for (o, &x) in out.iter_mut().zip(block) {
+        *o = r.round(x * reciprocal) * step;
+    }
+}
+
+/// The metrics of [`fake_quantize`]'s values without keeping them: each block made into a
+/// buffer and measured into `meter` against its grid (`table`: E2M1's values), summed as
+/// measuring the kept values sums them (a test checks).
+pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], table: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
+    super::check_blocks(xs, shape, BLOCK)?;
+    let t = tensor_scale(super::finite_amax(xs));
+    crate::engine::simd::dispatch!(measure_blocks(xs, t, table, meter));
+    Ok(())
+}
+
+#[inline(always)]
+fn measure_blocks(xs: &[f32], t: f32, table: &[f32], meter: &mut Meter) {
+    let (inv_t, r) = (1.0 / t, E2M1.rounder());
+    let mut out = [0f32; BLOCK];
+    // A local meter, whose lanes can stay in registers.
+    let mut m = std::mem::take(meter);
+    for block in xs.chunks_exact(BLOCK) {
+        let (_, s) = block_scale(block, t);
+        block_values(&r, block, inv_t, t, s, &mut out);
+        let (lo, hi) = bounds(Affine::scaled(t * s), table);
+        m.add(block, &out, lo, hi);
+    }
+    *meter = m;
 }
 
 #[cfg(test)]

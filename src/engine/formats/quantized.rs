@@ -137,6 +137,18 @@ pub(crate) fn float_bits(elem: Minifloat, scale: Scale, shape: &[usize], n: usiz
     f64::from(elem.bits()) + if scale == Scale::None { 0.0 } else { 32.0 / per_row(scale, shape, n) as f64 }
 }
 
+/// NVFP4's bits per weight on `n` values: E2M1 codes, an E4M3 scale per block of 16, and the
+/// f32 tensor scale.
+pub(crate) fn nvfp4_bits(n: usize) -> f64 {
+    4.0 + 8.0 / nvfp4::BLOCK as f64 + 32.0 / n.max(1) as f64
+}
+
+/// NF4's bits per weight on `n` values: the codes and an f32 absmax per block of 64, or with
+/// the double quantization an 8-bit absmax, an f32 scale per 256 of them and the f32 mean.
+pub(crate) fn nf4_bits(double: bool, n: usize) -> f64 {
+    if double { 4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0) + 32.0 / n.max(1) as f64 } else { 4.0 + 32.0 / 64.0 }
+}
+
 /// Quantizes `xs` (row-major, shaped `shape`) to `format`.
 pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized, FormatError> {
     super::check_blocks(xs, shape, 1)?;
@@ -190,12 +202,12 @@ pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized
                 table: minifloat_table(E2M1),
                 groups: scales.iter().map(|&s| Affine::scaled(t * super::minifloat::E4M3.decode(s))).collect(),
                 scale_codes: ScaleCodes::E4m3 { tensor: t, blocks: scales },
-                bits_per_weight: 4.0 + 8.0 / nvfp4::BLOCK as f64 + 32.0 / n.max(1) as f64,
+                bits_per_weight: nvfp4_bits(n),
             }
         }
         Format::Nf4 { double } => {
             let q = nf4::quantize(xs, shape, double)?;
-            let bits = if double { 4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0) + 32.0 / n.max(1) as f64 } else { 4.0 + 32.0 / 64.0 };
+            let bits = nf4_bits(double, n);
             Quantized {
                 format,
                 values: q.values,
