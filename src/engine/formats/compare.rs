@@ -49,7 +49,8 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 /// `format`'s bits per weight and metrics on `xs` (shaped `shape`): quantized, dequantized and
 /// measured, every format as it is made (a block, a K-quant chunk or a piece of a row at a time
 /// into a buffer fed to a [`Meter`]), without keeping x̂: the same metrics bit for bit as
-/// [`measure`] of [`quantize`] (a test checks every format).
+/// [`measure`](super::measure::measure) of [`quantize`](super::quantized::quantize) (a test
+/// checks every format).
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
     let mut meter = Meter::default();
     let bits = match format {

@@ -155,7 +155,7 @@ fn group_sse(x: &[f32], v: &[f32]) -> f64 {
 
 /// A tensor's metrics summed group by group, in order: [`measure`] feeds it the kept values, a
 /// format's kernel can feed it each block as it makes it (the same sums either way). Groups
-/// share the f32 lanes until a lane holds [`LANE_TERMS`] terms, when the lanes move to f64: a
+/// share the f32 lanes until a lane holds 64 terms, when the lanes move to f64: a
 /// block of 32 does not pay for moving its own sums.
 #[derive(Default)]
 pub struct Meter {
