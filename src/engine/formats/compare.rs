@@ -52,38 +52,33 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 /// [`measure`](super::measure::measure) of [`quantize`](super::quantized::quantize) (a test
 /// checks every format).
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
+    super::check_blocks(xs, shape, 1)?;
     let mut meter = Meter::default();
     let bits = match format {
         Format::Int { bits, scheme, scale, group } => {
-            super::check_blocks(xs, shape, 1)?;
             let range = int_range(bits, scheme)?;
             let (size, grouped, bits_per_weight) = int_groups(bits, scheme, scale, group, shape, xs.len());
             group::measure_fake_quantized(xs, &grouped, size, scheme, range, &ints(range.qmin, range.qmax), &mut meter)?;
             bits_per_weight
         }
         Format::Float { elem, scale } => {
-            super::check_blocks(xs, shape, 1)?;
             scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), &mut meter)?;
             float_bits(elem, scale, shape, xs.len())
         }
         Format::Nvfp4 => {
-            super::check_blocks(xs, shape, 1)?;
             super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), &mut meter)?;
             nvfp4_bits(xs.len())
         }
         Format::Nf4 { double } => {
-            super::check_blocks(xs, shape, 1)?;
             super::nf4::measure_fake_quantized(xs, shape, double, &mut meter)?;
             nf4_bits(double, xs.len())
         }
         Format::Gguf(t @ GgufType::Legacy(l)) => {
-            super::check_blocks(xs, shape, 1)?;
             super::check_blocks(xs, shape, BLOCK)?;
             l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, &mut meter)?;
             t.bits_per_weight()
         }
         Format::Gguf(t @ GgufType::K(_)) => {
-            super::check_blocks(xs, shape, 1)?;
             super::check_blocks(xs, shape, t.block_size())?;
             t.measure_quantized(xs, &mut meter)?;
             t.bits_per_weight()

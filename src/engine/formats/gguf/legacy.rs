@@ -303,17 +303,17 @@ struct Scale {
 fn block_scale(t: BlockType, x: &[f32; BLOCK]) -> Scale {
     let inverse = |d: f32| if d == 0.0 { 0.0 } else { 1.0 / d };
     let f16_of = |v: f32| f16::from_f32(v).to_f32();
-    let (d, min) = match t {
-        BlockType::Q8_0 => (amax(x) / 127.0, 0.0),
-        BlockType::Q4_0 => (signed_max(x) / -8.0, 0.0),
-        BlockType::Q5_0 => (signed_max(x) / -16.0, 0.0),
+    let (d, min, m16) = match t {
+        BlockType::Q8_0 => (amax(x) / 127.0, 0.0, 0.0),
+        BlockType::Q4_0 => (signed_max(x) / -8.0, 0.0, 0.0),
+        BlockType::Q5_0 => (signed_max(x) / -16.0, 0.0, 0.0),
         BlockType::Q4_1 | BlockType::Q5_1 => {
             let steps = if t == BlockType::Q4_1 { 15.0f32 } else { 31.0 };
             let (min, max) = min_max(x);
-            ((max - min) / steps, min)
+            ((max - min) / steps, min, f16_of(min))
         }
     };
-    Scale { id: inverse(d), d16: f16_of(d), min, m16: f16_of(min) }
+    Scale { id: inverse(d), d16: f16_of(d), min, m16 }
 }
 
 /// One block's values into `out`, from its [`Scale`], and its grid.
