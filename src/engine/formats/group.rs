@@ -12,6 +12,7 @@ use crate::engine::observer::finite_min_max;
 use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
 use crate::engine::quantizer::quantize::{fake_quantize_into, fake_quantize_per_channel_into, quantize_per_channel_into};
 use crate::engine::quantizer::rounding::Rounding;
+use crate::engine::simd::block_min_max;
 use crate::engine::tensor::ChannelLayout;
 
 /// A tensor on a group-wise integer grid.
@@ -31,9 +32,22 @@ pub fn layout(len: usize, group: usize) -> ChannelLayout {
 
 /// The parameters of each group of `group` values of `xs`.
 pub fn group_params(xs: &[f32], group: usize, scheme: QScheme, range: QRange) -> Vec<QParams> {
-    xs.chunks_exact(group.max(1))
+    crate::engine::simd::dispatch!(params_of_groups(xs, group.max(1), scheme, range))
+}
+
+/// Groups up to this long find their min and max in one short pass of integer lanes.
+const SHORT_GROUP: usize = 1024;
+
+#[inline(always)]
+fn params_of_groups(xs: &[f32], group: usize, scheme: QScheme, range: QRange) -> Vec<QParams> {
+    xs.chunks_exact(group)
         .map(|g| {
-            let (lo, hi, _) = finite_min_max(g);
+            let (lo, hi) = if g.len() <= SHORT_GROUP {
+                block_min_max(g, true)
+            } else {
+                let (lo, hi, _) = finite_min_max(g);
+                (lo, hi)
+            };
             // No finite value: an unobserved group (scale 1, zero point 0), as the observers give.
             calculate_qparams(lo, hi, scheme, range)
         })

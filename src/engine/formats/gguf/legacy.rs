@@ -274,17 +274,13 @@ fn signed_max(x: &[f32; BLOCK]) -> f32 {
     x[first.iter().fold(BLOCK as u32, |m, &i| m.min(i)) as usize]
 }
 
-/// The smallest and the largest value of a block, NaN ignored (±∞ for none), in lanes.
+/// The smallest and the largest value of a block, NaN ignored (±∞ for none), as llama.cpp's loop
+/// in order finds them: of equal zeros (−0, +0), the first.
 #[inline(always)]
 fn min_max(x: &[f32; BLOCK]) -> (f32, f32) {
-    let (mut lo, mut hi) = ([f32::INFINITY; LANES], [f32::NEG_INFINITY; LANES]);
-    for c in x.chunks_exact(LANES) {
-        for j in 0..LANES {
-            lo[j] = if c[j] < lo[j] { c[j] } else { lo[j] };
-            hi[j] = if c[j] > hi[j] { c[j] } else { hi[j] };
-        }
-    }
-    (lo.iter().fold(f32::INFINITY, |a, &b| if b < a { b } else { a }), hi.iter().fold(f32::NEG_INFINITY, |a, &b| if b > a { b } else { a }))
+    let (lo, hi) = crate::engine::simd::block_min_max(x, false);
+    let first_zero = || x.iter().copied().find(|&v| v == 0.0).unwrap_or(0.0);
+    (if lo == 0.0 { first_zero() } else { lo }, if hi == 0.0 { first_zero() } else { hi })
 }
 
 /// What a block's values need, found from the block alone: the inverse scale the codes are

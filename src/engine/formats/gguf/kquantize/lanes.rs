@@ -153,7 +153,7 @@ pub(super) struct Search {
 /// `l`. Returns `(scale, −min)` per lane.
 #[inline(always)]
 pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search, codes: &mut [[u8; L]; N]) -> (Lanes<L>, Lanes<L>) {
-    let (nmax, top) = (s.nmax, s.nmax as f32);
+    let nmax = s.nmax;
     // The codes as f32 (exact small integers), so that every step stays in f32 lanes.
     let mut l = [[0f32; L]; N];
     let (mut min, mut max) = (x[0], x[0]);
@@ -178,7 +178,7 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
     let mut best = [0f32; L];
     for ((row, w), o) in x.iter().zip(weights).zip(l.iter_mut()) {
         for j in 0..L {
-            let q = code(iscale[j] * (row[j] - min[j]), 0.0, top);
+            let q = code(iscale[j] * (row[j] - min[j]), 0, nmax);
             o[j] = q;
             best[j] += w[j] * error(scale[j] * q + min[j] - row[j]);
         }
@@ -190,7 +190,7 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
         let (mut sum_l, mut sum_l2, mut sum_xl) = ([0f32; L], [0f32; L], [0f32; L]);
         for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
             for j in 0..L {
-                let q = code(iscale[j] * (row[j] - min[j]), 0.0, top);
+                let q = code(iscale[j] * (row[j] - min[j]), 0, nmax);
                 o[j] = q;
                 sum_l[j] += w[j] * q;
                 sum_l2[j] += w[j] * q * q;
@@ -228,8 +228,10 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
 /// ggml's `nearest_int(t)` clamped to [lo, hi], as an f32 (the same integer: `t`'s magic-number
 /// rounding gives it exactly, and within ±2²² it is `t` rounded half to even).
 #[inline(always)]
-fn code(t: f32, lo: f32, hi: f32) -> f32 {
-    (nearest_int(t) as f32).max(lo).min(hi)
+fn code(t: f32, lo: i32, hi: i32) -> f32 {
+    // Clamped as integers: f32's `max`/`min` ignore NaN, which wasm's vector min/max do not
+    // match, so they compiled to scalar code there (6× slower searches).
+    nearest_int(t).clamp(lo, hi) as f32
 }
 
 /// A lane mask: all ones where set. (Arrays of `bool` do not vectorize: LLVM widens them
