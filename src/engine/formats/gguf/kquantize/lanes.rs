@@ -167,6 +167,8 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
             sum_x[j] += w[j] * row[j];
         }
     }
+    // The least value of each lane, before the minimum is clamped to 0 and then searched.
+    let least = min;
     for m in min.iter_mut() {
         *m = if *m > 0.0 { 0.0 } else { *m };
     }
@@ -187,16 +189,11 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
     for is in 0..=s.nstep {
         // Over the range from the best minimum so far, as the C does.
         let iscale: Lanes<L> = from_fn(|j| (s.rmin + s.rdelta * is as f32 + nmax as f32) / (max[j] - min[j]));
-        let (mut sum_l, mut sum_l2, mut sum_xl) = ([0f32; L], [0f32; L], [0f32; L]);
-        for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
-            for j in 0..L {
-                let q = code(iscale[j] * (row[j] - min[j]), 0, nmax);
-                o[j] = q;
-                sum_l[j] += w[j] * q;
-                sum_l2[j] += w[j] * q * q;
-                sum_xl[j] += w[j] * q * row[j];
-            }
-        }
+        // Every code of a lane lies between those of its least and largest value; within
+        // ±2²² the rounding instruction gives `nearest_int`'s integer. (A flat lane's codes
+        // are not used.)
+        let plain = (0..L).all(|j| flat[j] || [least[j], max[j]].iter().all(|&v| (iscale[j] * (v - min[j])).abs() <= ROUNDS_EXACTLY));
+        let (sum_l, sum_l2, sum_xl) = if plain { candidate::<L, N, false>(x, weights, &iscale, &min, nmax, &mut aux) } else { candidate::<L, N, true>(x, weights, &iscale, &min, nmax, &mut aux) };
         let d: Lanes<L> = from_fn(|j| sum_w[j] * sum_l2[j] - sum_l[j] * sum_l[j]);
         // Every lane's candidates computed, then chosen: no lane-by-lane branches.
         let scale_min: Lanes<L> = from_fn(|j| (sum_w[j] * sum_xl[j] - sum_x[j] * sum_l[j]) / d[j]);
@@ -223,6 +220,39 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
         *c = o.map(|q| q as u8);
     }
     (from_fn(|j| if flat[j] { 0.0 } else { scale[j] }), from_fn(|j| -if flat[j] { min0[j] } else { min[j] }))
+}
+
+/// Below this magnitude `nearest_int` is the float rounded half to even.
+const ROUNDS_EXACTLY: f32 = 4_194_304.0;
+
+/// One candidate's codes into `aux` and their weighted sums (`Σw·l`, `Σw·l²`, `Σw·l·x`) in each
+/// lane, for the inverse scale `iscale` over the range from `min`. `NEAREST_INT`: by ggml's
+/// `nearest_int` bit trick (whatever the values); else by the rounding instruction, for a caller
+/// that has checked that every `iscale·(x − min)` is within ±[`ROUNDS_EXACTLY`] (three vector
+/// operations where the trick takes six).
+#[inline(always)]
+fn candidate<const L: usize, const N: usize, const NEAREST_INT: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], iscale: &Lanes<L>, min: &Lanes<L>, nmax: i32, aux: &mut [Lanes<L>; N]) -> (Lanes<L>, Lanes<L>, Lanes<L>) {
+    let (mut sum_l, mut sum_l2, mut sum_xl) = ([0f32; L], [0f32; L], [0f32; L]);
+    for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
+        for j in 0..L {
+            let t = iscale[j] * (row[j] - min[j]);
+            let q = if NEAREST_INT { code(t, 0, nmax) } else { rounded_code(t, nmax as f32) };
+            o[j] = q;
+            sum_l[j] += w[j] * q;
+            sum_l2[j] += w[j] * q * q;
+            sum_xl[j] += w[j] * q * row[j];
+        }
+    }
+    (sum_l, sum_l2, sum_xl)
+}
+
+/// [`code`]`(t, 0, top)` for a `t` within ±[`ROUNDS_EXACTLY`] or NaN (→ 0, as `nearest_int`
+/// gives the quiet NaN), always +0 for zero.
+#[inline(always)]
+fn rounded_code(t: f32, top: f32) -> f32 {
+    let r = t.round_ties_even();
+    let r = if r > 0.0 { r } else { 0.0 };
+    if r < top { r } else { top }
 }
 
 /// ggml's `nearest_int(t)` clamped to [lo, hi], as an f32 (the same integer: `t`'s magic-number
@@ -325,8 +355,11 @@ mod tests {
     #[test]
     fn every_lane_is_the_scalar_search() {
         for seed in 0..2000u64 {
-            let x16: Vec<f32> = (0..16).flat_map(|j| sub_block(seed * 7 + j, seed * 16 + j, 16)).collect();
-            let x32: Vec<f32> = (0..16).flat_map(|j| sub_block(seed * 5 + j, seed * 16 + j, 32)).collect();
+            // Odd seeds: finite lanes only, whose steps take the rounding instruction's path
+            // (a NaN or ±∞ in any lane sends a step down `nearest_int`'s).
+            let kind = |k: u64| if seed % 2 == 1 { [0, 1, 2, 3, 4, 5, 6, 7, 10][(k % 9) as usize] } else { k };
+            let x16: Vec<f32> = (0..16).flat_map(|j| sub_block(kind(seed * 7 + j), seed * 16 + j, 16)).collect();
+            let x32: Vec<f32> = (0..16).flat_map(|j| sub_block(kind(seed * 5 + j), seed * 16 + j, 32)).collect();
             let t16 = transpose::<16, 16>(&x16);
             let t32 = transpose::<16, 32>(&x32);
 
