@@ -92,14 +92,17 @@ pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], group: usize, scheme:
 
 #[inline(always)]
 fn measure_groups(xs: &[f32], group: usize, params: &[QParams], range: QRange, table: &[f32], buf: &mut [f32], meter: &mut Meter) {
+    // A local meter, whose lanes can stay in registers.
+    let mut m = std::mem::take(meter);
     for (x, p) in xs.chunks_exact(group).zip(params) {
         let (lo, hi) = bounds(grid(p), table);
         for piece in x.chunks(PIECE) {
             let out = &mut buf[..piece.len()];
             fake_quantize_into(piece, *p, range, Rounding::HalfEven, out);
-            meter.add(piece, out, lo, hi);
+            m.add(piece, out, lo, hi);
         }
     }
+    *meter = m;
 }
 
 #[cfg(test)]

@@ -100,11 +100,14 @@ pub fn measure_fake_quantized(elem: Minifloat, scale: Scale, xs: &[f32], shape: 
 
 #[inline(always)]
 fn measure_row(r: &Rounder, s: f32, row: &[f32], lo: f32, hi: f32, buf: &mut [f32], meter: &mut Meter) {
+    // A local meter, whose lanes can stay in registers.
+    let mut m = std::mem::take(meter);
     for x in row.chunks(PIECE) {
         let out = &mut buf[..x.len()];
         cast(r, s, x, out);
-        meter.add(x, out, lo, hi);
+        m.add(x, out, lo, hi);
     }
+    *meter = m;
 }
 
 /// One row's values, `round(x / s) · s` (NaN stays NaN: the rounder keeps it).

@@ -78,64 +78,86 @@ impl KQuant {
         if !bytes.len().is_multiple_of(self.type_size()) {
             return Err(FormatError::BlockBytes { bytes: bytes.len(), block: self.type_size() });
         }
-        let mut out = Vec::with_capacity(bytes.len() / self.type_size() * QK_K);
-        for b in bytes.chunks_exact(self.type_size()) {
-            self.block(b, &mut out);
-        }
+        let mut out = vec![0f32; bytes.len() / self.type_size() * QK_K];
+        crate::engine::simd::dispatch!(decode_blocks(self, bytes, &mut out));
         Ok(out)
     }
+}
 
-    fn block(self, b: &[u8], out: &mut Vec<f32>) {
-        match self {
-            KQuant::Q2K => {
-                // scales (16) | qs (64) | d | dmin
-                let (scales, qs) = (&b[..16], &b[16..80]);
-                let (d, dmin) = (half(b, 80), half(b, 82));
-                for p in 0..QK_K {
-                    let (j, s, l) = (p / 128, (p % 128) / 32, p % 32);
-                    let q = ((qs[j * 32 + l] >> (2 * s)) & 3) as f32;
-                    let g = scales[p / 16];
-                    out.push(d * f32::from(g & 0x0f) * q - dmin * f32::from(g >> 4));
+#[inline(always)]
+fn decode_blocks(t: KQuant, bytes: &[u8], out: &mut [f32]) {
+    for (b, o) in bytes.chunks_exact(t.type_size()).zip(out.chunks_exact_mut(QK_K)) {
+        decode(t, b, o.try_into().expect("a super-block"));
+    }
+}
+
+/// One super-block's values, a run of codes at a time (loops over fixed spans that vectorize).
+/// Value `p` of Q2_K, Q3_K and Q4_K/Q5_K reads the byte of `qs` at `32·(p / 128 or 64) + p % 32`
+/// (shifted by its place in between), Q3_K's and Q5_K's high bit at `p % 32`, bit `p / 32`.
+#[inline(always)]
+fn decode(t: KQuant, b: &[u8], out: &mut [f32; QK_K]) {
+    match t {
+        KQuant::Q2K => {
+            // scales (16) | qs (64) | d | dmin
+            let (scales, qs) = (&b[..16], &b[16..80]);
+            let (d, dmin) = (half(b, 80), half(b, 82));
+            for (run, o) in out.chunks_exact_mut(16).enumerate() {
+                let (j, s, l0) = (run / 8, (run % 8) / 2, 16 * (run % 2));
+                let g = scales[run];
+                let (dl, ml) = (d * f32::from(g & 0x0f), dmin * f32::from(g >> 4));
+                for (l, o) in o.iter_mut().enumerate() {
+                    let q = ((qs[j * 32 + l0 + l] >> (2 * s)) & 3) as f32;
+                    *o = dl * q - ml;
                 }
             }
-            KQuant::Q3K => {
-                // hmask (32) | qs (64) | scales (12) | d
-                let (hmask, qs, s) = (&b[..32], &b[32..96], &b[96..108]);
-                let d = half(b, 108);
-                let scale = |g: usize| f32::from(q3_scale(s, g));
-                for p in 0..QK_K {
-                    let (j, s2, l) = (p / 128, (p % 128) / 32, p % 32);
-                    let low = ((qs[j * 32 + l] >> (2 * s2)) & 3) as i8;
+        }
+        KQuant::Q3K => {
+            // hmask (32) | qs (64) | scales (12) | d
+            let (hmask, qs, s) = (&b[..32], &b[32..96], &b[96..108]);
+            let d = half(b, 108);
+            for (run, o) in out.chunks_exact_mut(16).enumerate() {
+                let (j, s2, l0) = (run / 8, (run % 8) / 2, 16 * (run % 2));
+                let dl = d * f32::from(q3_scale(s, run));
+                let bit = run / 2;
+                for (l, o) in o.iter_mut().enumerate() {
+                    let low = ((qs[j * 32 + l0 + l] >> (2 * s2)) & 3) as i8;
                     // The offset of 4 applies where the mask bit is 0.
-                    let high = ((hmask[p % 32] >> (p / 32)) & 1) ^ 1;
-                    out.push(d * scale(p / 16) * f32::from(low - ((high << 2) as i8)));
+                    let high = ((hmask[l0 + l] >> bit) & 1) ^ 1;
+                    *o = dl * f32::from(low - ((high << 2) as i8));
                 }
             }
-            KQuant::Q4K | KQuant::Q5K => {
-                // d | dmin | scales (12) | [qh (32)] | qs (128)
-                let (d, dmin) = (half(b, 0), half(b, 2));
-                let (sc, min) = scale_min(&b[4..16]);
-                let (qh, qs) = if self == KQuant::Q5K { (Some(&b[16..48]), &b[48..176]) } else { (None, &b[16..144]) };
-                for p in 0..QK_K {
-                    let (j, h, l) = (p / 64, (p % 64) / 32, p % 32);
+        }
+        KQuant::Q4K | KQuant::Q5K => {
+            // d | dmin | scales (12) | [qh (32)] | qs (128)
+            let (d, dmin) = (half(b, 0), half(b, 2));
+            let (sc, min) = scale_min(&b[4..16]);
+            let five = t == KQuant::Q5K;
+            let (qh, qs) = if five { (&b[16..48], &b[48..176]) } else { (&b[16..16], &b[16..144]) };
+            for (g, o) in out.chunks_exact_mut(32).enumerate() {
+                let (j, h) = (g / 2, g % 2);
+                let (dl, ml) = (d * f32::from(sc[g]), dmin * f32::from(min[g]));
+                for (l, o) in o.iter_mut().enumerate() {
                     let mut q = (qs[j * 32 + l] >> (4 * h)) & 0x0f;
-                    if let Some(qh) = qh {
-                        q |= ((qh[p % 32] >> (p / 32)) & 1) << 4;
+                    if five {
+                        q |= ((qh[l] >> g) & 1) << 4;
                     }
-                    let g = p / 32;
-                    out.push(d * f32::from(sc[g]) * f32::from(q) - dmin * f32::from(min[g]));
+                    *o = dl * f32::from(q) - ml;
                 }
             }
-            KQuant::Q6K => {
-                // ql (128) | qh (64) | scales (16, int8) | d
-                let (ql, qh, scales) = (&b[..128], &b[128..192], &b[192..208]);
-                let d = half(b, 208);
-                for p in 0..QK_K {
-                    let (j, r) = (p / 128, p % 128);
+        }
+        KQuant::Q6K => {
+            // ql (128) | qh (64) | scales (16, int8) | d
+            let (ql, qh, scales) = (&b[..128], &b[128..192], &b[192..208]);
+            let d = half(b, 208);
+            for (run, o) in out.chunks_exact_mut(16).enumerate() {
+                let (j, r0) = (run / 8, 16 * (run % 8));
+                let dl = d * f32::from(scales[run] as i8);
+                for (i, o) in o.iter_mut().enumerate() {
+                    let r = r0 + i;
                     let low = (ql[j * 64 + r % 64] >> (4 * (r / 64))) & 0x0f;
                     let high = (qh[j * 32 + r % 32] >> (2 * (r / 32))) & 0x03;
                     let q = ((low | (high << 4)) as i8).wrapping_sub(32);
-                    out.push(d * f32::from(scales[p / 16] as i8) * f32::from(q));
+                    *o = dl * f32::from(q);
                 }
             }
         }

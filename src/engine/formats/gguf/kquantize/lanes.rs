@@ -46,41 +46,75 @@ fn signed_max<const L: usize, const N: usize>(x: &[Lanes<L>; N]) -> (Lanes<L>, [
 }
 
 /// `make_qx_quants` (rmse_type 1, no importance) in every lane: the signed scale for codes in
-/// [−nmax, nmax − 1], stored in `l` offset by `nmax` (0 throughout for an all-zero lane).
+/// [−nmax, nmax − 1], stored in `l` offset by `nmax` (0 throughout for an all-zero lane). Each
+/// candidate's sums only are made; the codes once, of the winner's inverse scale.
 #[inline(always)]
 pub(super) fn qx<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l: &mut [[i8; L]; N]) -> Lanes<L> {
     let (max, zero) = signed_max(x);
-    // The codes of `iscale` into `out`, and their weighted sums.
-    let codes = |iscale: Lanes<L>, out: &mut [[i8; L]; N]| {
-        let (mut sumlx, mut suml2) = ([0f32; L], [0f32; L]);
-        for (row, o) in x.iter().zip(out.iter_mut()) {
-            for j in 0..L {
-                let v = row[j];
-                let q = nearest_int(iscale[j] * v).clamp(-nmax, nmax - 1);
-                o[j] = (nmax + q) as i8;
-                let (w, q) = (v * v, q as f32);
-                sumlx[j] += w * v * q;
-                suml2[j] += w * q * q;
-            }
-        }
-        (sumlx, suml2)
+    // The weights x² and x²·x, as the C's `w*x[i]*l` rounds them.
+    let w: [Lanes<L>; N] = x.map(|row| row.map(|v| v * v));
+    let wx: [Lanes<L>; N] = from_fn(|i| from_fn(|j| w[i][j] * x[i][j]));
+    let nan = x.iter().flatten().any(|v| v.is_nan());
+    // |iscale·x| ≤ |iscale·max| in each lane: the rounding instruction gives `nearest_int`'s
+    // codes when that is within ±2²² (and no NaN needs `nearest_int`'s 0).
+    let plain = |iscale: &Lanes<L>| {
+        let t: Lanes<L> = from_fn(|j| iscale[j] * max[j]);
+        !nan && all_within(&zero, &t, &t)
     };
-    let (sumlx, suml2) = codes(from_fn(|j| -(nmax as f32) / max[j]), l);
+    let mut at: Lanes<L> = from_fn(|j| -(nmax as f32) / max[j]);
+    let (sumlx, suml2) = qx_sums(x, &w, &wx, &at, nmax, plain(&at));
     let mut scale: Lanes<L> = from_fn(|j| if suml2[j] != 0.0 { sumlx[j] / suml2[j] } else { 0.0 });
     let mut best: Lanes<L> = from_fn(|j| scale[j] * sumlx[j]);
-    let mut aux = [[0i8; L]; N];
     for is in (-9..=9).filter(|&is| is != 0) {
-        let (sumlx, suml2) = codes(from_fn(|j| -(nmax as f32 + 0.1 * is as f32) / max[j]), &mut aux);
+        let iscale: Lanes<L> = from_fn(|j| -(nmax as f32 + 0.1 * is as f32) / max[j]);
+        let (sumlx, suml2) = qx_sums(x, &w, &wx, &iscale, nmax, plain(&iscale));
         let take: Mask<L> = from_fn(|j| mask((suml2[j] > 0.0) & (sumlx[j] * sumlx[j] > best[j] * suml2[j])));
         for j in 0..L {
             let s = sumlx[j] / suml2[j];
             scale[j] = scale[j].blend(s, take[j]);
             best[j] = best[j].blend(s * sumlx[j], take[j]);
+            at[j] = at[j].blend(iscale[j], take[j]);
         }
-        choose(l, &aux, &take);
     }
-    zero_lanes(l, &zero);
+    for (row, o) in x.iter().zip(l.iter_mut()) {
+        for j in 0..L {
+            let q = nearest_int(at[j] * row[j]).clamp(-nmax, nmax - 1);
+            o[j] = if zero[j] { 0 } else { (nmax + q) as i8 };
+        }
+    }
     from_fn(|j| if zero[j] { 0.0 } else { scale[j] })
+}
+
+/// One `make_qx_quants` candidate's sums `Σ x²·x·l` and `Σ x²·l²` in each lane, for the inverse
+/// scale `iscale`, by the rounding instruction if `plain` (as for [`candidate`]).
+#[inline(always)]
+fn qx_sums<const L: usize, const N: usize>(x: &[Lanes<L>; N], w: &[Lanes<L>; N], wx: &[Lanes<L>; N], iscale: &Lanes<L>, nmax: i32, plain: bool) -> (Lanes<L>, Lanes<L>) {
+    if plain {
+        qx_sums_by::<L, N, false>(x, w, wx, iscale, nmax)
+    } else {
+        qx_sums_by::<L, N, true>(x, w, wx, iscale, nmax)
+    }
+}
+
+#[inline(always)]
+fn qx_sums_by<const L: usize, const N: usize, const NEAREST_INT: bool>(x: &[Lanes<L>; N], w: &[Lanes<L>; N], wx: &[Lanes<L>; N], iscale: &Lanes<L>, nmax: i32) -> (Lanes<L>, Lanes<L>) {
+    let (mut sumlx, mut suml2) = ([0f32; L], [0f32; L]);
+    let (lo, hi) = (-nmax as f32, (nmax - 1) as f32);
+    for ((row, w), wx) in x.iter().zip(w).zip(wx) {
+        for j in 0..L {
+            let t = iscale[j] * row[j];
+            let q = if NEAREST_INT {
+                nearest_int(t).clamp(-nmax, nmax - 1) as f32
+            } else {
+                let r = t.round_ties_even();
+                let r = if r > lo { r } else { lo };
+                if r < hi { r } else { hi }
+            };
+            sumlx[j] += wx[j] * q;
+            suml2[j] += w[j] * q * q;
+        }
+    }
+    (sumlx, suml2)
 }
 
 /// `make_q3_quants` with `do_rmse` in every lane: codes in [−nmax, nmax − 1] refined one at a
@@ -154,8 +188,6 @@ pub(super) struct Search {
 #[inline(always)]
 pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search, codes: &mut [[u8; L]; N]) -> (Lanes<L>, Lanes<L>) {
     let nmax = s.nmax;
-    // The codes as f32 (exact small integers), so that every step stays in f32 lanes.
-    let mut l = [[0f32; L]; N];
     let (mut min, mut max) = (x[0], x[0]);
     let mut sum_w = weights[0];
     let mut sum_x: Lanes<L> = from_fn(|j| sum_w[j] * x[0][j]);
@@ -178,13 +210,16 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
     let iscale: Lanes<L> = from_fn(|j| nmax as f32 / (max[j] - min[j]));
     let mut scale: Lanes<L> = from_fn(|j| 1.0 / iscale[j]);
     let mut best = [0f32; L];
-    for ((row, w), o) in x.iter().zip(weights).zip(l.iter_mut()) {
+    for (row, w) in x.iter().zip(weights) {
         for j in 0..L {
             let q = code(iscale[j] * (row[j] - min[j]), 0, nmax);
-            o[j] = q;
             best[j] += w[j] * error(scale[j] * q + min[j] - row[j]);
         }
     }
+    // The winning candidate's inverse scale and the minimum its range started from: its codes
+    // are made again from them at the end (cheaper than keeping each winner's codes).
+    let (mut at_iscale, mut at_min) = (iscale, min);
+    // The codes as f32 (exact small integers), so that every step stays in f32 lanes.
     let mut aux = [[0f32; L]; N];
     for is in 0..=s.nstep {
         // Over the range from the best minimum so far, as the C does.
@@ -192,7 +227,7 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
         // Every code of a lane lies between those of its least and largest value; within
         // ±2²² the rounding instruction gives `nearest_int`'s integer. (A flat lane's codes
         // are not used.)
-        let plain = (0..L).all(|j| flat[j] || [least[j], max[j]].iter().all(|&v| (iscale[j] * (v - min[j])).abs() <= ROUNDS_EXACTLY));
+        let plain = all_within(&flat, &from_fn(|j| iscale[j] * (least[j] - min[j])), &from_fn(|j| iscale[j] * (max[j] - min[j])));
         let (sum_l, sum_l2, sum_xl) = if plain { candidate::<L, N, false>(x, weights, &iscale, &min, nmax, &mut aux) } else { candidate::<L, N, true>(x, weights, &iscale, &min, nmax, &mut aux) };
         let d: Lanes<L> = from_fn(|j| sum_w[j] * sum_l2[j] - sum_l[j] * sum_l[j]);
         // Every lane's candidates computed, then chosen: no lane-by-lane branches.
@@ -211,16 +246,30 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
         for j in 0..L {
             best[j] = best[j].blend(cur[j], take[j]);
             scale[j] = scale[j].blend(this_scale[j], take[j]);
+            at_iscale[j] = at_iscale[j].blend(iscale[j], take[j]);
+            at_min[j] = at_min[j].blend(min[j], take[j]);
             min[j] = min[j].blend(this_min[j], take[j]);
         }
-        choose(&mut l, &aux, &take);
     }
-    zero_lanes(&mut l, &flat);
-    for (c, o) in codes.iter_mut().zip(&l) {
-        *c = o.map(|q| q as u8);
+    for (row, c) in x.iter().zip(codes.iter_mut()) {
+        for j in 0..L {
+            c[j] = if flat[j] { 0 } else { code(at_iscale[j] * (row[j] - at_min[j]), 0, nmax) as u8 };
+        }
     }
     (from_fn(|j| if flat[j] { 0.0 } else { scale[j] }), from_fn(|j| -if flat[j] { min0[j] } else { min[j] }))
 }
+
+/// Whether `a` and `b` are within ±[`ROUNDS_EXACTLY`] (NaN is not) in every lane not set in
+/// `skip`: compares and a reduction, no branch per lane.
+#[inline(always)]
+fn all_within<const L: usize>(skip: &[bool; L], a: &Lanes<L>, b: &Lanes<L>) -> bool {
+    let out: Mask<L> = from_fn(|j| mask(!skip[j] & !((a[j].abs() <= ROUNDS_EXACTLY) & (b[j].abs() <= ROUNDS_EXACTLY))));
+    out.iter().fold(0, |m, &o| m | o) == 0
+}
+
+/// Lanes a pass over the rows takes at a time: its sums then fit in the vector registers (in
+/// wasm, 16 lanes of three sums, four, fourteen and more spilled to memory every row).
+const PART: usize = 8;
 
 /// Below this magnitude `nearest_int` is the float rounded half to even.
 const ROUNDS_EXACTLY: f32 = 4_194_304.0;
@@ -233,14 +282,17 @@ const ROUNDS_EXACTLY: f32 = 4_194_304.0;
 #[inline(always)]
 fn candidate<const L: usize, const N: usize, const NEAREST_INT: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], iscale: &Lanes<L>, min: &Lanes<L>, nmax: i32, aux: &mut [Lanes<L>; N]) -> (Lanes<L>, Lanes<L>, Lanes<L>) {
     let (mut sum_l, mut sum_l2, mut sum_xl) = ([0f32; L], [0f32; L], [0f32; L]);
-    for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
-        for j in 0..L {
-            let t = iscale[j] * (row[j] - min[j]);
-            let q = if NEAREST_INT { code(t, 0, nmax) } else { rounded_code(t, nmax as f32) };
-            o[j] = q;
-            sum_l[j] += w[j] * q;
-            sum_l2[j] += w[j] * q * q;
-            sum_xl[j] += w[j] * q * row[j];
+    for part in (0..L).step_by(PART) {
+        let lanes = part..(part + PART).min(L);
+        for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
+            for j in lanes.clone() {
+                let t = iscale[j] * (row[j] - min[j]);
+                let q = if NEAREST_INT { code(t, 0, nmax) } else { rounded_code(t, nmax as f32) };
+                o[j] = q;
+                sum_l[j] += w[j] * q;
+                sum_l2[j] += w[j] * q * q;
+                sum_xl[j] += w[j] * q * row[j];
+            }
         }
     }
     (sum_l, sum_l2, sum_xl)
@@ -296,16 +348,6 @@ impl Blend for i8 {
     }
 }
 
-/// `l`'s lanes where `take` is set, from `aux`.
-#[inline(always)]
-fn choose<T: Blend, const L: usize, const N: usize>(l: &mut [[T; L]; N], aux: &[[T; L]; N], take: &Mask<L>) {
-    for (o, a) in l.iter_mut().zip(aux) {
-        for j in 0..L {
-            o[j] = o[j].blend(a[j], take[j]);
-        }
-    }
-}
-
 /// Zeroes the codes of the lanes set in `zero`.
 #[inline(always)]
 fn zero_lanes<T: Copy + Default, const L: usize, const N: usize>(l: &mut [[T; L]; N], zero: &[bool; L]) {
@@ -322,7 +364,7 @@ mod tests {
     use super::*;
 
     /// A sub-block of `n` values of kind `kind` (random, zero, constant, ties, tiny, huge, one
-    /// sign, an outlier, NaN or ±∞ in it), from `seed`.
+    /// sign, an outlier, NaN or ±∞ in it, ties of the first scale), from `seed`.
     fn sub_block(kind: u64, seed: u64, n: usize) -> Vec<f32> {
         let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
         let mut next = || {
@@ -330,7 +372,7 @@ mod tests {
             ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
         };
         let mut v: Vec<f32> = (0..n).map(|_| next() * 0.05).collect();
-        match kind % 11 {
+        match kind % 12 {
             0 => v.fill(0.0),
             1 => v.fill(-0.25),
             2 => v.iter_mut().for_each(|x| *x = (*x * 80.0).round() / 4.0),
@@ -341,6 +383,12 @@ mod tests {
             7 => v[(seed % n as u64) as usize] = 3.0,
             8 => v[(seed % n as u64) as usize] = f32::NAN,
             9 => v[(seed % n as u64) as usize] = if seed.is_multiple_of(2) { f32::INFINITY } else { f32::NEG_INFINITY },
+            // Multiples of 1/32 beside −2: `make_qx_quants`' first inverse scale is 16, so
+            // half of the codes are ties.
+            11 => {
+                v.iter_mut().for_each(|x| *x = (*x * 64.0).round() / 32.0);
+                v[(seed % n as u64) as usize] = -2.0;
+            }
             _ => {}
         }
         v
@@ -357,7 +405,7 @@ mod tests {
         for seed in 0..2000u64 {
             // Odd seeds: finite lanes only, whose steps take the rounding instruction's path
             // (a NaN or ±∞ in any lane sends a step down `nearest_int`'s).
-            let kind = |k: u64| if seed % 2 == 1 { [0, 1, 2, 3, 4, 5, 6, 7, 10][(k % 9) as usize] } else { k };
+            let kind = |k: u64| if seed % 2 == 1 { [0, 1, 2, 3, 4, 5, 6, 7, 10, 11][(k % 10) as usize] } else { k };
             let x16: Vec<f32> = (0..16).flat_map(|j| sub_block(kind(seed * 7 + j), seed * 16 + j, 16)).collect();
             let x32: Vec<f32> = (0..16).flat_map(|j| sub_block(kind(seed * 5 + j), seed * 16 + j, 32)).collect();
             let t16 = transpose::<16, 16>(&x16);
