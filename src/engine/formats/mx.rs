@@ -210,16 +210,24 @@ pub struct Mx {
     pub values: Vec<f32>,
 }
 
-/// The largest |x| of a block (NaN if it holds one, as `torch.amax`).
-#[inline]
+/// The largest |x| of a block (NaN if it holds one, as `torch.amax`). Magnitudes compare as
+/// their bit patterns do, as integers in lanes, NaN's above ∞'s: a float fold with `f32::max`
+/// (which ignores NaN, unlike wasm's vector `max`) compiled to scalar code in wasm.
+#[inline(always)]
 pub(crate) fn block_amax(block: &[f32]) -> f32 {
-    let mut m = 0.0f32;
-    let mut nan = false;
-    for &x in block {
-        m = m.max(x.abs());
-        nan |= x.is_nan();
+    const LANES: usize = 8;
+    let mut m = [0u32; LANES];
+    let chunks = block.chunks_exact(LANES);
+    for &x in chunks.remainder() {
+        m[0] = m[0].max(x.to_bits() & 0x7fff_ffff);
     }
-    if nan { f32::NAN } else { m }
+    for c in chunks {
+        for j in 0..LANES {
+            m[j] = m[j].max(c[j].to_bits() & 0x7fff_ffff);
+        }
+    }
+    let top = m.iter().fold(0, |a, &b| a.max(b));
+    if top > f32::INFINITY.to_bits() { f32::NAN } else { f32::from_bits(top) }
 }
 
 /// Quantizes `xs` (row-major, shaped `shape`) in blocks of [`BLOCK`] along the last axis.
