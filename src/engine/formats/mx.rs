@@ -210,24 +210,12 @@ pub struct Mx {
     pub values: Vec<f32>,
 }
 
-/// The largest |x| of a block (NaN if it holds one, as `torch.amax`). Magnitudes compare as
-/// their bit patterns do, as integers in lanes, NaN's above ∞'s: a float fold with `f32::max`
-/// (which ignores NaN, unlike wasm's vector `max`) compiled to scalar code in wasm.
+/// The largest |x| of a block (NaN if it holds one, as `torch.amax`), in integer lanes
+/// ([`block_magnitudes`](crate::engine::simd::block_magnitudes)).
 #[inline(always)]
 pub(crate) fn block_amax(block: &[f32]) -> f32 {
-    const LANES: usize = 8;
-    let mut m = [0u32; LANES];
-    let chunks = block.chunks_exact(LANES);
-    for &x in chunks.remainder() {
-        m[0] = m[0].max(x.to_bits() & 0x7fff_ffff);
-    }
-    for c in chunks {
-        for j in 0..LANES {
-            m[j] = m[j].max(c[j].to_bits() & 0x7fff_ffff);
-        }
-    }
-    let top = m.iter().fold(0, |a, &b| a.max(b));
-    if top > f32::INFINITY.to_bits() { f32::NAN } else { f32::from_bits(top) }
+    let (_, raw) = crate::engine::simd::block_magnitudes(block);
+    if raw > crate::engine::simd::INFINITY_BITS { f32::NAN } else { f32::from_bits(raw) }
 }
 
 /// Quantizes `xs` (row-major, shaped `shape`) in blocks of [`BLOCK`] along the last axis.

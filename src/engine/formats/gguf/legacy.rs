@@ -241,10 +241,9 @@ fn cast_back(q: f32, lo: f32, hi: f32) -> f32 {
 /// Lanes of the blocks' reductions.
 const LANES: usize = 8;
 
-/// The largest |x| of a block (0 for none; NaN ignored), in lanes (the same value as a fold in
-/// order: the maximum of the magnitudes does not depend on the order). Magnitudes compare as
-/// their bit patterns do, as integers (NaN's patterns, above ∞'s, taken as 0), which vectorizes
-/// where LLVM leaves a float fold scalar.
+/// The largest |x| of a block (0 for none; NaN ignored), in integer lanes
+/// ([`block_magnitudes`](crate::engine::simd::block_magnitudes); the same value as a fold in
+/// order: the maximum of the magnitudes does not depend on the order).
 #[inline(always)]
 fn amax(x: &[f32; BLOCK]) -> f32 {
     amax_and_finite(x).0
@@ -253,17 +252,8 @@ fn amax(x: &[f32; BLOCK]) -> f32 {
 /// [`amax`], and whether every value of the block is finite.
 #[inline(always)]
 fn amax_and_finite(x: &[f32; BLOCK]) -> (f32, bool) {
-    let (mut m, mut raw) = ([0u32; LANES], [0u32; LANES]);
-    for c in x.chunks_exact(LANES) {
-        for j in 0..LANES {
-            let a = c[j].to_bits() & 0x7fff_ffff;
-            raw[j] = raw[j].max(a);
-            let a = if a > 0x7f80_0000 { 0 } else { a };
-            m[j] = m[j].max(a);
-        }
-    }
-    let top = |l: [u32; LANES]| l.iter().fold(0, |a, &b| a.max(b));
-    (f32::from_bits(top(m)), top(raw) < 0x7f80_0000)
+    let (m, raw) = crate::engine::simd::block_magnitudes(x);
+    (f32::from_bits(m), raw < crate::engine::simd::INFINITY_BITS)
 }
 
 /// The value of largest magnitude, the first of equals (NumPy's argmax), 0 for none: the
