@@ -126,3 +126,22 @@ fn integer_kernels_equal_the_plain_loops() {
         }
     }
 }
+
+/// The meter's unchecked loop in SIMD128 gives the portable loop's lanes bit for bit: runs of
+/// whole lanes and not, values clipped below and above, zeros of both signs, and squares that
+/// overflow f32.
+#[wasm_bindgen_test]
+fn the_meters_simd_loop_equals_the_portable_loop() {
+    use quantscope::engine::formats::measure::plain_loop_agrees;
+    for n in [0usize, 1, 7, 8, 9, 31, 64, 200, 512] {
+        for seed in 0..8u32 {
+            let x: Vec<f32> = (0..n as u32).map(|i| (((i * 7919 + seed * 104_729) % 2001) as f32 - 1000.0) / 700.0).collect();
+            let mut v: Vec<f32> = x.iter().map(|&x| (x * 4.0).round() / 4.0).collect();
+            if seed == 3 && n > 2 {
+                v[1] = -0.0;
+                v[2] = 3e30;
+            }
+            assert!(plain_loop_agrees(&x, &v, -1.2, 0.9 + seed as f32 / 10.0), "{n} values, seed {seed}");
+        }
+    }
+}

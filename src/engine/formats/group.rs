@@ -5,7 +5,7 @@
 //! tensor reshaped to `[groups, G]` (tests/golden/formats/make_group.py checks this against
 //! PyTorch's `PerChannelMinMaxObserver` and `fake_quantize_per_channel_affine`).
 
-use super::measure::{Meter, PIECE};
+use super::measure::{Meter, BATCH, PIECE};
 use super::quantized::{bounds, Affine};
 use super::FormatError;
 use crate::engine::observer::finite_min_max;
@@ -85,7 +85,7 @@ pub fn grid(p: &QParams) -> Affine {
 pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, range: QRange, table: &[f32], meter: &mut Meter) -> Result<(), FormatError> {
     check(xs, shape, group)?;
     let params = group_params(xs, group, scheme, range);
-    let mut buf = vec![0f32; PIECE.min(group)];
+    let mut buf = vec![0f32; if group <= BATCH { BATCH / group * group } else { PIECE.min(group) }];
     crate::engine::simd::dispatch!(measure_groups(xs, group, &params, range, table, &mut buf, meter));
     Ok(())
 }
@@ -94,12 +94,27 @@ pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], group: usize, scheme:
 fn measure_groups(xs: &[f32], group: usize, params: &[QParams], range: QRange, table: &[f32], buf: &mut [f32], meter: &mut Meter) {
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
-    for (x, p) in xs.chunks_exact(group).zip(params) {
-        let (lo, hi) = bounds(grid(p), table);
-        for piece in x.chunks(PIECE) {
-            let out = &mut buf[..piece.len()];
-            fake_quantize_into(piece, *p, range, Rounding::HalfEven, out);
-            m.add(piece, out, lo, hi);
+    if group <= BATCH {
+        // Whole groups, a batch of them at a time, measured together.
+        let per = BATCH / group;
+        let mut grids = Vec::with_capacity(per);
+        for (x, ps) in xs.chunks(per * group).zip(params.chunks(per)) {
+            let out = &mut buf[..x.len()];
+            grids.clear();
+            for ((x, o), p) in x.chunks_exact(group).zip(out.chunks_exact_mut(group)).zip(ps) {
+                fake_quantize_into(x, *p, range, Rounding::HalfEven, o);
+                grids.push(bounds(grid(p), table));
+            }
+            m.add_blocks(x, out, group, &grids);
+        }
+    } else {
+        for (x, p) in xs.chunks_exact(group).zip(params) {
+            let (lo, hi) = bounds(grid(p), table);
+            for piece in x.chunks(PIECE) {
+                let out = &mut buf[..piece.len()];
+                fake_quantize_into(piece, *p, range, Rounding::HalfEven, out);
+                m.add(piece, out, lo, hi);
+            }
         }
     }
     *meter = m;

@@ -258,14 +258,12 @@ pub fn measure_fake_quantized(elem: Element, rounding: ScaleRounding, xs: &[f32]
 
 #[inline(always)]
 fn measure_blocks(elem: Element, rounding: ScaleRounding, xs: &[f32], table: &[f32], meter: &mut Meter) {
-    let mut out = [0f32; BLOCK];
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
-    for block in xs.chunks_exact(BLOCK) {
-        let b = block_values(elem, rounding, block, &mut out);
-        let (lo, hi) = bounds(Affine::scaled(scale_value(b)), table);
-        m.add(block, &out, lo, hi);
-    }
+    super::measure::measure_blocks::<BLOCK>(&mut m, xs, #[inline(always)] |block, out| {
+        let b = block_values(elem, rounding, block, out);
+        bounds(Affine::scaled(scale_value(b)), table)
+    });
     *meter = m;
 }
 

@@ -174,17 +174,17 @@ pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], double: bool, meter: 
 
 #[inline(always)]
 fn measure_blocks(xs: &[f32], absmax: &[f32], decoded: &[f32], b: &[f32; 15], meter: &mut Meter) {
-    let mut out = [0f32; BLOCK];
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
-    for ((block, &a), &d) in xs.chunks_exact(BLOCK).zip(absmax).zip(decoded) {
+    let mut scales = absmax.iter().zip(decoded);
+    super::measure::measure_blocks::<BLOCK>(&mut m, xs, #[inline(always)] |block, out| {
+        let (&a, &d) = scales.next().expect("a block's absmax");
         let r = 1.0 / a.max(TINY);
         for (o, &x) in out.iter_mut().zip(block) {
             *o = code_value(b, unit(x, r)) * d;
         }
-        let (lo, hi) = bounds(Affine::scaled(d), &CODE);
-        m.add(block, &out, lo, hi);
-    }
+        bounds(Affine::scaled(d), &CODE)
+    });
     *meter = m;
 }
 

@@ -105,15 +105,13 @@ pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], table: &[f32], meter:
 #[inline(always)]
 fn measure_blocks(xs: &[f32], t: f32, table: &[f32], meter: &mut Meter) {
     let (inv_t, r) = (1.0 / t, E2M1.rounder());
-    let mut out = [0f32; BLOCK];
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
-    for block in xs.chunks_exact(BLOCK) {
+    super::measure::measure_blocks::<BLOCK>(&mut m, xs, #[inline(always)] |block, out| {
         let (_, s) = block_scale(block, t);
-        block_values(&r, block, inv_t, t, s, &mut out);
-        let (lo, hi) = bounds(Affine::scaled(t * s), table);
-        m.add(block, &out, lo, hi);
-    }
+        block_values(&r, block, inv_t, t, s, out);
+        bounds(Affine::scaled(t * s), table)
+    });
     *meter = m;
 }
 

@@ -196,17 +196,18 @@ fn fake_quantize_blocks(t: BlockType, xs: &[f32], values: &mut [f32], groups: &m
     });
 }
 
-/// [`BlockType::measure_fake_quantized`]'s loop: each block's values into one block's buffer,
-/// measured at once against the block's bounds.
+/// [`BlockType::measure_fake_quantized`]'s loop: the blocks' values made ([`each_block`]) and
+/// measured a batch at a time against each block's bounds.
 #[inline(always)]
 fn measure_blocks(t: BlockType, xs: &[f32], table: &[f32], meter: &mut Meter) {
-    let mut out = [0f32; BLOCK];
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
-    each_block(t, xs, #[inline(always)] |x, s| {
-        let a = block_values(t, x, s, &mut out);
-        let (lo, hi) = bounds(a, table);
-        m.add(x, &out, lo, hi);
+    crate::engine::formats::measure::measure_batches::<BLOCK>(&mut m, xs, #[inline(always)] |x, out, grids| {
+        let (mut outs, mut grids) = (out.chunks_exact_mut(BLOCK), grids.iter_mut());
+        each_block(t, x, #[inline(always)] |x, s| {
+            let out = outs.next().expect("a block of values").try_into().expect("a block");
+            *grids.next().expect("a block's bounds") = bounds(block_values(t, x, s, out), table);
+        });
     });
     *meter = m;
 }

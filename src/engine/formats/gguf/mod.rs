@@ -108,11 +108,6 @@ impl GgufType {
 /// Each group of `xs` and its `values` into `meter`, against its grid.
 #[inline(always)]
 fn measure_groups(xs: &[f32], values: &[f32], g: &Grids, table: &[f32], meter: &mut Meter) {
-    // A local meter, whose lanes can stay in registers.
-    let mut m = std::mem::take(meter);
-    for (a, (x, v)) in g.groups.iter().zip(xs.chunks(g.group).zip(values.chunks(g.group))) {
-        let (lo, hi) = bounds(*a, table);
-        m.add(x, v, lo, hi);
-    }
-    *meter = m;
+    let bounds: Vec<(f32, f32)> = g.groups.iter().map(|a| bounds(*a, table)).collect();
+    meter.add_blocks(xs, values, g.group, &bounds);
 }

@@ -1,19 +1,47 @@
 //! What a format costs on a tensor: the Explorer's metrics (MSE split into clipping and
 //! rounding, SQNR, max error, the clipped share) and each group's error, in one pass.
 
+mod lanes;
+
+use self::lanes::{finite, lane_terms, run, Accumulator, Lanes, Plain, LANES, LANE_TERMS, SPAN};
 use super::quantized::Quantized;
 use crate::engine::statistics::metrics::QuantMetrics;
 use crate::engine::statistics::stats::sqnr_from_energies;
 
-/// f32 lanes of the accumulation loop.
-const LANES: usize = 8;
-/// Values summed in f32 lanes before the sums move to f64 (each lane sums at most 64 terms).
-const SPAN: usize = 64 * LANES;
 /// Values a kernel may make and measure at a time with [`Meter::add`] and get the sums of adding
 /// the whole group at once (a multiple of the runs it sums a group in).
 pub const PIECE: usize = 8 * SPAN;
-/// The most terms one f32 lane sums before the lanes move to f64.
-const LANE_TERMS: usize = SPAN / LANES;
+
+/// Values of whole blocks [`measure_blocks`] makes before it measures them.
+pub const BATCH: usize = 2 * SPAN;
+
+/// Each block of `B` values of `xs` made by `make` (into its output, returning the block's
+/// clipping bounds) and measured into `m`, a batch of blocks at a time ([`measure_batches`]).
+#[inline(always)]
+pub fn measure_blocks<const B: usize>(m: &mut Meter, xs: &[f32], mut make: impl FnMut(&[f32; B], &mut [f32; B]) -> (f32, f32)) {
+    measure_batches::<B>(m, xs, #[inline(always)] |x, out, bounds| {
+        for ((x, o), b) in x.chunks_exact(B).zip(out.chunks_exact_mut(B)).zip(bounds.iter_mut()) {
+            *b = make(x.try_into().expect("a block"), o.try_into().expect("a block"));
+        }
+    });
+}
+
+/// The whole blocks of `B` values of `xs`, a batch at a time, made by `make` (`make(x, out,
+/// bounds)`: the values of the blocks of `x` into `out`, each block's clipping bounds into
+/// `bounds`) and measured into `m` ([`Meter::add_blocks`]): the sums of adding each block as it
+/// is made. A last part shorter than `B` is left out.
+#[inline(always)]
+pub fn measure_batches<const B: usize>(m: &mut Meter, xs: &[f32], mut make: impl FnMut(&[f32], &mut [f32], &mut [(f32, f32)])) {
+    const { assert!(B <= BATCH) };
+    let mut buf = [0f32; BATCH];
+    let mut bounds = [(0f32, 0f32); BATCH];
+    for batch in xs.chunks(BATCH / B * B) {
+        let n = batch.len() / B;
+        let (x, out, bounds) = (&batch[..n * B], &mut buf[..n * B], &mut bounds[..n]);
+        make(x, out, bounds);
+        m.add_blocks(x, out, B, bounds);
+    }
+}
 
 /// What a run of values adds, in f64.
 #[derive(Default, Clone, Copy)]
@@ -37,107 +65,6 @@ impl Partial {
         self.above += p.above;
         self.bad += p.bad;
     }
-}
-
-/// The sums of one or more runs, lane by lane, in f32 (counts in u32).
-#[derive(Default, Clone, Copy)]
-struct Lanes {
-    signal: [f32; LANES],
-    clip: [f32; LANES],
-    round: [f32; LANES],
-    max_err: [f32; LANES],
-    below: [u32; LANES],
-    above: [u32; LANES],
-    bad: [u32; LANES],
-}
-
-impl Lanes {
-    /// Whether every f32 sum is finite (none overflowed).
-    #[inline(always)]
-    fn finite(&self) -> bool {
-        let sum: [f32; LANES] = std::array::from_fn(|i| self.signal[i] + self.clip[i] + self.round[i]);
-        sum.iter().fold(true, |ok, s| ok & s.is_finite())
-    }
-
-    /// These sums and counts with `p`'s added, lane by lane.
-    #[inline(always)]
-    fn plus(&self, p: &Lanes) -> Lanes {
-        let add = |a: [f32; LANES], b: [f32; LANES]| std::array::from_fn(|i| a[i] + b[i]);
-        let count = |a: [u32; LANES], b: [u32; LANES]| std::array::from_fn(|i| a[i] + b[i]);
-        Lanes {
-            signal: add(self.signal, p.signal),
-            clip: add(self.clip, p.clip),
-            round: add(self.round, p.round),
-            max_err: std::array::from_fn(|i| if p.max_err[i] > self.max_err[i] { p.max_err[i] } else { self.max_err[i] }),
-            below: count(self.below, p.below),
-            above: count(self.above, p.above),
-            bad: count(self.bad, p.bad),
-        }
-    }
-
-    /// The lanes summed into one, in f64.
-    fn partial(&self) -> Partial {
-        let sum = |l: &[f32; LANES]| l.iter().map(|&t| f64::from(t)).sum::<f64>();
-        let count = |l: &[u32; LANES]| l.iter().map(|&t| t as usize).sum::<usize>();
-        Partial {
-            signal: sum(&self.signal),
-            clip: sum(&self.clip),
-            round: sum(&self.round),
-            max_err: self.max_err.iter().fold(0f32, |t, &u| t.max(u)),
-            below: count(&self.below),
-            above: count(&self.above),
-            bad: count(&self.bad),
-        }
-    }
-}
-
-/// `l` with one run of at most [`SPAN`] values of one group added, with the group's bounds, in
-/// branch-free f32 lanes (LLVM vectorizes them; a stage-by-stage form measured 1.6× slower
-/// here). Lane 0 takes the values past the last whole 8, so it gains the most terms: [`lane_terms`].
-/// `CHECKED`: values that are not finite are counted in `bad` and left out; else the caller
-/// sees them in the sums, which they make infinite or NaN, and adds the run again checked.
-#[inline(always)]
-fn run<const CHECKED: bool>(l: Lanes, x: &[f32], v: &[f32], lo: f32, hi: f32) -> Lanes {
-    // Plain local arrays: LLVM keeps these in vector registers (not so the struct's fields).
-    let Lanes { mut signal, mut clip, mut round, mut max_err, mut below, mut above, mut bad } = l;
-    let mut lane = |i: usize, x: f32, v: f32| {
-        let ok = !CHECKED || finite(x) & finite(v);
-        let xv = if ok { x } else { 0.0 };
-        let e = if ok { x - v } else { 0.0 };
-        let (under, over) = (ok & (x < lo), ok & (x > hi));
-        let clipped = under | over;
-        let e2 = e * e;
-        signal[i] += xv * xv;
-        clip[i] += if clipped { e2 } else { 0.0 };
-        round[i] += if clipped { 0.0 } else { e2 };
-        let ae = e.abs();
-        max_err[i] = if ae > max_err[i] { ae } else { max_err[i] };
-        below[i] += u32::from(under);
-        above[i] += u32::from(over);
-        bad[i] += u32::from(!ok);
-    };
-    let (xc, vc) = (x.chunks_exact(LANES), v.chunks_exact(LANES));
-    let (xr, vr) = (xc.remainder(), vc.remainder());
-    for (xl, vl) in xc.zip(vc) {
-        for i in 0..LANES {
-            lane(i, xl[i], vl[i]);
-        }
-    }
-    for (&x, &v) in xr.iter().zip(vr) {
-        lane(0, x, v);
-    }
-    Lanes { signal, clip, round, max_err, below, above, bad }
-}
-
-/// The terms a run of `n` values adds to lane 0, the lane that gains the most.
-fn lane_terms(n: usize) -> usize {
-    n / LANES + n % LANES
-}
-
-/// Whether `f` is finite, by its bits (a compare that vectorizes).
-#[inline(always)]
-fn finite(f: f32) -> bool {
-    (f.to_bits() & 0x7fff_ffff) < 0x7f80_0000
 }
 
 /// A run's signal, clipping and rounding sums in f64, for a run whose f32 sums overflowed
@@ -188,15 +115,12 @@ impl Meter {
     #[inline(always)]
     pub fn add(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) {
         for (xr, vr) in x.chunks(SPAN).zip(v.chunks(SPAN)) {
-            let terms = lane_terms(xr.len());
-            if self.terms + terms > LANE_TERMS {
-                self.total.add(&self.lanes.partial());
-                (self.lanes, self.terms) = (Lanes::default(), 0);
-            }
+            self.make_room(lane_terms(xr.len()));
             // Most runs hold only finite values: summed without checking each (a third fewer
             // operations a value), and again, checked, when the sums show otherwise.
-            let sums = self.lanes.plus(&run::<false>(Lanes::default(), xr, vr, lo, hi));
-            self.terms += terms;
+            let mut sums = Plain::load(&self.lanes);
+            sums.run(xr, vr, lo, hi);
+            let sums = sums.store();
             if sums.finite() {
                 self.lanes = sums;
             } else {
@@ -205,12 +129,67 @@ impl Meter {
         }
     }
 
+    /// Adds the groups of `block` values each of `x` (and `v`), group `i` with the bounds
+    /// `bounds[i]`: the same sums, bit for bit, as [`Meter::add`] of each group in turn, with
+    /// the lanes kept in registers from one group to the next and checked once.
+    #[inline(always)]
+    pub fn add_blocks(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) {
+        debug_assert!(x.len() == v.len() && x.len().div_ceil(block.max(1)) == bounds.len());
+        if block == 0 || !block.is_multiple_of(LANES) || block > SPAN {
+            for ((x, v), &(lo, hi)) in x.chunks(block.max(1)).zip(v.chunks(block.max(1))).zip(bounds) {
+                self.add(x, v, lo, hi);
+            }
+            return;
+        }
+        let saved = (self.lanes, self.terms, self.total);
+        if !self.add_blocks_plain(x, v, block, bounds) {
+            // A value that is not finite, or sums that overflowed: again, group by group.
+            (self.lanes, self.terms, self.total) = saved;
+            for ((x, v), &(lo, hi)) in x.chunks(block).zip(v.chunks(block)).zip(bounds) {
+                self.add(x, v, lo, hi);
+            }
+        }
+    }
+
+    /// [`Meter::add_blocks`] unchecked, for groups of whole lanes; false if any lanes' sums came
+    /// out infinite or NaN (the meter is then to be restored).
+    #[inline(always)]
+    fn add_blocks_plain(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) -> bool {
+        let terms = block / LANES;
+        let mut sums = Plain::load(&self.lanes);
+        for ((x, v), &(lo, hi)) in x.chunks_exact(block).zip(v.chunks_exact(block)).zip(bounds) {
+            if self.terms + terms > LANE_TERMS {
+                let full = sums.store();
+                if !full.finite() {
+                    return false;
+                }
+                self.total.add(&full.partial());
+                (sums, self.terms) = (Plain::load(&Lanes::default()), 0);
+            }
+            self.terms += terms;
+            sums.run(x, v, lo, hi);
+        }
+        self.lanes = sums.store();
+        self.lanes.finite()
+    }
+
+    /// Moves the lanes' sums to f64 if `terms` more would take a lane past [`LANE_TERMS`], and
+    /// counts them.
+    #[inline(always)]
+    fn make_room(&mut self, terms: usize) {
+        if self.terms + terms > LANE_TERMS {
+            self.total.add(&self.lanes.partial());
+            (self.lanes, self.terms) = (Lanes::default(), 0);
+        }
+        self.terms += terms;
+    }
+
     /// A run whose plain sums came out infinite or NaN, added again with its values that are
     /// not finite left out and counted. If the f32 sums still overflow (values beyond ~1e19),
     /// the counts and the maximum stand and the run's sums are taken in f64.
     #[cold]
     fn add_checked(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) {
-        let checked = self.lanes.plus(&run::<true>(Lanes::default(), x, v, lo, hi));
+        let checked = run::<true>(self.lanes, x, v, lo, hi);
         if checked.finite() {
             self.lanes = checked;
         } else {
@@ -220,7 +199,7 @@ impl Meter {
         }
     }
 
-/// The metrics of the `len` values added. A value beyond its group's bounds counts as
+    /// The metrics of the `len` values added. A value beyond its group's bounds counts as
     /// clipped (saturated); values that are not finite, before or after quantization (a NaN, or
     /// a finite value in an MX block that a NaN made NaN), are counted in `non_finite` and left
     /// out of the rest. `levels_used` is not counted (0).
@@ -264,6 +243,19 @@ pub fn measure(xs: &[f32], q: &Quantized) -> (QuantMetrics, Vec<f64>) {
     let mut sse = Vec::with_capacity(xs.len() / q.group.max(1) + 1);
     let meter = crate::engine::simd::dispatch!(groups(xs, q, &mut sse));
     (meter.metrics(xs.len()), sse)
+}
+
+/// Whether the unchecked loop of this target ([`Plain`]: SIMD128 in wasm) gives the portable
+/// loop's lanes bit for bit on one run (at most [`SPAN`] values) added to some lanes: for the
+/// tests, natively and in wasm (tests/web.rs).
+#[doc(hidden)]
+pub fn plain_loop_agrees(x: &[f32], v: &[f32], lo: f32, hi: f32) -> bool {
+    let start = run::<false>(Lanes::default(), &x[..x.len().min(13)], &v[..v.len().min(13)], lo, hi);
+    let mut fast = Plain::load(&start);
+    fast.run(x, v, lo, hi);
+    let (a, b) = (fast.store(), run::<false>(start, x, v, lo, hi));
+    let bits = |l: &Lanes| -> Vec<u32> { [l.signal, l.clip, l.round, l.max_err].iter().flatten().map(|f| f.to_bits()).chain([l.below, l.above, l.bad].into_iter().flatten()).collect() };
+    bits(&a) == bits(&b)
 }
 
 #[cfg(test)]
@@ -329,6 +321,67 @@ mod tests {
                     assert!((m.mse - se / xs.len() as f64).abs() <= F32_LANES * m.mse.max(1e-30), "{f} {n} {huge}: {} against {}", m.mse, se / xs.len() as f64);
                 }
             }
+        }
+    }
+
+    /// Values for the meter's tests: `n` of them from `seed`, with NaN, ±∞ and values whose
+    /// squares overflow f32 where `kind` asks, and their "quantized" values.
+    fn pairs(n: usize, seed: u64, kind: u64) -> (Vec<f32>, Vec<f32>) {
+        let mut s = seed.wrapping_mul(6364136223846793005).wrapping_add(1);
+        let mut next = || {
+            s = s.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+            ((s >> 40) as f32 / (1u64 << 24) as f32) * 2.0 - 1.0
+        };
+        let mut x: Vec<f32> = (0..n).map(|_| next()).collect();
+        let mut v: Vec<f32> = x.iter().map(|&x| (x * 8.0).round() / 8.0).collect();
+        let at = (seed as usize * 7919) % n.max(1);
+        match kind % 5 {
+            1 if n > 0 => x[at] = f32::NAN,
+            2 if n > 0 => v[at] = f32::INFINITY,
+            3 if n > 0 => x[at] = 3e30,
+            4 if n > 0 => v[at] = f32::NAN,
+            _ => {}
+        }
+        (x, v)
+    }
+
+    /// Groups added together ([`Meter::add_blocks`]) sum as adding each in turn does, bit for
+    /// bit: groups of whole lanes, of a part of a lane, longer than a run, after other groups, with
+    /// NaN, ±∞ and overflowing squares in them, and across the moves of the lanes to f64.
+    #[test]
+    fn blocks_added_together_are_blocks_added_in_turn() {
+        for block in [8usize, 16, 32, 64, 24, 5, 600] {
+            for kind in 0..5u64 {
+                for blocks in [1usize, 3, 17, 70] {
+                    let (x, v) = pairs(block * blocks, block as u64 * 31 + kind + blocks as u64, kind);
+                    // Bounds that clip some values below and above.
+                    let bounds: Vec<(f32, f32)> = (0..blocks).map(|b| (-0.9 + 0.01 * (b % 7) as f32, 0.85 - 0.02 * (b % 5) as f32)).collect();
+                    let (head_x, head_v) = pairs(100, 5, 0);
+                    let (mut together, mut in_turn) = (Meter::default(), Meter::default());
+                    for m in [&mut together, &mut in_turn] {
+                        m.add(&head_x, &head_v, -0.5, 0.5);
+                    }
+                    together.add_blocks(&x, &v, block, &bounds);
+                    for ((x, v), &(lo, hi)) in x.chunks(block).zip(v.chunks(block)).zip(&bounds) {
+                        in_turn.add(x, v, lo, hi);
+                    }
+                    let n = x.len() + 100;
+                    let (a, b) = (together.metrics(n), in_turn.metrics(n));
+                    assert_eq!(a, b, "block {block}, kind {kind}, {blocks} blocks");
+                    assert_eq!(a.mse.to_bits(), b.mse.to_bits());
+                    assert_eq!(a.non_finite, if kind % 5 == 0 || kind % 5 == 3 { 0 } else { 1 }, "block {block}, kind {kind}");
+                }
+            }
+        }
+    }
+
+    /// The unchecked loop of this target ([`Plain`]: SIMD128 in wasm) gives the portable loop's
+    /// lanes bit for bit, for runs of whole lanes and not.
+    #[test]
+    fn the_target_loop_is_the_portable_loop() {
+        for n in [0usize, 1, 7, 8, 9, 64, 200, SPAN] {
+            let (x, v) = pairs(n, n as u64, 0);
+            assert!(plain_loop_agrees(&x, &v, -0.7, 0.6), "{n}");
         }
     }
 
