@@ -227,7 +227,13 @@ pub fn quantize(format: Format, xs: &[f32], shape: &[usize]) -> Result<Quantized
                     let table = gguf::grids(t, &[]).table;
                     Quantized { format, values, group: gguf::legacy::BLOCK, table, groups, scale_codes: ScaleCodes::Plain, bits_per_weight: t.bits_per_weight() }
                 }
-                GgufType::K(_) => gguf_quantized(format, t, &t.quantize(xs)?)?,
+                GgufType::K(k) => {
+                    // The values made beside the bytes (bit for bit the decoded ones).
+                    let mut values = vec![0f32; xs.len()];
+                    let bytes = gguf::kquantize::quantize_with_values(k, xs, &mut values)?;
+                    let grids = gguf::grids(t, &bytes);
+                    Quantized { format, values, group: grids.group, table: grids.table, groups: grids.groups, scale_codes: grids.scale_codes, bits_per_weight: t.bits_per_weight() }
+                }
             }
         }
     };

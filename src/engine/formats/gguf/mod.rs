@@ -95,11 +95,19 @@ impl GgufType {
             return Err(FormatError::BlockSize { values: xs.len(), block });
         }
         let table = grids(self, &[]).table;
+        let mut values = vec![0f32; MEASURED_BLOCKS * block];
         for chunk in xs.chunks(MEASURED_BLOCKS * block) {
-            let bytes = self.quantize(chunk)?;
-            let values = self.dequantize(&bytes)?;
+            let values = &mut values[..chunk.len()];
+            let bytes = match self {
+                GgufType::K(t) => kquantize::quantize_with_values(t, chunk, values)?,
+                GgufType::Legacy(_) => {
+                    let bytes = self.quantize(chunk)?;
+                    values.copy_from_slice(&self.dequantize(&bytes)?);
+                    bytes
+                }
+            };
             let g = grids(self, &bytes);
-            crate::engine::simd::dispatch!(measure_groups(chunk, &values, &g, &table, meter));
+            crate::engine::simd::dispatch!(measure_groups(chunk, values, &g, &table, meter));
         }
         Ok(())
     }

@@ -84,44 +84,92 @@ fn pack_scale_min(scales: &[u8; 8], mins: &[u8; 8]) -> [u8; 12] {
 
 /// Quantizes `xs`, whose length must be a multiple of [`QK_K`] (the last axis is).
 pub fn quantize(t: KQuant, xs: &[f32]) -> Result<Vec<u8>, FormatError> {
+    quantize_into(t, xs, None)
+}
+
+/// [`quantize`], and the values the bytes stand for into `values` (as long as `xs`): the same
+/// values, bit for bit, as [`KQuant::dequantize`] of the bytes (each made by the decoder's f32
+/// operations from the codes and scales as the quantizer stores them; a test checks), without
+/// unpacking them again.
+pub fn quantize_with_values(t: KQuant, xs: &[f32], values: &mut [f32]) -> Result<Vec<u8>, FormatError> {
+    assert_eq!(values.len(), xs.len(), "a value for each of xs");
+    quantize_into(t, xs, Some(values))
+}
+
+fn quantize_into(t: KQuant, xs: &[f32], values: Option<&mut [f32]>) -> Result<Vec<u8>, FormatError> {
     if !xs.len().is_multiple_of(QK_K) {
         return Err(FormatError::BlockSize { values: xs.len(), block: QK_K });
     }
     let mut out = vec![0u8; xs.len() / QK_K * t.type_size()];
-    crate::engine::simd::dispatch!(quantize_blocks(t, xs, &mut out));
+    match t {
+        KQuant::Q2K => crate::engine::simd::dispatch!(each_block(xs, &mut out, t.type_size(), values, q2_k)),
+        KQuant::Q3K => crate::engine::simd::dispatch!(each_block(xs, &mut out, t.type_size(), values, q3_k)),
+        KQuant::Q4K => crate::engine::simd::dispatch!(pairs(false, xs, &mut out, values)),
+        KQuant::Q5K => crate::engine::simd::dispatch!(pairs(true, xs, &mut out, values)),
+        KQuant::Q6K => crate::engine::simd::dispatch!(each_block(xs, &mut out, t.type_size(), values, q6_k)),
+    }
     Ok(out)
 }
 
-/// [`quantize`]'s loop over super-blocks.
+/// The values of the super-blocks, or nowhere.
+type Values<'a> = Option<&'a mut [f32]>;
+
+/// Super-block `i`'s values in `values`, if any.
 #[inline(always)]
-fn quantize_blocks(t: KQuant, xs: &[f32], out: &mut [u8]) {
-    if matches!(t, KQuant::Q4K | KQuant::Q5K) {
-        // Two super-blocks a search; a last odd one searched beside zeros (lanes are independent).
-        let five = t == KQuant::Q5K;
-        for (x, b) in xs.chunks(2 * QK_K).zip(out.chunks_mut(2 * t.type_size())) {
-            let mut pair = [0f32; 2 * QK_K];
-            pair[..x.len()].copy_from_slice(x);
-            let searched = q45_search(five, &pair);
-            for ((x, b), s) in x.chunks_exact(QK_K).zip(b.chunks_exact_mut(t.type_size())).zip(&searched) {
-                q45_k(five, x.try_into().expect("chunks of QK_K"), b, s);
-            }
-        }
-        return;
+fn block_of<'a>(values: &'a mut Values<'_>, i: usize) -> Option<&'a mut [f32; QK_K]> {
+    values.as_deref_mut().map(|v| (&mut v[QK_K * i..QK_K * (i + 1)]).try_into().expect("a super-block"))
+}
+
+/// Each super-block of `xs` quantized by `f` into its `size` bytes of `out` (and its values). In wasm a
+/// function of its own per type: inlined into one function with the others, the searches
+/// compiled 10–15% slower there.
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn each_block(xs: &[f32], out: &mut [u8], size: usize, mut values: Values, f: impl Fn(&[f32; QK_K], &mut [u8], Option<&mut [f32; QK_K]>)) {
+    for (i, (x, b)) in xs.chunks_exact(QK_K).zip(out.chunks_exact_mut(size)).enumerate() {
+        f(x.try_into().expect("chunks of QK_K"), b, block_of(&mut values, i));
     }
-    for (x, b) in xs.chunks_exact(QK_K).zip(out.chunks_exact_mut(t.type_size())) {
-        let x: &[f32; QK_K] = x.try_into().expect("chunks of QK_K");
-        match t {
-            KQuant::Q2K => q2_k(x, b),
-            KQuant::Q3K => q3_k(x, b),
-            KQuant::Q4K | KQuant::Q5K => unreachable!("searched in pairs above"),
-            KQuant::Q6K => q6_k(x, b),
+}
+
+/// Q4_K's or Q5_K's super-blocks, two a search; a last odd one searched beside zeros (lanes are
+/// independent). In wasm a function of its own, as [`each_block`].
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn pairs(five: bool, xs: &[f32], out: &mut [u8], mut values: Values) {
+    let size = if five { KQuant::Q5K } else { KQuant::Q4K }.type_size();
+    for (p, (x, b)) in xs.chunks(2 * QK_K).zip(out.chunks_mut(2 * size)).enumerate() {
+        let mut pair = [0f32; 2 * QK_K];
+        pair[..x.len()].copy_from_slice(x);
+        let searched = q45_search(five, &pair);
+        for (k, ((x, b), s)) in x.chunks_exact(QK_K).zip(b.chunks_exact_mut(size)).zip(&searched).enumerate() {
+            q45_k(five, x.try_into().expect("chunks of QK_K"), b, s, block_of(&mut values, 2 * p + k));
+        }
+    }
+}
+
+/// Each sub-block `j` of `n` codes `l` as the decoder makes its values: `step(j) · (l − offset)
+/// − shift(j)` (f32, in that order; `shift` 0 for the types without minimums, whose decoders
+/// subtract nothing).
+#[inline(always)]
+fn values_of<T: Copy, const N: usize>(l: &[T; QK_K], offset: f32, step: impl Fn(usize) -> f32, shift: impl Fn(usize) -> Option<f32>, out: &mut [f32; QK_K])
+where
+    f32: From<T>,
+{
+    for (j, (l, o)) in l.chunks_exact(N).zip(out.chunks_exact_mut(N)).enumerate() {
+        let (d, m) = (step(j), shift(j));
+        for (o, &q) in o.iter_mut().zip(l) {
+            let q = f32::from(q) - offset;
+            *o = match m {
+                Some(m) => d * q - m,
+                None => d * q,
+            };
         }
     }
 }
 
 /// scales (16) | qs (64) | d | dmin
 #[inline(always)]
-fn q2_k(x: &[f32; QK_K], b: &mut [u8]) {
+fn q2_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     let xt = transpose::<16, 16>(x);
     let weights = xt.map(|row| row.map(f32::abs));
     let mut lt = [[0u8; 16]; 16];
@@ -164,12 +212,15 @@ fn q2_k(x: &[f32; QK_K], b: &mut [u8]) {
             l[16 * j + k] = nearest_int((x[16 * j + k] + dm) / d).clamp(0, 3) as u8;
         }
     }
+    if let Some(v) = values {
+        values_of::<_, 16>(&l, 0.0, |j| d_all * f32::from(sc[j] & 0xf), |j| Some(dmin_all * f32::from(sc[j] >> 4)), v);
+    }
     pack_2bit(&l, &mut rest[..64]);
 }
 
 /// hmask (32) | qs (64) | scales (12) | d
 #[inline(always)]
-fn q3_k(x: &[f32; QK_K], b: &mut [u8]) {
+fn q3_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     let mut lt = [[0i8; 16]; 16];
     let scales = lanes::q3(&transpose::<16, 16>(x), 4, &mut lt);
     let mut l = [0i8; QK_K];
@@ -192,16 +243,21 @@ fn q3_k(x: &[f32; QK_K], b: &mut [u8]) {
         to_half(0.0)
     };
     let d_all = from_half(d);
-    for j in 0..16 {
+    let scale = |j: usize| {
         let low = if j < 8 { s[j] & 0xf } else { s[j - 8] >> 4 };
-        let sc = ((low | (((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) as i8).wrapping_sub(32);
-        let dj = d_all * f32::from(sc);
+        ((low | (((s[8 + j % 4] >> (2 * (j / 4))) & 3) << 4)) as i8).wrapping_sub(32)
+    };
+    for j in 0..16 {
+        let dj = d_all * f32::from(scale(j));
         if dj == 0.0 {
             continue;
         }
         for k in 0..16 {
             l[16 * j + k] = (nearest_int(x[16 * j + k] / dj).clamp(-4, 3) + 4) as i8;
         }
+    }
+    if let Some(v) = values {
+        values_of::<_, 16>(&l, 4.0, |j| d_all * f32::from(scale(j)), |_| None, v);
     }
     let (hmask, rest) = b.split_at_mut(32);
     hmask.fill(0);
@@ -250,7 +306,7 @@ fn q45_search(five: bool, x: &[f32]) -> [Searched; 2] {
 
 /// d | dmin | scales (12) | [qh (32)] | qs (128)
 #[inline(always)]
-fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched) {
+fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched, values: Option<&mut [f32; QK_K]>) {
     let (scales, mins, l) = searched;
     let mut l = *l;
     let (mut max_scale, mut max_min) = (0f32, 0f32);
@@ -278,6 +334,9 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched) {
             l[32 * j + k] = nearest_int((x[32 * j + k] + dm) / d).clamp(0, top) as u8;
         }
     }
+    if let Some(v) = values {
+        values_of::<_, 32>(&l, 0.0, |j| d_all * f32::from(ls[j]), |j| Some(dmin_all * f32::from(lm[j])), v);
+    }
     let (qh, qs) = if five { b[16..].split_at_mut(32) } else { b[16..].split_at_mut(0) };
     qh.fill(0);
     for (chunk, n) in (0..QK_K).step_by(64).enumerate() {
@@ -298,7 +357,7 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched) {
 
 /// ql (128) | qh (64) | scales (16, int8) | d
 #[inline(always)]
-fn q6_k(x: &[f32; QK_K], b: &mut [u8]) {
+fn q6_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     let mut lt = [[0i8; 16]; 16];
     let scales = lanes::qx(&transpose::<16, 16>(x), 32, &mut lt);
     let mut l = [0i8; QK_K];
@@ -306,6 +365,10 @@ fn q6_k(x: &[f32; QK_K], b: &mut [u8]) {
     let (max_scale, max_abs_scale) = largest(&scales);
     if max_abs_scale < GROUP_MAX_EPS {
         b.fill(0);
+        if let Some(v) = values {
+            // The zero bytes' values: 0 · (0 − 32), −0.
+            v.fill(0.0 * -32.0);
+        }
         return;
     }
     let iscale = -128.0 / max_scale;
@@ -320,6 +383,9 @@ fn q6_k(x: &[f32; QK_K], b: &mut [u8]) {
         for k in 0..16 {
             l[16 * j + k] = (nearest_int(x[16 * j + k] / dj).clamp(-32, 31) + 32) as i8;
         }
+    }
+    if let Some(v) = values {
+        values_of::<_, 16>(&l, 32.0, |j| d_all * f32::from(sc[j]), |_| None, v);
     }
     let (ql, rest) = b.split_at_mut(128);
     let (qh, rest) = rest.split_at_mut(64);
@@ -360,6 +426,41 @@ mod tests {
             assert!(zeros.iter().all(|&v| v == 0.0), "{}", t.name());
         }
         assert!(matches!(quantize(KQuant::Q4K, &[0.0; 100]), Err(FormatError::BlockSize { values: 100, block: 256 })));
+    }
+
+    /// The values made beside the bytes are the bytes' values as the decoder gives them, bit for
+    /// bit: super-blocks of every kind (sub-blocks far apart in scale, so that some scales round
+    /// to 0; all zero; constant; tiny and huge, whose f16 scales underflow or overflow; NaN and
+    /// ±∞ in them), an odd number of them.
+    #[test]
+    fn values_made_with_the_bytes_are_the_decoded_values() {
+        let mut xs = Vec::new();
+        for kind in 0..9u32 {
+            for i in 0..QK_K as u32 {
+                let r = (((i * 7919 + kind * 104_729) % 2001) as f32 - 1000.0) / 1000.0;
+                xs.push(match kind {
+                    0 => r,
+                    1 => r * if (i / 16) % 3 == 0 { 1000.0 } else { 0.01 },
+                    2 => 0.0,
+                    3 => -0.75,
+                    4 => r * 1e-9,
+                    5 => r * 1e30,
+                    6 if i == 77 => f32::NAN,
+                    7 if i % 50 == 3 => f32::INFINITY,
+                    8 if i < 200 => 0.0,
+                    _ => r,
+                });
+            }
+        }
+        for t in KQuant::ALL {
+            let mut values = vec![0f32; xs.len()];
+            let bytes = quantize_with_values(t, &xs, &mut values).unwrap();
+            assert_eq!(bytes, quantize(t, &xs).unwrap(), "{}", t.name());
+            let decoded = t.dequantize(&bytes).unwrap();
+            for (i, (a, b)) in values.iter().zip(&decoded).enumerate() {
+                assert!(a.to_bits() == b.to_bits() || (a.is_nan() && b.is_nan()), "{} value {i}: {a} against {b}", t.name());
+            }
+        }
     }
 
     /// Q4_K and Q5_K search two super-blocks at once: three quantized together (the last beside
