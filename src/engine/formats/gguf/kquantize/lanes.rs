@@ -267,6 +267,10 @@ fn all_within<const L: usize>(skip: &[bool; L], a: &Lanes<L>, b: &Lanes<L>) -> b
     out.iter().fold(0, |m, &o| m | o) == 0
 }
 
+/// Lanes a pass over the rows works on at a time: in wasm, whose vectors hold four, a pass over
+/// all sixteen lanes keeps more sums than there are registers, and V8 spilled them each row.
+const PART: usize = if cfg!(target_arch = "wasm32") { 8 } else { 16 };
+
 /// Below this magnitude `nearest_int` is the float rounded half to even.
 const ROUNDS_EXACTLY: f32 = 4_194_304.0;
 
@@ -278,14 +282,16 @@ const ROUNDS_EXACTLY: f32 = 4_194_304.0;
 #[inline(always)]
 fn candidate<const L: usize, const N: usize, const NEAREST_INT: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], iscale: &Lanes<L>, min: &Lanes<L>, nmax: i32, aux: &mut [Lanes<L>; N]) -> (Lanes<L>, Lanes<L>, Lanes<L>) {
     let (mut sum_l, mut sum_l2, mut sum_xl) = ([0f32; L], [0f32; L], [0f32; L]);
-    for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
-        for j in 0..L {
-            let t = iscale[j] * (row[j] - min[j]);
-            let q = if NEAREST_INT { code(t, 0, nmax) } else { rounded_code(t, nmax as f32) };
-            o[j] = q;
-            sum_l[j] += w[j] * q;
-            sum_l2[j] += w[j] * q * q;
-            sum_xl[j] += w[j] * q * row[j];
+    for part in (0..L).step_by(PART.min(L)) {
+        for ((row, w), o) in x.iter().zip(weights).zip(aux.iter_mut()) {
+            for j in part..part + PART.min(L) {
+                let t = iscale[j] * (row[j] - min[j]);
+                let q = if NEAREST_INT { code(t, 0, nmax) } else { rounded_code(t, nmax as f32) };
+                o[j] = q;
+                sum_l[j] += w[j] * q;
+                sum_l2[j] += w[j] * q * q;
+                sum_xl[j] += w[j] * q * row[j];
+            }
         }
     }
     (sum_l, sum_l2, sum_xl)
