@@ -142,34 +142,38 @@ impl Minifloat {
 #[derive(Clone, Copy, Debug)]
 pub struct Rounder {
     max: f32,
-    min_normal: f32,
-    /// 1.5 · 2^23 times the smallest subnormal: `(a + m) − m` rounds `a` to a multiple of it.
-    magic: f32,
-    /// f32 mantissa bits dropped.
-    shift: u32,
+    /// Twice the largest value: magnitudes beyond saturate anyway, and capped there every
+    /// binade's magic number stays finite.
+    cap: f32,
+    /// The exponent bits of the smallest normal: the subnormals round in its binade's spacing.
+    min_binade: u32,
+    /// `(23 − man) << 23`: added to a binade's exponent bits, the magic number `2^(e + 23 − man)`.
+    offset: u32,
 }
 
 impl Minifloat {
     pub fn rounder(self) -> Rounder {
-        Rounder { max: self.max_finite(), min_normal: pow2(1 - self.bias()), magic: 1.5 * pow2(23 + 1 - self.bias() - self.man as i32), shift: 23 - self.man }
+        Rounder { max: self.max_finite(), cap: 2.0 * self.max_finite(), min_binade: ((1 - self.bias() + 127) as u32) << 23, offset: (23 - self.man) << 23 }
     }
 }
 
 impl Rounder {
-    /// `y` rounded to the type's nearest value, ties to even, saturating at ±max; NaN stays NaN.
+    /// `y` rounded to the type's nearest value, ties to even, saturating at ±max; NaN stays NaN
+    /// (a NaN, perhaps with another payload).
+    ///
+    /// `|y|` in binade `e` (the subnormals' below the smallest normal) plus `c = 2^(e + 23 − man)`
+    /// lands in `[c, 2c)`, where f32's spacing is the type's spacing in that binade: the addition
+    /// rounds `|y|` to the type's grid, ties to even, and subtracting `c` is exact. A carry into
+    /// the next binade is that binade's first value, as it should be.
     #[inline(always)]
     pub fn round(&self, y: f32) -> f32 {
-        let a = y.abs();
-        let b = a.to_bits();
-        // A normal of the type: round f32's mantissa to `man` bits, ties to even (a carry moves
-        // into the exponent, as it should).
-        let keep = !((1u32 << self.shift) - 1);
-        let normal = f32::from_bits((b + ((1 << (self.shift - 1)) - 1) + ((b >> self.shift) & 1)) & keep);
-        let sub = (a + self.magic) - self.magic;
-        let r = if a < self.min_normal { sub } else { normal };
+        let bits = y.to_bits();
+        let a = f32::from_bits(bits & 0x7fff_ffff);
+        let a = if a > self.cap { self.cap } else { a };
+        let c = f32::from_bits((a.to_bits() & 0x7f80_0000).max(self.min_binade).wrapping_add(self.offset));
+        let r = (a + c) - c;
         let r = if r > self.max { self.max } else { r };
-        let r = if a.is_nan() { a } else { r };
-        r.copysign(y)
+        f32::from_bits(r.to_bits() | (bits & 0x8000_0000))
     }
 }
 

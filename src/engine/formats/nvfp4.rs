@@ -11,7 +11,7 @@
 //! largest value lands within 1/16 of FP4's top; the tensor scale lets the E4M3 scales span the
 //! tensor's range. A block holding a NaN has a NaN scale and decodes to NaN.
 
-use super::measure::Meter;
+use super::measure::{Meter, BATCH};
 use super::minifloat::{Rounder, E2M1, E4M3};
 use super::mx::block_amax;
 use super::quantized::{bounds, Affine};
@@ -104,13 +104,30 @@ pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], table: &[f32], meter:
 
 #[inline(always)]
 fn measure_blocks(xs: &[f32], t: f32, table: &[f32], meter: &mut Meter) {
-    let (inv_t, r) = (1.0 / t, E2M1.rounder());
+    const MOST: usize = BATCH / BLOCK;
+    let (inv_t, r, r8) = (1.0 / t, E2M1.rounder(), E4M3.rounder());
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
-    super::measure::measure_blocks::<BLOCK>(&mut m, xs, #[inline(always)] |block, out| {
-        let (_, s) = block_scale(block, t);
-        block_values(&r, block, inv_t, t, s, out);
-        bounds(Affine::scaled(t * s), table)
+    super::measure::measure_batches::<BLOCK>(&mut m, xs, #[inline(always)] |x, out, grids| {
+        // The batch's block scales first, in lanes across blocks: E4M3's rounder gives the
+        // value of the code `block_scale` encodes, bit for bit.
+        let (mut reciprocal, mut step) = ([0f32; MOST], [0f32; MOST]);
+        for (i, block) in x.chunks_exact(BLOCK).enumerate() {
+            reciprocal[i] = block_amax(block);
+        }
+        for i in 0..MOST {
+            let scaled = reciprocal[i] / 6.0 / t;
+            // `clamp` keeps NaN, as torch.clamp does.
+            let clamped = scaled.clamp(E4M3_TINY, 448.0);
+            let s = r8.round(clamped);
+            (reciprocal[i], step[i]) = (inv_t / s, t * s);
+        }
+        for (i, ((block, o), g)) in x.chunks_exact(BLOCK).zip(out.chunks_exact_mut(BLOCK)).zip(grids.iter_mut()).enumerate() {
+            for (o, &x) in o.iter_mut().zip(block) {
+                *o = r.round(x * reciprocal[i]) * step[i];
+            }
+            *g = bounds(Affine::scaled(step[i]), table);
+        }
     });
     *meter = m;
 }
