@@ -45,11 +45,33 @@ fn signed_max<const L: usize, const N: usize>(x: &[Lanes<L>; N]) -> (Lanes<L>, [
     (max, from_fn(|j| amax[j] < GROUP_MAX_EPS))
 }
 
+/// What `make_qx_quants` found for each lane: its scale, and the winning inverse scale that its
+/// codes come from ([`QxFit::codes`]).
+pub(super) struct QxFit<const L: usize> {
+    pub scale: Lanes<L>,
+    iscale: Lanes<L>,
+    zero: [bool; L],
+    nmax: i32,
+}
+
+impl<const L: usize> QxFit<L> {
+    /// Lane `j`'s codes, offset by `nmax`, of its values `x` in order (0 throughout for an
+    /// all-zero lane): made only where they are kept.
+    #[inline(always)]
+    pub fn codes(&self, j: usize, x: &[f32], out: &mut [i8]) {
+        let nmax = self.nmax;
+        for (o, &v) in out.iter_mut().zip(x) {
+            let q = nearest_int(self.iscale[j] * v).clamp(-nmax, nmax - 1);
+            *o = if self.zero[j] { 0 } else { (nmax + q) as i8 };
+        }
+    }
+}
+
 /// `make_qx_quants` (rmse_type 1, no importance) in every lane: the signed scale for codes in
-/// [−nmax, nmax − 1], stored in `l` offset by `nmax` (0 throughout for an all-zero lane). Each
-/// candidate's sums only are made; the codes once, of the winner's inverse scale.
+/// [−nmax, nmax − 1]. Each candidate's sums only are made; the codes, of the winner's inverse
+/// scale, where the caller keeps them.
 #[inline(always)]
-pub(super) fn qx<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l: &mut [[i8; L]; N]) -> Lanes<L> {
+pub(super) fn qx<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32) -> QxFit<L> {
     let (max, zero) = signed_max(x);
     // The weights x² and x²·x, as the C's `w*x[i]*l` rounds them.
     let w: [Lanes<L>; N] = x.map(|row| row.map(|v| v * v));
@@ -76,13 +98,7 @@ pub(super) fn qx<const L: usize, const N: usize>(x: &[Lanes<L>; N], nmax: i32, l
             at[j] = at[j].blend(iscale[j], take[j]);
         }
     }
-    for (row, o) in x.iter().zip(l.iter_mut()) {
-        for j in 0..L {
-            let q = nearest_int(at[j] * row[j]).clamp(-nmax, nmax - 1);
-            o[j] = if zero[j] { 0 } else { (nmax + q) as i8 };
-        }
-    }
-    from_fn(|j| if zero[j] { 0.0 } else { scale[j] })
+    QxFit { scale: from_fn(|j| if zero[j] { 0.0 } else { scale[j] }), iscale: at, zero, nmax }
 }
 
 /// One `make_qx_quants` candidate's sums `Σ x²·x·l` and `Σ x²·l²` in each lane, for the inverse
@@ -182,11 +198,34 @@ pub(super) struct Search {
     pub nstep: i32,
 }
 
+/// What `make_qkx2_quants` found for each lane: its scale and minimum (negated, as the C returns
+/// it), and the winning inverse scale and range start that its codes come from
+/// ([`Qkx2Fit::codes`]).
+pub(super) struct Qkx2Fit<const L: usize> {
+    pub scale: Lanes<L>,
+    pub neg_min: Lanes<L>,
+    iscale: Lanes<L>,
+    min: Lanes<L>,
+    flat: [bool; L],
+    nmax: i32,
+}
+
+impl<const L: usize> Qkx2Fit<L> {
+    /// Lane `j`'s codes of its values `x` in order (0 throughout for a flat lane): made only
+    /// where they are kept.
+    #[inline(always)]
+    pub fn codes(&self, j: usize, x: &[f32], out: &mut [u8]) {
+        for (o, &v) in out.iter_mut().zip(x) {
+            let q = nearest_int(self.iscale[j] * (v - self.min[j])).clamp(0, self.nmax);
+            *o = if self.flat[j] { 0 } else { q as u8 };
+        }
+    }
+}
+
 /// `make_qkx2_quants` in every lane: a scale and a minimum for codes in [0, nmax], the candidate
-/// with the least weighted error (absolute errors with `MAD`, Q2_K's; else squared), codes in
-/// `l`. Returns `(scale, −min)` per lane.
+/// with the least weighted error (absolute errors with `MAD`, Q2_K's; else squared).
 #[inline(always)]
-pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search, codes: &mut [[u8; L]; N]) -> (Lanes<L>, Lanes<L>) {
+pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L>; N], weights: &[Lanes<L>; N], s: &Search) -> Qkx2Fit<L> {
     let nmax = s.nmax;
     let (mut min, mut max) = (x[0], x[0]);
     let mut sum_w = weights[0];
@@ -217,7 +256,7 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
         }
     }
     // The winning candidate's inverse scale and the minimum its range started from: its codes
-    // are made again from them at the end (cheaper than keeping each winner's codes).
+    // are made from them where they are kept (cheaper than keeping each winner's codes).
     let (mut at_iscale, mut at_min) = (iscale, min);
     // The codes as f32 (exact small integers), so that every step stays in f32 lanes.
     let mut aux = [[0f32; L]; N];
@@ -251,12 +290,7 @@ pub(super) fn qkx2<const L: usize, const N: usize, const MAD: bool>(x: &[Lanes<L
             min[j] = min[j].blend(this_min[j], take[j]);
         }
     }
-    for (row, c) in x.iter().zip(codes.iter_mut()) {
-        for j in 0..L {
-            c[j] = if flat[j] { 0 } else { code(at_iscale[j] * (row[j] - at_min[j]), 0, nmax) as u8 };
-        }
-    }
-    (from_fn(|j| if flat[j] { 0.0 } else { scale[j] }), from_fn(|j| -if flat[j] { min0[j] } else { min[j] }))
+    Qkx2Fit { scale: from_fn(|j| if flat[j] { 0.0 } else { scale[j] }), neg_min: from_fn(|j| -if flat[j] { min0[j] } else { min[j] }), iscale: at_iscale, min: at_min, flat, nmax }
 }
 
 /// Whether `a` and `b` are within ±[`ROUNDS_EXACTLY`] (NaN is not) in every lane not set in
@@ -411,12 +445,12 @@ mod tests {
             let t32 = transpose::<16, 32>(&x32);
 
             let (mut l, mut flat) = ([[0i8; 16]; 16], [0i8; QK]);
-            let scales = qx(&t16, 32, &mut l);
-            untranspose(&l, &mut flat);
+            let fit = qx(&t16, 32);
             for j in 0..16 {
-                let mut want = [0i8; 16];
+                let (mut want, mut got) = ([0i8; 16], [0i8; 16]);
                 let s = scalar::make_qx_quants(&x16[16 * j..][..16], 32, &mut want);
-                assert!(same(scales[j], s) && flat[16 * j..][..16] == want, "qx, seed {seed}, lane {j}");
+                fit.codes(j, &x16[16 * j..][..16], &mut got);
+                assert!(same(fit.scale[j], s) && got == want, "qx, seed {seed}, lane {j}");
             }
 
             let scales = q3(&t16, 4, &mut l);
@@ -427,30 +461,28 @@ mod tests {
                 assert!(same(scales[j], s) && flat[16 * j..][..16] == want, "q3, seed {seed}, lane {j}");
             }
 
-            let (mut l, mut codes) = ([[0u8; 16]; 16], [0u8; QK]);
             let w16 = t16.map(|row| row.map(f32::abs));
-            let (scales, mins) = qkx2::<16, 16, true>(&t16, &w16, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15 }, &mut l);
-            untranspose(&l, &mut codes);
+            let fit = qkx2::<16, 16, true>(&t16, &w16, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15 });
             for j in 0..16 {
                 let xj = &x16[16 * j..][..16];
-                let mut want = [0u8; 16];
+                let (mut want, mut got) = ([0u8; 16], [0u8; 16]);
                 let w: Vec<f32> = xj.iter().map(|v| v.abs()).collect();
                 let (s, m) = scalar::make_qkx2_quants(xj, 3, &w, &mut want, -0.5, 0.1, 15, true);
-                assert!(same(scales[j], s) && same(mins[j], m) && codes[16 * j..][..16] == want, "qkx2 (Q2_K), seed {seed}, lane {j}");
+                fit.codes(j, xj, &mut got);
+                assert!(same(fit.scale[j], s) && same(fit.neg_min[j], m) && got == want, "qkx2 (Q2_K), seed {seed}, lane {j}");
             }
 
             for (nmax, rmin, nstep) in [(15, -1.0, 20), (31, -0.5, 15)] {
                 // Two super-blocks' sub-blocks of 32, as Q4_K and Q5_K search them.
-                let (mut l, mut codes) = ([[0u8; 16]; 32], [0u8; 2 * QK]);
                 let w32 = t32.map(|row| row.map(|v| 0.01 + v.abs()));
-                let (scales, mins) = qkx2::<16, 32, false>(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut l);
-                untranspose(&l, &mut codes);
+                let fit = qkx2::<16, 32, false>(&t32, &w32, &Search { nmax, rmin, rdelta: 0.1, nstep });
                 for j in 0..16 {
                     let xj = &x32[32 * j..][..32];
-                    let mut want = [0u8; 32];
+                    let (mut want, mut got) = ([0u8; 32], [0u8; 32]);
                     let w: Vec<f32> = xj.iter().map(|v| 0.01 + v.abs()).collect();
                     let (s, m) = scalar::make_qkx2_quants(xj, nmax, &w, &mut want, rmin, 0.1, nstep, false);
-                    assert!(same(scales[j], s) && same(mins[j], m) && codes[32 * j..][..32] == want, "qkx2 ({nmax}), seed {seed}, lane {j}: {} {} {:?} against {s} {m} {want:?}", scales[j], mins[j], &codes[32 * j..][..32]);
+                    fit.codes(j, xj, &mut got);
+                    assert!(same(fit.scale[j], s) && same(fit.neg_min[j], m) && got == want, "qkx2 ({nmax}), seed {seed}, lane {j}: {} {} {got:?} against {s} {m} {want:?}", fit.scale[j], fit.neg_min[j]);
                 }
             }
         }

@@ -16,7 +16,7 @@ mod scalar;
 
 use half::f16;
 
-use self::lanes::{qkx2, transpose, untranspose, Search};
+use self::lanes::{qkx2, transpose, untranspose, Qkx2Fit, Search};
 use super::kquants::{KQuant, QK_K};
 use crate::engine::formats::FormatError;
 
@@ -140,9 +140,9 @@ fn pairs(five: bool, xs: &[f32], out: &mut [u8], mut values: Values) {
     for (p, (x, b)) in xs.chunks(2 * QK_K).zip(out.chunks_mut(2 * size)).enumerate() {
         let mut pair = [0f32; 2 * QK_K];
         pair[..x.len()].copy_from_slice(x);
-        let searched = q45_search(five, &pair);
-        for (k, ((x, b), s)) in x.chunks_exact(QK_K).zip(b.chunks_exact_mut(size)).zip(&searched).enumerate() {
-            q45_k(five, x.try_into().expect("chunks of QK_K"), b, s, block_of(&mut values, 2 * p + k));
+        let fit = q45_search(five, &pair);
+        for (k, (x, b)) in x.chunks_exact(QK_K).zip(b.chunks_exact_mut(size)).enumerate() {
+            q45_k(five, x.try_into().expect("chunks of QK_K"), b, &fit, k, block_of(&mut values, 2 * p + k));
         }
     }
 }
@@ -172,10 +172,9 @@ where
 fn q2_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     let xt = transpose::<16, 16>(x);
     let weights = xt.map(|row| row.map(f32::abs));
-    let mut lt = [[0u8; 16]; 16];
-    let (scales, mins) = qkx2::<16, 16, true>(&xt, &weights, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15 }, &mut lt);
+    let fit = qkx2::<16, 16, true>(&xt, &weights, &Search { nmax: 3, rmin: -0.5, rdelta: 0.1, nstep: 15 });
+    let (scales, mins) = (fit.scale, fit.neg_min);
     let mut l = [0u8; QK_K];
-    untranspose(&lt, &mut l);
     let (mut max_scale, mut max_min) = (0f32, 0f32);
     for j in 0..16 {
         max_scale = if scales[j] > max_scale { scales[j] } else { max_scale };
@@ -205,6 +204,8 @@ fn q2_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     for j in 0..16 {
         let d = d_all * f32::from(sc[j] & 0xf);
         if d == 0.0 {
+            // The codes the search found.
+            fit.codes(j, &x[16 * j..][..16], &mut l[16 * j..][..16]);
             continue;
         }
         let dm = dmin_all * f32::from(sc[j] >> 4);
@@ -275,13 +276,10 @@ fn q3_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     rest[76..78].copy_from_slice(&d);
 }
 
-/// One super-block's searched sub-block scales, minimums and codes.
-type Searched = ([f32; 8], [f32; 8], [u8; QK_K]);
-
 /// The searches of Q4_K's or Q5_K's sub-blocks of 32 in two super-blocks at once (`x`: 512
 /// values), so that their sixteen sub-blocks fill sixteen lanes as Q2_K's, Q3_K's and Q6_K's do.
 #[inline(always)]
-fn q45_search(five: bool, x: &[f32]) -> [Searched; 2] {
+fn q45_search(five: bool, x: &[f32]) -> Qkx2Fit<16> {
     let (nmax, rmin, nstep) = if five { (31, -0.5, 15) } else { (15, -1.0, 20) };
     let xt = transpose::<16, 32>(x);
     let mut sum_x2 = [0f32; 16];
@@ -294,21 +292,16 @@ fn q45_search(five: bool, x: &[f32]) -> [Searched; 2] {
     // unlike libm's) gives sqrtf's bits.
     let av_x: [f32; 16] = std::array::from_fn(|j| (sum_x2[j] / 32.0).sqrt());
     let weights = xt.map(|row| std::array::from_fn(|j| av_x[j] + row[j].abs()));
-    let mut lt = [[0u8; 16]; 32];
-    let (scales, mins) = qkx2::<16, 32, false>(&xt, &weights, &Search { nmax, rmin, rdelta: 0.1, nstep }, &mut lt);
-    let mut l = [0u8; 2 * QK_K];
-    untranspose(&lt, &mut l);
-    std::array::from_fn(|k| {
-        let part = |v: &[f32; 16]| -> [f32; 8] { v[8 * k..][..8].try_into().expect("8 lanes") };
-        (part(&scales), part(&mins), l[QK_K * k..][..QK_K].try_into().expect("a super-block"))
-    })
+    qkx2::<16, 32, false>(&xt, &weights, &Search { nmax, rmin, rdelta: 0.1, nstep })
 }
 
-/// d | dmin | scales (12) | [qh (32)] | qs (128)
+/// d | dmin | scales (12) | [qh (32)] | qs (128): super-block `k` (0 or 1) of the pair whose
+/// search found `fit`.
 #[inline(always)]
-fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched, values: Option<&mut [f32; QK_K]>) {
-    let (scales, mins, l) = searched;
-    let mut l = *l;
+fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], fit: &Qkx2Fit<16>, k: usize, values: Option<&mut [f32; QK_K]>) {
+    let part = |v: &[f32; 16]| -> [f32; 8] { v[8 * k..][..8].try_into().expect("8 lanes") };
+    let (scales, mins) = (part(&fit.scale), part(&fit.neg_min));
+    let mut l = [0u8; QK_K];
     let (mut max_scale, mut max_min) = (0f32, 0f32);
     for j in 0..8 {
         max_scale = if scales[j] > max_scale { scales[j] } else { max_scale };
@@ -327,6 +320,8 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched, values:
     for j in 0..8 {
         let d = d_all * f32::from(ls[j]);
         if d == 0.0 {
+            // The codes the search found.
+            fit.codes(8 * k + j, &x[32 * j..][..32], &mut l[32 * j..][..32]);
             continue;
         }
         let dm = dmin_all * f32::from(lm[j]);
@@ -358,10 +353,9 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], searched: &Searched, values:
 /// ql (128) | qh (64) | scales (16, int8) | d
 #[inline(always)]
 fn q6_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
-    let mut lt = [[0i8; 16]; 16];
-    let scales = lanes::qx(&transpose::<16, 16>(x), 32, &mut lt);
+    let fit = lanes::qx(&transpose::<16, 16>(x), 32);
+    let scales = fit.scale;
     let mut l = [0i8; QK_K];
-    untranspose(&lt, &mut l);
     let (max_scale, max_abs_scale) = largest(&scales);
     if max_abs_scale < GROUP_MAX_EPS {
         b.fill(0);
@@ -378,6 +372,8 @@ fn q6_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     for j in 0..16 {
         let dj = d_all * f32::from(sc[j]);
         if dj == 0.0 {
+            // The codes the search found.
+            fit.codes(j, &x[16 * j..][..16], &mut l[16 * j..][..16]);
             continue;
         }
         for k in 0..16 {
