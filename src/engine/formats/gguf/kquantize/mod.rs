@@ -263,13 +263,14 @@ fn q3_k(x: &[f32; QK_K], b: &mut [u8], values: Option<&mut [f32; QK_K]>) {
     let (hmask, rest) = b.split_at_mut(32);
     hmask.fill(0);
     let mut codes = [0u8; QK_K];
-    for j in 0..QK_K {
-        let mut q = l[j] as u8;
-        if q > 3 {
-            hmask[j % 32] |= 1 << (j / 32);
-            q -= 4;
+    // Branch-free, so that the loop vectorizes: code `32·m + k` (0 to 7) has its bit 2 in bit
+    // `m` of `hmask[k]`.
+    for (m, (l, c)) in l.chunks_exact(32).zip(codes.chunks_exact_mut(32)).enumerate() {
+        for (k, (&q, c)) in l.iter().zip(c.iter_mut()).enumerate() {
+            let q = q as u8;
+            hmask[k] |= (q >> 2) << m;
+            *c = q & 3;
         }
-        codes[j] = q;
     }
     pack_2bit(&codes, &mut rest[..64]);
     rest[64..76].copy_from_slice(&s);
@@ -334,18 +335,16 @@ fn q45_k(five: bool, x: &[f32; QK_K], b: &mut [u8], fit: &Qkx2Fit<16>, k: usize,
     }
     let (qh, qs) = if five { b[16..].split_at_mut(32) } else { b[16..].split_at_mut(0) };
     qh.fill(0);
+    // Branch-free, so that the loops vectorize: codes up to 31, whose bit 4 goes to `qh`.
     for (chunk, n) in (0..QK_K).step_by(64).enumerate() {
-        for j in 0..32 {
-            let (mut l1, mut l2) = (l[n + j], l[n + j + 32]);
-            if l1 > 15 {
-                l1 -= 16;
-                qh[j] |= 1 << (2 * chunk);
+        let (lo, hi) = (&l[n..n + 32], &l[n + 32..n + 64]);
+        for (q, (&a, &b)) in qs[32 * chunk..][..32].iter_mut().zip(lo.iter().zip(hi)) {
+            *q = (a & 15) | ((b & 15) << 4);
+        }
+        if five {
+            for (h, (&a, &b)) in qh.iter_mut().zip(lo.iter().zip(hi)) {
+                *h |= ((a >> 4) << (2 * chunk)) | ((b >> 4) << (2 * chunk + 1));
             }
-            if l2 > 15 {
-                l2 -= 16;
-                qh[j] |= 2 << (2 * chunk);
-            }
-            qs[32 * chunk + j] = l1 | (l2 << 4);
         }
     }
 }
