@@ -10,7 +10,7 @@ use super::measure::Meter;
 use super::{measure::measure, quantized::quantize};
 use super::minifloat::E2M1;
 use super::quantized::{float_bits, int_groups, int_range, ints, minifloat_table, mx_table, nf4_bits, nvfp4_bits};
-use super::{group, mx, scaled, FormatError};
+use super::{group, mx, scaled, FormatError, TensorRange};
 use super::spec::Format;
 use crate::engine::statistics::metrics::QuantMetrics;
 
@@ -39,8 +39,13 @@ impl Row {
 
 /// Quantizes `xs` (shaped `shape`) to `format` and measures it.
 pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
+    compare_in(format, xs, shape, &TensorRange::default())
+}
+
+/// [`compare_one`], with the tensor's range from `whole`.
+fn compare_in(format: Format, xs: &[f32], shape: &[usize], whole: &TensorRange) -> Row {
     let row = Row { label: format.label(), format: format.name().into(), family: format.family(), params: format.params(), bits_per_weight: f64::NAN, metrics: None, error: None, pareto: false };
-    match metrics_of(format, xs, shape) {
+    match metrics_in(format, xs, shape, whole) {
         Ok((bits_per_weight, m)) => Row { bits_per_weight, metrics: Some(m), ..row },
         Err(e) => Row { error: Some(e.to_string()), ..row },
     }
@@ -52,21 +57,26 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 /// [`measure`](super::measure::measure) of [`quantize`](super::quantized::quantize) (a test
 /// checks every format).
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
+    metrics_in(format, xs, shape, &TensorRange::default())
+}
+
+/// [`metrics_of`], with the tensor's finite range from `whole` (shared by the formats compared).
+fn metrics_in(format: Format, xs: &[f32], shape: &[usize], whole: &TensorRange) -> Result<(f64, QuantMetrics), FormatError> {
     super::check_blocks(xs, shape, 1)?;
     let mut meter = Meter::default();
     let bits = match format {
         Format::Int { bits, scheme, scale, group } => {
             let range = int_range(bits, scheme)?;
             let (size, grouped, bits_per_weight) = int_groups(bits, scheme, scale, group, shape, xs.len());
-            group::measure_fake_quantized(xs, &grouped, size, scheme, range, &ints(range.qmin, range.qmax), &mut meter)?;
+            group::measure_fake_quantized(xs, &grouped, size, scheme, range, &ints(range.qmin, range.qmax), whole, &mut meter)?;
             bits_per_weight
         }
         Format::Float { elem, scale } => {
-            scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), &mut meter)?;
+            scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), whole, &mut meter)?;
             float_bits(elem, scale, shape, xs.len())
         }
         Format::Nvfp4 => {
-            super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), &mut meter)?;
+            super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), whole, &mut meter)?;
             nvfp4_bits(xs.len())
         }
         Format::Nf4 { double } => {
@@ -105,8 +115,10 @@ pub fn mark_pareto(rows: &mut [Row]) {
 /// Every format of `formats` on `xs`, with the front marked; `progress(done, total)` after each.
 pub fn compare(formats: &[Format], xs: &[f32], shape: &[usize], mut progress: impl FnMut(usize, usize)) -> Vec<Row> {
     let mut rows = Vec::with_capacity(formats.len());
+    // One pass finds the tensor's range for every format that scales by it.
+    let whole = TensorRange::default();
     for (i, &f) in formats.iter().enumerate() {
-        rows.push(compare_one(f, xs, shape));
+        rows.push(compare_in(f, xs, shape, &whole));
         progress(i + 1, formats.len());
     }
     mark_pareto(&mut rows);
@@ -163,6 +175,13 @@ mod tests {
             assert_eq!(format!("{m:?}"), format!("{:?}", measure(&xs, &q).0), "{}", f.label());
             for shape in [&[1280, 16][..], &[20480, 1], &[8, 500]] {
                 assert_eq!(metrics_of(f, &xs, shape).err().map(|e| e.to_string()), quantize(f, &xs, shape).err().map(|e| e.to_string()), "{}", f.label());
+            }
+        }
+        // Side by side, the formats share one pass for the tensor's range: the same metrics.
+        for shape in [&[40, 512][..], &[1, 20480]] {
+            let rows = compare(&Format::comparison(), &xs, shape, |_, _| {});
+            for (f, row) in Format::comparison().into_iter().zip(&rows) {
+                assert_eq!(format!("{:?}", row.metrics), format!("{:?}", metrics_of(f, &xs, shape).ok().map(|(_, m)| m)), "{} {shape:?}", f.label());
             }
         }
     }

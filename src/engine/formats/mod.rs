@@ -32,7 +32,34 @@ pub enum FormatError {
 /// The largest finite |x| of `xs` (0 without finite values).
 pub(crate) fn finite_amax(xs: &[f32]) -> f32 {
     let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
+    amax_of(lo, hi)
+}
+
+/// The largest magnitude of a finite min and max (0 when there was no finite value).
+fn amax_of(lo: f32, hi: f32) -> f32 {
     if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 }
+}
+
+/// A whole tensor's finite min and max, found on first use and then shared by every format that
+/// scales by them (the comparison's per-tensor integer grids, minifloats and NVFP4: one pass over
+/// the tensor instead of eight). Ask it of one tensor only.
+#[derive(Default)]
+pub struct TensorRange(std::cell::OnceCell<(f32, f32)>);
+
+impl TensorRange {
+    /// The finite min and max of `xs` (the tensor this range is of).
+    pub fn of(&self, xs: &[f32]) -> (f32, f32) {
+        *self.0.get_or_init(|| {
+            let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
+            (lo, hi)
+        })
+    }
+
+    /// [`finite_amax`] of `xs`, from the range.
+    pub fn amax(&self, xs: &[f32]) -> f32 {
+        let (lo, hi) = self.of(xs);
+        amax_of(lo, hi)
+    }
 }
 
 /// Checks that `xs` fills `shape` and that its last axis is whole blocks of `block`.
