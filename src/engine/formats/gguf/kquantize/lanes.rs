@@ -116,18 +116,21 @@ fn qx_sums<const L: usize, const N: usize>(x: &[Lanes<L>; N], w: &[Lanes<L>; N],
 fn qx_sums_by<const L: usize, const N: usize, const NEAREST_INT: bool>(x: &[Lanes<L>; N], w: &[Lanes<L>; N], wx: &[Lanes<L>; N], iscale: &Lanes<L>, nmax: i32) -> (Lanes<L>, Lanes<L>) {
     let (mut sumlx, mut suml2) = ([0f32; L], [0f32; L]);
     let (lo, hi) = (-nmax as f32, (nmax - 1) as f32);
-    for ((row, w), wx) in x.iter().zip(w).zip(wx) {
-        for j in 0..L {
-            let t = iscale[j] * row[j];
-            let q = if NEAREST_INT {
-                nearest_int(t).clamp(-nmax, nmax - 1) as f32
-            } else {
-                let r = t.round_ties_even();
-                let r = if r > lo { r } else { lo };
-                if r < hi { r } else { hi }
-            };
-            sumlx[j] += wx[j] * q;
-            suml2[j] += w[j] * q * q;
+    // A part of the lanes at a time ([`PART`]).
+    for part in (0..L).step_by(PART.min(L)) {
+        for ((row, w), wx) in x.iter().zip(w).zip(wx) {
+            for j in part..part + PART.min(L) {
+                let t = iscale[j] * row[j];
+                let q = if NEAREST_INT {
+                    nearest_int(t).clamp(-nmax, nmax - 1) as f32
+                } else {
+                    let r = t.round_ties_even();
+                    let r = if r > lo { r } else { lo };
+                    if r < hi { r } else { hi }
+                };
+                sumlx[j] += wx[j] * q;
+                suml2[j] += w[j] * q * q;
+            }
         }
     }
     (sumlx, suml2)
