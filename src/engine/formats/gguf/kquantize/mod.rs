@@ -102,11 +102,11 @@ fn quantize_into(t: KQuant, xs: &[f32], values: Option<&mut [f32]>) -> Result<Ve
     }
     let mut out = vec![0u8; xs.len() / QK_K * t.type_size()];
     match t {
-        KQuant::Q2K => crate::engine::simd::dispatch!(each_block(xs, &mut out, t.type_size(), values, q2_k)),
-        KQuant::Q3K => crate::engine::simd::dispatch!(each_block(xs, &mut out, t.type_size(), values, q3_k)),
+        KQuant::Q2K => crate::engine::simd::dispatch!(q2_blocks(xs, &mut out, t.type_size(), values)),
+        KQuant::Q3K => crate::engine::simd::dispatch!(q3_blocks(xs, &mut out, t.type_size(), values)),
         KQuant::Q4K => crate::engine::simd::dispatch!(pairs(false, xs, &mut out, values)),
         KQuant::Q5K => crate::engine::simd::dispatch!(pairs(true, xs, &mut out, values)),
-        KQuant::Q6K => crate::engine::simd::dispatch!(each_block(xs, &mut out, t.type_size(), values, q6_k)),
+        KQuant::Q6K => crate::engine::simd::dispatch!(q6_blocks(xs, &mut out, t.type_size(), values)),
     }
     Ok(out)
 }
@@ -120,15 +120,46 @@ fn block_of<'a>(values: &'a mut Values<'_>, i: usize) -> Option<&'a mut [f32; QK
     values.as_deref_mut().map(|v| (&mut v[QK_K * i..QK_K * (i + 1)]).try_into().expect("a super-block"))
 }
 
-/// Each super-block of `xs` quantized by `f` into its `size` bytes of `out` (and its values). In wasm a
-/// function of its own per type: inlined into one function with the others, the searches
-/// compiled 10–15% slower there.
+/// [`each_block`]'s types: Q2_K, Q3_K, Q6_K.
+const Q2: u8 = 2;
+const Q3: u8 = 3;
+const Q6: u8 = 6;
+
+/// Each super-block of `xs` quantized to type `T` ([`Q2`], [`Q3`] or [`Q6`]) into its `size`
+/// bytes of `out` (and its values). The type is a constant so that its quantizer is called
+/// directly and inlined: passed as a function, natively it was compiled apart, without AVX2 (4–7×
+/// slower). In wasm each type's loop is a function of its own ([`q2_blocks`]…): inlined into one
+/// function with the others, the searches compiled 10–15% slower there.
+#[inline(always)]
+fn each_block<const T: u8>(xs: &[f32], out: &mut [u8], size: usize, mut values: Values) {
+    for (i, (x, b)) in xs.chunks_exact(QK_K).zip(out.chunks_exact_mut(size)).enumerate() {
+        let (x, v) = (x.try_into().expect("chunks of QK_K"), block_of(&mut values, i));
+        match T {
+            Q2 => q2_k(x, b, v),
+            Q3 => q3_k(x, b, v),
+            _ => q6_k(x, b, v),
+        }
+    }
+}
+
+/// [`each_block`] of Q2_K, Q3_K and Q6_K: natively inlined into the dispatch, in wasm a
+/// function each.
 #[cfg_attr(not(target_arch = "wasm32"), inline(always))]
 #[cfg_attr(target_arch = "wasm32", inline(never))]
-fn each_block(xs: &[f32], out: &mut [u8], size: usize, mut values: Values, f: impl Fn(&[f32; QK_K], &mut [u8], Option<&mut [f32; QK_K]>)) {
-    for (i, (x, b)) in xs.chunks_exact(QK_K).zip(out.chunks_exact_mut(size)).enumerate() {
-        f(x.try_into().expect("chunks of QK_K"), b, block_of(&mut values, i));
-    }
+fn q2_blocks(xs: &[f32], out: &mut [u8], size: usize, values: Values) {
+    each_block::<Q2>(xs, out, size, values);
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn q3_blocks(xs: &[f32], out: &mut [u8], size: usize, values: Values) {
+    each_block::<Q3>(xs, out, size, values);
+}
+
+#[cfg_attr(not(target_arch = "wasm32"), inline(always))]
+#[cfg_attr(target_arch = "wasm32", inline(never))]
+fn q6_blocks(xs: &[f32], out: &mut [u8], size: usize, values: Values) {
+    each_block::<Q6>(xs, out, size, values);
 }
 
 /// Q4_K's or Q5_K's super-blocks, two a search; a last odd one searched beside zeros (lanes are
