@@ -44,7 +44,7 @@ def main():
         from gguf import quants
 
         for name, t in [("q4_0", T.Q4_0), ("q8_0", T.Q8_0), ("mxfp4", T.MXFP4)]:
-            out.append({"peer": "gguf-py", "format": name, "seconds": best(lambda: metrics_np(x, quants.dequantize(quants.quantize(x, t), t)), runs=1)})
+            out.append({"peer": "gguf-py", "format": name, "seconds": best(lambda: metrics_np(x, quants.dequantize(quants.quantize(x, t), t)), runs=3)})
     except ImportError:
         print("gguf not installed (pip install gguf): skipped", file=sys.stderr)
     try:
