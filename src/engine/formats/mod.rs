@@ -55,7 +55,7 @@ impl TensorRange {
         })
     }
 
-    /// [`finite_amax`] of `xs`, from the range.
+    /// The largest finite |x| of `xs` (0 without finite values), from the range.
     pub fn amax(&self, xs: &[f32]) -> f32 {
         let (lo, hi) = self.of(xs);
         amax_of(lo, hi)

@@ -135,7 +135,7 @@ impl Meter {
     #[inline(always)]
     pub fn add_blocks(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) {
         debug_assert!(x.len() == v.len() && x.len().div_ceil(block.max(1)) == bounds.len());
-        if block == 0 || !block.is_multiple_of(LANES) || block > SPAN {
+        if block == 0 || !block.is_multiple_of(LANES) || block > SPAN || !x.len().is_multiple_of(block) {
             for ((x, v), &(lo, hi)) in x.chunks(block.max(1)).zip(v.chunks(block.max(1))).zip(bounds) {
                 self.add(x, v, lo, hi);
             }
