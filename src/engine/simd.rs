@@ -171,9 +171,26 @@ pub(crate) fn block_magnitudes(x: &[f32]) -> (u32, u32) {
 /// +∞'s bit pattern: magnitudes above it are NaN's.
 pub(crate) const INFINITY_BITS: u32 = 0x7f80_0000;
 
+/// `b` as a lane mask: all ones where set, as a vector compare gives it. (Arrays of `bool` do
+/// not vectorize: LLVM widens them lane by lane, in branches.)
+#[inline(always)]
+pub(crate) fn mask(b: bool) -> u32 {
+    u32::from(b).wrapping_neg()
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    /// `n` values drawn from `specials` by a linear congruential `seed`.
+    fn mixed(specials: &[f32], n: usize, seed: &mut u32) -> Vec<f32> {
+        (0..n)
+            .map(|_| {
+                *seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
+                specials[(*seed >> 16) as usize % specials.len()]
+            })
+            .collect()
+    }
 
     /// The largest magnitudes, NaN left out and taken in, are a fold's.
     #[test]
@@ -182,12 +199,7 @@ mod tests {
         let mut seed = 3u32;
         for n in [0, 1, 7, 8, 9, 16, 32, 33, 64] {
             for _ in 0..200 {
-                let x: Vec<f32> = (0..n)
-                    .map(|_| {
-                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                        specials[(seed >> 16) as usize % specials.len()]
-                    })
-                    .collect();
+                let x = mixed(&specials, n, &mut seed);
                 let finite_max = x.iter().filter(|v| !v.is_nan()).fold(0f32, |m, v| m.max(v.abs()));
                 let (m, raw) = block_magnitudes(&x);
                 assert_eq!(m, finite_max.to_bits(), "{x:?}");
@@ -207,12 +219,7 @@ mod tests {
         let mut seed = 7u32;
         for n in [0, 1, 2, 7, 8, 9, 16, 31, 32, 33, 64, 256] {
             for _ in 0..200 {
-                let x: Vec<f32> = (0..n)
-                    .map(|_| {
-                        seed = seed.wrapping_mul(1_103_515_245).wrapping_add(12345);
-                        specials[(seed >> 16) as usize % specials.len()]
-                    })
-                    .collect();
+                let x = mixed(&specials, n, &mut seed);
                 for finite in [false, true] {
                     let keep = |v: &f32| !v.is_nan() && (!finite || v.is_finite());
                     let key = |v: &f32| (*v, v.is_sign_positive());

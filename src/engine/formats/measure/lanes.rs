@@ -2,6 +2,7 @@
 //! run to them, portable and (for the unchecked run, the hot one) in wasm's SIMD128.
 
 use super::Partial;
+use crate::engine::simd::mask;
 
 /// f32 lanes of the accumulation loop.
 pub(super) const LANES: usize = 8;
@@ -225,12 +226,6 @@ mod wasm {
             }
         }
     }
-}
-
-/// `b` as a lane mask: all ones where set (a compare's own result in a vector unit).
-#[inline(always)]
-fn mask(b: bool) -> u32 {
-    u32::from(b).wrapping_neg()
 }
 
 /// The terms a run of `n` values adds to lane 0, the lane that gains the most.

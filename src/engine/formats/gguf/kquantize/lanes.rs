@@ -8,6 +8,7 @@
 use std::array::from_fn;
 
 use super::{nearest_int, GROUP_MAX_EPS};
+use crate::engine::simd::mask;
 
 /// One f32 per sub-block.
 pub(super) type Lanes<const L: usize> = [f32; L];
@@ -356,11 +357,6 @@ fn code(t: f32, lo: i32, hi: i32) -> f32 {
 /// lane by lane, in branches.)
 pub(super) type Mask<const L: usize> = [u32; L];
 
-/// `b` as a mask lane.
-#[inline(always)]
-pub(super) fn mask(b: bool) -> u32 {
-    u32::from(b).wrapping_neg()
-}
 
 /// A value that lanes can take from another under a [`Mask`], by bits (a select by `if`
 /// became a branch or a pointer select per lane).
