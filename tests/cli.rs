@@ -370,7 +370,8 @@ fn quantize_and_formats_on_a_layer() {
         assert_eq!((out.status.code(), err.trim_end().lines().count()), (Some(1), 1), "{err}");
         assert!(err.contains(needle), "{err}");
     };
-    one_line(quantscope(&["quantize", file, "--tensor", "bias", "--format", "q4_k"]), "bias");
+    one_line(quantscope(&["quantize", file, "--tensor", "bias", "--format", "q4_k", "--out", out.to_str().unwrap()]), "bias");
+    assert!(!out.exists(), "a format that does not fit leaves no file of values");
     one_line(quantscope(&["quantize", file, "--tensor", "layer.weight", "--format", "fp3"]), "no format “fp3”");
     one_line(quantscope(&["quantize", file, "--format", "nf4"]), "--tensor");
     one_line(quantscope(&["quantize", file, "--tensor", "layer.weight", "--format", "int", "--bits", "12"]), "2 to 8");
@@ -379,6 +380,7 @@ fn quantize_and_formats_on_a_layer() {
 /// `inspect` streams a checkpoint tensor by tensor: its peak memory above a run on a tiny file
 /// stays within twice the largest tensor (as f32), whatever the file's size, and the report is
 /// the one each tensor gets read alone (every core decodes and measures, bit for bit the same).
+/// `quantize` keeps to the same bound on every core, with the one-thread outcome.
 #[test]
 fn inspect_streams_within_twice_the_largest_tensor() {
     use std::io::Write;
@@ -403,22 +405,41 @@ fn inspect_streams_within_twice_the_largest_tensor() {
         }
     }
     let tiny = scratch("tiny.safetensors", &safetensors::write_f32(&[("w", &[2, 2], &[1.0, 2.0, 3.0, 4.0])]));
-    let peak = |path: &PathBuf| -> (u64, String) {
-        let out = Command::new(env!("CARGO_BIN_EXE_quantscope")).args(["inspect", path.to_str().unwrap(), "--json"]).env("QUANTSCOPE_REPORT_PEAK_MEMORY", "1").output().unwrap();
+    let peak_of = |args: &[&str]| -> (u64, String) {
+        let out = Command::new(env!("CARGO_BIN_EXE_quantscope")).args(args).env("QUANTSCOPE_REPORT_PEAK_MEMORY", "1").output().unwrap();
         assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
         let err = String::from_utf8_lossy(&out.stderr);
         let kb: u64 = err.lines().find_map(|l| l.strip_prefix("quantscope: peak memory ")).and_then(|l| l.trim_end_matches(" kB").parse().ok()).unwrap_or_else(|| panic!("no peak in {err}"));
         (kb * 1024, String::from_utf8(out.stdout).unwrap())
     };
+    let peak = |path: &PathBuf| peak_of(&["inspect", path.to_str().unwrap(), "--json"]);
     let (base, _) = peak(&tiny);
     let (used, report) = peak(&big);
+    let one = quantscope::engine::io::safetensors::read_all("big.safetensors", &std::fs::read(&big).unwrap()).unwrap();
     let largest = (rows * cols * 4) as u64;
     let above = used.saturating_sub(base);
     assert!(above <= 2 * largest, "inspect of a {} MB file peaked {} MB above a tiny file's run: over twice the largest tensor ({} MB as f32)", (tensors * rows * cols * 2) >> 20, above >> 20, largest >> 20);
+    // `quantize` reads only its tensor, and writes x̂ a part at a time from every core: the
+    // same memory bound, and the one-thread engine's metrics and values bit for bit.
+    let out = dir.join("dq.npy");
+    for format in ["q4_k", "nf4-dq", "int"] {
+        let (used, json) = peak_of(&["quantize", big.to_str().unwrap(), "--tensor", "layers.3.weight", "--format", format, "--json", "--out", out.to_str().unwrap()]);
+        let above = used.saturating_sub(base);
+        assert!(above <= 2 * largest, "quantize --format {format} peaked {} MB above a tiny file's run: over twice the tensor ({} MB as f32)", above >> 20, largest >> 20);
+        let t = one.iter().find(|t| t.name == "layers.3.weight").unwrap();
+        let f = quantscope::engine::formats::spec::Format::parse(format, &Default::default()).unwrap();
+        let (_, m) = quantscope::engine::formats::compare::metrics_of(f, &t.data, &t.shape).unwrap();
+        for (key, v) in [("mse", m.mse), ("round_mse", m.round_mse), ("max_abs_error", m.max_abs_err)] {
+            let text = format!("\"{key}\": {}", serde_json::to_string(&v).unwrap());
+            assert!(json.contains(&text), "{format}: {text} is not in {json}");
+        }
+        let q = quantscope::engine::formats::quantized::quantize(f, &t.data, &t.shape).unwrap();
+        let written = npy::read("dq.npy", "dq", &std::fs::read(&out).unwrap()).unwrap();
+        assert!(written.shape == t.shape && written.data.iter().zip(&q.values).all(|(a, b)| a.to_bits() == b.to_bits()), "{format}: --out holds the values");
+    }
+    std::fs::remove_file(&out).unwrap();
     // The same report as each tensor read alone through the engine, to the printed digit (the
     // shortest text that reads back as the same f64; parsed JSON would be off by an ulp).
-    let bytes = std::fs::read(&big).unwrap();
-    let one = quantscope::engine::io::safetensors::read_all("big.safetensors", &bytes).unwrap();
     for t in &one {
         let want = quantscope::engine::views::inspect::inspect(t);
         for (key, v) in [("mean", want.summary.mean), ("std", want.summary.std), ("channel_range_ratio", want.channel_range_ratio.unwrap())] {

@@ -8,9 +8,8 @@ use serde_json::json;
 
 use super::report::table;
 use crate::engine::formats::compare::{compare_one, mark_pareto, to_csv, Row};
-use crate::engine::formats::measure::measure;
 use crate::engine::formats::mx::ScaleRounding;
-use crate::engine::formats::quantized::quantize;
+use crate::engine::formats::parts::{metrics_threads, Sink};
 use crate::engine::formats::scaled::Scale;
 use crate::engine::formats::spec::{Format, Params};
 use crate::engine::io::npy;
@@ -135,16 +134,63 @@ pub fn dequant_cmd(a: &DequantArgs) -> Result<String, String> {
     Ok(format!("{} ({}, {:?}) → {}", t.name, t.stored_as, t.shape, a.out.display()))
 }
 
-/// `quantscope quantize`.
+/// A float32 `.npy` of a given shape written a part at a time, from any thread.
+struct NpyOut {
+    path: PathBuf,
+    file: std::fs::File,
+    /// Where the values start.
+    data: u64,
+    /// The first write that failed.
+    error: std::sync::Mutex<Option<String>>,
+}
+
+impl NpyOut {
+    fn create(path: &std::path::Path, shape: &[usize]) -> Result<NpyOut, String> {
+        let fail = |e: std::io::Error| format!("{}: {e}", path.display());
+        let header = npy::f32_header(shape);
+        let file = std::fs::File::create(path).map_err(fail)?;
+        std::os::unix::fs::FileExt::write_all_at(&file, &header, 0).map_err(fail)?;
+        Ok(NpyOut { path: path.to_path_buf(), file, data: header.len() as u64, error: std::sync::Mutex::new(None) })
+    }
+
+    /// Writes `values` from value `offset` on.
+    fn write(&self, offset: usize, values: &[f32]) {
+        const CHUNK: usize = 1 << 16;
+        let mut bytes = Vec::with_capacity(4 * CHUNK.min(values.len()));
+        for (i, chunk) in values.chunks(CHUNK).enumerate() {
+            bytes.clear();
+            bytes.extend(chunk.iter().flat_map(|v| v.to_le_bytes()));
+            if let Err(e) = std::os::unix::fs::FileExt::write_all_at(&self.file, &bytes, self.data + 4 * (offset + i * CHUNK) as u64) {
+                self.error.lock().expect("no panics while held").get_or_insert(format!("{}: {e}", self.path.display()));
+                return;
+            }
+        }
+    }
+
+    fn finish(self) -> Result<(), String> {
+        self.error.into_inner().expect("no panics while held").map_or(Ok(()), Err)
+    }
+}
+
+/// `quantscope quantize`: the tensor in parts on every core, bit for bit the one-thread outcome
+/// (`formats::parts`); with `--out`, x̂ written a part at a time.
 pub fn quantize_cmd(a: &QuantizeArgs) -> Result<String, String> {
     let t = chosen(&a.tensor)?;
     let format = Format::parse(&a.format, &a.params())?;
     let fail = |e: String| format!("{}, tensor “{}”: {}: {e}", a.tensor.file.display(), t.name, format.label());
-    let q = quantize(format, &t.data, &t.shape).map_err(|e| fail(e.to_string()))?;
-    let (m, _) = measure(&t.data, &q);
-    if let Some(path) = &a.out {
-        std::fs::write(path, npy::write_f32(&t.shape, &q.values)).map_err(|e| format!("{}: {e}", path.display()))?;
+    let out = a.out.as_deref().map(|path| NpyOut::create(path, &t.shape)).transpose()?;
+    let write = |offset: usize, values: &[f32]| out.as_ref().expect("a file to write").write(offset, values);
+    let sink: Option<Sink> = if out.is_some() { Some(&write) } else { None };
+    let measured = metrics_threads(format, &t.data, &t.shape, super::stream::threads(), sink);
+    if let Some(out) = out {
+        let written = out.finish();
+        if measured.is_err() || written.is_err() {
+            // Not a file of values: none at all.
+            _ = std::fs::remove_file(a.out.as_deref().expect("a file written"));
+        }
+        written?;
     }
+    let (bits_per_weight, m) = measured.map_err(|e| fail(e.to_string()))?;
     if a.json {
         let v = json!({
             "tensor": t.name,
@@ -152,7 +198,7 @@ pub fn quantize_cmd(a: &QuantizeArgs) -> Result<String, String> {
             "format": format.name(),
             "label": format.label(),
             "params": format.params(),
-            "bits_per_weight": q.bits_per_weight,
+            "bits_per_weight": bits_per_weight,
             "mse": m.mse,
             "clip_mse": m.clip_mse,
             "round_mse": m.round_mse,
@@ -166,7 +212,7 @@ pub fn quantize_cmd(a: &QuantizeArgs) -> Result<String, String> {
     }
     let rows = vec![
         vec!["tensor".into(), format!("{} {:?}", t.name, t.shape)],
-        vec!["format".into(), format!("{}, {} bits per weight", format.label(), sig4(Some(q.bits_per_weight)))],
+        vec!["format".into(), format!("{}, {} bits per weight", format.label(), sig4(Some(bits_per_weight)))],
         vec!["MSE".into(), format!("{} (clipping {}, rounding {})", sig4(Some(m.mse)), sig4(Some(m.clip_mse)), sig4(Some(m.round_mse)))],
         vec!["SQNR".into(), m.sqnr_db.map_or("—".into(), |s| format!("{} dB", sig4(Some(s))))],
         vec!["max |error|".into(), sig4(Some(m.max_abs_err))],

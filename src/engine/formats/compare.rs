@@ -9,8 +9,8 @@ use super::measure::Meter;
 #[cfg(test)]
 use super::{measure::measure, quantized::quantize};
 use super::minifloat::E2M1;
-use super::quantized::{float_bits, int_groups, int_range, ints, minifloat_table, mx_table, nf4_bits, nvfp4_bits};
-use super::{group, mx, scaled, FormatError, TensorRange};
+use super::quantized::{bits_per_weight, int_groups, int_range, ints, minifloat_table, mx_table};
+use super::{group, mx, scaled, FormatError, Whole};
 use super::spec::Format;
 use crate::engine::statistics::metrics::QuantMetrics;
 
@@ -39,11 +39,11 @@ impl Row {
 
 /// Quantizes `xs` (shaped `shape`) to `format` and measures it.
 pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
-    compare_in(format, xs, shape, &TensorRange::default())
+    compare_in(format, xs, shape, &Whole::default())
 }
 
 /// [`compare_one`], with the tensor's range from `whole`.
-fn compare_in(format: Format, xs: &[f32], shape: &[usize], whole: &TensorRange) -> Row {
+fn compare_in(format: Format, xs: &[f32], shape: &[usize], whole: &Whole) -> Row {
     let row = Row { label: format.label(), format: format.name().into(), family: format.family(), params: format.params(), bits_per_weight: f64::NAN, metrics: None, error: None, pareto: false };
     match metrics_in(format, xs, shape, whole) {
         Ok((bits_per_weight, m)) => Row { bits_per_weight, metrics: Some(m), ..row },
@@ -57,48 +57,40 @@ fn compare_in(format: Format, xs: &[f32], shape: &[usize], whole: &TensorRange) 
 /// [`measure`](super::measure::measure) of [`quantize`](super::quantized::quantize) (a test
 /// checks every format).
 pub fn metrics_of(format: Format, xs: &[f32], shape: &[usize]) -> Result<(f64, QuantMetrics), FormatError> {
-    metrics_in(format, xs, shape, &TensorRange::default())
+    metrics_in(format, xs, shape, &Whole::default())
 }
 
-/// [`metrics_of`], with the tensor's finite range from `whole` (shared by the formats compared).
-fn metrics_in(format: Format, xs: &[f32], shape: &[usize], whole: &TensorRange) -> Result<(f64, QuantMetrics), FormatError> {
-    super::check_blocks(xs, shape, 1)?;
+/// [`metrics_of`], with what it takes from the whole tensor from `whole` (shared by the formats
+/// compared).
+fn metrics_in(format: Format, xs: &[f32], shape: &[usize], whole: &Whole) -> Result<(f64, QuantMetrics), FormatError> {
     let mut meter = Meter::default();
-    let bits = match format {
+    measure_in(format, xs, shape, whole, &mut meter)?;
+    Ok((bits_per_weight(format, shape, xs.len()), meter.metrics(xs.len())))
+}
+
+/// `format` made on `xs` (shaped `shape`) and measured into `meter`, with what it takes from the
+/// whole tensor (its range, NF4-DQ's mean absmax) from `whole`.
+pub(super) fn measure_in(format: Format, xs: &[f32], shape: &[usize], whole: &Whole, meter: &mut Meter) -> Result<(), FormatError> {
+    super::check_blocks(xs, shape, 1)?;
+    match format {
         Format::Int { bits, scheme, scale, group } => {
             let range = int_range(bits, scheme)?;
-            let (size, grouped, bits_per_weight) = int_groups(bits, scheme, scale, group, shape, xs.len());
-            group::measure_fake_quantized(xs, &grouped, size, scheme, range, &ints(range.qmin, range.qmax), whole, &mut meter)?;
-            bits_per_weight
+            let (size, grouped, _) = int_groups(bits, scheme, scale, group, shape, xs.len());
+            group::measure_fake_quantized(xs, &grouped, size, scheme, range, &ints(range.qmin, range.qmax), whole, meter)
         }
-        Format::Float { elem, scale } => {
-            scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), whole, &mut meter)?;
-            float_bits(elem, scale, shape, xs.len())
-        }
-        Format::Nvfp4 => {
-            super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), whole, &mut meter)?;
-            nvfp4_bits(xs.len())
-        }
-        Format::Nf4 { double } => {
-            super::nf4::measure_fake_quantized(xs, shape, double, &mut meter)?;
-            nf4_bits(double, xs.len())
-        }
+        Format::Float { elem, scale } => scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), whole, meter),
+        Format::Nvfp4 => super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), whole, meter),
+        Format::Nf4 { double } => super::nf4::measure_fake_quantized(xs, shape, double, whole, meter),
         Format::Gguf(t @ GgufType::Legacy(l)) => {
             super::check_blocks(xs, shape, BLOCK)?;
-            l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, &mut meter)?;
-            t.bits_per_weight()
+            l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, meter)
         }
         Format::Gguf(t @ GgufType::K(_)) => {
             super::check_blocks(xs, shape, t.block_size())?;
-            t.measure_quantized(xs, &mut meter)?;
-            t.bits_per_weight()
+            t.measure_quantized(xs, meter)
         }
-        Format::Mx { elem, rounding } => {
-            mx::measure_fake_quantized(elem, rounding, xs, shape, &mx_table(elem), &mut meter)?;
-            mx::bits_per_weight(elem)
-        }
-    };
-    Ok((bits, meter.metrics(xs.len())))
+        Format::Mx { elem, rounding } => mx::measure_fake_quantized(elem, rounding, xs, shape, &mx_table(elem), meter),
+    }
 }
 
 /// Marks the rows on the Pareto front of bits per weight (fewer is better) against SQNR (higher
@@ -116,7 +108,7 @@ pub fn mark_pareto(rows: &mut [Row]) {
 pub fn compare(formats: &[Format], xs: &[f32], shape: &[usize], mut progress: impl FnMut(usize, usize)) -> Vec<Row> {
     let mut rows = Vec::with_capacity(formats.len());
     // One pass finds the tensor's range for every format that scales by it.
-    let whole = TensorRange::default();
+    let whole = Whole::default();
     for (i, &f) in formats.iter().enumerate() {
         rows.push(compare_in(f, xs, shape, &whole));
         progress(i + 1, formats.len());

@@ -7,7 +7,7 @@
 
 use super::measure::{Meter, BATCH, PIECE};
 use super::quantized::{bounds, Affine};
-use super::{FormatError, TensorRange};
+use super::{FormatError, Whole};
 use crate::engine::observer::finite_min_max;
 use crate::engine::quantizer::qparams::{calculate_qparams, QParams, QRange, QScheme};
 use crate::engine::quantizer::quantize::{fake_quantize_into, fake_quantize_per_channel_into, quantize_per_channel_into};
@@ -32,12 +32,12 @@ pub fn layout(len: usize, group: usize) -> ChannelLayout {
 
 /// The parameters of each group of `group` values of `xs`.
 pub fn group_params(xs: &[f32], group: usize, scheme: QScheme, range: QRange) -> Vec<QParams> {
-    group_params_in(xs, group, scheme, range, &TensorRange::default())
+    group_params_in(xs, group, scheme, range, &Whole::default())
 }
 
 /// [`group_params`], with the whole tensor's range from `whole` when one long group is all of it
 /// (the same [`finite_min_max`] that group would take).
-fn group_params_in(xs: &[f32], group: usize, scheme: QScheme, range: QRange, whole: &TensorRange) -> Vec<QParams> {
+fn group_params_in(xs: &[f32], group: usize, scheme: QScheme, range: QRange, whole: &Whole) -> Vec<QParams> {
     if group == xs.len() && group > SHORT_GROUP {
         let (lo, hi) = whole.of(xs);
         return vec![calculate_qparams(lo, hi, scheme, range)];
@@ -93,7 +93,7 @@ pub fn grid(p: &QParams) -> Affine {
 /// time into a buffer and measured into `meter` against its grid (`table`: the codes as f32),
 /// summed as measuring the kept values sums them (a test checks).
 #[allow(clippy::too_many_arguments)]
-pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, range: QRange, table: &[f32], whole: &TensorRange, meter: &mut Meter) -> Result<(), FormatError> {
+pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], group: usize, scheme: QScheme, range: QRange, table: &[f32], whole: &Whole, meter: &mut Meter) -> Result<(), FormatError> {
     check(xs, shape, group)?;
     let params = group_params_in(xs, group, scheme, range, whole);
     let mut buf = vec![0f32; if group <= BATCH { BATCH / group * group } else { PIECE.min(group) }];

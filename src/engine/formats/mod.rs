@@ -12,6 +12,8 @@ pub mod minifloat;
 pub mod mx;
 pub mod nf4;
 pub mod nvfp4;
+#[cfg(not(target_arch = "wasm32"))]
+pub mod parts;
 pub mod quantized;
 pub mod scaled;
 pub mod spec;
@@ -40,16 +42,21 @@ fn amax_of(lo: f32, hi: f32) -> f32 {
     if lo <= hi { lo.abs().max(hi.abs()) } else { 0.0 }
 }
 
-/// A whole tensor's finite min and max, found on first use and then shared by every format that
-/// scales by them (the comparison's per-tensor integer grids, minifloats and NVFP4: one pass over
-/// the tensor instead of eight). Ask it of one tensor only.
+/// What some formats take from the whole tensor, found on first use and then shared: its finite
+/// min and max (per-tensor integer grids, minifloats and NVFP4 scale by them: side by side, one
+/// pass over the tensor instead of eight) and NF4-DQ's mean absmax. Ask it of one tensor only;
+/// a part of a tensor measured on its own (the CLI's threads, `formats::parts`) is given its
+/// whole's.
 #[derive(Default)]
-pub struct TensorRange(std::cell::OnceCell<(f32, f32)>);
+pub struct Whole {
+    range: std::sync::OnceLock<(f32, f32)>,
+    absmax_mean: std::sync::OnceLock<f32>,
+}
 
-impl TensorRange {
-    /// The finite min and max of `xs` (the tensor this range is of).
+impl Whole {
+    /// The finite min and max of `xs` (the tensor this is of).
     pub fn of(&self, xs: &[f32]) -> (f32, f32) {
-        *self.0.get_or_init(|| {
+        *self.range.get_or_init(|| {
             let (lo, hi, _) = crate::engine::observer::finite_min_max(xs);
             (lo, hi)
         })
@@ -59,6 +66,11 @@ impl TensorRange {
     pub fn amax(&self, xs: &[f32]) -> f32 {
         let (lo, hi) = self.of(xs);
         amax_of(lo, hi)
+    }
+
+    /// NF4-DQ's mean of `absmax`, the tensor's block absmax values ([`nf4::finite_mean`]).
+    pub fn absmax_mean(&self, absmax: &[f32]) -> f32 {
+        *self.absmax_mean.get_or_init(|| nf4::finite_mean(absmax))
     }
 }
 

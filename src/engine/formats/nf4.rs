@@ -22,7 +22,7 @@
 
 use super::measure::Meter;
 use super::quantized::{bounds, Affine};
-use super::FormatError;
+use super::{FormatError, Whole};
 
 /// Values per block.
 pub const BLOCK: usize = 64;
@@ -137,7 +137,7 @@ pub struct Nf4 {
 pub fn quantize(xs: &[f32], shape: &[usize], double: bool) -> Result<Nf4, FormatError> {
     super::check_blocks(xs, shape, BLOCK)?;
     let bounds = midpoints(&CODE);
-    let absmax: Vec<f32> = xs.chunks_exact(BLOCK).map(super::mx::block_amax).collect();
+    let absmax = block_absmax(xs);
     let mut codes = vec![0u8; xs.len()];
     for ((block, codes), &a) in xs.chunks_exact(BLOCK).zip(codes.chunks_exact_mut(BLOCK)).zip(&absmax) {
         let r = 1.0 / a.max(TINY);
@@ -146,7 +146,7 @@ pub fn quantize(xs: &[f32], shape: &[usize], double: bool) -> Result<Nf4, Format
         }
     }
     let (absmax, double) = if double {
-        let (dq, decoded) = double_quantize(&absmax);
+        let (dq, decoded) = double_quantize(&absmax, finite_mean(&absmax));
         (decoded, Some(dq))
     } else {
         (absmax, None)
@@ -163,10 +163,11 @@ pub fn quantize(xs: &[f32], shape: &[usize], double: bool) -> Result<Nf4, Format
 /// The metrics of [`quantize`]'s values without keeping them: each block's values made into a
 /// buffer and measured into `meter` against its grid, summed as measuring the kept values sums
 /// them (a test checks).
-pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], double: bool, meter: &mut Meter) -> Result<(), FormatError> {
+/// `whole` gives the double quantization's mean absmax, the whole tensor's.
+pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], double: bool, whole: &Whole, meter: &mut Meter) -> Result<(), FormatError> {
     super::check_blocks(xs, shape, BLOCK)?;
-    let absmax: Vec<f32> = xs.chunks_exact(BLOCK).map(super::mx::block_amax).collect();
-    let decoded = if double { double_quantize(&absmax).1 } else { absmax.clone() };
+    let absmax = block_absmax(xs);
+    let decoded = if double { double_quantize(&absmax, whole.absmax_mean(&absmax)).1 } else { absmax.clone() };
     let b: [f32; 15] = midpoints(&CODE).try_into().expect("15 midpoints");
     crate::engine::simd::dispatch!(measure_blocks(xs, &absmax, &decoded, &b, meter));
     Ok(())
@@ -199,13 +200,23 @@ fn code_value(b: &[f32; 15], u: f32) -> f32 {
     if u.is_nan() { CODE[15] } else { v }
 }
 
-/// Quantizes the absmax values `absmax` with the dynamic code;
+/// Each block's largest |x|.
+pub(crate) fn block_absmax(xs: &[f32]) -> Vec<f32> {
+    xs.chunks_exact(BLOCK).map(super::mx::block_amax).collect()
+}
+
+/// The double quantization's mean: of the finite values of `absmax`, correctly rounded to f32
+/// (0 without any).
+pub fn finite_mean(absmax: &[f32]) -> f32 {
+    let (sum, count) = absmax.iter().filter(|a| a.is_finite()).fold((0.0f64, 0usize), |(s, n), &a| (s + f64::from(a), n + 1));
+    if count == 0 { 0.0 } else { (sum / count as f64) as f32 }
+}
+
+/// Quantizes the absmax values `absmax` with the dynamic code, their mean `mean` subtracted;
 /// returns them and their decoded values (NaN for a non-finite absmax).
-fn double_quantize(absmax: &[f32]) -> (DoubleQuant, Vec<f32>) {
+fn double_quantize(absmax: &[f32], mean: f32) -> (DoubleQuant, Vec<f32>) {
     let code = dynamic_code();
     let bounds = midpoints(&code);
-    let (sum, count) = absmax.iter().filter(|a| a.is_finite()).fold((0.0f64, 0usize), |(s, n), &a| (s + f64::from(a), n + 1));
-    let mean = if count == 0 { 0.0 } else { (sum / count as f64) as f32 };
     let mut dq = DoubleQuant { mean, codes: Vec::with_capacity(absmax.len()), scales: Vec::new() };
     let mut decoded = Vec::with_capacity(absmax.len());
     for group in absmax.chunks(GROUP) {

@@ -15,7 +15,7 @@ use super::measure::{Meter, BATCH};
 use super::minifloat::{Rounder, E2M1, E4M3};
 use super::mx::block_amax;
 use super::quantized::{bounds, Affine};
-use super::{FormatError, TensorRange};
+use super::{FormatError, Whole};
 
 /// Values per block.
 pub const BLOCK: usize = 16;
@@ -95,7 +95,7 @@ fn block_values(r: &Rounder, block: &[f32], inv_t: f32, t: f32, s: f32, out: &mu
 /// The metrics of [`fake_quantize`]'s values without keeping them: each block made into a
 /// buffer and measured into `meter` against its grid (`table`: E2M1's values), summed as
 /// measuring the kept values sums them (a test checks).
-pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], table: &[f32], whole: &TensorRange, meter: &mut Meter) -> Result<(), FormatError> {
+pub fn measure_fake_quantized(xs: &[f32], shape: &[usize], table: &[f32], whole: &Whole, meter: &mut Meter) -> Result<(), FormatError> {
     super::check_blocks(xs, shape, BLOCK)?;
     let t = tensor_scale(whole.amax(xs));
     crate::engine::simd::dispatch!(measure_blocks(xs, t, table, meter));

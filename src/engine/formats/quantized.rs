@@ -116,7 +116,7 @@ pub fn int_range(bits: u32, scheme: QScheme) -> Result<QRange, FormatError> {
 }
 
 /// Values per row of `shape` (`n` values) where a scale is per row, else the whole tensor's.
-fn per_row(scale: Scale, shape: &[usize], n: usize) -> usize {
+pub(crate) fn per_row(scale: Scale, shape: &[usize], n: usize) -> usize {
     let rows = shape.first().copied().unwrap_or(1).max(1);
     if scale == Scale::Row && n > 0 { n / rows } else { n.max(1) }
 }
@@ -133,20 +133,32 @@ pub(crate) fn int_groups(bits: u32, scheme: QScheme, scale: Scale, group: Option
 
 /// [`Format::Float`]'s bits per weight on `n` values shaped `shape`: the element's, and an f32
 /// scale per row or per tensor.
-pub(crate) fn float_bits(elem: Minifloat, scale: Scale, shape: &[usize], n: usize) -> f64 {
+fn float_bits(elem: Minifloat, scale: Scale, shape: &[usize], n: usize) -> f64 {
     f64::from(elem.bits()) + if scale == Scale::None { 0.0 } else { 32.0 / per_row(scale, shape, n) as f64 }
 }
 
 /// NVFP4's bits per weight on `n` values: E2M1 codes, an E4M3 scale per block of 16, and the
 /// f32 tensor scale.
-pub(crate) fn nvfp4_bits(n: usize) -> f64 {
+fn nvfp4_bits(n: usize) -> f64 {
     4.0 + 8.0 / nvfp4::BLOCK as f64 + 32.0 / n.max(1) as f64
 }
 
 /// NF4's bits per weight on `n` values: the codes and an f32 absmax per block of 64, or with
 /// the double quantization an 8-bit absmax, an f32 scale per 256 of them and the f32 mean.
-pub(crate) fn nf4_bits(double: bool, n: usize) -> f64 {
+fn nf4_bits(double: bool, n: usize) -> f64 {
     if double { 4.0 + 8.0 / 64.0 + 32.0 / (64.0 * 256.0) + 32.0 / n.max(1) as f64 } else { 4.0 + 32.0 / 64.0 }
+}
+
+/// `format`'s bits per weight on `n` values shaped `shape`, every scale it stores counted.
+pub fn bits_per_weight(format: Format, shape: &[usize], n: usize) -> f64 {
+    match format {
+        Format::Int { bits, scheme, scale, group } => int_groups(bits, scheme, scale, group, shape, n).2,
+        Format::Float { elem, scale } => float_bits(elem, scale, shape, n),
+        Format::Mx { elem, .. } => mx::bits_per_weight(elem),
+        Format::Nvfp4 => nvfp4_bits(n),
+        Format::Nf4 { double } => nf4_bits(double, n),
+        Format::Gguf(t) => t.bits_per_weight(),
+    }
 }
 
 /// Quantizes `xs` (row-major, shaped `shape`) to `format`.

@@ -11,7 +11,7 @@
 use super::measure::{Meter, PIECE};
 use super::minifloat::{Minifloat, Rounder};
 use super::quantized::{bounds, Affine};
-use super::{FormatError, TensorRange};
+use super::{FormatError, Whole};
 
 /// Where the scales are.
 #[derive(Clone, Copy, Debug, PartialEq, Eq, serde::Serialize, serde::Deserialize)]
@@ -47,11 +47,11 @@ fn rows(scale: Scale, xs: &[f32], shape: &[usize]) -> Result<(usize, usize), For
 
 /// The scale of one row (or of the tensor).
 fn row_scale(elem: Minifloat, scale: Scale, row: &[f32]) -> f32 {
-    row_scale_in(elem, scale, row, false, &TensorRange::default())
+    row_scale_in(elem, scale, row, false, &Whole::default())
 }
 
 /// [`row_scale`], with the largest magnitude from `whole` when the row is the whole tensor.
-fn row_scale_in(elem: Minifloat, scale: Scale, row: &[f32], is_whole: bool, whole: &TensorRange) -> f32 {
+fn row_scale_in(elem: Minifloat, scale: Scale, row: &[f32], is_whole: bool, whole: &Whole) -> f32 {
     match scale {
         Scale::None => 1.0,
         Scale::Tensor | Scale::Row if is_whole => scale_for(elem, whole.amax(row)),
@@ -92,7 +92,7 @@ pub fn fake_quantize(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize])
 /// The metrics of [`fake_quantize`]'s values without keeping them: each row made a [`PIECE`] at
 /// a time into a buffer and measured into `meter` against its grid (`table`, the element's
 /// values, scaled), summed as measuring the kept values sums them (a test checks).
-pub fn measure_fake_quantized(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize], table: &[f32], whole: &TensorRange, meter: &mut Meter) -> Result<(), FormatError> {
+pub fn measure_fake_quantized(elem: Minifloat, scale: Scale, xs: &[f32], shape: &[usize], table: &[f32], whole: &Whole, meter: &mut Meter) -> Result<(), FormatError> {
     let (rows, row_len) = rows(scale, xs, shape)?;
     let r = elem.rounder();
     let mut buf = vec![0f32; PIECE.min(row_len)];

@@ -175,6 +175,12 @@ pub fn write_f32(shape: &[usize], data: &[f32]) -> Vec<u8> {
     write("<f4", shape, data.iter().flat_map(|v| v.to_le_bytes()))
 }
 
+/// The header of a float32 `.npy` of `shape` ([`write_f32`] without the data): the data follows
+/// it, 4 little-endian bytes a value.
+pub fn f32_header(shape: &[usize]) -> Vec<u8> {
+    write("<f4", shape, std::iter::empty())
+}
+
 /// Writes class labels as a 1-D int64 `.npy` (what [`read_labels`] reads).
 pub fn write_labels(labels: &[usize]) -> Vec<u8> {
     write("<i8", &[labels.len()], labels.iter().flat_map(|&l| (l as i64).to_le_bytes()))

@@ -102,18 +102,134 @@ fn group_sse(x: &[f32], v: &[f32]) -> f64 {
 /// format's kernel can feed it each block as it makes it (the same sums either way). Groups
 /// share the f32 lanes until a lane holds 64 terms, when the lanes move to f64: a
 /// block of 32 does not pay for moving its own sums.
+///
+/// A tensor can also be measured in parts, each part by its own meter ([`measure_part`]), and
+/// the parts joined ([`Meter::join`]): the sums of one meter over the whole, bit for bit, when
+/// each part starts where that meter would move its lanes to f64 ([`part_unit`]).
 #[derive(Default)]
 pub struct Meter {
     lanes: Lanes,
     /// The most terms in one lane of `lanes`.
     terms: usize,
     total: Partial,
+    /// A part's meter ([`measure_part`]): it logs what it moves to f64 (and keeps the values it
+    /// measures, if asked) in its thread's [`PART`], not in itself: the meter stays a plain
+    /// value with nothing to drop, which the kernels take into a local and put back.
+    part: bool,
+}
+
+/// One part of a tensor as [`measure_part`] measured it, to be joined ([`Meter::join`]).
+pub struct Part {
+    meter: Meter,
+    /// What the part's meter moved to f64, in order.
+    log: Vec<Partial>,
+}
+
+/// The log and kept values of the part this thread measures.
+#[derive(Default)]
+struct PartLog {
+    log: Vec<Partial>,
+    kept: Option<Vec<f32>>,
+}
+
+thread_local! {
+    /// The part this thread measures ([`measure_part`]), if any.
+    static PART: std::cell::RefCell<Option<PartLog>> = const { std::cell::RefCell::new(None) };
+}
+
+/// Values after which a meter fed groups of `group` values has moved its lanes to f64 and
+/// starts afresh (and at every multiple): a part of a tensor that starts at a multiple of this
+/// (and of the group) is measured by a fresh meter as one meter over the whole measures it.
+/// Groups of a run of the meter (512 values) or more start afresh each (their first run fills the lanes), shorter
+/// groups share the lanes as many as fit.
+pub fn part_unit(group: usize) -> usize {
+    let group = group.max(1);
+    if group >= SPAN { group } else { group * (LANE_TERMS / lane_terms(group)) }
+}
+
+/// One part of a tensor measured by `measure` into a fresh meter: the part, to be joined to the
+/// others ([`Meter::join`]), and with `keep: Some(n)` the `n` values measured, in order (else
+/// none). Not to be called from within `measure`.
+pub fn measure_part<E>(keep: Option<usize>, measure: impl FnOnce(&mut Meter) -> Result<(), E>) -> Result<(Part, Vec<f32>), E> {
+    /// Clears this thread's part however `measure` ends.
+    struct Clear;
+    impl Drop for Clear {
+        fn drop(&mut self) {
+            PART.with(|p| p.borrow_mut().take());
+        }
+    }
+    let started = PART.with(|p| p.borrow_mut().replace(PartLog { log: Vec::new(), kept: keep.map(Vec::with_capacity) }));
+    assert!(started.is_none(), "one part at a time in a thread");
+    let _clear = Clear;
+    let mut meter = Meter { part: true, ..Meter::default() };
+    measure(&mut meter)?;
+    let PartLog { log, kept } = PART.with(|p| p.borrow_mut().take()).expect("this thread's part");
+    meter.part = false;
+    Ok((Part { meter, log }, kept.unwrap_or_default()))
+}
+
+/// Logs `p` in this thread's part, out of the meter's loops.
+#[cold]
+#[inline(never)]
+fn log_cold(p: Partial) {
+    PART.with(|part| part.borrow_mut().as_mut().expect("a part's meter in its thread").log.push(p));
+}
+
+/// Keeps `v` in this thread's part if it keeps values, out of the meter's loops.
+#[cold]
+#[inline(never)]
+fn keep_cold(v: &[f32]) {
+    PART.with(|part| {
+        if let Some(kept) = part.borrow_mut().as_mut().expect("a part's meter in its thread").kept.as_mut() {
+            kept.extend_from_slice(v);
+        }
+    });
 }
 
 impl Meter {
+    /// The parts of a tensor, in order, each measured by [`measure_part`] from where one meter
+    /// over the whole would start afresh ([`part_unit`]): that meter, bit for bit.
+    pub fn join(parts: impl IntoIterator<Item = Part>) -> Meter {
+        let mut whole = Meter::default();
+        for Part { meter, log } in parts {
+            // The move to f64 that the one meter makes at the part's first group.
+            if whole.terms > 0 {
+                whole.total.add(&whole.lanes.partial());
+            }
+            for p in &log {
+                whole.total.add(p);
+            }
+            (whole.lanes, whole.terms) = (meter.lanes, meter.terms);
+        }
+        whole
+    }
+
+    /// Moves `p` into the f64 sums `total` (and the log of a part's meter).
+    #[inline(always)]
+    fn move_to(total: &mut Partial, part: bool, p: Partial) {
+        total.add(&p);
+        if part {
+            log_cold(p);
+        }
+    }
+
+    /// Keeps `v` if this is a part's meter that keeps the values it measures.
+    #[inline(always)]
+    fn keep(&self, v: &[f32]) {
+        if self.part {
+            keep_cold(v);
+        }
+    }
+
     /// Adds one group: its values `x`, their quantized `v` and the group's clipping bounds.
     #[inline(always)]
     pub fn add(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) {
+        self.keep(v);
+        self.add_group(x, v, lo, hi);
+    }
+
+    #[inline(always)]
+    fn add_group(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32) {
         for (xr, vr) in x.chunks(SPAN).zip(v.chunks(SPAN)) {
             self.make_room(lane_terms(xr.len()));
             // Most runs hold only finite values: summed without checking each (a third fewer
@@ -135,42 +251,48 @@ impl Meter {
     #[inline(always)]
     pub fn add_blocks(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) {
         debug_assert!(x.len() == v.len() && x.len().div_ceil(block.max(1)) == bounds.len());
+        self.keep(v);
         if block == 0 || !block.is_multiple_of(LANES) || block > SPAN || !x.len().is_multiple_of(block) {
             for ((x, v), &(lo, hi)) in x.chunks(block.max(1)).zip(v.chunks(block.max(1))).zip(bounds) {
-                self.add(x, v, lo, hi);
+                self.add_group(x, v, lo, hi);
             }
             return;
         }
-        let saved = (self.lanes, self.terms, self.total);
-        if !self.add_blocks_plain(x, v, block, bounds) {
-            // A value that is not finite, or sums that overflowed: again, group by group.
-            (self.lanes, self.terms, self.total) = saved;
-            for ((x, v), &(lo, hi)) in x.chunks(block).zip(v.chunks(block)).zip(bounds) {
-                self.add(x, v, lo, hi);
+        let saved = (self.lanes, self.terms);
+        if let Err(from) = self.add_blocks_plain(x, v, block, bounds) {
+            // A value that is not finite, or sums that overflowed: the lanes since they last
+            // moved to f64 again, group by group (what moved was finite, and stands).
+            (self.lanes, self.terms) = if from.is_some() { (Lanes::default(), 0) } else { saved };
+            let skip = from.unwrap_or(0);
+            for ((x, v), &(lo, hi)) in x.chunks(block).zip(v.chunks(block)).zip(bounds).skip(skip) {
+                self.add_group(x, v, lo, hi);
             }
         }
     }
 
-    /// [`Meter::add_blocks`] unchecked, for groups of whole lanes; false if any lanes' sums came
-    /// out infinite or NaN (the meter is then to be restored).
+    /// [`Meter::add_blocks`] unchecked, for groups of whole lanes. If any lanes' sums came out
+    /// infinite or NaN: the group from which the lanes are to be added again (`Some(i)`: from
+    /// group `i` into empty lanes, the lanes before it having moved to f64; `None`: from the
+    /// first group into the lanes the meter had).
     #[inline(always)]
-    fn add_blocks_plain(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) -> bool {
+    fn add_blocks_plain(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) -> Result<(), Option<usize>> {
         let terms = block / LANES;
         let mut sums = Plain::load(&self.lanes);
-        for ((x, v), &(lo, hi)) in x.chunks_exact(block).zip(v.chunks_exact(block)).zip(bounds) {
+        let mut from = None;
+        for (i, ((x, v), &(lo, hi))) in x.chunks_exact(block).zip(v.chunks_exact(block)).zip(bounds).enumerate() {
             if self.terms + terms > LANE_TERMS {
                 let full = sums.store();
                 if !full.finite() {
-                    return false;
+                    return Err(from);
                 }
-                self.total.add(&full.partial());
-                (sums, self.terms) = (Plain::load(&Lanes::default()), 0);
+                Self::move_to(&mut self.total, self.part, full.partial());
+                (sums, self.terms, from) = (Plain::load(&Lanes::default()), 0, Some(i));
             }
             self.terms += terms;
             sums.run(x, v, lo, hi);
         }
         self.lanes = sums.store();
-        self.lanes.finite()
+        if self.lanes.finite() { Ok(()) } else { Err(from) }
     }
 
     /// Moves the lanes' sums to f64 if `terms` more would take a lane past [`LANE_TERMS`], and
@@ -178,7 +300,7 @@ impl Meter {
     #[inline(always)]
     fn make_room(&mut self, terms: usize) {
         if self.terms + terms > LANE_TERMS {
-            self.total.add(&self.lanes.partial());
+            Self::move_to(&mut self.total, self.part, self.lanes.partial());
             (self.lanes, self.terms) = (Lanes::default(), 0);
         }
         self.terms += terms;
@@ -195,7 +317,7 @@ impl Meter {
         } else {
             let Lanes { signal, clip, round, .. } = self.lanes;
             self.lanes = Lanes { signal, clip, round, ..checked };
-            self.total.add(&exact(x, v, lo, hi));
+            Self::move_to(&mut self.total, self.part, exact(x, v, lo, hi));
         }
     }
 
