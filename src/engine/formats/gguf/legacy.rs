@@ -416,6 +416,9 @@ mod tests {
         xs[12 * BLOCK + 31] = f32::NEG_INFINITY;
         // A block whose Q8_0 step is subnormal: 1/d is far from 127/amax, and codes clamp.
         xs[13 * BLOCK..14 * BLOCK].iter_mut().for_each(|v| *v *= 1e-35);
+        // Q4_0's step just normal (Q5_0's subnormal), and both subnormal (their codes clamp).
+        xs[14 * BLOCK..15 * BLOCK].iter_mut().enumerate().for_each(|(i, v)| *v = (i as f32 - 15.0) * 0.7e-38);
+        xs[15 * BLOCK..16 * BLOCK].iter_mut().enumerate().for_each(|(i, v)| *v = (i as f32 - 15.0) * 1e-39);
         for t in BlockType::ALL {
             let bytes = t.quantize(&xs).unwrap();
             let want = t.dequantize(&bytes).unwrap();
