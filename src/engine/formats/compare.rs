@@ -44,8 +44,13 @@ pub fn compare_one(format: Format, xs: &[f32], shape: &[usize]) -> Row {
 
 /// [`compare_one`], with the tensor's range from `whole`.
 fn compare_in(format: Format, xs: &[f32], shape: &[usize], whole: &Whole) -> Row {
+    row_of(format, metrics_in(format, xs, shape, whole))
+}
+
+/// `format`'s row, from its bits per weight and metrics or why it does not apply.
+pub fn row_of(format: Format, outcome: Result<(f64, QuantMetrics), FormatError>) -> Row {
     let row = Row { label: format.label(), format: format.name().into(), family: format.family(), params: format.params(), bits_per_weight: f64::NAN, metrics: None, error: None, pareto: false };
-    match metrics_in(format, xs, shape, whole) {
+    match outcome {
         Ok((bits_per_weight, m)) => Row { bits_per_weight, metrics: Some(m), ..row },
         Err(e) => Row { error: Some(e.to_string()), ..row },
     }

@@ -12,7 +12,6 @@ pub mod minifloat;
 pub mod mx;
 pub mod nf4;
 pub mod nvfp4;
-#[cfg(not(target_arch = "wasm32"))]
 pub mod parts;
 pub mod quantized;
 pub mod scaled;

@@ -1,13 +1,15 @@
-//! One format on one tensor on every core, bit for bit the one-thread outcome
-//! ([`metrics_of`](super::compare::metrics_of)): the tensor is cut into parts of whole rows, each
-//! part made and measured on a thread of its own, and the parts' sums are joined in order
-//! ([`Meter::join`]). What a format takes from the whole tensor (its range for a scale per
-//! tensor, NF4-DQ's mean absmax) is found once beforehand and given to every part. Each part
-//! starts where one meter over the whole tensor starts afresh ([`part_unit`]) and where the
-//! format's own structure allows (its blocks, rows, groups, NF4-DQ's groups of 256 blocks), so
-//! that the joined sums are that meter's.
+//! One format on one tensor cut into parts of whole rows, each part made and measured on its
+//! own (a worker's step, or natively a thread of its own: `metrics_threads`) and the parts' sums joined
+//! in order ([`Meter::join`]): bit for bit the one-thread outcome
+//! ([`metrics_of`](super::compare::metrics_of)). What a format takes from the whole tensor (its
+//! range for a scale per tensor, NF4-DQ's mean absmax) is found once beforehand and given to
+//! every part. Each part starts where one meter over the whole tensor starts afresh
+//! ([`part_unit`]) and where the format's own structure allows (its blocks, rows, groups,
+//! NF4-DQ's groups of 256 blocks), so that the joined sums are that meter's.
 
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::atomic::{AtomicUsize, Ordering};
+#[cfg(not(target_arch = "wasm32"))]
 use std::sync::Mutex;
 
 use super::compare::measure_in;
@@ -83,52 +85,101 @@ fn whole_of(format: Format, xs: &[f32], shape: &[usize]) -> Option<Whole> {
     Some(whole)
 }
 
+/// One format's measurement of one tensor, cut into parts to be made one at a time
+/// ([`Parts::measure`]) and joined ([`Parts::finish`]).
+pub struct Parts {
+    format: Format,
+    shape: Vec<usize>,
+    n: usize,
+    /// Values per row of the first axis.
+    row: usize,
+    /// Rows per part.
+    per: usize,
+    count: usize,
+    whole: Option<Whole>,
+}
+
+impl Parts {
+    /// `format` on `xs` (row-major, shaped `shape`; the tensor each [`Parts::measure`] is given),
+    /// in parts of about a million values; the error [`metrics_of`](super::compare::metrics_of)
+    /// gives for a shape that `xs` does not fill.
+    pub fn new(format: Format, xs: &[f32], shape: &[usize]) -> Result<Parts, FormatError> {
+        Parts::sized(format, xs, shape, PART_VALUES)
+    }
+
+    /// [`Parts::new`] with parts of about `part_values` values.
+    fn sized(format: Format, xs: &[f32], shape: &[usize], part_values: usize) -> Result<Parts, FormatError> {
+        super::check_blocks(xs, shape, 1)?;
+        let n = xs.len();
+        let rows = shape.first().copied().unwrap_or(1).max(1);
+        let per = rows_per_part(format, shape, n, part_values);
+        let count = rows.div_ceil(per).max(1);
+        Ok(Parts { format, shape: shape.to_vec(), n, row: n / rows, per, count, whole: whole_of(format, xs, shape) })
+    }
+
+    /// How many parts there are.
+    pub fn count(&self) -> usize {
+        self.count
+    }
+
+    /// Part `i` of `xs` made and measured: the part, and with `keep` its values (else none).
+    pub fn measure(&self, i: usize, xs: &[f32], keep: bool) -> Result<(Part, Vec<f32>), FormatError> {
+        let (first, last) = self.range(i);
+        let mut shape = self.shape.clone();
+        if self.count > 1 {
+            shape[0] = (last - first) / self.row;
+        }
+        // A format that takes nothing from the whole finds its part's own (a row's range).
+        let fresh = Whole::default();
+        let whole = self.whole.as_ref().unwrap_or(&fresh);
+        measure_part(keep.then_some(last - first), |meter| measure_in(self.format, &xs[first..last], &shape, whole, meter))
+    }
+
+    /// The values part `i` holds: `first..last`.
+    pub fn range(&self, i: usize) -> (usize, usize) {
+        if self.count == 1 { (0, self.n) } else { (i * self.per * self.row, ((i + 1) * self.per * self.row).min(self.n)) }
+    }
+
+    /// The bits per weight and metrics of the whole, from every part measured, in order.
+    pub fn finish(&self, parts: Vec<Part>) -> (f64, QuantMetrics) {
+        debug_assert_eq!(parts.len(), self.count);
+        (bits_per_weight(self.format, &self.shape, self.n), Meter::join(parts).metrics(self.n))
+    }
+}
+
 /// Where x̂ goes, a part at a time: `sink(offset, values)`, the part's values and the index of
 /// its first.
+#[cfg(not(target_arch = "wasm32"))]
 pub type Sink<'a> = &'a (dyn Fn(usize, &[f32]) + Sync);
 
 /// `format` on `xs` (row-major, shaped `shape`) on up to `threads` threads: its bits per weight
 /// and the metrics of [`metrics_of`](super::compare::metrics_of), bit for bit. With `sink`, x̂
 /// is handed to it a part at a time, `sink(offset, values)` (the parts in any order), never
 /// whole in memory.
+#[cfg(not(target_arch = "wasm32"))]
 pub fn metrics_threads(format: Format, xs: &[f32], shape: &[usize], threads: usize, sink: Option<Sink>) -> Result<(f64, QuantMetrics), FormatError> {
-    metrics_in_parts(format, xs, shape, threads, PART_VALUES, sink)
+    metrics_in_parts(Parts::new(format, xs, shape)?, xs, threads, sink)
 }
 
-/// [`metrics_threads`] with parts of about `part_values` values.
-fn metrics_in_parts(format: Format, xs: &[f32], shape: &[usize], threads: usize, part_values: usize, sink: Option<Sink>) -> Result<(f64, QuantMetrics), FormatError> {
-    super::check_blocks(xs, shape, 1)?;
-    let n = xs.len();
-    let rows = shape.first().copied().unwrap_or(1).max(1);
-    let row = n / rows;
-    let per = rows_per_part(format, shape, n, part_values);
-    let parts = rows.div_ceil(per).max(1);
-    let whole = whole_of(format, xs, shape);
+/// [`metrics_threads`] of `parts`.
+#[cfg(not(target_arch = "wasm32"))]
+fn metrics_in_parts(parts: Parts, xs: &[f32], threads: usize, sink: Option<Sink>) -> Result<(f64, QuantMetrics), FormatError> {
     let next = AtomicUsize::new(0);
-    let done: Mutex<Vec<Option<Result<Part, FormatError>>>> = Mutex::new((0..parts).map(|_| None).collect());
+    let done: Mutex<Vec<Option<Result<Part, FormatError>>>> = Mutex::new((0..parts.count()).map(|_| None).collect());
     let work = || loop {
         let i = next.fetch_add(1, Ordering::Relaxed);
-        if i >= parts {
+        if i >= parts.count() {
             break;
         }
-        let (first, last) = if parts == 1 { (0, n) } else { (i * per * row, ((i + 1) * per * row).min(n)) };
-        let mut part_shape = shape.to_vec();
-        if parts > 1 {
-            part_shape[0] = (last - first) / row;
-        }
-        // A format that takes nothing from the whole finds its part's own (a row's range).
-        let fresh = Whole::default();
-        let w = whole.as_ref().unwrap_or(&fresh);
-        let keep = sink.is_some().then_some(last - first);
-        let result = measure_part(keep, |meter| measure_in(format, &xs[first..last], &part_shape, w, meter)).map(|(part, kept)| {
+        let result = parts.measure(i, xs, sink.is_some()).map(|(part, kept)| {
             if let Some(sink) = sink {
-                sink(first, &kept);
+                sink(parts.range(i).0, &kept);
             }
             part
         });
         done.lock().expect("no panics while held")[i] = Some(result);
     };
-    let threads = threads.clamp(1, parts);
+    let threads = threads.clamp(1, parts.count());
     if threads == 1 {
         work();
     } else {
@@ -139,10 +190,10 @@ fn metrics_in_parts(format: Format, xs: &[f32], shape: &[usize], threads: usize,
         });
     }
     let measured = done.into_inner().expect("no panics while held").into_iter().map(|m| m.expect("every part ran")).collect::<Result<Vec<Part>, FormatError>>()?;
-    Ok((bits_per_weight(format, shape, n), Meter::join(measured).metrics(n)))
+    Ok(parts.finish(measured))
 }
 
-#[cfg(test)]
+#[cfg(all(test, not(target_arch = "wasm32")))]
 mod tests {
     use super::*;
     use crate::engine::formats::compare::metrics_of;
@@ -178,7 +229,7 @@ mod tests {
                 let one = metrics_of(f, &xs, &shape);
                 let kept = Mutex::new(vec![f32::NAN; n]);
                 let sink = |at: usize, v: &[f32]| kept.lock().unwrap()[at..at + v.len()].copy_from_slice(v);
-                let threaded = metrics_in_parts(f, &xs, &shape, 3, 1, Some(&sink));
+                let threaded = Parts::sized(f, &xs, &shape, 1).and_then(|p| metrics_in_parts(p, &xs, 3, Some(&sink)));
                 let label = format!("{} {shape:?}", f.label());
                 match (one, threaded) {
                     (Ok((b1, m1)), Ok((b2, m2))) => {
@@ -202,7 +253,7 @@ mod tests {
         for shape in [vec![4096], vec![1, 4096]] {
             for f in Format::comparison() {
                 let one = metrics_of(f, &xs, &shape).map(|(b, m)| (b.to_bits(), format!("{m:?}")));
-                let threaded = metrics_in_parts(f, &xs, &shape, 2, 1, None).map(|(b, m)| (b.to_bits(), format!("{m:?}")));
+                let threaded = Parts::sized(f, &xs, &shape, 1).and_then(|p| metrics_in_parts(p, &xs, 2, None)).map(|(b, m)| (b.to_bits(), format!("{m:?}")));
                 assert_eq!(one, threaded, "{} {shape:?}", f.label());
             }
         }

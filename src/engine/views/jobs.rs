@@ -7,7 +7,9 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, SessionStep, Stage, TensorSource};
-use crate::engine::formats::compare::{compare_one, mark_pareto, Row};
+use crate::engine::formats::compare::{mark_pareto, row_of, Row};
+use crate::engine::formats::measure::Part;
+use crate::engine::formats::parts::Parts;
 use crate::engine::formats::spec::Format;
 use crate::engine::tensor::Tensor;
 
@@ -100,12 +102,16 @@ pub enum Job {
     ObserverSweep { source: TensorSource, tensor: Option<Rc<Tensor>>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
     Explore(Box<ExploreRequest>),
     Quantized(Box<ExploreRequest>),
-    /// The tensor once held, and the rows done so far.
-    Formats { source: TensorSource, tensor: Option<Rc<Tensor>>, rows: Vec<Row> },
+    /// The tensor once held, the rows done so far, and the next format's parts and those
+    /// measured.
+    Formats { source: TensorSource, tensor: Option<Rc<Tensor>>, rows: Vec<Row>, next: Option<Box<(Parts, Vec<Part>)>> },
     Lab(Box<crate::engine::nn::lab::LabRun>),
     /// The sweep, and the steps done.
     LabSweep(Box<crate::engine::nn::lab::LabSweep>, usize),
 }
+
+/// How long one step of the comparison works within one format, at most about (ms).
+const STEP_MS: f64 = 30.0;
 
 /// Why a job could not start.
 #[derive(Debug, thiserror::Error, PartialEq)]
@@ -134,7 +140,7 @@ impl Job {
             }
             JobSpec::Explore { ref request } => Ok(Job::Explore(Box::new(request.clone()))),
             JobSpec::Quantized { ref request } => Ok(Job::Quantized(Box::new(request.clone()))),
-            JobSpec::Formats { source } => Ok(Job::Formats { source, tensor: None, rows: Vec::new() }),
+            JobSpec::Formats { source } => Ok(Job::Formats { source, tensor: None, rows: Vec::new(), next: None }),
             JobSpec::Lab { ref config } => Ok(Job::Lab(Box::new(crate::engine::nn::lab::LabRun::new(config.clone())?))),
             JobSpec::LabSweep { ref config } => Ok(Job::LabSweep(Box::new(crate::engine::nn::lab::LabSweep::new(config.clone())?), 0)),
         }
@@ -162,7 +168,7 @@ impl Job {
                 let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &request.settings, &view.qparams, view.range).map_err(|e| JobError::Tensor(e.to_string()))?;
                 Ok(JobStep::Done(JobResult::Npy { bytes }))
             }
-            Job::Formats { source, tensor, rows } => {
+            Job::Formats { source, tensor, rows, next } => {
                 if tensor.is_none() {
                     if let Some((drawn, of)) = session.hold(source).map_err(JobError::Tensor)? {
                         return Ok(JobStep::Progress { done: 0, total: 1, lab: None, stage: Some(Stage::Drawing { drawn, of }) });
@@ -171,7 +177,40 @@ impl Job {
                 }
                 let t = tensor.as_ref().expect("held just above");
                 let formats = Format::comparison();
-                rows.push(compare_one(formats[rows.len()], &t.data, &t.shape));
+                // A step ends with a format's row, or after STEP_MS within one (the K-quants',
+                // a million values a part: a cancel waits for one part, not one format).
+                let start = now();
+                let before = rows.len();
+                while rows.len() == before {
+                    let format = formats[rows.len()];
+                    let (parts, measured) = match next {
+                        Some(n) => &mut **n,
+                        None => match Parts::new(format, &t.data, &t.shape) {
+                            Ok(parts) => &mut **next.insert(Box::new((parts, Vec::new()))),
+                            Err(e) => {
+                                rows.push(row_of(format, Err(e)));
+                                continue;
+                            }
+                        },
+                    };
+                    match parts.measure(measured.len(), &t.data, false) {
+                        Ok((part, _)) if measured.len() + 1 < parts.count() => {
+                            measured.push(part);
+                            if now() - start >= STEP_MS {
+                                break;
+                            }
+                        }
+                        Ok((part, _)) => {
+                            measured.push(part);
+                            rows.push(row_of(format, Ok(parts.finish(std::mem::take(measured)))));
+                            *next = None;
+                        }
+                        Err(e) => {
+                            rows.push(row_of(format, Err(e)));
+                            *next = None;
+                        }
+                    }
+                }
                 if rows.len() < formats.len() {
                     return Ok(JobStep::Progress { done: rows.len(), total: formats.len(), lab: None, stage: Some(Stage::Comparing { done: rows.len() }) });
                 }
@@ -280,6 +319,7 @@ fn clip_curve(xs: &[f32], scheme: QScheme, range: QRange) -> ClipCurve {
 #[cfg(test)]
 mod tests {
     use super::*;
+    use crate::engine::formats::compare::compare_one;
 
     /// A session holding `data` (as one row), and its source.
     fn holding(data: Vec<f32>) -> (Session, TensorSource) {
@@ -333,6 +373,43 @@ mod tests {
         assert!(matches!(Job::start(&never).unwrap().run(&mut session), Err(JobError::Tensor(_))));
         assert!(empty.sqnr.iter().all(|(_, p)| p[0].sqnr_db.is_none()));
         assert!(empty.curve.is_empty());
+    }
+
+    /// On a layer of two million values, with a clock past the step's time at every look, a
+    /// step measures one part: a format's progress comes in several steps (a cancel waits for
+    /// one part), and the rows are the comparison's, bit for bit.
+    #[test]
+    fn the_formats_job_measures_a_part_a_step_when_time_is_up() {
+        let (rows_n, cols) = (2048, 1024);
+        let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, rows_n * cols, 6, None).unwrap();
+        let mut session = Session::default();
+        session.load(1, Rc::new(Tensor { name: "w".into(), shape: vec![rows_n, cols], data: data.clone(), stored_as: "f32".into() }));
+        let mut job = Job::start(&JobSpec::Formats { source: TensorSource::Loaded { key: 1 } }).unwrap();
+        let clock = std::cell::Cell::new(0.0);
+        let tick = || {
+            clock.set(clock.get() + STEP_MS);
+            clock.get()
+        };
+        let formats = Format::comparison();
+        let (mut steps, mut last) = (0, 0);
+        let rows = loop {
+            match job.step(&mut session, &tick).unwrap() {
+                JobStep::Progress { done, total, .. } => {
+                    steps += 1;
+                    assert!(done == last || done == last + 1, "one row at the most a step");
+                    assert_eq!(total, formats.len());
+                    last = done;
+                }
+                JobStep::Done(JobResult::Formats(rows)) => break rows,
+                other => panic!("{other:?}"),
+            }
+        };
+        let parts: usize = formats.iter().map(|&f| Parts::new(f, &data, &[rows_n, cols]).map_or(1, |p| p.count())).sum();
+        assert!(parts > formats.len(), "{parts} parts");
+        assert_eq!(steps + 1, parts, "a step a part");
+        let mut expect = crate::engine::formats::compare::compare(&formats, &data, &[rows_n, cols], |_, _| {});
+        mark_pareto(&mut expect);
+        assert_eq!(format!("{rows:?}"), format!("{expect:?}"));
     }
 
     #[test]

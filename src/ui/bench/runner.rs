@@ -268,11 +268,16 @@ pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: 
                 .await?;
             }
             "formats_compare" => {
-                use crate::engine::formats::compare::compare;
-                use crate::engine::formats::spec::Format;
-                let shape = [xs.len() / 4096, 4096];
+                // The worker's job itself: every format, each a part of rows at a time.
+                use crate::engine::views::explore::session::{Session, TensorSource};
+                use crate::engine::views::jobs::{Job, JobResult, JobSpec};
+                let mut session = Session::default();
+                let layer = crate::engine::tensor::Tensor { name: "layer".into(), shape: vec![xs.len() / 4096, 4096], data: xs.to_vec(), stored_as: "f32".into() };
+                session.load(1, Rc::new(layer));
+                let spec = JobSpec::Formats { source: TensorSource::Loaded { key: 1 } };
                 row.wasm = time(if size == Size::Full { 1 } else { 3 }, cancelled, || {
-                    std::hint::black_box(compare(&Format::comparison(), &xs, &shape, |_, _| {}));
+                    let done = Job::start(&spec).and_then(|job| job.run(&mut session));
+                    std::hint::black_box(matches!(done, Ok(JobResult::Formats(_))));
                 })
                 .await?;
             }

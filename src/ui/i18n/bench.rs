@@ -34,7 +34,7 @@ texts! {
         KFormatMx => "MXFP4: quantize + dequantize + metrics", "MXFP4：量化 + 反量化 + 指标";
         KFormatNvfp4 => "NVFP4: quantize + dequantize + metrics", "NVFP4：量化 + 反量化 + 指标";
         KFormatNf4 => "NF4-DQ: quantize + dequantize + metrics", "NF4-DQ：量化 + 反量化 + 指标";
-        KFormatsCompare => "Every format side by side (the comparison), rows of 4096", "所有格式并排比较，每行 4096 个值";
+        KFormatsCompare => "Every format side by side (the worker's job), rows of 4096", "所有格式并排比较（后台任务），每行 4096 个值";
         Preparing => "Preparing data…", "正在准备数据…";
         Done => "Done.", "完成。";
         Stopped => "Stopped: {0}", "已停止：{0}";
