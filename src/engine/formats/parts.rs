@@ -1,6 +1,6 @@
 //! One format on one tensor cut into parts of whole rows, each part made and measured on its
-//! own (a worker's step, or natively a thread of its own: `metrics_threads`) and the parts' sums joined
-//! in order ([`Meter::join`]): bit for bit the one-thread outcome
+//! own (a worker's step, or natively a thread of its own: `metrics_threads`) and the parts' sums
+//! joined in order ([`Meter::join`]): bit for bit the one-thread outcome
 //! ([`metrics_of`](super::compare::metrics_of)). What a format takes from the whole tensor (its
 //! range for a scale per tensor, NF4-DQ's mean absmax) is found once beforehand and given to
 //! every part. Each part starts where one meter over the whole tensor starts afresh
