@@ -127,6 +127,30 @@ fn integer_kernels_equal_the_plain_loops() {
     }
 }
 
+/// The meter's loop over groups in SIMD128 (lanes 0–3 over every group, then 4–7, the largest
+/// error as shifted bits) gives the portable loop's lanes bit for bit: groups with bounds and
+/// without ([`UNCLIPPED`](quantscope::engine::formats::measure::UNCLIPPED)), of 8 to 64 values,
+/// with zeros of both signs and squares that overflow f32.
+#[wasm_bindgen_test]
+fn the_meters_simd_loop_over_groups_equals_the_portable_loop() {
+    use quantscope::engine::formats::measure::{blocks_loop_agrees, UNCLIPPED};
+    for block in [8usize, 16, 32, 64] {
+        for groups in [1usize, 2, 5, 8] {
+            for seed in 0..4u32 {
+                let n = block * groups;
+                let x: Vec<f32> = (0..n as u32).map(|i| (((i * 7919 + seed * 104_729) % 2001) as f32 - 1000.0) / 700.0).collect();
+                let mut v: Vec<f32> = x.iter().map(|&x| (x * 4.0).round() / 4.0).collect();
+                if seed == 3 {
+                    v[1] = -0.0;
+                    v[n - 1] = 3e30;
+                }
+                let bounds: Vec<(f32, f32)> = (0..groups).map(|g| if (g + seed as usize) % 2 == 0 { UNCLIPPED } else { (-1.2, 0.9 + seed as f32 / 10.0) }).collect();
+                assert!(blocks_loop_agrees(&x, &v, block, &bounds), "block {block}, {groups} groups, seed {seed}");
+            }
+        }
+    }
+}
+
 /// The meter's unchecked loop in SIMD128 gives the portable loop's lanes bit for bit: runs of
 /// whole lanes and not, values clipped below and above, zeros of both signs, and squares that
 /// overflow f32.

@@ -168,6 +168,41 @@ pub(crate) fn block_magnitudes(x: &[f32]) -> (u32, u32) {
     (top(m), top(raw))
 }
 
+/// The largest magnitudes of a short block's values with the sign bit clear and with it set,
+/// as f32 bit patterns (0 for none), NaN left out: the value of largest magnitude is the side's
+/// whose magnitude is larger, and only a tie between the sides leaves its sign to the order of
+/// the values. Two integer maxima of the values' bits in eight lanes, in one pass: as i32 the
+/// bits of the values with the sign clear order as their magnitudes and lie above those with it
+/// set, and as u32 the bits of those with it set order as their magnitudes and lie above the
+/// rest (five vector operations per four values; selecting each side's magnitude measured
+/// 1.5× slower in wasm).
+#[inline(always)]
+pub(crate) fn block_signed_magnitudes(x: &[f32]) -> (u32, u32) {
+    const LANES: usize = 8;
+    let (mut pos, mut neg) = ([0i32; LANES], [0u32; LANES]);
+    let chunks = x.chunks_exact(LANES);
+    // NaN's bits to 0.
+    let bits = |v: f32| {
+        let b = v.to_bits();
+        b & !mask((b & 0x7fff_ffff) as i32 > INFINITY_BITS as i32)
+    };
+    for &v in chunks.remainder() {
+        let b = bits(v);
+        pos[0] = pos[0].max(b as i32);
+        neg[0] = neg[0].max(b);
+    }
+    for c in chunks {
+        for j in 0..LANES {
+            let b = bits(c[j]);
+            pos[j] = pos[j].max(b as i32);
+            neg[j] = neg[j].max(b);
+        }
+    }
+    let pos = pos.into_iter().fold(0, i32::max) as u32;
+    let neg = neg.into_iter().fold(0, u32::max);
+    (pos, if neg > 0x7fff_ffff { neg & 0x7fff_ffff } else { 0 })
+}
+
 /// +∞'s bit pattern: magnitudes above it are NaN's.
 pub(crate) const INFINITY_BITS: u32 = 0x7f80_0000;
 
@@ -207,6 +242,20 @@ mod tests {
                 if raw <= INFINITY_BITS {
                     assert_eq!(raw, m, "{x:?}");
                 }
+            }
+        }
+    }
+
+    /// The largest magnitudes of each sign are a fold's, NaN left out, −0 on the negative side.
+    #[test]
+    fn block_signed_magnitudes_are_folds() {
+        let specials = [0.0, -0.0, 1.0, -1.0, -3.0, 3.0, 1e-45, -1e-45, f32::MAX, f32::INFINITY, f32::NEG_INFINITY, f32::NAN, -f32::NAN, 2.5];
+        let mut seed = 11u32;
+        for n in [0, 1, 7, 8, 9, 16, 32, 33, 64] {
+            for _ in 0..200 {
+                let x = mixed(&specials, n, &mut seed);
+                let side = |negative: bool| x.iter().filter(|v| !v.is_nan() && v.is_sign_negative() == negative).fold(0f32, |m, v| m.max(v.abs())).to_bits();
+                assert_eq!(block_signed_magnitudes(&x), (side(false), side(true)), "{x:?}");
             }
         }
     }

@@ -97,6 +97,33 @@ pub(super) fn run<const CHECKED: bool>(l: Lanes, x: &[f32], v: &[f32], lo: f32, 
     Lanes { signal, clip, round, max_err, below, above, bad }
 }
 
+/// [`run`]`::<false>` for a group whose bounds are `(−∞, ∞)`, beyond which no value can lie: the
+/// clipping checks left out (the clipping sum gains +0 and the counts 0 there), so the same
+/// lanes bit for bit in about half the operations.
+#[inline(always)]
+pub(super) fn run_unclipped(l: Lanes, x: &[f32], v: &[f32]) -> Lanes {
+    let Lanes { mut signal, clip, mut round, mut max_err, below, above, bad } = l;
+    let (xc, vc) = (x.chunks_exact(LANES), v.chunks_exact(LANES));
+    let (xr, vr) = (xc.remainder(), vc.remainder());
+    for (xl, vl) in xc.zip(vc) {
+        for i in 0..LANES {
+            let e = xl[i] - vl[i];
+            signal[i] += xl[i] * xl[i];
+            round[i] += e * e;
+            let ae = e.abs();
+            max_err[i] = if ae > max_err[i] { ae } else { max_err[i] };
+        }
+    }
+    for (&x, &v) in xr.iter().zip(vr) {
+        let e = x - v;
+        signal[0] += x * x;
+        round[0] += e * e;
+        let ae = e.abs();
+        max_err[0] = if ae > max_err[0] { ae } else { max_err[0] };
+    }
+    Lanes { signal, clip, round, max_err, below, above, bad }
+}
+
 /// Lanes as the unchecked loop keeps them between runs: [`Lanes`] itself natively, vector
 /// registers in wasm. [`Accumulator::run`] is [`run`]`::<false>`, bit for bit.
 pub(super) trait Accumulator: Sized {
@@ -104,6 +131,23 @@ pub(super) trait Accumulator: Sized {
     fn store(&self) -> Lanes;
     /// One run of at most [`SPAN`] values of one group added, unchecked.
     fn run(&mut self, x: &[f32], v: &[f32], lo: f32, hi: f32);
+
+    /// Groups of `block` values each (a multiple of [`LANES`], at most [`SPAN`]), no lane
+    /// summing more than [`LANE_TERMS`] terms in all, group `i` with the bounds `bounds[i]`,
+    /// unchecked: [`Accumulator::run`] of each in turn, or [`run_unclipped`] for those whose
+    /// bounds are `(−∞, ∞)`.
+    #[inline(always)]
+    fn run_blocks(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) {
+        for ((x, v), &(lo, hi)) in x.chunks_exact(block).zip(v.chunks_exact(block)).zip(bounds) {
+            if (lo, hi) == super::UNCLIPPED {
+                let mut l = self.store();
+                l = run_unclipped(l, x, v);
+                *self = Self::load(&l);
+            } else {
+                self.run(x, v, lo, hi);
+            }
+        }
+    }
 }
 
 impl Accumulator for Lanes {
@@ -223,6 +267,49 @@ mod wasm {
             if !xr.is_empty() {
                 // The values past the last whole eight, into lane 0 as the portable loop adds them.
                 *self = Vectors::load(&super::run::<false>(self.store(), xr, vr, lo, hi));
+            }
+        }
+
+        /// Lanes 0–3 over every group, then lanes 4–7: six sums live in each loop, which V8
+        /// keeps in registers (the twelve of both halves it kept on the stack). The largest
+        /// error is kept as the bits of |e| shifted left by one, whose unsigned maximum is that
+        /// of the magnitudes (two operations a vector where `abs` and `max` took four).
+        #[inline(always)]
+        fn run_blocks(&mut self, x: &[f32], v: &[f32], block: usize, bounds: &[(f32, f32)]) {
+            for h in 0..2 {
+                let (mut signal, mut clip, mut round) = (self.signal[h], self.clip[h], self.round[h]);
+                let (mut below, mut above) = (self.below[h], self.above[h]);
+                let mut max_err = i32x4_shl(self.max_err[h], 1);
+                for ((xb, vb), &(lo, hi)) in x.chunks_exact(block).zip(v.chunks_exact(block)).zip(bounds) {
+                    let (xc, vc) = (xb.chunks_exact(LANES), vb.chunks_exact(LANES));
+                    if (lo, hi) == super::super::UNCLIPPED {
+                        for (xl, vl) in xc.zip(vc) {
+                            let xv = four(&xl[4 * h..]);
+                            let e = f32x4_sub(xv, four(&vl[4 * h..]));
+                            signal = f32x4_add(signal, f32x4_mul(xv, xv));
+                            round = f32x4_add(round, f32x4_mul(e, e));
+                            max_err = u32x4_max(max_err, i32x4_shl(e, 1));
+                        }
+                    } else {
+                        let (lo4, hi4) = (f32x4_splat(lo), f32x4_splat(hi));
+                        for (xl, vl) in xc.zip(vc) {
+                            let xv = four(&xl[4 * h..]);
+                            let e = f32x4_sub(xv, four(&vl[4 * h..]));
+                            let e2 = f32x4_mul(e, e);
+                            signal = f32x4_add(signal, f32x4_mul(xv, xv));
+                            let (under, over) = (f32x4_lt(xv, lo4), f32x4_gt(xv, hi4));
+                            let clipped = v128_or(under, over);
+                            clip = f32x4_add(clip, v128_and(e2, clipped));
+                            round = f32x4_add(round, v128_andnot(e2, clipped));
+                            max_err = u32x4_max(max_err, i32x4_shl(e, 1));
+                            below = i32x4_sub(below, under);
+                            above = i32x4_sub(above, over);
+                        }
+                    }
+                }
+                (self.signal[h], self.clip[h], self.round[h]) = (signal, clip, round);
+                (self.below[h], self.above[h]) = (below, above);
+                self.max_err[h] = u32x4_shr(max_err, 1);
             }
         }
     }
