@@ -127,6 +127,43 @@ fn integer_kernels_equal_the_plain_loops() {
     }
 }
 
+/// The legacy GGUF blocks' scales in SIMD128 lanes (four blocks at a time) are the block by
+/// block ones bit for bit, for every type: random blocks of four magnitudes, zero, tiny (f16
+/// subnormal and zero steps), huge (f16 overflow) and constant blocks, ties of magnitude between
+/// the signs, NaN and ±∞, and batches of every length (the last blocks go one by one).
+#[wasm_bindgen_test]
+fn the_legacy_scales_in_lanes_equal_the_block_by_block_ones() {
+    use quantscope::engine::formats::gguf::legacy::scales_agree;
+    let mut seed = 9u32;
+    let mut xs: Vec<f32> = (0..32 * 64)
+        .map(|i| {
+            seed = seed.wrapping_mul(1_664_525).wrapping_add(1_013_904_223);
+            ((seed >> 8) as f32 / (1u32 << 24) as f32 - 0.5) * [1.0f32, 1e-3, 40.0, 3e4][i / 32 % 4]
+        })
+        .collect();
+    let block = |b: usize| b * 32..(b + 1) * 32;
+    xs[block(0)].fill(0.0);
+    xs[block(1)].fill(-0.25);
+    xs[block(2)].iter_mut().for_each(|v| *v *= 1e-36);
+    xs[block(3)].iter_mut().for_each(|v| *v *= 1e-6);
+    xs[block(5)].iter_mut().for_each(|v| *v *= 1e9);
+    xs[6 * 32 + 3] = f32::NAN;
+    xs[7 * 32 + 9] = f32::INFINITY;
+    xs[9 * 32 + 1] = f32::NEG_INFINITY;
+    xs[block(10)].fill(f32::NAN);
+    for (b, first, second) in [(11, 4, 30), (12, 30, 4), (13, 0, 31)] {
+        xs[b * 32 + first] = -2.0;
+        xs[b * 32 + second] = 2.0;
+    }
+    xs[block(14)].iter_mut().enumerate().for_each(|(i, v)| *v = if i % 2 == 0 { -0.0 } else { 1e-40 });
+    for n in [xs.len(), 32, 96, 160, 224, 32 * 13] {
+        assert!(scales_agree(&xs[..n]), "{n} values");
+    }
+    for blocks in 1..=8 {
+        assert!(scales_agree(&xs[32 * 11..32 * (11 + blocks)]), "{blocks} blocks from a tie");
+    }
+}
+
 /// The meter's loop over groups in SIMD128 (lanes 0–3 over every group, then 4–7, the largest
 /// error as shifted bits) gives the portable loop's lanes bit for bit: groups with bounds and
 /// without ([`UNCLIPPED`](quantscope::engine::formats::measure::UNCLIPPED)), of 8 to 64 values,

@@ -4,7 +4,7 @@
 
 use serde::{Deserialize, Serialize};
 
-use super::gguf::{self, GgufType, BLOCK};
+use super::gguf::{GgufType, BLOCK};
 use super::measure::Meter;
 #[cfg(test)]
 use super::{measure::measure, quantized::quantize};
@@ -86,9 +86,9 @@ pub(super) fn measure_in(format: Format, xs: &[f32], shape: &[usize], whole: &Wh
         Format::Float { elem, scale } => scaled::measure_fake_quantized(elem, scale, xs, shape, &minifloat_table(elem), whole, meter),
         Format::Nvfp4 => super::nvfp4::measure_fake_quantized(xs, shape, &minifloat_table(E2M1), whole, meter),
         Format::Nf4 { double } => super::nf4::measure_fake_quantized(xs, shape, double, whole, meter),
-        Format::Gguf(t @ GgufType::Legacy(l)) => {
+        Format::Gguf(GgufType::Legacy(l)) => {
             super::check_blocks(xs, shape, BLOCK)?;
-            l.measure_fake_quantized(xs, &gguf::grids(t, &[]).table, meter)
+            l.measure_fake_quantized(xs, meter)
         }
         Format::Gguf(t @ GgufType::K(_)) => {
             super::check_blocks(xs, shape, t.block_size())?;
