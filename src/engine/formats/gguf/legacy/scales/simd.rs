@@ -42,6 +42,10 @@ fn load(x: &[f32], i: usize) -> v128 {
     unsafe { v128_load(four.as_ptr() as *const v128) }
 }
 
+// Compares are float compares where the lanes' float order is the integer one wanted: LLVM
+// turns a signed integer compare of lanes it knows are not negative into an unsigned one,
+// which V8 spells in four instructions; a float compare is one, and `x != x` finds NaN.
+
 /// A vector whose lane `j` is the largest of the four lanes of `v[j]`, by `max`.
 #[inline(always)]
 fn fold(v: [v128; 4], max: impl Fn(v128, v128) -> v128) -> v128 {
@@ -59,8 +63,8 @@ fn f16_round(x: v128) -> v128 {
     // positive.)
     let normal = v128_bitselect(u32x4_splat(0x7f80_0000), normal, i32x4_ge(normal, u32x4_splat(0x4780_0000)));
     let small = f32x4_sub(f32x4_add(a, f32x4_splat(0.5)), f32x4_splat(0.5));
-    let finite = v128_bitselect(normal, small, i32x4_ge(a, u32x4_splat(0x3880_0000)));
-    let magnitude = v128_bitselect(v128_or(a, u32x4_splat(0x0040_0000)), finite, i32x4_gt(a, u32x4_splat(0x7f80_0000)));
+    let finite = v128_bitselect(normal, small, f32x4_ge(a, f32x4_splat(f32::from_bits(0x3880_0000))));
+    let magnitude = v128_bitselect(v128_or(a, u32x4_splat(0x0040_0000)), finite, f32x4_ne(a, a));
     v128_or(v128_and(x, u32x4_splat(0x8000_0000)), magnitude)
 }
 
@@ -75,14 +79,15 @@ fn four(t: BlockType, x: &[f32], out: &mut [Scale; 4]) {
             for j in 0..4 {
                 let (mut mj, mut rj) = (zero, zero);
                 for k in 0..BLOCK / 4 {
-                    let a = v128_and(load(x, j * BLOCK + 4 * k), abs);
+                    let b = load(x, j * BLOCK + 4 * k);
+                    let a = v128_and(b, abs);
                     rj = u32x4_max(rj, a);
-                    mj = u32x4_max(mj, v128_andnot(a, i32x4_gt(a, inf)));
+                    mj = u32x4_max(mj, v128_andnot(a, f32x4_ne(b, b)));
                 }
                 (m[j], raw[j]) = (mj, rj);
             }
             let (a, raw) = (fold(m, |a, b| u32x4_max(a, b)), fold(raw, |a, b| u32x4_max(a, b)));
-            (a, v128_or(a, u32x4_splat(0x8000_0000)), a, i32x4_lt(raw, inf), zero)
+            (a, v128_or(a, u32x4_splat(0x8000_0000)), a, f32x4_lt(raw, inf), zero)
         }
         _ => {
             // The largest magnitude with the sign clear (an i32 maximum of the bits) and with
@@ -92,7 +97,7 @@ fn four(t: BlockType, x: &[f32], out: &mut [Scale; 4]) {
                 let (mut pj, mut nj) = (zero, zero);
                 for k in 0..BLOCK / 4 {
                     let b = load(x, j * BLOCK + 4 * k);
-                    let b = v128_andnot(b, i32x4_gt(v128_and(b, abs), inf));
+                    let b = v128_andnot(b, f32x4_ne(b, b));
                     pj = i32x4_max(pj, b);
                     nj = u32x4_max(nj, b);
                 }
@@ -101,7 +106,7 @@ fn four(t: BlockType, x: &[f32], out: &mut [Scale; 4]) {
             let (pos, neg) = (fold(pos, |a, b| i32x4_max(a, b)), fold(neg, |a, b| u32x4_max(a, b)));
             let neg = v128_and(v128_and(neg, abs), i32x4_lt(neg, zero));
             let tie = v128_andnot(i32x4_eq(pos, neg), i32x4_eq(pos, zero));
-            let max = v128_or(u32x4_max(pos, neg), v128_and(u32x4_gt(neg, pos), u32x4_splat(0x8000_0000)));
+            let max = v128_or(u32x4_max(pos, neg), v128_and(f32x4_gt(neg, pos), u32x4_splat(0x8000_0000)));
             (max, v128_or(neg, u32x4_splat(0x8000_0000)), pos, zero, tie)
         }
     };
