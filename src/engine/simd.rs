@@ -118,11 +118,11 @@ fn from_ordered(k: i32) -> f32 {
 #[inline(always)]
 pub(crate) fn block_min_max(x: &[f32], finite: bool) -> (f32, f32) {
     const LANES: usize = 8;
-    // Magnitudes (bits) below `limit` take part: finite ones, and ±∞ unless `finite`.
-    let limit = if finite { 0x7f80_0000 } else { 0x7f80_0001 };
     let (mut lo, mut hi) = ([i32::MAX; LANES], [i32::MIN; LANES]);
     let key = |v: f32| -> (i32, i32) {
-        let ok = (v.to_bits() & 0x7fff_ffff) < limit;
+        // Finite values take part, and ±∞ unless `finite`. (Float tests: the integer ones on
+        // the magnitude's bits became unsigned compares, four instructions each in V8.)
+        let ok = if finite { v.is_finite() } else { !v.is_nan() };
         let k = ordered(v);
         (if ok { k } else { i32::MAX }, if ok { k } else { i32::MIN })
     };
@@ -155,13 +155,13 @@ pub(crate) fn block_magnitudes(x: &[f32]) -> (u32, u32) {
     for &v in chunks.remainder() {
         let a = v.to_bits() & 0x7fff_ffff;
         raw[0] = raw[0].max(a);
-        m[0] = m[0].max(if a > INFINITY_BITS { 0 } else { a });
+        m[0] = m[0].max(if v.is_nan() { 0 } else { a });
     }
     for c in chunks {
         for j in 0..LANES {
             let a = c[j].to_bits() & 0x7fff_ffff;
             raw[j] = raw[j].max(a);
-            m[j] = m[j].max(if a > INFINITY_BITS { 0 } else { a });
+            m[j] = m[j].max(if c[j].is_nan() { 0 } else { a });
         }
     }
     let top = |l: [u32; LANES]| l.into_iter().fold(0, u32::max);
@@ -183,8 +183,7 @@ pub(crate) fn block_signed_magnitudes(x: &[f32]) -> (u32, u32) {
     let chunks = x.chunks_exact(LANES);
     // NaN's bits to 0.
     let bits = |v: f32| {
-        let b = v.to_bits();
-        b & !mask((b & 0x7fff_ffff) as i32 > INFINITY_BITS as i32)
+        v.to_bits() & !mask(v.is_nan())
     };
     for &v in chunks.remainder() {
         let b = bits(v);
