@@ -4,15 +4,15 @@
 mod lanes;
 
 use self::lanes::{finite, lane_terms, run, Accumulator, Lanes, Plain, LANES, LANE_TERMS, SPAN};
+use super::quantized::Quantized;
+use crate::engine::statistics::metrics::QuantMetrics;
+use crate::engine::statistics::stats::sqnr_from_energies;
 
 /// Bounds beyond which no value lies: a kernel that knows a group has no value beyond its
 /// grid's bounds may give these instead, and [`Meter::add_blocks`] sums it without the clipping
 /// checks, at about half the cost (the same sums and counts: nothing is beyond either set of
 /// bounds).
 pub const UNCLIPPED: (f32, f32) = (f32::NEG_INFINITY, f32::INFINITY);
-use super::quantized::Quantized;
-use crate::engine::statistics::metrics::QuantMetrics;
-use crate::engine::statistics::stats::sqnr_from_energies;
 
 /// Values a kernel may make and measure at a time with [`Meter::add`] and get the sums of adding
 /// the whole group at once (a multiple of the runs it sums a group in).

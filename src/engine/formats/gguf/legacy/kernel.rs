@@ -10,8 +10,8 @@ use crate::engine::formats::quantized::Affine;
 /// `trunc(x ± 0.49999997)`, the largest f32 below ½ with `x`'s sign. The sum rounds up to the
 /// next integer exactly when `x` is at or past a half (a half plus 0.49999997 is a tie that
 /// rounds to the even, upper integer). Equal to `f32::round` on all 2³² patterns, zeros' signs
-/// included (checked once exhaustively; the test below sweeps every 97th); NaN stays NaN and
-/// ±∞ stays ±∞.
+/// included (checked once exhaustively; a test of the parent module sweeps every 97th); NaN
+/// stays NaN and ±∞ stays ±∞.
 #[inline(always)]
 pub(super) fn round_half_away(x: f32) -> f32 {
     (x + 0.499_999_97f32.copysign(x)).trunc()
