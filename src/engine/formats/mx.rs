@@ -28,7 +28,7 @@
 //! keeps 6 mantissa bits.
 
 use super::minifloat::Minifloat;
-use super::measure::Meter;
+use super::measure::{Meter, UNCLIPPED};
 use super::quantized::{bounds, Affine};
 use super::FormatError;
 
@@ -242,7 +242,7 @@ pub fn fake_quantize(elem: Element, rounding: ScaleRounding, xs: &[f32], shape: 
     let mut values = vec![0f32; xs.len()];
     let mut scales = Vec::with_capacity(xs.len() / BLOCK);
     for (block, out) in xs.chunks_exact(BLOCK).zip(values.chunks_exact_mut(BLOCK)) {
-        scales.push(block_values(elem, rounding, block, out));
+        scales.push(block_values(elem, rounding, block, out).0);
     }
     Ok((scales, values))
 }
@@ -261,8 +261,11 @@ fn measure_blocks(elem: Element, rounding: ScaleRounding, xs: &[f32], table: &[f
     // A local meter, whose lanes can stay in registers.
     let mut m = std::mem::take(meter);
     super::measure::measure_blocks::<BLOCK>(&mut m, xs, #[inline(always)] |block, out| {
-        let b = block_values(elem, rounding, block, out);
-        bounds(Affine::scaled(scale_value(b)), table)
+        let (b, amax) = block_values(elem, rounding, block, out);
+        let grid = bounds(Affine::scaled(scale_value(b)), table);
+        // No |x| beyond the block's largest (NaN there when the block holds one): a block whose
+        // largest lies within its bounds is measured without the clipping checks.
+        if grid.0 <= -amax && amax <= grid.1 { UNCLIPPED } else { grid }
     });
     *meter = m;
 }
@@ -272,10 +275,11 @@ pub fn bits_per_weight(elem: Element) -> f64 {
     f64::from(elem.bits()) + 8.0 / BLOCK as f64
 }
 
-/// One block's values into `out`; returns its E8M0 scale.
+/// One block's values into `out`; returns its E8M0 scale and its largest |x| ([`block_amax`]).
 #[inline(always)]
-fn block_values(elem: Element, rounding: ScaleRounding, block: &[f32], out: &mut [f32]) -> u8 {
-    let (b, factor) = block_scale(elem, rounding, block_amax(block));
+fn block_values(elem: Element, rounding: ScaleRounding, block: &[f32], out: &mut [f32]) -> (u8, f32) {
+    let amax = block_amax(block);
+    let (b, factor) = block_scale(elem, rounding, amax);
     let x_scale = scale_value(b);
     match elem {
         Element::Float(t) => {
@@ -291,7 +295,7 @@ fn block_values(elem: Element, rounding: ScaleRounding, block: &[f32], out: &mut
             }
         }
     }
-    b
+    (b, amax)
 }
 
 #[cfg(test)]

@@ -20,7 +20,7 @@
 //! A block holding a NaN or an infinity decodes to NaN, and stays out of the mean and of its
 //! group's scale, where bitsandbytes' mean would make the whole tensor NaN.
 
-use super::measure::Meter;
+use super::measure::{Meter, UNCLIPPED};
 use super::quantized::{bounds, Affine};
 use super::{FormatError, Whole};
 
@@ -184,7 +184,11 @@ fn measure_blocks(xs: &[f32], absmax: &[f32], decoded: &[f32], b: &[f32; 15], me
         for (o, &x) in out.iter_mut().zip(block) {
             *o = code_value(b, unit(x, r)) * d;
         }
-        bounds(Affine::scaled(d), &CODE)
+        let grid = bounds(Affine::scaled(d), &CODE);
+        // No |x| beyond the absmax (NaN there when the block holds one): a block whose absmax
+        // lies within its bounds (every block, without double quantization) is measured
+        // without the clipping checks.
+        if grid.0 <= -a && a <= grid.1 { UNCLIPPED } else { grid }
     });
     *meter = m;
 }
