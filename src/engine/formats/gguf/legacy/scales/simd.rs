@@ -54,7 +54,8 @@ fn fold(v: [v128; 4], max: impl Fn(v128, v128) -> v128) -> v128 {
     max(i32x4_shuffle::<0, 1, 4, 5>(ab, cd), i32x4_shuffle::<2, 3, 6, 7>(ab, cd))
 }
 
-/// [`f16_round`](crate::engine::formats::gguf::f16_round) lane by lane, the same operations.
+/// [`f16_round`](crate::engine::formats::gguf::f16_round) lane by lane: the same arithmetic, its
+/// tests on the magnitude as float compares (NaN by `x != x`).
 #[inline(always)]
 fn f16_round(x: v128) -> v128 {
     let a = v128_and(x, u32x4_splat(0x7fff_ffff));
