@@ -98,8 +98,8 @@ pub(super) fn block_scale(t: BlockType, x: &[f32; BLOCK]) -> Scale {
         BlockType::Q8_0 => symmetric_bounds(d16, 128.0),
         BlockType::Q4_1 | BlockType::Q5_1 => {
             // The grid `d16·q + m16`; `bounds` reads the table's two first and two last codes.
-            let top = if t == BlockType::Q4_1 { 15.0 } else { 31.0 };
-            bounds(Affine { shift: 0.0, scale: d16, offset: m16 }, &[0.0, 1.0, top - 1.0, top])
+            let last = if t == BlockType::Q4_1 { 15.0 } else { 31.0 };
+            bounds(Affine { shift: 0.0, scale: d16, offset: m16 }, &[0.0, 1.0, last - 1.0, last])
         }
     };
     Scale {
