@@ -28,7 +28,7 @@
 //! keeps 6 mantissa bits.
 
 use super::minifloat::Minifloat;
-use super::measure::{Meter, UNCLIPPED};
+use super::measure::{unless_clipped, Meter};
 use super::quantized::{bounds, Affine};
 use super::FormatError;
 
@@ -265,7 +265,7 @@ fn measure_blocks(elem: Element, rounding: ScaleRounding, xs: &[f32], table: &[f
         let grid = bounds(Affine::scaled(scale_value(b)), table);
         // No |x| beyond the block's largest (NaN there when the block holds one): a block whose
         // largest lies within its bounds is measured without the clipping checks.
-        if grid.0 <= -amax && amax <= grid.1 { UNCLIPPED } else { grid }
+        unless_clipped(grid, (-amax, amax))
     });
     *meter = m;
 }

@@ -20,7 +20,7 @@
 //! A block holding a NaN or an infinity decodes to NaN, and stays out of the mean and of its
 //! group's scale, where bitsandbytes' mean would make the whole tensor NaN.
 
-use super::measure::{Meter, UNCLIPPED};
+use super::measure::{unless_clipped, Meter};
 use super::quantized::{bounds, Affine};
 use super::{FormatError, Whole};
 
@@ -188,7 +188,7 @@ fn measure_blocks(xs: &[f32], absmax: &[f32], decoded: &[f32], b: &[f32; 15], me
         // No |x| beyond the absmax (NaN there when the block holds one): a block whose absmax
         // lies within its bounds (every block, without double quantization) is measured
         // without the clipping checks.
-        if grid.0 <= -a && a <= grid.1 { UNCLIPPED } else { grid }
+        unless_clipped(grid, (-a, a))
     });
     *meter = m;
 }

@@ -12,7 +12,7 @@
 
 use super::{BlockType, BLOCK};
 use crate::engine::formats::gguf::f16_round;
-use crate::engine::formats::measure::UNCLIPPED;
+use crate::engine::formats::measure::unless_clipped;
 use crate::engine::formats::quantized::{bounds, Affine};
 
 /// Blocks whose scales are found together.
@@ -29,7 +29,8 @@ pub(super) struct Scale {
     pub m16: f32,
     /// Q8_0: the codes need no clamp and no NaN check.
     pub plain: bool,
-    /// The block's grid widened by half a step ([`bounds`]), or [`UNCLIPPED`] when none of
+    /// The block's grid widened by half a step ([`bounds`]), or
+    /// [`UNCLIPPED`](crate::engine::formats::measure::UNCLIPPED) when none of
     /// its values lies beyond them (the meter then leaves out the clipping checks).
     pub bounds: (f32, f32),
 }
@@ -109,7 +110,7 @@ pub(super) fn block_scale(t: BlockType, x: &[f32; BLOCK]) -> Scale {
         m16,
         // Finite values over a normal (or zero) step: every `x / d` rounds into ±127.
         plain: t == BlockType::Q8_0 && finite && (d == 0.0 || d >= f32::MIN_POSITIVE),
-        bounds: if grid.0 <= range.0 && range.1 <= grid.1 { UNCLIPPED } else { grid },
+        bounds: unless_clipped(grid, range),
     }
 }
 
