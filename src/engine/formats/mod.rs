@@ -44,8 +44,8 @@ fn amax_of(lo: f32, hi: f32) -> f32 {
 /// What some formats take from the whole tensor, found on first use and then shared: its finite
 /// min and max (per-tensor integer grids, minifloats and NVFP4 scale by them: side by side, one
 /// pass over the tensor instead of eight) and NF4-DQ's mean absmax. Ask it of one tensor only;
-/// a part of a tensor measured on its own (the CLI's threads, `formats::parts`) is given its
-/// whole's.
+/// a part of a tensor measured on its own (the CLI's threads, `formats::parts`, and the
+/// comparison's slices) is given its whole's, found beforehand.
 #[derive(Default)]
 pub struct Whole {
     range: std::sync::OnceLock<(f32, f32)>,

@@ -1,11 +1,13 @@
 //! One format on one tensor cut into parts of whole rows, each part made and measured on its
-//! own (a worker's step, or natively a thread of its own: `metrics_threads`) and the parts' sums
-//! joined in order ([`Meter::join`]): bit for bit the one-thread outcome
+//! own (natively on a thread of its own: `metrics_threads`) and the parts' sums joined in order
+//! ([`Meter::join`]): bit for bit the one-thread outcome
 //! ([`metrics_of`](super::compare::metrics_of)). What a format takes from the whole tensor (its
 //! range for a scale per tensor, NF4-DQ's mean absmax) is found once beforehand and given to
 //! every part. Each part starts where one meter over the whole tensor starts afresh
 //! ([`part_unit`]) and where the format's own structure allows (its blocks, rows, groups,
-//! NF4-DQ's groups of 256 blocks), so that the joined sums are that meter's.
+//! NF4-DQ's groups of 256 blocks), so that the joined sums are that meter's. The side-by-side
+//! comparison cuts its slices where every format's parts may start
+//! ([`Comparison`](super::compare::Comparison)).
 
 #[cfg(not(target_arch = "wasm32"))]
 use std::sync::atomic::{AtomicUsize, Ordering};
@@ -40,49 +42,65 @@ fn metered_group(format: Format, shape: &[usize], n: usize) -> usize {
     }
 }
 
-/// The values a part of `format` on `n` values shaped `shape` is a multiple of.
-fn unit(format: Format, shape: &[usize], n: usize) -> usize {
+/// The values a part of `format` on `n` values shaped `shape` is a multiple of (None: more than
+/// a `usize` counts).
+pub(super) fn unit(format: Format, shape: &[usize], n: usize) -> Option<usize> {
     let group = metered_group(format, shape, n);
     // One group over the whole tensor is measured a piece at a time from its start.
     let meter = if group == n { PIECE } else { part_unit(group) };
     match format {
         // The double quantization's groups of 256 block absmax values.
         Format::Nf4 { double: true } => lcm(meter, nf4::GROUP * nf4::BLOCK),
-        _ => meter,
+        _ => Some(meter),
     }
 }
 
 /// Rows (of `shape`'s first axis) per part, for parts of about `part_values` values.
 fn rows_per_part(format: Format, shape: &[usize], n: usize, part_values: usize) -> usize {
+    rows_per(unit(format, shape, n), shape, n, part_values)
+}
+
+/// Rows (of `shape`'s first axis) per part of about `part_values` values, each part a multiple
+/// of `unit` values (all the rows when parts cannot be: a 1-D tensor, or a unit past `usize`).
+pub(super) fn rows_per(unit: Option<usize>, shape: &[usize], n: usize, part_values: usize) -> usize {
     let rows = shape.first().copied().unwrap_or(1).max(1);
-    if shape.len() < 2 || n == 0 {
+    let Some(unit) = unit.filter(|_| shape.len() >= 2 && n > 0) else {
         return rows;
-    }
+    };
     let row = n / rows;
-    let unit = unit(format, shape, n);
     let unit_rows = unit / gcd(unit, row);
-    unit_rows * (part_values / (unit_rows * row)).max(1)
+    match unit_rows.checked_mul(row) {
+        Some(values) => unit_rows * (part_values / values).max(1),
+        None => rows,
+    }
 }
 
 fn gcd(a: usize, b: usize) -> usize {
     if b == 0 { a } else { gcd(b, a % b) }
 }
 
-fn lcm(a: usize, b: usize) -> usize {
-    a / gcd(a, b) * b
+/// The least common multiple, or None past `usize`.
+pub(super) fn lcm(a: usize, b: usize) -> Option<usize> {
+    (a / gcd(a, b)).checked_mul(b)
 }
 
 /// What `format` takes from the whole tensor `xs`, found once for every part: None for a
 /// format that takes nothing from it.
 fn whole_of(format: Format, xs: &[f32], shape: &[usize]) -> Option<Whole> {
     let whole = Whole::default();
+    takes_from_whole(format, xs, shape, &whole).then_some(whole)
+}
+
+/// Finds in `whole` what `format` takes from the whole tensor `xs` (shaped `shape`), if
+/// anything: whether it takes something.
+pub(super) fn takes_from_whole(format: Format, xs: &[f32], shape: &[usize], whole: &Whole) -> bool {
     match format {
         Format::Int { .. } if metered_group(format, shape, xs.len()) == xs.len() => _ = whole.of(xs),
         Format::Float { scale: Scale::Tensor, .. } | Format::Nvfp4 => _ = whole.of(xs),
         Format::Nf4 { double: true } => _ = whole.absmax_mean(&nf4::block_absmax(xs)),
-        _ => return None,
+        _ => return false,
     }
-    Some(whole)
+    true
 }
 
 /// One format's measurement of one tensor, cut into parts to be made one at a time

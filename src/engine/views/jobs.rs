@@ -7,9 +7,7 @@ use std::rc::Rc;
 use serde::{Deserialize, Serialize};
 
 use crate::engine::views::explore::session::{ExploreRequest, Explored, Session, SessionStep, Stage, TensorSource};
-use crate::engine::formats::compare::{mark_pareto, row_of, Row};
-use crate::engine::formats::measure::Part;
-use crate::engine::formats::parts::Parts;
+use crate::engine::formats::compare::{Comparison, Row};
 use crate::engine::formats::spec::Format;
 use crate::engine::tensor::Tensor;
 
@@ -102,15 +100,15 @@ pub enum Job {
     ObserverSweep { source: TensorSource, tensor: Option<Rc<Tensor>>, scheme: QScheme, unsigned: bool, first: u32, last: u32, curve_bits: u32, k: usize, out: ObserverSweep },
     Explore(Box<ExploreRequest>),
     Quantized(Box<ExploreRequest>),
-    /// The tensor once held, the rows done so far, and the next format's parts and those
-    /// measured.
-    Formats { source: TensorSource, tensor: Option<Rc<Tensor>>, rows: Vec<Row>, next: Option<Box<(Parts, Vec<Part>)>> },
+    /// The tensor once held, and the comparison on it.
+    Formats { source: TensorSource, tensor: Option<Rc<Tensor>>, comparison: Option<Box<Comparison>> },
     Lab(Box<crate::engine::nn::lab::LabRun>),
     /// The sweep, and the steps done.
     LabSweep(Box<crate::engine::nn::lab::LabSweep>, usize),
 }
 
-/// How long one step of the comparison works within one format, at most about (ms).
+/// How long one step of the comparison works, about (ms): it ends with the first format on a
+/// slice to end after this.
 const STEP_MS: f64 = 30.0;
 
 /// Why a job could not start.
@@ -140,7 +138,7 @@ impl Job {
             }
             JobSpec::Explore { ref request } => Ok(Job::Explore(Box::new(request.clone()))),
             JobSpec::Quantized { ref request } => Ok(Job::Quantized(Box::new(request.clone()))),
-            JobSpec::Formats { source } => Ok(Job::Formats { source, tensor: None, rows: Vec::new(), next: None }),
+            JobSpec::Formats { source } => Ok(Job::Formats { source, tensor: None, comparison: None }),
             JobSpec::Lab { ref config } => Ok(Job::Lab(Box::new(crate::engine::nn::lab::LabRun::new(config.clone())?))),
             JobSpec::LabSweep { ref config } => Ok(Job::LabSweep(Box::new(crate::engine::nn::lab::LabSweep::new(config.clone())?), 0)),
         }
@@ -168,7 +166,7 @@ impl Job {
                 let bytes = crate::engine::views::export::fake_quantized_npy(&t.data, &t.shape, &request.settings, &view.qparams, view.range).map_err(|e| JobError::Tensor(e.to_string()))?;
                 Ok(JobStep::Done(JobResult::Npy { bytes }))
             }
-            Job::Formats { source, tensor, rows, next } => {
+            Job::Formats { source, tensor, comparison } => {
                 if tensor.is_none() {
                     if let Some((drawn, of)) = session.hold(source).map_err(JobError::Tensor)? {
                         return Ok(JobStep::Progress { done: 0, total: 1, lab: None, stage: Some(Stage::Drawing { drawn, of }) });
@@ -176,47 +174,19 @@ impl Job {
                     *tensor = session.tensor(source);
                 }
                 let t = tensor.as_ref().expect("held just above");
-                let formats = Format::comparison();
-                // A step ends with a format's row, or after STEP_MS within one (the K-quants',
-                // a million values a part: a cancel waits for one part, not one format).
+                // A step ends once STEP_MS have passed, after a format on a slice (a K-quant on
+                // a slice takes about a millisecond: a cancel waits for no more).
+                let c = comparison.get_or_insert_with(|| Box::new(Comparison::new(&Format::comparison(), &t.data, &t.shape)));
                 let start = now();
-                let before = rows.len();
-                while rows.len() == before {
-                    let format = formats[rows.len()];
-                    let (parts, measured) = match next {
-                        Some(n) => &mut **n,
-                        None => match Parts::new(format, &t.data, &t.shape) {
-                            Ok(parts) => &mut **next.insert(Box::new((parts, Vec::new()))),
-                            Err(e) => {
-                                rows.push(row_of(format, Err(e)));
-                                continue;
-                            }
-                        },
-                    };
-                    match parts.measure(measured.len(), &t.data, false) {
-                        Ok((part, _)) if measured.len() + 1 < parts.count() => {
-                            measured.push(part);
-                            if now() - start >= STEP_MS {
-                                break;
-                            }
-                        }
-                        Ok((part, _)) => {
-                            measured.push(part);
-                            rows.push(row_of(format, Ok(parts.finish(std::mem::take(measured)))));
-                            *next = None;
-                        }
-                        Err(e) => {
-                            rows.push(row_of(format, Err(e)));
-                            *next = None;
-                        }
-                    }
+                c.step(&t.data);
+                while !c.finished() && now() - start < STEP_MS {
+                    c.step(&t.data);
                 }
-                if rows.len() < formats.len() {
-                    return Ok(JobStep::Progress { done: rows.len(), total: formats.len(), lab: None, stage: Some(Stage::Comparing { done: rows.len() }) });
+                if !c.finished() {
+                    return Ok(JobStep::Progress { done: c.done(), total: c.total(), lab: None, stage: Some(Stage::Comparing { formats: Format::comparison().len() }) });
                 }
-                let mut rows = std::mem::take(rows);
-                mark_pareto(&mut rows);
-                Ok(JobStep::Done(JobResult::Formats(rows)))
+                let c = comparison.take().expect("just above");
+                Ok(JobStep::Done(JobResult::Formats(c.rows())))
             }
             Job::LabSweep(sweep, done) => {
                 let result = sweep.step(now)?;
@@ -376,10 +346,10 @@ mod tests {
     }
 
     /// On a layer of two million values, with a clock past the step's time at every look, a
-    /// step measures one part: a format's progress comes in several steps (a cancel waits for
-    /// one part), and the rows are the comparison's, bit for bit.
+    /// step makes one format on one slice: the progress counts every format on every slice (a
+    /// cancel waits for one), and the rows are each format's alone, bit for bit.
     #[test]
-    fn the_formats_job_measures_a_part_a_step_when_time_is_up() {
+    fn the_formats_job_makes_a_format_on_a_slice_a_step_when_time_is_up() {
         let (rows_n, cols) = (2048, 1024);
         let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, rows_n * cols, 6, None).unwrap();
         let mut session = Session::default();
@@ -391,47 +361,34 @@ mod tests {
             clock.get()
         };
         let formats = Format::comparison();
-        let (mut steps, mut last) = (0, 0);
+        let total = Comparison::new(&formats, &data, &[rows_n, cols]).total();
+        assert!(total >= 8 * formats.len(), "{total} steps");
+        let mut steps = 0;
         let rows = loop {
             match job.step(&mut session, &tick).unwrap() {
-                JobStep::Progress { done, total, .. } => {
+                JobStep::Progress { done, total: of, stage, .. } => {
                     steps += 1;
-                    assert!(done == last || done == last + 1, "one row at the most a step");
-                    assert_eq!(total, formats.len());
-                    last = done;
+                    assert_eq!((done, of, stage), (steps, total, Some(Stage::Comparing { formats: formats.len() })));
                 }
                 JobStep::Done(JobResult::Formats(rows)) => break rows,
                 other => panic!("{other:?}"),
             }
         };
-        let parts: usize = formats.iter().map(|&f| Parts::new(f, &data, &[rows_n, cols]).map_or(1, |p| p.count())).sum();
-        assert!(parts > formats.len(), "{parts} parts");
-        assert_eq!(steps + 1, parts, "a step a part");
-        let mut expect = crate::engine::formats::compare::compare(&formats, &data, &[rows_n, cols], |_, _| {});
-        mark_pareto(&mut expect);
+        assert_eq!(steps + 1, total, "a step a format on a slice");
+        let mut expect: Vec<Row> = formats.iter().map(|&f| compare_one(f, &data, &[rows_n, cols])).collect();
+        crate::engine::formats::compare::mark_pareto(&mut expect);
         assert_eq!(format!("{rows:?}"), format!("{expect:?}"));
     }
 
+    /// With time to spare, a small layer's comparison is one step: each format's row alone.
     #[test]
-    fn the_formats_job_gives_the_comparison_one_format_a_step() {
+    fn the_formats_job_on_a_small_layer_is_one_step() {
         let data = sample(Dist::Laplace { loc: 0.0, b: 1.0 }, 4096, 5, None).unwrap();
         let (mut session, source) = holding(data.clone());
         let mut job = Job::start(&JobSpec::Formats { source }).unwrap();
-        let formats = Format::comparison();
-        let mut steps = 0;
-        let rows = loop {
-            match job.step(&mut session, &|| 0.0).unwrap() {
-                JobStep::Progress { done, total, stage, .. } => {
-                    steps += 1;
-                    assert_eq!((done, total, stage), (steps, formats.len(), Some(Stage::Comparing { done: steps })));
-                }
-                JobStep::Done(JobResult::Formats(rows)) => break rows,
-                other => panic!("{other:?}"),
-            }
-        };
-        assert_eq!(steps + 1, formats.len());
-        let mut expect: Vec<Row> = formats.iter().map(|&f| compare_one(f, &data, &[4096])).collect();
-        mark_pareto(&mut expect);
+        let Ok(JobStep::Done(JobResult::Formats(rows))) = job.step(&mut session, &|| 0.0) else { panic!("one step") };
+        let mut expect: Vec<Row> = Format::comparison().iter().map(|&f| compare_one(f, &data, &[4096])).collect();
+        crate::engine::formats::compare::mark_pareto(&mut expect);
         // NaN bits per weight (formats that do not fit) compare unequal: compare the debug text.
         assert_eq!(format!("{rows:?}"), format!("{expect:?}"));
         assert!(rows.iter().any(|r| r.pareto));

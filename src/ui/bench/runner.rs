@@ -268,7 +268,7 @@ pub async fn run(size: Size, out: &UseReducerDispatcher<BenchState>, cancelled: 
                 .await?;
             }
             "formats_compare" => {
-                // The worker's job itself: every format, each a part of rows at a time.
+                // The worker's job itself: every format on each slice of rows in turn.
                 use crate::engine::views::explore::session::{Session, TensorSource};
                 use crate::engine::views::jobs::{Job, JobResult, JobSpec};
                 let mut session = Session::default();

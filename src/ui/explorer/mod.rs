@@ -228,10 +228,7 @@ fn describe(stage: &Stage, t: Tr) -> String {
         Stage::Channels => t.s(E::StageChannels).into(),
         Stage::Dynamics => t.s(E::StageDynamics).into(),
         Stage::Format => t.s(crate::ui::i18n::FormatText::StageFormat).into(),
-        Stage::Comparing { done } => {
-            let next = crate::engine::formats::spec::Format::comparison().get(*done).map(|f| f.label()).unwrap_or_default();
-            t.f(crate::ui::i18n::FormatText::StageCompare, &[&next])
-        }
+        Stage::Comparing { formats } => t.f(crate::ui::i18n::FormatText::StageCompare, &[formats]),
     }
 }
 

@@ -87,7 +87,7 @@ texts! {
         FormatsOf => "formats", "格式";
         CompareLayer => "Compare every format on “{0}”", "在 “{0}” 上比较所有格式";
         StageFormat => "Quantizing to the format…", "正在量化为该格式…";
-        StageCompare => "Quantizing to {0}…", "正在量化为 {0}…";
+        StageCompare => "Comparing {0} formats…", "正在比较 {0} 种格式…";
         CompareProgress => "{0} of {1} formats · quantizing to {2}…", "{1} 种格式已完成 {0} 种 · 正在量化为 {2}…";
     }
 }

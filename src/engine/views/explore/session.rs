@@ -139,8 +139,8 @@ pub enum Stage {
     Dynamics,
     /// Quantizing to a number format and measuring it.
     Format,
-    /// The side-by-side comparison: `done` formats of [`crate::engine::formats::spec::Format::comparison`].
-    Comparing { done: usize },
+    /// The side-by-side comparison of that many formats.
+    Comparing { formats: usize },
 }
 
 /// One step's outcome.
