@@ -120,18 +120,17 @@ pub fn compare(formats: &[Format], xs: &[f32], shape: &[usize], mut progress: im
     c.rows()
 }
 
-/// Values a slice of [`Comparison`] holds, about: a quarter of a megabyte, which stays in the cache while
-/// every format is made from it.
+/// Values a slice of [`Comparison`] holds, about: a quarter of a megabyte, which stays in the
+/// cache while every format is made from it (slices of 64K to 1M values measured alike in V8).
 const SLICE_VALUES: usize = 1 << 16;
 
 /// Formats side by side on one tensor, a slice of rows at a time: every format made and
 /// measured from one slice, each into its own meter, before the next slice. The tensor is read
-/// from memory once, not once per format (a 4096 × 4096 layer is 64 MB; in V8, the comparison
-/// of a slice at a time took a fifth less), and the outcome is [`compare_one`]'s for each, bit
-/// for bit:
-/// each slice starts where every format's structure and meter allow a part to
-/// (`parts::unit`), a meter fed the slices in order sums as it sums the whole, and what a
-/// format takes from the whole tensor (its range, NF4-DQ's mean absmax) is found beforehand.
+/// from memory once, not once per format (a 4096 × 4096 layer is 64 MB; in V8 the comparison
+/// took a fifth less so), and the outcome is [`compare_one`]'s for each, bit for bit: each slice
+/// starts where every format's structure and meter allow a part to (`parts::unit`), a meter fed
+/// the slices in order sums as it sums the whole, and what a format takes from the whole tensor
+/// (its range, NF4-DQ's mean absmax) is found beforehand.
 pub struct Comparison {
     formats: Vec<Format>,
     shape: Vec<usize>,
@@ -282,9 +281,11 @@ mod tests {
     /// sliced (a 1-D tensor, a shape the values do not fill, an empty tensor) as it is alone.
     #[test]
     fn slices_give_each_formats_outcome_alone() {
-        let p = super::super::spec::Params::default();
+        use super::super::spec::Params;
+        use scaled::Scale;
+        let p = Params::default();
         let mut formats = Format::comparison();
-        for (name, params) in [("int", super::super::spec::Params { scale: scaled::Scale::Row, ..p }), ("int", super::super::spec::Params { bits: 4, group: Some(64), ..p }), ("fp8-e4m3", super::super::spec::Params { scale: scaled::Scale::Row, ..p }), ("fp6-e2m3", super::super::spec::Params { scale: scaled::Scale::None, ..p })] {
+        for (name, params) in [("int", Params { scale: Scale::Row, ..p }), ("int", Params { bits: 4, group: Some(64), ..p }), ("fp8-e4m3", Params { scale: Scale::Row, ..p }), ("fp6-e2m3", Params { scale: Scale::None, ..p })] {
             formats.push(Format::parse(name, &params).unwrap());
         }
         for (shape, slices) in [(vec![96, 512], 3), (vec![100, 512], 4), (vec![200, 256], 4), (vec![130, 1024], 9), (vec![6, 4, 256], 1), (vec![8192], 1), (vec![3, 32], 1), (vec![0, 32], 1)] {
