@@ -281,22 +281,10 @@ mod tests {
     /// sliced (a 1-D tensor, a shape the values do not fill, an empty tensor) as it is alone.
     #[test]
     fn slices_give_each_formats_outcome_alone() {
-        use super::super::spec::Params;
-        use scaled::Scale;
-        let p = Params::default();
-        let mut formats = Format::comparison();
-        for (name, params) in [("int", Params { scale: Scale::Row, ..p }), ("int", Params { bits: 4, group: Some(64), ..p }), ("fp8-e4m3", Params { scale: Scale::Row, ..p }), ("fp6-e2m3", Params { scale: Scale::None, ..p })] {
-            formats.push(Format::parse(name, &params).unwrap());
-        }
+        let formats = super::super::test_data::formats();
         for (shape, slices) in [(vec![96, 512], 3), (vec![100, 512], 4), (vec![200, 256], 4), (vec![130, 1024], 9), (vec![6, 4, 256], 1), (vec![8192], 1), (vec![3, 32], 1), (vec![0, 32], 1)] {
             let n = if shape == [3, 32] { 4096 } else { shape.iter().product() };
-            let mut xs: Vec<f32> = (0..n).map(|i| ((i * 7919 % 997) as f32 - 498.0) / 400.0 * (1.0 + (i / 300 % 100) as f32)).collect();
-            if n > 0 {
-                xs[..64].fill(0.0);
-                xs[n / 3] = f32::NAN;
-                xs[n / 2 + 5] = 3e30;
-                xs[2 * n / 3..2 * n / 3 + 40].iter_mut().for_each(|v| *v *= 1e-38);
-            }
+            let xs = super::super::test_data::values(n);
             let mut c = Comparison::sliced(&formats, &xs, &shape, 1);
             assert_eq!(c.total(), slices * formats.len(), "{shape:?}");
             while !c.finished() {

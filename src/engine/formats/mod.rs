@@ -16,6 +16,8 @@ pub mod parts;
 pub mod quantized;
 pub mod scaled;
 pub mod spec;
+#[cfg(test)]
+mod test_data;
 
 /// What a format cannot do with a tensor.
 #[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]

@@ -216,28 +216,14 @@ mod tests {
     use super::*;
     use crate::engine::formats::compare::metrics_of;
     use crate::engine::formats::quantized::quantize;
+    use crate::engine::formats::test_data::{formats, values};
     use crate::engine::formats::spec::Params;
-
-    /// Values with the edge cases in them: rows whose scales differ 100×, a zero block, a NaN,
-    /// a huge value, tiny ones.
-    fn values(n: usize) -> Vec<f32> {
-        let mut xs: Vec<f32> = (0..n).map(|i| ((i * 7919 % 997) as f32 - 498.0) / 400.0 * (1.0 + (i / 300 % 100) as f32)).collect();
-        xs[..64].fill(0.0);
-        xs[n / 3] = f32::NAN;
-        xs[n / 2 + 5] = 3e30;
-        xs[2 * n / 3..2 * n / 3 + 40].iter_mut().for_each(|v| *v *= 1e-38);
-        xs
-    }
 
     /// Every format, in parts on three threads, gives the one-thread metrics bit for bit and
     /// hands over the values [`quantize`] makes; a format that does not fit fails as it does.
     #[test]
     fn parts_on_threads_are_the_one_thread_outcome() {
-        let p = Params::default();
-        let mut formats = Format::comparison();
-        for (name, params) in [("int", Params { scale: Scale::Row, ..p }), ("int", Params { bits: 4, group: Some(64), ..p }), ("fp8-e4m3", Params { scale: Scale::Row, ..p }), ("fp6-e2m3", Params { scale: Scale::None, ..p })] {
-            formats.push(Format::parse(name, &params).unwrap());
-        }
+        let formats = formats();
         // Rows of 512 (one meter run), of 100 (a part of a lane), 3-D, and blocks of 256
         // absmax that do not divide the tensor (NF4-DQ's shorter last group).
         for shape in [vec![96, 512], vec![1200, 100], vec![6, 4, 256], vec![100, 512]] {
